@@ -1,0 +1,37 @@
+// swift-tools-version: 6.1
+// nngen: a compiler from a static network spec to shape-specialized C kernels, with a libtcc JIT runtime.
+import PackageDescription
+
+let package = Package(
+    name: "nngen",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "NNGen", targets: ["NNGen"]),
+        .library(name: "NNRuntime", targets: ["NNRuntime"]),
+        .executable(name: "nngen", targets: ["NNGenCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // libtcc (Debian: libtcc-dev, plus tcc for libtcc1.a and its headers at run time).
+        .systemLibrary(name: "CTCC", path: "Sources/CTCC"),
+        // zlib, for the gzip-compressed IDX files of Fashion-MNIST (Debian: zlib1g-dev).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // The compiler: spec → shaped graph → plan → C source. Pure Swift, no C dependencies.
+        .target(name: "NNGen", path: "Sources/NNGen"),
+        // The runtime: compile C (libtcc), own model memory, tensor files, data sets, training.
+        .target(name: "NNRuntime", dependencies: ["NNGen", "CTCC", "CZlib"], path: "Sources/NNRuntime"),
+        .executableTarget(
+            name: "NNGenCLI",
+            dependencies: [
+                "NNGen", "NNRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/nngen"
+        ),
+        .testTarget(name: "NNGenTests", dependencies: ["NNGen"], path: "Tests/NNGenTests"),
+        .testTarget(name: "NNRuntimeTests", dependencies: ["NNGen", "NNRuntime"], path: "Tests/NNRuntimeTests"),
+        .testTarget(name: "EquivalenceTests", dependencies: ["NNGen", "NNRuntime"], path: "Tests/EquivalenceTests"),
+    ]
+)

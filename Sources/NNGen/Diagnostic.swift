@@ -1,0 +1,64 @@
+// Diagnostic: the one error type every stage throws, rendered to text in one place.
+
+/// A position in a source file. `line` and `column` are 1-based; a line of 0 means "the file as a whole".
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    /// `file:line:col`, or just `file` when no line is known.
+    public var description: String {
+        line > 0 ? "\(file):\(line):\(column)" : file
+    }
+}
+
+/// An error meant for a person: where it is, what is wrong, and what to do about it.
+///
+/// Rendered as one line, `file:line:col: error: message; hint: what to do`, optionally followed by the
+/// offending source line and a caret under the column.
+public struct Diagnostic: Error, Sendable, CustomStringConvertible, Equatable {
+    public var location: SourceLocation?
+    public var message: String
+    public var hint: String?
+    /// The text of the source line, for the caret display.
+    public var sourceLine: String?
+
+    public init(at location: SourceLocation?, _ message: String, hint: String? = nil, sourceLine: String? = nil) {
+        self.location = location
+        self.message = message
+        self.hint = hint
+        self.sourceLine = sourceLine
+    }
+
+    /// An error about a whole file (a data file, a tensor file): `path: error: message`.
+    public init(file: String, _ message: String, hint: String? = nil) {
+        self.init(at: SourceLocation(file: file, line: 0, column: 0), message, hint: hint)
+    }
+
+    /// An error with no file: `error: message`.
+    public init(_ message: String, hint: String? = nil) {
+        self.init(at: nil, message, hint: hint)
+    }
+
+    /// The one-line form: `file:line:col: error: message; hint: ...`.
+    public var description: String {
+        var text = ""
+        if let location { text += "\(location): " }
+        text += "error: \(message)"
+        if let hint { text += "; hint: \(hint)" }
+        return text
+    }
+
+    /// The one-line form plus the source line and a caret under the column, when known.
+    public var rendered: String {
+        guard let sourceLine, let location, location.line > 0 else { return description }
+        let caretPad = String(repeating: " ", count: max(0, location.column - 1))
+        return "\(description)\n    \(sourceLine)\n    \(caretPad)^"
+    }
+}
