@@ -12,9 +12,9 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
         self.column = column
     }
 
-    /// `file:line:col`, or just `file` when no line is known.
+    /// `file:line:col`, `file:line` without a column, or just `file` when no line is known.
     public var description: String {
-        line > 0 ? "\(file):\(line):\(column)" : file
+        line > 0 ? (column > 0 ? "\(file):\(line):\(column)" : "\(file):\(line)") : file
     }
 }
 

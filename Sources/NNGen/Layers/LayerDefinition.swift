@@ -1,0 +1,113 @@
+// LayerDefinition: what one layer kind is — keyword, attributes, shape rule, tensors, template constants.
+
+/// A tensor a layer owns: a trainable parameter or a non-trainable buffer (running statistics).
+public struct TensorSpec: Sendable, Hashable {
+    /// The part after the layer name: `weight` in `fc1.weight`.
+    public var suffix: String
+    public var shape: Shape
+    public var initializer: Initializer
+    /// Fan-in and fan-out for the He and Xavier initializers.
+    public var fanIn: Int
+    public var fanOut: Int
+
+    public init(_ suffix: String, _ shape: Shape, _ initializer: Initializer, fanIn: Int = 1, fanOut: Int = 1) {
+        self.suffix = suffix
+        self.shape = shape
+        self.initializer = initializer
+        self.fanIn = fanIn
+        self.fanOut = fanOut
+    }
+}
+
+/// A scratch array a layer's forward fills for its backward (e.g. batchnorm's mean and 1/σ).
+public struct SavedSpec: Sendable, Hashable {
+    public var name: String
+    public var count: Int
+    public init(_ name: String, count: Int) {
+        self.name = name
+        self.count = count
+    }
+}
+
+/// A `#define` the template of a layer reads, e.g. `("N", "128")`.
+public struct TemplateConstant: Sendable, Hashable {
+    public var name: String
+    public var value: String
+    /// What it is, written as a comment beside the `#define`.
+    public var comment: String
+
+    public init(_ name: String, _ value: Int, _ comment: String = "") {
+        self.init(name, String(value), comment)
+    }
+    public init(_ name: String, _ value: String, _ comment: String = "") {
+        self.name = name
+        self.value = value
+        self.comment = comment
+    }
+    /// A real-valued constant written with full precision.
+    public static func real(_ name: String, _ value: Double, _ comment: String = "") -> TemplateConstant {
+        TemplateConstant(name, CLiteral.double(value), comment)
+    }
+}
+
+/// What a layer kind derives from one layer statement and its input shape.
+public struct LayerInstance: Sendable {
+    public var output: Shape
+    public var parameters: [TensorSpec]
+    public var buffers: [TensorSpec]
+    public var saved: [SavedSpec]
+    public var constants: [TemplateConstant]
+    /// Forward floating-point operations (a multiply-add counts 2).
+    public var forwardFLOPs: Int
+
+    public init(output: Shape, parameters: [TensorSpec] = [], buffers: [TensorSpec] = [], saved: [SavedSpec] = [],
+                constants: [TemplateConstant], forwardFLOPs: Int) {
+        self.output = output
+        self.parameters = parameters
+        self.buffers = buffers
+        self.saved = saved
+        self.constants = constants
+        self.forwardFLOPs = forwardFLOPs
+    }
+}
+
+/// What a layer kind's shape rule sees.
+public struct LayerContext: Sendable {
+    public var name: String
+    public var kind: String
+    public var input: Shape
+    public var attributes: Attributes
+    public var location: SourceLocation
+
+    /// An error about this layer, located at the layer (or at `attribute` when given).
+    public func error(_ message: String, attribute: String? = nil, hint: String? = nil) -> Diagnostic {
+        Diagnostic(at: attribute.map { attributes.location(of: $0) } ?? location,
+                   "\(kind) '\(name)' \(message)", hint: hint)
+    }
+}
+
+/// A layer kind. Adding one is a new file with a `static let` of this type, a template, and a registry line.
+public struct LayerDefinition: Sendable {
+    /// The spec keyword: `affine`.
+    public var keyword: String
+    /// One line for `nngen check` and the docs.
+    public var summary: String
+    public var attributes: [AttributeSpec]
+    /// The file in `templates/` (without `.c`) that holds its forward and backward kernels.
+    public var template: String
+    /// Shape rule and tensors; throws a located `Diagnostic` when the input does not fit.
+    public var instantiate: @Sendable (LayerContext) throws -> LayerInstance
+}
+
+/// Every layer kind the spec language knows, by keyword.
+public enum LayerRegistry {
+    public static let all: [LayerDefinition] = [
+        .affine,
+        .relu,
+        .batchnorm,
+    ]
+
+    public static func definition(_ keyword: String) -> LayerDefinition? {
+        all.first { $0.keyword == keyword }
+    }
+}

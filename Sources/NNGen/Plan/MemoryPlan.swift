@@ -1,0 +1,117 @@
+// MemoryPlan: every tensor of a model at a fixed offset in one block of memory, planned at compile time.
+
+/// What a planned tensor is for.
+public enum TensorRole: String, Sendable, Hashable {
+    case parameter, buffer
+}
+
+/// A named tensor at a fixed offset (in elements) of the model memory.
+public struct PlannedTensor: Sendable, Hashable {
+    /// `fc1.weight`
+    public var name: String
+    public var role: TensorRole
+    public var offset: Int
+    public var shape: Shape
+    public var spec: TensorSpec
+    public var count: Int { shape.count }
+}
+
+/// A contiguous range of the model memory, in elements.
+public struct MemoryRegion: Sendable, Hashable {
+    public var offset: Int
+    public var count: Int
+}
+
+/// The offsets of one layer's own slots: its output and its saved scratch arrays.
+public struct LayerSlots: Sendable, Hashable {
+    public var output: Int
+    /// Saved-array name → offset.
+    public var saved: [String: Int]
+}
+
+/// The whole memory layout of a model: one block of `real`, regions in this order:
+///
+/// ```
+/// parameters | gradients (same layout) | buffers | optimizer state (slots × parameter layout)
+///            | activations and saved scratch | two gradient ping-pong buffers
+/// ```
+/// Every tensor starts on a 64-element boundary so kernels may use aligned vector loads.
+public struct MemoryPlan: Sendable {
+    public static let alignment = 64
+
+    public var parameters: MemoryRegion
+    public var gradients: MemoryRegion
+    public var buffers: MemoryRegion
+    public var optimizerState: MemoryRegion
+    public var stateSlots: Int
+    public var activations: MemoryRegion
+    public var tensors: [PlannedTensor]
+    public var layers: [LayerSlots]
+    public var lossSaved: [String: Int]
+    /// The two buffers that carry activation gradients backward, each as large as the largest activation.
+    public var gradientBuffers: (Int, Int)
+    public var gradientBufferCount: Int
+    /// Elements in the whole block.
+    public var total: Int
+
+    /// Where the network output (the loss input) lives.
+    public var outputOffset: Int { layers.last?.output ?? 0 }
+    /// Offset of a parameter's gradient: the parameter's offset shifted by the parameter region.
+    public func gradientOffset(of tensor: PlannedTensor) -> Int { tensor.offset + parameters.count }
+    /// Offset of a parameter's optimizer state slot `k`.
+    public func stateOffset(of tensor: PlannedTensor, slot: Int) -> Int {
+        optimizerState.offset + slot * parameters.count + (tensor.offset - parameters.offset)
+    }
+
+    public func tensor(named name: String) -> PlannedTensor? { tensors.first { $0.name == name } }
+    public var parameterTensors: [PlannedTensor] { tensors.filter { $0.role == .parameter } }
+    public var bufferTensors: [PlannedTensor] { tensors.filter { $0.role == .buffer } }
+
+    static func align(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
+
+    /// Lays out a shaped graph.
+    public static func plan(_ graph: ShapedGraph) -> MemoryPlan {
+        var cursor = 0
+        func take(_ count: Int) -> Int {
+            let offset = cursor
+            cursor += align(max(count, 1))
+            return offset
+        }
+        var tensors: [PlannedTensor] = []
+        for layer in graph.layers {
+            for spec in layer.instance.parameters {
+                tensors.append(PlannedTensor(name: "\(layer.name).\(spec.suffix)", role: .parameter, offset: take(spec.shape.count), shape: spec.shape, spec: spec))
+            }
+        }
+        let parameters = MemoryRegion(offset: 0, count: cursor)
+        cursor += parameters.count
+        let gradients = MemoryRegion(offset: parameters.count, count: parameters.count)
+        let bufferStart = cursor
+        for layer in graph.layers {
+            for spec in layer.instance.buffers {
+                tensors.append(PlannedTensor(name: "\(layer.name).\(spec.suffix)", role: .buffer, offset: take(spec.shape.count), shape: spec.shape, spec: spec))
+            }
+        }
+        let buffers = MemoryRegion(offset: bufferStart, count: cursor - bufferStart)
+        let slots = graph.optimizer?.instance.stateSlots ?? 0
+        let optimizerState = MemoryRegion(offset: cursor, count: slots * parameters.count)
+        cursor += optimizerState.count
+        let activationStart = cursor
+        var layerSlots: [LayerSlots] = []
+        for layer in graph.layers {
+            let output = take(layer.output.count)
+            var saved: [String: Int] = [:]
+            for s in layer.instance.saved { saved[s.name] = take(s.count) }
+            layerSlots.append(LayerSlots(output: output, saved: saved))
+        }
+        var lossSaved: [String: Int] = [:]
+        for s in graph.loss.instance.saved { lossSaved[s.name] = take(s.count) }
+        let largest = graph.layers.map(\.output.count).max() ?? 1
+        let g0 = take(largest)
+        let g1 = take(largest)
+        let activations = MemoryRegion(offset: activationStart, count: cursor - activationStart)
+        return MemoryPlan(parameters: parameters, gradients: gradients, buffers: buffers, optimizerState: optimizerState,
+                          stateSlots: slots, activations: activations, tensors: tensors, layers: layerSlots,
+                          lossSaved: lossSaved, gradientBuffers: (g0, g1), gradientBufferCount: largest, total: cursor)
+    }
+}

@@ -1,0 +1,61 @@
+// AST: the statements of a model.spec, as written, with the source location of every word.
+
+/// One word of a spec with where it stands.
+public struct Token: Sendable, Hashable {
+    public var text: String
+    public var location: SourceLocation
+}
+
+/// `key=value` as written.
+public struct RawAttribute: Sendable, Hashable {
+    public var key: Token
+    public var value: Token
+}
+
+/// One statement (one line) of a spec.
+///
+/// Grammar, one statement per line, `#` starts a comment (docs/spec.md has the whole contract):
+/// ```
+/// statement := "model" NAME
+///            | "input" [NAME] "[" INT ("," INT)* "]"
+///            | "dtype" ("float32" | "float64")
+///            | "loss" KIND attribute*
+///            | "optimizer" KIND attribute*
+///            | "schedule" KIND attribute*
+///            | KIND [NAME] attribute*            -- a layer
+/// attribute := KEY "=" VALUE                     -- no spaces around "="
+/// NAME      := [A-Za-z_][A-Za-z0-9_]*
+/// ```
+public enum Statement: Sendable {
+    case model(name: Token, keyword: Token)
+    case input(name: Token?, dims: [Token], keyword: Token)
+    case dtype(value: Token, keyword: Token)
+    case layer(kind: Token, name: Token?, attributes: [RawAttribute])
+    case loss(kind: Token, attributes: [RawAttribute], keyword: Token)
+    case optimizer(kind: Token, attributes: [RawAttribute], keyword: Token)
+    case schedule(kind: Token, attributes: [RawAttribute], keyword: Token)
+
+    /// Where the statement starts.
+    public var location: SourceLocation {
+        switch self {
+        case .model(_, let k), .input(_, _, let k), .dtype(_, let k), .loss(_, _, let k),
+            .optimizer(_, _, let k), .schedule(_, _, let k):
+            return k.location
+        case .layer(let kind, _, _):
+            return kind.location
+        }
+    }
+}
+
+/// A parsed spec: its statements and the text they came from (for error carets).
+public struct SpecFile: Sendable {
+    public var path: String
+    public var lines: [String]
+    public var statements: [Statement]
+
+    /// The source line for a location, for the caret display of a diagnostic (tabs shown as spaces).
+    public func sourceLine(at location: SourceLocation) -> String? {
+        guard location.file == path, location.line >= 1, location.line <= lines.count else { return nil }
+        return Lexer.displayLine(lines[location.line - 1])
+    }
+}

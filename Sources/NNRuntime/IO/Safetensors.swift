@@ -1,0 +1,399 @@
+// Safetensors: read and write the safetensors tensor file format (an 8-byte header length, a JSON header
+// giving each tensor's dtype, shape and byte range, then the raw data), validating everything it reads.
+import NNGen
+
+/// Reads and writes safetensors files.
+///
+/// ```
+/// u64 N (little-endian) | N bytes of UTF-8 JSON, space-padded | data buffer
+/// {"__metadata__": {"key": "value"}, "w": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}, ...}
+/// ```
+/// `data_offsets` are `[begin, end)` byte offsets into the data buffer.
+public enum Safetensors {
+    /// One tensor of the header; its data is `begin..<end` of the data buffer.
+    private typealias Entry = (name: String, elementType: ElementType, shape: [Int], begin: Int, end: Int)
+
+    /// A header longer than this is taken as a sign of a corrupt file rather than allocated.
+    static let maxHeaderLength = 100_000_000
+
+    /// Reads the file at `path`: tensors in file order (by data offset), and the `__metadata__` strings.
+    public static func read(path: String) throws
+        -> (tensors: [(name: String, tensor: HostTensor)], metadata: [String: String])
+    {
+        try decode(HostTensor.readFile(path), origin: path)
+    }
+
+    /// Decodes the bytes of a safetensors file; `origin` names it in errors.
+    ///
+    /// Tensors come in file order (sorted by data offset); the optional `__metadata__` object of strings
+    /// is returned separately.
+    public static func decode(_ data: [UInt8], origin: String) throws
+        -> (tensors: [(name: String, tensor: HostTensor)], metadata: [String: String])
+    {
+        let hint = "the file is corrupt or not a safetensors file; write it with safetensors' save_file"
+        guard !data.isEmpty else {
+            throw Diagnostic(file: origin, "file is empty; expected a safetensors file", hint: hint)
+        }
+        guard data.count >= 8 else {
+            throw Diagnostic(
+                file: origin,
+                "file is truncated: \(data.count) bytes, but a safetensors file starts with an "
+                    + "8-byte header length", hint: hint)
+        }
+        let headerLength = (0..<8).reduce(UInt64(0)) { $0 | UInt64(data[$1]) << (8 * $1) }
+        guard headerLength <= maxHeaderLength else {
+            throw Diagnostic(
+                file: origin,
+                "header length \(headerLength) bytes is over the \(maxHeaderLength / 1_000_000) MB "
+                    + "limit", hint: hint)
+        }
+        let dataStart = 8 + Int(headerLength)
+        guard dataStart <= data.count else {
+            throw Diagnostic(
+                file: origin,
+                "file is truncated: the header length is \(headerLength) bytes, but only "
+                    + "\(data.count - 8) bytes follow it", hint: hint)
+        }
+
+        var scanner = JSONScanner(bytes: Array(data[8..<dataStart]), origin: origin)
+        var entries: [Entry] = []
+        var names: Set<String> = []
+        var metadata: [String: String] = [:]
+        try scanner.object { name, scanner in
+            guard names.insert(name).inserted else {
+                throw Diagnostic(file: origin, "the header names '\(name)' twice", hint: hint)
+            }
+            if name == "__metadata__" {
+                try scanner.object { key, scanner in
+                    scanner.context = "__metadata__ '\(key)'"
+                    let value = try scanner.string()
+                    guard metadata.updateValue(value, forKey: key) == nil else {
+                        throw Diagnostic(file: origin, "__metadata__ names '\(key)' twice", hint: hint)
+                    }
+                }
+            } else {
+                entries.append(try entry(name, &scanner, dataSize: data.count - dataStart))
+            }
+        }
+        try scanner.end()
+
+        let tensors = entries.enumerated()
+            .sorted { ($0.element.begin, $0.offset) < ($1.element.begin, $1.offset) }
+            .map { _, entry in
+                let bytes = Array(data[(dataStart + entry.begin)..<(dataStart + entry.end)])
+                let tensor = HostTensor(shape: entry.shape, elementType: entry.elementType, bytes: bytes)
+                return (name: entry.name, tensor: tensor)
+            }
+        return (tensors, metadata)
+    }
+
+    /// Writes `tensors` (in the order given) and `metadata` to `path` atomically.
+    public static func write(
+        _ tensors: [(name: String, tensor: HostTensor)], metadata: [String: String] = [:], to path: String
+    ) throws {
+        try AtomicFile.write(encode(tensors, metadata, origin: path), to: path)
+    }
+
+    /// The bytes of a safetensors file holding `tensors` and `metadata`.
+    ///
+    /// The output is deterministic: `__metadata__` first with its keys sorted, then the tensors in the
+    /// order given with their data contiguous in that order, and the header padded with spaces to a
+    /// multiple of 8 bytes.
+    public static func encode(
+        _ tensors: [(name: String, tensor: HostTensor)], metadata: [String: String] = [:]
+    ) throws -> [UInt8] {
+        try encode(tensors, metadata, origin: nil)
+    }
+
+    private static func encode(
+        _ tensors: [(name: String, tensor: HostTensor)], _ metadata: [String: String], origin: String?
+    ) throws -> [UInt8] {
+        var fields: [String] = []
+        if !metadata.isEmpty {
+            let pairs = metadata.sorted { $0.key < $1.key }.map { quoted($0.key) + ":" + quoted($0.value) }
+            fields.append(quoted("__metadata__") + ":{" + pairs.joined(separator: ",") + "}")
+        }
+        var names: Set<String> = []
+        var offset = 0
+        for (name, tensor) in tensors {
+            guard name != "__metadata__" else {
+                throw Diagnostic(origin: origin, "'__metadata__' is reserved and cannot name a tensor")
+            }
+            guard names.insert(name).inserted else {
+                throw Diagnostic(
+                    origin: origin, "two tensors are named '\(name)'", hint: "give every tensor a unique name")
+            }
+            try tensor.validate("tensor '\(name)'", origin: origin)
+            let shape = tensor.shape.map(String.init).joined(separator: ",")
+            let end = offset + tensor.bytes.count
+            fields.append(
+                quoted(name) + ":{\"dtype\":\"\(tensor.elementType.safetensorsName)\",\"shape\":[\(shape)],"
+                    + "\"data_offsets\":[\(offset),\(end)]}")
+            offset = end
+        }
+        var header = Array(("{" + fields.joined(separator: ",") + "}").utf8)
+        header += [UInt8](repeating: UInt8(ascii: " "), count: (8 - header.count % 8) % 8)
+
+        var file: [UInt8] = []
+        file.reserveCapacity(8 + header.count + offset)
+        file += (0..<8).map { UInt8(truncatingIfNeeded: UInt64(header.count) >> (8 * $0)) }
+        file += header
+        for (_, tensor) in tensors { file += tensor.bytes }
+        return file
+    }
+
+    /// Reads one tensor's header entry and checks it against the data buffer of `dataSize` bytes.
+    private static func entry(_ name: String, _ scanner: inout JSONScanner, dataSize: Int) throws -> Entry {
+        let origin = scanner.origin
+        var dtype: String?
+        var shape: [Int]?
+        var offsets: [Int]?
+        try scanner.object { field, scanner in
+            scanner.context = "tensor '\(name)' \(field)"
+            switch field {
+            case "dtype": dtype = try scanner.string()
+            case "shape": shape = try scanner.integers()
+            case "data_offsets": offsets = try scanner.integers()
+            default: try scanner.skipValue()
+            }
+        }
+        guard let dtype, let shape, let offsets else {
+            let missing = [("dtype", dtype == nil), ("shape", shape == nil), ("data_offsets", offsets == nil)]
+                .filter(\.1).map { "'\($0.0)'" }.joined(separator: ", ")
+            throw Diagnostic(file: origin, "tensor '\(name)' has no \(missing) in the header")
+        }
+        let supported = ElementType.allCases.map(\.safetensorsName)
+        guard let elementType = ElementType.allCases.first(where: { $0.safetensorsName == dtype }) else {
+            throw Diagnostic(
+                file: origin,
+                "tensor '\(name)' has dtype '\(dtype)', which is not supported; supported dtypes: "
+                    + supported.joined(separator: ", "),
+                hint: "convert the tensor to one of them before saving")
+        }
+        guard offsets.count == 2 else {
+            throw Diagnostic(file: origin, "tensor '\(name)' data_offsets \(offsets) must be [begin, end]")
+        }
+        let (begin, end) = (offsets[0], offsets[1])
+        guard begin <= end, end <= dataSize else {
+            throw Diagnostic(
+                file: origin,
+                "tensor '\(name)' data_offsets [\(begin), \(end)] lie outside the data buffer of \(dataSize) bytes",
+                hint: "the file is truncated or corrupt")
+        }
+        let needed = HostTensor.byteCount(shape: shape, elementType: elementType)
+        guard needed == end - begin else {
+            throw Diagnostic(
+                file: origin,
+                "tensor '\(name)' shape \(shape) of \(dtype) needs "
+                    + (needed.map { "\($0) bytes" } ?? "more bytes than can be addressed")
+                    + ", but its data_offsets [\(begin), \(end)] span \(end - begin) bytes")
+        }
+        return (name, elementType, shape, begin, end)
+    }
+
+    /// `text` as a JSON string literal.
+    private static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+}
+
+/// A cursor over the JSON text of a safetensors header that reads the values the format uses; its errors
+/// give the byte offset and what was being read.
+private struct JSONScanner {
+    let bytes: [UInt8]
+    let origin: String
+    var position = 0
+    /// What is being read, for messages: "tensor 'w' shape".
+    var context = "header"
+
+    /// Reads an object, calling `body` with each key while positioned at its value.
+    mutating func object(_ body: (String, inout JSONScanner) throws -> Void) throws {
+        try expect("{", "an object")
+        if consume("}") { return }
+        repeat {
+            let key = try string()
+            try expect(":", "':'")
+            try body(key, &self)
+        } while try separator(closing: "}")
+    }
+
+    /// Reads an array, calling `body` positioned at each element.
+    mutating func array(_ body: (inout JSONScanner) throws -> Void) throws {
+        try expect("[", "an array")
+        if consume("]") { return }
+        repeat { try body(&self) } while try separator(closing: "]")
+    }
+
+    /// Reads an array of non-negative integers.
+    mutating func integers() throws -> [Int] {
+        var values: [Int] = []
+        try array { values.append(try $0.integer()) }
+        return values
+    }
+
+    /// Reads a non-negative integer (no sign, fraction or exponent).
+    mutating func integer() throws -> Int {
+        skipSpace()
+        let token = numberToken()
+        guard !token.isEmpty, token.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            throw failure("expected a non-negative integer, found \(found(token))")
+        }
+        guard let value = Int(String(decoding: token, as: UTF8.self)) else {
+            throw failure("integer \(found(token)) is too large")
+        }
+        return value
+    }
+
+    /// Reads a string, decoding escapes.
+    mutating func string() throws -> String {
+        try expect("\"", "a string")
+        var utf8: [UInt8] = []
+        while position < bytes.count {
+            let byte = bytes[position]
+            position += 1
+            switch byte {
+            case UInt8(ascii: "\""):
+                guard let text = String(validating: utf8, as: UTF8.self) else {
+                    throw failure("a string is not valid UTF-8")
+                }
+                return text
+            case UInt8(ascii: "\\"):
+                try escape(into: &utf8)
+            case ..<0x20:
+                throw failure("a string holds the control character \(byte) unescaped")
+            default:
+                utf8.append(byte)
+            }
+        }
+        throw failure("a string is not closed before the end of the header")
+    }
+
+    /// Skips any JSON value (for tensor fields nngen does not use), nested at most `depth` levels.
+    mutating func skipValue(depth: Int = 32) throws {
+        guard depth > 0 else { throw failure("values are nested too deeply") }
+        skipSpace()
+        switch next {
+        case UInt8(ascii: "{"): try object { _, scanner in try scanner.skipValue(depth: depth - 1) }
+        case UInt8(ascii: "["): try array { try $0.skipValue(depth: depth - 1) }
+        case UInt8(ascii: "\""): _ = try string()
+        default:
+            for literal in ["true", "false", "null"] where bytes[position...].starts(with: literal.utf8) {
+                position += literal.utf8.count
+                return
+            }
+            if numberToken().isEmpty { throw failure("expected a value, found \(found([]))") }
+        }
+    }
+
+    /// Checks that only whitespace (the padding) follows the top-level value.
+    mutating func end() throws {
+        context = "header"
+        skipSpace()
+        if position < bytes.count { throw failure("unexpected \(found([])) after the header object") }
+    }
+
+    /// Decodes the escape after a backslash.
+    private mutating func escape(into utf8: inout [UInt8]) throws {
+        let simple: [UInt8: UInt8] = [
+            UInt8(ascii: "\""): 0x22, UInt8(ascii: "\\"): 0x5C, UInt8(ascii: "/"): 0x2F, UInt8(ascii: "b"): 0x08,
+            UInt8(ascii: "f"): 0x0C, UInt8(ascii: "n"): 0x0A, UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09,
+        ]
+        guard let letter = next else { throw failure("a string ends inside an escape") }
+        position += 1
+        if let byte = simple[letter] {
+            utf8.append(byte)
+            return
+        }
+        guard letter == UInt8(ascii: "u") else {
+            throw failure("unknown escape '\\\(Character(Unicode.Scalar(letter)))'")
+        }
+        var code = try hexQuad()
+        if (0xD800..<0xDC00).contains(code) {
+            guard consume("\\"), consume("u") else { throw failure("an escaped surrogate is not paired") }
+            let low = try hexQuad()
+            guard (0xDC00..<0xE000).contains(low) else { throw failure("an escaped surrogate is not paired") }
+            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+        }
+        guard let scalar = Unicode.Scalar(code) else { throw failure("an escaped surrogate is not paired") }
+        UTF8.encode(scalar) { utf8.append($0) }
+    }
+
+    /// Reads the four hex digits of a `\u` escape.
+    private mutating func hexQuad() throws -> UInt32 {
+        guard position + 4 <= bytes.count,
+            let code = UInt32(String(decoding: bytes[position..<position + 4], as: UTF8.self), radix: 16)
+        else { throw failure("a \\u escape needs four hex digits") }
+        position += 4
+        return code
+    }
+
+    /// Consumes the characters a JSON number can contain and returns them.
+    private mutating func numberToken() -> ArraySlice<UInt8> {
+        let start = position
+        while let byte = next, "0123456789+-.eE".utf8.contains(byte) { position += 1 }
+        return bytes[start..<position]
+    }
+
+    /// Consumes `,` (more elements follow) or the closing bracket (the container ends).
+    private mutating func separator(closing: Unicode.Scalar) throws -> Bool {
+        if consume(",") { return true }
+        if consume(closing) { return false }
+        throw failure("expected ',' or '\(closing)', found \(found([]))")
+    }
+
+    private mutating func expect(_ character: Unicode.Scalar, _ what: String) throws {
+        guard consume(character) else { throw failure("expected \(what), found \(found([]))") }
+    }
+
+    /// Skips whitespace, then consumes `character` if it is next.
+    private mutating func consume(_ character: Unicode.Scalar) -> Bool {
+        skipSpace()
+        guard next == UInt8(ascii: character) else { return false }
+        position += 1
+        return true
+    }
+
+    /// The byte at the cursor, or nil at the end.
+    private var next: UInt8? { position < bytes.count ? bytes[position] : nil }
+
+    private mutating func skipSpace() {
+        while let byte = next, " \t\n\r".utf8.contains(byte) { position += 1 }
+    }
+
+    /// Describes `token`, or when it is empty the token at the cursor, for a message: `'-2'`, `"name"`.
+    private func found(_ token: ArraySlice<UInt8>) -> String {
+        if !token.isEmpty { return "'\(String(decoding: token, as: UTF8.self))'" }
+        guard position < bytes.count else { return "the end of the header" }
+        let limit = min(bytes.count, position + 24)
+        if bytes[position] == UInt8(ascii: "\"") {
+            let end = bytes[(position + 1)..<limit].firstIndex(of: bytes[position]).map { $0 + 1 } ?? limit
+            return String(decoding: bytes[position..<end], as: UTF8.self)
+        }
+        let delimiters = "{}[],:\" \t\n\r".utf8
+        var end = position + 1
+        if !delimiters.contains(bytes[position]) {
+            while end < limit, !delimiters.contains(bytes[end]) { end += 1 }
+        }
+        return "'\(String(decoding: bytes[position..<end], as: UTF8.self))'"
+    }
+
+    private func failure(_ message: String) -> Diagnostic {
+        Diagnostic(
+            file: origin, "bad JSON header at byte \(position) (\(context)): \(message)",
+            hint: "the file is corrupt or not a safetensors file")
+    }
+}

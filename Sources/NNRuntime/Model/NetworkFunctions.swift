@@ -1,0 +1,39 @@
+// NetworkFunctions: the C entry points of a compiled model, as typed Swift function pointers.
+
+import NNGen
+
+/// `double m_forward(real *mem, const real *input, const void *target, int train, uint64_t rng)`
+typealias ForwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, Int32, UInt64) -> Double
+/// `void m_backward(real *mem, const real *input, const void *target, real *grad_input, int train)`
+typealias BackwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32) -> Void
+/// `void m_update(real *mem, double lr, int64_t step)`
+typealias UpdateFunction = @convention(c) (UnsafeMutableRawPointer?, Double, Int64) -> Void
+/// `double m_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng)`
+typealias TrainStepFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, Double, Int64, UInt64) -> Double
+/// `void m_LAYER_forward(real *mem, const real *x, int train, uint64_t rng)`
+typealias LayerForwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, Int32, UInt64) -> Void
+/// `void m_LAYER_backward(real *mem, const real *x, const real *dout, real *dx, int train)`
+typealias LayerBackwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32) -> Void
+
+/// Every entry point of one compiled model.
+struct NetworkFunctions {
+    var forward: ForwardFunction
+    var backward: BackwardFunction
+    var update: UpdateFunction?
+    var trainStep: TrainStepFunction?
+    var layerForward: [LayerForwardFunction]
+    var layerBackward: [LayerBackwardFunction]
+
+    /// Looks every symbol up by its generated name.
+    init(graph: ShapedGraph, lookup: (String) throws -> UnsafeMutableRawPointer) throws {
+        let m = graph.modelName
+        forward = unsafeBitCast(try lookup("\(m)_forward"), to: ForwardFunction.self)
+        backward = unsafeBitCast(try lookup("\(m)_backward"), to: BackwardFunction.self)
+        if graph.optimizer != nil {
+            update = unsafeBitCast(try lookup("\(m)_update"), to: UpdateFunction.self)
+            trainStep = unsafeBitCast(try lookup("\(m)_train_step"), to: TrainStepFunction.self)
+        }
+        layerForward = try graph.layers.map { unsafeBitCast(try lookup("\(m)_\($0.name)_forward"), to: LayerForwardFunction.self) }
+        layerBackward = try graph.layers.map { unsafeBitCast(try lookup("\(m)_\($0.name)_backward"), to: LayerBackwardFunction.self) }
+    }
+}

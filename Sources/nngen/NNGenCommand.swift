@@ -1,0 +1,33 @@
+// The `nngen` command line: one subcommand per file.
+
+import ArgumentParser
+import Foundation
+import NNGen
+import NNRuntime
+
+@main
+struct NNGenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nngen",
+        abstract: "Compile a static network spec to shape-specialized C kernels, and run them.",
+        subcommands: [Check.self, Compile.self, Init.self, Grad.self])
+}
+
+/// Runs a command body; prints any `Diagnostic` as `file:line:col: error: ...` on stderr and exits 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let diagnostic as Diagnostic {
+        FileHandle.standardError.write(Data((diagnostic.rendered + "\n").utf8))
+        throw ExitCode(1)
+    }
+}
+
+/// Parses and shape-checks a spec file.
+func loadGraph(_ path: String) throws -> ShapedGraph {
+    try ShapeInference.load(try readSpec(path), path: path)
+}
+
+/// `--backend tcc`
+extension Backend: ExpressibleByArgument {}
+extension Mode: ExpressibleByArgument {}

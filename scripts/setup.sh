@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the system packages nngen needs, if missing: libtcc (in-memory C compiler) and tcc (its
+# runtime libtcc1.a and headers), zlib, and the Fashion-MNIST data set. Debian/Ubuntu, apt-get.
+set -euo pipefail
+packages=(libtcc-dev tcc libc6-dev zlib1g-dev dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
