@@ -1,6 +1,9 @@
-// inferShapes: statements → ShapedGraph. Resolves names, checks every attribute and shape, in order.
+// inferShapes: statements → ShapedGraph. Resolves names, checks every attribute and shape, in source order.
 
 public enum ShapeInference {
+    /// The most elements one tensor may have (kernels index it with 32-bit arithmetic).
+    static let largestTensor = 1 << 31
+
     /// Parses and shape-checks a spec file's text in one go.
     public static func load(_ text: String, path: String) throws -> ShapedGraph {
         let spec = try Parser.parse(text, path: path)
@@ -14,21 +17,43 @@ public enum ShapeInference {
         }
     }
 
-    /// Builds the shaped graph; throws the first problem as a located `Diagnostic`.
+    /// Builds the shaped graph, one statement at a time in source order, so the error thrown is the first
+    /// problem in the file. Layers follow the input and precede the loss; `model`, `dtype`, `optimizer` and
+    /// `schedule` may stand anywhere.
     public static func inferShapes(_ spec: SpecFile) throws -> ShapedGraph {
+        guard !spec.statements.isEmpty else {
+            throw Diagnostic(file: spec.path, "the spec has no statements",
+                             hint: "a spec needs at least an input, a layer and a loss, e.g. the three lines "
+                                + "'input x [128, 784]', 'affine fc1 out=10', 'loss softmax'")
+        }
         var modelName: Token?
         var input: (name: String, shape: Shape, location: SourceLocation)?
         var dtype: (DType, SourceLocation)?
-        var layerStatements: [(kind: Token, name: Token?, attributes: [RawAttribute])] = []
-        var lossStatement: (kind: Token, attributes: [RawAttribute], at: SourceLocation)?
-        var optimizerStatement: (kind: Token, attributes: [RawAttribute], at: SourceLocation)?
-        var scheduleStatement: (kind: Token, attributes: [RawAttribute], at: SourceLocation)?
+        var layers: [ShapedLayer] = []
+        var naming = LayerNaming()
+        var loss: ShapedLoss?
+        var optimizer: ShapedOptimizer?
+        var schedule: (kind: String, value: Schedule, location: SourceLocation)?
 
+        let inputLine: SourceLocation? = spec.statements.lazy.compactMap { statement -> SourceLocation? in
+            if case .input(_, _, let keyword) = statement { return keyword.location }
+            return nil
+        }.first
+        /// The error for a layer or loss that comes before any input.
+        func noInput(_ what: String, at location: SourceLocation) -> Diagnostic {
+            if let inputLine {
+                return Diagnostic(at: location, "\(what) comes before the input (line \(inputLine.line))",
+                                  hint: "move the input line above the first layer")
+            }
+            return Diagnostic(at: location, "\(what) has no input: the spec has no 'input' line",
+                              hint: "add e.g. 'input x [128, 784]' above the first layer")
+        }
         func once(_ seen: SourceLocation?, _ what: String, _ here: SourceLocation) throws {
             if let seen {
                 throw Diagnostic(at: here, "'\(what)' is given twice (first at line \(seen.line))", hint: "keep one '\(what)' line")
             }
         }
+
         for statement in spec.statements {
             switch statement {
             case .model(let name, let keyword):
@@ -36,77 +61,57 @@ public enum ShapeInference {
                 modelName = name
             case .input(let name, let dims, let keyword):
                 try once(input?.location, "input", keyword.location)
-                guard lossStatement == nil, layerStatements.isEmpty else {
-                    throw Diagnostic(at: keyword.location, "'input' must come before the layers and the loss")
-                }
-                var values: [Int] = []
-                for dim in dims {
-                    guard let v = Int(dim.text), v >= 1 else {
-                        throw Diagnostic(at: dim.location, "input dimension '\(dim.text)' is not a whole number ≥ 1")
-                    }
-                    values.append(v)
-                }
-                guard values.count == 2 || values.count == 4 else {
-                    throw Diagnostic(at: keyword.location, "input shape \(Shape(values)) has rank \(values.count); expected [N, D] or [N, C, H, W]")
-                }
-                guard values.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) <= 1 << 31 else {
-                    throw Diagnostic(at: keyword.location, "input shape \(Shape(values)) is too large (more than 2^31 elements)")
-                }
-                input = (name?.text ?? "x", Shape(values), keyword.location)
+                input = (name?.text ?? "x", try shapeInput(dims), keyword.location)
             case .dtype(let value, let keyword):
                 try once(dtype?.1, "dtype", keyword.location)
-                guard let t = DType(rawValue: value.text) else {
+                guard let type = DType(rawValue: value.text) else {
                     throw Diagnostic(at: value.location, "unknown dtype '\(value.text)'", hint: "use float32 or float64")
                 }
-                dtype = (t, keyword.location)
+                dtype = (type, keyword.location)
             case .layer(let kind, let name, let attributes):
-                guard lossStatement == nil else {
-                    throw Diagnostic(at: kind.location, "layer '\(kind.text)' comes after the loss", hint: "the loss ends the network; move this layer above it")
+                let described = "\(kind.text) '\(naming.name(kind: kind.text, explicit: name?.text))'"
+                if let loss {
+                    throw Diagnostic(at: kind.location, "\(described) comes after the loss (line \(loss.location.line))",
+                                     hint: "the loss ends the network; move this layer above it")
                 }
-                layerStatements.append((kind, name, attributes))
+                guard let input else { throw noInput(described, at: kind.location) }
+                layers.append(try shapeLayer(kind: kind, name: name, attributes: attributes,
+                                             input: layers.last?.output ?? input.shape, naming: &naming))
             case .loss(let kind, let attributes, let keyword):
-                try once(lossStatement?.at, "loss", keyword.location)
-                lossStatement = (kind, attributes, keyword.location)
+                try once(loss?.location, "loss", keyword.location)
+                guard input != nil else { throw noInput("loss \(kind.text)", at: keyword.location) }
+                guard let last = layers.last else {
+                    throw Diagnostic(at: keyword.location, "loss \(kind.text) has no layers before it",
+                                     hint: "add layers between the input and the loss, e.g. affine fc1 out=10")
+                }
+                loss = try shapeLoss(kind: kind, attributes: attributes, at: keyword.location, network: last)
             case .optimizer(let kind, let attributes, let keyword):
-                try once(optimizerStatement?.at, "optimizer", keyword.location)
-                optimizerStatement = (kind, attributes, keyword.location)
+                try once(optimizer?.location, "optimizer", keyword.location)
+                optimizer = try shapeOptimizer(kind: kind, attributes: attributes, at: keyword.location)
             case .schedule(let kind, let attributes, let keyword):
-                try once(scheduleStatement?.at, "schedule", keyword.location)
-                scheduleStatement = (kind, attributes, keyword.location)
+                try once(schedule?.location, "schedule", keyword.location)
+                schedule = (kind.text, try shapeSchedule(kind: kind, attributes: attributes, at: keyword.location), keyword.location)
             }
         }
 
-        let fileLocation = SourceLocation(file: spec.path, line: 1, column: 1)
         guard let input else {
-            throw Diagnostic(at: fileLocation, "the spec has no 'input' line", hint: "add e.g. input x [128, 784] before the layers")
+            throw Diagnostic(file: spec.path, "the spec has no 'input' line",
+                             hint: "start the network with e.g. 'input x [128, 784]', then its layers and a loss")
         }
-        guard !layerStatements.isEmpty else {
-            throw Diagnostic(at: input.location, "the spec has no layers", hint: "add layers after the input, e.g. affine fc1 out=10")
+        guard let last = layers.last else {
+            throw Diagnostic(at: input.location, "the spec has no layers after input \(input.name) \(input.shape)",
+                             hint: "add layers and a loss after the input, e.g. 'affine fc1 out=10' and 'loss softmax'")
         }
-        guard let lossStatement else {
-            throw Diagnostic(at: fileLocation, "the spec has no loss", hint: "end the network with e.g. loss softmax")
+        guard let loss else {
+            throw Diagnostic(at: last.location, "the spec has no loss: the network ends at \(last.kind) '\(last.name)' with output \(last.output)",
+                             hint: "add a loss after the last layer, e.g. 'loss softmax'")
         }
-
-        let layers = try shapeLayers(layerStatements, input: input.shape)
-        let loss = try shapeLoss(lossStatement, output: layers.last?.output ?? input.shape)
-        var optimizer: ShapedOptimizer?
-        if let statement = optimizerStatement {
-            guard let definition = OptimizerDefinition.definition(statement.kind.text) else {
-                throw Diagnostic(at: statement.kind.location, "unknown optimizer '\(statement.kind.text)'",
-                                 hint: "known optimizers: " + OptimizerDefinition.all.map(\.keyword).joined(separator: ", "))
-            }
-            let attributes = try Attributes.check(statement.attributes, against: definition.attributes,
-                                                  statement: "optimizer \(definition.keyword)", at: statement.at)
-            optimizer = ShapedOptimizer(definition: definition, instance: try definition.instantiate(attributes), location: statement.at)
+        if let schedule, optimizer == nil {
+            throw Diagnostic(at: schedule.location, "schedule \(schedule.kind) needs an optimizer",
+                             hint: "add e.g. 'optimizer sgd lr=0.05'")
         }
-        let schedule = try scheduleStatement.map(shapeSchedule) ?? .constant
-        if scheduleStatement != nil && optimizer == nil, let at = scheduleStatement?.at {
-            throw Diagnostic(at: at, "a schedule needs an optimizer", hint: "add e.g. optimizer sgd lr=0.05")
-        }
-
-        let defaultName = baseName(spec.path)
         return ShapedGraph(
-            modelName: modelName?.text ?? defaultName,
+            modelName: modelName?.text ?? baseName(spec.path),
             file: spec.path,
             dtype: dtype?.0 ?? .float32,
             inputName: input.name,
@@ -114,80 +119,168 @@ public enum ShapeInference {
             layers: layers,
             loss: loss,
             optimizer: optimizer,
-            schedule: schedule)
+            schedule: schedule?.value ?? .constant)
     }
 
-    static func shapeLayers(_ statements: [(kind: Token, name: Token?, attributes: [RawAttribute])], input: Shape) throws -> [ShapedLayer] {
-        var layers: [ShapedLayer] = []
-        var counts: [String: Int] = [:]
-        var names: [String: SourceLocation] = [:]
-        var shape = input
-        for statement in statements {
-            guard let definition = LayerRegistry.definition(statement.kind.text) else {
-                let hint = ["model", "input", "dtype", "loss", "optimizer", "schedule"].contains(statement.kind.text.lowercased())
-                    ? "statement keywords are lowercase"
-                    : "known layers: " + LayerRegistry.all.map(\.keyword).joined(separator: ", ")
-                throw Diagnostic(at: statement.kind.location, "unknown layer kind '\(statement.kind.text)'", hint: hint)
+    /// input := "input" [NAME] "[" INT ("," INT)* "]" with 2 or 4 whole numbers ≥ 1.
+    static func shapeInput(_ dims: [Token]) throws -> Shape {
+        var values: [Int] = []
+        for (index, dim) in dims.enumerated() {
+            guard let v = Int(dim.text), v >= 1, v <= largestTensor else {
+                let digits = dim.text.drop { $0 == "+" || $0 == "-" }
+                let isNumber = !digits.isEmpty && digits.allSatisfy { ("0"..."9").contains($0) }
+                let hint: String
+                if isNumber && !dim.text.hasPrefix("-") && dim.text.contains(where: { $0 != "0" && $0 != "+" }) {
+                    hint = "a tensor has at most 2^31 elements"
+                } else if isNumber {
+                    hint = "every dimension needs at least one element"
+                } else if index == 0 {
+                    hint = "shapes are static: write the batch size as a number, e.g. 128"
+                } else {
+                    hint = "dimensions are whole numbers, e.g. [128, 784]"
+                }
+                throw Diagnostic(at: dim.location, "input dimension '\(dim.text)' is not a whole number from 1 to 2^31", hint: hint)
             }
-            counts[definition.keyword, default: 0] += 1
-            let name = statement.name?.text ?? "\(definition.keyword)\(counts[definition.keyword] ?? 1)"
-            let location = statement.name?.location ?? statement.kind.location
-            if let previous = names[name.lowercased()] {
-                throw Diagnostic(at: location, "layer name '\(name)' is already used at line \(previous.line)",
-                                 hint: "names must be unique (ignoring case); rename this layer")
-            }
-            names[name.lowercased()] = location
-            let attributes = try Attributes.check(statement.attributes, against: definition.attributes,
-                                                  statement: "\(definition.keyword) '\(name)'", at: statement.kind.location)
-            let context = LayerContext(name: name, kind: definition.keyword, input: shape, attributes: attributes, location: statement.kind.location)
-            let instance = try definition.instantiate(context)
-            guard instance.output.count <= 1 << 31 else {
-                throw context.error("output \(instance.output) is too large (more than 2^31 elements)")
-            }
-            layers.append(ShapedLayer(name: name, definition: definition, input: shape, instance: instance, attributes: attributes,
-                                      location: statement.kind.location))
-            shape = instance.output
+            values.append(v)
         }
-        return layers
-    }
-
-    static func shapeLoss(_ statement: (kind: Token, attributes: [RawAttribute], at: SourceLocation), output: Shape) throws -> ShapedLoss {
-        guard let definition = LossDefinition.definition(statement.kind.text) else {
-            throw Diagnostic(at: statement.kind.location, "unknown loss '\(statement.kind.text)'",
-                             hint: "known losses: " + LossDefinition.all.map(\.keyword).joined(separator: ", "))
+        let shape = Shape(values)
+        guard values.count == 2 || values.count == 4 else {
+            let hint: String
+            switch values.count {
+            case 1: hint = "give the features after the batch: [\(values[0]), D]"
+            case 3: hint = "for one-channel images write [\(values[0]), 1, \(values[1]), \(values[2])]; to flatten, [\(values[0]), \(values[1] * values[2])]"
+            default: hint = "fold the extra dimensions into [N, D] or [N, C, H, W]"
+            }
+            throw Diagnostic(at: dims[0].location, "input shape \(shape) has rank \(values.count); expected [N, D] or [N, C, H, W]", hint: hint)
         }
-        let attributes = try Attributes.check(statement.attributes, against: definition.attributes,
-                                              statement: "loss \(definition.keyword)", at: statement.at)
-        let context = LayerContext(name: definition.keyword, kind: "loss", input: output, attributes: attributes, location: statement.at)
-        return ShapedLoss(definition: definition, input: output, instance: try definition.instantiate(context), attributes: attributes,
-                          location: statement.at)
+        let (count, overflow) = values.reduce((1, false)) { acc, v in
+            let (p, o) = acc.0.multipliedReportingOverflow(by: v)
+            return (p, acc.1 || o)
+        }
+        guard !overflow, count <= largestTensor else {
+            throw Diagnostic(at: dims[0].location, "input shape \(shape) is too large (more than 2^31 elements)",
+                             hint: "use a smaller batch")
+        }
+        return shape
     }
 
-    static func shapeSchedule(_ statement: (kind: Token, attributes: [RawAttribute], at: SourceLocation)) throws -> Schedule {
-        switch statement.kind.text {
+    /// layer := KIND [NAME] attribute*, applied to the output of the previous layer.
+    static func shapeLayer(kind: Token, name: Token?, attributes raw: [RawAttribute], input: Shape,
+                           naming: inout LayerNaming) throws -> ShapedLayer {
+        guard let definition = LayerRegistry.definition(kind.text) else { throw Parser.unknownLayerKind(kind) }
+        let name = try naming.claim(kind: definition.keyword, explicit: name, at: kind.location)
+        let attributes = try Attributes.check(raw, against: definition.attributes,
+                                              statement: "\(definition.keyword) '\(name)'", at: kind.location)
+        let context = LayerContext(name: name, kind: definition.keyword, input: input, attributes: attributes, location: kind.location)
+        let instance = try definition.instantiate(context)
+        let tensors = [("output", instance.output)] + (instance.parameters + instance.buffers).map { ($0.suffix, $0.shape) }
+        for (what, shape) in tensors where shape.count > largestTensor {
+            throw context.error("\(what) \(shape) is too large (more than 2^31 elements)")
+        }
+        return ShapedLayer(name: name, definition: definition, input: input, instance: instance, attributes: attributes,
+                           location: kind.location)
+    }
+
+    /// loss := "loss" KIND attribute*, applied to the output of the last layer `network`.
+    static func shapeLoss(kind: Token, attributes raw: [RawAttribute], at location: SourceLocation,
+                          network last: ShapedLayer) throws -> ShapedLoss {
+        guard let definition = LossDefinition.definition(kind.text) else {
+            throw Diagnostic(at: kind.location, "unknown loss '\(kind.text)'",
+                             hint: knownHint(kind.text, "known losses", LossDefinition.all.map(\.keyword)))
+        }
+        let attributes = try Attributes.check(raw, against: definition.attributes, statement: "loss \(definition.keyword)", at: location)
+        let context = LayerContext(name: definition.keyword, kind: "loss", input: last.output, attributes: attributes, location: location)
+        do {
+            return ShapedLoss(definition: definition, input: last.output, instance: try definition.instantiate(context),
+                              attributes: attributes, location: location)
+        } catch var diagnostic as Diagnostic {
+            // The loss sees only a shape; say which layer made it.
+            diagnostic.message += " (the output of \(last.kind) '\(last.name)')"
+            throw diagnostic
+        }
+    }
+
+    /// optimizer := "optimizer" KIND attribute*
+    static func shapeOptimizer(kind: Token, attributes raw: [RawAttribute], at location: SourceLocation) throws -> ShapedOptimizer {
+        guard let definition = OptimizerDefinition.definition(kind.text) else {
+            throw Diagnostic(at: kind.location, "unknown optimizer '\(kind.text)'",
+                             hint: knownHint(kind.text, "known optimizers", OptimizerDefinition.all.map(\.keyword)))
+        }
+        let attributes = try Attributes.check(raw, against: definition.attributes, statement: "optimizer \(definition.keyword)", at: location)
+        return ShapedOptimizer(definition: definition, instance: try definition.instantiate(attributes), location: location)
+    }
+
+    /// schedule := "schedule" ("constant" | "cosine" | "step" every=E gamma=G)
+    static func shapeSchedule(kind: Token, attributes raw: [RawAttribute], at location: SourceLocation) throws -> Schedule {
+        switch kind.text {
         case "constant":
-            _ = try Attributes.check(statement.attributes, against: [], statement: "schedule constant", at: statement.at)
+            _ = try Attributes.check(raw, against: [], statement: "schedule constant", at: location)
             return .constant
         case "cosine":
-            _ = try Attributes.check(statement.attributes, against: [], statement: "schedule cosine", at: statement.at)
+            _ = try Attributes.check(raw, against: [], statement: "schedule cosine", at: location)
             return .cosine
         case "step":
-            let attributes = try Attributes.check(statement.attributes, against: [
+            let attributes = try Attributes.check(raw, against: [
                 AttributeSpec("every", .integer(min: 1), "epochs between decays"),
                 AttributeSpec("gamma", .real(min: 0, max: 1, openMin: true), "factor applied every `every` epochs"),
-            ], statement: "schedule step", at: statement.at)
+            ], statement: "schedule step", at: location)
             return .step(every: attributes.int("every"), gamma: attributes.double("gamma"))
         default:
-            throw Diagnostic(at: statement.kind.location, "unknown schedule '\(statement.kind.text)'", hint: "use constant, cosine or step")
+            throw Diagnostic(at: kind.location, "unknown schedule '\(kind.text)'",
+                             hint: knownHint(kind.text, "known schedules", ["constant", "cosine", "step"]))
         }
     }
 
-    /// `examples/fashion_mlp.spec` → `fashion_mlp`, made a valid C identifier.
+    /// `did you mean 'softmax'? known losses: softmax`, or only the list.
+    static func knownHint(_ word: String, _ title: String, _ known: [String]) -> String {
+        let list = "\(title): " + known.joined(separator: ", ")
+        return Suggestion.didYouMean(word, in: known).map { "\($0) \(list)" } ?? list
+    }
+
+    /// `examples/fashion_mlp.spec` → `fashion_mlp`, made a valid C identifier (`My-Net.spec` → `My_Net`,
+    /// `3d.spec` → `m_3d`).
     static func baseName(_ path: String) -> String {
         var name = String(path.split(separator: "/").last ?? "model")
         if let dot = name.lastIndex(of: "."), dot != name.startIndex { name = String(name[..<dot]) }
         var ident = String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") ? $0 : "_" })
         if ident.isEmpty || ident.first?.isNumber == true { ident = "m_" + ident }
         return ident
+    }
+}
+
+/// Layer names: the one written, or KIND + the 1-based count of layers of that kind so far (`relu2`).
+/// Names are unique ignoring case, because they become upper-case C macros (`FC1_WEIGHT`).
+struct LayerNaming {
+    private var counts: [String: Int] = [:]
+    private var taken: [String: (name: String, kind: String, line: Int, automatic: Bool)] = [:]
+
+    /// The name the next layer of `kind` gets.
+    func name(kind: String, explicit: String?) -> String {
+        explicit ?? "\(kind)\((counts[kind] ?? 0) + 1)"
+    }
+
+    /// Names the next layer of `kind`; throws when the name is taken.
+    mutating func claim(kind: String, explicit: Token?, at location: SourceLocation) throws -> String {
+        let name = name(kind: kind, explicit: explicit?.text)
+        counts[kind, default: 0] += 1
+        if let previous = taken[name.lowercased()] {
+            let ignoringCase = previous.name != name ? " (names are compared ignoring case)" : ""
+            let line = previous.line
+            if let explicit {
+                if previous.automatic {
+                    throw Diagnostic(at: explicit.location,
+                                     "layer name '\(name)' is already the automatic name of the unnamed \(previous.kind) at line \(line)\(ignoringCase)",
+                                     hint: "rename this layer, or give the \(previous.kind) at line \(line) a name of its own")
+                }
+                throw Diagnostic(at: explicit.location,
+                                 "layer name '\(name)' is already used by \(previous.kind) '\(previous.name)' at line \(line)\(ignoringCase)",
+                                 hint: "rename one of the two layers")
+            }
+            throw Diagnostic(at: location,
+                             "the unnamed \(kind) gets the automatic name '\(name)', which \(previous.kind) '\(previous.name)' at line \(line) already uses\(ignoringCase)",
+                             hint: "give this \(kind) a name of its own, or rename the layer at line \(line)")
+        }
+        taken[name.lowercased()] = (name, kind, (explicit?.location ?? location).line, explicit == nil)
+        return name
     }
 }

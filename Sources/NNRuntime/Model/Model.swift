@@ -17,12 +17,6 @@ public enum Target: Sendable {
     case values([Double])
 }
 
-/// How the generated C is turned into machine code.
-public enum Backend: String, Sendable, CaseIterable {
-    /// libtcc, in memory: compiles in milliseconds, does not optimize.
-    case tcc
-}
-
 /// A compiled model and its memory. Create one from a spec, `initialize(seed:)` it (or load tensors), then run
 /// `forward`, `backward`, `trainStep`, or single layers through `layer(_:)`.
 ///
@@ -31,9 +25,10 @@ public final class Model: @unchecked Sendable {
     public let graph: ShapedGraph
     public let plan: MemoryPlan
     public let source: CSource
-    public let backend: Backend
-    /// Seconds spent compiling the C source.
-    public let compileSeconds: Double
+    /// The backend whose code the model runs now.
+    public private(set) var backend: Backend
+    /// Seconds spent compiling the C source (of the current backend).
+    public private(set) var compileSeconds: Double
     /// The one block every kernel works on: `plan.total` elements of `graph.dtype`, 64-byte aligned.
     public let memory: UnsafeMutableRawPointer
     /// One input batch in the model's dtype; `stagedForward` and `stagedTrainStep` read it.
@@ -45,8 +40,9 @@ public final class Model: @unchecked Sendable {
     /// Seeds the per-step random numbers of stochastic layers.
     public var rngSeed: UInt64 = 0
 
-    let program: TCCProgram
-    let functions: NetworkFunctions
+    /// The code the function pointers point into; kept alive as long as they are used.
+    private(set) var program: any CompiledProgram
+    private(set) var functions: NetworkFunctions
     /// Scratch for single-layer calls: x, dout and dx of the largest activation.
     let layerScratch: UnsafeMutableRawPointer
     let layerScratchCount: Int
@@ -63,16 +59,10 @@ public final class Model: @unchecked Sendable {
         plan = MemoryPlan.plan(graph)
         source = try Emitter.emit(graph, plan: plan, templates: try templates ?? TemplateLibrary.current(),
                                   options: EmitOptions(lineDirectives: true))
-        let start = DispatchTime.now().uptimeNanoseconds
-        program = try TCCCompiler.compile(source: source.singleUnit, fileName: "\(graph.modelName).c")
-        compileSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let program = self.program
-        functions = try NetworkFunctions(graph: graph) { name in
-            guard let symbol = program.symbol(name) else {
-                throw Diagnostic("generated function '\(name)' is missing from the compiled code")
-            }
-            return symbol
-        }
+        let compiled = try backend.compile(source)
+        program = compiled.program
+        compileSeconds = compiled.seconds
+        functions = try NetworkFunctions(graph: graph, program: compiled.program)
         let size = graph.dtype.byteSize
         memory = Self.allocate(bytes: plan.total * size)
         inputBuffer = Self.allocate(bytes: graph.inputShape.count * size)
@@ -80,6 +70,15 @@ public final class Model: @unchecked Sendable {
         targetBuffer = Self.allocate(bytes: targetCount * max(size, 4))
         layerScratchCount = graph.layers.flatMap { [$0.input.count, $0.output.count] }.max() ?? 1
         layerScratch = Self.allocate(bytes: 3 * layerScratchCount * size)
+    }
+
+    /// Switches to code compiled by another backend from the same source (tiered compilation). Call it
+    /// between steps: the memory layout is identical, so training continues where it was.
+    public func install(_ program: any CompiledProgram, backend: Backend, compileSeconds: Double) throws {
+        functions = try NetworkFunctions(graph: graph, program: program)
+        self.program = program
+        self.backend = backend
+        self.compileSeconds = compileSeconds
     }
 
     deinit {

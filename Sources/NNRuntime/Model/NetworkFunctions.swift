@@ -25,7 +25,13 @@ struct NetworkFunctions {
     var layerBackward: [LayerBackwardFunction]
 
     /// Looks every symbol up by its generated name.
-    init(graph: ShapedGraph, lookup: (String) throws -> UnsafeMutableRawPointer) throws {
+    init(graph: ShapedGraph, program: any CompiledProgram) throws {
+        func lookup(_ name: String) throws -> UnsafeMutableRawPointer {
+            guard let symbol = program.symbol(name) else {
+                throw Diagnostic("generated function '\(name)' is missing from the compiled code")
+            }
+            return symbol
+        }
         let m = graph.modelName
         forward = unsafeBitCast(try lookup("\(m)_forward"), to: ForwardFunction.self)
         backward = unsafeBitCast(try lookup("\(m)_backward"), to: BackwardFunction.self)
