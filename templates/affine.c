@@ -1,5 +1,7 @@
 /* affine.c — fully connected layer: out = x·W + b on the input flattened to (N, D).
- * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n]. */
+ * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
+ * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
+ * (nngen_gemm_task in nngen.h), plain loops for tcc. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/affine.c */
 #include "nngen.h"
 #define FN(name) affine_##name
@@ -13,9 +15,68 @@
 #define G_BIAS 256
 #endif
 
+#if NNGEN_FAST
+/* Four GEMMs, each C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step], B(k,j) =
+ * b[k·b_row + j·b_col]), with tile shapes and task counts chosen from the constant shapes:
+ *   forward  out (N, M) = b + x·W        A = x (N, D),   B = W (D, M),   bias fused as C0
+ *   weights  dW  (D, M) = xᵀ·dout        A = xᵀ: A(d, n) = x[n·D + d],   B = dout (N, M)
+ *   bias     db  (1, M) = 1ᵀ·dout        A = a single 1 (strides 0),   B = dout
+ *   inputs   dx  (N, D) = dout·Wᵀ        A = dout (N, M),   B = Wᵀ: B(m, d) = W[d·M + m]
+ * Each sums over its depth in the scalar loops' order below, so both paths give the same bits. */
+
+/* What a task needs besides the constants. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    NNGEN_GEMM(N, M, D, t->x, D, 1, t->mem + P_WEIGHT, M, 1, t->mem + P_BIAS, t->mem + OUT, M, task);
+}
+
+static void FN(weights_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    NNGEN_GEMM(D, M, N, t->x, 1, D, t->dout, M, 1, NULL, t->mem + G_WEIGHT, M, task);
+}
+
+static void FN(bias_task)(void *context, int task) {
+    static const real one = 1;
+    const FN(arguments) *t = context;
+    NNGEN_GEMM(1, M, N, &one, 0, 0, t->dout, M, 1, NULL, t->mem + G_BIAS, M, task);
+}
+
+static void FN(inputs_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    NNGEN_GEMM(N, D, M, t->dout, M, 1, t->mem + P_WEIGHT, 1, M, NULL, t->dx, D, task);
+}
+
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    FN(arguments) t = {mem, x, NULL, NULL};
+    const nngen_job job = NNGEN_GEMM_JOB(FN(forward_task), &t, N, M, D);
+    (void)train;
+    (void)rng;
+    nngen_parallel(&job, 1);
+}
+
+/* dW, db and (unless dx is NULL) dx in one parallel call: their tasks are independent. */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(arguments) t = {mem, x, dout, dx};
+    const nngen_job jobs[3] = {
+        NNGEN_GEMM_JOB(FN(weights_task), &t, D, M, N),
+        NNGEN_GEMM_JOB(FN(bias_task), &t, 1, M, N),
+        NNGEN_GEMM_JOB(FN(inputs_task), &t, N, D, M),
+    };
+    (void)train;
+    nngen_parallel(jobs, dx ? 3 : 2);
+}
+
+#else /* scalar path */
+
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
- * The d-then-m loop order streams rows of W, which compilers vectorize. */
+ * The d-then-m loop order streams rows of W. */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     const real *w = mem + P_WEIGHT;
@@ -64,3 +125,4 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         }
     }
 }
+#endif

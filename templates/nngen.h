@@ -1,5 +1,7 @@
 /* nngen.h — the prelude every generated kernel file starts with: the element type and the libm functions
- * the kernels use. Declared here rather than through <math.h>, which costs tcc several milliseconds. */
+ * the kernels use. Declared here rather than through <math.h>, which costs tcc several milliseconds.
+ * For optimizing compilers (GCC, Clang) it also holds the shared fast path: SIMD GEMM tiles and a pool
+ * of worker threads; tcc skips that part and compiles the templates' plain scalar loops. */
 #ifndef NNGEN_H
 #define NNGEN_H
 
@@ -17,7 +19,405 @@ double log(double);
 double sqrt(double);
 double cos(double);
 double pow(double, double);
+double tanh(double);
 void *memset(void *, int, size_t);
 void *memcpy(void *, const void *, size_t);
+
+/* NNGEN_FAST is 1 where the optimized kernels are compiled: GCC or Clang (vector extensions, pthreads).
+ * tcc, or any compiler given -DNNGEN_SCALAR, gets 0: plain scalar loops on one thread. Both paths add
+ * the same products in the same order, so without FMA contraction (the cc backend passes
+ * -ffp-contract=off) they compute bit-identical results, whatever the thread count. */
+#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNGEN_SCALAR)
+#define NNGEN_FAST 1
+#else
+#define NNGEN_FAST 0
+#endif
+
+#if NNGEN_FAST
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------------------------------------------
+ * Worker threads. The thread count is $NNGEN_THREADS, else the online cores, unless set by
+ * nngen_set_threads; the calling thread works too, so the pool holds count − 1 workers, started on the
+ * first parallel call and kept until the library is unloaded.
+ * nngen_parallel(jobs) publishes the jobs' tasks; the caller and the workers claim them one at a time
+ * from a shared counter until none is left, and the call returns when every task has finished. A task
+ * writes its own part of the output, computed in a fixed order, and nothing else: the results never
+ * depend on the thread count or on which thread ran which task. A worker that is late (descheduled,
+ * asleep) simply finds no task left. Idle workers spin for a while, then sleep on a condition
+ * variable; a parallel call takes the lock only when a thread sleeps. */
+#define NNGEN_MAX_THREADS 64
+#define NNGEN_SPINS 20000 /* pauses an idle thread spins (about 0.5 ms on Zen 5) before it sleeps */
+
+/* Tasks 0 .. tasks−1 of one kind: run(context, t) does task t. `small`: too little work (under
+ * NNGEN_PARALLEL_WORK multiply-adds) to be worth waking other threads. */
+typedef struct {
+    void (*run)(void *context, int task);
+    void *context;
+    int tasks;
+    int small;
+} nngen_job;
+#ifndef NNGEN_PARALLEL_WORK
+#define NNGEN_PARALLEL_WORK 262144
+#endif
+
+/* The jobs of one parallel call. */
+typedef struct {
+    const nngen_job *jobs;
+    int count;
+    unsigned tasks; /* of all jobs */
+} nngen_batch;
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;       /* workers wait here for a new generation */
+    pthread_cond_t done;       /* the caller waits here for the last task */
+    pthread_t workers[NNGEN_MAX_THREADS];
+    int threads;               /* of the running pool, the caller included; 0 or 1: no workers */
+    int wanted;                /* threads the next call uses; 0 until decided (NNGEN_THREADS, then cores) */
+    int busy;                  /* 1 while a call owns the pool */
+    int stop;                  /* asks the workers to exit */
+    uint64_t ticket;           /* generation << 32 | next task to claim */
+    unsigned finished;         /* tasks of the current generation done */
+    int sleepers;              /* workers blocked on `wake` */
+    int caller_waiting;        /* the caller is blocked on `done` */
+    nngen_batch batches[2];    /* generation g's jobs are batches[g & 1] */
+} nngen_pool = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .wake = PTHREAD_COND_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER,
+};
+
+static inline void nngen_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static inline unsigned nngen_generation(void) {
+    return (unsigned)(__atomic_load_n(&nngen_pool.ticket, __ATOMIC_ACQUIRE) >> 32);
+}
+
+/* Claims and runs tasks of generation g until none is left (or a newer generation started). */
+static inline void nngen_work(unsigned g) {
+    const nngen_batch *batch = &nngen_pool.batches[g & 1];
+    for (;;) {
+        uint64_t ticket = __atomic_load_n(&nngen_pool.ticket, __ATOMIC_ACQUIRE);
+        unsigned tasks;
+        do { /* (a late thread may read another generation's count here; its claim then fails) */
+            tasks = __atomic_load_n(&batch->tasks, __ATOMIC_RELAXED);
+            if ((unsigned)(ticket >> 32) != g || (uint32_t)ticket >= tasks) return;
+        } while (!__atomic_compare_exchange_n(&nngen_pool.ticket, &ticket, ticket + 1, 1, __ATOMIC_ACQ_REL,
+                                              __ATOMIC_ACQUIRE));
+        /* Claimed: generation g cannot finish before this task, so its batch stays as it is. */
+        int task = (int)(uint32_t)ticket, j = 0;
+        while (task >= batch->jobs[j].tasks) task -= batch->jobs[j++].tasks;
+        batch->jobs[j].run(batch->jobs[j].context, task);
+        if (__atomic_add_fetch(&nngen_pool.finished, 1, __ATOMIC_SEQ_CST) == tasks &&
+            __atomic_load_n(&nngen_pool.caller_waiting, __ATOMIC_SEQ_CST)) {
+            pthread_mutex_lock(&nngen_pool.lock);
+            pthread_cond_signal(&nngen_pool.done);
+            pthread_mutex_unlock(&nngen_pool.lock);
+        }
+    }
+}
+
+static void *nngen_worker(void *argument) {
+    unsigned seen = (unsigned)(uintptr_t)argument; /* the generation when the pool started */
+    for (;;) {
+        unsigned now = seen;
+        for (int spin = 0; spin < NNGEN_SPINS && (now = nngen_generation()) == seen; spin++) nngen_pause();
+        if (now == seen) {
+            pthread_mutex_lock(&nngen_pool.lock);
+            __atomic_add_fetch(&nngen_pool.sleepers, 1, __ATOMIC_SEQ_CST);
+            while ((now = (unsigned)(__atomic_load_n(&nngen_pool.ticket, __ATOMIC_SEQ_CST) >> 32)) == seen)
+                pthread_cond_wait(&nngen_pool.wake, &nngen_pool.lock);
+            __atomic_sub_fetch(&nngen_pool.sleepers, 1, __ATOMIC_SEQ_CST);
+            pthread_mutex_unlock(&nngen_pool.lock);
+        }
+        seen = now;
+        if (__atomic_load_n(&nngen_pool.stop, __ATOMIC_ACQUIRE)) return NULL;
+        nngen_work(seen);
+    }
+}
+
+/* Starts generation g + 1 with `batch` (none of its tasks claimed) and wakes sleeping workers. */
+static inline unsigned nngen_publish(nngen_batch batch) {
+    const unsigned g = nngen_generation() + 1;
+    nngen_batch *slot = &nngen_pool.batches[g & 1];
+    slot->jobs = batch.jobs;
+    slot->count = batch.count;
+    __atomic_store_n(&slot->tasks, batch.tasks, __ATOMIC_RELAXED);
+    __atomic_store_n(&nngen_pool.finished, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&nngen_pool.ticket, (uint64_t)g << 32, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&nngen_pool.sleepers, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_lock(&nngen_pool.lock);
+        pthread_cond_broadcast(&nngen_pool.wake);
+        pthread_mutex_unlock(&nngen_pool.lock);
+    }
+    return g;
+}
+
+/* Ends the workers (between calls only). Also runs when the library is unloaded (dlclose, exit). */
+__attribute__((destructor)) static void nngen_pool_stop(void) {
+    if (nngen_pool.threads <= 1) return;
+    __atomic_store_n(&nngen_pool.stop, 1, __ATOMIC_SEQ_CST);
+    nngen_publish((nngen_batch){NULL, 0, 0});
+    pthread_mutex_lock(&nngen_pool.lock); /* wake workers that were about to sleep, too */
+    pthread_cond_broadcast(&nngen_pool.wake);
+    pthread_mutex_unlock(&nngen_pool.lock);
+    for (int i = 1; i < nngen_pool.threads; i++) pthread_join(nngen_pool.workers[i], NULL);
+    nngen_pool.threads = 0;
+    nngen_pool.stop = 0;
+}
+
+/* A forked child has none of the parent's workers: it starts a new pool when it needs one. */
+static void nngen_pool_forget(void) { nngen_pool.threads = 0; }
+
+static inline void nngen_pool_start(int threads) {
+    static int registered;
+    if (!registered) registered = pthread_atfork(NULL, NULL, nngen_pool_forget) == 0;
+    const uintptr_t first = nngen_generation();
+    int started = 1;
+    while (started < threads &&
+           pthread_create(&nngen_pool.workers[started], NULL, nngen_worker, (void *)first) == 0)
+        started++;
+    nngen_pool.threads = started;
+}
+
+/* The thread count when nobody chose one: $NNGEN_THREADS, else the online cores. */
+static inline int nngen_default_threads(void) {
+    const char *text = getenv("NNGEN_THREADS");
+    long threads = text ? strtol(text, NULL, 10) : 0;
+    if (threads <= 0) threads = sysconf(_SC_NPROCESSORS_ONLN);
+    return threads < 1 ? 1 : threads > NNGEN_MAX_THREADS ? NNGEN_MAX_THREADS : (int)threads;
+}
+
+/* Sets the threads later calls use (≤ 0: the default); returns the count now in effect. Call it between
+ * steps, not while another thread runs the model. */
+static inline int nngen_set_threads(int threads) {
+    while (__atomic_exchange_n(&nngen_pool.busy, 1, __ATOMIC_ACQUIRE)) nngen_pause();
+    const int wanted = threads <= 0                  ? nngen_default_threads()
+                       : threads > NNGEN_MAX_THREADS ? NNGEN_MAX_THREADS
+                                                     : threads;
+    if (nngen_pool.threads > 1 && nngen_pool.threads != wanted) nngen_pool_stop();
+    nngen_pool.wanted = wanted;
+    __atomic_store_n(&nngen_pool.busy, 0, __ATOMIC_RELEASE);
+    return wanted;
+}
+
+/* Runs every task of `jobs` on the pool's threads, the caller's included, and returns when all have
+ * finished. A call made while another thread owns the pool runs everything on the calling thread. */
+static inline void nngen_parallel(const nngen_job *jobs, int count) {
+    nngen_batch batch = {jobs, count, 0};
+    for (int j = 0; j < count; j++) batch.tasks += (unsigned)jobs[j].tasks;
+    if (__atomic_exchange_n(&nngen_pool.busy, 1, __ATOMIC_ACQUIRE)) {
+        for (int j = 0; j < count; j++)
+            for (int t = 0; t < jobs[j].tasks; t++) jobs[j].run(jobs[j].context, t);
+        return;
+    }
+    if (!nngen_pool.wanted) nngen_pool.wanted = nngen_default_threads();
+    if (nngen_pool.wanted > 1 && nngen_pool.threads != nngen_pool.wanted) nngen_pool_start(nngen_pool.wanted);
+    int worth = 0; /* some job is big enough to share */
+    for (int j = 0; j < count; j++) worth |= !jobs[j].small;
+    if (nngen_pool.threads <= 1 || batch.tasks <= 1 || !worth) {
+        for (int j = 0; j < count; j++)
+            for (int t = 0; t < jobs[j].tasks; t++) jobs[j].run(jobs[j].context, t);
+    } else {
+        nngen_work(nngen_publish(batch));
+        for (int spin = 0; spin < NNGEN_SPINS; spin++) {
+            if (__atomic_load_n(&nngen_pool.finished, __ATOMIC_ACQUIRE) == batch.tasks) break;
+            nngen_pause();
+        }
+        if (__atomic_load_n(&nngen_pool.finished, __ATOMIC_ACQUIRE) != batch.tasks) {
+            pthread_mutex_lock(&nngen_pool.lock);
+            __atomic_store_n(&nngen_pool.caller_waiting, 1, __ATOMIC_SEQ_CST);
+            while (__atomic_load_n(&nngen_pool.finished, __ATOMIC_SEQ_CST) != batch.tasks)
+                pthread_cond_wait(&nngen_pool.done, &nngen_pool.lock);
+            __atomic_store_n(&nngen_pool.caller_waiting, 0, __ATOMIC_SEQ_CST);
+            pthread_mutex_unlock(&nngen_pool.lock);
+        }
+    }
+    __atomic_store_n(&nngen_pool.busy, 0, __ATOMIC_RELEASE);
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * GEMM tiles:  C = C0 + A·B  with C (rows, cols), A (rows, depth), B (depth, cols), addressed through
+ * strides so that one routine serves x·W, xᵀ·dout and dout·Wᵀ without copying the operands:
+ *   A(i, k) = a[i·a_row + k·a_step]     B(k, j) = b[k·b_row + j·b_col]     C(i, j) = c[i·ldc + j]
+ *   C0(i, j) = c0[j] (the bias, fused into the first store), or 0 when c0 is NULL.
+ * Every C(i, j) is C0 + A(i,0)·B(0,j) + A(i,1)·B(1,j) + ... added left to right: the order of the
+ * scalar loops, so the result is the scalar path's bit for bit.
+ *
+ * Blocking (BLIS-like, sized from the static shapes by the caller):
+ *   - C is cut into panels of `nr` vectors (nr·NNGEN_LANES columns) and each panel into `chunks` ranges
+ *     of rows; one task = one (panel, row range).
+ *   - A task walks the depth in blocks of NNGEN_GEMM_KC(nr): it copies B(kblock, panel) into a
+ *     contiguous, zero-padded buffer on its stack (fits L1, read once per row tile), then runs the
+ *     register tile over its rows `mr` at a time.
+ *   - The register tile keeps mr × nr vectors of C in registers; per k it loads nr vectors of B,
+ *     broadcasts mr values of A and does mr·nr vector multiply-adds. Edge tiles (fewer rows, fewer
+ *     columns) compute on clamped rows and zero padding and store only the real elements. */
+#if defined(__AVX512F__)
+#define NNGEN_VECTOR_BYTES 64
+#define NNGEN_REGISTERS 32
+#elif defined(__AVX__)
+#define NNGEN_VECTOR_BYTES 32
+#define NNGEN_REGISTERS 16
+#elif defined(__aarch64__)
+#define NNGEN_VECTOR_BYTES 16
+#define NNGEN_REGISTERS 32
+#else
+#define NNGEN_VECTOR_BYTES 16
+#define NNGEN_REGISTERS 16
+#endif
+#define NNGEN_LANES (NNGEN_VECTOR_BYTES / (int)sizeof(real))
+typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
+
+/* Tile shape for an output of `rows` × `cols`: nr vectors wide (up to 3), mr rows (as many as keep
+ * three quarters of the vector registers for accumulators, at most 16 and at most `rows`). */
+#define NNGEN_GEMM_NR(cols) ((cols) > 2 * NNGEN_LANES ? 3 : (cols) > NNGEN_LANES ? 2 : 1)
+#define NNGEN_GEMM_MR_FIT(cols) (NNGEN_REGISTERS * 3 / 4 / NNGEN_GEMM_NR(cols))
+#define NNGEN_GEMM_MR_MAX(cols) (NNGEN_GEMM_MR_FIT(cols) < 16 ? NNGEN_GEMM_MR_FIT(cols) : 16)
+#define NNGEN_GEMM_MR(rows, cols) ((rows) < NNGEN_GEMM_MR_MAX(cols) ? (rows) : NNGEN_GEMM_MR_MAX(cols))
+/* Depth block: the packed B block (kc × nr vectors) takes NNGEN_PANEL_BYTES, half of a 48 KiB L1. */
+#define NNGEN_PANEL_BYTES 24576
+#define NNGEN_GEMM_KC(nr) (NNGEN_PANEL_BYTES / ((nr) * NNGEN_VECTOR_BYTES))
+/* Row ranges per panel: enough tasks (about 16) to share among threads, at least 2·mr rows each. */
+#define NNGEN_GEMM_WIDTH(cols) (NNGEN_GEMM_NR(cols) * NNGEN_LANES)
+#define NNGEN_GEMM_PANELS(cols) (((cols) + NNGEN_GEMM_WIDTH(cols) - 1) / NNGEN_GEMM_WIDTH(cols))
+#define NNGEN_GEMM_CHUNKS_MAX(rows, cols) \
+    (((rows) + 2 * NNGEN_GEMM_MR(rows, cols) - 1) / (2 * NNGEN_GEMM_MR(rows, cols)))
+#define NNGEN_GEMM_CHUNKS_WANTED(cols) ((16 + NNGEN_GEMM_PANELS(cols) - 1) / NNGEN_GEMM_PANELS(cols))
+#define NNGEN_GEMM_CHUNKS(rows, cols)                                        \
+    (NNGEN_GEMM_CHUNKS_WANTED(cols) < NNGEN_GEMM_CHUNKS_MAX(rows, cols) \
+         ? NNGEN_GEMM_CHUNKS_WANTED(cols)                                  \
+         : NNGEN_GEMM_CHUNKS_MAX(rows, cols))
+#define NNGEN_GEMM_TASKS(rows, cols) (NNGEN_GEMM_PANELS(cols) * NNGEN_GEMM_CHUNKS(rows, cols))
+
+/* One task of a GEMM with the tile shape of its output, and the job of all its tasks. */
+#define NNGEN_GEMM(rows, cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)               \
+    nngen_gemm_task(NNGEN_GEMM_MR(rows, cols), NNGEN_GEMM_NR(cols), NNGEN_GEMM_CHUNKS(rows, cols), rows, \
+                    cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)
+#define NNGEN_GEMM_JOB(run, context, rows, cols, depth)         \
+    ((nngen_job){run, context, NNGEN_GEMM_TASKS(rows, cols), \
+                 (double)(rows) * (cols) * (depth) < NNGEN_PARALLEL_WORK})
+
+#define NNGEN_INLINE static inline __attribute__((always_inline))
+
+/* x in every lane. (x − 0 is x for every x, −0 included, and compiles to a broadcast.) */
+NNGEN_INLINE nngen_vec nngen_splat(real x) { return x - (nngen_vec){0}; }
+
+/* The first n elements at p (all of them when n ≥ NNGEN_LANES), zeros after. */
+NNGEN_INLINE nngen_vec nngen_load_part(const real *p, int n) {
+    nngen_vec v = {0};
+    if (n >= NNGEN_LANES) memcpy(&v, p, sizeof v);
+    else
+        for (int l = 0; l < NNGEN_LANES; l++)
+            if (l < n) v[l] = p[l];
+    return v;
+}
+
+/* Stores the first n elements of v (all when n ≥ NNGEN_LANES). */
+NNGEN_INLINE void nngen_store_part(real *p, nngen_vec v, int n) {
+    if (n >= NNGEN_LANES) memcpy(p, &v, sizeof v);
+    else
+        for (int l = 0; l < NNGEN_LANES; l++)
+            if (l < n) p[l] = v[l];
+}
+
+/* Copies B(0..kc, 0..width) into pack as kc rows of nr vectors, zero-padded beyond width. */
+NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const long b_row, const long b_col,
+                               const int kc, const int width) {
+    const int stride = nr * NNGEN_LANES;
+    if (b_col == 1) {
+        for (int k = 0; k < kc; k++) {
+            real *p = pack + k * stride;
+            const real *src = b + k * b_row;
+            for (int j = 0; j < width; j++) p[j] = src[j];
+            for (int j = width; j < stride; j++) p[j] = 0;
+        }
+    } else { /* B is a transposed matrix (b_row == 1): read each of its columns contiguously */
+        for (int j = 0; j < width; j++) {
+            const real *src = b + j * b_col;
+            for (int k = 0; k < kc; k++) pack[k * stride + j] = src[k * b_row];
+        }
+        for (int k = 0; k < kc; k++)
+            for (int j = width; j < stride; j++) pack[k * stride + j] = 0;
+    }
+}
+
+/* The register tile: C(0..mr, 0..width) = start (or C itself when start is NULL) + A(0..mr, 0..kc)·pack.
+ * `tile_rows` (≥ mr) and nr are compile-time constants, so the accumulators stay in registers; rows
+ * from mr on repeat row mr − 1 and are not stored. */
+NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int mr, const int kc,
+                                  const real *a, const long a_row, const long a_step, const real *pack,
+                                  const nngen_vec *start, real *c, const long ldc, const int width) {
+    nngen_vec acc[16][3];
+    const real *row[16];
+    for (int r = 0; r < tile_rows; r++) row[r] = a + (r < mr ? r : mr - 1) * a_row;
+    for (int r = 0; r < tile_rows; r++)
+        for (int v = 0; v < nr; v++) {
+            const int lanes = r < mr ? width - v * NNGEN_LANES : 0; /* rows past mr: not read, not stored */
+            acc[r][v] = start ? start[v] : nngen_load_part(c + r * ldc + v * NNGEN_LANES, lanes);
+        }
+    for (int k = 0; k < kc; k++) {
+        const nngen_vec *bk = (const nngen_vec *)(pack + k * nr * NNGEN_LANES);
+        for (int r = 0; r < tile_rows; r++) {
+            const nngen_vec ak = nngen_splat(row[r][k * a_step]);
+            for (int v = 0; v < nr; v++) acc[r][v] += ak * bk[v];
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nr; v++)
+            nngen_store_part(c + r * ldc + v * NNGEN_LANES, acc[r][v], width - v * NNGEN_LANES);
+}
+
+/* One task of a GEMM (see above): panel task / chunks, row range task % chunks. Inlined into a
+ * layer's task function with its constant shapes and strides. */
+NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, const int rows,
+                                  const int cols, const int depth, const real *a, const long a_row,
+                                  const long a_step, const real *b, const long b_row, const long b_col,
+                                  const real *c0, real *c, const long ldc, const int task) {
+    real pack[NNGEN_PANEL_BYTES / sizeof(real)] __attribute__((aligned(64)));
+    nngen_vec start[3];
+    const int kc_max = NNGEN_GEMM_KC(nr);
+    const int panel = task / chunks, chunk = task % chunks;
+    const int tiles = (rows + mr - 1) / mr;
+    const int i0 = tiles * chunk / chunks * mr;
+    const int i1 = tiles * (chunk + 1) / chunks * mr < rows ? tiles * (chunk + 1) / chunks * mr : rows;
+    const int j0 = panel * nr * NNGEN_LANES;
+    const int width = cols - j0 < nr * NNGEN_LANES ? cols - j0 : nr * NNGEN_LANES;
+    for (int v = 0; v < nr; v++)
+        start[v] = c0 ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES) : (nngen_vec){0};
+    int k0 = 0;
+    do { /* at least once: with depth 0, C = C0 */
+        const int kc = depth - k0 < kc_max ? depth - k0 : kc_max;
+        nngen_pack_b(nr, pack, b + k0 * b_row + j0 * b_col, b_row, b_col, kc, width);
+        const real *ak = a + k0 * a_step;
+        const nngen_vec *first = k0 == 0 ? start : NULL;
+        int i = i0;
+        for (; i + mr <= i1; i += mr) /* full tiles, then the rest of the rows */
+            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, pack, first, c + i * ldc + j0, ldc,
+                            width);
+        if (i < i1)
+            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, pack, first, c + i * ldc + j0,
+                            ldc, width);
+        k0 += kc;
+    } while (k0 < depth);
+}
+#endif /* NNGEN_FAST */
+
+#if !NNGEN_FAST
+/* The scalar path runs on the calling thread only. */
+static inline int nngen_set_threads(int threads) {
+    (void)threads;
+    return 1;
+}
+#endif
 
 #endif /* NNGEN_H */

@@ -23,6 +23,13 @@ struct NetworkCase: CustomStringConvertible, Sendable {
         NetworkCase(input: [4, 2, 3, 3], body: "batchnorm bn0\nrelu\naffine fc1 out=6\nbatchnorm bn1 momentum=0.5\nrelu\naffine fc2 out=3"),
         NetworkCase(input: [7, 1, 1, 5], body: "affine fc1 out=13\nrelu\nbatchnorm bn1 eps=1e-3\naffine fc2 out=2"),
         NetworkCase(input: [2, 1], body: "affine fc1 out=3\nbatchnorm\nrelu\naffine out=3\nrelu\naffine out=2"),
+        NetworkCase(input: [2, 1, 5, 5], body: "conv c1 filters=3 size=3 pad=1\nbatchnorm bn1\nrelu\nmaxpool p1 size=3 stride=2\naffine fc1 out=3"),
+        NetworkCase(input: [3, 2, 7, 7], body: "conv c1 filters=4 size=3 stride=2\nrelu\nconv c2 filters=3 size=2x3 pad=1\nmaxpool p1 size=2x3\naffine fc1 out=4"),
+        NetworkCase(input: [2, 3, 6, 6], body: "maxpool p1 size=2\nconv c1 filters=2 size=1 init=xavier\nrelu\nbatchnorm bn1\naffine fc1 out=2"),
+        NetworkCase(input: [3, 7], body: "affine fc1 out=5\nlayernorm ln1\ntanh\naffine fc2 out=3"),
+        NetworkCase(input: [2, 4, 3, 3], body: "groupnorm gn1 groups=2\nsigmoid\naffine fc1 out=3"),
+        NetworkCase(input: [3, 6, 1, 2], body: "groupnorm gn1 groups=3\ntanh\ngroupnorm gn2 groups=1 eps=1e-3\naffine out=2"),
+        NetworkCase(input: [2, 2, 2, 3], body: "layernorm ln0\ndropout drop1 keep=1\naffine fc1 out=4\nsigmoid\nlayernorm ln1 eps=1e-3\naffine fc2 out=3"),
     ]
 
     struct Prepared {

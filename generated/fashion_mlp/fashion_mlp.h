@@ -89,6 +89,11 @@ double fashion_mlp_forward(float *mem, const float *input, const void *target, i
 /* Backward pass after a forward pass with the same input, target and mode: writes the gradient of
  * the loss to every parameter (the gradients region) and, when grad_input is not NULL, to the input. */
 void fashion_mlp_backward(float *mem, const float *input, const void *target, float *grad_input, int train);
+/* Sets the threads the kernels run on (threads ≤ 0: $NNGEN_THREADS, else every online core — the
+ * default) and returns the count in effect: always 1 for a tcc build, which runs on the calling
+ * thread. The threads start on first use and stay until the library is unloaded. Results do not
+ * depend on the count. Call it between calls, not while another thread runs the model. */
+int fashion_mlp_set_threads(int threads);
 /* One sgd update of every parameter from the gradients; `step` counts from 1. */
 void fashion_mlp_update(float *mem, double lr, int64_t step);
 /* forward (train mode) + backward + update in one call; returns the loss before the update. */

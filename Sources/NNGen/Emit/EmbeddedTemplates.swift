@@ -3,9 +3,53 @@
 
 enum EmbeddedTemplates {
     static let files: [String: String] = [
+        "adam.c": ####"""
+/* adam.c — Adam update of one parameter tensor, PyTorch's torch.optim.Adam (L2 weight decay added to the
+ * gradient, not AdamW's decoupled decay), Kingma & Ba 2015, Algorithm 1. With t = step (counting from 1):
+ *   g = grad + WEIGHT_DECAY·p
+ *   m = BETA1·m + (1 − BETA1)·g                    (state 0: first-moment estimate)
+ *   v = BETA2·v + (1 − BETA2)·g²                   (state 1: second-moment estimate)
+ *   p = p − lr · (m / (1 − BETA1^t)) / (sqrt(v / (1 − BETA2^t)) + EPS)
+ * The two bias corrections are per step, not per element: computed once as step_size = lr/(1 − BETA1^t)
+ * and 1/sqrt(1 − BETA2^t), as PyTorch does. Arithmetic is in double; the state is stored as real. */
+#ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/adam.c */
+#include "nngen.h"
+#define FN(name) adam_##name
+#define SIZE 8         /* elements of the tensor */
+#define BETA1 0.9
+#define BETA2 0.999
+#define EPS 1e-8
+#define WEIGHT_DECAY 0.0
+#define STATE_SLOTS 2  /* m and v */
+#define PARAM 0
+#define GRAD 64
+#define STATE0 128
+#define STATE1 192
+#endif
+
+void FN(update)(real *mem, double lr, int64_t step) {
+    real *p = mem + PARAM;
+    const real *grad = mem + GRAD;
+    real *m = mem + STATE0;
+    real *v = mem + STATE1;
+    const double t = step > 0 ? (double)step : 1; /* step counts from 1; 0 would divide by 1 − β^0 = 0 */
+    const double step_size = lr / (1 - pow(BETA1, t));
+    const double inv_sqrt_correction2 = 1 / sqrt(1 - pow(BETA2, t));
+    for (int i = 0; i < SIZE; i++) {
+        const double g = (double)grad[i] + WEIGHT_DECAY * p[i];
+        const double mi = BETA1 * m[i] + (1 - BETA1) * g;
+        const double vi = BETA2 * v[i] + (1 - BETA2) * g * g;
+        m[i] = (real)mi;
+        v[i] = (real)vi;
+        p[i] = (real)(p[i] - step_size * mi / (sqrt(vi) * inv_sqrt_correction2 + EPS));
+    }
+}
+"""####,
         "affine.c": ####"""
 /* affine.c — fully connected layer: out = x·W + b on the input flattened to (N, D).
- * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n]. */
+ * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
+ * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
+ * (nngen_gemm_task in nngen.h), plain loops for tcc. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/affine.c */
 #include "nngen.h"
 #define FN(name) affine_##name
@@ -19,9 +63,68 @@ enum EmbeddedTemplates {
 #define G_BIAS 256
 #endif
 
+#if NNGEN_FAST
+/* Four GEMMs, each C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step], B(k,j) =
+ * b[k·b_row + j·b_col]), with tile shapes and task counts chosen from the constant shapes:
+ *   forward  out (N, M) = b + x·W        A = x (N, D),   B = W (D, M),   bias fused as C0
+ *   weights  dW  (D, M) = xᵀ·dout        A = xᵀ: A(d, n) = x[n·D + d],   B = dout (N, M)
+ *   bias     db  (1, M) = 1ᵀ·dout        A = a single 1 (strides 0),   B = dout
+ *   inputs   dx  (N, D) = dout·Wᵀ        A = dout (N, M),   B = Wᵀ: B(m, d) = W[d·M + m]
+ * Each sums over its depth in the scalar loops' order below, so both paths give the same bits. */
+
+/* What a task needs besides the constants. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    NNGEN_GEMM(N, M, D, t->x, D, 1, t->mem + P_WEIGHT, M, 1, t->mem + P_BIAS, t->mem + OUT, M, task);
+}
+
+static void FN(weights_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    NNGEN_GEMM(D, M, N, t->x, 1, D, t->dout, M, 1, NULL, t->mem + G_WEIGHT, M, task);
+}
+
+static void FN(bias_task)(void *context, int task) {
+    static const real one = 1;
+    const FN(arguments) *t = context;
+    NNGEN_GEMM(1, M, N, &one, 0, 0, t->dout, M, 1, NULL, t->mem + G_BIAS, M, task);
+}
+
+static void FN(inputs_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    NNGEN_GEMM(N, D, M, t->dout, M, 1, t->mem + P_WEIGHT, 1, M, NULL, t->dx, D, task);
+}
+
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    FN(arguments) t = {mem, x, NULL, NULL};
+    const nngen_job job = NNGEN_GEMM_JOB(FN(forward_task), &t, N, M, D);
+    (void)train;
+    (void)rng;
+    nngen_parallel(&job, 1);
+}
+
+/* dW, db and (unless dx is NULL) dx in one parallel call: their tasks are independent. */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(arguments) t = {mem, x, dout, dx};
+    const nngen_job jobs[3] = {
+        NNGEN_GEMM_JOB(FN(weights_task), &t, D, M, N),
+        NNGEN_GEMM_JOB(FN(bias_task), &t, 1, M, N),
+        NNGEN_GEMM_JOB(FN(inputs_task), &t, N, D, M),
+    };
+    (void)train;
+    nngen_parallel(jobs, dx ? 3 : 2);
+}
+
+#else /* scalar path */
+
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
- * The d-then-m loop order streams rows of W, which compilers vectorize. */
+ * The d-then-m loop order streams rows of W. */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     const real *w = mem + P_WEIGHT;
@@ -70,6 +173,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         }
     }
 }
+#endif
 """####,
         "batchnorm.c": ####"""
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
@@ -97,6 +201,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n) * C + (c)) * S + (s)]
 
+/* Channels are processed in blocks of CB, rows in the outer loop: every pass reads x contiguously
+ * (and vectorizes over channels when S = 1), while each channel's sums still run over n, then s, in
+ * the same order as a per-channel loop — the result is the same to the bit. */
+#define CB (C < 256 ? C : 256)
+
 /* Forward. Train mode, per channel c over its M = N·S values:
  *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
  *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
@@ -110,33 +219,44 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
     (void)rng;
-    for (int c = 0; c < C; c++) {
-        double mean, var;
+    for (int c0 = 0; c0 < C; c0 += CB) {
+        const int cn = C - c0 < CB ? C - c0 : CB;
+        double mean[CB], var[CB];
+        real scale[CB], shift[CB];
         if (train) {
-            double sum = 0;
+            double sum[CB], sq[CB];
+            for (int c = 0; c < cn; c++) sum[c] = sq[c] = 0;
             for (int n = 0; n < N; n++)
-                for (int s = 0; s < S; s++) sum += AT(x, n, c, s);
-            mean = sum / (N * S);
-            double sq = 0;
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) sum[c] += AT(x, n, c0 + c, s);
+            for (int c = 0; c < cn; c++) mean[c] = sum[c] / (N * S);
             for (int n = 0; n < N; n++)
-                for (int s = 0; s < S; s++) {
-                    const double centered = AT(x, n, c, s) - mean;
-                    sq += centered * centered;
-                }
-            var = sq / (N * S);
-            running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
-            running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) {
+                        const double centered = AT(x, n, c0 + c, s) - mean[c];
+                        sq[c] += centered * centered;
+                    }
+            for (int c = 0; c < cn; c++) {
+                var[c] = sq[c] / (N * S);
+                running_mean[c0 + c] = (real)(MOMENTUM * running_mean[c0 + c] + (1 - MOMENTUM) * mean[c]);
+                running_var[c0 + c] = (real)(MOMENTUM * running_var[c0 + c] + (1 - MOMENTUM) * var[c]);
+            }
         } else {
-            mean = running_mean[c];
-            var = running_var[c];
+            for (int c = 0; c < cn; c++) {
+                mean[c] = running_mean[c0 + c];
+                var[c] = running_var[c0 + c];
+            }
         }
-        const double invstd = 1 / sqrt(var + EPS);
-        saved_mean[c] = (real)mean;
-        saved_invstd[c] = (real)invstd;
-        const real scale = (real)(gamma[c] * invstd);
-        const real shift = (real)(beta[c] - gamma[c] * invstd * mean);
+        for (int c = 0; c < cn; c++) {
+            const double invstd = 1 / sqrt(var[c] + EPS);
+            saved_mean[c0 + c] = (real)mean[c];
+            saved_invstd[c0 + c] = (real)invstd;
+            scale[c] = (real)(gamma[c0 + c] * invstd);
+            shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
+        }
         for (int n = 0; n < N; n++)
-            for (int s = 0; s < S; s++) AT(out, n, c, s) = AT(x, n, c, s) * scale + shift;
+            for (int c = 0; c < cn; c++)
+                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
     }
 }
 
@@ -150,38 +270,614 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     real *dbeta = mem + G_BETA;
     const real *saved_mean = mem + S_MEAN;
     const real *saved_invstd = mem + S_INVSTD;
-    for (int c = 0; c < C; c++) {
-        const double mean = saved_mean[c], invstd = saved_invstd[c];
-        double sum_dout = 0, sum_dout_xhat = 0;
+    for (int c0 = 0; c0 < C; c0 += CB) {
+        const int cn = C - c0 < CB ? C - c0 : CB;
+        double mean[CB], invstd[CB], sum_dout[CB], sum_dout_xhat[CB], k[CB];
+        for (int c = 0; c < cn; c++) {
+            mean[c] = saved_mean[c0 + c];
+            invstd[c] = saved_invstd[c0 + c];
+            sum_dout[c] = sum_dout_xhat[c] = 0;
+        }
         for (int n = 0; n < N; n++)
-            for (int s = 0; s < S; s++) {
-                const double g = AT(dout, n, c, s);
-                sum_dout += g;
-                sum_dout_xhat += g * (AT(x, n, c, s) - mean) * invstd;
-            }
-        dbeta[c] = (real)sum_dout;
-        dgamma[c] = (real)sum_dout_xhat;
+            for (int c = 0; c < cn; c++)
+                for (int s = 0; s < S; s++) {
+                    const double g = AT(dout, n, c0 + c, s);
+                    sum_dout[c] += g;
+                    sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
+                }
+        for (int c = 0; c < cn; c++) {
+            dbeta[c0 + c] = (real)sum_dout[c];
+            dgamma[c0 + c] = (real)sum_dout_xhat[c];
+            k[c] = gamma[c0 + c] * invstd[c];
+        }
         if (!dx) continue;
-        const double k = gamma[c] * invstd;
         if (train) {
             const double inv_m = 1.0 / (N * S);
             for (int n = 0; n < N; n++)
-                for (int s = 0; s < S; s++) {
-                    const double xhat = (AT(x, n, c, s) - mean) * invstd;
-                    AT(dx, n, c, s) = (real)(k * (AT(dout, n, c, s) - inv_m * (sum_dout + xhat * sum_dout_xhat)));
-                }
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) {
+                        const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
+                        AT(dx, n, c0 + c, s) = (real)(k[c] * (AT(dout, n, c0 + c, s) - inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
+                    }
         } else {
             for (int n = 0; n < N; n++)
-                for (int s = 0; s < S; s++) AT(dx, n, c, s) = (real)(k * AT(dout, n, c, s));
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) AT(dx, n, c0 + c, s) = (real)(k[c] * AT(dout, n, c0 + c, s));
         }
     }
 }
 
+#undef CB
 #undef AT
+"""####,
+        "conv.c": ####"""
+/* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework) with stride and zero
+ * padding: x (N, C, H, W), W (F, C, KH, KW), b (F) → out (N, F, OH, OW), OH = (H + 2·PAD − KH)/STRIDE + 1.
+ * Math: seeds/003 §6 (forward; its formula writes the kernel index as a − w, a true convolution, but the
+ * code of that note — and this file — correlate: x[iy + ky]·W[ky], no flip). Backward is every term of
+ * the forward sum reversed (Tests/EquivalenceTests/Reference/RefConv.swift):
+ *   dx[n, c, iy, ix] += dout[n, f, oy, ox]·W[f, c, ky, kx],   dW[f, c, ky, kx] += dout[n, f, oy, ox]·x[n, c, iy, ix]
+ *
+ * Each sample is lowered to a matrix so the sums become matrix products ("im2col"). With k = (c·KH + ky)·KW + kx
+ * (CKK = C·KH·KW values) and p = oy·OW + ox (OHW = OH·OW positions), iy = oy·STRIDE − PAD + ky and
+ * ix = ox·STRIDE − PAD + kx:
+ *   col[k][p] = x[c][iy][ix]   (0 outside the image: zero padding),   Wm[f][k] = W[f, c, ky, kx]
+ *   forward:   out[f][p]  = b[f] + Σ_k Wm[f][k]·col[k][p]
+ *   backward:  dWm[f][k] = Σ_p dout[f][p]·col[k][p],   dcol[k][p] = Σ_f Wm[f][k]·dout[f][p],
+ *              dx = col2im(dcol): each dcol[k][p] added back onto the x[c][iy][ix] it was copied from.
+ * Every product is written as a sum of scaled rows (out row += Wm[f][k]·col row), so the innermost loop runs
+ * over a contiguous dimension without a reduction, which compilers vectorize. Forward keeps col as (CKK, OHW)
+ * for that; backward builds its transpose colT (OHW, CKK) instead, so that dWm[f] += dout[f][p]·colT[p] and
+ * dcolT[p] += dout[f][p]·Wm[f] are row updates too.
+ *
+ * Scratch: S_COL holds col (forward) or colT (backward) of ONE sample, CKK·OHW elements; backward rebuilds
+ * it from x per sample (one pass over x, small beside the F·CKK·OHW products) and then overwrites it with
+ * dcolT once dW of that sample is done. */
+#ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/conv.c */
+#include "nngen.h"
+#define FN(name) conv_##name
+#define N 2          /* batch */
+#define C 3          /* input channels */
+#define H 5          /* input height */
+#define W 5          /* input width */
+#define F 4          /* filters (output channels) */
+#define KH 3         /* kernel height */
+#define KW 3         /* kernel width */
+#define STRIDE 1     /* step between output positions */
+#define PAD 1        /* zero rows/columns on every side */
+#define OH 5         /* output height (H + 2·PAD − KH)/STRIDE + 1 */
+#define OW 5         /* output width (W + 2·PAD − KW)/STRIDE + 1 */
+#define CKK 27       /* C·KH·KW: rows of col, columns of Wm */
+#define OHW 25       /* OH·OW: output positions per channel */
+#define OUT 0        /* out (N, F, OH, OW) */
+#define P_WEIGHT 256 /* W (F, C, KH, KW), i.e. Wm (F, CKK) */
+#define G_WEIGHT 512
+#define P_BIAS 768   /* b (F) */
+#define G_BIAS 832
+#define S_COL 896    /* col (CKK, OHW) or colT (OHW, CKK) of one sample */
+#endif
+
+/* im2col of one sample xs (C, H, W) into col (CKK, OHW):
+ *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][oy·STRIDE − PAD + ky][ox·STRIDE − PAD + kx], 0 outside.
+ * For each (c, ky, kx) the output columns whose input column lies inside [0, W) are ox in [lo, hi). */
+static void FN(im2col)(const real *xs, real *col) {
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+                real *row = col + ((c * KH + ky) * KW + kx) * OHW;
+                int lo = 0, hi = OW;
+                while (lo < OW && lo * STRIDE - PAD + kx < 0) lo++;
+                while (hi > lo && (hi - 1) * STRIDE - PAD + kx >= W) hi--;
+                for (int oy = 0; oy < OH; oy++) {
+                    real *r = row + oy * OW;
+                    const int iy = oy * STRIDE - PAD + ky;
+                    if (iy < 0 || iy >= H) {
+                        for (int ox = 0; ox < OW; ox++) r[ox] = 0;
+                        continue;
+                    }
+                    const real *xrow = xs + (c * H + iy) * W;
+                    for (int ox = 0; ox < lo; ox++) r[ox] = 0;
+                    for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE - PAD + kx];
+                    for (int ox = hi; ox < OW; ox++) r[ox] = 0;
+                }
+            }
+}
+
+/* The transpose, colT (OHW, CKK): colT[oy·OW + ox][(c·KH + ky)·KW + kx] = col[k][p] above. */
+static void FN(im2row)(const real *xs, real *colT) {
+    for (int oy = 0; oy < OH; oy++)
+        for (int ox = 0; ox < OW; ox++) {
+            real *r = colT + (oy * OW + ox) * CKK;
+            for (int c = 0; c < C; c++)
+                for (int ky = 0; ky < KH; ky++) {
+                    const int iy = oy * STRIDE - PAD + ky;
+                    const int row_inside = iy >= 0 && iy < H;
+                    for (int kx = 0; kx < KW; kx++) {
+                        const int ix = ox * STRIDE - PAD + kx;
+                        *r++ = row_inside && ix >= 0 && ix < W ? xs[(c * H + iy) * W + ix] : 0;
+                    }
+                }
+        }
+}
+
+/* col2im from the transposed layout: dxs[c][iy][ix] += dcolT[p][k] for every (p, k) inside the image.
+ * dxs (C, H, W) must be zero on entry; overlapping windows (STRIDE < KH or KW) add several terms. */
+static void FN(row2im)(const real *dcolT, real *dxs) {
+    for (int oy = 0; oy < OH; oy++)
+        for (int ox = 0; ox < OW; ox++) {
+            const real *r = dcolT + (oy * OW + ox) * CKK;
+            for (int c = 0; c < C; c++)
+                for (int ky = 0; ky < KH; ky++, r += KW) {
+                    const int iy = oy * STRIDE - PAD + ky;
+                    if (iy < 0 || iy >= H) continue;
+                    real *dxrow = dxs + (c * H + iy) * W;
+                    for (int kx = 0; kx < KW; kx++) {
+                        const int ix = ox * STRIDE - PAD + kx;
+                        if (ix >= 0 && ix < W) dxrow[ix] += r[kx];
+                    }
+                }
+        }
+}
+
+/* Forward, per sample n, with col = im2col(x[n]):
+ *   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[k][p]
+ * The output row of filter f stays in cache while rows of col stream past, eight at a time (fewer passes
+ * over the output row; the remainder one at a time). */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    real *out = mem + OUT;
+    const real *w = mem + P_WEIGHT;
+    const real *b = mem + P_BIAS;
+    real *col = mem + S_COL;
+    (void)train;
+    (void)rng;
+    for (int n = 0; n < N; n++) {
+        FN(im2col)(x + n * C * H * W, col);
+        for (int f = 0; f < F; f++) {
+            real *o = out + (n * F + f) * OHW;
+            const real *wf = w + f * CKK;
+            for (int p = 0; p < OHW; p++) o[p] = b[f];
+            int k = 0;
+            for (; k + 8 <= CKK; k += 8) {
+                const real w0 = wf[k], w1 = wf[k + 1], w2 = wf[k + 2], w3 = wf[k + 3];
+                const real w4 = wf[k + 4], w5 = wf[k + 5], w6 = wf[k + 6], w7 = wf[k + 7];
+                const real *c0 = col + k * OHW;
+                for (int p = 0; p < OHW; p++)
+                    o[p] += w0 * c0[p] + w1 * c0[p + OHW] + w2 * c0[p + 2 * OHW] + w3 * c0[p + 3 * OHW]
+                          + w4 * c0[p + 4 * OHW] + w5 * c0[p + 5 * OHW] + w6 * c0[p + 6 * OHW] + w7 * c0[p + 7 * OHW];
+            }
+            for (; k < CKK; k++) {
+                const real wk = wf[k];
+                const real *ck = col + k * OHW;
+                for (int p = 0; p < OHW; p++) o[p] += wk * ck[p];
+            }
+        }
+    }
+}
+
+/* Backward. dout is (N, F, OH, OW); g = dout[n] is the matrix (F, OHW). Writes (not accumulates) the
+ * parameter gradients, summing over the samples:
+ *   db[f]      = Σ_n Σ_p g[f][p]
+ *   dWm[f][k]  = Σ_n Σ_p g[f][p]·colT[p][k]      as row updates dWm[f] += g[f][p]·colT[p], four p at a time
+ *   dcolT[p][k] = Σ_f g[f][p]·Wm[f][k]           as row updates dcolT[p] += g[f][p]·Wm[f], four f at a time
+ *   dx[n] = row2im(dcolT)                         (dcol and dx are skipped when dx is NULL: the first layer) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    const real *w = mem + P_WEIGHT;
+    real *dw = mem + G_WEIGHT;
+    real *db = mem + G_BIAS;
+    real *colT = mem + S_COL;
+    (void)train;
+    for (int i = 0; i < F * CKK; i++) dw[i] = 0;
+    for (int f = 0; f < F; f++) db[f] = 0;
+    for (int n = 0; n < N; n++) {
+        const real *g = dout + n * F * OHW;
+        FN(im2row)(x + n * C * H * W, colT);
+        for (int f = 0; f < F; f++) {
+            const real *gf = g + f * OHW;
+            real *dwf = dw + f * CKK;
+            real sum = 0;
+            for (int p = 0; p < OHW; p++) sum += gf[p];
+            db[f] += sum;
+            int p = 0;
+            for (; p + 4 <= OHW; p += 4) {
+                const real g0 = gf[p], g1 = gf[p + 1], g2 = gf[p + 2], g3 = gf[p + 3];
+                const real *r0 = colT + p * CKK;
+                for (int k = 0; k < CKK; k++)
+                    dwf[k] += g0 * r0[k] + g1 * r0[k + CKK] + g2 * r0[k + 2 * CKK] + g3 * r0[k + 3 * CKK];
+            }
+            for (; p < OHW; p++) {
+                const real gp = gf[p];
+                const real *rp = colT + p * CKK;
+                for (int k = 0; k < CKK; k++) dwf[k] += gp * rp[k];
+            }
+        }
+        if (!dx) continue;
+        /* colT of this sample is no longer needed: it becomes dcolT. */
+        for (int p = 0; p < OHW; p++) {
+            real *d = colT + p * CKK;
+            for (int k = 0; k < CKK; k++) d[k] = 0;
+            int f = 0;
+            for (; f + 4 <= F; f += 4) {
+                const real g0 = g[f * OHW + p], g1 = g[(f + 1) * OHW + p], g2 = g[(f + 2) * OHW + p], g3 = g[(f + 3) * OHW + p];
+                const real *w0 = w + f * CKK;
+                for (int k = 0; k < CKK; k++)
+                    d[k] += g0 * w0[k] + g1 * w0[k + CKK] + g2 * w0[k + 2 * CKK] + g3 * w0[k + 3 * CKK];
+            }
+            for (; f < F; f++) {
+                const real gp = g[f * OHW + p];
+                const real *wf = w + f * CKK;
+                for (int k = 0; k < CKK; k++) d[k] += gp * wf[k];
+            }
+        }
+        real *dxs = dx + n * C * H * W;
+        for (int i = 0; i < C * H * W; i++) dxs[i] = 0;
+        FN(row2im)(colT, dxs);
+    }
+}
+"""####,
+        "dropout.c": ####"""
+/* dropout.c — inverted dropout: in training, keep each element with probability KEEP and scale it by 1/KEEP
+ * (so the expected output equals x and test mode is the identity).
+ * Math: seeds/003 §4 — out = x·mask/p, dx = dout·mask/p, mask_i = [u_i < p] with u_i uniform in [0, 1).
+ * The notes draw u from a global generator (np.random); here u_i is a pure function of the forward's rng
+ * argument, this layer's SALT and i (counter-based), so a step is reproducible from its seed. */
+#ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/dropout.c */
+#include "nngen.h"
+#define FN(name) dropout_##name
+#define COUNT 8    /* elements */
+#define KEEP 0.5   /* probability of keeping an element */
+#define SALT 0x6C62272E07BB0142ULL /* random stream of this layer */
+#define OUT 0      /* out, same shape as x */
+#define S_MASK 64  /* saved for backward: the mask, 1 (kept) or 0 (dropped) per element */
+#endif
+
+/* The splitmix64 finalizer (Steele, Lea & Flood 2014, constants of Stafford's "Mix13"): a bijection of
+ * 64-bit words whose every output bit depends on every input bit. */
+static uint64_t FN(mix)(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* Forward. Train mode, with key = mix(rng ⊕ SALT):
+ *   u_i = (mix(key + (i + 1)·0x9E3779B97F4A7C15) >> 11)·2⁻⁵³
+ *         (the i-th output of splitmix64 seeded with key: 53 random bits, uniform in [0, 1))
+ *   mask_i = u_i < KEEP,   out_i = x_i·mask_i/KEEP
+ * The mask is saved for backward, which has no rng argument. Test mode: out = x (the mask is left as is). */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    real *out = mem + OUT;
+    real *mask = mem + S_MASK;
+    if (!train) {
+        for (int i = 0; i < COUNT; i++) out[i] = x[i];
+        return;
+    }
+    const uint64_t key = FN(mix)(rng ^ SALT);
+    const real scale = (real)(1.0 / KEEP);
+    for (int i = 0; i < COUNT; i++) {
+        const uint64_t bits = FN(mix)(key + ((uint64_t)i + 1) * 0x9E3779B97F4A7C15ULL);
+        const double u = (double)(bits >> 11) * (1.0 / 9007199254740992.0); /* 2^53 */
+        const int kept = u < KEEP;
+        mask[i] = (real)kept;
+        out[i] = kept ? x[i] * scale : 0;
+    }
+}
+
+/* Backward: train mode dx_i = dout_i·mask_i/KEEP with the saved mask; test mode dx = dout. */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    const real *mask = mem + S_MASK;
+    (void)x;
+    if (!dx) return;
+    if (!train) {
+        for (int i = 0; i < COUNT; i++) dx[i] = dout[i];
+        return;
+    }
+    const real scale = (real)(1.0 / KEEP);
+    for (int i = 0; i < COUNT; i++) dx[i] = mask[i] != 0 ? dout[i] * scale : 0;
+}
+"""####,
+        "groupnorm.c": ####"""
+/* groupnorm.c — group normalization of x (N, C, H, W): the C channels form G groups of CPG = C/G
+ * consecutive channels; each (sample, group) is normalized over its M = CPG·S values (S = H·W), then scaled
+ * and shifted per channel by γ and β (C).
+ * Math: seeds/003 §3 (layernorm's derivation on groups of channels), with the corrected normalization
+ * x̂ = (x − μ)/sqrt(σ² + ε) where the notes square (σ² + ε). */
+#ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/groupnorm.c */
+#include "nngen.h"
+#define FN(name) groupnorm_##name
+#define N 2        /* batch */
+#define C 4        /* channels */
+#define G 2        /* groups */
+#define CPG 2      /* channels per group */
+#define S 3        /* spatial positions per channel (H·W) */
+#define EPS 1e-5
+#define OUT 0      /* out (N, C, H, W) */
+#define P_GAMMA 64
+#define G_GAMMA 128
+#define P_BETA 192
+#define G_BETA 256
+#define S_MEAN 320
+#define S_INVSTD 384
+#endif
+
+/* The values of group g of sample n are contiguous: channels g·CPG .. g·CPG + CPG − 1, each S positions,
+ * so they are the M = CPG·S values starting at GROUP(t, n, g); value j of it has channel g·CPG + j / S. */
+#define GROUP(t, n, g) ((t) + ((n) * C + (g) * CPG) * S)
+#define M (CPG * S)
+
+/* Forward, the same in both modes, per sample n and group g:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased, over the group's M values)
+ *   out = γ_c·(x − μ)/sqrt(σ² + ε) + β_c     (c the channel of the value)
+ * Saves μ and 1/sqrt(σ² + ε) per (n, g) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    real *out = mem + OUT;
+    const real *gamma = mem + P_GAMMA;
+    const real *beta = mem + P_BETA;
+    real *saved_mean = mem + S_MEAN;
+    real *saved_invstd = mem + S_INVSTD;
+    (void)train;
+    (void)rng;
+    for (int n = 0; n < N; n++)
+        for (int g = 0; g < G; g++) {
+            const real *xs = GROUP(x, n, g);
+            real *o = GROUP(out, n, g);
+            double sum = 0;
+            for (int j = 0; j < M; j++) sum += xs[j];
+            const double mean = sum / M;
+            double sq = 0;
+            for (int j = 0; j < M; j++) {
+                const double centered = xs[j] - mean;
+                sq += centered * centered;
+            }
+            const double invstd = 1 / sqrt(sq / M + EPS);
+            saved_mean[n * G + g] = (real)mean;
+            saved_invstd[n * G + g] = (real)invstd;
+            for (int j = 0; j < M; j++) {
+                const int c = g * CPG + j / S;
+                o[j] = (real)(gamma[c] * ((xs[j] - mean) * invstd) + beta[c]);
+            }
+        }
+}
+
+/* Backward, with x̂ = (x − μ)·invstd of the value's (n, g) and dx̂ = dout·γ_c:
+ *   dβ_c = Σ_{n,h,w} dout,   dγ_c = Σ_{n,h,w} dout·x̂
+ *   dx = (invstd / M)·(M·dx̂ − Σ_group dx̂ − x̂·Σ_group dx̂·x̂)     (sums over the M values of (n, g)) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    const real *gamma = mem + P_GAMMA;
+    real *dgamma = mem + G_GAMMA;
+    real *dbeta = mem + G_BETA;
+    const real *saved_mean = mem + S_MEAN;
+    const real *saved_invstd = mem + S_INVSTD;
+    (void)train;
+    for (int c = 0; c < C; c++) {
+        double sum_dout = 0, sum_dout_xhat = 0;
+        const int g = c / CPG;
+        for (int n = 0; n < N; n++) {
+            const double mean = saved_mean[n * G + g], invstd = saved_invstd[n * G + g];
+            for (int s = 0; s < S; s++) {
+                const int i = (n * C + c) * S + s;
+                sum_dout += dout[i];
+                sum_dout_xhat += dout[i] * (x[i] - mean) * invstd;
+            }
+        }
+        dbeta[c] = (real)sum_dout;
+        dgamma[c] = (real)sum_dout_xhat;
+    }
+    if (!dx) return;
+    for (int n = 0; n < N; n++)
+        for (int g = 0; g < G; g++) {
+            const real *xs = GROUP(x, n, g);
+            const real *gs = GROUP(dout, n, g);
+            real *dxs = GROUP(dx, n, g);
+            const double mean = saved_mean[n * G + g], invstd = saved_invstd[n * G + g];
+            double sum_dxhat = 0, sum_dxhat_xhat = 0;
+            for (int j = 0; j < M; j++) {
+                const double dxhat = gs[j] * gamma[g * CPG + j / S];
+                sum_dxhat += dxhat;
+                sum_dxhat_xhat += dxhat * (xs[j] - mean) * invstd;
+            }
+            for (int j = 0; j < M; j++) {
+                const double xhat = (xs[j] - mean) * invstd;
+                const double dxhat = gs[j] * gamma[g * CPG + j / S];
+                dxs[j] = (real)(invstd * (dxhat - (sum_dxhat + xhat * sum_dxhat_xhat) / M));
+            }
+        }
+}
+
+#undef GROUP
+#undef M
+"""####,
+        "layernorm.c": ####"""
+/* layernorm.c — layer normalization: each of N samples normalized over its own D values (x is (N, D); an
+ * image (N, C, H, W) is read as D = C·H·W), then scaled and shifted per feature by γ and β (D).
+ * Math: seeds/003 §2, corrected: x̂ = (x − μ)/sqrt(σ² + ε) (the notes square instead of taking the root), and
+ * the notes' last term (1/D²)·a·Σ(dout·γ·x̂)·Σx̂ is not "small" but exactly zero, because Σ_d x̂ = 0. */
+#ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/layernorm.c */
+#include "nngen.h"
+#define FN(name) layernorm_##name
+#define N 2        /* batch */
+#define D 3        /* features per sample */
+#define EPS 1e-5
+#define OUT 0      /* out (N, D) */
+#define P_GAMMA 64
+#define G_GAMMA 128
+#define P_BETA 192
+#define G_BETA 256
+#define S_MEAN 320
+#define S_INVSTD 384
+#endif
+
+/* Forward, the same in both modes (no running statistics), per sample n:
+ *   μ_n = (1/D) Σ_d x[n][d],   σ²_n = (1/D) Σ_d (x[n][d] − μ_n)²   (biased)
+ *   out[n][d] = γ_d·(x[n][d] − μ_n)/sqrt(σ²_n + ε) + β_d
+ * Saves μ_n and 1/sqrt(σ²_n + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    real *out = mem + OUT;
+    const real *gamma = mem + P_GAMMA;
+    const real *beta = mem + P_BETA;
+    real *saved_mean = mem + S_MEAN;
+    real *saved_invstd = mem + S_INVSTD;
+    (void)train;
+    (void)rng;
+    for (int n = 0; n < N; n++) {
+        const real *xs = x + n * D;
+        real *o = out + n * D;
+        double sum = 0;
+        for (int d = 0; d < D; d++) sum += xs[d];
+        const double mean = sum / D;
+        double sq = 0;
+        for (int d = 0; d < D; d++) {
+            const double centered = xs[d] - mean;
+            sq += centered * centered;
+        }
+        const double invstd = 1 / sqrt(sq / D + EPS);
+        saved_mean[n] = (real)mean;
+        saved_invstd[n] = (real)invstd;
+        for (int d = 0; d < D; d++) o[d] = (real)(gamma[d] * ((xs[d] - mean) * invstd) + beta[d]);
+    }
+}
+
+/* Backward, with x̂ = (x − μ_n)·invstd_n and dx̂ = dout·γ:
+ *   dβ_d = Σ_n dout[n][d],   dγ_d = Σ_n dout[n][d]·x̂[n][d]
+ *   dx[n][d] = (invstd_n / D)·(D·dx̂[n][d] − Σ_d' dx̂[n][d'] − x̂[n][d]·Σ_d' dx̂[n][d']·x̂[n][d'])
+ * (1/D, not 1/N: the statistics are per sample.) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    const real *gamma = mem + P_GAMMA;
+    real *dgamma = mem + G_GAMMA;
+    real *dbeta = mem + G_BETA;
+    const real *saved_mean = mem + S_MEAN;
+    const real *saved_invstd = mem + S_INVSTD;
+    (void)train;
+    for (int d = 0; d < D; d++) {
+        double sum_dout = 0, sum_dout_xhat = 0;
+        for (int n = 0; n < N; n++) {
+            const double g = dout[n * D + d];
+            sum_dout += g;
+            sum_dout_xhat += g * (x[n * D + d] - saved_mean[n]) * saved_invstd[n];
+        }
+        dbeta[d] = (real)sum_dout;
+        dgamma[d] = (real)sum_dout_xhat;
+    }
+    if (!dx) return;
+    for (int n = 0; n < N; n++) {
+        const real *xs = x + n * D;
+        const real *g = dout + n * D;
+        const double mean = saved_mean[n], invstd = saved_invstd[n];
+        double sum_dxhat = 0, sum_dxhat_xhat = 0;
+        for (int d = 0; d < D; d++) {
+            const double dxhat = g[d] * gamma[d];
+            sum_dxhat += dxhat;
+            sum_dxhat_xhat += dxhat * (xs[d] - mean) * invstd;
+        }
+        for (int d = 0; d < D; d++) {
+            const double xhat = (xs[d] - mean) * invstd;
+            const double dxhat = g[d] * gamma[d];
+            dx[n * D + d] = (real)(invstd * (dxhat - (sum_dxhat + xhat * sum_dxhat_xhat) / D));
+        }
+    }
+}
+"""####,
+        "maxpool.c": ####"""
+/* maxpool.c — max pooling over KH×KW windows, steps SH (down) and SW (across), no padding:
+ * x (N, C, H, W) → out (N, C, OH, OW), OH = (H − KH)/SH + 1, OW = (W − KW)/SW + 1.
+ * Math (the seeds have no pooling): ∂ max(v₁, …, v_K)/∂v_i is 1 for the element that attains the
+ * maximum and 0 for the others — the rule behind ReLU's max(0, x), seeds/001 §2. Ties go to the FIRST
+ * maximum in row-major window order (ky outer, kx inner), as Tests/EquivalenceTests/Reference/RefPool.swift.
+ * Backward finds that element again from x with the same comparison, so nothing is saved. */
+#ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/maxpool.c */
+#include "nngen.h"
+#define FN(name) maxpool_##name
+#define N 2        /* batch */
+#define C 3        /* channels */
+#define H 4        /* input height */
+#define W 4        /* input width */
+#define KH 2       /* window height */
+#define KW 2       /* window width */
+#define SH 2       /* vertical step */
+#define SW 2       /* horizontal step */
+#define OH 2       /* output height (H − KH)/SH + 1 */
+#define OW 2       /* output width (W − KW)/SW + 1 */
+#define OUT 0      /* out (N, C, OH, OW) */
+#endif
+
+/* The offset, inside the channel plane xc (H, W), of the first maximum of the window at (oy, ox):
+ *   argmax over (ky, kx) in row-major order of xc[oy·SH + ky][ox·SW + kx], strict > so ties keep the first. */
+static int FN(argmax)(const real *xc, int oy, int ox) {
+    const int top = oy * SH * W + ox * SW;
+    int best = top;
+    for (int ky = 0; ky < KH; ky++)
+        for (int kx = 0; kx < KW; kx++) {
+            const int i = top + ky * W + kx;
+            if (xc[i] > xc[best]) best = i;
+        }
+    return best;
+}
+
+/* Forward: out[n, c, oy, ox] = max_{ky < KH, kx < KW} x[n, c, oy·SH + ky, ox·SW + kx] */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    real *out = mem + OUT;
+    (void)train;
+    (void)rng;
+    for (int nc = 0; nc < N * C; nc++) {
+        const real *xc = x + nc * H * W;
+        real *o = out + nc * OH * OW;
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) o[oy * OW + ox] = xc[FN(argmax)(xc, oy, ox)];
+    }
+}
+
+/* Backward: dx = 0, then for every output element
+ *   dx[n, c, argmax of its window] += dout[n, c, oy, ox]
+ * (overlapping windows, SH < KH or SW < KW, may send several gradients to one element). No parameters. */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    (void)mem;
+    (void)train;
+    if (!dx) return;
+    for (int i = 0; i < N * C * H * W; i++) dx[i] = 0;
+    for (int nc = 0; nc < N * C; nc++) {
+        const real *xc = x + nc * H * W;
+        const real *g = dout + nc * OH * OW;
+        real *dxc = dx + nc * H * W;
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) dxc[FN(argmax)(xc, oy, ox)] += g[oy * OW + ox];
+    }
+}
+"""####,
+        "mse_loss.c": ####"""
+/* mse_loss.c — mean squared error over all N·K elements of the network output (any shape [N, ...], read as
+ * (N, K) with K the elements per sample); targets are reals of the output's shape, in the model's dtype.
+ * Math: seeds/004 (the MSE loss of the sigmoid network, L = mean[(g − y)²]):
+ *   loss = (1/(N·K)) Σ_{n,k} (o[n][k] − t[n][k])²,   do[n][k] = 2·(o[n][k] − t[n][k])/(N·K) */
+#ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/mse_loss.c */
+#include "nngen.h"
+#define FN(name) mse_loss_##name
+#define N 2        /* batch */
+#define K 3        /* output elements per sample */
+#endif
+
+/* Forward: returns the mean squared error (summed in double). */
+double FN(forward)(real *mem, const real *logits, const void *target) {
+    const real *t = (const real *)target;
+    double total = 0;
+    (void)mem;
+    for (int i = 0; i < N * K; i++) {
+        const double diff = (double)logits[i] - t[i];
+        total += diff * diff;
+    }
+    return total / ((double)N * K);
+}
+
+/* Backward: do = 2·(o − t)/(N·K) */
+void FN(backward)(real *mem, const real *logits, const void *target, real *dlogits) {
+    const real *t = (const real *)target;
+    const double scale = 2.0 / ((double)N * K);
+    (void)mem;
+    for (int i = 0; i < N * K; i++) dlogits[i] = (real)(scale * ((double)logits[i] - t[i]));
+}
 """####,
         "nngen.h": ####"""
 /* nngen.h — the prelude every generated kernel file starts with: the element type and the libm functions
- * the kernels use. Declared here rather than through <math.h>, which costs tcc several milliseconds. */
+ * the kernels use. Declared here rather than through <math.h>, which costs tcc several milliseconds.
+ * For optimizing compilers (GCC, Clang) it also holds the shared fast path: SIMD GEMM tiles and a pool
+ * of worker threads; tcc skips that part and compiles the templates' plain scalar loops. */
 #ifndef NNGEN_H
 #define NNGEN_H
 
@@ -199,8 +895,406 @@ double log(double);
 double sqrt(double);
 double cos(double);
 double pow(double, double);
+double tanh(double);
 void *memset(void *, int, size_t);
 void *memcpy(void *, const void *, size_t);
+
+/* NNGEN_FAST is 1 where the optimized kernels are compiled: GCC or Clang (vector extensions, pthreads).
+ * tcc, or any compiler given -DNNGEN_SCALAR, gets 0: plain scalar loops on one thread. Both paths add
+ * the same products in the same order, so without FMA contraction (the cc backend passes
+ * -ffp-contract=off) they compute bit-identical results, whatever the thread count. */
+#if defined(__GNUC__) && !defined(__TINYC__) && !defined(NNGEN_SCALAR)
+#define NNGEN_FAST 1
+#else
+#define NNGEN_FAST 0
+#endif
+
+#if NNGEN_FAST
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------------------------------------------
+ * Worker threads. The thread count is $NNGEN_THREADS, else the online cores, unless set by
+ * nngen_set_threads; the calling thread works too, so the pool holds count − 1 workers, started on the
+ * first parallel call and kept until the library is unloaded.
+ * nngen_parallel(jobs) publishes the jobs' tasks; the caller and the workers claim them one at a time
+ * from a shared counter until none is left, and the call returns when every task has finished. A task
+ * writes its own part of the output, computed in a fixed order, and nothing else: the results never
+ * depend on the thread count or on which thread ran which task. A worker that is late (descheduled,
+ * asleep) simply finds no task left. Idle workers spin for a while, then sleep on a condition
+ * variable; a parallel call takes the lock only when a thread sleeps. */
+#define NNGEN_MAX_THREADS 64
+#define NNGEN_SPINS 20000 /* pauses an idle thread spins (about 0.5 ms on Zen 5) before it sleeps */
+
+/* Tasks 0 .. tasks−1 of one kind: run(context, t) does task t. `small`: too little work (under
+ * NNGEN_PARALLEL_WORK multiply-adds) to be worth waking other threads. */
+typedef struct {
+    void (*run)(void *context, int task);
+    void *context;
+    int tasks;
+    int small;
+} nngen_job;
+#ifndef NNGEN_PARALLEL_WORK
+#define NNGEN_PARALLEL_WORK 262144
+#endif
+
+/* The jobs of one parallel call. */
+typedef struct {
+    const nngen_job *jobs;
+    int count;
+    unsigned tasks; /* of all jobs */
+} nngen_batch;
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;       /* workers wait here for a new generation */
+    pthread_cond_t done;       /* the caller waits here for the last task */
+    pthread_t workers[NNGEN_MAX_THREADS];
+    int threads;               /* of the running pool, the caller included; 0 or 1: no workers */
+    int wanted;                /* threads the next call uses; 0 until decided (NNGEN_THREADS, then cores) */
+    int busy;                  /* 1 while a call owns the pool */
+    int stop;                  /* asks the workers to exit */
+    uint64_t ticket;           /* generation << 32 | next task to claim */
+    unsigned finished;         /* tasks of the current generation done */
+    int sleepers;              /* workers blocked on `wake` */
+    int caller_waiting;        /* the caller is blocked on `done` */
+    nngen_batch batches[2];    /* generation g's jobs are batches[g & 1] */
+} nngen_pool = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .wake = PTHREAD_COND_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER,
+};
+
+static inline void nngen_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static inline unsigned nngen_generation(void) {
+    return (unsigned)(__atomic_load_n(&nngen_pool.ticket, __ATOMIC_ACQUIRE) >> 32);
+}
+
+/* Claims and runs tasks of generation g until none is left (or a newer generation started). */
+static inline void nngen_work(unsigned g) {
+    const nngen_batch *batch = &nngen_pool.batches[g & 1];
+    for (;;) {
+        uint64_t ticket = __atomic_load_n(&nngen_pool.ticket, __ATOMIC_ACQUIRE);
+        unsigned tasks;
+        do { /* (a late thread may read another generation's count here; its claim then fails) */
+            tasks = __atomic_load_n(&batch->tasks, __ATOMIC_RELAXED);
+            if ((unsigned)(ticket >> 32) != g || (uint32_t)ticket >= tasks) return;
+        } while (!__atomic_compare_exchange_n(&nngen_pool.ticket, &ticket, ticket + 1, 1, __ATOMIC_ACQ_REL,
+                                              __ATOMIC_ACQUIRE));
+        /* Claimed: generation g cannot finish before this task, so its batch stays as it is. */
+        int task = (int)(uint32_t)ticket, j = 0;
+        while (task >= batch->jobs[j].tasks) task -= batch->jobs[j++].tasks;
+        batch->jobs[j].run(batch->jobs[j].context, task);
+        if (__atomic_add_fetch(&nngen_pool.finished, 1, __ATOMIC_SEQ_CST) == tasks &&
+            __atomic_load_n(&nngen_pool.caller_waiting, __ATOMIC_SEQ_CST)) {
+            pthread_mutex_lock(&nngen_pool.lock);
+            pthread_cond_signal(&nngen_pool.done);
+            pthread_mutex_unlock(&nngen_pool.lock);
+        }
+    }
+}
+
+static void *nngen_worker(void *argument) {
+    unsigned seen = (unsigned)(uintptr_t)argument; /* the generation when the pool started */
+    for (;;) {
+        unsigned now = seen;
+        for (int spin = 0; spin < NNGEN_SPINS && (now = nngen_generation()) == seen; spin++) nngen_pause();
+        if (now == seen) {
+            pthread_mutex_lock(&nngen_pool.lock);
+            __atomic_add_fetch(&nngen_pool.sleepers, 1, __ATOMIC_SEQ_CST);
+            while ((now = (unsigned)(__atomic_load_n(&nngen_pool.ticket, __ATOMIC_SEQ_CST) >> 32)) == seen)
+                pthread_cond_wait(&nngen_pool.wake, &nngen_pool.lock);
+            __atomic_sub_fetch(&nngen_pool.sleepers, 1, __ATOMIC_SEQ_CST);
+            pthread_mutex_unlock(&nngen_pool.lock);
+        }
+        seen = now;
+        if (__atomic_load_n(&nngen_pool.stop, __ATOMIC_ACQUIRE)) return NULL;
+        nngen_work(seen);
+    }
+}
+
+/* Starts generation g + 1 with `batch` (none of its tasks claimed) and wakes sleeping workers. */
+static inline unsigned nngen_publish(nngen_batch batch) {
+    const unsigned g = nngen_generation() + 1;
+    nngen_batch *slot = &nngen_pool.batches[g & 1];
+    slot->jobs = batch.jobs;
+    slot->count = batch.count;
+    __atomic_store_n(&slot->tasks, batch.tasks, __ATOMIC_RELAXED);
+    __atomic_store_n(&nngen_pool.finished, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&nngen_pool.ticket, (uint64_t)g << 32, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&nngen_pool.sleepers, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_lock(&nngen_pool.lock);
+        pthread_cond_broadcast(&nngen_pool.wake);
+        pthread_mutex_unlock(&nngen_pool.lock);
+    }
+    return g;
+}
+
+/* Ends the workers (between calls only). Also runs when the library is unloaded (dlclose, exit). */
+__attribute__((destructor)) static void nngen_pool_stop(void) {
+    if (nngen_pool.threads <= 1) return;
+    __atomic_store_n(&nngen_pool.stop, 1, __ATOMIC_SEQ_CST);
+    nngen_publish((nngen_batch){NULL, 0, 0});
+    pthread_mutex_lock(&nngen_pool.lock); /* wake workers that were about to sleep, too */
+    pthread_cond_broadcast(&nngen_pool.wake);
+    pthread_mutex_unlock(&nngen_pool.lock);
+    for (int i = 1; i < nngen_pool.threads; i++) pthread_join(nngen_pool.workers[i], NULL);
+    nngen_pool.threads = 0;
+    nngen_pool.stop = 0;
+}
+
+/* A forked child has none of the parent's workers: it starts a new pool when it needs one. */
+static void nngen_pool_forget(void) { nngen_pool.threads = 0; }
+
+static inline void nngen_pool_start(int threads) {
+    static int registered;
+    if (!registered) registered = pthread_atfork(NULL, NULL, nngen_pool_forget) == 0;
+    const uintptr_t first = nngen_generation();
+    int started = 1;
+    while (started < threads &&
+           pthread_create(&nngen_pool.workers[started], NULL, nngen_worker, (void *)first) == 0)
+        started++;
+    nngen_pool.threads = started;
+}
+
+/* The thread count when nobody chose one: $NNGEN_THREADS, else the online cores. */
+static inline int nngen_default_threads(void) {
+    const char *text = getenv("NNGEN_THREADS");
+    long threads = text ? strtol(text, NULL, 10) : 0;
+    if (threads <= 0) threads = sysconf(_SC_NPROCESSORS_ONLN);
+    return threads < 1 ? 1 : threads > NNGEN_MAX_THREADS ? NNGEN_MAX_THREADS : (int)threads;
+}
+
+/* Sets the threads later calls use (≤ 0: the default); returns the count now in effect. Call it between
+ * steps, not while another thread runs the model. */
+static inline int nngen_set_threads(int threads) {
+    while (__atomic_exchange_n(&nngen_pool.busy, 1, __ATOMIC_ACQUIRE)) nngen_pause();
+    const int wanted = threads <= 0                  ? nngen_default_threads()
+                       : threads > NNGEN_MAX_THREADS ? NNGEN_MAX_THREADS
+                                                     : threads;
+    if (nngen_pool.threads > 1 && nngen_pool.threads != wanted) nngen_pool_stop();
+    nngen_pool.wanted = wanted;
+    __atomic_store_n(&nngen_pool.busy, 0, __ATOMIC_RELEASE);
+    return wanted;
+}
+
+/* Runs every task of `jobs` on the pool's threads, the caller's included, and returns when all have
+ * finished. A call made while another thread owns the pool runs everything on the calling thread. */
+static inline void nngen_parallel(const nngen_job *jobs, int count) {
+    nngen_batch batch = {jobs, count, 0};
+    for (int j = 0; j < count; j++) batch.tasks += (unsigned)jobs[j].tasks;
+    if (__atomic_exchange_n(&nngen_pool.busy, 1, __ATOMIC_ACQUIRE)) {
+        for (int j = 0; j < count; j++)
+            for (int t = 0; t < jobs[j].tasks; t++) jobs[j].run(jobs[j].context, t);
+        return;
+    }
+    if (!nngen_pool.wanted) nngen_pool.wanted = nngen_default_threads();
+    if (nngen_pool.wanted > 1 && nngen_pool.threads != nngen_pool.wanted) nngen_pool_start(nngen_pool.wanted);
+    int worth = 0; /* some job is big enough to share */
+    for (int j = 0; j < count; j++) worth |= !jobs[j].small;
+    if (nngen_pool.threads <= 1 || batch.tasks <= 1 || !worth) {
+        for (int j = 0; j < count; j++)
+            for (int t = 0; t < jobs[j].tasks; t++) jobs[j].run(jobs[j].context, t);
+    } else {
+        nngen_work(nngen_publish(batch));
+        for (int spin = 0; spin < NNGEN_SPINS; spin++) {
+            if (__atomic_load_n(&nngen_pool.finished, __ATOMIC_ACQUIRE) == batch.tasks) break;
+            nngen_pause();
+        }
+        if (__atomic_load_n(&nngen_pool.finished, __ATOMIC_ACQUIRE) != batch.tasks) {
+            pthread_mutex_lock(&nngen_pool.lock);
+            __atomic_store_n(&nngen_pool.caller_waiting, 1, __ATOMIC_SEQ_CST);
+            while (__atomic_load_n(&nngen_pool.finished, __ATOMIC_SEQ_CST) != batch.tasks)
+                pthread_cond_wait(&nngen_pool.done, &nngen_pool.lock);
+            __atomic_store_n(&nngen_pool.caller_waiting, 0, __ATOMIC_SEQ_CST);
+            pthread_mutex_unlock(&nngen_pool.lock);
+        }
+    }
+    __atomic_store_n(&nngen_pool.busy, 0, __ATOMIC_RELEASE);
+}
+
+/* ---------------------------------------------------------------------------------------------------
+ * GEMM tiles:  C = C0 + A·B  with C (rows, cols), A (rows, depth), B (depth, cols), addressed through
+ * strides so that one routine serves x·W, xᵀ·dout and dout·Wᵀ without copying the operands:
+ *   A(i, k) = a[i·a_row + k·a_step]     B(k, j) = b[k·b_row + j·b_col]     C(i, j) = c[i·ldc + j]
+ *   C0(i, j) = c0[j] (the bias, fused into the first store), or 0 when c0 is NULL.
+ * Every C(i, j) is C0 + A(i,0)·B(0,j) + A(i,1)·B(1,j) + ... added left to right: the order of the
+ * scalar loops, so the result is the scalar path's bit for bit.
+ *
+ * Blocking (BLIS-like, sized from the static shapes by the caller):
+ *   - C is cut into panels of `nr` vectors (nr·NNGEN_LANES columns) and each panel into `chunks` ranges
+ *     of rows; one task = one (panel, row range).
+ *   - A task walks the depth in blocks of NNGEN_GEMM_KC(nr): it copies B(kblock, panel) into a
+ *     contiguous, zero-padded buffer on its stack (fits L1, read once per row tile), then runs the
+ *     register tile over its rows `mr` at a time.
+ *   - The register tile keeps mr × nr vectors of C in registers; per k it loads nr vectors of B,
+ *     broadcasts mr values of A and does mr·nr vector multiply-adds. Edge tiles (fewer rows, fewer
+ *     columns) compute on clamped rows and zero padding and store only the real elements. */
+#if defined(__AVX512F__)
+#define NNGEN_VECTOR_BYTES 64
+#define NNGEN_REGISTERS 32
+#elif defined(__AVX__)
+#define NNGEN_VECTOR_BYTES 32
+#define NNGEN_REGISTERS 16
+#elif defined(__aarch64__)
+#define NNGEN_VECTOR_BYTES 16
+#define NNGEN_REGISTERS 32
+#else
+#define NNGEN_VECTOR_BYTES 16
+#define NNGEN_REGISTERS 16
+#endif
+#define NNGEN_LANES (NNGEN_VECTOR_BYTES / (int)sizeof(real))
+typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
+
+/* Tile shape for an output of `rows` × `cols`: nr vectors wide (up to 3), mr rows (as many as keep
+ * three quarters of the vector registers for accumulators, at most 16 and at most `rows`). */
+#define NNGEN_GEMM_NR(cols) ((cols) > 2 * NNGEN_LANES ? 3 : (cols) > NNGEN_LANES ? 2 : 1)
+#define NNGEN_GEMM_MR_FIT(cols) (NNGEN_REGISTERS * 3 / 4 / NNGEN_GEMM_NR(cols))
+#define NNGEN_GEMM_MR_MAX(cols) (NNGEN_GEMM_MR_FIT(cols) < 16 ? NNGEN_GEMM_MR_FIT(cols) : 16)
+#define NNGEN_GEMM_MR(rows, cols) ((rows) < NNGEN_GEMM_MR_MAX(cols) ? (rows) : NNGEN_GEMM_MR_MAX(cols))
+/* Depth block: the packed B block (kc × nr vectors) takes NNGEN_PANEL_BYTES, half of a 48 KiB L1. */
+#define NNGEN_PANEL_BYTES 24576
+#define NNGEN_GEMM_KC(nr) (NNGEN_PANEL_BYTES / ((nr) * NNGEN_VECTOR_BYTES))
+/* Row ranges per panel: enough tasks (about 16) to share among threads, at least 2·mr rows each. */
+#define NNGEN_GEMM_WIDTH(cols) (NNGEN_GEMM_NR(cols) * NNGEN_LANES)
+#define NNGEN_GEMM_PANELS(cols) (((cols) + NNGEN_GEMM_WIDTH(cols) - 1) / NNGEN_GEMM_WIDTH(cols))
+#define NNGEN_GEMM_CHUNKS_MAX(rows, cols) \
+    (((rows) + 2 * NNGEN_GEMM_MR(rows, cols) - 1) / (2 * NNGEN_GEMM_MR(rows, cols)))
+#define NNGEN_GEMM_CHUNKS_WANTED(cols) ((16 + NNGEN_GEMM_PANELS(cols) - 1) / NNGEN_GEMM_PANELS(cols))
+#define NNGEN_GEMM_CHUNKS(rows, cols)                                        \
+    (NNGEN_GEMM_CHUNKS_WANTED(cols) < NNGEN_GEMM_CHUNKS_MAX(rows, cols) \
+         ? NNGEN_GEMM_CHUNKS_WANTED(cols)                                  \
+         : NNGEN_GEMM_CHUNKS_MAX(rows, cols))
+#define NNGEN_GEMM_TASKS(rows, cols) (NNGEN_GEMM_PANELS(cols) * NNGEN_GEMM_CHUNKS(rows, cols))
+
+/* One task of a GEMM with the tile shape of its output, and the job of all its tasks. */
+#define NNGEN_GEMM(rows, cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)               \
+    nngen_gemm_task(NNGEN_GEMM_MR(rows, cols), NNGEN_GEMM_NR(cols), NNGEN_GEMM_CHUNKS(rows, cols), rows, \
+                    cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)
+#define NNGEN_GEMM_JOB(run, context, rows, cols, depth)         \
+    ((nngen_job){run, context, NNGEN_GEMM_TASKS(rows, cols), \
+                 (double)(rows) * (cols) * (depth) < NNGEN_PARALLEL_WORK})
+
+#define NNGEN_INLINE static inline __attribute__((always_inline))
+
+/* x in every lane. (x − 0 is x for every x, −0 included, and compiles to a broadcast.) */
+NNGEN_INLINE nngen_vec nngen_splat(real x) { return x - (nngen_vec){0}; }
+
+/* The first n elements at p (all of them when n ≥ NNGEN_LANES), zeros after. */
+NNGEN_INLINE nngen_vec nngen_load_part(const real *p, int n) {
+    nngen_vec v = {0};
+    if (n >= NNGEN_LANES) memcpy(&v, p, sizeof v);
+    else
+        for (int l = 0; l < NNGEN_LANES; l++)
+            if (l < n) v[l] = p[l];
+    return v;
+}
+
+/* Stores the first n elements of v (all when n ≥ NNGEN_LANES). */
+NNGEN_INLINE void nngen_store_part(real *p, nngen_vec v, int n) {
+    if (n >= NNGEN_LANES) memcpy(p, &v, sizeof v);
+    else
+        for (int l = 0; l < NNGEN_LANES; l++)
+            if (l < n) p[l] = v[l];
+}
+
+/* Copies B(0..kc, 0..width) into pack as kc rows of nr vectors, zero-padded beyond width. */
+NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const long b_row, const long b_col,
+                               const int kc, const int width) {
+    const int stride = nr * NNGEN_LANES;
+    if (b_col == 1) {
+        for (int k = 0; k < kc; k++) {
+            real *p = pack + k * stride;
+            const real *src = b + k * b_row;
+            for (int j = 0; j < width; j++) p[j] = src[j];
+            for (int j = width; j < stride; j++) p[j] = 0;
+        }
+    } else { /* B is a transposed matrix (b_row == 1): read each of its columns contiguously */
+        for (int j = 0; j < width; j++) {
+            const real *src = b + j * b_col;
+            for (int k = 0; k < kc; k++) pack[k * stride + j] = src[k * b_row];
+        }
+        for (int k = 0; k < kc; k++)
+            for (int j = width; j < stride; j++) pack[k * stride + j] = 0;
+    }
+}
+
+/* The register tile: C(0..mr, 0..width) = start (or C itself when start is NULL) + A(0..mr, 0..kc)·pack.
+ * `tile_rows` (≥ mr) and nr are compile-time constants, so the accumulators stay in registers; rows
+ * from mr on repeat row mr − 1 and are not stored. */
+NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int mr, const int kc,
+                                  const real *a, const long a_row, const long a_step, const real *pack,
+                                  const nngen_vec *start, real *c, const long ldc, const int width) {
+    nngen_vec acc[16][3];
+    const real *row[16];
+    for (int r = 0; r < tile_rows; r++) row[r] = a + (r < mr ? r : mr - 1) * a_row;
+    for (int r = 0; r < tile_rows; r++)
+        for (int v = 0; v < nr; v++) {
+            const int lanes = r < mr ? width - v * NNGEN_LANES : 0; /* rows past mr: not read, not stored */
+            acc[r][v] = start ? start[v] : nngen_load_part(c + r * ldc + v * NNGEN_LANES, lanes);
+        }
+    for (int k = 0; k < kc; k++) {
+        const nngen_vec *bk = (const nngen_vec *)(pack + k * nr * NNGEN_LANES);
+        for (int r = 0; r < tile_rows; r++) {
+            const nngen_vec ak = nngen_splat(row[r][k * a_step]);
+            for (int v = 0; v < nr; v++) acc[r][v] += ak * bk[v];
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < nr; v++)
+            nngen_store_part(c + r * ldc + v * NNGEN_LANES, acc[r][v], width - v * NNGEN_LANES);
+}
+
+/* One task of a GEMM (see above): panel task / chunks, row range task % chunks. Inlined into a
+ * layer's task function with its constant shapes and strides. */
+NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, const int rows,
+                                  const int cols, const int depth, const real *a, const long a_row,
+                                  const long a_step, const real *b, const long b_row, const long b_col,
+                                  const real *c0, real *c, const long ldc, const int task) {
+    real pack[NNGEN_PANEL_BYTES / sizeof(real)] __attribute__((aligned(64)));
+    nngen_vec start[3];
+    const int kc_max = NNGEN_GEMM_KC(nr);
+    const int panel = task / chunks, chunk = task % chunks;
+    const int tiles = (rows + mr - 1) / mr;
+    const int i0 = tiles * chunk / chunks * mr;
+    const int i1 = tiles * (chunk + 1) / chunks * mr < rows ? tiles * (chunk + 1) / chunks * mr : rows;
+    const int j0 = panel * nr * NNGEN_LANES;
+    const int width = cols - j0 < nr * NNGEN_LANES ? cols - j0 : nr * NNGEN_LANES;
+    for (int v = 0; v < nr; v++)
+        start[v] = c0 ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES) : (nngen_vec){0};
+    int k0 = 0;
+    do { /* at least once: with depth 0, C = C0 */
+        const int kc = depth - k0 < kc_max ? depth - k0 : kc_max;
+        nngen_pack_b(nr, pack, b + k0 * b_row + j0 * b_col, b_row, b_col, kc, width);
+        const real *ak = a + k0 * a_step;
+        const nngen_vec *first = k0 == 0 ? start : NULL;
+        int i = i0;
+        for (; i + mr <= i1; i += mr) /* full tiles, then the rest of the rows */
+            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, pack, first, c + i * ldc + j0, ldc,
+                            width);
+        if (i < i1)
+            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, pack, first, c + i * ldc + j0,
+                            ldc, width);
+        k0 += kc;
+    } while (k0 < depth);
+}
+#endif /* NNGEN_FAST */
+
+#if !NNGEN_FAST
+/* The scalar path runs on the calling thread only. */
+static inline int nngen_set_threads(int threads) {
+    (void)threads;
+    return 1;
+}
+#endif
 
 #endif /* NNGEN_H */
 """####,
@@ -262,6 +1356,43 @@ void FN(update)(real *mem, double lr, int64_t step) {
 #endif
 }
 """####,
+        "sigmoid.c": ####"""
+/* sigmoid.c — logistic function, elementwise: out = σ(x) = 1/(1 + e^−x).
+ * Math: seeds/004 (sigmoid networks) — σ'(x) = σ(x)·(1 − σ(x)), so backward needs only the output, which
+ * stays in this layer's output slot until backward. */
+#ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/sigmoid.c */
+#include "nngen.h"
+#define FN(name) sigmoid_##name
+#define COUNT 8    /* elements */
+#define OUT 0      /* out, same shape as x */
+#endif
+
+/* Forward, without overflow for large |x| (exp of a non-positive number only):
+ *   x ≥ 0: out = 1/(1 + e^−x)        x < 0: out = e^x/(1 + e^x)   (the same value) */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    real *out = mem + OUT;
+    (void)train;
+    (void)rng;
+    for (int i = 0; i < COUNT; i++) {
+        const double v = x[i];
+        if (v >= 0) {
+            out[i] = (real)(1 / (1 + exp(-v)));
+        } else {
+            const double e = exp(v);
+            out[i] = (real)(e / (1 + e));
+        }
+    }
+}
+
+/* Backward from the saved output: dx = dout·out·(1 − out). */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    const real *out = mem + OUT;
+    (void)x;
+    (void)train;
+    if (!dx) return;
+    for (int i = 0; i < COUNT; i++) dx[i] = dout[i] * out[i] * (1 - out[i]);
+}
+"""####,
         "softmax_loss.c": ####"""
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids.
  * Math: seeds/002 — p = softmax(z) computed stably as exp(z − max z)/Σ exp(z − max z);
@@ -305,6 +1436,94 @@ void FN(backward)(real *mem, const real *logits, const void *target, real *dlogi
         const int32_t y = labels[n];
         if (y >= 0 && y < K) dlogits[n * K + y] -= (real)1 / N;
     }
+}
+"""####,
+        "svm_loss.c": ####"""
+/* svm_loss.c — multiclass SVM (hinge) loss with margin 1, summed over the wrong classes and averaged over
+ * the batch; targets are int32 class ids.
+ * Math: seeds/000 ("svm_loss(x, y)": average loss over N vectors and dx of size (N, C); the note's
+ * "sum_loss" is a transcription of svm_loss) — with s = scores and y_n the class of sample n:
+ *   margin[n][k] = s[n][k] − s[n][y_n] + 1
+ *   loss = (1/N) Σ_n Σ_{k ≠ y_n} max(0, margin[n][k])
+ *   ds[n][k] = [margin[n][k] > 0]/N for k ≠ y_n,   ds[n][y_n] = −(Σ_{k ≠ y_n} [margin[n][k] > 0])/N
+ * (at a kink, margin = 0, the subgradient 0 is taken). Nothing is saved: backward recomputes the margins. */
+#ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/svm_loss.c */
+#include "nngen.h"
+#define FN(name) svm_loss_##name
+#define N 2        /* batch */
+#define K 3        /* classes */
+#endif
+
+/* Forward: returns the mean loss. A label outside [0, K) gives NaN (and is never used as an index). */
+double FN(forward)(real *mem, const real *logits, const void *target) {
+    const int32_t *labels = (const int32_t *)target;
+    double total = 0;
+    (void)mem;
+    for (int n = 0; n < N; n++) {
+        const real *s = logits + n * K;
+        const int32_t y = labels[n];
+        if (y < 0 || y >= K) return 0.0 / 0.0;
+        const double correct = s[y];
+        for (int k = 0; k < K; k++) {
+            if (k == y) continue;
+            const double margin = s[k] - correct + 1;
+            if (margin > 0) total += margin;
+        }
+    }
+    return total / N;
+}
+
+/* Backward: ds[n][k] = [margin > 0]/N for k ≠ y_n; ds[n][y_n] = −(number of positive margins)/N.
+ * A row with a label outside [0, K) gets a zero gradient. */
+void FN(backward)(real *mem, const real *logits, const void *target, real *dlogits) {
+    const int32_t *labels = (const int32_t *)target;
+    const real inv_n = (real)1 / N;
+    (void)mem;
+    for (int n = 0; n < N; n++) {
+        const real *s = logits + n * K;
+        real *ds = dlogits + n * K;
+        const int32_t y = labels[n];
+        for (int k = 0; k < K; k++) ds[k] = 0;
+        if (y < 0 || y >= K) continue;
+        const double correct = s[y];
+        int positive = 0;
+        for (int k = 0; k < K; k++) {
+            if (k == y) continue;
+            if (s[k] - correct + 1 > 0) {
+                ds[k] = inv_n;
+                positive++;
+            }
+        }
+        ds[y] = -(real)positive * inv_n;
+    }
+}
+"""####,
+        "tanh.c": ####"""
+/* tanh.c — hyperbolic tangent, elementwise: out = tanh(x).
+ * Math: tanh'(x) = 1 − tanh²(x), so backward needs only the output, which stays in this layer's output slot
+ * until backward. (libm's tanh saturates to ±1 for large |x| without overflow.) */
+#ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/tanh.c */
+#include "nngen.h"
+#define FN(name) tanh_##name
+#define COUNT 8    /* elements */
+#define OUT 0      /* out, same shape as x */
+#endif
+
+/* Forward: out[i] = tanh(x[i]) */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    real *out = mem + OUT;
+    (void)train;
+    (void)rng;
+    for (int i = 0; i < COUNT; i++) out[i] = (real)tanh(x[i]);
+}
+
+/* Backward from the saved output: dx = dout·(1 − out²). */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    const real *out = mem + OUT;
+    (void)x;
+    (void)train;
+    if (!dx) return;
+    for (int i = 0; i < COUNT; i++) dx[i] = dout[i] * (1 - out[i] * out[i]);
 }
 """####,
     ]

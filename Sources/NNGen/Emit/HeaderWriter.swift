@@ -85,6 +85,11 @@ struct HeaderWriter {
             /* Backward pass after a forward pass with the same input, target and mode: writes the gradient of
              * the loss to every parameter (the gradients region) and, when grad_input is not NULL, to the input. */
             void \(m)_backward(\(real) *mem, const \(real) *input, const void *target, \(real) *grad_input, int train);
+            /* Sets the threads the kernels run on (threads ≤ 0: $NNGEN_THREADS, else every online core — the
+             * default) and returns the count in effect: always 1 for a tcc build, which runs on the calling
+             * thread. The threads start on first use and stay until the library is unloaded. Results do not
+             * depend on the count. Call it between calls, not while another thread runs the model. */
+            int \(m)_set_threads(int threads);
 
             """
         if let optimizer = graph.optimizer {

@@ -47,6 +47,12 @@ struct NetworkWriter {
 
                 """
         }
+        out += """
+
+            /* Threads for the optimized kernels (GCC/Clang builds); see nngen_set_threads in nngen.h. */
+            int \(m)_set_threads(int threads) { return nngen_set_threads(threads); }
+
+            """
         return out
     }
 

@@ -3,6 +3,8 @@
 public enum ShapeInference {
     /// The most elements one tensor may have (kernels index it with 32-bit arithmetic).
     static let largestTensor = 1 << 31
+    /// The learning-rate schedules `schedule KIND` accepts.
+    static let scheduleKinds = ["constant", "cosine", "step"]
 
     /// Parses and shape-checks a spec file's text in one go.
     public static func load(_ text: String, path: String) throws -> ShapedGraph {
@@ -22,9 +24,10 @@ public enum ShapeInference {
     /// `schedule` may stand anywhere.
     public static func inferShapes(_ spec: SpecFile) throws -> ShapedGraph {
         guard !spec.statements.isEmpty else {
-            throw Diagnostic(file: spec.path, "the spec has no statements",
-                             hint: "a spec needs at least an input, a layer and a loss, e.g. the three lines "
-                                + "'input x [128, 784]', 'affine fc1 out=10', 'loss softmax'")
+            throw Diagnostic(
+                file: spec.path, "the spec has no statements",
+                hint: "a spec needs at least an input, a layer and a loss, e.g. the three lines "
+                    + "'input x [128, 784]', 'affine fc1 out=10', 'loss softmax'")
         }
         var modelName: Token?
         var input: (name: String, shape: Shape, location: SourceLocation)?
@@ -42,11 +45,13 @@ public enum ShapeInference {
         /// The error for a layer or loss that comes before any input.
         func noInput(_ what: String, at location: SourceLocation) -> Diagnostic {
             if let inputLine {
-                return Diagnostic(at: location, "\(what) comes before the input (line \(inputLine.line))",
-                                  hint: "move the input line above the first layer")
+                return Diagnostic(
+                    at: location, "\(what) comes before the input (line \(inputLine.line))",
+                    hint: "move the input line above the first layer")
             }
-            return Diagnostic(at: location, "\(what) has no input: the spec has no 'input' line",
-                              hint: "add e.g. 'input x [128, 784]' above the first layer")
+            return Diagnostic(
+                at: location, "\(what) has no input: the spec has no 'input' line",
+                hint: "add e.g. 'input x [128, 784]' above the first layer")
         }
         func once(_ seen: SourceLocation?, _ what: String, _ here: SourceLocation) throws {
             if let seen {
@@ -71,18 +76,22 @@ public enum ShapeInference {
             case .layer(let kind, let name, let attributes):
                 let described = "\(kind.text) '\(naming.name(kind: kind.text, explicit: name?.text))'"
                 if let loss {
-                    throw Diagnostic(at: kind.location, "\(described) comes after the loss (line \(loss.location.line))",
-                                     hint: "the loss ends the network; move this layer above it")
+                    throw Diagnostic(
+                        at: kind.location, "\(described) comes after the loss (line \(loss.location.line))",
+                        hint: "the loss ends the network; move this layer above it")
                 }
                 guard let input else { throw noInput(described, at: kind.location) }
-                layers.append(try shapeLayer(kind: kind, name: name, attributes: attributes,
-                                             input: layers.last?.output ?? input.shape, naming: &naming))
+                layers.append(
+                    try shapeLayer(
+                        kind: kind, name: name, attributes: attributes,
+                        input: layers.last?.output ?? input.shape, naming: &naming))
             case .loss(let kind, let attributes, let keyword):
                 try once(loss?.location, "loss", keyword.location)
                 guard input != nil else { throw noInput("loss \(kind.text)", at: keyword.location) }
                 guard let last = layers.last else {
-                    throw Diagnostic(at: keyword.location, "loss \(kind.text) has no layers before it",
-                                     hint: "add layers between the input and the loss, e.g. affine fc1 out=10")
+                    throw Diagnostic(
+                        at: keyword.location, "loss \(kind.text) has no layers before it",
+                        hint: "add layers between the input and the loss, e.g. affine fc1 out=10")
                 }
                 loss = try shapeLoss(kind: kind, attributes: attributes, at: keyword.location, network: last)
             case .optimizer(let kind, let attributes, let keyword):
@@ -95,20 +104,24 @@ public enum ShapeInference {
         }
 
         guard let input else {
-            throw Diagnostic(file: spec.path, "the spec has no 'input' line",
-                             hint: "start the network with e.g. 'input x [128, 784]', then its layers and a loss")
+            throw Diagnostic(
+                file: spec.path, "the spec has no 'input' line",
+                hint: "start the network with e.g. 'input x [128, 784]', then its layers and a loss")
         }
         guard let last = layers.last else {
-            throw Diagnostic(at: input.location, "the spec has no layers after input \(input.name) \(input.shape)",
-                             hint: "add layers and a loss after the input, e.g. 'affine fc1 out=10' and 'loss softmax'")
+            throw Diagnostic(
+                at: input.location, "the spec has no layers after input \(input.name) \(input.shape)",
+                hint: "add layers and a loss after the input, e.g. 'affine fc1 out=10' and 'loss softmax'")
         }
         guard let loss else {
-            throw Diagnostic(at: last.location, "the spec has no loss: the network ends at \(last.kind) '\(last.name)' with output \(last.output)",
-                             hint: "add a loss after the last layer, e.g. 'loss softmax'")
+            throw Diagnostic(
+                at: last.location, "the spec has no loss: the network ends at \(last.kind) '\(last.name)' with output \(last.output)",
+                hint: "add a loss after the last layer, e.g. 'loss softmax'")
         }
         if let schedule, optimizer == nil {
-            throw Diagnostic(at: schedule.location, "schedule \(schedule.kind) needs an optimizer",
-                             hint: "add e.g. 'optimizer sgd lr=0.05'")
+            throw Diagnostic(
+                at: schedule.location, "schedule \(schedule.kind) needs an optimizer",
+                hint: "add e.g. 'optimizer sgd lr=0.05'")
         }
         return ShapedGraph(
             modelName: modelName?.text ?? baseName(spec.path),
@@ -147,52 +160,64 @@ public enum ShapeInference {
         guard values.count == 2 || values.count == 4 else {
             let hint: String
             switch values.count {
-            case 1: hint = "give the features after the batch: [\(values[0]), D]"
-            case 3: hint = "for one-channel images write [\(values[0]), 1, \(values[1]), \(values[2])]; to flatten, [\(values[0]), \(values[1] * values[2])]"
+            case 1: hint = "shapes are batch first: write e.g. [128, \(values[0])]"
+            case 3:
+                hint =
+                    "for one-channel images write [\(values[0]), 1, \(values[1]), \(values[2])]; to flatten, [\(values[0]), \(values[1] * values[2])]"
             default: hint = "fold the extra dimensions into [N, D] or [N, C, H, W]"
             }
-            throw Diagnostic(at: dims[0].location, "input shape \(shape) has rank \(values.count); expected [N, D] or [N, C, H, W]", hint: hint)
+            throw Diagnostic(
+                at: dims[0].location, "input shape \(shape) has rank \(values.count); expected [N, D] or [N, C, H, W]", hint: hint)
         }
         let (count, overflow) = values.reduce((1, false)) { acc, v in
             let (p, o) = acc.0.multipliedReportingOverflow(by: v)
             return (p, acc.1 || o)
         }
         guard !overflow, count <= largestTensor else {
-            throw Diagnostic(at: dims[0].location, "input shape \(shape) is too large (more than 2^31 elements)",
-                             hint: "use a smaller batch")
+            throw Diagnostic(
+                at: dims[0].location, "input shape \(shape) is too large (more than 2^31 elements)",
+                hint: "use a smaller batch")
         }
         return shape
     }
 
     /// layer := KIND [NAME] attribute*, applied to the output of the previous layer.
-    static func shapeLayer(kind: Token, name: Token?, attributes raw: [RawAttribute], input: Shape,
-                           naming: inout LayerNaming) throws -> ShapedLayer {
+    static func shapeLayer(
+        kind: Token, name: Token?, attributes raw: [RawAttribute], input: Shape,
+        naming: inout LayerNaming
+    ) throws -> ShapedLayer {
         guard let definition = LayerRegistry.definition(kind.text) else { throw Parser.unknownLayerKind(kind) }
         let name = try naming.claim(kind: definition.keyword, explicit: name, at: kind.location)
-        let attributes = try Attributes.check(raw, against: definition.attributes,
-                                              statement: "\(definition.keyword) '\(name)'", at: kind.location)
+        let attributes = try Attributes.check(
+            raw, against: definition.attributes,
+            statement: "\(definition.keyword) '\(name)'", at: kind.location)
         let context = LayerContext(name: name, kind: definition.keyword, input: input, attributes: attributes, location: kind.location)
         let instance = try definition.instantiate(context)
         let tensors = [("output", instance.output)] + (instance.parameters + instance.buffers).map { ($0.suffix, $0.shape) }
         for (what, shape) in tensors where shape.count > largestTensor {
             throw context.error("\(what) \(shape) is too large (more than 2^31 elements)")
         }
-        return ShapedLayer(name: name, definition: definition, input: input, instance: instance, attributes: attributes,
-                           location: kind.location)
+        return ShapedLayer(
+            name: name, definition: definition, input: input, instance: instance, attributes: attributes,
+            location: kind.location)
     }
 
     /// loss := "loss" KIND attribute*, applied to the output of the last layer `network`.
-    static func shapeLoss(kind: Token, attributes raw: [RawAttribute], at location: SourceLocation,
-                          network last: ShapedLayer) throws -> ShapedLoss {
+    static func shapeLoss(
+        kind: Token, attributes raw: [RawAttribute], at location: SourceLocation,
+        network last: ShapedLayer
+    ) throws -> ShapedLoss {
         guard let definition = LossDefinition.definition(kind.text) else {
-            throw Diagnostic(at: kind.location, "unknown loss '\(kind.text)'",
-                             hint: knownHint(kind.text, "known losses", LossDefinition.all.map(\.keyword)))
+            throw Diagnostic(
+                at: kind.location, "unknown loss '\(kind.text)'",
+                hint: knownHint(kind.text, "known losses", LossDefinition.all.map(\.keyword)))
         }
         let attributes = try Attributes.check(raw, against: definition.attributes, statement: "loss \(definition.keyword)", at: location)
         let context = LayerContext(name: definition.keyword, kind: "loss", input: last.output, attributes: attributes, location: location)
         do {
-            return ShapedLoss(definition: definition, input: last.output, instance: try definition.instantiate(context),
-                              attributes: attributes, location: location)
+            return ShapedLoss(
+                definition: definition, input: last.output, instance: try definition.instantiate(context),
+                attributes: attributes, location: location)
         } catch var diagnostic as Diagnostic {
             // The loss sees only a shape; say which layer made it.
             diagnostic.message += " (the output of \(last.kind) '\(last.name)')"
@@ -203,10 +228,12 @@ public enum ShapeInference {
     /// optimizer := "optimizer" KIND attribute*
     static func shapeOptimizer(kind: Token, attributes raw: [RawAttribute], at location: SourceLocation) throws -> ShapedOptimizer {
         guard let definition = OptimizerDefinition.definition(kind.text) else {
-            throw Diagnostic(at: kind.location, "unknown optimizer '\(kind.text)'",
-                             hint: knownHint(kind.text, "known optimizers", OptimizerDefinition.all.map(\.keyword)))
+            throw Diagnostic(
+                at: kind.location, "unknown optimizer '\(kind.text)'",
+                hint: knownHint(kind.text, "known optimizers", OptimizerDefinition.all.map(\.keyword)))
         }
-        let attributes = try Attributes.check(raw, against: definition.attributes, statement: "optimizer \(definition.keyword)", at: location)
+        let attributes = try Attributes.check(
+            raw, against: definition.attributes, statement: "optimizer \(definition.keyword)", at: location)
         return ShapedOptimizer(definition: definition, instance: try definition.instantiate(attributes), location: location)
     }
 
@@ -220,14 +247,17 @@ public enum ShapeInference {
             _ = try Attributes.check(raw, against: [], statement: "schedule cosine", at: location)
             return .cosine
         case "step":
-            let attributes = try Attributes.check(raw, against: [
-                AttributeSpec("every", .integer(min: 1), "epochs between decays"),
-                AttributeSpec("gamma", .real(min: 0, max: 1, openMin: true), "factor applied every `every` epochs"),
-            ], statement: "schedule step", at: location)
+            let attributes = try Attributes.check(
+                raw,
+                against: [
+                    AttributeSpec("every", .integer(min: 1), "epochs between decays"),
+                    AttributeSpec("gamma", .real(min: 0, max: 1, openMin: true), "factor applied every `every` epochs"),
+                ], statement: "schedule step", at: location)
             return .step(every: attributes.int("every"), gamma: attributes.double("gamma"))
         default:
-            throw Diagnostic(at: kind.location, "unknown schedule '\(kind.text)'",
-                             hint: knownHint(kind.text, "known schedules", ["constant", "cosine", "step"]))
+            throw Diagnostic(
+                at: kind.location, "unknown schedule '\(kind.text)'",
+                hint: knownHint(kind.text, "known schedules", scheduleKinds))
         }
     }
 
@@ -253,6 +283,8 @@ public enum ShapeInference {
 struct LayerNaming {
     private var counts: [String: Int] = [:]
     private var taken: [String: (name: String, kind: String, line: Int, automatic: Bool)] = [:]
+    /// Names the generated code uses for other things.
+    static let reserved: Set<String> = ["loss"]
 
     /// The name the next layer of `kind` gets.
     func name(kind: String, explicit: String?) -> String {
@@ -263,22 +295,31 @@ struct LayerNaming {
     mutating func claim(kind: String, explicit: Token?, at location: SourceLocation) throws -> String {
         let name = name(kind: kind, explicit: explicit?.text)
         counts[kind, default: 0] += 1
+        if Self.reserved.contains(name.lowercased()) {
+            throw Diagnostic(
+                at: explicit?.location ?? location,
+                "layer name '\(name)' is reserved: the generated C names the loss kernels '<model>_loss_forward/backward'",
+                hint: "choose another name")
+        }
         if let previous = taken[name.lowercased()] {
             let ignoringCase = previous.name != name ? " (names are compared ignoring case)" : ""
             let line = previous.line
             if let explicit {
                 if previous.automatic {
-                    throw Diagnostic(at: explicit.location,
-                                     "layer name '\(name)' is already the automatic name of the unnamed \(previous.kind) at line \(line)\(ignoringCase)",
-                                     hint: "rename this layer, or give the \(previous.kind) at line \(line) a name of its own")
+                    throw Diagnostic(
+                        at: explicit.location,
+                        "layer name '\(name)' is already the automatic name of the unnamed \(previous.kind) at line \(line)\(ignoringCase)",
+                        hint: "rename this layer, or give the \(previous.kind) at line \(line) a name of its own")
                 }
-                throw Diagnostic(at: explicit.location,
-                                 "layer name '\(name)' is already used by \(previous.kind) '\(previous.name)' at line \(line)\(ignoringCase)",
-                                 hint: "rename one of the two layers")
+                throw Diagnostic(
+                    at: explicit.location,
+                    "layer name '\(name)' is already used by \(previous.kind) '\(previous.name)' at line \(line)\(ignoringCase)",
+                    hint: "rename one of the two layers")
             }
-            throw Diagnostic(at: location,
-                             "the unnamed \(kind) gets the automatic name '\(name)', which \(previous.kind) '\(previous.name)' at line \(line) already uses\(ignoringCase)",
-                             hint: "give this \(kind) a name of its own, or rename the layer at line \(line)")
+            throw Diagnostic(
+                at: location,
+                "the unnamed \(kind) gets the automatic name '\(name)', which \(previous.kind) '\(previous.name)' at line \(line) already uses\(ignoringCase)",
+                hint: "give this \(kind) a name of its own, or rename the layer at line \(line)")
         }
         taken[name.lowercased()] = (name, kind, (explicit?.location ?? location).line, explicit == nil)
         return name

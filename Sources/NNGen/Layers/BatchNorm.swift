@@ -19,6 +19,10 @@ extension LayerDefinition {
             let n = shape.batch
             let channels = shape[1]
             let spatial = shape.rank == 4 ? shape[2] * shape[3] : 1
+            guard n * spatial >= 2 else {
+                throw context.error("on \(shape) normalizes each feature over N·H·W = 1 value: in training its output would always be β",
+                                    hint: "use a batch of 2 or more, or layernorm for per-sample normalization")
+            }
             return LayerInstance(
                 output: shape,
                 parameters: [TensorSpec("gamma", [channels], .ones), TensorSpec("beta", [channels], .zeros)],

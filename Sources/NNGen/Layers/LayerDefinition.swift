@@ -105,6 +105,13 @@ public enum LayerRegistry {
         .affine,
         .relu,
         .batchnorm,
+        .conv,
+        .maxpool,
+        .layernorm,
+        .groupnorm,
+        .dropout,
+        .sigmoid,
+        .tanh,
     ]
 
     public static func definition(_ keyword: String) -> LayerDefinition? {

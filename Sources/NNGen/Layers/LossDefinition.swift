@@ -25,7 +25,7 @@ public struct LossDefinition: Sendable {
     /// Checks the network output shape (through `LayerContext`, whose `input` is that shape).
     public var instantiate: @Sendable (LayerContext) throws -> LossInstance
 
-    public static let all: [LossDefinition] = [.softmax]
+    public static let all: [LossDefinition] = [.softmax, .svm, .mse]
 
     public static func definition(_ keyword: String) -> LossDefinition? {
         all.first { $0.keyword == keyword }

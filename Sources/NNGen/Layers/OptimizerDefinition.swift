@@ -18,7 +18,7 @@ public struct OptimizerDefinition: Sendable {
     public var template: String
     public var instantiate: @Sendable (Attributes) throws -> OptimizerInstance
 
-    public static let all: [OptimizerDefinition] = [.sgd]
+    public static let all: [OptimizerDefinition] = [.sgd, .adam]
 
     public static func definition(_ keyword: String) -> OptimizerDefinition? {
         all.first { $0.keyword == keyword }
@@ -42,7 +42,8 @@ extension OptimizerDefinition {
         instantiate: { attributes in
             let momentum = attributes.double("momentum")
             guard momentum < 1 else {
-                throw Diagnostic(at: attributes.location(of: "momentum"), "optimizer sgd momentum must be below 1, got \(momentum)")
+                throw Diagnostic(at: attributes.location(of: "momentum"), "optimizer sgd momentum must be below 1, got \(Attributes.format(momentum))",
+                                 hint: "with momentum = 1 the velocity never decays and the steps grow without bound; the usual value is 0.9")
             }
             return OptimizerInstance(
                 stateSlots: momentum > 0 ? 1 : 0,

@@ -98,8 +98,10 @@ public struct Attributes: Sendable {
 
     /// Checks raw `key=value` pairs against a schema: unknown, duplicate, missing and malformed attributes
     /// are errors at their location.
-    public static func check(_ raw: [RawAttribute], against schema: [AttributeSpec], statement: String,
-                             at location: SourceLocation) throws -> Attributes {
+    public static func check(
+        _ raw: [RawAttribute], against schema: [AttributeSpec], statement: String,
+        at location: SourceLocation
+    ) throws -> Attributes {
         var result = Attributes(values: [:], locations: [:], statementLocation: location)
         for attribute in raw {
             let key = attribute.key.text
@@ -110,17 +112,19 @@ public struct Attributes: Sendable {
                 throw Diagnostic(at: attribute.key.location, "unknown attribute '\(key)' for \(statement)", hint: hint)
             }
             if let first = result.locations[key] {
-                throw Diagnostic(at: attribute.key.location,
-                                 "attribute '\(key)' is given twice for \(statement) (first at column \(first.column))",
-                                 hint: "remove one of the two")
+                throw Diagnostic(
+                    at: attribute.key.location,
+                    "attribute '\(key)' is given twice for \(statement) (first at column \(first.column))",
+                    hint: "remove one of the two")
             }
             result.values[key] = try parseValue(attribute.value, kind: spec.kind, key: key, statement: statement)
             result.locations[key] = attribute.key.location
         }
         for spec in schema where result.values[spec.name] == nil {
             guard let value = spec.defaultValue else {
-                throw Diagnostic(at: location, "\(statement) is missing required attribute '\(spec.name)' (\(spec.summary))",
-                                 hint: "add \(spec.name)=VALUE")
+                throw Diagnostic(
+                    at: location, "\(statement) is missing required attribute '\(spec.name)' (\(spec.summary))",
+                    hint: "add \(spec.name)=VALUE")
             }
             result.values[spec.name] = value
         }
@@ -152,7 +156,7 @@ public struct Attributes: Sendable {
         case .size2D:
             let parts = text.split(separator: "x", omittingEmptySubsequences: false)
             let values = parts.compactMap { Int($0) }
-            guard (parts.count == 1 || parts.count == 2), values.count == parts.count, values.allSatisfy({ $0 >= 1 }) else {
+            guard parts.count == 1 || parts.count == 2, values.count == parts.count, values.allSatisfy({ $0 >= 1 }) else {
                 throw bad("a size K or KHxKW of whole numbers ≥ 1 (e.g. 3 or 3x5)")
             }
             return .size(values[0], values.count == 2 ? values[1] : values[0])

@@ -35,8 +35,9 @@ public enum Parser {
             }
             try checkIdentifier(name, what: "model name")
             if rest.count > 1 {
-                throw Diagnostic(at: rest[1].location, "unexpected '\(rest[1].text)' after the model name '\(name.text)'",
-                                 hint: "'model' takes exactly one name, e.g. model fashion_mlp")
+                throw Diagnostic(
+                    at: rest[1].location, "unexpected '\(rest[1].text)' after the model name '\(name.text)'",
+                    hint: "'model' takes exactly one name, e.g. model fashion_mlp")
             }
             return .model(name: name, keyword: head)
         case "input":
@@ -47,8 +48,9 @@ public enum Parser {
                 throw Diagnostic(at: head.location, "'dtype' needs a type", hint: "write dtype float32 or dtype float64")
             }
             if rest.count > 1 {
-                throw Diagnostic(at: rest[1].location, "unexpected '\(rest[1].text)' after the dtype '\(value.text)'",
-                                 hint: "'dtype' takes exactly one type: float32 or float64")
+                throw Diagnostic(
+                    at: rest[1].location, "unexpected '\(rest[1].text)' after the dtype '\(value.text)'",
+                    hint: "'dtype' takes exactly one type: float32 or float64")
             }
             return .dtype(value: value, keyword: head)
         case "loss", "optimizer", "schedule":
@@ -66,9 +68,10 @@ public enum Parser {
             }
         default:
             guard isIdentifier(head.text) else {
-                throw Diagnostic(at: head.location, "'\(head.text)' is not a statement keyword or a layer kind",
-                                 hint: "a line starts with " + statementKeywords.joined(separator: ", ")
-                                    + " or a layer kind (" + LayerRegistry.all.map(\.keyword).joined(separator: ", ") + ")")
+                throw Diagnostic(
+                    at: head.location, "'\(head.text)' is not a statement keyword or a layer kind",
+                    hint: "a line starts with " + statementKeywords.joined(separator: ", ")
+                        + " or a layer kind (" + LayerRegistry.all.map(\.keyword).joined(separator: ", ") + ")")
             }
             do {
                 return try layer(head, rest)
@@ -105,7 +108,7 @@ public enum Parser {
             hint = "'\(word)' is a loss: write 'loss \(word)' after the last layer"
         } else if OptimizerDefinition.definition(word) != nil {
             hint = "'\(word)' is an optimizer: write e.g. 'optimizer \(word) lr=0.05'"
-        } else if ["constant", "cosine", "step"].contains(word) {
+        } else if ShapeInference.scheduleKinds.contains(word) {
             hint = "'\(word)' is a learning-rate schedule: write 'schedule \(word)'"
         } else if let suggestion = Suggestion.didYouMean(word, in: layers + statementKeywords) {
             hint = "\(suggestion) \(known)"
@@ -125,8 +128,9 @@ public enum Parser {
             words = words.dropFirst()
         }
         guard let open = words.first, open.text == "[" else {
-            throw Diagnostic(at: (words.first ?? head).location, "'input' needs a shape in brackets",
-                             hint: "write e.g. input x [128, 784] or input x [128, 1, 28, 28]")
+            throw Diagnostic(
+                at: (words.first ?? head).location, "'input' needs a shape in brackets",
+                hint: "write e.g. input x [128, 784] or input x [128, 1, 28, 28]")
         }
         words = words.dropFirst()
         // What the user probably meant: the words up to ']' without the commas, for hints.
@@ -138,8 +142,9 @@ public enum Parser {
                 throw Diagnostic(at: open.location, "unclosed '[' in the input shape", hint: "close the shape with ']'")
             }
             guard dim.text != "]" && dim.text != "," else {
-                throw Diagnostic(at: dim.location, "expected a dimension in the input shape, found '\(dim.text)'",
-                                 hint: inside.isEmpty ? "write the shape batch first, e.g. [128, 784]" : "write \(intended)")
+                throw Diagnostic(
+                    at: dim.location, "expected a dimension in the input shape, found '\(dim.text)'",
+                    hint: inside.isEmpty ? "write the shape batch first, e.g. [128, 784]" : "write \(intended)")
             }
             dims.append(dim)
             words = words.dropFirst()
@@ -149,13 +154,15 @@ public enum Parser {
             words = words.dropFirst()
             if separator.text == "]" { break }
             guard separator.text == "," else {
-                throw Diagnostic(at: separator.location, "missing ',' before '\(separator.text)' in the input shape",
-                                 hint: "separate dimensions with commas: \(intended)")
+                throw Diagnostic(
+                    at: separator.location, "missing ',' before '\(separator.text)' in the input shape",
+                    hint: "separate dimensions with commas: \(intended)")
             }
         }
         if let extra = words.first {
-            throw Diagnostic(at: extra.location, "unexpected '\(extra.text)' after the input shape",
-                             hint: "write the whole shape inside one pair of brackets, e.g. input x [128, 784]")
+            throw Diagnostic(
+                at: extra.location, "unexpected '\(extra.text)' after the input shape",
+                hint: "write the whole shape inside one pair of brackets, e.g. input x [128, 784]")
         }
         return .input(name: name, dims: dims, keyword: head)
     }
@@ -172,18 +179,23 @@ public enum Parser {
                 if let next, next.text.hasPrefix("=") {
                     throw spacedEquals(key: word, value: valueAfterSpacedEquals(Array(words[(i + 1)...])))
                 }
-                throw Diagnostic(at: word.location, "expected key=value in \(statement), found '\(word.text)'",
-                                 hint: named ? "a layer has one name; attributes are written key=value"
-                                             : "attributes are written key=value")
+                throw Diagnostic(
+                    at: word.location, "expected key=value in \(statement), found '\(word.text)'",
+                    hint: named
+                        ? "a layer has one name; attributes are written key=value"
+                        : "attributes are written key=value")
             }
             let key = String(word.text[..<eq])
             let value = String(word.text[word.text.index(after: eq)...])
             guard !key.isEmpty else {
-                throw Diagnostic(at: word.location, "'\(word.text)' in \(statement) has no key before '='",
-                                 hint: "attributes are written key=value")
+                throw Diagnostic(
+                    at: word.location, "'\(word.text)' in \(statement) has no key before '='",
+                    hint: "attributes are written key=value")
             }
             guard !value.isEmpty else {
-                if let next, !next.text.contains("=") { throw spacedEquals(key: Token(text: key, location: word.location), value: next.text) }
+                if let next, !next.text.contains("=") {
+                    throw spacedEquals(key: Token(text: key, location: word.location), value: next.text)
+                }
                 throw Diagnostic(at: word.location, "attribute '\(key)' of \(statement) has no value", hint: "write \(key)=VALUE")
             }
             var valueLocation = word.location
@@ -208,15 +220,17 @@ public enum Parser {
     /// NAME := [A-Za-z_][A-Za-z0-9_]*
     static func isIdentifier(_ text: String) -> Bool {
         let scalars = Array(text.unicodeScalars)
-        return !scalars.isEmpty && scalars.enumerated().allSatisfy { i, c in
-            c == "_" || ("a"..."z").contains(c) || ("A"..."Z").contains(c) || (i > 0 && ("0"..."9").contains(c))
-        }
+        return !scalars.isEmpty
+            && scalars.enumerated().allSatisfy { i, c in
+                c == "_" || ("a"..."z").contains(c) || ("A"..."Z").contains(c) || (i > 0 && ("0"..."9").contains(c))
+            }
     }
 
     static func checkIdentifier(_ token: Token, what: String) throws {
         guard isIdentifier(token.text) else {
-            throw Diagnostic(at: token.location, "'\(token.text)' is not a valid \(what)",
-                             hint: "use letters, digits and '_', starting with a letter or '_' (e.g. fc1)")
+            throw Diagnostic(
+                at: token.location, "'\(token.text)' is not a valid \(what)",
+                hint: "use letters, digits and '_', starting with a letter or '_' (e.g. fc1)")
         }
     }
 }

@@ -2,11 +2,11 @@
 
 enum Suggestion {
     /// The candidate closest to `word`, ignoring case, when it is close enough to be a typo: at most one
-    /// edit for words of up to four letters, two edits for longer ones. An edit inserts, deletes or
-    /// replaces one letter or swaps two neighbours (`rleu` → `relu`).
+    /// edit, two for words of eight letters or more. An edit inserts, deletes or replaces one letter or
+    /// swaps two neighbours (`rleu` → `relu`).
     static func closest(to word: String, in candidates: [String]) -> String? {
         let target = Array(word.lowercased())
-        let allowed = target.count <= 4 ? 1 : 2
+        let allowed = target.count >= 8 ? 2 : 1
         var best: (candidate: String, distance: Int)?
         for candidate in candidates {
             let distance = editDistance(target, Array(candidate.lowercased()))

@@ -25,8 +25,17 @@ public final class Model: @unchecked Sendable {
     public let graph: ShapedGraph
     public let plan: MemoryPlan
     public let source: CSource
-    /// The backend whose code the model runs now.
+    /// The backend whose code the model runs now (`.tcc` or `.cc`; a `.tiered` model starts on tcc).
     public private(set) var backend: Backend
+    /// The backend asked for at creation.
+    public let requestedBackend: Backend
+    /// What happened to the model's code (tiered mode: started from the cached cc build, the switch to cc,
+    /// or why the cc build failed), oldest first. Events after `init` are also passed to `onBackendEvent`.
+    public private(set) var backendEvents: [BackendEvent] = []
+    /// Called on the training thread with each new backend event, e.g. to log the switch to cc.
+    public var onBackendEvent: ((BackendEvent) -> Void)?
+    /// Tiered mode: the cc build compiling in the background, until it is installed or has failed.
+    private var pendingBuild: BackgroundBuild?
     /// Seconds spent compiling the C source (of the current backend).
     public private(set) var compileSeconds: Double
     /// The one block every kernel works on: `plan.total` elements of `graph.dtype`, 64-byte aligned.
@@ -48,18 +57,36 @@ public final class Model: @unchecked Sendable {
     let layerScratchCount: Int
 
     /// Parses, shape-checks and compiles the spec at `path`.
-    public convenience init(specPath path: String, backend: Backend = .tcc) throws {
-        try self.init(graph: try ShapeInference.load(try readSpec(path), path: path), backend: backend)
+    public convenience init(specPath path: String, backend: Backend = .tcc, cc: CCOptions = CCOptions()) throws {
+        try self.init(graph: try ShapeInference.load(try readSpec(path), path: path), backend: backend, cc: cc)
     }
 
-    /// Compiles a shaped graph.
-    public init(graph: ShapedGraph, backend: Backend = .tcc, templates: TemplateLibrary? = nil) throws {
+    /// Compiles a shaped graph with `backend`; `cc` says which compiler, flags and cache the cc backend
+    /// (and the second tier of `.tiered`) uses. `.tiered` compiles with libtcc now and starts the cc build
+    /// on a background thread, installed by a later step; when the cache already holds the cc build, the
+    /// model starts on it directly.
+    public init(graph: ShapedGraph, backend: Backend = .tcc, templates: TemplateLibrary? = nil,
+                cc: CCOptions = CCOptions()) throws {
         self.graph = graph
-        self.backend = backend
+        requestedBackend = backend
         plan = MemoryPlan.plan(graph)
         source = try Emitter.emit(graph, plan: plan, templates: try templates ?? TemplateLibrary.current(),
                                   options: EmitOptions(lineDirectives: true))
-        let compiled = try backend.compile(source)
+        let compiled: CompiledBuild
+        if backend == .tiered {
+            let start = DispatchTime.now().uptimeNanoseconds
+            if let library = CCCompiler.cached(source: source.singleUnit, name: source.modelName, options: cc) {
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                compiled = CompiledBuild(program: library, backend: .cc, cacheHit: true, seconds: seconds)
+                backendEvents.append(.startedFromCache(.cc, loadSeconds: seconds))
+            } else {
+                pendingBuild = BackgroundBuild(source: source, backend: .cc, options: cc)
+                compiled = try Backend.tcc.compile(source, cc: cc)
+            }
+        } else {
+            compiled = try backend.compile(source, cc: cc)
+        }
+        self.backend = compiled.backend
         program = compiled.program
         compileSeconds = compiled.seconds
         functions = try NetworkFunctions(graph: graph, program: compiled.program)
@@ -79,6 +106,33 @@ public final class Model: @unchecked Sendable {
         self.program = program
         self.backend = backend
         self.compileSeconds = compileSeconds
+    }
+
+    /// Tiered mode: true while the cc build is still compiling in the background.
+    public var isCompilingInBackground: Bool { pendingBuild != nil }
+
+    /// Tiered mode: installs the background build if it has finished (or, with `wait`, when it finishes)
+    /// and records the switch, or the failure, in `backendEvents`. Runs on the training thread, between
+    /// steps; `stagedForward` and `stagedTrainStep` call it without waiting.
+    public func installBackgroundBuild(wait: Bool = false) {
+        guard let build = pendingBuild, let outcome = wait ? build.wait() : build.poll() else { return }
+        pendingBuild = nil
+        let event: BackendEvent
+        switch outcome {
+        case .success(let compiled):
+            do {
+                try install(compiled.program, backend: compiled.backend, compileSeconds: compiled.seconds)
+                event = .switched(to: compiled.backend, afterSteps: step, compileSeconds: compiled.seconds)
+            } catch let diagnostic as Diagnostic {
+                event = .compileFailed(compiled.backend, diagnostic)
+            } catch {
+                event = .compileFailed(compiled.backend, Diagnostic("\(error)"))
+            }
+        case .failure(let diagnostic):
+            event = .compileFailed(.cc, diagnostic)
+        }
+        backendEvents.append(event)
+        onBackendEvent?(event)
     }
 
     deinit {
@@ -221,7 +275,8 @@ public final class Model: @unchecked Sendable {
 
     /// Forward pass on the staged input; returns the mean loss against the staged target (or 0 without one).
     public func stagedForward(mode: Mode, withTarget: Bool = true, rng: UInt64 = 0) -> Double {
-        functions.forward(memory, inputBuffer, withTarget ? UnsafeRawPointer(targetBuffer) : nil, mode.flag, rng)
+        if pendingBuild != nil { installBackgroundBuild() }
+        return functions.forward(memory, inputBuffer, withTarget ? UnsafeRawPointer(targetBuffer) : nil, mode.flag, rng)
     }
 
     /// Backward pass after `stagedForward` in the same mode; fills every parameter gradient and, when given,
@@ -232,6 +287,7 @@ public final class Model: @unchecked Sendable {
 
     /// One fused training step (forward, backward, update) on the staged batch. Returns the loss.
     public func stagedTrainStep(learningRate: Double) throws -> Double {
+        if pendingBuild != nil { installBackgroundBuild() }
         guard let trainStep = functions.trainStep else {
             throw Diagnostic(at: nil, "model '\(graph.modelName)' has no optimizer", hint: "add e.g. 'optimizer sgd lr=0.05' to the spec")
         }

@@ -15,6 +15,11 @@ typealias LayerForwardFunction = @convention(c) (UnsafeMutableRawPointer?, Unsaf
 /// `void m_LAYER_backward(real *mem, const real *x, const real *dout, real *dx, int train)`
 typealias LayerBackwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32) -> Void
 
+/// `double m_loss_forward(real *mem, const real *logits, const void *target)`
+typealias LossForwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?) -> Double
+/// `void m_loss_backward(real *mem, const real *logits, const void *target, real *dlogits)`
+typealias LossBackwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeMutableRawPointer?) -> Void
+
 /// Every entry point of one compiled model.
 struct NetworkFunctions {
     var forward: ForwardFunction
@@ -23,6 +28,8 @@ struct NetworkFunctions {
     var trainStep: TrainStepFunction?
     var layerForward: [LayerForwardFunction]
     var layerBackward: [LayerBackwardFunction]
+    var lossForward: LossForwardFunction
+    var lossBackward: LossBackwardFunction
 
     /// Looks every symbol up by its generated name.
     init(graph: ShapedGraph, program: any CompiledProgram) throws {
@@ -41,5 +48,7 @@ struct NetworkFunctions {
         }
         layerForward = try graph.layers.map { unsafeBitCast(try lookup("\(m)_\($0.name)_forward"), to: LayerForwardFunction.self) }
         layerBackward = try graph.layers.map { unsafeBitCast(try lookup("\(m)_\($0.name)_backward"), to: LayerBackwardFunction.self) }
+        lossForward = unsafeBitCast(try lookup("\(m)_loss_forward"), to: LossForwardFunction.self)
+        lossBackward = unsafeBitCast(try lookup("\(m)_loss_backward"), to: LossBackwardFunction.self)
     }
 }

@@ -16,7 +16,9 @@ struct ReferencePass {
 
 enum ReferenceNetwork {
     /// One forward and backward pass of `graph` with `tensors` (every parameter and buffer by full name).
-    static func run(_ graph: ShapedGraph, tensors: [String: [Double]], input: [Double], labels: [Int], mode: Mode) -> ReferencePass {
+    /// `labels` are the class ids of a softmax or svm loss; `targetValues` the output-shaped targets of an mse loss.
+    static func run(_ graph: ShapedGraph, tensors: [String: [Double]], input: [Double], labels: [Int], mode: Mode,
+                    targetValues: [Double]? = nil) -> ReferencePass {
         func tensor(_ name: String, _ shape: Shape) -> RefTensor { RefTensor(shape: shape.dims, data: tensors[name]!) }
         var buffers: [String: [Double]] = [:]
         var x = RefTensor(shape: graph.inputShape.dims, data: input)
@@ -71,6 +73,72 @@ enum ReferenceNetwork {
                         return g.dx
                     }
                 }
+            case "layernorm":
+                let d = [xIn.count / xIn.shape[0]]
+                let gamma = tensor("\(name).gamma", Shape(d)), beta = tensor("\(name).beta", Shape(d))
+                let f = Reference.layerNormForward(x: xIn, gamma: gamma, beta: beta, eps: layer.attributes.double("eps"))
+                x = f.out
+                backwards.append { dout in
+                    let g = Reference.layerNormBackward(dout: dout, cache: f.cache)
+                    gradients["\(name).gamma"] = g.dgamma.data
+                    gradients["\(name).beta"] = g.dbeta.data
+                    return g.dx
+                }
+            case "groupnorm":
+                let c = [xIn.shape[1]]
+                let gamma = tensor("\(name).gamma", Shape(c)), beta = tensor("\(name).beta", Shape(c))
+                let f = Reference.groupNormForward(x: xIn, gamma: gamma, beta: beta, groups: layer.attributes.int("groups"),
+                                                   eps: layer.attributes.double("eps"))
+                x = f.out
+                backwards.append { dout in
+                    let g = Reference.groupNormBackward(dout: dout, cache: f.cache)
+                    gradients["\(name).gamma"] = g.dgamma.data
+                    gradients["\(name).beta"] = g.dbeta.data
+                    return g.dx
+                }
+            case "dropout":
+                // Train mode needs the mask the kernel drew, passed in as tensors["NAME.mask"] (read it with
+                // Model.saved(layer:name:)); with keep=1 every element is kept, so no mask is needed.
+                let keep = layer.attributes.double("keep")
+                if mode == .train {
+                    let ones = [Double](repeating: 1, count: xIn.count)
+                    precondition(tensors["\(name).mask"] != nil || keep == 1, "dropout '\(name)': pass its mask as tensors[\"\(name).mask\"]")
+                    let mask = RefTensor(shape: xIn.shape, data: tensors["\(name).mask"] ?? ones)
+                    x = Reference.dropoutForward(x: xIn, mask: mask, keep: keep)
+                    backwards.append { dout in Reference.dropoutBackward(dout: dout, mask: mask, keep: keep) }
+                } else {
+                    backwards.append { dout in dout }
+                }
+            case "sigmoid":
+                let out = Reference.sigmoidForward(x: xIn)
+                x = out
+                backwards.append { dout in Reference.sigmoidBackward(dout: dout, out: out) }
+            case "tanh":
+                let out = Reference.tanhForward(x: xIn)
+                x = out
+                backwards.append { dout in Reference.tanhBackward(dout: dout, out: out) }
+            case "conv":
+                let w = tensor("\(name).weight", layer.instance.parameters[0].shape)
+                let b = tensor("\(name).bias", layer.instance.parameters[1].shape)
+                let stride = layer.attributes.int("stride"), pad = layer.attributes.int("pad")
+                x = Reference.convForward(x: xIn, w: w, b: b, stride: stride, pad: pad)
+                backwards.append { dout in
+                    let g = Reference.convBackward(dout: dout, x: xIn, w: w, stride: stride, pad: pad)
+                    gradients["\(name).weight"] = g.dw.data
+                    gradients["\(name).bias"] = g.db.data
+                    return g.dx
+                }
+            case "maxpool":
+                let (kh, kw) = layer.attributes.size("size")
+                let given = layer.attributes.isGiven("stride")
+                let steps = given ? (layer.attributes.int("stride"), layer.attributes.int("stride")) : (kh, kw)
+                if kh == kw && steps.0 == steps.1 {
+                    x = Reference.maxPoolForward(x: xIn, size: kh, stride: steps.0).out
+                    backwards.append { dout in Reference.maxPoolBackward(dout: dout, x: xIn, size: kh, stride: steps.0) }
+                } else {  // KH×KW windows: the rectangular pooling of MaxPoolTests, checked against Reference there
+                    x = MaxPoolTests.pool(xIn, window: (kh, kw), steps: steps, dout: nil).out
+                    backwards.append { dout in MaxPoolTests.pool(xIn, window: (kh, kw), steps: steps, dout: dout).dx }
+                }
             default:
                 preconditionFailure("ReferenceNetwork has no layer kind '\(layer.kind)' yet")
             }
@@ -79,6 +147,10 @@ enum ReferenceNetwork {
         switch graph.loss.definition.keyword {
         case "softmax":
             (loss, dlogits) = Reference.softmaxCrossEntropy(logits: x, labels: labels)
+        case "svm":
+            (loss, dlogits) = Reference.svmLoss(scores: x, labels: labels)
+        case "mse":
+            (loss, dlogits) = Reference.mseLoss(output: x, target: RefTensor(shape: x.shape, data: targetValues!))
         default:
             preconditionFailure("ReferenceNetwork has no loss '\(graph.loss.definition.keyword)' yet")
         }

@@ -1,0 +1,99 @@
+// BenchmarkReport: the text `nngen bench` prints — one table of backends, one of per-layer kernel times.
+
+import Foundation
+import NNGen
+
+extension Benchmark {
+    /// Renders the measurements of one model as aligned text tables.
+    public static func report(
+        graph: ShapedGraph, peak: PeakThroughput, measurements: [BackendMeasurement],
+        options: BenchmarkOptions
+    ) -> String {
+        var lines: [String] = []
+        let stepFLOPs = trainingStepFLOPs(graph)
+        lines.append(
+            "model \(graph.modelName) (\(graph.file)): \(graph.dtype.rawValue), input \(graph.inputName) \(graph.inputShape), \(graph.layers.count) layers"
+        )
+        lines.append(
+            "training step: \(format(Double(stepFLOPs) / 1e6, 1)) MFLOP of useful work = forward + backward (2 × forward, "
+                + "but 1 × for the first layer: no input gradient); the update is not counted")
+        let widths = peak.byWidth.map { "\($0.bits)-bit \(format($0.gflops, 1))" }.joined(separator: ", ")
+        lines.append(
+            "peak: \(format(peak.gflops, 1)) GFLOP/s \(graph.dtype.rawValue) (\(peak.source))"
+                + (widths.isEmpty ? "" : "; by vector width: \(widths)"))
+        let steps = measurements.map { "\($0.stepsPerRepeat) (\($0.measuredBackend.rawValue))" }.joined(separator: ", ")
+        lines.append(
+            "timing: \(options.repeats) repeats of \(steps) training steps after \(options.warmup) warm-up steps; "
+                + "1 thread; one fixed synthetic batch")
+        lines.append("")
+
+        var table: [[String]] = [["backend", "compile", "cached", "first step", "steps/s median", "min–max", "GFLOP/s", "% peak"]]
+        for m in measurements {
+            let label = m.backend == m.measuredBackend ? m.backend.rawValue : "\(m.backend.rawValue)→\(m.measuredBackend.rawValue)"
+            table.append([
+                label, milliseconds(m.compileSeconds), m.cachedSeconds.map(milliseconds) ?? "–",
+                milliseconds(m.firstStepSeconds), format(m.medianStepsPerSecond, 1),
+                "\(format(m.stepsPerSecond.min() ?? 0, 1))–\(format(m.stepsPerSecond.max() ?? 0, 1))",
+                format(m.gflops, 2), format(100 * m.gflops / peak.gflops, 1) + "%",
+            ])
+        }
+        lines += align(table, rightFrom: 1)
+        lines.append(
+            "steps/s median: "
+                + measurements.map { "\($0.measuredBackend.rawValue)=\(format($0.medianStepsPerSecond, 1))" }
+                .joined(separator: ", "))
+        for m in measurements where !m.events.isEmpty {
+            for event in m.events { lines.append("\(m.backend.rawValue): \(event)") }
+        }
+
+        guard let first = measurements.first else { return lines.joined(separator: "\n") }
+        lines.append("")
+        lines.append("per-layer kernel time, ms (median of \(options.repeats) calls), forward / backward:")
+        var header = ["layer", "kind", "fwd MFLOP"]
+        for m in measurements { header += ["\(m.measuredBackend.rawValue) fwd", "\(m.measuredBackend.rawValue) bwd"] }
+        var rows = [header]
+        for (index, layer) in first.layers.enumerated() {
+            var row = [layer.name, layer.kind, format(Double(layer.forwardFLOPs) / 1e6, 2)]
+            for m in measurements {
+                row += [
+                    milliseconds(m.layers[index].forwardSeconds, unit: false),
+                    milliseconds(m.layers[index].backwardSeconds, unit: false),
+                ]
+            }
+            rows.append(row)
+        }
+        var update = ["update", graph.optimizer?.definition.keyword ?? "–", ""]
+        var rest = ["rest", "loss, glue", ""]
+        for m in measurements {
+            update += [m.updateSeconds.map { milliseconds($0, unit: false) } ?? "–", ""]
+            let kernels = m.layers.reduce(0) { $0 + $1.forwardSeconds + $1.backwardSeconds } + (m.updateSeconds ?? 0)
+            let step = m.medianStepsPerSecond > 0 ? 1 / m.medianStepsPerSecond : 0
+            rest += [milliseconds(max(0, step - kernels), unit: false), ""]
+        }
+        rows += [update, rest]
+        lines += align(rows, rightFrom: 2)
+        return lines.joined(separator: "\n")
+    }
+
+    static func format(_ value: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", value) }
+
+    static func milliseconds(_ seconds: Double) -> String { milliseconds(seconds, unit: true) }
+
+    static func milliseconds(_ seconds: Double, unit: Bool) -> String {
+        let ms = seconds * 1000
+        let text = ms < 10 ? format(ms, 3) : ms < 100 ? format(ms, 2) : format(ms, 1)
+        return unit ? text + " ms" : text
+    }
+
+    /// Pads columns; columns from `rightFrom` on are right-aligned.
+    static func align(_ rows: [[String]], rightFrom: Int) -> [String] {
+        let columns = rows.map(\.count).max() ?? 0
+        let widths = (0..<columns).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { c, cell in
+                let pad = String(repeating: " ", count: widths[c] - cell.count)
+                return c >= rightFrom ? pad + cell : cell + pad
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+    }
+}

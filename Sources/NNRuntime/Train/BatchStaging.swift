@@ -1,0 +1,70 @@
+// BatchStaging: copies one batch of samples and labels straight into a model's input and target
+// buffers — the only data the training loop moves — and reads predictions back from its output.
+
+import Foundation
+import NNGen
+
+extension Model {
+    /// Copies the samples `rows` of `dataset` into `inputBuffer` (converted to the model's dtype) and
+    /// their labels into `targetBuffer`. `rows` holds exactly one batch of sample indices; the caller
+    /// has checked the data set against the model (`Dataset.check(for:origin:)`). Allocates nothing.
+    func stageBatch(_ dataset: Dataset, rows: UnsafeBufferPointer<Int>) {
+        stageSamples(dataset.samples, featureCount: dataset.featureCount, rows: rows)
+        let labels = targetBuffer.assumingMemoryBound(to: Int32.self)
+        dataset.labels.withUnsafeBufferPointer { source in
+            for (slot, row) in rows.enumerated() { labels[slot] = source[row] }
+        }
+    }
+
+    /// Copies the sample rows `rows` of `samples` (`featureCount` values each) into `inputBuffer`.
+    func stageSamples(_ samples: [Float], featureCount: Int, rows: UnsafeBufferPointer<Int>) {
+        samples.withUnsafeBufferPointer { source in
+            guard let base = source.baseAddress else { return }
+            switch graph.dtype {
+            case .float32:
+                let input = inputBuffer.assumingMemoryBound(to: Float.self)
+                for (slot, row) in rows.enumerated() {
+                    (input + slot * featureCount).update(from: base + row * featureCount, count: featureCount)
+                }
+            case .float64:
+                let input = inputBuffer.assumingMemoryBound(to: Double.self)
+                for (slot, row) in rows.enumerated() {
+                    let from = base + row * featureCount, to = input + slot * featureCount
+                    for feature in 0..<featureCount { to[feature] = Double(from[feature]) }
+                }
+            }
+        }
+    }
+
+    /// The class the last forward pass predicts for sample `slot` of the batch: the index of its largest
+    /// output (the first one on ties).
+    func predictedClass(_ slot: Int) -> Int {
+        let classes = graph.outputShape.featureCount
+        switch graph.dtype {
+        case .float32:
+            return Self.argmax(memory.assumingMemoryBound(to: Float.self) + plan.outputOffset + slot * classes, classes)
+        case .float64:
+            return Self.argmax(memory.assumingMemoryBound(to: Double.self) + plan.outputOffset + slot * classes, classes)
+        }
+    }
+
+    static func argmax<T: BinaryFloatingPoint>(_ values: UnsafeMutablePointer<T>, _ count: Int) -> Int {
+        var best = 0
+        for index in 1..<max(count, 1) where values[index] > values[best] { best = index }
+        return best
+    }
+
+    /// The softmax of sample `slot`'s outputs from the last forward pass, written to `probabilities`
+    /// (`classes` values): p_k = exp(z_k − max z) / Σ_j exp(z_j − max z).
+    func outputProbabilities(_ slot: Int, into probabilities: UnsafeMutableBufferPointer<Double>) {
+        let classes = graph.outputShape.featureCount
+        let logits = load(at: plan.outputOffset + slot * classes, count: classes)
+        let largest = logits.max() ?? 0
+        var sum = 0.0
+        for k in 0..<classes {
+            probabilities[k] = exp(logits[k] - largest)
+            sum += probabilities[k]
+        }
+        for k in 0..<classes { probabilities[k] /= sum }
+    }
+}

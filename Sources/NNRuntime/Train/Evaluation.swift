@@ -1,0 +1,120 @@
+// Evaluation: test loss, accuracy and confusion matrix over every sample of a data set, and class
+// probabilities for any number of samples — batches padded to the model's fixed batch size.
+
+import Foundation
+import NNGen
+
+/// What a model scores on a data set, in test mode.
+public struct Evaluation: Sendable, Equatable {
+    /// Samples evaluated: all of the data set.
+    public var count: Int
+    /// Mean loss over the samples.
+    public var loss: Double
+    /// Samples whose largest output is their label.
+    public var correct: Int
+    /// `confusion[label][predicted]`: how often a sample of class `label` was predicted as `predicted`.
+    public var confusion: [[Int]]
+
+    /// `correct / count`.
+    public var accuracy: Double { count > 0 ? Double(correct) / Double(count) : 0 }
+
+    /// The confusion matrix as text: one row per true class, one column per predicted class, then each
+    /// class's recall (the diagonal over the row sum). `classNames` label the rows when given.
+    public func confusionTable(classNames: [String]? = nil) -> String {
+        let classes = confusion.count
+        let names = (0..<classes).map { k in
+            classNames.flatMap { k < $0.count ? "\(k) \($0[k])" : nil } ?? "\(k)"
+        }
+        let nameWidth = max(names.map(\.count).max() ?? 1, "true \\ predicted".count)
+        let cellWidth = max(String(confusion.flatMap { $0 }.max() ?? 0).count, String(classes - 1).count) + 1
+        func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(0, width - text.count))
+            return left ? text + fill : fill + text
+        }
+        var lines = [pad("true \\ predicted", nameWidth, left: true) + (0..<classes).map { pad(String($0), cellWidth) }.joined() + "   recall"]
+        for (k, row) in confusion.enumerated() {
+            let total = row.reduce(0, +)
+            let recall = total > 0 ? String(format: "%6.1f%%", 100 * Double(row[k]) / Double(total)) : "      -"
+            lines.append(pad(names[k], nameWidth, left: true) + row.map { pad(String($0), cellWidth) }.joined() + "  " + recall)
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Model {
+    /// Evaluates the model in test mode on every sample of `dataset` (checked with `Dataset.check`).
+    ///
+    /// The last batch is padded to the model's batch size with copies of its first sample; only real
+    /// samples count. In test mode every sample is computed on its own (batchnorm uses its running
+    /// statistics, dropout is off), so padding cannot change any real sample's output. The loss of the
+    /// padded batch is corrected with one more forward pass of that sample alone:
+    /// ```
+    /// mean₁ = (Σ_real lᵢ + p·l₀) / B     (p padding copies of sample 0)
+    /// mean₂ = l₀                          (every slot holds sample 0)
+    /// Σ_real lᵢ = B·mean₁ − p·mean₂
+    /// ```
+    public func evaluate(_ dataset: Dataset) -> Evaluation {
+        let batch = graph.batch
+        let classes = graph.outputShape.featureCount
+        var rows = [Int](repeating: 0, count: batch)
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+        var lossSum = 0.0
+        var correct = 0
+        var start = 0
+        while start < dataset.count {
+            let real = min(batch, dataset.count - start)
+            for slot in 0..<batch { rows[slot] = start + (slot < real ? slot : 0) }
+            rows.withUnsafeBufferPointer { stageBatch(dataset, rows: $0) }
+            let mean = stagedForward(mode: .test, withTarget: true)
+            for slot in 0..<real {
+                let label = Int(dataset.labels[start + slot]), predicted = predictedClass(slot)
+                confusion[label][predicted] += 1
+                if predicted == label { correct += 1 }
+            }
+            if real == batch {
+                lossSum += mean * Double(batch)
+            } else {
+                for slot in 0..<batch { rows[slot] = start }
+                rows.withUnsafeBufferPointer { stageBatch(dataset, rows: $0) }
+                let single = stagedForward(mode: .test, withTarget: true)
+                lossSum += mean * Double(batch) - single * Double(batch - real)
+            }
+            start += real
+        }
+        let count = dataset.count
+        return Evaluation(count: count, loss: count > 0 ? lossSum / Double(count) : 0, correct: correct, confusion: confusion)
+    }
+
+    /// The class probabilities (the softmax of the network outputs, test mode) of `count` samples given
+    /// row-major in `samples`, each `graph.inputShape.featureCount` values: `count × classes` values,
+    /// row-major. Any `count` works: the last batch is padded with copies of its first sample.
+    public func predictProbabilities(_ samples: [Float], count: Int) throws -> [Double] {
+        let features = graph.inputShape.featureCount
+        guard samples.count == count * features else {
+            throw Diagnostic("\(samples.count) input values for \(count) samples of \(features) values each")
+        }
+        let batch = graph.batch
+        let classes = graph.outputShape.featureCount
+        var rows = [Int](repeating: 0, count: batch)
+        var probabilities = [Double](repeating: 0, count: count * classes)
+        var start = 0
+        while start < count {
+            let real = min(batch, count - start)
+            for slot in 0..<batch { rows[slot] = start + (slot < real ? slot : 0) }
+            rows.withUnsafeBufferPointer { stageSamples(samples, featureCount: features, rows: $0) }
+            _ = stagedForward(mode: .test, withTarget: false)
+            probabilities.withUnsafeMutableBufferPointer { all in
+                for slot in 0..<real {
+                    outputProbabilities(slot, into: UnsafeMutableBufferPointer(rebasing: all[(start + slot) * classes ..< (start + slot + 1) * classes]))
+                }
+            }
+            start += real
+        }
+        return probabilities
+    }
+}
+
+extension FashionMNIST {
+    /// The names of the ten classes, by label.
+    public static let classNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+}

@@ -1,0 +1,268 @@
+// Trainer: the training loop — seeded shuffle, one compiled training step per batch, evaluation and a
+// checkpoint after every epoch, an exact resume, and a stop at the first non-finite loss.
+
+import Foundation
+import NNGen
+
+/// How to train.
+public struct TrainingOptions: Sendable, Equatable {
+    /// Epochs of the whole run, counting those already done when resuming. The cosine schedule spans them.
+    public var epochs: Int
+    /// Seeds the parameter initialization and the shuffled order of every epoch.
+    public var seed: UInt64
+    /// Where to write a checkpoint after every epoch (nil: no checkpoints).
+    public var checkpointPath: String?
+    /// Stop after this many finished epochs, as if interrupted (nil: run to `epochs`). The schedule still
+    /// spans `epochs`, so a resumed run continues exactly.
+    public var stopAfterEpoch: Int?
+
+    public init(epochs: Int, seed: UInt64 = 0, checkpointPath: String? = nil, stopAfterEpoch: Int? = nil) {
+        self.epochs = epochs
+        self.seed = seed
+        self.checkpointPath = checkpointPath
+        self.stopAfterEpoch = stopAfterEpoch
+    }
+
+    /// Checks the values a person typed.
+    public func validate() throws {
+        guard epochs >= 1 else {
+            throw Diagnostic("--epochs must be at least 1, got \(epochs)", hint: "e.g. --epochs 5")
+        }
+        if let stop = stopAfterEpoch, stop < 1 {
+            throw Diagnostic("--stop-after must be at least 1, got \(stop)", hint: "it names the epoch to stop after, e.g. --stop-after 1")
+        }
+    }
+}
+
+/// What a run is about to do, announced once before the first step.
+public struct TrainingPlan: Sendable, Equatable {
+    public var modelName: String
+    /// The epoch the run starts at (0-based: 0 for a fresh run, the checkpoint's epoch when resuming).
+    public var startEpoch: Int
+    /// The epoch the run stops after (1-based, ≤ `epochs`).
+    public var endEpoch: Int
+    public var epochs: Int
+    public var batch: Int
+    public var stepsPerEpoch: Int
+    public var trainingSamples: Int
+    /// Samples left out of each epoch: the last partial batch of the shuffled order.
+    public var droppedPerEpoch: Int
+    /// Samples of the test set, or nil without one.
+    public var testSamples: Int?
+    public var seed: UInt64
+}
+
+/// Where a run is, reported after every step.
+public struct StepProgress: Sendable, Equatable {
+    /// 1-based.
+    public var epoch: Int
+    public var epochs: Int
+    /// 1-based step within the epoch.
+    public var stepInEpoch: Int
+    public var stepsPerEpoch: Int
+    /// Steps taken over the whole run.
+    public var step: Int64
+    /// Mean batch loss of the epoch so far.
+    public var loss: Double
+    /// Fraction of the epoch's samples classified correctly so far.
+    public var accuracy: Double
+    public var learningRate: Double
+    public var samplesPerSecond: Double
+    /// Seconds since the epoch started.
+    public var elapsed: Double
+}
+
+/// Something a run reports as it goes.
+public enum TrainingEvent: Sendable {
+    case started(TrainingPlan)
+    case step(StepProgress)
+    /// Training steps of `epoch` (1-based) are done; the test set is being evaluated.
+    case evaluating(epoch: Int)
+    case epochFinished(EpochRecord)
+    case checkpointSaved(path: String, epoch: Int)
+    /// Something a person should know (e.g. a schedule that changed on resume).
+    case note(String)
+}
+
+/// Trains a model on a data set, one compiled training step per batch.
+///
+/// Each epoch visits the training samples in a shuffled order seeded by (seed, epoch) and takes
+/// `⌊count / batch⌋` steps of the spec's batch size; the `count mod batch` samples at the end of the
+/// shuffled order are left out of that epoch (a different few each epoch, since the order changes).
+/// After each epoch it evaluates every test sample in test mode and writes a checkpoint.
+///
+/// The loop copies one batch into the model's input and target buffers, calls the fused training step
+/// and reads the predictions back; it allocates nothing.
+public final class Trainer {
+    public let model: Model
+    public let trainingSet: Dataset
+    public let testSet: Dataset?
+    public let options: TrainingOptions
+    /// Called on the training thread with every event; an error it throws stops the run (after the
+    /// checkpoint of a finished epoch is written) and is rethrown by `run()`.
+    public var onEvent: ((TrainingEvent) throws -> Void)?
+    /// Where the run stands.
+    public private(set) var state: TrainingState
+    public let stepsPerEpoch: Int
+
+    /// A trainer for `model`, which it initializes from `options.seed` (call `resume(from:)` to continue
+    /// a checkpoint instead). Both data sets must fit the model (`Dataset.check(for:origin:)`).
+    public init(model: Model, trainingSet: Dataset, testSet: Dataset?, options: TrainingOptions) throws {
+        try options.validate()
+        let graph = model.graph
+        guard graph.optimizer != nil else {
+            throw Diagnostic(file: graph.file, "model '\(graph.modelName)' has no optimizer, so it cannot be trained",
+                             hint: "add e.g. 'optimizer sgd lr=0.05 momentum=0.9' to the spec")
+        }
+        try trainingSet.check(for: graph, origin: "the training set")
+        if let testSet { try testSet.check(for: graph, origin: "the test set") }
+        stepsPerEpoch = trainingSet.count / graph.batch
+        guard stepsPerEpoch >= 1 else {
+            throw Diagnostic("the training set has \(trainingSet.count) samples, fewer than one batch of \(graph.batch)",
+                             hint: "lower the batch size in the spec's input line, e.g. 'input \(graph.inputName) [\(max(1, trainingSet.count)), ...]'")
+        }
+        self.model = model
+        self.trainingSet = trainingSet
+        self.testSet = testSet
+        self.options = options
+        model.initialize(seed: options.seed)
+        state = TrainingState(epoch: 0, step: 0, seed: options.seed, rngSeed: model.rngSeed,
+                              plannedEpochs: options.epochs, history: TrainingHistory())
+    }
+
+    /// Continues the run saved in the checkpoint at `path`: parameters, buffers, optimizer state, step
+    /// count, RNG seeds and history. The run then goes on to `options.epochs` in total.
+    public func resume(from path: String) throws {
+        let restored = try model.restoreCheckpoint(from: path)
+        guard restored.epoch < options.epochs else {
+            throw Diagnostic(file: path, "the checkpoint has finished \(restored.epoch) epoch(s); --epochs \(options.epochs) asks for no more",
+                             hint: "--epochs counts every epoch of the run, including those in the checkpoint: use --epochs \(restored.epoch + 1) or more")
+        }
+        guard restored.step == Int64(restored.epoch * stepsPerEpoch) else {
+            throw Diagnostic(file: path, "the checkpoint took \(restored.step) steps in \(restored.epoch) epoch(s), but this training set gives \(stepsPerEpoch) steps per epoch",
+                             hint: "resume with the training data the checkpoint was trained on")
+        }
+        if restored.plannedEpochs != options.epochs, model.graph.schedule == .cosine {
+            try onEvent?(.note("the run was planned for \(restored.plannedEpochs) epoch\(restored.plannedEpochs == 1 ? "" : "s"); the cosine schedule now spans \(options.epochs), so the learning rates differ from the original plan"))
+        }
+        state = restored
+        state.plannedEpochs = options.epochs
+    }
+
+    /// The learning rate of the next step of epoch `epoch` (0-based).
+    func learningRate(epoch: Int) -> Double {
+        model.graph.schedule.learningRate(base: model.graph.optimizer?.instance.learningRate ?? 0, step: Int(model.step),
+                                          epoch: epoch, totalSteps: options.epochs * stepsPerEpoch)
+    }
+
+    /// Trains until `options.epochs` (or `options.stopAfterEpoch`) epochs are done; returns the history
+    /// of the whole run. Throws a `Diagnostic` naming the step when the loss stops being finite; the
+    /// checkpoint of the last finished epoch is then left as it was.
+    @discardableResult
+    public func run() throws -> TrainingHistory {
+        let graph = model.graph
+        let batch = graph.batch
+        let endEpoch = min(options.epochs, options.stopAfterEpoch ?? options.epochs)
+        let reportEvery = max(1, stepsPerEpoch / TrainingHistory.pointsPerEpoch)
+        var order = [Int](repeating: 0, count: trainingSet.count)
+        state.history.losses.reserveCapacity(state.history.losses.count + (endEpoch - state.epoch) * (TrainingHistory.pointsPerEpoch + 1))
+        try onEvent?(.started(TrainingPlan(modelName: graph.modelName, startEpoch: state.epoch, endEpoch: endEpoch, epochs: options.epochs,
+                                       batch: batch, stepsPerEpoch: stepsPerEpoch, trainingSamples: trainingSet.count,
+                                       droppedPerEpoch: trainingSet.count - stepsPerEpoch * batch,
+                                       testSamples: testSet?.count, seed: state.seed)))
+
+        while state.epoch < endEpoch {
+            let epoch = state.epoch
+            Self.shuffle(&order, seed: state.seed, epoch: epoch)
+            let started = DispatchTime.now().uptimeNanoseconds
+            var lossSum = 0.0, correct = 0
+            var intervalLoss = 0.0, intervalSteps = 0
+            var learningRate = 0.0
+            try order.withUnsafeBufferPointer { order in
+                try trainingSet.labels.withUnsafeBufferPointer { labels in
+                    for stepInEpoch in 0..<stepsPerEpoch {
+                        let rows = UnsafeBufferPointer(rebasing: order[stepInEpoch * batch ..< (stepInEpoch + 1) * batch])
+                        model.stageBatch(trainingSet, rows: rows)
+                        learningRate = self.learningRate(epoch: epoch)
+                        let loss = try model.stagedTrainStep(learningRate: learningRate)
+                        guard loss.isFinite else { throw nonFiniteLoss(loss, epoch: epoch, stepInEpoch: stepInEpoch) }
+                        for slot in 0..<batch where model.predictedClass(slot) == Int(labels[rows[slot]]) { correct += 1 }
+                        lossSum += loss
+                        intervalLoss += loss
+                        intervalSteps += 1
+                        let done = stepInEpoch + 1
+                        if done % reportEvery == 0 || done == stepsPerEpoch {
+                            state.history.losses.append(LossPoint(epoch: Double(epoch) + Double(done) / Double(stepsPerEpoch),
+                                                                  loss: intervalLoss / Double(intervalSteps)))
+                            intervalLoss = 0
+                            intervalSteps = 0
+                        }
+                        if let onEvent {
+                            let elapsed = Self.seconds(since: started)
+                            try onEvent(.step(StepProgress(epoch: epoch + 1, epochs: endEpoch, stepInEpoch: done, stepsPerEpoch: stepsPerEpoch,
+                                                       step: model.step, loss: lossSum / Double(done),
+                                                       accuracy: Double(correct) / Double(done * batch), learningRate: learningRate,
+                                                       samplesPerSecond: Double(done * batch) / max(elapsed, 1e-9), elapsed: elapsed)))
+                        }
+                    }
+                }
+            }
+            let trainSeconds = Self.seconds(since: started)
+            var evaluation: Evaluation?
+            if let testSet {
+                try onEvent?(.evaluating(epoch: epoch + 1))
+                evaluation = model.evaluate(testSet)
+            }
+            let record = EpochRecord(epoch: epoch + 1, step: model.step, learningRate: learningRate,
+                                     trainLoss: lossSum / Double(stepsPerEpoch),
+                                     trainAccuracy: Double(correct) / Double(stepsPerEpoch * batch),
+                                     testLoss: evaluation?.loss, testAccuracy: evaluation?.accuracy,
+                                     seconds: Self.seconds(since: started),
+                                     samplesPerSecond: Double(stepsPerEpoch * batch) / max(trainSeconds, 1e-9))
+            state.epoch = epoch + 1
+            state.step = model.step
+            state.rngSeed = model.rngSeed
+            state.history.epochs.append(record)
+            if let path = options.checkpointPath {
+                try model.writeCheckpoint(to: path, state: state)
+                try onEvent?(.checkpointSaved(path: path, epoch: state.epoch))
+            }
+            try onEvent?(.epochFinished(record))
+        }
+        return state.history
+    }
+
+    /// The error for a loss that is NaN or infinite: names the step, the epoch, and the checkpoint kept.
+    func nonFiniteLoss(_ loss: Double, epoch: Int, stepInEpoch: Int) -> Diagnostic {
+        let where_ = "step \(model.step) (epoch \(epoch + 1), batch \(stepInEpoch + 1) of \(stepsPerEpoch))"
+        let kept: String
+        switch (options.checkpointPath, state.epoch) {
+        case (let path?, let finished) where finished > 0 && FileManager.default.fileExists(atPath: path):
+            kept = "the last good checkpoint, \(path) (epoch \(finished), step \(state.step)), was kept"
+        case (let path?, _):
+            kept = "no checkpoint was written to \(path): no epoch finished"
+        case (nil, _):
+            kept = "no checkpoint was written (use --save to keep one after every epoch)"
+        }
+        let lr = model.graph.optimizer.map { "lr=\($0.instance.learningRate)" } ?? "the learning rate"
+        return Diagnostic("training stopped: the loss is \(loss) at \(where_); \(kept)",
+                          hint: "the updates diverged: lower \(lr) in the spec, or add 'schedule cosine' or weight_decay")
+    }
+
+    /// Fills `order` with a permutation of its indices, the same for the same (seed, epoch): Fisher–Yates
+    /// driven by SplitMix64, each index drawn with Lemire's multiply-shift, `⌊r · (i + 1) / 2⁶⁴⌋`.
+    public static func shuffle(_ order: inout [Int], seed: UInt64, epoch: Int) {
+        for index in order.indices { order[index] = index }
+        var rng = SplitMix64(seed: seed ^ 0x5348_5546_464C_4521 ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15))
+        var index = order.count - 1
+        while index > 0 {
+            let other = Int(rng.next().multipliedFullWidth(by: UInt64(index + 1)).high)
+            order.swapAt(index, other)
+            index -= 1
+        }
+    }
+
+    static func seconds(since start: UInt64) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+}

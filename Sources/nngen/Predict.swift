@@ -1,0 +1,35 @@
+// nngen predict: class probabilities (softmax of the outputs) for any number of samples.
+
+import ArgumentParser
+import NNGen
+import NNRuntime
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write class probabilities [N, classes] (softmax of the network outputs, test mode) for the samples of a .npy file.")
+
+    @Argument(help: "The model spec.") var spec: String
+    @Option(help: "A checkpoint from nngen train --save, or parameters from nngen init (.safetensors).") var params: String
+    @Option(help: "Samples (.npy, [N, ...]), any N.") var input: String
+    @Option(name: .shortAndLong, help: "Output .npy file.") var output: String
+    @Option(help: "How to compile the generated C.") var backend: Backend = .tiered
+
+    func run() throws {
+        try reportingErrors {
+            let graph = try loadGraph(spec)
+            let samples = try NPY.read(path: input)
+            let features = graph.inputShape.featureCount
+            guard samples.shape.count >= 2, samples.shape.dropFirst().reduce(1, *) == features else {
+                throw Diagnostic(file: input, "samples have shape \(Shape(samples.shape)); input '\(graph.inputName)' \(graph.inputShape) needs [N, ...] with \(features) values per sample")
+            }
+            let model = try Model(graph: graph, backend: backend)
+            try model.loadParameters(from: params)
+            let count = samples.shape[0]
+            let values = samples.doubles().map { Float($0) }
+            let probabilities = try model.predictProbabilities(values, count: count)
+            let classes = graph.outputShape.featureCount
+            try NPY.write(HostTensor(shape: [count, classes], doubles: probabilities, as: graph.dtype.elementType), to: output)
+            print("wrote \(output): probabilities [\(count), \(classes)] (\(graph.dtype.rawValue))")
+        }
+    }
+}

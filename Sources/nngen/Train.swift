@@ -1,0 +1,89 @@
+// nngen train: train a model on Fashion-MNIST or .npy data, with progress, metrics, curves and checkpoints.
+
+import ArgumentParser
+import Foundation
+import NNGen
+import NNRuntime
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model: progress, per-epoch test accuracy, metrics, a loss curve and checkpoints.",
+        discussion: """
+            Data: Fashion-MNIST (apt-get install dataset-fashion-mnist) unless --data/--labels give .npy \
+            files. Each epoch takes floor(N / batch) steps of the spec's batch size over a seeded shuffle; \
+            the last N mod batch samples of each shuffled order are left out of that epoch. The test set is \
+            evaluated in full after every epoch.
+            """)
+
+    @Argument(help: "The model spec.") var spec: String
+    @Option(help: "Epochs of the whole run (with --resume: counting the epochs already in the checkpoint).") var epochs = 5
+    @Option(help: "Random seed: parameter initialization and the shuffled order of every epoch.") var seed: UInt64 = 0
+    @Option(help: "Write a checkpoint (.safetensors) here after every epoch.") var save: String?
+    @Option(help: "Continue the run saved in this checkpoint.") var resume: String?
+    @Option(help: "Stop after this epoch, as if interrupted: the schedule still spans --epochs, so --resume continues exactly.")
+    var stopAfter: Int?
+    @Option(help: "How to compile the generated C.") var backend: Backend = .tiered
+    @OptionGroup var data: DataOptions
+    @Option(help: "Append one line per epoch to this .csv or .jsonl file.") var metrics: String?
+    @Option(help: "Write the loss and accuracy curves to this .svg file after every epoch.") var plot: String?
+
+    func run() throws {
+        try reportingErrors {
+            let wallStart = Date()
+            let options = TrainingOptions(epochs: epochs, seed: seed, checkpointPath: save, stopAfterEpoch: stopAfter)
+            try options.validate()
+            let graph = try loadGraph(spec)
+            let metricsLog = try metrics.map { try MetricsLog(path: $0) }
+            if let plot, !plot.lowercased().hasSuffix(".svg") {
+                throw Diagnostic(file: plot, "the plot is written as SVG", hint: "name the file .svg")
+            }
+            for path in [save, plot].compactMap({ $0 }) { try requireFolder(of: path) }
+            let (trainingSource, testSource) = try data.sources()
+            let console = ConsoleProgress()
+            console.line("loading \(trainingSource)" + (testSource.map { " and \($0)" } ?? ""))
+            let trainingSet = try trainingSource.load(for: graph)
+            let testSet = try testSource?.load(for: graph)
+
+            let model = try Model(graph: graph, backend: backend)
+            model.onBackendEvent = { console.line("backend: \($0)") }
+            console.line("model \(graph.modelName): \(graph.parameterCount) parameters, input \(graph.inputShape), "
+                         + (graph.optimizer.map { "\($0.definition.keyword) lr=\($0.instance.learningRate)" } ?? "no optimizer")
+                         + ", schedule \(graph.schedule.specText); backend \(model.backend.rawValue)"
+                         + (backend == .tiered && model.isCompilingInBackground ? " (cc compiling in the background)" : "")
+                         + String(format: ", compiled in %.3f s", model.compileSeconds))
+
+            let trainer = try Trainer(model: model, trainingSet: trainingSet, testSet: testSet, options: options)
+            trainer.onEvent = { event in
+                console.handle(event)
+                guard case .epochFinished(let record) = event else { return }
+                try metricsLog?.append(record)
+                if let plot {
+                    try AtomicFile.write(LossCurve.svg(trainer.state.history, title: "nngen train \(graph.modelName)"), to: plot)
+                }
+            }
+            if let resume {
+                try trainer.resume(from: resume)
+                console.line("resumed \(resume): epoch \(trainer.state.epoch), step \(trainer.state.step), seed \(trainer.state.seed)")
+            }
+            if let save { console.line("a checkpoint is written to \(save) after every epoch") }
+            try trainer.run()
+
+            let wall = Date().timeIntervalSince(wallStart)
+            var final = "done: epoch \(trainer.state.epoch) of \(epochs)" + String(format: " in %.1f s", wall)
+            if let last = trainer.state.history.epochs.last, let accuracy = last.testAccuracy {
+                final += String(format: "; final test accuracy %.2f%% (loss %.4f)", 100 * accuracy, last.testLoss ?? .nan)
+            }
+            console.line(final)
+            for path in [save, metrics, plot].compactMap({ $0 }) { console.line("wrote \(path)") }
+        }
+    }
+}
+
+/// Fails now, before any training, when the folder a file is to be written in does not exist.
+func requireFolder(of path: String) throws {
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw Diagnostic(file: path, "cannot write here: folder '\(folder)' does not exist", hint: "create it first: mkdir -p \(folder)")
+    }
+}

@@ -1,0 +1,68 @@
+// The committed generated C and every template compile warning-free with gcc, clang and tcc.
+
+import Foundation
+import NNGen
+import Testing
+
+@Suite struct GeneratedCTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// Runs a command; returns its exit status and combined output.
+    static func run(_ arguments: [String]) -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        do { try process.run() } catch { return (-1, "\(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static func available(_ tool: String) -> Bool { run(["which", tool]).status == 0 }
+
+    static var generatedSources: [String] {
+        let base = root + "/generated"
+        let models = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        return models.sorted().map { "\(base)/\($0)/\($0).c" }.filter { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    static var templates: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root + "/templates")) ?? [])
+            .filter { $0.hasSuffix(".c") }.sorted().map { root + "/templates/" + $0 }
+    }
+
+    static let compilers: [[String]] = [
+        ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-c", "-o", "/dev/null"],
+        ["clang", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-c", "-o", "/dev/null"],
+        ["tcc", "-Wall", "-Werror", "-c", "-o", "/dev/null"],
+    ]
+
+    @Test func everyExampleHasGeneratedCode() {
+        #expect(Self.generatedSources.count >= 2)
+    }
+
+    @Test(arguments: generatedSources)
+    func generatedLibraryCompilesCleanly(source: String) throws {
+        for compiler in Self.compilers where Self.available(compiler[0]) {
+            let result = Self.run(compiler + [source])
+            #expect(result.status == 0, "\(compiler[0]) on \(source):\n\(result.output)")
+            #expect(!result.output.contains("warning"), "\(compiler[0]) warned on \(source):\n\(result.output)")
+        }
+    }
+
+    @Test(arguments: templates)
+    func templateCompilesOnItsOwn(template: String) throws {
+        for compiler in Self.compilers where Self.available(compiler[0]) {
+            let result = Self.run(compiler + ["-I", Self.root + "/templates", template])
+            #expect(result.status == 0, "\(compiler[0]) on \(template):\n\(result.output)")
+        }
+    }
+
+    @Test func gccIsAvailableHere() {
+        #expect(Self.available("gcc") || Self.available("cc"), "no C compiler: install gcc")
+    }
+}

@@ -1,0 +1,162 @@
+// The optimized kernels (SIMD GEMM tiles and worker threads, compiled by the system compiler) compute
+// exactly what the scalar kernels compute under tcc, on awkward shapes, for any thread count.
+
+import Foundation
+import NNGen
+import Testing
+
+@testable import NNRuntime
+
+/// The cc backend's flags, plus NNGEN_PARALLEL_WORK=0: GEMMs of any size go through the thread pool (by
+/// default, those under 262144 multiply-adds stay on the calling thread). Cached across runs (a second run
+/// compiles nothing), apart from other suites' caches.
+private let kernelCache = CCOptions(
+    flags: CCOptions.defaultFlags + ["-DNNGEN_PARALLEL_WORK=0"],
+    cacheDirectory: NSTemporaryDirectory() + "nngen-kernel-tests-\(getuid())")
+
+/// Networks of affine layers whose GEMMs have every awkward size: rows, columns and depth of 1, 3, 7, 13,
+/// 33 (no multiple of a vector or of a register tile), and the W1 first layer (128×784 → 512).
+struct AffineCase: Sendable, CustomStringConvertible {
+    var name: String
+    var body: String
+    var dtypes: [DType]
+    var description: String { name }
+
+    func spec(_ dtype: DType) -> String {
+        "model \(name)_\(dtype == .float32 ? "f32" : "f64")\ninput x \(body)\ndtype \(dtype.rawValue)\n"
+    }
+}
+
+private let affineCases: [AffineCase] = [
+    AffineCase(
+        name: "odd_sizes",
+        body: """
+            [13, 7]
+            affine fc1 out=3
+            relu
+            affine fc2 out=1
+            affine fc3 out=33
+            relu
+            affine fc4 out=13
+            loss softmax
+            optimizer sgd lr=0.1 momentum=0.9
+            """, dtypes: DType.allCases),
+    AffineCase(
+        name: "one_sample",
+        body: """
+            [1, 3]
+            affine fc1 out=7
+            affine fc2 out=1
+            affine fc3 out=2
+            loss softmax
+            optimizer sgd lr=0.1
+            """, dtypes: DType.allCases),
+    AffineCase(
+        name: "images",
+        body: """
+            [33, 2, 3, 3]
+            affine fc1 out=17
+            batchnorm bn1
+            relu
+            affine fc2 out=3
+            loss softmax
+            optimizer sgd lr=0.1 momentum=0.9
+            """, dtypes: DType.allCases),
+    AffineCase(
+        name: "w1_first_layer",
+        body: """
+            [128, 784]
+            affine fc1 out=512
+            relu
+            affine fc2 out=10
+            loss softmax
+            optimizer sgd lr=0.05 momentum=0.9
+            """, dtypes: [.float32]),
+]
+
+private let caseArguments: [(AffineCase, DType)] = affineCases.flatMap { c in c.dtypes.map { (c, $0) } }
+
+/// Every number of a model after forward + backward (train mode, with the input gradient) and after two
+/// training steps, by name.
+private func exercise(_ model: Model) throws -> [String: [Double]] {
+    model.initialize(seed: 3)
+    var rng = SplitMix64(seed: 5)
+    for name in model.parameterNames {  // non-zero biases too: the forward GEMM starts from the bias
+        let count = try model.shape(of: name).count
+        try model.setTensor(name, (0..<count).map { _ in 0.5 * rng.normal() })
+    }
+    try model.stageInput((0..<model.graph.inputShape.count).map { _ in rng.normal() })
+    let classes = model.graph.outputShape[1]
+    try model.stageTarget(.classes((0..<model.graph.batch).map { Int32(($0 * 5 + 1) % classes) }))
+
+    var values: [String: [Double]] = [:]
+    values["loss"] = [model.stagedForward(mode: .train, rng: 1)]
+    let count = model.graph.inputShape.count
+    let dx = Model.allocate(bytes: count * model.graph.dtype.byteSize)
+    defer { dx.deallocate() }
+    model.stagedBackward(mode: .train, inputGradient: dx)
+    values["grad.input"] = model.load(from: dx, offset: 0, count: count)
+    for index in model.graph.layers.indices { values["output of \(model.graph.layers[index].name)"] = model.layerOutput(index) }
+    for name in model.parameterNames { values["grad.\(name)"] = try model.gradient(name) }
+    for step in 1...2 { values["loss of step \(step)"] = [try model.stagedTrainStep(learningRate: 0.05)] }
+    for name in model.tensorNames { values["\(name) after 2 steps"] = try model.tensor(name) }
+    return values
+}
+
+/// Calls `<model>_set_threads` of the model's current code; returns the thread count in effect.
+private func setThreads(_ model: Model, _ threads: Int32) throws -> Int32 {
+    let address = try #require(model.program.symbol("\(model.graph.modelName)_set_threads"))
+    return unsafeBitCast(address, to: (@convention(c) (Int32) -> Int32).self)(threads)
+}
+
+/// Records the first element whose bits differ, with the largest relative difference of the tensor.
+private func expectIdentical(
+    _ got: [String: [Double]], _ expected: [String: [Double]], _ context: String,
+    sourceLocation: Testing.SourceLocation = #_sourceLocation
+) {
+    #expect(got.keys.sorted() == expected.keys.sorted(), sourceLocation: sourceLocation)
+    for (name, want) in expected.sorted(by: { $0.key < $1.key }) {
+        let have = got[name] ?? []
+        guard have.count == want.count else {
+            Issue.record("\(name), \(context): \(have.count) values, expected \(want.count)", sourceLocation: sourceLocation)
+            continue
+        }
+        guard let first = have.indices.first(where: { have[$0].bitPattern != want[$0].bitPattern }) else { continue }
+        let scale = max(want.map(abs).max() ?? 0, .leastNormalMagnitude)
+        let worst = zip(have, want).map { abs($0 - $1) }.max() ?? 0
+        Issue.record(
+            "\(name), \(context): element \(first) is \(have[first]), expected \(want[first]) (largest difference \(worst / scale) of the largest magnitude)",
+            sourceLocation: sourceLocation)
+    }
+}
+
+@Suite struct OptimizedKernelTests {
+    /// The cc build (GEMM tiles with vector extensions, `cc -O3 -march=native -ffp-contract=off`) against
+    /// the tcc build (plain loops), with 1, 2 and 3 threads. Both add the same products in the same order,
+    /// so the promise is bit-identical results — stronger than the float64 1e-12 / float32 1e-5 relative
+    /// tolerance a reordering kernel would need — and the thread count never changes a bit.
+    @Test(arguments: caseArguments)
+    func ccKernelsMatchTccBitForBitOnAnyThreadCount(c: AffineCase, dtype: DType) throws {
+        let graph = try ShapeInference.load(c.spec(dtype), path: "\(c.name).spec")
+        let tccModel = try Model(graph: graph, backend: .tcc)
+        #expect(try setThreads(tccModel, 2) == 1, "a tcc build runs on the calling thread only")
+        let tcc = try exercise(tccModel)
+
+        let ccModel = try Model(graph: graph, backend: .cc, cc: kernelCache)
+        #expect(ccModel.backend == .cc)
+        defer { _ = try? setThreads(ccModel, 0) }
+        for threads: Int32 in [1, 2, 3] {
+            #expect(try setThreads(ccModel, threads) == threads)
+            expectIdentical(try exercise(ccModel), tcc, "\(graph.modelName), cc build on \(threads) thread(s) vs tcc")
+        }
+    }
+
+    /// Threads ≤ 0 mean the default: $NNGEN_THREADS, else every online core.
+    @Test func defaultThreadCountIsEveryCore() throws {
+        let graph = try ShapeInference.load(affineCases[1].spec(.float64), path: "one_sample.spec")
+        let model = try Model(graph: graph, backend: .cc, cc: kernelCache)
+        let configured = ProcessInfo.processInfo.environment["NNGEN_THREADS"].flatMap { Int32($0) } ?? 0
+        let expected = configured > 0 ? min(configured, 64) : Int32(min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 64))
+        #expect(try setThreads(model, 0) == expected)
+    }
+}

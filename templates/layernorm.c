@@ -1,0 +1,88 @@
+/* layernorm.c — layer normalization: each of N samples normalized over its own D values (x is (N, D); an
+ * image (N, C, H, W) is read as D = C·H·W), then scaled and shifted per feature by γ and β (D).
+ * Math: seeds/003 §2, corrected: x̂ = (x − μ)/sqrt(σ² + ε) (the notes square instead of taking the root), and
+ * the notes' last term (1/D²)·a·Σ(dout·γ·x̂)·Σx̂ is not "small" but exactly zero, because Σ_d x̂ = 0. */
+#ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/layernorm.c */
+#include "nngen.h"
+#define FN(name) layernorm_##name
+#define N 2        /* batch */
+#define D 3        /* features per sample */
+#define EPS 1e-5
+#define OUT 0      /* out (N, D) */
+#define P_GAMMA 64
+#define G_GAMMA 128
+#define P_BETA 192
+#define G_BETA 256
+#define S_MEAN 320
+#define S_INVSTD 384
+#endif
+
+/* Forward, the same in both modes (no running statistics), per sample n:
+ *   μ_n = (1/D) Σ_d x[n][d],   σ²_n = (1/D) Σ_d (x[n][d] − μ_n)²   (biased)
+ *   out[n][d] = γ_d·(x[n][d] − μ_n)/sqrt(σ²_n + ε) + β_d
+ * Saves μ_n and 1/sqrt(σ²_n + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    real *out = mem + OUT;
+    const real *gamma = mem + P_GAMMA;
+    const real *beta = mem + P_BETA;
+    real *saved_mean = mem + S_MEAN;
+    real *saved_invstd = mem + S_INVSTD;
+    (void)train;
+    (void)rng;
+    for (int n = 0; n < N; n++) {
+        const real *xs = x + n * D;
+        real *o = out + n * D;
+        double sum = 0;
+        for (int d = 0; d < D; d++) sum += xs[d];
+        const double mean = sum / D;
+        double sq = 0;
+        for (int d = 0; d < D; d++) {
+            const double centered = xs[d] - mean;
+            sq += centered * centered;
+        }
+        const double invstd = 1 / sqrt(sq / D + EPS);
+        saved_mean[n] = (real)mean;
+        saved_invstd[n] = (real)invstd;
+        for (int d = 0; d < D; d++) o[d] = (real)(gamma[d] * ((xs[d] - mean) * invstd) + beta[d]);
+    }
+}
+
+/* Backward, with x̂ = (x − μ_n)·invstd_n and dx̂ = dout·γ:
+ *   dβ_d = Σ_n dout[n][d],   dγ_d = Σ_n dout[n][d]·x̂[n][d]
+ *   dx[n][d] = (invstd_n / D)·(D·dx̂[n][d] − Σ_d' dx̂[n][d'] − x̂[n][d]·Σ_d' dx̂[n][d']·x̂[n][d'])
+ * (1/D, not 1/N: the statistics are per sample.) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    const real *gamma = mem + P_GAMMA;
+    real *dgamma = mem + G_GAMMA;
+    real *dbeta = mem + G_BETA;
+    const real *saved_mean = mem + S_MEAN;
+    const real *saved_invstd = mem + S_INVSTD;
+    (void)train;
+    for (int d = 0; d < D; d++) {
+        double sum_dout = 0, sum_dout_xhat = 0;
+        for (int n = 0; n < N; n++) {
+            const double g = dout[n * D + d];
+            sum_dout += g;
+            sum_dout_xhat += g * (x[n * D + d] - saved_mean[n]) * saved_invstd[n];
+        }
+        dbeta[d] = (real)sum_dout;
+        dgamma[d] = (real)sum_dout_xhat;
+    }
+    if (!dx) return;
+    for (int n = 0; n < N; n++) {
+        const real *xs = x + n * D;
+        const real *g = dout + n * D;
+        const double mean = saved_mean[n], invstd = saved_invstd[n];
+        double sum_dxhat = 0, sum_dxhat_xhat = 0;
+        for (int d = 0; d < D; d++) {
+            const double dxhat = g[d] * gamma[d];
+            sum_dxhat += dxhat;
+            sum_dxhat_xhat += dxhat * (xs[d] - mean) * invstd;
+        }
+        for (int d = 0; d < D; d++) {
+            const double xhat = (xs[d] - mean) * invstd;
+            const double dxhat = g[d] * gamma[d];
+            dx[n * D + d] = (real)(invstd * (dxhat - (sum_dxhat + xhat * sum_dxhat_xhat) / D));
+        }
+    }
+}
