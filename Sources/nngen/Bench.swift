@@ -22,6 +22,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Training steps per timed repeat (default: as many as take about 0.5 s).") var steps: Int?
     @Option(help: "Untimed training steps before timing.") var warmup: Int = 2
     @Option(help: "Timed repeats (steps/s is their median; each layer kernel is timed this often).") var repeats: Int = 5
+    @Option(help: "Threads of the optimized kernels (default 0: every core; tcc always runs on one).") var threads: Int = 0
     @Flag(help: "Only build, run one training step and print the time since process start, then exit.")
     var firstStep = false
 
@@ -40,7 +41,8 @@ struct Bench: ParsableCommand {
                 )
                 return
             }
-            let options = BenchmarkOptions(steps: steps, warmup: warmup, repeats: repeats)
+            guard threads >= 0 else { throw Diagnostic("--threads must be 0 (every core) or more, got \(threads)") }
+            let options = BenchmarkOptions(steps: steps, warmup: warmup, repeats: repeats, threads: threads)
             let peak = PeakThroughput.measure(dtype: graph.dtype, cc: options.cc)
             var measurements: [BackendMeasurement] = []
             for backend in backends.isEmpty ? [.tcc, .cc] : backends {

@@ -23,6 +23,7 @@ struct Train: ParsableCommand {
     @Option(help: "Stop after this epoch, as if interrupted: the schedule still spans --epochs, so --resume continues exactly.")
     var stopAfter: Int?
     @Option(help: "How to compile the generated C.") var backend: Backend = .tiered
+    @Option(help: "Threads of the optimized kernels (default 0: every core; tcc always runs on one).") var threads: Int = 0
     @OptionGroup var data: DataOptions
     @Option(help: "Append one line per epoch to this .csv or .jsonl file.") var metrics: String?
     @Option(help: "Write the loss and accuracy curves to this .svg file after every epoch.") var plot: String?
@@ -44,7 +45,9 @@ struct Train: ParsableCommand {
             let trainingSet = try trainingSource.load(for: graph)
             let testSet = try testSource?.load(for: graph)
 
+            guard threads >= 0 else { throw Diagnostic("--threads must be 0 (every core) or more, got \(threads)") }
             let model = try Model(graph: graph, backend: backend)
+            model.threads = threads
             model.onBackendEvent = { console.line("backend: \($0)") }
             console.line("model \(graph.modelName): \(graph.parameterCount) parameters, input \(graph.inputShape), "
                          + (graph.optimizer.map { "\($0.definition.keyword) lr=\($0.instance.learningRate)" } ?? "no optimizer")

@@ -15,11 +15,14 @@ public struct BenchmarkOptions: Sendable {
     public var repeats: Int
     /// Compiler, flags and cache of the cc backend.
     public var cc: CCOptions
+    /// Threads of the optimized kernels (0: every core); tcc builds always run on one.
+    public var threads: Int
 
     public init(
         steps: Int? = nil, repeatSeconds: Double = 0.5, warmup: Int = 2, repeats: Int = 5,
-        cc: CCOptions = CCOptions()
+        cc: CCOptions = CCOptions(), threads: Int = 0
     ) {
+        self.threads = max(0, threads)
         self.steps = steps.map { max(1, $0) }
         self.repeatSeconds = repeatSeconds
         self.warmup = max(0, warmup)
@@ -60,6 +63,8 @@ public struct BackendMeasurement: Sendable {
     public var updateSeconds: Double?
     /// Useful FLOPs of one training step (see `Benchmark.trainingStepFLOPs`).
     public var stepFLOPs: Int
+    /// Threads the timed build ran its kernels on.
+    public var threads: Int = 1
 
     public var medianStepsPerSecond: Double { Benchmark.median(stepsPerSecond) }
     public var gflops: Double { medianStepsPerSecond * Double(stepFLOPs) / 1e9 }
@@ -86,6 +91,7 @@ public enum Benchmark {
 
         let start = DispatchTime.now().uptimeNanoseconds
         let model = try Model(graph: graph, backend: backend, cc: cc)
+        model.threads = options.threads
         let compileSeconds = model.compileSeconds
         model.initialize(seed: 1)
         try stageSyntheticBatch(model)
@@ -131,7 +137,8 @@ public enum Benchmark {
         return BackendMeasurement(
             backend: backend, compileSeconds: compileSeconds, cachedSeconds: cachedSeconds,
             firstStepSeconds: firstStepSeconds, events: model.backendEvents, measuredBackend: model.backend,
-            stepsPerSecond: rates, stepsPerRepeat: steps, layers: layers, updateSeconds: update, stepFLOPs: trainingStepFLOPs(graph))
+            stepsPerSecond: rates, stepsPerRepeat: steps, layers: layers, updateSeconds: update, stepFLOPs: trainingStepFLOPs(graph),
+            threads: model.threadsInEffect)
     }
 
     /// A fixed random batch: standard normal inputs, class ids `i·7 mod classes`, or normal targets.

@@ -46,6 +46,13 @@ public final class Model: @unchecked Sendable {
     public let targetBuffer: UnsafeMutableRawPointer
     /// Optimizer steps taken (the `step` passed to the update kernels counts from 1).
     public var step: Int64 = 0
+    /// Threads the optimized (cc) kernels use; 0 means every core (or `$NNGEN_THREADS`). Kept across a tiered
+    /// switch. Results do not depend on it: every output element is computed by one thread in a fixed order.
+    public var threads: Int = 0 {
+        didSet { threadsInEffect = Int(functions.setThreads(Int32(clamping: threads))) }
+    }
+    /// The thread count the current build runs with (always 1 under tcc, which has no thread pool).
+    public private(set) var threadsInEffect: Int = 1
     /// Seeds the per-step random numbers of stochastic layers.
     public var rngSeed: UInt64 = 0
 
@@ -90,6 +97,7 @@ public final class Model: @unchecked Sendable {
         program = compiled.program
         compileSeconds = compiled.seconds
         functions = try NetworkFunctions(graph: graph, program: compiled.program)
+        threadsInEffect = Int(functions.setThreads(0))
         let size = graph.dtype.byteSize
         memory = Self.allocate(bytes: plan.total * size)
         inputBuffer = Self.allocate(bytes: graph.inputShape.count * size)
@@ -103,6 +111,7 @@ public final class Model: @unchecked Sendable {
     /// between steps: the memory layout is identical, so training continues where it was.
     public func install(_ program: any CompiledProgram, backend: Backend, compileSeconds: Double) throws {
         functions = try NetworkFunctions(graph: graph, program: program)
+        threadsInEffect = Int(functions.setThreads(Int32(clamping: threads)))
         self.program = program
         self.backend = backend
         self.compileSeconds = compileSeconds

@@ -16,6 +16,8 @@ typealias LayerForwardFunction = @convention(c) (UnsafeMutableRawPointer?, Unsaf
 typealias LayerBackwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32) -> Void
 
 /// `double m_loss_forward(real *mem, const real *logits, const void *target)`
+/// `int m_set_threads(int threads)`: returns the thread count in effect (1 under tcc).
+typealias SetThreadsFunction = @convention(c) (Int32) -> Int32
 typealias LossForwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?) -> Double
 /// `void m_loss_backward(real *mem, const real *logits, const void *target, real *dlogits)`
 typealias LossBackwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeMutableRawPointer?) -> Void
@@ -26,6 +28,7 @@ struct NetworkFunctions {
     var backward: BackwardFunction
     var update: UpdateFunction?
     var trainStep: TrainStepFunction?
+    var setThreads: SetThreadsFunction
     var layerForward: [LayerForwardFunction]
     var layerBackward: [LayerBackwardFunction]
     var lossForward: LossForwardFunction
@@ -46,6 +49,7 @@ struct NetworkFunctions {
             update = unsafeBitCast(try lookup("\(m)_update"), to: UpdateFunction.self)
             trainStep = unsafeBitCast(try lookup("\(m)_train_step"), to: TrainStepFunction.self)
         }
+        setThreads = unsafeBitCast(try lookup("\(m)_set_threads"), to: SetThreadsFunction.self)
         layerForward = try graph.layers.map { unsafeBitCast(try lookup("\(m)_\($0.name)_forward"), to: LayerForwardFunction.self) }
         layerBackward = try graph.layers.map { unsafeBitCast(try lookup("\(m)_\($0.name)_backward"), to: LayerBackwardFunction.self) }
         lossForward = unsafeBitCast(try lookup("\(m)_loss_forward"), to: LossForwardFunction.self)
