@@ -186,7 +186,7 @@ private func writeSplit(
 
 @Test func idxRejectsMissingFile() {
     let error = diagnostic { _ = try IDX.read(path: "/nonexistent/nngen/x.gz") }
-    #expect(error?.description == "/nonexistent/nngen/x.gz: error: no such file")
+    #expect(error?.description == "/nonexistent/nngen/x.gz: error: cannot open for reading: No such file or directory")
 }
 
 // MARK: - Dataset
@@ -261,7 +261,7 @@ private func writeSplit(
     defer { try? FileManager.default.removeItem(atPath: directory) }
     try writeSplit("t10k", in: directory, imageCount: 2, labels: [1, 2])
     let path = "\(directory)/t10k-images-idx3-ubyte.gz"
-    let compressed = try IDX.readFile(path: path)
+    let compressed = try FileBytes.read(path)
     try write(Array(compressed[..<(compressed.count / 2)]), to: path)
     let error = diagnostic { _ = try FashionMNIST.load(directory: directory, split: .test) }
     #expect(error?.location?.file == path)

@@ -15,7 +15,7 @@ import NNGen
 enum IDX {
     /// Reads, gunzips if needed, and decodes the IDX file at `path`.
     static func read(path: String) throws -> (dims: [Int], values: [UInt8]) {
-        try decode(Gzip.decompress(readFile(path: path), origin: path), origin: path)
+        try decode(Gzip.decompress(FileBytes.read(path), origin: path), origin: path)
     }
 
     /// Decodes IDX bytes into dimension sizes and values. `origin` names the data in errors.
@@ -63,19 +63,6 @@ enum IDX {
             )
         }
         return (dims, Array(bytes[dataStart...]))
-    }
-
-    /// The whole content of the file at `path`.
-    static func readFile(path: String) throws -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw Diagnostic(file: path, "no such file")
-        }
-        guard !isDirectory.boolValue else { throw Diagnostic(file: path, "is a directory, expected a file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Diagnostic(file: path, "cannot read the file", hint: "check its permissions")
-        }
-        return [UInt8](data)
     }
 
     private static func hex(_ byte: UInt8) -> String {

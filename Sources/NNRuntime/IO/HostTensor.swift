@@ -183,33 +183,6 @@ public struct HostTensor: Sendable, Equatable {
     }
 }
 
-extension HostTensor {
-    /// The whole contents of the file at `path`.
-    static func readFile(_ path: String) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else {
-            throw Diagnostic(file: path, "cannot open for reading: \(Self.systemError())")
-        }
-        defer { close(descriptor) }
-        var contents: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let got = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw Diagnostic(file: path, "cannot read: \(Self.systemError())")
-            }
-            if got == 0 { return contents }
-            contents.append(contentsOf: chunk[0..<got])
-        }
-    }
-
-    /// The C library's description of `errno`.
-    private static func systemError() -> String {
-        String(cString: strerror(errno))
-    }
-}
-
 extension Diagnostic {
     /// An error about the file `origin`, or an error with no location when there is no file (encoding to
     /// memory).

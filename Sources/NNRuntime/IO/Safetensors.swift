@@ -20,7 +20,7 @@ public enum Safetensors {
     public static func read(path: String) throws
         -> (tensors: [(name: String, tensor: HostTensor)], metadata: [String: String])
     {
-        try decode(HostTensor.readFile(path), origin: path)
+        try decode(FileBytes.read(path), origin: path)
     }
 
     /// Decodes the bytes of a safetensors file; `origin` names it in errors.

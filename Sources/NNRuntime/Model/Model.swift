@@ -350,17 +350,7 @@ public final class Model: @unchecked Sendable {
 
 /// Reads a spec file, with a clear error when it cannot be read.
 public func readSpec(_ path: String) throws -> String {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw Diagnostic(file: path, "spec file not found")
-    }
-    guard !isDirectory.boolValue else {
-        throw Diagnostic(file: path, "is a directory, not a spec file", hint: "name a .spec file, e.g. examples/fashion_mlp.spec")
-    }
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw Diagnostic(file: path, "cannot read the spec file")
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
+    guard let text = String(validating: try FileBytes.read(path), as: UTF8.self) else {
         throw Diagnostic(file: path, "the spec file is not UTF-8 text")
     }
     return text
