@@ -5,9 +5,10 @@ Same networks, batch shapes, loss (softmax cross-entropy) and optimizer (SGD lr=
 bench/w1.spec and bench/w2.spec, on one fixed random batch. Prints training steps/s (median and min–max
 over the repeats) on 1 and 2 threads, and the time from model construction to the first finished step.
 
-    python3 bench/pytorch_compare.py w1 [--repeats 5] [--nngen "tcc=1.5,cc=23.6"]
+    python3 bench/pytorch_compare.py w1 [--repeats 5] [--nngen "tcc@1=1.5,cc@1=530,cc@2=924"]
 
-With --nngen (what run.sh passes: nngen's median steps/s per backend) it also prints nngen / PyTorch.
+With --nngen (what run.sh passes: nngen's median steps/s per backend@threads) it also prints nngen / PyTorch
+for the same thread count.
 Install: pip install 'torch==2.13.0+cpu'
 """
 import argparse
@@ -81,7 +82,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--repeat-seconds", type=float, default=0.5)
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    parser.add_argument("--nngen", default="", help="nngen's median steps/s, e.g. 'tcc=1.5,cc=23.6'")
+    parser.add_argument("--nngen", default="",
+                        help="nngen's median steps/s per backend and thread count, e.g. 'tcc@1=1.5,cc@1=530,cc@2=924'")
     args = parser.parse_args()
     nngen = {}
     for item in filter(None, args.nngen.split(",")):
@@ -92,8 +94,9 @@ def main():
         median, low, high, steps, first = measure(args.workload, threads, args.repeats, args.repeat_seconds)
         line = (f"  {threads} thread{'s' if threads > 1 else ' '}: {median:8.1f} steps/s (min–max {low:.1f}–{high:.1f}, "
                 f"{steps} steps per repeat); construction to first step {first * 1000:.0f} ms")
-        if nngen:
-            line += "; nngen/PyTorch: " + ", ".join(f"{b} {v / median:.2f}×" for b, v in nngen.items())
+        same = {b: v for b, v in nngen.items() if b.endswith(f"@{threads}") or "@" not in b}
+        if same:
+            line += "; nngen/PyTorch: " + ", ".join(f"{b} {v / median:.2f}×" for b, v in same.items())
         print(line)
 
 
