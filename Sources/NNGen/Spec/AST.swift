@@ -59,3 +59,23 @@ public struct SpecFile: Sendable {
         return Lexer.displayLine(lines[location.line - 1])
     }
 }
+
+extension Statement: CustomStringConvertible {
+    /// The statement written back in canonical form: `layer batchnorm bn1 eps=1e-5`.
+    public var description: String {
+        func attributes(_ list: [RawAttribute]) -> String {
+            list.map { " \($0.key.text)=\($0.value.text)" }.joined()
+        }
+        switch self {
+        case .model(let name, _): return "model \(name.text)"
+        case .input(let name, let dims, _):
+            return "input \(name?.text ?? "x") [" + dims.map(\.text).joined(separator: ", ") + "]"
+        case .dtype(let value, _): return "dtype \(value.text)"
+        case .layer(let kind, let name, let list):
+            return "layer \(kind.text)" + (name.map { " \($0.text)" } ?? "") + attributes(list)
+        case .loss(let kind, let list, _): return "loss \(kind.text)" + attributes(list)
+        case .optimizer(let kind, let list, _): return "optimizer \(kind.text)" + attributes(list)
+        case .schedule(let kind, let list, _): return "schedule \(kind.text)" + attributes(list)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+// The stage dumps of `nngen check --dump`: statements written back, and the memory plan as a table.
+
+import Testing
+
+@testable import NNGen
+
+@Suite struct DumpTests {
+    static let spec = """
+        input x [2, 3]   # comment
+        affine   fc1 out=4 init=xavier
+        relu
+        loss softmax
+        optimizer sgd lr=0.1 momentum=0.9
+        """
+
+    @Test func statementsAreWrittenBackCanonically() throws {
+        let file = try Parser.parse(Self.spec, path: "d.spec")
+        #expect(file.statements.map(\.description) == [
+            "input x [2, 3]", "layer affine fc1 out=4 init=xavier", "layer relu", "loss softmax",
+            "optimizer sgd lr=0.1 momentum=0.9",
+        ])
+    }
+
+    @Test func planTableListsEveryRegionInOrder() throws {
+        let graph = try ShapeInference.load(Self.spec, path: "d.spec")
+        let plan = MemoryPlan.plan(graph)
+        let lines = plan.render(graph).split(separator: "\n").map(String.init)
+        #expect(lines.first == "offset  elements  what")
+        #expect(lines[1] == "     0       128  parameters")
+        #expect(lines[2] == "     0        12    fc1.weight [3, 4]")
+        #expect(lines[3] == "    64         4    fc1.bias [4]")
+        #expect(lines.contains("   128       128  gradients (parameter offset + 128)"))
+        #expect(lines.contains("   256       128  optimizer state (1 × the parameter layout)"))
+        #expect(lines.last == "   \(plan.total)         0  end")
+    }
+}
