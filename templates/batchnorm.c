@@ -1,6 +1,9 @@
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
- * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D). */
+ * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D).
+ * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
+ * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/batchnorm.c */
 #include "nngen.h"
 #define FN(name) batchnorm_##name
@@ -22,6 +25,216 @@
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n) * C + (c)) * S + (s)]
+
+#if S > 1
+/* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
+#define SUM_LANES 16
+
+/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
+static double FN(total)(double *part) {
+    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) part[l] += part[l + w];
+    return part[0];
+}
+
+#if NNGEN_FAST
+/* SUM_LANES values as one vector (of reals, or of doubles for the sums). */
+typedef real FN(rvec) __attribute__((vector_size(SUM_LANES * sizeof(real))));
+typedef double FN(dvec) __attribute__((vector_size(SUM_LANES * sizeof(double))));
+
+/* *out = the SUM_LANES reals at p, as doubles. (A macro: a function returning or taking a vector wider
+ * than the target's registers would trip -Wpsabi.) */
+#define LOAD(out, p)                                         \
+    do {                                                     \
+        FN(rvec) loaded_;                                    \
+        memcpy(&loaded_, (p), sizeof loaded_);               \
+        (out) = __builtin_convertvector(loaded_, FN(dvec)); \
+    } while (0)
+
+/* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
+ * `squares`; the first only otherwise). */
+static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
+    FN(dvec) acc = {0};
+    for (int n = 0; n < N; n++) {
+        const real *row = x + ((long)n * C + c) * S;
+        int s = 0;
+        for (; s + SUM_LANES <= S; s += SUM_LANES) {
+            FN(dvec) v;
+            LOAD(v, row + s);
+            if (squares) {
+                const FN(dvec) d = v - shift;
+                acc += d * d;
+            } else
+                acc += v;
+        }
+        for (; s < S; s++) {
+            const double d = squares ? row[s] - shift : row[s];
+            acc[s % SUM_LANES] += squares ? d * d : d;
+        }
+    }
+    memcpy(part, &acc, sizeof acc);
+}
+
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
+                              double *part_dout_xhat) {
+    FN(dvec) acc = {0}, acc_xhat = {0};
+    for (int n = 0; n < N; n++) {
+        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        int s = 0;
+        for (; s + SUM_LANES <= S; s += SUM_LANES) {
+            FN(dvec) g, v;
+            LOAD(g, grow + s);
+            LOAD(v, row + s);
+            acc += g;
+            acc_xhat += g * (v - mean) * invstd;
+        }
+        for (; s < S; s++) {
+            const double g = grow[s];
+            acc[s % SUM_LANES] += g;
+            acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+        }
+    }
+    memcpy(part_dout, &acc, sizeof acc);
+    memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
+}
+#undef LOAD
+#else
+static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S;
+        for (int s = 0; s < S; s++) {
+            const double d = squares ? row[s] - shift : row[s];
+            part[s % SUM_LANES] += squares ? d * d : d;
+        }
+    }
+}
+
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
+                              double *part_dout_xhat) {
+    for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        for (int s = 0; s < S; s++) {
+            const double g = grow[s];
+            part_dout[s % SUM_LANES] += g;
+            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+        }
+    }
+}
+#endif
+
+/* Forward of channel c (the formulas below, at FN(forward)). */
+static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+    real *out = mem + OUT;
+    real *running_mean = mem + B_RUNNING_MEAN;
+    real *running_var = mem + B_RUNNING_VAR;
+    double mean, var, part[SUM_LANES];
+    if (train) {
+        FN(sums)(x, c, 0, 0, part);
+        mean = FN(total)(part) / (N * S);
+        FN(sums)(x, c, 1, mean, part);
+        var = FN(total)(part) / (N * S);
+        running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
+        running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
+    } else {
+        mean = running_mean[c];
+        var = running_var[c];
+    }
+    const double invstd = 1 / sqrt(var + EPS);
+    const real gamma = mem[P_GAMMA + c], beta = mem[P_BETA + c];
+    const real scale = (real)(gamma * invstd), shift = (real)(beta - gamma * invstd * mean);
+    mem[S_MEAN + c] = (real)mean;
+    mem[S_INVSTD + c] = (real)invstd;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S;
+        real *o = out + (n * C + c) * S;
+        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+    }
+}
+
+/* Backward of channel c (the formulas below, at FN(backward)). */
+static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+    const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
+    double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
+    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double k = mem[P_GAMMA + c] * invstd;
+    mem[G_BETA + c] = (real)sum_dout;
+    mem[G_GAMMA + c] = (real)sum_dout_xhat;
+    if (!dx) return;
+    const double inv_m = 1.0 / (N * S);
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        real *d = dx + (n * C + c) * S;
+        if (train)
+            for (int s = 0; s < S; s++) {
+                const double xhat = (row[s] - mean) * invstd;
+                d[s] = (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat)));
+            }
+        else
+            for (int s = 0; s < S; s++) d[s] = (real)(k * grow[s]);
+    }
+}
+
+#if NNGEN_FAST
+/* What a task (one channel) needs. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+    int train;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c);
+}
+
+static void FN(backward_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+}
+/* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
+#define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
+#endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, NULL, NULL, train};
+    const nngen_job job = {FN(forward_task), &t, C, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#endif
+}
+
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, dout, dx, train};
+    const nngen_job job = {FN(backward_task), &t, C, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+#endif
+}
+
+#if NNGEN_FAST
+#undef SMALL
+#endif
+#undef SUM_LANES
+
+#else /* S == 1: features of (N, C) */
 
 /* Channels are processed in blocks of CB, rows in the outer loop: every pass reads x contiguously
  * (and vectorizes over channels when S = 1), while each channel's sums still run over n, then s, in
@@ -130,4 +343,5 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 }
 
 #undef CB
+#endif
 #undef AT

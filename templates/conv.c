@@ -8,18 +8,20 @@
  * Each sample is lowered to a matrix so the sums become matrix products ("im2col"). With k = (c·KH + ky)·KW + kx
  * (CKK = C·KH·KW values) and p = oy·OW + ox (OHW = OH·OW positions), iy = oy·STRIDE − PAD + ky and
  * ix = ox·STRIDE − PAD + kx:
- *   col[k][p] = x[c][iy][ix]   (0 outside the image: zero padding),   Wm[f][k] = W[f, c, ky, kx]
- *   forward:   out[f][p]  = b[f] + Σ_k Wm[f][k]·col[k][p]
- *   backward:  dWm[f][k] = Σ_p dout[f][p]·col[k][p],   dcol[k][p] = Σ_f Wm[f][k]·dout[f][p],
- *              dx = col2im(dcol): each dcol[k][p] added back onto the x[c][iy][ix] it was copied from.
- * Every product is written as a sum of scaled rows (out row += Wm[f][k]·col row), so the innermost loop runs
- * over a contiguous dimension without a reduction, which compilers vectorize. Forward keeps col as (CKK, OHW)
- * for that; backward builds its transpose colT (OHW, CKK) instead, so that dWm[f] += dout[f][p]·colT[p] and
- * dcolT[p] += dout[f][p]·Wm[f] are row updates too.
+ *   col[n][k][p] = x[n][c][iy][ix]   (0 outside the image: zero padding),   Wm[f][k] = W[f, c, ky, kx]
+ *   forward:   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[n][k][p]
+ *   backward:  dWm[f][k] = Σ_n Σ_p dout[n][f][p]·col[n][k][p],   db[f] = Σ_n Σ_p dout[n][f][p],
+ *              dcol[k][p] = Σ_f Wm[f][k]·dout[n][f][p],   dx[n] = col2im(dcol): each dcol[k][p] added back
+ *              onto the x[n][c][iy][ix] it was copied from.
+ * Every sum runs left to right in the order written (k; n then p; f), starting from b[f] or 0. Two paths
+ * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
+ * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col (forward) or colT (backward) of ONE sample, CKK·OHW elements; backward rebuilds
- * it from x per sample (one pass over x, small beside the F·CKK·OHW products) and then overwrites it with
- * dcolT once dW of that sample is done. */
+ * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
+ * CKK rows followed by a row of ones (db is then the last row of one GEMM with dW); S_DCOL holds SLOTS =
+ * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
+ * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * S_DWEIGHT_T (dW and db, transposed). */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/conv.c */
 #include "nngen.h"
 #define FN(name) conv_##name
@@ -36,25 +38,38 @@
 #define OW 5         /* output width (W + 2·PAD − KW)/STRIDE + 1 */
 #define CKK 27       /* C·KH·KW: rows of col, columns of Wm */
 #define OHW 25       /* OH·OW: output positions per channel */
+#define SLOTS 2      /* dcol matrices: min(N, 8) */
 #define OUT 0        /* out (N, F, OH, OW) */
 #define P_WEIGHT 256 /* W (F, C, KH, KW), i.e. Wm (F, CKK) */
 #define G_WEIGHT 512
 #define P_BIAS 768   /* b (F) */
 #define G_BIAS 832
-#define S_COL 896    /* col (CKK, OHW) or colT (OHW, CKK) of one sample */
+#define S_COL 896        /* col (N, CKK + 1, OHW) */
+#define S_DCOL 2496      /* dcol (SLOTS, CKK, OHW) */
+#define S_DOUT_T 3904    /* doutᵀ (N, OHW, F) */
+#define S_DWEIGHT_T 4352 /* (dWm | db)ᵀ (CKK + 1, F) */
 #endif
 
-/* im2col of one sample xs (C, H, W) into col (CKK, OHW):
- *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][oy·STRIDE − PAD + ky][ox·STRIDE − PAD + kx], 0 outside.
- * For each (c, ky, kx) the output columns whose input column lies inside [0, W) are ox in [lo, hi). */
+/* The output columns ox whose input column ox·STRIDE − PAD + kx lies inside [0, W): [*lo, *hi). */
+static void FN(inside)(int kx, int *lo, int *hi) {
+    int l = 0, h = OW;
+    while (l < OW && l * STRIDE - PAD + kx < 0) l++;
+    while (h > l && (h - 1) * STRIDE - PAD + kx >= W) h--;
+    *lo = l;
+    *hi = h;
+}
+
+/* im2col of one sample xs (C, H, W) into col (CKK + 1, OHW):
+ *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][oy·STRIDE − PAD + ky][ox·STRIDE − PAD + kx], 0 outside,
+ *   col[CKK][p] = 1. */
 static void FN(im2col)(const real *xs, real *col) {
+    for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < KH; ky++)
             for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
-                int lo = 0, hi = OW;
-                while (lo < OW && lo * STRIDE - PAD + kx < 0) lo++;
-                while (hi > lo && (hi - 1) * STRIDE - PAD + kx >= W) hi--;
+                int lo, hi;
+                FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
                     real *r = row + oy * OW;
                     const int iy = oy * STRIDE - PAD + ky;
@@ -70,69 +85,153 @@ static void FN(im2col)(const real *xs, real *col) {
             }
 }
 
-/* The transpose, colT (OHW, CKK): colT[oy·OW + ox][(c·KH + ky)·KW + kx] = col[k][p] above. */
-static void FN(im2row)(const real *xs, real *colT) {
-    for (int oy = 0; oy < OH; oy++)
-        for (int ox = 0; ox < OW; ox++) {
-            real *r = colT + (oy * OW + ox) * CKK;
-            for (int c = 0; c < C; c++)
-                for (int ky = 0; ky < KH; ky++) {
-                    const int iy = oy * STRIDE - PAD + ky;
-                    const int row_inside = iy >= 0 && iy < H;
-                    for (int kx = 0; kx < KW; kx++) {
-                        const int ix = ox * STRIDE - PAD + kx;
-                        *r++ = row_inside && ix >= 0 && ix < W ? xs[(c * H + iy) * W + ix] : 0;
-                    }
-                }
-        }
-}
-
-/* col2im from the transposed layout: dxs[c][iy][ix] += dcolT[p][k] for every (p, k) inside the image.
- * dxs (C, H, W) must be zero on entry; overlapping windows (STRIDE < KH or KW) add several terms. */
-static void FN(row2im)(const real *dcolT, real *dxs) {
-    for (int oy = 0; oy < OH; oy++)
-        for (int ox = 0; ox < OW; ox++) {
-            const real *r = dcolT + (oy * OW + ox) * CKK;
-            for (int c = 0; c < C; c++)
-                for (int ky = 0; ky < KH; ky++, r += KW) {
+/* col2im: dxs (C, H, W) = 0, then dxs[c][iy][ix] += dcol[k][p] for every (k, p) inside the image, k in
+ * increasing order (each k reaches an element of dxs at most once). Overlapping windows (STRIDE < KH or
+ * KW) add several terms. */
+static void FN(col2im)(const real *dcol, real *dxs) {
+    for (int i = 0; i < C * H * W; i++) dxs[i] = 0;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+                const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
+                int lo, hi;
+                FN(inside)(kx, &lo, &hi);
+                for (int oy = 0; oy < OH; oy++) {
                     const int iy = oy * STRIDE - PAD + ky;
                     if (iy < 0 || iy >= H) continue;
+                    const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * H + iy) * W;
-                    for (int kx = 0; kx < KW; kx++) {
-                        const int ix = ox * STRIDE - PAD + kx;
-                        if (ix >= 0 && ix < W) dxrow[ix] += r[kx];
-                    }
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE - PAD + kx] += r[ox];
                 }
-        }
+            }
 }
 
-/* Forward, per sample n, with col = im2col(x[n]):
- *   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[k][p]
- * The output row of filter f stays in cache while rows of col stream past, eight at a time (fewer passes
- * over the output row; the remainder one at a time). */
+#if NNGEN_FAST
+/* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
+ * B(k,j) = b[k·b_row + j·b_col]), with tile shapes chosen from the constant shapes:
+ *   forward  out[n] (F, OHW) = b + Wm·col[n]             A = Wm (F, CKK),   B = col[n] (CKK, OHW), C0 = b[f] per row
+ *   weights  (dWm | db)ᵀ (CKK + 1, F) = Σ_n col[n]·doutᵀ[n]
+ *                                                      A = col[n] with its row of ones (CKK + 1, OHW),
+ *                                                      B = doutᵀ[n] (OHW, F); C starts at 0 for n = 0, then each
+ *                                                      sample adds onto it (the same sums as the scalar path:
+ *                                                      col·g = g·col, 1·g = g)
+ *   inputs   dcol (CKK, OHW) = Wmᵀ·dout[n]               A(k, f) = Wm[f][k],   B = dout[n] (F, OHW)
+ * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
+ * transposing col or re-packing for every tile), and (dWm | db)ᵀ is transposed into dW and db at the end.
+ * Tasks: forward, one per sample (im2col then its GEMM, while col[n] is in cache); backward, one per sample
+ * for doutᵀ, then in one parallel call the row ranges of (dWm | db)ᵀ (each sums over every sample in
+ * order) and SLOTS groups of samples for dx: they write disjoint memory. */
+#define FWD_MR NNGEN_GEMM_MR(F, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+#define DW_ROWS (CKK + 1)
+#define DW_PANELS NNGEN_GEMM_PANELS(F)
+#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
+#define DW_CHUNKS                                                       \
+    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F) ? DW_CHUNKS_WANTED \
+                                                         : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F))
+#define DX_MR NNGEN_GEMM_MR(CKK, OHW)
+#define DX_NR NNGEN_GEMM_NR(OHW)
+#define WORK ((double)N * F * OHW * CKK) /* multiply-adds of each of the three products */
+
+/* What a task needs besides the constants. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int n) {
+    const FN(arguments) *t = context;
+    real *col = t->mem + S_COL + (long)n * DW_ROWS * OHW;
+    FN(im2col)(t->x + (long)n * C * H * W, col);
+    for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+        nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, F, OHW, CKK, t->mem + P_WEIGHT, CKK, 1, col, OHW, 1,
+                           NNGEN_FROM_COLUMN, t->mem + P_BIAS, t->mem + OUT + (long)n * F * OHW, OHW, panel);
+}
+
+/* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
+static void FN(transpose_task)(void *context, int n) {
+    const FN(arguments) *t = context;
+    const real *g = t->dout + (long)n * F * OHW;
+    real *gt = t->mem + S_DOUT_T + (long)n * OHW * F;
+    for (int p = 0; p < OHW; p++)
+        for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
+}
+
+static void FN(weights_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    for (int n = 0; n < N; n++)
+        nngen_gemm_task_ex(NNGEN_GEMM_MR(DW_ROWS, F), NNGEN_GEMM_NR(F), DW_CHUNKS, DW_ROWS, F, OHW,
+                           t->mem + S_COL + (long)n * DW_ROWS * OHW, OHW, 1, t->mem + S_DOUT_T + (long)n * OHW * F,
+                           F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL, t->mem + S_DWEIGHT_T, F, task);
+}
+
+/* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
+static void FN(inputs_task)(void *context, int group) {
+    const FN(arguments) *t = context;
+    real *dcol = t->mem + S_DCOL + (long)group * CKK * OHW;
+    for (int n = N * group / SLOTS; n < N * (group + 1) / SLOTS; n++) {
+        for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+            nngen_gemm_task_ex(DX_MR, DX_NR, 1, CKK, OHW, F, t->mem + P_WEIGHT, 1, CKK, t->dout + (long)n * F * OHW,
+                               OHW, 1, NNGEN_FROM_ROW, NULL, dcol, OHW, panel);
+        FN(col2im)(dcol, t->dx + (long)n * C * H * W);
+    }
+}
+
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    FN(arguments) t = {mem, x, NULL, NULL};
+    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
+    (void)train;
+    (void)rng;
+    nngen_parallel(&job, 1);
+}
+
+/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(arguments) t = {mem, x, dout, dx};
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_PANELS * DW_CHUNKS, WORK < NNGEN_PARALLEL_WORK},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK},
+    };
+    const real *dwt = mem + S_DWEIGHT_T;
+    (void)train;
+    nngen_parallel(&transpose, 1);
+    nngen_parallel(jobs, dx ? 2 : 1);
+    for (int f = 0; f < F; f++) {
+        for (int k = 0; k < CKK; k++) mem[G_WEIGHT + f * CKK + k] = dwt[k * F + f];
+        mem[G_BIAS + f] = dwt[CKK * F + f];
+    }
+}
+
+#undef FWD_MR
+#undef FWD_NR
+#undef DW_ROWS
+#undef DW_PANELS
+#undef DW_CHUNKS_WANTED
+#undef DW_CHUNKS
+#undef DX_MR
+#undef DX_NR
+#undef WORK
+
+#else /* scalar path: the same sums in the same order */
+
+/* Forward, per sample n, with col[n] = im2col(x[n]):
+ *   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[n][k][p]   (as row updates: out row += Wm[f][k]·col row) */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     const real *w = mem + P_WEIGHT;
     const real *b = mem + P_BIAS;
-    real *col = mem + S_COL;
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
+        real *col = mem + S_COL + n * (CKK + 1) * OHW;
         FN(im2col)(x + n * C * H * W, col);
         for (int f = 0; f < F; f++) {
             real *o = out + (n * F + f) * OHW;
             const real *wf = w + f * CKK;
             for (int p = 0; p < OHW; p++) o[p] = b[f];
-            int k = 0;
-            for (; k + 8 <= CKK; k += 8) {
-                const real w0 = wf[k], w1 = wf[k + 1], w2 = wf[k + 2], w3 = wf[k + 3];
-                const real w4 = wf[k + 4], w5 = wf[k + 5], w6 = wf[k + 6], w7 = wf[k + 7];
-                const real *c0 = col + k * OHW;
-                for (int p = 0; p < OHW; p++)
-                    o[p] += w0 * c0[p] + w1 * c0[p + OHW] + w2 * c0[p + 2 * OHW] + w3 * c0[p + 3 * OHW]
-                          + w4 * c0[p + 4 * OHW] + w5 * c0[p + 5 * OHW] + w6 * c0[p + 6 * OHW] + w7 * c0[p + 7 * OHW];
-            }
-            for (; k < CKK; k++) {
+            for (int k = 0; k < CKK; k++) {
                 const real wk = wf[k];
                 const real *ck = col + k * OHW;
                 for (int p = 0; p < OHW; p++) o[p] += wk * ck[p];
@@ -141,62 +240,46 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
-/* Backward. dout is (N, F, OH, OW); g = dout[n] is the matrix (F, OHW). Writes (not accumulates) the
- * parameter gradients, summing over the samples:
+/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW). Writes (not
+ * accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
- *   dWm[f][k]  = Σ_n Σ_p g[f][p]·colT[p][k]      as row updates dWm[f] += g[f][p]·colT[p], four p at a time
- *   dcolT[p][k] = Σ_f g[f][p]·Wm[f][k]           as row updates dcolT[p] += g[f][p]·Wm[f], four f at a time
- *   dx[n] = row2im(dcolT)                         (dcol and dx are skipped when dx is NULL: the first layer) */
+ *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][k][p]
+ *   dcol[k][p] = Σ_f Wm[f][k]·g[f][p]   (as row updates: dcol row += Wm[f][k]·g row),   dx[n] = col2im(dcol)
+ * (dcol and dx are skipped when dx is NULL: the first layer). */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *db = mem + G_BIAS;
-    real *colT = mem + S_COL;
+    real *dcol = mem + S_DCOL;
+    (void)x;
     (void)train;
     for (int i = 0; i < F * CKK; i++) dw[i] = 0;
     for (int f = 0; f < F; f++) db[f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        FN(im2row)(x + n * C * H * W, colT);
+        const real *col = mem + S_COL + n * (CKK + 1) * OHW;
         for (int f = 0; f < F; f++) {
             const real *gf = g + f * OHW;
-            real *dwf = dw + f * CKK;
-            real sum = 0;
-            for (int p = 0; p < OHW; p++) sum += gf[p];
-            db[f] += sum;
-            int p = 0;
-            for (; p + 4 <= OHW; p += 4) {
-                const real g0 = gf[p], g1 = gf[p + 1], g2 = gf[p + 2], g3 = gf[p + 3];
-                const real *r0 = colT + p * CKK;
-                for (int k = 0; k < CKK; k++)
-                    dwf[k] += g0 * r0[k] + g1 * r0[k + CKK] + g2 * r0[k + 2 * CKK] + g3 * r0[k + 3 * CKK];
-            }
-            for (; p < OHW; p++) {
-                const real gp = gf[p];
-                const real *rp = colT + p * CKK;
-                for (int k = 0; k < CKK; k++) dwf[k] += gp * rp[k];
+            for (int p = 0; p < OHW; p++) db[f] += gf[p];
+            for (int k = 0; k < CKK; k++) {
+                const real *ck = col + k * OHW;
+                real s = dw[f * CKK + k];
+                for (int p = 0; p < OHW; p++) s += gf[p] * ck[p];
+                dw[f * CKK + k] = s;
             }
         }
-        if (!dx) continue;
-        /* colT of this sample is no longer needed: it becomes dcolT. */
-        for (int p = 0; p < OHW; p++) {
-            real *d = colT + p * CKK;
-            for (int k = 0; k < CKK; k++) d[k] = 0;
-            int f = 0;
-            for (; f + 4 <= F; f += 4) {
-                const real g0 = g[f * OHW + p], g1 = g[(f + 1) * OHW + p], g2 = g[(f + 2) * OHW + p], g3 = g[(f + 3) * OHW + p];
-                const real *w0 = w + f * CKK;
-                for (int k = 0; k < CKK; k++)
-                    d[k] += g0 * w0[k] + g1 * w0[k + CKK] + g2 * w0[k + 2 * CKK] + g3 * w0[k + 3 * CKK];
+    }
+    if (!dx) return;
+    for (int n = 0; n < N; n++) {
+        const real *g = dout + n * F * OHW;
+        for (int i = 0; i < CKK * OHW; i++) dcol[i] = 0;
+        for (int f = 0; f < F; f++)
+            for (int k = 0; k < CKK; k++) {
+                const real wk = w[f * CKK + k];
+                real *d = dcol + k * OHW;
+                for (int p = 0; p < OHW; p++) d[p] += wk * g[f * OHW + p];
             }
-            for (; f < F; f++) {
-                const real gp = g[f * OHW + p];
-                const real *wf = w + f * CKK;
-                for (int k = 0; k < CKK; k++) d[k] += gp * wf[k];
-            }
-        }
-        real *dxs = dx + n * C * H * W;
-        for (int i = 0; i < C * H * W; i++) dxs[i] = 0;
-        FN(row2im)(colT, dxs);
+        FN(col2im)(dcol, dx + n * C * H * W);
     }
 }
+#endif

@@ -351,19 +351,31 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
     }
 }
 
-/* The register tile: C(0..mr, 0..width) = start (or C itself when start is NULL) + A(0..mr, 0..kc)·pack.
+/* Where C(i, j) starts before the first product (see nngen_gemm_task_ex):
+ *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
+ *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
+ *   NNGEN_FROM_C       C(i, j) itself: the products are added onto what C holds (a sum over several calls) */
+#define NNGEN_FROM_ROW 0
+#define NNGEN_FROM_COLUMN 1
+#define NNGEN_FROM_C 2
+
+/* The register tile: C(0..mr, 0..width) = start + A(0..mr, 0..kc)·pack, where start is `start` (one
+ * vector per column block), else row_start[r] in every lane of row r, else C itself (both NULL).
  * `tile_rows` (≥ mr) and nr are compile-time constants, so the accumulators stay in registers; rows
  * from mr on repeat row mr − 1 and are not stored. */
 NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int mr, const int kc,
                                   const real *a, const long a_row, const long a_step, const real *pack,
-                                  const nngen_vec *start, real *c, const long ldc, const int width) {
+                                  const nngen_vec *start, const real *row_start, real *c, const long ldc,
+                                  const int width) {
     nngen_vec acc[16][3];
     const real *row[16];
     for (int r = 0; r < tile_rows; r++) row[r] = a + (r < mr ? r : mr - 1) * a_row;
     for (int r = 0; r < tile_rows; r++)
         for (int v = 0; v < nr; v++) {
             const int lanes = r < mr ? width - v * NNGEN_LANES : 0; /* rows past mr: not read, not stored */
-            acc[r][v] = start ? start[v] : nngen_load_part(c + r * ldc + v * NNGEN_LANES, lanes);
+            acc[r][v] = start       ? start[v]
+                        : row_start ? nngen_splat(row_start[r < mr ? r : mr - 1])
+                                    : nngen_load_part(c + r * ldc + v * NNGEN_LANES, lanes);
         }
     for (int k = 0; k < kc; k++) {
         const nngen_vec *bk = (const nngen_vec *)(pack + k * nr * NNGEN_LANES);
@@ -377,38 +389,69 @@ NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int m
             nngen_store_part(c + r * ldc + v * NNGEN_LANES, acc[r][v], width - v * NNGEN_LANES);
 }
 
-/* One task of a GEMM (see above): panel task / chunks, row range task % chunks. Inlined into a
- * layer's task function with its constant shapes and strides. */
-NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, const int rows,
-                                  const int cols, const int depth, const real *a, const long a_row,
-                                  const long a_step, const real *b, const long b_row, const long b_col,
-                                  const real *c0, real *c, const long ldc, const int task) {
+/* Rows i0 .. i1 of the columns j0 .. j0 + width (width ≤ nr vectors) of a GEMM: the depth in blocks of
+ * NNGEN_GEMM_KC(nr), each B block packed once and run through the register tile mr rows at a time. */
+NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, const int i1, const int depth,
+                                   const real *a, const long a_row, const long a_step, const real *b,
+                                   const long b_row, const long b_col, const int from, const real *c0,
+                                   real *c, const long ldc, const int j0, const int width) {
     real pack[NNGEN_PANEL_BYTES / sizeof(real)] __attribute__((aligned(64)));
     nngen_vec start[3];
     const int kc_max = NNGEN_GEMM_KC(nr);
+    for (int v = 0; v < nr; v++)
+        start[v] = from == NNGEN_FROM_ROW && c0 ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES)
+                                                : (nngen_vec){0};
+    int k0 = 0;
+    do { /* at least once: with depth 0, C = C0 */
+        const int kc = depth - k0 < kc_max ? depth - k0 : kc_max;
+        nngen_pack_b(nr, pack, b + k0 * b_row + j0 * b_col, b_row, b_col, kc, width);
+        const real *ak = a + k0 * a_step;
+        const nngen_vec *first = k0 == 0 && from == NNGEN_FROM_ROW ? start : NULL;
+        const real *first_rows = k0 == 0 && from == NNGEN_FROM_COLUMN ? c0 : NULL;
+        int i = i0;
+        for (; i + mr <= i1; i += mr) /* full tiles, then the rest of the rows */
+            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, pack, first,
+                            first_rows ? first_rows + i : NULL, c + i * ldc + j0, ldc, width);
+        if (i < i1)
+            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, pack, first,
+                            first_rows ? first_rows + i : NULL, c + i * ldc + j0, ldc, width);
+        k0 += kc;
+    } while (k0 < depth);
+}
+
+/* One task of a GEMM (see above): panel task / chunks, row range task % chunks, with C starting as
+ * `from` says. Inlined into a layer's task function with its constant shapes and strides.
+ * A last panel narrower than nr vectors costs as much as a full one (49 columns would take two
+ * 48-column panels); when that wastes more than an eighth of the work, it runs with a narrower tile
+ * (only then: each tile shape is more code to compile). */
+NNGEN_INLINE void nngen_gemm_task_ex(const int mr, const int nr, const int chunks, const int rows,
+                                     const int cols, const int depth, const real *a, const long a_row,
+                                     const long a_step, const real *b, const long b_row, const long b_col,
+                                     const int from, const real *c0, real *c, const long ldc, const int task) {
     const int panel = task / chunks, chunk = task % chunks;
     const int tiles = (rows + mr - 1) / mr;
     const int i0 = tiles * chunk / chunks * mr;
     const int i1 = tiles * (chunk + 1) / chunks * mr < rows ? tiles * (chunk + 1) / chunks * mr : rows;
     const int j0 = panel * nr * NNGEN_LANES;
     const int width = cols - j0 < nr * NNGEN_LANES ? cols - j0 : nr * NNGEN_LANES;
-    for (int v = 0; v < nr; v++)
-        start[v] = c0 ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES) : (nngen_vec){0};
-    int k0 = 0;
-    do { /* at least once: with depth 0, C = C0 */
-        const int kc = depth - k0 < kc_max ? depth - k0 : kc_max;
-        nngen_pack_b(nr, pack, b + k0 * b_row + j0 * b_col, b_row, b_col, kc, width);
-        const real *ak = a + k0 * a_step;
-        const nngen_vec *first = k0 == 0 ? start : NULL;
-        int i = i0;
-        for (; i + mr <= i1; i += mr) /* full tiles, then the rest of the rows */
-            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, pack, first, c + i * ldc + j0, ldc,
-                            width);
-        if (i < i1)
-            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, pack, first, c + i * ldc + j0,
-                            ldc, width);
-        k0 += kc;
-    } while (k0 < depth);
+    const int panels = (cols + nr * NNGEN_LANES - 1) / (nr * NNGEN_LANES);
+    const int last_vectors = (cols - (panels - 1) * nr * NNGEN_LANES + NNGEN_LANES - 1) / NNGEN_LANES;
+    const int narrow = panel == panels - 1 && (nr - last_vectors) * 8 > panels * nr;
+    if (narrow && last_vectors == 1)
+        nngen_gemm_panel(mr, 1, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+    else if (narrow && last_vectors == 2)
+        nngen_gemm_panel(mr, 2, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+    else
+        nngen_gemm_panel(mr, nr, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+}
+
+/* The GEMM task with C0 along the row (c0[j]) or 0 (c0 NULL). */
+NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, const int rows,
+                                  const int cols, const int depth, const real *a, const long a_row,
+                                  const long a_step, const real *b, const long b_row, const long b_col,
+                                  const real *c0, real *c, const long ldc, const int task) {
+    nngen_gemm_task_ex(mr, nr, chunks, rows, cols, depth, a, a_row, a_step, b, b_row, b_col, NNGEN_FROM_ROW, c0,
+                       c, ldc, task);
 }
 #endif /* NNGEN_FAST */
 

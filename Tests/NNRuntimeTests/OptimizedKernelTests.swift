@@ -14,9 +14,8 @@ private let kernelCache = CCOptions(
     flags: CCOptions.defaultFlags + ["-DNNGEN_PARALLEL_WORK=0"],
     cacheDirectory: NSTemporaryDirectory() + "nngen-kernel-tests-\(getuid())")
 
-/// Networks of affine layers whose GEMMs have every awkward size: rows, columns and depth of 1, 3, 7, 13,
-/// 33 (no multiple of a vector or of a register tile), and the W1 first layer (128×784 → 512).
-struct AffineCase: Sendable, CustomStringConvertible {
+/// A network (its input shape and layers) for the cc-vs-tcc comparison, in the listed dtypes.
+struct KernelCase: Sendable, CustomStringConvertible {
     var name: String
     var body: String
     var dtypes: [DType]
@@ -27,8 +26,10 @@ struct AffineCase: Sendable, CustomStringConvertible {
     }
 }
 
-private let affineCases: [AffineCase] = [
-    AffineCase(
+/// Networks of affine layers whose GEMMs have every awkward size: rows, columns and depth of 1, 3, 7, 13,
+/// 33 (no multiple of a vector or of a register tile), and the W1 first layer (128×784 → 512).
+private let affineCases: [KernelCase] = [
+    KernelCase(
         name: "odd_sizes",
         body: """
             [13, 7]
@@ -41,7 +42,7 @@ private let affineCases: [AffineCase] = [
             loss softmax
             optimizer sgd lr=0.1 momentum=0.9
             """, dtypes: DType.allCases),
-    AffineCase(
+    KernelCase(
         name: "one_sample",
         body: """
             [1, 3]
@@ -51,7 +52,7 @@ private let affineCases: [AffineCase] = [
             loss softmax
             optimizer sgd lr=0.1
             """, dtypes: DType.allCases),
-    AffineCase(
+    KernelCase(
         name: "images",
         body: """
             [33, 2, 3, 3]
@@ -62,7 +63,7 @@ private let affineCases: [AffineCase] = [
             loss softmax
             optimizer sgd lr=0.1 momentum=0.9
             """, dtypes: DType.allCases),
-    AffineCase(
+    KernelCase(
         name: "w1_first_layer",
         body: """
             [128, 784]
@@ -74,7 +75,69 @@ private let affineCases: [AffineCase] = [
             """, dtypes: [.float32]),
 ]
 
-private let caseArguments: [(AffineCase, DType)] = affineCases.flatMap { c in c.dtypes.map { (c, $0) } }
+/// Networks of conv layers (GEMMs per sample over im2col matrices, dW and db summed over the batch, dx by
+/// groups of samples, spatial batchnorm by channels): strides 1 and 2, pads 0 and 1, kernels 1×1, 3×3 and
+/// 3×2, channel and filter counts that are no multiple of a vector, batches of 1, 2 and 3, and the input
+/// gradient of the first conv (the training step skips it; `exercise` asks for it).
+private let convCases: [KernelCase] = [
+    KernelCase(
+        name: "conv_batch3",
+        body: """
+            [3, 5, 9, 8]
+            conv c1 filters=17 size=3 stride=1 pad=1
+            batchnorm bn1
+            relu
+            conv c2 filters=7 size=3x2 stride=2 pad=1
+            affine fc out=3
+            loss softmax
+            optimizer sgd lr=0.1 momentum=0.9
+            """, dtypes: DType.allCases),
+    KernelCase(
+        name: "conv_batch1",
+        body: """
+            [1, 3, 7, 7]
+            conv c1 filters=5 size=1
+            relu
+            conv c2 filters=33 size=3 stride=2 pad=0
+            batchnorm bn2
+            affine fc out=4
+            loss softmax
+            optimizer sgd lr=0.1
+            """, dtypes: DType.allCases),
+    KernelCase(
+        name: "conv_batch2",
+        body: """
+            [2, 2, 13, 11]
+            conv c1 filters=3 size=3x2 stride=2 pad=1
+            batchnorm bn1
+            tanh
+            conv c2 filters=19 size=3 stride=1 pad=0
+            relu
+            affine fc out=5
+            loss softmax
+            optimizer sgd lr=0.1 momentum=0.9
+            """, dtypes: DType.allCases),
+    KernelCase(
+        name: "conv_w2_shapes",  // W2's layers on a smaller batch: 784 and 49 positions, 16 to 64 filters
+        body: """
+            [3, 1, 28, 28]
+            conv c1 filters=16 size=3 stride=1 pad=1
+            batchnorm bn1
+            relu
+            conv c2 filters=32 size=3 stride=2 pad=1
+            relu
+            conv c3 filters=64 size=3 stride=2 pad=1
+            batchnorm bn3
+            relu
+            affine fc out=10
+            loss softmax
+            optimizer sgd lr=0.05 momentum=0.9
+            """, dtypes: [.float32]),
+]
+
+private let caseArguments: [(KernelCase, DType)] = (affineCases + convCases).flatMap { c in
+    c.dtypes.map { (c, $0) }
+}
 
 /// Every number of a model after forward + backward (train mode, with the input gradient) and after two
 /// training steps, by name.
@@ -136,7 +199,7 @@ private func expectIdentical(
     /// so the promise is bit-identical results — stronger than the float64 1e-12 / float32 1e-5 relative
     /// tolerance a reordering kernel would need — and the thread count never changes a bit.
     @Test(arguments: caseArguments)
-    func ccKernelsMatchTccBitForBitOnAnyThreadCount(c: AffineCase, dtype: DType) throws {
+    func ccKernelsMatchTccBitForBitOnAnyThreadCount(c: KernelCase, dtype: DType) throws {
         let graph = try ShapeInference.load(c.spec(dtype), path: "\(c.name).spec")
         let tccModel = try Model(graph: graph, backend: .tcc)
         #expect(try setThreads(tccModel, 2) == 1, "a tcc build runs on the calling thread only")

@@ -358,19 +358,31 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
     }
 }
 
-/* The register tile: C(0..mr, 0..width) = start (or C itself when start is NULL) + A(0..mr, 0..kc)·pack.
+/* Where C(i, j) starts before the first product (see nngen_gemm_task_ex):
+ *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
+ *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
+ *   NNGEN_FROM_C       C(i, j) itself: the products are added onto what C holds (a sum over several calls) */
+#define NNGEN_FROM_ROW 0
+#define NNGEN_FROM_COLUMN 1
+#define NNGEN_FROM_C 2
+
+/* The register tile: C(0..mr, 0..width) = start + A(0..mr, 0..kc)·pack, where start is `start` (one
+ * vector per column block), else row_start[r] in every lane of row r, else C itself (both NULL).
  * `tile_rows` (≥ mr) and nr are compile-time constants, so the accumulators stay in registers; rows
  * from mr on repeat row mr − 1 and are not stored. */
 NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int mr, const int kc,
                                   const real *a, const long a_row, const long a_step, const real *pack,
-                                  const nngen_vec *start, real *c, const long ldc, const int width) {
+                                  const nngen_vec *start, const real *row_start, real *c, const long ldc,
+                                  const int width) {
     nngen_vec acc[16][3];
     const real *row[16];
     for (int r = 0; r < tile_rows; r++) row[r] = a + (r < mr ? r : mr - 1) * a_row;
     for (int r = 0; r < tile_rows; r++)
         for (int v = 0; v < nr; v++) {
             const int lanes = r < mr ? width - v * NNGEN_LANES : 0; /* rows past mr: not read, not stored */
-            acc[r][v] = start ? start[v] : nngen_load_part(c + r * ldc + v * NNGEN_LANES, lanes);
+            acc[r][v] = start       ? start[v]
+                        : row_start ? nngen_splat(row_start[r < mr ? r : mr - 1])
+                                    : nngen_load_part(c + r * ldc + v * NNGEN_LANES, lanes);
         }
     for (int k = 0; k < kc; k++) {
         const nngen_vec *bk = (const nngen_vec *)(pack + k * nr * NNGEN_LANES);
@@ -384,38 +396,69 @@ NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int m
             nngen_store_part(c + r * ldc + v * NNGEN_LANES, acc[r][v], width - v * NNGEN_LANES);
 }
 
-/* One task of a GEMM (see above): panel task / chunks, row range task % chunks. Inlined into a
- * layer's task function with its constant shapes and strides. */
-NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, const int rows,
-                                  const int cols, const int depth, const real *a, const long a_row,
-                                  const long a_step, const real *b, const long b_row, const long b_col,
-                                  const real *c0, real *c, const long ldc, const int task) {
+/* Rows i0 .. i1 of the columns j0 .. j0 + width (width ≤ nr vectors) of a GEMM: the depth in blocks of
+ * NNGEN_GEMM_KC(nr), each B block packed once and run through the register tile mr rows at a time. */
+NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, const int i1, const int depth,
+                                   const real *a, const long a_row, const long a_step, const real *b,
+                                   const long b_row, const long b_col, const int from, const real *c0,
+                                   real *c, const long ldc, const int j0, const int width) {
     real pack[NNGEN_PANEL_BYTES / sizeof(real)] __attribute__((aligned(64)));
     nngen_vec start[3];
     const int kc_max = NNGEN_GEMM_KC(nr);
+    for (int v = 0; v < nr; v++)
+        start[v] = from == NNGEN_FROM_ROW && c0 ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES)
+                                                : (nngen_vec){0};
+    int k0 = 0;
+    do { /* at least once: with depth 0, C = C0 */
+        const int kc = depth - k0 < kc_max ? depth - k0 : kc_max;
+        nngen_pack_b(nr, pack, b + k0 * b_row + j0 * b_col, b_row, b_col, kc, width);
+        const real *ak = a + k0 * a_step;
+        const nngen_vec *first = k0 == 0 && from == NNGEN_FROM_ROW ? start : NULL;
+        const real *first_rows = k0 == 0 && from == NNGEN_FROM_COLUMN ? c0 : NULL;
+        int i = i0;
+        for (; i + mr <= i1; i += mr) /* full tiles, then the rest of the rows */
+            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, pack, first,
+                            first_rows ? first_rows + i : NULL, c + i * ldc + j0, ldc, width);
+        if (i < i1)
+            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, pack, first,
+                            first_rows ? first_rows + i : NULL, c + i * ldc + j0, ldc, width);
+        k0 += kc;
+    } while (k0 < depth);
+}
+
+/* One task of a GEMM (see above): panel task / chunks, row range task % chunks, with C starting as
+ * `from` says. Inlined into a layer's task function with its constant shapes and strides.
+ * A last panel narrower than nr vectors costs as much as a full one (49 columns would take two
+ * 48-column panels); when that wastes more than an eighth of the work, it runs with a narrower tile
+ * (only then: each tile shape is more code to compile). */
+NNGEN_INLINE void nngen_gemm_task_ex(const int mr, const int nr, const int chunks, const int rows,
+                                     const int cols, const int depth, const real *a, const long a_row,
+                                     const long a_step, const real *b, const long b_row, const long b_col,
+                                     const int from, const real *c0, real *c, const long ldc, const int task) {
     const int panel = task / chunks, chunk = task % chunks;
     const int tiles = (rows + mr - 1) / mr;
     const int i0 = tiles * chunk / chunks * mr;
     const int i1 = tiles * (chunk + 1) / chunks * mr < rows ? tiles * (chunk + 1) / chunks * mr : rows;
     const int j0 = panel * nr * NNGEN_LANES;
     const int width = cols - j0 < nr * NNGEN_LANES ? cols - j0 : nr * NNGEN_LANES;
-    for (int v = 0; v < nr; v++)
-        start[v] = c0 ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES) : (nngen_vec){0};
-    int k0 = 0;
-    do { /* at least once: with depth 0, C = C0 */
-        const int kc = depth - k0 < kc_max ? depth - k0 : kc_max;
-        nngen_pack_b(nr, pack, b + k0 * b_row + j0 * b_col, b_row, b_col, kc, width);
-        const real *ak = a + k0 * a_step;
-        const nngen_vec *first = k0 == 0 ? start : NULL;
-        int i = i0;
-        for (; i + mr <= i1; i += mr) /* full tiles, then the rest of the rows */
-            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, pack, first, c + i * ldc + j0, ldc,
-                            width);
-        if (i < i1)
-            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, pack, first, c + i * ldc + j0,
-                            ldc, width);
-        k0 += kc;
-    } while (k0 < depth);
+    const int panels = (cols + nr * NNGEN_LANES - 1) / (nr * NNGEN_LANES);
+    const int last_vectors = (cols - (panels - 1) * nr * NNGEN_LANES + NNGEN_LANES - 1) / NNGEN_LANES;
+    const int narrow = panel == panels - 1 && (nr - last_vectors) * 8 > panels * nr;
+    if (narrow && last_vectors == 1)
+        nngen_gemm_panel(mr, 1, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+    else if (narrow && last_vectors == 2)
+        nngen_gemm_panel(mr, 2, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+    else
+        nngen_gemm_panel(mr, nr, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+}
+
+/* The GEMM task with C0 along the row (c0[j]) or 0 (c0 NULL). */
+NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, const int rows,
+                                  const int cols, const int depth, const real *a, const long a_row,
+                                  const long a_step, const real *b, const long b_row, const long b_col,
+                                  const real *c0, real *c, const long ldc, const int task) {
+    nngen_gemm_task_ex(mr, nr, chunks, rows, cols, depth, a, a_row, a_step, b, b_row, b_col, NNGEN_FROM_ROW, c0,
+                       c, ldc, task);
 }
 #endif /* NNGEN_FAST */
 
@@ -435,25 +478,29 @@ static inline int nngen_set_threads(int threads) {
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_c1_##name
-#define N        64  /* batch */
-#define C        1  /* input channels */
-#define H        28  /* input height */
-#define W        28  /* input width */
-#define F        16  /* filters (output channels) */
-#define KH       3  /* kernel height */
-#define KW       3  /* kernel width */
-#define STRIDE   1  /* step between output positions */
-#define PAD      1  /* zero padding on every side */
-#define OH       28  /* output height */
-#define OW       28  /* output width */
-#define CKK      9  /* C·KH·KW: rows of the im2col matrix */
-#define OHW      784  /* OH·OW: output positions per channel */
-#define OUT      623360  /* output [64, 16, 28, 28] */
-#define P_WEIGHT 0  /* c1.weight [16, 1, 3, 3] */
-#define G_WEIGHT 207616  /* gradient of c1.weight */
-#define P_BIAS   192  /* c1.bias [16] */
-#define G_BIAS   207808  /* gradient of c1.bias */
-#define S_COL    1426176  /* saved for backward: col (7056) */
+#define N           64  /* batch */
+#define C           1  /* input channels */
+#define H           28  /* input height */
+#define W           28  /* input width */
+#define F           16  /* filters (output channels) */
+#define KH          3  /* kernel height */
+#define KW          3  /* kernel width */
+#define STRIDE      1  /* step between output positions */
+#define PAD         1  /* zero padding on every side */
+#define OH          28  /* output height */
+#define OW          28  /* output width */
+#define CKK         9  /* C·KH·KW: rows of the im2col matrix */
+#define OHW         784  /* OH·OW: output positions per channel */
+#define SLOTS       8  /* dcol matrices: one per group of samples whose dx one task computes */
+#define OUT         623360  /* output [64, 16, 28, 28] */
+#define P_WEIGHT    0  /* c1.weight [16, 1, 3, 3] */
+#define G_WEIGHT    207616  /* gradient of c1.weight */
+#define P_BIAS      192  /* c1.bias [16] */
+#define G_BIAS      207808  /* gradient of c1.bias */
+#define S_COL       1426176  /* saved for backward: col (501760) */
+#define S_DCOL      1927936  /* saved for backward: dcol (56448) */
+#define S_DOUT_T    1984384  /* saved for backward: dout_t (802816) */
+#define S_DWEIGHT_T 2787200  /* saved for backward: dweight_t (160) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework) with stride and zero
  * padding: x (N, C, H, W), W (F, C, KH, KW), b (F) → out (N, F, OH, OW), OH = (H + 2·PAD − KH)/STRIDE + 1.
  * Math: seeds/003 §6 (forward; its formula writes the kernel index as a − w, a true convolution, but the
@@ -464,30 +511,41 @@ static inline int nngen_set_threads(int threads) {
  * Each sample is lowered to a matrix so the sums become matrix products ("im2col"). With k = (c·KH + ky)·KW + kx
  * (CKK = C·KH·KW values) and p = oy·OW + ox (OHW = OH·OW positions), iy = oy·STRIDE − PAD + ky and
  * ix = ox·STRIDE − PAD + kx:
- *   col[k][p] = x[c][iy][ix]   (0 outside the image: zero padding),   Wm[f][k] = W[f, c, ky, kx]
- *   forward:   out[f][p]  = b[f] + Σ_k Wm[f][k]·col[k][p]
- *   backward:  dWm[f][k] = Σ_p dout[f][p]·col[k][p],   dcol[k][p] = Σ_f Wm[f][k]·dout[f][p],
- *              dx = col2im(dcol): each dcol[k][p] added back onto the x[c][iy][ix] it was copied from.
- * Every product is written as a sum of scaled rows (out row += Wm[f][k]·col row), so the innermost loop runs
- * over a contiguous dimension without a reduction, which compilers vectorize. Forward keeps col as (CKK, OHW)
- * for that; backward builds its transpose colT (OHW, CKK) instead, so that dWm[f] += dout[f][p]·colT[p] and
- * dcolT[p] += dout[f][p]·Wm[f] are row updates too.
+ *   col[n][k][p] = x[n][c][iy][ix]   (0 outside the image: zero padding),   Wm[f][k] = W[f, c, ky, kx]
+ *   forward:   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[n][k][p]
+ *   backward:  dWm[f][k] = Σ_n Σ_p dout[n][f][p]·col[n][k][p],   db[f] = Σ_n Σ_p dout[n][f][p],
+ *              dcol[k][p] = Σ_f Wm[f][k]·dout[n][f][p],   dx[n] = col2im(dcol): each dcol[k][p] added back
+ *              onto the x[n][c][iy][ix] it was copied from.
+ * Every sum runs left to right in the order written (k; n then p; f), starting from b[f] or 0. Two paths
+ * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
+ * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col (forward) or colT (backward) of ONE sample, CKK·OHW elements; backward rebuilds
- * it from x per sample (one pass over x, small beside the F·CKK·OHW products) and then overwrites it with
- * dcolT once dW of that sample is done. */
+ * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
+ * CKK rows followed by a row of ones (db is then the last row of one GEMM with dW); S_DCOL holds SLOTS =
+ * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
+ * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * S_DWEIGHT_T (dW and db, transposed). */
 
-/* im2col of one sample xs (C, H, W) into col (CKK, OHW):
- *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][oy·STRIDE − PAD + ky][ox·STRIDE − PAD + kx], 0 outside.
- * For each (c, ky, kx) the output columns whose input column lies inside [0, W) are ox in [lo, hi). */
+/* The output columns ox whose input column ox·STRIDE − PAD + kx lies inside [0, W): [*lo, *hi). */
+static void FN(inside)(int kx, int *lo, int *hi) {
+    int l = 0, h = OW;
+    while (l < OW && l * STRIDE - PAD + kx < 0) l++;
+    while (h > l && (h - 1) * STRIDE - PAD + kx >= W) h--;
+    *lo = l;
+    *hi = h;
+}
+
+/* im2col of one sample xs (C, H, W) into col (CKK + 1, OHW):
+ *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][oy·STRIDE − PAD + ky][ox·STRIDE − PAD + kx], 0 outside,
+ *   col[CKK][p] = 1. */
 static void FN(im2col)(const real *xs, real *col) {
+    for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < KH; ky++)
             for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
-                int lo = 0, hi = OW;
-                while (lo < OW && lo * STRIDE - PAD + kx < 0) lo++;
-                while (hi > lo && (hi - 1) * STRIDE - PAD + kx >= W) hi--;
+                int lo, hi;
+                FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
                     real *r = row + oy * OW;
                     const int iy = oy * STRIDE - PAD + ky;
@@ -503,69 +561,153 @@ static void FN(im2col)(const real *xs, real *col) {
             }
 }
 
-/* The transpose, colT (OHW, CKK): colT[oy·OW + ox][(c·KH + ky)·KW + kx] = col[k][p] above. */
-static void FN(im2row)(const real *xs, real *colT) {
-    for (int oy = 0; oy < OH; oy++)
-        for (int ox = 0; ox < OW; ox++) {
-            real *r = colT + (oy * OW + ox) * CKK;
-            for (int c = 0; c < C; c++)
-                for (int ky = 0; ky < KH; ky++) {
-                    const int iy = oy * STRIDE - PAD + ky;
-                    const int row_inside = iy >= 0 && iy < H;
-                    for (int kx = 0; kx < KW; kx++) {
-                        const int ix = ox * STRIDE - PAD + kx;
-                        *r++ = row_inside && ix >= 0 && ix < W ? xs[(c * H + iy) * W + ix] : 0;
-                    }
-                }
-        }
-}
-
-/* col2im from the transposed layout: dxs[c][iy][ix] += dcolT[p][k] for every (p, k) inside the image.
- * dxs (C, H, W) must be zero on entry; overlapping windows (STRIDE < KH or KW) add several terms. */
-static void FN(row2im)(const real *dcolT, real *dxs) {
-    for (int oy = 0; oy < OH; oy++)
-        for (int ox = 0; ox < OW; ox++) {
-            const real *r = dcolT + (oy * OW + ox) * CKK;
-            for (int c = 0; c < C; c++)
-                for (int ky = 0; ky < KH; ky++, r += KW) {
+/* col2im: dxs (C, H, W) = 0, then dxs[c][iy][ix] += dcol[k][p] for every (k, p) inside the image, k in
+ * increasing order (each k reaches an element of dxs at most once). Overlapping windows (STRIDE < KH or
+ * KW) add several terms. */
+static void FN(col2im)(const real *dcol, real *dxs) {
+    for (int i = 0; i < C * H * W; i++) dxs[i] = 0;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+                const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
+                int lo, hi;
+                FN(inside)(kx, &lo, &hi);
+                for (int oy = 0; oy < OH; oy++) {
                     const int iy = oy * STRIDE - PAD + ky;
                     if (iy < 0 || iy >= H) continue;
+                    const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * H + iy) * W;
-                    for (int kx = 0; kx < KW; kx++) {
-                        const int ix = ox * STRIDE - PAD + kx;
-                        if (ix >= 0 && ix < W) dxrow[ix] += r[kx];
-                    }
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE - PAD + kx] += r[ox];
                 }
-        }
+            }
 }
 
-/* Forward, per sample n, with col = im2col(x[n]):
- *   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[k][p]
- * The output row of filter f stays in cache while rows of col stream past, eight at a time (fewer passes
- * over the output row; the remainder one at a time). */
+#if NNGEN_FAST
+/* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
+ * B(k,j) = b[k·b_row + j·b_col]), with tile shapes chosen from the constant shapes:
+ *   forward  out[n] (F, OHW) = b + Wm·col[n]             A = Wm (F, CKK),   B = col[n] (CKK, OHW), C0 = b[f] per row
+ *   weights  (dWm | db)ᵀ (CKK + 1, F) = Σ_n col[n]·doutᵀ[n]
+ *                                                      A = col[n] with its row of ones (CKK + 1, OHW),
+ *                                                      B = doutᵀ[n] (OHW, F); C starts at 0 for n = 0, then each
+ *                                                      sample adds onto it (the same sums as the scalar path:
+ *                                                      col·g = g·col, 1·g = g)
+ *   inputs   dcol (CKK, OHW) = Wmᵀ·dout[n]               A(k, f) = Wm[f][k],   B = dout[n] (F, OHW)
+ * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
+ * transposing col or re-packing for every tile), and (dWm | db)ᵀ is transposed into dW and db at the end.
+ * Tasks: forward, one per sample (im2col then its GEMM, while col[n] is in cache); backward, one per sample
+ * for doutᵀ, then in one parallel call the row ranges of (dWm | db)ᵀ (each sums over every sample in
+ * order) and SLOTS groups of samples for dx: they write disjoint memory. */
+#define FWD_MR NNGEN_GEMM_MR(F, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+#define DW_ROWS (CKK + 1)
+#define DW_PANELS NNGEN_GEMM_PANELS(F)
+#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
+#define DW_CHUNKS                                                       \
+    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F) ? DW_CHUNKS_WANTED \
+                                                         : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F))
+#define DX_MR NNGEN_GEMM_MR(CKK, OHW)
+#define DX_NR NNGEN_GEMM_NR(OHW)
+#define WORK ((double)N * F * OHW * CKK) /* multiply-adds of each of the three products */
+
+/* What a task needs besides the constants. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int n) {
+    const FN(arguments) *t = context;
+    real *col = t->mem + S_COL + (long)n * DW_ROWS * OHW;
+    FN(im2col)(t->x + (long)n * C * H * W, col);
+    for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+        nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, F, OHW, CKK, t->mem + P_WEIGHT, CKK, 1, col, OHW, 1,
+                           NNGEN_FROM_COLUMN, t->mem + P_BIAS, t->mem + OUT + (long)n * F * OHW, OHW, panel);
+}
+
+/* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
+static void FN(transpose_task)(void *context, int n) {
+    const FN(arguments) *t = context;
+    const real *g = t->dout + (long)n * F * OHW;
+    real *gt = t->mem + S_DOUT_T + (long)n * OHW * F;
+    for (int p = 0; p < OHW; p++)
+        for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
+}
+
+static void FN(weights_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    for (int n = 0; n < N; n++)
+        nngen_gemm_task_ex(NNGEN_GEMM_MR(DW_ROWS, F), NNGEN_GEMM_NR(F), DW_CHUNKS, DW_ROWS, F, OHW,
+                           t->mem + S_COL + (long)n * DW_ROWS * OHW, OHW, 1, t->mem + S_DOUT_T + (long)n * OHW * F,
+                           F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL, t->mem + S_DWEIGHT_T, F, task);
+}
+
+/* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
+static void FN(inputs_task)(void *context, int group) {
+    const FN(arguments) *t = context;
+    real *dcol = t->mem + S_DCOL + (long)group * CKK * OHW;
+    for (int n = N * group / SLOTS; n < N * (group + 1) / SLOTS; n++) {
+        for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+            nngen_gemm_task_ex(DX_MR, DX_NR, 1, CKK, OHW, F, t->mem + P_WEIGHT, 1, CKK, t->dout + (long)n * F * OHW,
+                               OHW, 1, NNGEN_FROM_ROW, NULL, dcol, OHW, panel);
+        FN(col2im)(dcol, t->dx + (long)n * C * H * W);
+    }
+}
+
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    FN(arguments) t = {mem, x, NULL, NULL};
+    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
+    (void)train;
+    (void)rng;
+    nngen_parallel(&job, 1);
+}
+
+/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(arguments) t = {mem, x, dout, dx};
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_PANELS * DW_CHUNKS, WORK < NNGEN_PARALLEL_WORK},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK},
+    };
+    const real *dwt = mem + S_DWEIGHT_T;
+    (void)train;
+    nngen_parallel(&transpose, 1);
+    nngen_parallel(jobs, dx ? 2 : 1);
+    for (int f = 0; f < F; f++) {
+        for (int k = 0; k < CKK; k++) mem[G_WEIGHT + f * CKK + k] = dwt[k * F + f];
+        mem[G_BIAS + f] = dwt[CKK * F + f];
+    }
+}
+
+#undef FWD_MR
+#undef FWD_NR
+#undef DW_ROWS
+#undef DW_PANELS
+#undef DW_CHUNKS_WANTED
+#undef DW_CHUNKS
+#undef DX_MR
+#undef DX_NR
+#undef WORK
+
+#else /* scalar path: the same sums in the same order */
+
+/* Forward, per sample n, with col[n] = im2col(x[n]):
+ *   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[n][k][p]   (as row updates: out row += Wm[f][k]·col row) */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     const real *w = mem + P_WEIGHT;
     const real *b = mem + P_BIAS;
-    real *col = mem + S_COL;
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
+        real *col = mem + S_COL + n * (CKK + 1) * OHW;
         FN(im2col)(x + n * C * H * W, col);
         for (int f = 0; f < F; f++) {
             real *o = out + (n * F + f) * OHW;
             const real *wf = w + f * CKK;
             for (int p = 0; p < OHW; p++) o[p] = b[f];
-            int k = 0;
-            for (; k + 8 <= CKK; k += 8) {
-                const real w0 = wf[k], w1 = wf[k + 1], w2 = wf[k + 2], w3 = wf[k + 3];
-                const real w4 = wf[k + 4], w5 = wf[k + 5], w6 = wf[k + 6], w7 = wf[k + 7];
-                const real *c0 = col + k * OHW;
-                for (int p = 0; p < OHW; p++)
-                    o[p] += w0 * c0[p] + w1 * c0[p + OHW] + w2 * c0[p + 2 * OHW] + w3 * c0[p + 3 * OHW]
-                          + w4 * c0[p + 4 * OHW] + w5 * c0[p + 5 * OHW] + w6 * c0[p + 6 * OHW] + w7 * c0[p + 7 * OHW];
-            }
-            for (; k < CKK; k++) {
+            for (int k = 0; k < CKK; k++) {
                 const real wk = wf[k];
                 const real *ck = col + k * OHW;
                 for (int p = 0; p < OHW; p++) o[p] += wk * ck[p];
@@ -574,65 +716,49 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
-/* Backward. dout is (N, F, OH, OW); g = dout[n] is the matrix (F, OHW). Writes (not accumulates) the
- * parameter gradients, summing over the samples:
+/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW). Writes (not
+ * accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
- *   dWm[f][k]  = Σ_n Σ_p g[f][p]·colT[p][k]      as row updates dWm[f] += g[f][p]·colT[p], four p at a time
- *   dcolT[p][k] = Σ_f g[f][p]·Wm[f][k]           as row updates dcolT[p] += g[f][p]·Wm[f], four f at a time
- *   dx[n] = row2im(dcolT)                         (dcol and dx are skipped when dx is NULL: the first layer) */
+ *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][k][p]
+ *   dcol[k][p] = Σ_f Wm[f][k]·g[f][p]   (as row updates: dcol row += Wm[f][k]·g row),   dx[n] = col2im(dcol)
+ * (dcol and dx are skipped when dx is NULL: the first layer). */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *db = mem + G_BIAS;
-    real *colT = mem + S_COL;
+    real *dcol = mem + S_DCOL;
+    (void)x;
     (void)train;
     for (int i = 0; i < F * CKK; i++) dw[i] = 0;
     for (int f = 0; f < F; f++) db[f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        FN(im2row)(x + n * C * H * W, colT);
+        const real *col = mem + S_COL + n * (CKK + 1) * OHW;
         for (int f = 0; f < F; f++) {
             const real *gf = g + f * OHW;
-            real *dwf = dw + f * CKK;
-            real sum = 0;
-            for (int p = 0; p < OHW; p++) sum += gf[p];
-            db[f] += sum;
-            int p = 0;
-            for (; p + 4 <= OHW; p += 4) {
-                const real g0 = gf[p], g1 = gf[p + 1], g2 = gf[p + 2], g3 = gf[p + 3];
-                const real *r0 = colT + p * CKK;
-                for (int k = 0; k < CKK; k++)
-                    dwf[k] += g0 * r0[k] + g1 * r0[k + CKK] + g2 * r0[k + 2 * CKK] + g3 * r0[k + 3 * CKK];
-            }
-            for (; p < OHW; p++) {
-                const real gp = gf[p];
-                const real *rp = colT + p * CKK;
-                for (int k = 0; k < CKK; k++) dwf[k] += gp * rp[k];
+            for (int p = 0; p < OHW; p++) db[f] += gf[p];
+            for (int k = 0; k < CKK; k++) {
+                const real *ck = col + k * OHW;
+                real s = dw[f * CKK + k];
+                for (int p = 0; p < OHW; p++) s += gf[p] * ck[p];
+                dw[f * CKK + k] = s;
             }
         }
-        if (!dx) continue;
-        /* colT of this sample is no longer needed: it becomes dcolT. */
-        for (int p = 0; p < OHW; p++) {
-            real *d = colT + p * CKK;
-            for (int k = 0; k < CKK; k++) d[k] = 0;
-            int f = 0;
-            for (; f + 4 <= F; f += 4) {
-                const real g0 = g[f * OHW + p], g1 = g[(f + 1) * OHW + p], g2 = g[(f + 2) * OHW + p], g3 = g[(f + 3) * OHW + p];
-                const real *w0 = w + f * CKK;
-                for (int k = 0; k < CKK; k++)
-                    d[k] += g0 * w0[k] + g1 * w0[k + CKK] + g2 * w0[k + 2 * CKK] + g3 * w0[k + 3 * CKK];
+    }
+    if (!dx) return;
+    for (int n = 0; n < N; n++) {
+        const real *g = dout + n * F * OHW;
+        for (int i = 0; i < CKK * OHW; i++) dcol[i] = 0;
+        for (int f = 0; f < F; f++)
+            for (int k = 0; k < CKK; k++) {
+                const real wk = w[f * CKK + k];
+                real *d = dcol + k * OHW;
+                for (int p = 0; p < OHW; p++) d[p] += wk * g[f * OHW + p];
             }
-            for (; f < F; f++) {
-                const real gp = g[f * OHW + p];
-                const real *wf = w + f * CKK;
-                for (int k = 0; k < CKK; k++) d[k] += gp * wf[k];
-            }
-        }
-        real *dxs = dx + n * C * H * W;
-        for (int i = 0; i < C * H * W; i++) dxs[i] = 0;
-        FN(row2im)(colT, dxs);
+        FN(col2im)(dcol, dx + n * C * H * W);
     }
 }
+#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -648,12 +774,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef OW
 #undef CKK
 #undef OHW
+#undef SLOTS
 #undef OUT
 #undef P_WEIGHT
 #undef G_WEIGHT
 #undef P_BIAS
 #undef G_BIAS
 #undef S_COL
+#undef S_DCOL
+#undef S_DOUT_T
+#undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
  * bn1: batchnorm [64, 16, 28, 28] → [64, 16, 28, 28]   (templates/batchnorm.c)
@@ -665,21 +795,234 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            1433280  /* output [64, 16, 28, 28] */
+#define OUT            2787392  /* output [64, 16, 28, 28] */
 #define P_GAMMA        256  /* bn1.gamma [16] */
 #define G_GAMMA        207872  /* gradient of bn1.gamma */
 #define P_BETA         320  /* bn1.beta [16] */
 #define G_BETA         207936  /* gradient of bn1.beta */
 #define B_RUNNING_MEAN 415232  /* bn1.running_mean [16] */
 #define B_RUNNING_VAR  415296  /* bn1.running_var [16] */
-#define S_MEAN         2236096  /* saved for backward: mean (16) */
-#define S_INVSTD       2236160  /* saved for backward: invstd (16) */
+#define S_MEAN         3590208  /* saved for backward: mean (16) */
+#define S_INVSTD       3590272  /* saved for backward: invstd (16) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
- * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D). */
+ * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D).
+ * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
+ * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n) * C + (c)) * S + (s)]
+
+#if S > 1
+/* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
+#define SUM_LANES 16
+
+/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
+static double FN(total)(double *part) {
+    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) part[l] += part[l + w];
+    return part[0];
+}
+
+#if NNGEN_FAST
+/* SUM_LANES values as one vector (of reals, or of doubles for the sums). */
+typedef real FN(rvec) __attribute__((vector_size(SUM_LANES * sizeof(real))));
+typedef double FN(dvec) __attribute__((vector_size(SUM_LANES * sizeof(double))));
+
+/* *out = the SUM_LANES reals at p, as doubles. (A macro: a function returning or taking a vector wider
+ * than the target's registers would trip -Wpsabi.) */
+#define LOAD(out, p)                                         \
+    do {                                                     \
+        FN(rvec) loaded_;                                    \
+        memcpy(&loaded_, (p), sizeof loaded_);               \
+        (out) = __builtin_convertvector(loaded_, FN(dvec)); \
+    } while (0)
+
+/* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
+ * `squares`; the first only otherwise). */
+static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
+    FN(dvec) acc = {0};
+    for (int n = 0; n < N; n++) {
+        const real *row = x + ((long)n * C + c) * S;
+        int s = 0;
+        for (; s + SUM_LANES <= S; s += SUM_LANES) {
+            FN(dvec) v;
+            LOAD(v, row + s);
+            if (squares) {
+                const FN(dvec) d = v - shift;
+                acc += d * d;
+            } else
+                acc += v;
+        }
+        for (; s < S; s++) {
+            const double d = squares ? row[s] - shift : row[s];
+            acc[s % SUM_LANES] += squares ? d * d : d;
+        }
+    }
+    memcpy(part, &acc, sizeof acc);
+}
+
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
+                              double *part_dout_xhat) {
+    FN(dvec) acc = {0}, acc_xhat = {0};
+    for (int n = 0; n < N; n++) {
+        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        int s = 0;
+        for (; s + SUM_LANES <= S; s += SUM_LANES) {
+            FN(dvec) g, v;
+            LOAD(g, grow + s);
+            LOAD(v, row + s);
+            acc += g;
+            acc_xhat += g * (v - mean) * invstd;
+        }
+        for (; s < S; s++) {
+            const double g = grow[s];
+            acc[s % SUM_LANES] += g;
+            acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+        }
+    }
+    memcpy(part_dout, &acc, sizeof acc);
+    memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
+}
+#undef LOAD
+#else
+static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S;
+        for (int s = 0; s < S; s++) {
+            const double d = squares ? row[s] - shift : row[s];
+            part[s % SUM_LANES] += squares ? d * d : d;
+        }
+    }
+}
+
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
+                              double *part_dout_xhat) {
+    for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        for (int s = 0; s < S; s++) {
+            const double g = grow[s];
+            part_dout[s % SUM_LANES] += g;
+            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+        }
+    }
+}
+#endif
+
+/* Forward of channel c (the formulas below, at FN(forward)). */
+static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+    real *out = mem + OUT;
+    real *running_mean = mem + B_RUNNING_MEAN;
+    real *running_var = mem + B_RUNNING_VAR;
+    double mean, var, part[SUM_LANES];
+    if (train) {
+        FN(sums)(x, c, 0, 0, part);
+        mean = FN(total)(part) / (N * S);
+        FN(sums)(x, c, 1, mean, part);
+        var = FN(total)(part) / (N * S);
+        running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
+        running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
+    } else {
+        mean = running_mean[c];
+        var = running_var[c];
+    }
+    const double invstd = 1 / sqrt(var + EPS);
+    const real gamma = mem[P_GAMMA + c], beta = mem[P_BETA + c];
+    const real scale = (real)(gamma * invstd), shift = (real)(beta - gamma * invstd * mean);
+    mem[S_MEAN + c] = (real)mean;
+    mem[S_INVSTD + c] = (real)invstd;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S;
+        real *o = out + (n * C + c) * S;
+        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+    }
+}
+
+/* Backward of channel c (the formulas below, at FN(backward)). */
+static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+    const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
+    double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
+    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double k = mem[P_GAMMA + c] * invstd;
+    mem[G_BETA + c] = (real)sum_dout;
+    mem[G_GAMMA + c] = (real)sum_dout_xhat;
+    if (!dx) return;
+    const double inv_m = 1.0 / (N * S);
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        real *d = dx + (n * C + c) * S;
+        if (train)
+            for (int s = 0; s < S; s++) {
+                const double xhat = (row[s] - mean) * invstd;
+                d[s] = (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat)));
+            }
+        else
+            for (int s = 0; s < S; s++) d[s] = (real)(k * grow[s]);
+    }
+}
+
+#if NNGEN_FAST
+/* What a task (one channel) needs. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+    int train;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c);
+}
+
+static void FN(backward_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+}
+/* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
+#define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
+#endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, NULL, NULL, train};
+    const nngen_job job = {FN(forward_task), &t, C, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#endif
+}
+
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, dout, dx, train};
+    const nngen_job job = {FN(backward_task), &t, C, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+#endif
+}
+
+#if NNGEN_FAST
+#undef SMALL
+#endif
+#undef SUM_LANES
+
+#else /* S == 1: features of (N, C) */
 
 /* Channels are processed in blocks of CB, rows in the outer loop: every pass reads x contiguously
  * (and vectorizes over channels when S = 1), while each channel's sums still run over n, then s, in
@@ -788,6 +1131,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 }
 
 #undef CB
+#endif
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -812,7 +1156,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_relu1_##name
 #define COUNT 802816  /* elements */
-#define OUT   2236224  /* output [64, 16, 28, 28] */
+#define OUT   3590336  /* output [64, 16, 28, 28] */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0). */
 
@@ -851,7 +1195,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define SW  2  /* horizontal step */
 #define OH  14  /* output height */
 #define OW  14  /* output width */
-#define OUT 3039040  /* output [64, 16, 14, 14] */
+#define OUT 4393152  /* output [64, 16, 14, 14] */
 /* maxpool.c — max pooling over KH×KW windows, steps SH (down) and SW (across), no padding:
  * x (N, C, H, W) → out (N, C, OH, OW), OH = (H − KH)/SH + 1, OW = (W − KW)/SW + 1.
  * Math (the seeds have no pooling): ∂ max(v₁, …, v_K)/∂v_i is 1 for the element that attains the
@@ -920,25 +1264,29 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_c2_##name
-#define N        64  /* batch */
-#define C        16  /* input channels */
-#define H        14  /* input height */
-#define W        14  /* input width */
-#define F        32  /* filters (output channels) */
-#define KH       3  /* kernel height */
-#define KW       3  /* kernel width */
-#define STRIDE   1  /* step between output positions */
-#define PAD      1  /* zero padding on every side */
-#define OH       14  /* output height */
-#define OW       14  /* output width */
-#define CKK      144  /* C·KH·KW: rows of the im2col matrix */
-#define OHW      196  /* OH·OW: output positions per channel */
-#define OUT      3239744  /* output [64, 32, 14, 14] */
-#define P_WEIGHT 384  /* c2.weight [32, 16, 3, 3] */
-#define G_WEIGHT 208000  /* gradient of c2.weight */
-#define P_BIAS   4992  /* c2.bias [32] */
-#define G_BIAS   212608  /* gradient of c2.bias */
-#define S_COL    3641152  /* saved for backward: col (28224) */
+#define N           64  /* batch */
+#define C           16  /* input channels */
+#define H           14  /* input height */
+#define W           14  /* input width */
+#define F           32  /* filters (output channels) */
+#define KH          3  /* kernel height */
+#define KW          3  /* kernel width */
+#define STRIDE      1  /* step between output positions */
+#define PAD         1  /* zero padding on every side */
+#define OH          14  /* output height */
+#define OW          14  /* output width */
+#define CKK         144  /* C·KH·KW: rows of the im2col matrix */
+#define OHW         196  /* OH·OW: output positions per channel */
+#define SLOTS       8  /* dcol matrices: one per group of samples whose dx one task computes */
+#define OUT         4593856  /* output [64, 32, 14, 14] */
+#define P_WEIGHT    384  /* c2.weight [32, 16, 3, 3] */
+#define G_WEIGHT    208000  /* gradient of c2.weight */
+#define P_BIAS      4992  /* c2.bias [32] */
+#define G_BIAS      212608  /* gradient of c2.bias */
+#define S_COL       4995264  /* saved for backward: col (1818880) */
+#define S_DCOL      6814144  /* saved for backward: dcol (225792) */
+#define S_DOUT_T    7039936  /* saved for backward: dout_t (401408) */
+#define S_DWEIGHT_T 7441344  /* saved for backward: dweight_t (4640) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework) with stride and zero
  * padding: x (N, C, H, W), W (F, C, KH, KW), b (F) → out (N, F, OH, OW), OH = (H + 2·PAD − KH)/STRIDE + 1.
  * Math: seeds/003 §6 (forward; its formula writes the kernel index as a − w, a true convolution, but the
@@ -949,30 +1297,41 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Each sample is lowered to a matrix so the sums become matrix products ("im2col"). With k = (c·KH + ky)·KW + kx
  * (CKK = C·KH·KW values) and p = oy·OW + ox (OHW = OH·OW positions), iy = oy·STRIDE − PAD + ky and
  * ix = ox·STRIDE − PAD + kx:
- *   col[k][p] = x[c][iy][ix]   (0 outside the image: zero padding),   Wm[f][k] = W[f, c, ky, kx]
- *   forward:   out[f][p]  = b[f] + Σ_k Wm[f][k]·col[k][p]
- *   backward:  dWm[f][k] = Σ_p dout[f][p]·col[k][p],   dcol[k][p] = Σ_f Wm[f][k]·dout[f][p],
- *              dx = col2im(dcol): each dcol[k][p] added back onto the x[c][iy][ix] it was copied from.
- * Every product is written as a sum of scaled rows (out row += Wm[f][k]·col row), so the innermost loop runs
- * over a contiguous dimension without a reduction, which compilers vectorize. Forward keeps col as (CKK, OHW)
- * for that; backward builds its transpose colT (OHW, CKK) instead, so that dWm[f] += dout[f][p]·colT[p] and
- * dcolT[p] += dout[f][p]·Wm[f] are row updates too.
+ *   col[n][k][p] = x[n][c][iy][ix]   (0 outside the image: zero padding),   Wm[f][k] = W[f, c, ky, kx]
+ *   forward:   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[n][k][p]
+ *   backward:  dWm[f][k] = Σ_n Σ_p dout[n][f][p]·col[n][k][p],   db[f] = Σ_n Σ_p dout[n][f][p],
+ *              dcol[k][p] = Σ_f Wm[f][k]·dout[n][f][p],   dx[n] = col2im(dcol): each dcol[k][p] added back
+ *              onto the x[n][c][iy][ix] it was copied from.
+ * Every sum runs left to right in the order written (k; n then p; f), starting from b[f] or 0. Two paths
+ * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
+ * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col (forward) or colT (backward) of ONE sample, CKK·OHW elements; backward rebuilds
- * it from x per sample (one pass over x, small beside the F·CKK·OHW products) and then overwrites it with
- * dcolT once dW of that sample is done. */
+ * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
+ * CKK rows followed by a row of ones (db is then the last row of one GEMM with dW); S_DCOL holds SLOTS =
+ * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
+ * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * S_DWEIGHT_T (dW and db, transposed). */
 
-/* im2col of one sample xs (C, H, W) into col (CKK, OHW):
- *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][oy·STRIDE − PAD + ky][ox·STRIDE − PAD + kx], 0 outside.
- * For each (c, ky, kx) the output columns whose input column lies inside [0, W) are ox in [lo, hi). */
+/* The output columns ox whose input column ox·STRIDE − PAD + kx lies inside [0, W): [*lo, *hi). */
+static void FN(inside)(int kx, int *lo, int *hi) {
+    int l = 0, h = OW;
+    while (l < OW && l * STRIDE - PAD + kx < 0) l++;
+    while (h > l && (h - 1) * STRIDE - PAD + kx >= W) h--;
+    *lo = l;
+    *hi = h;
+}
+
+/* im2col of one sample xs (C, H, W) into col (CKK + 1, OHW):
+ *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][oy·STRIDE − PAD + ky][ox·STRIDE − PAD + kx], 0 outside,
+ *   col[CKK][p] = 1. */
 static void FN(im2col)(const real *xs, real *col) {
+    for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < KH; ky++)
             for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
-                int lo = 0, hi = OW;
-                while (lo < OW && lo * STRIDE - PAD + kx < 0) lo++;
-                while (hi > lo && (hi - 1) * STRIDE - PAD + kx >= W) hi--;
+                int lo, hi;
+                FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
                     real *r = row + oy * OW;
                     const int iy = oy * STRIDE - PAD + ky;
@@ -988,69 +1347,153 @@ static void FN(im2col)(const real *xs, real *col) {
             }
 }
 
-/* The transpose, colT (OHW, CKK): colT[oy·OW + ox][(c·KH + ky)·KW + kx] = col[k][p] above. */
-static void FN(im2row)(const real *xs, real *colT) {
-    for (int oy = 0; oy < OH; oy++)
-        for (int ox = 0; ox < OW; ox++) {
-            real *r = colT + (oy * OW + ox) * CKK;
-            for (int c = 0; c < C; c++)
-                for (int ky = 0; ky < KH; ky++) {
-                    const int iy = oy * STRIDE - PAD + ky;
-                    const int row_inside = iy >= 0 && iy < H;
-                    for (int kx = 0; kx < KW; kx++) {
-                        const int ix = ox * STRIDE - PAD + kx;
-                        *r++ = row_inside && ix >= 0 && ix < W ? xs[(c * H + iy) * W + ix] : 0;
-                    }
-                }
-        }
-}
-
-/* col2im from the transposed layout: dxs[c][iy][ix] += dcolT[p][k] for every (p, k) inside the image.
- * dxs (C, H, W) must be zero on entry; overlapping windows (STRIDE < KH or KW) add several terms. */
-static void FN(row2im)(const real *dcolT, real *dxs) {
-    for (int oy = 0; oy < OH; oy++)
-        for (int ox = 0; ox < OW; ox++) {
-            const real *r = dcolT + (oy * OW + ox) * CKK;
-            for (int c = 0; c < C; c++)
-                for (int ky = 0; ky < KH; ky++, r += KW) {
+/* col2im: dxs (C, H, W) = 0, then dxs[c][iy][ix] += dcol[k][p] for every (k, p) inside the image, k in
+ * increasing order (each k reaches an element of dxs at most once). Overlapping windows (STRIDE < KH or
+ * KW) add several terms. */
+static void FN(col2im)(const real *dcol, real *dxs) {
+    for (int i = 0; i < C * H * W; i++) dxs[i] = 0;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+                const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
+                int lo, hi;
+                FN(inside)(kx, &lo, &hi);
+                for (int oy = 0; oy < OH; oy++) {
                     const int iy = oy * STRIDE - PAD + ky;
                     if (iy < 0 || iy >= H) continue;
+                    const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * H + iy) * W;
-                    for (int kx = 0; kx < KW; kx++) {
-                        const int ix = ox * STRIDE - PAD + kx;
-                        if (ix >= 0 && ix < W) dxrow[ix] += r[kx];
-                    }
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE - PAD + kx] += r[ox];
                 }
-        }
+            }
 }
 
-/* Forward, per sample n, with col = im2col(x[n]):
- *   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[k][p]
- * The output row of filter f stays in cache while rows of col stream past, eight at a time (fewer passes
- * over the output row; the remainder one at a time). */
+#if NNGEN_FAST
+/* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
+ * B(k,j) = b[k·b_row + j·b_col]), with tile shapes chosen from the constant shapes:
+ *   forward  out[n] (F, OHW) = b + Wm·col[n]             A = Wm (F, CKK),   B = col[n] (CKK, OHW), C0 = b[f] per row
+ *   weights  (dWm | db)ᵀ (CKK + 1, F) = Σ_n col[n]·doutᵀ[n]
+ *                                                      A = col[n] with its row of ones (CKK + 1, OHW),
+ *                                                      B = doutᵀ[n] (OHW, F); C starts at 0 for n = 0, then each
+ *                                                      sample adds onto it (the same sums as the scalar path:
+ *                                                      col·g = g·col, 1·g = g)
+ *   inputs   dcol (CKK, OHW) = Wmᵀ·dout[n]               A(k, f) = Wm[f][k],   B = dout[n] (F, OHW)
+ * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
+ * transposing col or re-packing for every tile), and (dWm | db)ᵀ is transposed into dW and db at the end.
+ * Tasks: forward, one per sample (im2col then its GEMM, while col[n] is in cache); backward, one per sample
+ * for doutᵀ, then in one parallel call the row ranges of (dWm | db)ᵀ (each sums over every sample in
+ * order) and SLOTS groups of samples for dx: they write disjoint memory. */
+#define FWD_MR NNGEN_GEMM_MR(F, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+#define DW_ROWS (CKK + 1)
+#define DW_PANELS NNGEN_GEMM_PANELS(F)
+#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
+#define DW_CHUNKS                                                       \
+    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F) ? DW_CHUNKS_WANTED \
+                                                         : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F))
+#define DX_MR NNGEN_GEMM_MR(CKK, OHW)
+#define DX_NR NNGEN_GEMM_NR(OHW)
+#define WORK ((double)N * F * OHW * CKK) /* multiply-adds of each of the three products */
+
+/* What a task needs besides the constants. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int n) {
+    const FN(arguments) *t = context;
+    real *col = t->mem + S_COL + (long)n * DW_ROWS * OHW;
+    FN(im2col)(t->x + (long)n * C * H * W, col);
+    for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+        nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, F, OHW, CKK, t->mem + P_WEIGHT, CKK, 1, col, OHW, 1,
+                           NNGEN_FROM_COLUMN, t->mem + P_BIAS, t->mem + OUT + (long)n * F * OHW, OHW, panel);
+}
+
+/* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
+static void FN(transpose_task)(void *context, int n) {
+    const FN(arguments) *t = context;
+    const real *g = t->dout + (long)n * F * OHW;
+    real *gt = t->mem + S_DOUT_T + (long)n * OHW * F;
+    for (int p = 0; p < OHW; p++)
+        for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
+}
+
+static void FN(weights_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    for (int n = 0; n < N; n++)
+        nngen_gemm_task_ex(NNGEN_GEMM_MR(DW_ROWS, F), NNGEN_GEMM_NR(F), DW_CHUNKS, DW_ROWS, F, OHW,
+                           t->mem + S_COL + (long)n * DW_ROWS * OHW, OHW, 1, t->mem + S_DOUT_T + (long)n * OHW * F,
+                           F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL, t->mem + S_DWEIGHT_T, F, task);
+}
+
+/* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
+static void FN(inputs_task)(void *context, int group) {
+    const FN(arguments) *t = context;
+    real *dcol = t->mem + S_DCOL + (long)group * CKK * OHW;
+    for (int n = N * group / SLOTS; n < N * (group + 1) / SLOTS; n++) {
+        for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+            nngen_gemm_task_ex(DX_MR, DX_NR, 1, CKK, OHW, F, t->mem + P_WEIGHT, 1, CKK, t->dout + (long)n * F * OHW,
+                               OHW, 1, NNGEN_FROM_ROW, NULL, dcol, OHW, panel);
+        FN(col2im)(dcol, t->dx + (long)n * C * H * W);
+    }
+}
+
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    FN(arguments) t = {mem, x, NULL, NULL};
+    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
+    (void)train;
+    (void)rng;
+    nngen_parallel(&job, 1);
+}
+
+/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(arguments) t = {mem, x, dout, dx};
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_PANELS * DW_CHUNKS, WORK < NNGEN_PARALLEL_WORK},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK},
+    };
+    const real *dwt = mem + S_DWEIGHT_T;
+    (void)train;
+    nngen_parallel(&transpose, 1);
+    nngen_parallel(jobs, dx ? 2 : 1);
+    for (int f = 0; f < F; f++) {
+        for (int k = 0; k < CKK; k++) mem[G_WEIGHT + f * CKK + k] = dwt[k * F + f];
+        mem[G_BIAS + f] = dwt[CKK * F + f];
+    }
+}
+
+#undef FWD_MR
+#undef FWD_NR
+#undef DW_ROWS
+#undef DW_PANELS
+#undef DW_CHUNKS_WANTED
+#undef DW_CHUNKS
+#undef DX_MR
+#undef DX_NR
+#undef WORK
+
+#else /* scalar path: the same sums in the same order */
+
+/* Forward, per sample n, with col[n] = im2col(x[n]):
+ *   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[n][k][p]   (as row updates: out row += Wm[f][k]·col row) */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     const real *w = mem + P_WEIGHT;
     const real *b = mem + P_BIAS;
-    real *col = mem + S_COL;
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
+        real *col = mem + S_COL + n * (CKK + 1) * OHW;
         FN(im2col)(x + n * C * H * W, col);
         for (int f = 0; f < F; f++) {
             real *o = out + (n * F + f) * OHW;
             const real *wf = w + f * CKK;
             for (int p = 0; p < OHW; p++) o[p] = b[f];
-            int k = 0;
-            for (; k + 8 <= CKK; k += 8) {
-                const real w0 = wf[k], w1 = wf[k + 1], w2 = wf[k + 2], w3 = wf[k + 3];
-                const real w4 = wf[k + 4], w5 = wf[k + 5], w6 = wf[k + 6], w7 = wf[k + 7];
-                const real *c0 = col + k * OHW;
-                for (int p = 0; p < OHW; p++)
-                    o[p] += w0 * c0[p] + w1 * c0[p + OHW] + w2 * c0[p + 2 * OHW] + w3 * c0[p + 3 * OHW]
-                          + w4 * c0[p + 4 * OHW] + w5 * c0[p + 5 * OHW] + w6 * c0[p + 6 * OHW] + w7 * c0[p + 7 * OHW];
-            }
-            for (; k < CKK; k++) {
+            for (int k = 0; k < CKK; k++) {
                 const real wk = wf[k];
                 const real *ck = col + k * OHW;
                 for (int p = 0; p < OHW; p++) o[p] += wk * ck[p];
@@ -1059,65 +1502,49 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
-/* Backward. dout is (N, F, OH, OW); g = dout[n] is the matrix (F, OHW). Writes (not accumulates) the
- * parameter gradients, summing over the samples:
+/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW). Writes (not
+ * accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
- *   dWm[f][k]  = Σ_n Σ_p g[f][p]·colT[p][k]      as row updates dWm[f] += g[f][p]·colT[p], four p at a time
- *   dcolT[p][k] = Σ_f g[f][p]·Wm[f][k]           as row updates dcolT[p] += g[f][p]·Wm[f], four f at a time
- *   dx[n] = row2im(dcolT)                         (dcol and dx are skipped when dx is NULL: the first layer) */
+ *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][k][p]
+ *   dcol[k][p] = Σ_f Wm[f][k]·g[f][p]   (as row updates: dcol row += Wm[f][k]·g row),   dx[n] = col2im(dcol)
+ * (dcol and dx are skipped when dx is NULL: the first layer). */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *db = mem + G_BIAS;
-    real *colT = mem + S_COL;
+    real *dcol = mem + S_DCOL;
+    (void)x;
     (void)train;
     for (int i = 0; i < F * CKK; i++) dw[i] = 0;
     for (int f = 0; f < F; f++) db[f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        FN(im2row)(x + n * C * H * W, colT);
+        const real *col = mem + S_COL + n * (CKK + 1) * OHW;
         for (int f = 0; f < F; f++) {
             const real *gf = g + f * OHW;
-            real *dwf = dw + f * CKK;
-            real sum = 0;
-            for (int p = 0; p < OHW; p++) sum += gf[p];
-            db[f] += sum;
-            int p = 0;
-            for (; p + 4 <= OHW; p += 4) {
-                const real g0 = gf[p], g1 = gf[p + 1], g2 = gf[p + 2], g3 = gf[p + 3];
-                const real *r0 = colT + p * CKK;
-                for (int k = 0; k < CKK; k++)
-                    dwf[k] += g0 * r0[k] + g1 * r0[k + CKK] + g2 * r0[k + 2 * CKK] + g3 * r0[k + 3 * CKK];
-            }
-            for (; p < OHW; p++) {
-                const real gp = gf[p];
-                const real *rp = colT + p * CKK;
-                for (int k = 0; k < CKK; k++) dwf[k] += gp * rp[k];
+            for (int p = 0; p < OHW; p++) db[f] += gf[p];
+            for (int k = 0; k < CKK; k++) {
+                const real *ck = col + k * OHW;
+                real s = dw[f * CKK + k];
+                for (int p = 0; p < OHW; p++) s += gf[p] * ck[p];
+                dw[f * CKK + k] = s;
             }
         }
-        if (!dx) continue;
-        /* colT of this sample is no longer needed: it becomes dcolT. */
-        for (int p = 0; p < OHW; p++) {
-            real *d = colT + p * CKK;
-            for (int k = 0; k < CKK; k++) d[k] = 0;
-            int f = 0;
-            for (; f + 4 <= F; f += 4) {
-                const real g0 = g[f * OHW + p], g1 = g[(f + 1) * OHW + p], g2 = g[(f + 2) * OHW + p], g3 = g[(f + 3) * OHW + p];
-                const real *w0 = w + f * CKK;
-                for (int k = 0; k < CKK; k++)
-                    d[k] += g0 * w0[k] + g1 * w0[k + CKK] + g2 * w0[k + 2 * CKK] + g3 * w0[k + 3 * CKK];
+    }
+    if (!dx) return;
+    for (int n = 0; n < N; n++) {
+        const real *g = dout + n * F * OHW;
+        for (int i = 0; i < CKK * OHW; i++) dcol[i] = 0;
+        for (int f = 0; f < F; f++)
+            for (int k = 0; k < CKK; k++) {
+                const real wk = w[f * CKK + k];
+                real *d = dcol + k * OHW;
+                for (int p = 0; p < OHW; p++) d[p] += wk * g[f * OHW + p];
             }
-            for (; f < F; f++) {
-                const real gp = g[f * OHW + p];
-                const real *wf = w + f * CKK;
-                for (int k = 0; k < CKK; k++) d[k] += gp * wf[k];
-            }
-        }
-        real *dxs = dx + n * C * H * W;
-        for (int i = 0; i < C * H * W; i++) dxs[i] = 0;
-        FN(row2im)(colT, dxs);
+        FN(col2im)(dcol, dx + n * C * H * W);
     }
 }
+#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -1133,12 +1560,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef OW
 #undef CKK
 #undef OHW
+#undef SLOTS
 #undef OUT
 #undef P_WEIGHT
 #undef G_WEIGHT
 #undef P_BIAS
 #undef G_BIAS
 #undef S_COL
+#undef S_DCOL
+#undef S_DOUT_T
+#undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
  * bn2: batchnorm [64, 32, 14, 14] → [64, 32, 14, 14]   (templates/batchnorm.c)
@@ -1150,21 +1581,234 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            3669376  /* output [64, 32, 14, 14] */
+#define OUT            7446016  /* output [64, 32, 14, 14] */
 #define P_GAMMA        5056  /* bn2.gamma [32] */
 #define G_GAMMA        212672  /* gradient of bn2.gamma */
 #define P_BETA         5120  /* bn2.beta [32] */
 #define G_BETA         212736  /* gradient of bn2.beta */
 #define B_RUNNING_MEAN 415360  /* bn2.running_mean [32] */
 #define B_RUNNING_VAR  415424  /* bn2.running_var [32] */
-#define S_MEAN         4070784  /* saved for backward: mean (32) */
-#define S_INVSTD       4070848  /* saved for backward: invstd (32) */
+#define S_MEAN         7847424  /* saved for backward: mean (32) */
+#define S_INVSTD       7847488  /* saved for backward: invstd (32) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
- * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D). */
+ * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D).
+ * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
+ * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n) * C + (c)) * S + (s)]
+
+#if S > 1
+/* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
+#define SUM_LANES 16
+
+/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
+static double FN(total)(double *part) {
+    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) part[l] += part[l + w];
+    return part[0];
+}
+
+#if NNGEN_FAST
+/* SUM_LANES values as one vector (of reals, or of doubles for the sums). */
+typedef real FN(rvec) __attribute__((vector_size(SUM_LANES * sizeof(real))));
+typedef double FN(dvec) __attribute__((vector_size(SUM_LANES * sizeof(double))));
+
+/* *out = the SUM_LANES reals at p, as doubles. (A macro: a function returning or taking a vector wider
+ * than the target's registers would trip -Wpsabi.) */
+#define LOAD(out, p)                                         \
+    do {                                                     \
+        FN(rvec) loaded_;                                    \
+        memcpy(&loaded_, (p), sizeof loaded_);               \
+        (out) = __builtin_convertvector(loaded_, FN(dvec)); \
+    } while (0)
+
+/* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
+ * `squares`; the first only otherwise). */
+static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
+    FN(dvec) acc = {0};
+    for (int n = 0; n < N; n++) {
+        const real *row = x + ((long)n * C + c) * S;
+        int s = 0;
+        for (; s + SUM_LANES <= S; s += SUM_LANES) {
+            FN(dvec) v;
+            LOAD(v, row + s);
+            if (squares) {
+                const FN(dvec) d = v - shift;
+                acc += d * d;
+            } else
+                acc += v;
+        }
+        for (; s < S; s++) {
+            const double d = squares ? row[s] - shift : row[s];
+            acc[s % SUM_LANES] += squares ? d * d : d;
+        }
+    }
+    memcpy(part, &acc, sizeof acc);
+}
+
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
+                              double *part_dout_xhat) {
+    FN(dvec) acc = {0}, acc_xhat = {0};
+    for (int n = 0; n < N; n++) {
+        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        int s = 0;
+        for (; s + SUM_LANES <= S; s += SUM_LANES) {
+            FN(dvec) g, v;
+            LOAD(g, grow + s);
+            LOAD(v, row + s);
+            acc += g;
+            acc_xhat += g * (v - mean) * invstd;
+        }
+        for (; s < S; s++) {
+            const double g = grow[s];
+            acc[s % SUM_LANES] += g;
+            acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+        }
+    }
+    memcpy(part_dout, &acc, sizeof acc);
+    memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
+}
+#undef LOAD
+#else
+static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S;
+        for (int s = 0; s < S; s++) {
+            const double d = squares ? row[s] - shift : row[s];
+            part[s % SUM_LANES] += squares ? d * d : d;
+        }
+    }
+}
+
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
+                              double *part_dout_xhat) {
+    for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        for (int s = 0; s < S; s++) {
+            const double g = grow[s];
+            part_dout[s % SUM_LANES] += g;
+            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+        }
+    }
+}
+#endif
+
+/* Forward of channel c (the formulas below, at FN(forward)). */
+static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+    real *out = mem + OUT;
+    real *running_mean = mem + B_RUNNING_MEAN;
+    real *running_var = mem + B_RUNNING_VAR;
+    double mean, var, part[SUM_LANES];
+    if (train) {
+        FN(sums)(x, c, 0, 0, part);
+        mean = FN(total)(part) / (N * S);
+        FN(sums)(x, c, 1, mean, part);
+        var = FN(total)(part) / (N * S);
+        running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
+        running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
+    } else {
+        mean = running_mean[c];
+        var = running_var[c];
+    }
+    const double invstd = 1 / sqrt(var + EPS);
+    const real gamma = mem[P_GAMMA + c], beta = mem[P_BETA + c];
+    const real scale = (real)(gamma * invstd), shift = (real)(beta - gamma * invstd * mean);
+    mem[S_MEAN + c] = (real)mean;
+    mem[S_INVSTD + c] = (real)invstd;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S;
+        real *o = out + (n * C + c) * S;
+        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+    }
+}
+
+/* Backward of channel c (the formulas below, at FN(backward)). */
+static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+    const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
+    double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
+    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double k = mem[P_GAMMA + c] * invstd;
+    mem[G_BETA + c] = (real)sum_dout;
+    mem[G_GAMMA + c] = (real)sum_dout_xhat;
+    if (!dx) return;
+    const double inv_m = 1.0 / (N * S);
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        real *d = dx + (n * C + c) * S;
+        if (train)
+            for (int s = 0; s < S; s++) {
+                const double xhat = (row[s] - mean) * invstd;
+                d[s] = (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat)));
+            }
+        else
+            for (int s = 0; s < S; s++) d[s] = (real)(k * grow[s]);
+    }
+}
+
+#if NNGEN_FAST
+/* What a task (one channel) needs. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+    int train;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c);
+}
+
+static void FN(backward_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+}
+/* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
+#define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
+#endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, NULL, NULL, train};
+    const nngen_job job = {FN(forward_task), &t, C, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#endif
+}
+
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, dout, dx, train};
+    const nngen_job job = {FN(backward_task), &t, C, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+#endif
+}
+
+#if NNGEN_FAST
+#undef SMALL
+#endif
+#undef SUM_LANES
+
+#else /* S == 1: features of (N, C) */
 
 /* Channels are processed in blocks of CB, rows in the outer loop: every pass reads x contiguously
  * (and vectorizes over channels when S = 1), while each channel's sums still run over n, then s, in
@@ -1273,6 +1917,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 }
 
 #undef CB
+#endif
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -1297,7 +1942,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_relu2_##name
 #define COUNT 401408  /* elements */
-#define OUT   4070912  /* output [64, 32, 14, 14] */
+#define OUT   7847552  /* output [64, 32, 14, 14] */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0). */
 
@@ -1336,7 +1981,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define SW  2  /* horizontal step */
 #define OH  7  /* output height */
 #define OW  7  /* output width */
-#define OUT 4472320  /* output [64, 32, 7, 7] */
+#define OUT 8248960  /* output [64, 32, 7, 7] */
 /* maxpool.c — max pooling over KH×KW windows, steps SH (down) and SW (across), no padding:
  * x (N, C, H, W) → out (N, C, OH, OW), OH = (H − KH)/SH + 1, OW = (W − KW)/SW + 1.
  * Math (the seeds have no pooling): ∂ max(v₁, …, v_K)/∂v_i is 1 for the element that attains the
@@ -1408,7 +2053,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N        64  /* batch */
 #define D        1568  /* input features (flattened) */
 #define M        128  /* output features */
-#define OUT      4572672  /* output [64, 128] */
+#define OUT      8349312  /* output [64, 128] */
 #define P_WEIGHT 5184  /* fc1.weight [1568, 128] */
 #define G_WEIGHT 212800  /* gradient of fc1.weight */
 #define P_BIAS   205888  /* fc1.bias [128] */
@@ -1550,21 +2195,234 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              1  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            4580864  /* output [64, 128] */
+#define OUT            8357504  /* output [64, 128] */
 #define P_GAMMA        206016  /* bn3.gamma [128] */
 #define G_GAMMA        413632  /* gradient of bn3.gamma */
 #define P_BETA         206144  /* bn3.beta [128] */
 #define G_BETA         413760  /* gradient of bn3.beta */
 #define B_RUNNING_MEAN 415488  /* bn3.running_mean [128] */
 #define B_RUNNING_VAR  415616  /* bn3.running_var [128] */
-#define S_MEAN         4589056  /* saved for backward: mean (128) */
-#define S_INVSTD       4589184  /* saved for backward: invstd (128) */
+#define S_MEAN         8365696  /* saved for backward: mean (128) */
+#define S_INVSTD       8365824  /* saved for backward: invstd (128) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
- * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D). */
+ * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D).
+ * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
+ * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n) * C + (c)) * S + (s)]
+
+#if S > 1
+/* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
+#define SUM_LANES 16
+
+/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
+static double FN(total)(double *part) {
+    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) part[l] += part[l + w];
+    return part[0];
+}
+
+#if NNGEN_FAST
+/* SUM_LANES values as one vector (of reals, or of doubles for the sums). */
+typedef real FN(rvec) __attribute__((vector_size(SUM_LANES * sizeof(real))));
+typedef double FN(dvec) __attribute__((vector_size(SUM_LANES * sizeof(double))));
+
+/* *out = the SUM_LANES reals at p, as doubles. (A macro: a function returning or taking a vector wider
+ * than the target's registers would trip -Wpsabi.) */
+#define LOAD(out, p)                                         \
+    do {                                                     \
+        FN(rvec) loaded_;                                    \
+        memcpy(&loaded_, (p), sizeof loaded_);               \
+        (out) = __builtin_convertvector(loaded_, FN(dvec)); \
+    } while (0)
+
+/* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
+ * `squares`; the first only otherwise). */
+static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
+    FN(dvec) acc = {0};
+    for (int n = 0; n < N; n++) {
+        const real *row = x + ((long)n * C + c) * S;
+        int s = 0;
+        for (; s + SUM_LANES <= S; s += SUM_LANES) {
+            FN(dvec) v;
+            LOAD(v, row + s);
+            if (squares) {
+                const FN(dvec) d = v - shift;
+                acc += d * d;
+            } else
+                acc += v;
+        }
+        for (; s < S; s++) {
+            const double d = squares ? row[s] - shift : row[s];
+            acc[s % SUM_LANES] += squares ? d * d : d;
+        }
+    }
+    memcpy(part, &acc, sizeof acc);
+}
+
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
+                              double *part_dout_xhat) {
+    FN(dvec) acc = {0}, acc_xhat = {0};
+    for (int n = 0; n < N; n++) {
+        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        int s = 0;
+        for (; s + SUM_LANES <= S; s += SUM_LANES) {
+            FN(dvec) g, v;
+            LOAD(g, grow + s);
+            LOAD(v, row + s);
+            acc += g;
+            acc_xhat += g * (v - mean) * invstd;
+        }
+        for (; s < S; s++) {
+            const double g = grow[s];
+            acc[s % SUM_LANES] += g;
+            acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+        }
+    }
+    memcpy(part_dout, &acc, sizeof acc);
+    memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
+}
+#undef LOAD
+#else
+static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S;
+        for (int s = 0; s < S; s++) {
+            const double d = squares ? row[s] - shift : row[s];
+            part[s % SUM_LANES] += squares ? d * d : d;
+        }
+    }
+}
+
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
+                              double *part_dout_xhat) {
+    for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        for (int s = 0; s < S; s++) {
+            const double g = grow[s];
+            part_dout[s % SUM_LANES] += g;
+            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+        }
+    }
+}
+#endif
+
+/* Forward of channel c (the formulas below, at FN(forward)). */
+static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+    real *out = mem + OUT;
+    real *running_mean = mem + B_RUNNING_MEAN;
+    real *running_var = mem + B_RUNNING_VAR;
+    double mean, var, part[SUM_LANES];
+    if (train) {
+        FN(sums)(x, c, 0, 0, part);
+        mean = FN(total)(part) / (N * S);
+        FN(sums)(x, c, 1, mean, part);
+        var = FN(total)(part) / (N * S);
+        running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
+        running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
+    } else {
+        mean = running_mean[c];
+        var = running_var[c];
+    }
+    const double invstd = 1 / sqrt(var + EPS);
+    const real gamma = mem[P_GAMMA + c], beta = mem[P_BETA + c];
+    const real scale = (real)(gamma * invstd), shift = (real)(beta - gamma * invstd * mean);
+    mem[S_MEAN + c] = (real)mean;
+    mem[S_INVSTD + c] = (real)invstd;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S;
+        real *o = out + (n * C + c) * S;
+        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+    }
+}
+
+/* Backward of channel c (the formulas below, at FN(backward)). */
+static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+    const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
+    double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
+    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double k = mem[P_GAMMA + c] * invstd;
+    mem[G_BETA + c] = (real)sum_dout;
+    mem[G_GAMMA + c] = (real)sum_dout_xhat;
+    if (!dx) return;
+    const double inv_m = 1.0 / (N * S);
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        real *d = dx + (n * C + c) * S;
+        if (train)
+            for (int s = 0; s < S; s++) {
+                const double xhat = (row[s] - mean) * invstd;
+                d[s] = (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat)));
+            }
+        else
+            for (int s = 0; s < S; s++) d[s] = (real)(k * grow[s]);
+    }
+}
+
+#if NNGEN_FAST
+/* What a task (one channel) needs. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+    int train;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c);
+}
+
+static void FN(backward_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+}
+/* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
+#define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
+#endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, NULL, NULL, train};
+    const nngen_job job = {FN(forward_task), &t, C, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#endif
+}
+
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, dout, dx, train};
+    const nngen_job job = {FN(backward_task), &t, C, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+#endif
+}
+
+#if NNGEN_FAST
+#undef SMALL
+#endif
+#undef SUM_LANES
+
+#else /* S == 1: features of (N, C) */
 
 /* Channels are processed in blocks of CB, rows in the outer loop: every pass reads x contiguously
  * (and vectorizes over channels when S = 1), while each channel's sums still run over n, then s, in
@@ -1673,6 +2531,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 }
 
 #undef CB
+#endif
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -1697,7 +2556,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_relu3_##name
 #define COUNT 8192  /* elements */
-#define OUT   4589312  /* output [64, 128] */
+#define OUT   8365952  /* output [64, 128] */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0). */
 
@@ -1729,7 +2588,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N        64  /* batch */
 #define D        128  /* input features (flattened) */
 #define M        10  /* output features */
-#define OUT      4597504  /* output [64, 10] */
+#define OUT      8374144  /* output [64, 10] */
 #define P_WEIGHT 206272  /* fc2.weight [128, 10] */
 #define G_WEIGHT 413888  /* gradient of fc2.weight */
 #define P_BIAS   207552  /* fc2.bias [10] */
@@ -1868,7 +2727,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define FN(name) fashion_cnn_loss_##name
 #define N      64  /* batch */
 #define K      10  /* classes */
-#define S_PROB 4598144  /* saved for backward: prob (640) */
+#define S_PROB 8374784  /* saved for backward: prob (640) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids.
  * Math: seeds/002 — p = softmax(z) computed stably as exp(z − max z)/Σ exp(z − max z);
  *   loss = (1/N) Σ_n (log Σ_k exp(z[n][k] − max) − (z[n][y_n] − max));   dz = (p − onehot(y))/N. */
@@ -2506,21 +3365,21 @@ double fashion_cnn_forward(real *mem, const real *input, const void *target, int
     return fashion_cnn_loss_forward(mem, mem + FASHION_CNN_OUTPUT_OFFSET, target);
 }
 
-/* Activation gradients alternate between two scratch buffers of 802816 elements at 4598784 and 5401600. */
+/* Activation gradients alternate between two scratch buffers of 802816 elements at 8375424 and 9178240. */
 void fashion_cnn_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
-    fashion_cnn_loss_backward(mem, mem + FASHION_CNN_OUTPUT_OFFSET, target, mem + 4598784);
-    fashion_cnn_fc2_backward(mem, mem + FASHION_CNN_RELU3_OUTPUT, mem + 4598784, mem + 5401600, train);
-    fashion_cnn_relu3_backward(mem, mem + FASHION_CNN_BN3_OUTPUT, mem + 5401600, mem + 4598784, train);
-    fashion_cnn_bn3_backward(mem, mem + FASHION_CNN_FC1_OUTPUT, mem + 4598784, mem + 5401600, train);
-    fashion_cnn_fc1_backward(mem, mem + FASHION_CNN_P2_OUTPUT, mem + 5401600, mem + 4598784, train);
-    fashion_cnn_p2_backward(mem, mem + FASHION_CNN_RELU2_OUTPUT, mem + 4598784, mem + 5401600, train);
-    fashion_cnn_relu2_backward(mem, mem + FASHION_CNN_BN2_OUTPUT, mem + 5401600, mem + 4598784, train);
-    fashion_cnn_bn2_backward(mem, mem + FASHION_CNN_C2_OUTPUT, mem + 4598784, mem + 5401600, train);
-    fashion_cnn_c2_backward(mem, mem + FASHION_CNN_P1_OUTPUT, mem + 5401600, mem + 4598784, train);
-    fashion_cnn_p1_backward(mem, mem + FASHION_CNN_RELU1_OUTPUT, mem + 4598784, mem + 5401600, train);
-    fashion_cnn_relu1_backward(mem, mem + FASHION_CNN_BN1_OUTPUT, mem + 5401600, mem + 4598784, train);
-    fashion_cnn_bn1_backward(mem, mem + FASHION_CNN_C1_OUTPUT, mem + 4598784, mem + 5401600, train);
-    fashion_cnn_c1_backward(mem, input, mem + 5401600, grad_input, train);
+    fashion_cnn_loss_backward(mem, mem + FASHION_CNN_OUTPUT_OFFSET, target, mem + 8375424);
+    fashion_cnn_fc2_backward(mem, mem + FASHION_CNN_RELU3_OUTPUT, mem + 8375424, mem + 9178240, train);
+    fashion_cnn_relu3_backward(mem, mem + FASHION_CNN_BN3_OUTPUT, mem + 9178240, mem + 8375424, train);
+    fashion_cnn_bn3_backward(mem, mem + FASHION_CNN_FC1_OUTPUT, mem + 8375424, mem + 9178240, train);
+    fashion_cnn_fc1_backward(mem, mem + FASHION_CNN_P2_OUTPUT, mem + 9178240, mem + 8375424, train);
+    fashion_cnn_p2_backward(mem, mem + FASHION_CNN_RELU2_OUTPUT, mem + 8375424, mem + 9178240, train);
+    fashion_cnn_relu2_backward(mem, mem + FASHION_CNN_BN2_OUTPUT, mem + 9178240, mem + 8375424, train);
+    fashion_cnn_bn2_backward(mem, mem + FASHION_CNN_C2_OUTPUT, mem + 8375424, mem + 9178240, train);
+    fashion_cnn_c2_backward(mem, mem + FASHION_CNN_P1_OUTPUT, mem + 9178240, mem + 8375424, train);
+    fashion_cnn_p1_backward(mem, mem + FASHION_CNN_RELU1_OUTPUT, mem + 8375424, mem + 9178240, train);
+    fashion_cnn_relu1_backward(mem, mem + FASHION_CNN_BN1_OUTPUT, mem + 9178240, mem + 8375424, train);
+    fashion_cnn_bn1_backward(mem, mem + FASHION_CNN_C1_OUTPUT, mem + 8375424, mem + 9178240, train);
+    fashion_cnn_c1_backward(mem, input, mem + 9178240, grad_input, train);
 }
 
 void fashion_cnn_update(real *mem, double lr, int64_t step) {

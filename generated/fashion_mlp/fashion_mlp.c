@@ -358,19 +358,31 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
     }
 }
 
-/* The register tile: C(0..mr, 0..width) = start (or C itself when start is NULL) + A(0..mr, 0..kc)·pack.
+/* Where C(i, j) starts before the first product (see nngen_gemm_task_ex):
+ *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
+ *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
+ *   NNGEN_FROM_C       C(i, j) itself: the products are added onto what C holds (a sum over several calls) */
+#define NNGEN_FROM_ROW 0
+#define NNGEN_FROM_COLUMN 1
+#define NNGEN_FROM_C 2
+
+/* The register tile: C(0..mr, 0..width) = start + A(0..mr, 0..kc)·pack, where start is `start` (one
+ * vector per column block), else row_start[r] in every lane of row r, else C itself (both NULL).
  * `tile_rows` (≥ mr) and nr are compile-time constants, so the accumulators stay in registers; rows
  * from mr on repeat row mr − 1 and are not stored. */
 NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int mr, const int kc,
                                   const real *a, const long a_row, const long a_step, const real *pack,
-                                  const nngen_vec *start, real *c, const long ldc, const int width) {
+                                  const nngen_vec *start, const real *row_start, real *c, const long ldc,
+                                  const int width) {
     nngen_vec acc[16][3];
     const real *row[16];
     for (int r = 0; r < tile_rows; r++) row[r] = a + (r < mr ? r : mr - 1) * a_row;
     for (int r = 0; r < tile_rows; r++)
         for (int v = 0; v < nr; v++) {
             const int lanes = r < mr ? width - v * NNGEN_LANES : 0; /* rows past mr: not read, not stored */
-            acc[r][v] = start ? start[v] : nngen_load_part(c + r * ldc + v * NNGEN_LANES, lanes);
+            acc[r][v] = start       ? start[v]
+                        : row_start ? nngen_splat(row_start[r < mr ? r : mr - 1])
+                                    : nngen_load_part(c + r * ldc + v * NNGEN_LANES, lanes);
         }
     for (int k = 0; k < kc; k++) {
         const nngen_vec *bk = (const nngen_vec *)(pack + k * nr * NNGEN_LANES);
@@ -384,38 +396,69 @@ NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int m
             nngen_store_part(c + r * ldc + v * NNGEN_LANES, acc[r][v], width - v * NNGEN_LANES);
 }
 
-/* One task of a GEMM (see above): panel task / chunks, row range task % chunks. Inlined into a
- * layer's task function with its constant shapes and strides. */
-NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, const int rows,
-                                  const int cols, const int depth, const real *a, const long a_row,
-                                  const long a_step, const real *b, const long b_row, const long b_col,
-                                  const real *c0, real *c, const long ldc, const int task) {
+/* Rows i0 .. i1 of the columns j0 .. j0 + width (width ≤ nr vectors) of a GEMM: the depth in blocks of
+ * NNGEN_GEMM_KC(nr), each B block packed once and run through the register tile mr rows at a time. */
+NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, const int i1, const int depth,
+                                   const real *a, const long a_row, const long a_step, const real *b,
+                                   const long b_row, const long b_col, const int from, const real *c0,
+                                   real *c, const long ldc, const int j0, const int width) {
     real pack[NNGEN_PANEL_BYTES / sizeof(real)] __attribute__((aligned(64)));
     nngen_vec start[3];
     const int kc_max = NNGEN_GEMM_KC(nr);
+    for (int v = 0; v < nr; v++)
+        start[v] = from == NNGEN_FROM_ROW && c0 ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES)
+                                                : (nngen_vec){0};
+    int k0 = 0;
+    do { /* at least once: with depth 0, C = C0 */
+        const int kc = depth - k0 < kc_max ? depth - k0 : kc_max;
+        nngen_pack_b(nr, pack, b + k0 * b_row + j0 * b_col, b_row, b_col, kc, width);
+        const real *ak = a + k0 * a_step;
+        const nngen_vec *first = k0 == 0 && from == NNGEN_FROM_ROW ? start : NULL;
+        const real *first_rows = k0 == 0 && from == NNGEN_FROM_COLUMN ? c0 : NULL;
+        int i = i0;
+        for (; i + mr <= i1; i += mr) /* full tiles, then the rest of the rows */
+            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, pack, first,
+                            first_rows ? first_rows + i : NULL, c + i * ldc + j0, ldc, width);
+        if (i < i1)
+            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, pack, first,
+                            first_rows ? first_rows + i : NULL, c + i * ldc + j0, ldc, width);
+        k0 += kc;
+    } while (k0 < depth);
+}
+
+/* One task of a GEMM (see above): panel task / chunks, row range task % chunks, with C starting as
+ * `from` says. Inlined into a layer's task function with its constant shapes and strides.
+ * A last panel narrower than nr vectors costs as much as a full one (49 columns would take two
+ * 48-column panels); when that wastes more than an eighth of the work, it runs with a narrower tile
+ * (only then: each tile shape is more code to compile). */
+NNGEN_INLINE void nngen_gemm_task_ex(const int mr, const int nr, const int chunks, const int rows,
+                                     const int cols, const int depth, const real *a, const long a_row,
+                                     const long a_step, const real *b, const long b_row, const long b_col,
+                                     const int from, const real *c0, real *c, const long ldc, const int task) {
     const int panel = task / chunks, chunk = task % chunks;
     const int tiles = (rows + mr - 1) / mr;
     const int i0 = tiles * chunk / chunks * mr;
     const int i1 = tiles * (chunk + 1) / chunks * mr < rows ? tiles * (chunk + 1) / chunks * mr : rows;
     const int j0 = panel * nr * NNGEN_LANES;
     const int width = cols - j0 < nr * NNGEN_LANES ? cols - j0 : nr * NNGEN_LANES;
-    for (int v = 0; v < nr; v++)
-        start[v] = c0 ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES) : (nngen_vec){0};
-    int k0 = 0;
-    do { /* at least once: with depth 0, C = C0 */
-        const int kc = depth - k0 < kc_max ? depth - k0 : kc_max;
-        nngen_pack_b(nr, pack, b + k0 * b_row + j0 * b_col, b_row, b_col, kc, width);
-        const real *ak = a + k0 * a_step;
-        const nngen_vec *first = k0 == 0 ? start : NULL;
-        int i = i0;
-        for (; i + mr <= i1; i += mr) /* full tiles, then the rest of the rows */
-            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, pack, first, c + i * ldc + j0, ldc,
-                            width);
-        if (i < i1)
-            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, pack, first, c + i * ldc + j0,
-                            ldc, width);
-        k0 += kc;
-    } while (k0 < depth);
+    const int panels = (cols + nr * NNGEN_LANES - 1) / (nr * NNGEN_LANES);
+    const int last_vectors = (cols - (panels - 1) * nr * NNGEN_LANES + NNGEN_LANES - 1) / NNGEN_LANES;
+    const int narrow = panel == panels - 1 && (nr - last_vectors) * 8 > panels * nr;
+    if (narrow && last_vectors == 1)
+        nngen_gemm_panel(mr, 1, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+    else if (narrow && last_vectors == 2)
+        nngen_gemm_panel(mr, 2, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+    else
+        nngen_gemm_panel(mr, nr, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+}
+
+/* The GEMM task with C0 along the row (c0[j]) or 0 (c0 NULL). */
+NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, const int rows,
+                                  const int cols, const int depth, const real *a, const long a_row,
+                                  const long a_step, const real *b, const long b_row, const long b_col,
+                                  const real *c0, real *c, const long ldc, const int task) {
+    nngen_gemm_task_ex(mr, nr, chunks, rows, cols, depth, a, a_row, a_step, b, b_row, b_col, NNGEN_FROM_ROW, c0,
+                       c, ldc, task);
 }
 #endif /* NNGEN_FAST */
 
@@ -591,10 +634,223 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S_INVSTD       1745344  /* saved for backward: invstd (512) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
- * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D). */
+ * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D).
+ * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
+ * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n) * C + (c)) * S + (s)]
+
+#if S > 1
+/* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
+#define SUM_LANES 16
+
+/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
+static double FN(total)(double *part) {
+    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) part[l] += part[l + w];
+    return part[0];
+}
+
+#if NNGEN_FAST
+/* SUM_LANES values as one vector (of reals, or of doubles for the sums). */
+typedef real FN(rvec) __attribute__((vector_size(SUM_LANES * sizeof(real))));
+typedef double FN(dvec) __attribute__((vector_size(SUM_LANES * sizeof(double))));
+
+/* *out = the SUM_LANES reals at p, as doubles. (A macro: a function returning or taking a vector wider
+ * than the target's registers would trip -Wpsabi.) */
+#define LOAD(out, p)                                         \
+    do {                                                     \
+        FN(rvec) loaded_;                                    \
+        memcpy(&loaded_, (p), sizeof loaded_);               \
+        (out) = __builtin_convertvector(loaded_, FN(dvec)); \
+    } while (0)
+
+/* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
+ * `squares`; the first only otherwise). */
+static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
+    FN(dvec) acc = {0};
+    for (int n = 0; n < N; n++) {
+        const real *row = x + ((long)n * C + c) * S;
+        int s = 0;
+        for (; s + SUM_LANES <= S; s += SUM_LANES) {
+            FN(dvec) v;
+            LOAD(v, row + s);
+            if (squares) {
+                const FN(dvec) d = v - shift;
+                acc += d * d;
+            } else
+                acc += v;
+        }
+        for (; s < S; s++) {
+            const double d = squares ? row[s] - shift : row[s];
+            acc[s % SUM_LANES] += squares ? d * d : d;
+        }
+    }
+    memcpy(part, &acc, sizeof acc);
+}
+
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
+                              double *part_dout_xhat) {
+    FN(dvec) acc = {0}, acc_xhat = {0};
+    for (int n = 0; n < N; n++) {
+        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        int s = 0;
+        for (; s + SUM_LANES <= S; s += SUM_LANES) {
+            FN(dvec) g, v;
+            LOAD(g, grow + s);
+            LOAD(v, row + s);
+            acc += g;
+            acc_xhat += g * (v - mean) * invstd;
+        }
+        for (; s < S; s++) {
+            const double g = grow[s];
+            acc[s % SUM_LANES] += g;
+            acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+        }
+    }
+    memcpy(part_dout, &acc, sizeof acc);
+    memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
+}
+#undef LOAD
+#else
+static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S;
+        for (int s = 0; s < S; s++) {
+            const double d = squares ? row[s] - shift : row[s];
+            part[s % SUM_LANES] += squares ? d * d : d;
+        }
+    }
+}
+
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
+                              double *part_dout_xhat) {
+    for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        for (int s = 0; s < S; s++) {
+            const double g = grow[s];
+            part_dout[s % SUM_LANES] += g;
+            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+        }
+    }
+}
+#endif
+
+/* Forward of channel c (the formulas below, at FN(forward)). */
+static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+    real *out = mem + OUT;
+    real *running_mean = mem + B_RUNNING_MEAN;
+    real *running_var = mem + B_RUNNING_VAR;
+    double mean, var, part[SUM_LANES];
+    if (train) {
+        FN(sums)(x, c, 0, 0, part);
+        mean = FN(total)(part) / (N * S);
+        FN(sums)(x, c, 1, mean, part);
+        var = FN(total)(part) / (N * S);
+        running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
+        running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
+    } else {
+        mean = running_mean[c];
+        var = running_var[c];
+    }
+    const double invstd = 1 / sqrt(var + EPS);
+    const real gamma = mem[P_GAMMA + c], beta = mem[P_BETA + c];
+    const real scale = (real)(gamma * invstd), shift = (real)(beta - gamma * invstd * mean);
+    mem[S_MEAN + c] = (real)mean;
+    mem[S_INVSTD + c] = (real)invstd;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S;
+        real *o = out + (n * C + c) * S;
+        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+    }
+}
+
+/* Backward of channel c (the formulas below, at FN(backward)). */
+static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+    const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
+    double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
+    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double k = mem[P_GAMMA + c] * invstd;
+    mem[G_BETA + c] = (real)sum_dout;
+    mem[G_GAMMA + c] = (real)sum_dout_xhat;
+    if (!dx) return;
+    const double inv_m = 1.0 / (N * S);
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        real *d = dx + (n * C + c) * S;
+        if (train)
+            for (int s = 0; s < S; s++) {
+                const double xhat = (row[s] - mean) * invstd;
+                d[s] = (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat)));
+            }
+        else
+            for (int s = 0; s < S; s++) d[s] = (real)(k * grow[s]);
+    }
+}
+
+#if NNGEN_FAST
+/* What a task (one channel) needs. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+    int train;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c);
+}
+
+static void FN(backward_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+}
+/* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
+#define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
+#endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, NULL, NULL, train};
+    const nngen_job job = {FN(forward_task), &t, C, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#endif
+}
+
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, dout, dx, train};
+    const nngen_job job = {FN(backward_task), &t, C, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+#endif
+}
+
+#if NNGEN_FAST
+#undef SMALL
+#endif
+#undef SUM_LANES
+
+#else /* S == 1: features of (N, C) */
 
 /* Channels are processed in blocks of CB, rows in the outer loop: every pass reads x contiguously
  * (and vectorizes over channels when S = 1), while each channel's sums still run over n, then s, in
@@ -703,6 +959,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 }
 
 #undef CB
+#endif
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -912,10 +1169,223 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S_INVSTD       1877184  /* saved for backward: invstd (256) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
- * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D). */
+ * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D).
+ * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
+ * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n) * C + (c)) * S + (s)]
+
+#if S > 1
+/* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
+#define SUM_LANES 16
+
+/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
+static double FN(total)(double *part) {
+    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) part[l] += part[l + w];
+    return part[0];
+}
+
+#if NNGEN_FAST
+/* SUM_LANES values as one vector (of reals, or of doubles for the sums). */
+typedef real FN(rvec) __attribute__((vector_size(SUM_LANES * sizeof(real))));
+typedef double FN(dvec) __attribute__((vector_size(SUM_LANES * sizeof(double))));
+
+/* *out = the SUM_LANES reals at p, as doubles. (A macro: a function returning or taking a vector wider
+ * than the target's registers would trip -Wpsabi.) */
+#define LOAD(out, p)                                         \
+    do {                                                     \
+        FN(rvec) loaded_;                                    \
+        memcpy(&loaded_, (p), sizeof loaded_);               \
+        (out) = __builtin_convertvector(loaded_, FN(dvec)); \
+    } while (0)
+
+/* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
+ * `squares`; the first only otherwise). */
+static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
+    FN(dvec) acc = {0};
+    for (int n = 0; n < N; n++) {
+        const real *row = x + ((long)n * C + c) * S;
+        int s = 0;
+        for (; s + SUM_LANES <= S; s += SUM_LANES) {
+            FN(dvec) v;
+            LOAD(v, row + s);
+            if (squares) {
+                const FN(dvec) d = v - shift;
+                acc += d * d;
+            } else
+                acc += v;
+        }
+        for (; s < S; s++) {
+            const double d = squares ? row[s] - shift : row[s];
+            acc[s % SUM_LANES] += squares ? d * d : d;
+        }
+    }
+    memcpy(part, &acc, sizeof acc);
+}
+
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
+                              double *part_dout_xhat) {
+    FN(dvec) acc = {0}, acc_xhat = {0};
+    for (int n = 0; n < N; n++) {
+        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        int s = 0;
+        for (; s + SUM_LANES <= S; s += SUM_LANES) {
+            FN(dvec) g, v;
+            LOAD(g, grow + s);
+            LOAD(v, row + s);
+            acc += g;
+            acc_xhat += g * (v - mean) * invstd;
+        }
+        for (; s < S; s++) {
+            const double g = grow[s];
+            acc[s % SUM_LANES] += g;
+            acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+        }
+    }
+    memcpy(part_dout, &acc, sizeof acc);
+    memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
+}
+#undef LOAD
+#else
+static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S;
+        for (int s = 0; s < S; s++) {
+            const double d = squares ? row[s] - shift : row[s];
+            part[s % SUM_LANES] += squares ? d * d : d;
+        }
+    }
+}
+
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
+                              double *part_dout_xhat) {
+    for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        for (int s = 0; s < S; s++) {
+            const double g = grow[s];
+            part_dout[s % SUM_LANES] += g;
+            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+        }
+    }
+}
+#endif
+
+/* Forward of channel c (the formulas below, at FN(forward)). */
+static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+    real *out = mem + OUT;
+    real *running_mean = mem + B_RUNNING_MEAN;
+    real *running_var = mem + B_RUNNING_VAR;
+    double mean, var, part[SUM_LANES];
+    if (train) {
+        FN(sums)(x, c, 0, 0, part);
+        mean = FN(total)(part) / (N * S);
+        FN(sums)(x, c, 1, mean, part);
+        var = FN(total)(part) / (N * S);
+        running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
+        running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
+    } else {
+        mean = running_mean[c];
+        var = running_var[c];
+    }
+    const double invstd = 1 / sqrt(var + EPS);
+    const real gamma = mem[P_GAMMA + c], beta = mem[P_BETA + c];
+    const real scale = (real)(gamma * invstd), shift = (real)(beta - gamma * invstd * mean);
+    mem[S_MEAN + c] = (real)mean;
+    mem[S_INVSTD + c] = (real)invstd;
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S;
+        real *o = out + (n * C + c) * S;
+        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+    }
+}
+
+/* Backward of channel c (the formulas below, at FN(backward)). */
+static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+    const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
+    double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
+    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double k = mem[P_GAMMA + c] * invstd;
+    mem[G_BETA + c] = (real)sum_dout;
+    mem[G_GAMMA + c] = (real)sum_dout_xhat;
+    if (!dx) return;
+    const double inv_m = 1.0 / (N * S);
+    for (int n = 0; n < N; n++) {
+        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        real *d = dx + (n * C + c) * S;
+        if (train)
+            for (int s = 0; s < S; s++) {
+                const double xhat = (row[s] - mean) * invstd;
+                d[s] = (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat)));
+            }
+        else
+            for (int s = 0; s < S; s++) d[s] = (real)(k * grow[s]);
+    }
+}
+
+#if NNGEN_FAST
+/* What a task (one channel) needs. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+    int train;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c);
+}
+
+static void FN(backward_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+}
+/* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
+#define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
+#endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, NULL, NULL, train};
+    const nngen_job job = {FN(forward_task), &t, C, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#endif
+}
+
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, dout, dx, train};
+    const nngen_job job = {FN(backward_task), &t, C, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+#endif
+}
+
+#if NNGEN_FAST
+#undef SMALL
+#endif
+#undef SUM_LANES
+
+#else /* S == 1: features of (N, C) */
 
 /* Channels are processed in blocks of CB, rows in the outer loop: every pass reads x contiguously
  * (and vectorizes over channels when S = 1), while each channel's sums still run over n, then s, in
@@ -1024,6 +1494,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 }
 
 #undef CB
+#endif
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN

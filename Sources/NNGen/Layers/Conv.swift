@@ -9,8 +9,11 @@ extension LayerDefinition {
     /// only padding: a stride that would skip real input rows or columns is an error)
     /// out[n, f, oy, ox] = b[f] + Σ_{c, ky, kx} x[n, c, oy·stride − pad + ky, ox·stride − pad + kx]·W[f, c, ky, kx]
     /// ```
-    /// The kernel lowers each sample to a `(C·KH·KW, OH·OW)` matrix (im2col), kept in one scratch array of
-    /// that size that backward rebuilds per sample.
+    /// The kernel lowers each sample to a `(C·KH·KW, OH·OW)` matrix (im2col) plus a row of ones (for db).
+    /// Forward keeps those of the whole batch (`col`, N·(C·KH·KW + 1)·OH·OW elements) for backward's dW;
+    /// backward turns the input gradient of each sample back from such a matrix (`dcol`), one per group of
+    /// samples that one thread handles (min(N, 8) of them), and uses a transposed copy of the output
+    /// gradient (`dout_t`) and of dW and db (`dweight_t`) for its GEMMs.
     public static let conv = LayerDefinition(
         keyword: "conv",
         summary: "2-D convolution: F filters of C×KH×KW over [N, C, H, W], with stride and zero padding",
@@ -44,7 +47,9 @@ extension LayerDefinition {
             let oh = try convOutputSide(context, vertical: true, kernel: (kh, kw), stride: stride, pad: pad)
             let ow = try convOutputSide(context, vertical: false, kernel: (kh, kw), stride: stride, pad: pad)
             let ckk = try checkedProduct([c, kh, kw], context, "the kernel \(c)x\(kh)x\(kw)")
-            let columns = try checkedProduct([ckk, oh, ow], context, "the im2col scratch array (C·KH·KW·OH·OW)")
+            let columns = try checkedProduct([n, ckk + 1, oh, ow], context, "the im2col scratch array (N·(C·KH·KW + 1)·OH·OW)")
+            let slots = min(n, convInputGradientSlots)
+            let gradientColumns = try checkedProduct([slots, ckk, oh, ow], context, "the col2im scratch array")
             let outputCount = try checkedProduct([n, f, oh, ow], context, "the output")
             // 2·N·F·OH·OW·C·KH·KW (multiply-adds) + N·F·OH·OW (bias)
             let flops = try checkedProduct([outputCount, 2 * ckk + 1], context, "the FLOP count", limit: Int.max)
@@ -56,7 +61,10 @@ extension LayerDefinition {
                         fanIn: ckk, fanOut: f * kh * kw),
                     TensorSpec("bias", [f], .zeros),
                 ],
-                saved: [SavedSpec("col", count: columns)],
+                saved: [
+                    SavedSpec("col", count: columns), SavedSpec("dcol", count: gradientColumns),
+                    SavedSpec("dout_t", count: outputCount), SavedSpec("dweight_t", count: (ckk + 1) * f),
+                ],
                 constants: [
                     TemplateConstant("N", n, "batch"),
                     TemplateConstant("C", c, "input channels"),
@@ -71,9 +79,13 @@ extension LayerDefinition {
                     TemplateConstant("OW", ow, "output width"),
                     TemplateConstant("CKK", ckk, "C·KH·KW: rows of the im2col matrix"),
                     TemplateConstant("OHW", oh * ow, "OH·OW: output positions per channel"),
+                    TemplateConstant("SLOTS", slots, "dcol matrices: one per group of samples whose dx one task computes"),
                 ],
                 forwardFLOPs: flops)
         })
+
+    /// Groups of samples whose input gradient backward computes in parallel, each with its own `dcol` matrix.
+    static let convInputGradientSlots = 8
 
     /// One side of a convolution's output, `⌊(input + 2·pad − kernel) / stride⌋ + 1` along the height
     /// (`vertical`) or the width; throws, naming the layer, its input and the arithmetic, when it is below 1 or

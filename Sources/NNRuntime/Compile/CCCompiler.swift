@@ -209,27 +209,40 @@ public enum CCCompiler {
         return ResolvedCompiler(path: found, leadingArguments: Array(words.dropFirst()), identity: "\(real) \(stamp)")
     }
 
-    /// Runs the compiler with stdin closed, collecting stdout and stderr together.
+    /// Serializes process launches: Foundation's `Process.run` on Linux can fail when several threads spawn
+    /// at once (seen as a rare "cannot run the C compiler" under parallel tests).
+    private static let launchLock = NSLock()
+
+    /// Runs the compiler with stdin closed, collecting stdout and stderr together. A launch that fails is
+    /// retried twice, after a short pause, before it is reported.
     static func runCompiler(_ compiler: ResolvedCompiler, arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: compiler.path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do {
-            try process.run()
-        } catch {
-            throw Diagnostic(
-                "cannot run the C compiler '\(compiler.path)': \(error.localizedDescription)",
-                hint: "check that CC names an executable C compiler, or use --backend tcc")
+        var attempt = 0
+        while true {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: compiler.path)
+            process.arguments = arguments
+            let pipe = Pipe()
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = pipe
+            process.standardError = pipe
+            do {
+                try launchLock.withLock { try process.run() }
+            } catch {
+                attempt += 1
+                if attempt < 3 {
+                    usleep(50_000)
+                    continue
+                }
+                throw Diagnostic(
+                    "cannot run the C compiler '\(compiler.path)': \(error.localizedDescription)",
+                    hint: "check that CC names an executable C compiler, or use --backend tcc")
+            }
+            // Read before waiting: a compiler that fills the pipe would otherwise block forever.
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            let status = process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
+            return (status, String(decoding: output, as: UTF8.self))
         }
-        // Read before waiting: a compiler that fills the pipe would otherwise block forever.
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let status = process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
-        return (status, String(decoding: output, as: UTF8.self))
     }
 
     /// A Diagnostic located at the compiler's first error (`file:line:col: error: text`), carrying
