@@ -5,7 +5,7 @@ import NNGen
 
 /// A cursor over the JSON text of a safetensors header that reads the values the format uses; its errors
 /// give the byte offset and what was being read.
-struct JSONScanner {
+struct JSONScanner: ByteScanning {
     let bytes: [UInt8]
     let origin: String
     var position = 0
@@ -151,20 +151,6 @@ struct JSONScanner {
         guard consume(character) else { throw failure("expected \(what), found \(found([]))") }
     }
 
-    /// Skips whitespace, then consumes `character` if it is next.
-    private mutating func consume(_ character: Unicode.Scalar) -> Bool {
-        skipSpace()
-        guard next == UInt8(ascii: character) else { return false }
-        position += 1
-        return true
-    }
-
-    /// The byte at the cursor, or nil at the end.
-    private var next: UInt8? { position < bytes.count ? bytes[position] : nil }
-
-    private mutating func skipSpace() {
-        while let byte = next, " \t\n\r".utf8.contains(byte) { position += 1 }
-    }
 
     /// Describes `token`, or when it is empty the token at the cursor, for a message: `'-2'`, `"name"`.
     private func found(_ token: ArraySlice<UInt8>) -> String {

@@ -151,7 +151,7 @@ public enum NPY {
 
 /// A cursor over the Python dict literal of a .npy header, reading the few kinds of value it holds:
 /// strings, `True`/`False`, and tuples of non-negative integers.
-private struct PythonLiteralScanner {
+private struct PythonLiteralScanner: ByteScanning {
     let bytes: [UInt8]
     let origin: String
     var position = 0
@@ -240,20 +240,6 @@ private struct PythonLiteralScanner {
         guard consume(character) else { throw failure("expected \(what), found \(found())") }
     }
 
-    /// Skips whitespace, then consumes `character` if it is next.
-    private mutating func consume(_ character: Unicode.Scalar) -> Bool {
-        skipSpace()
-        guard next == UInt8(ascii: character) else { return false }
-        position += 1
-        return true
-    }
-
-    /// The byte at the cursor, or nil at the end.
-    private var next: UInt8? { position < bytes.count ? bytes[position] : nil }
-
-    private mutating func skipSpace() {
-        while let byte = next, " \t\n\r".utf8.contains(byte) { position += 1 }
-    }
 
     /// The token at the cursor, for a message: `'Maybe'`, `'x'`.
     private func found() -> String {
