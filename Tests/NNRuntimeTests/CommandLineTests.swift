@@ -1,0 +1,112 @@
+// The nngen binary end to end: exit codes, messages on stderr, files written.
+
+import Foundation
+import Testing
+
+@Suite struct CommandLineTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// The nngen built next to this test bundle (`swift build --build-tests` builds it).
+    static var binary: String? {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("nngen").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func nngen(_ arguments: [String], in directory: String? = nil) throws -> Result {
+        let binary = try #require(Self.binary, "nngen binary not found next to the tests; run swift build --build-tests")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func temporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "nngen-cli-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    @Test func checkPrintsTheLayerTable() throws {
+        let result = try Self.nngen(["check", Self.root + "/examples/fashion_mlp.spec"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("fc1    affine     [128, 784]  [128, 512]  401,920    102,825,984"))
+        #expect(result.stdout.contains("total "))
+    }
+
+    @Test func aBadSpecExitsNonZeroWithALocatedMessage() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "input x [2, 3]\naffine fc out=ten\nloss softmax\n".write(toFile: directory + "/bad.spec", atomically: true, encoding: .utf8)
+        let result = try Self.nngen(["check", "bad.spec"], in: directory)
+        #expect(result.status == 1)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.hasPrefix("bad.spec:2:15: error: bad value 'ten' for 'out' of affine 'fc': expected a whole number"))
+        #expect(result.stderr.contains("    affine fc out=ten\n                  ^"))
+    }
+
+    @Test func missingFilesAndBadFlagsExitNonZero() throws {
+        let missing = try Self.nngen(["check", "/nonexistent/model.spec"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("/nonexistent/model.spec: error: cannot open for reading"))
+        let badFlag = try Self.nngen(["train", Self.root + "/examples/tiny_f64.spec", "--epochs", "zero"])
+        #expect(badFlag.status != 0)
+        #expect(badFlag.stderr.contains("zero"))
+        let noEpochs = try Self.nngen(["train", Self.root + "/examples/tiny_f64.spec", "--epochs", "0"])
+        #expect(noEpochs.status == 1)
+        #expect(noEpochs.stderr.contains("--epochs must be at least 1"))
+    }
+
+    @Test func compileInitAndGradWriteTheirFiles() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let spec = Self.root + "/examples/tiny_f64.spec"
+        let compiled = try Self.nngen(["compile", spec, "-o", directory + "/out"])
+        #expect(compiled.status == 0, "\(compiled.stderr)")
+        let header = try String(contentsOfFile: directory + "/out/tiny_f64.h", encoding: .utf8)
+        #expect(header.contains("double tiny_f64_forward(double *mem"))
+        #expect(FileManager.default.fileExists(atPath: directory + "/out/tiny_f64.c"))
+
+        #expect(try Self.nngen(["init", spec, "--seed", "3", "-o", directory + "/p.safetensors"]).status == 0)
+        // A .npy written by hand: float64 [4, 2, 3, 3] zeros, int64 labels.
+        func npy(_ descr: String, _ shape: String, _ payload: [UInt8]) -> [UInt8] {
+            var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }"
+            while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+            header += "\n"
+            let length = UInt16(header.utf8.count)
+            return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + Array(header.utf8) + payload
+        }
+        try Data(npy("<f8", "(4, 2, 3, 3)", [UInt8](repeating: 0, count: 72 * 8))).write(to: URL(fileURLWithPath: directory + "/x.npy"))
+        let labels: [UInt8] = [0, 1, 2, 3].flatMap { (v: UInt8) in [v, 0, 0, 0, 0, 0, 0, 0] }
+        try Data(npy("<i8", "(4,)", labels)).write(to: URL(fileURLWithPath: directory + "/y.npy"))
+        let grad = try Self.nngen(["grad", spec, "--params", directory + "/p.safetensors", "--input", directory + "/x.npy",
+                                   "--labels", directory + "/y.npy", "-o", directory + "/g.safetensors"])
+        #expect(grad.status == 0, "\(grad.stderr)")
+        #expect(grad.stdout.contains("wrote 11 tensors"))
+        let badLabels = try Self.nngen(["grad", spec, "--params", directory + "/p.safetensors", "--input", directory + "/y.npy",
+                                        "--labels", directory + "/y.npy", "-o", directory + "/g2.safetensors"])
+        #expect(badLabels.status == 1)
+        #expect(badLabels.stderr.contains("input has shape [4]; 'x' is [4, 2, 3, 3]"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/g2.safetensors"))
+    }
+}
