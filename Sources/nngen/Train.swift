@@ -42,11 +42,17 @@ struct Train: ParsableCommand {
             let (trainingSource, testSource) = try data.sources()
             let console = ConsoleProgress()
             console.line("loading \(trainingSource)" + (testSource.map { " and \($0)" } ?? ""))
-            let trainingSet = try trainingSource.load(for: graph)
-            let testSet = try testSource?.load(for: graph)
+            // The training set loads on a background thread while the model compiles. The test set loads
+            // in the background once training has started (it is needed at the end of epoch 1); its files
+            // are checked now, so a missing one is reported before any training.
+            let pendingTrainingSet = PendingDataset(trainingSource.description) { try trainingSource.load(for: graph) }
+            pendingTrainingSet.start()
+            try testSource?.requireFiles()
+            let testSet = testSource.map { source in PendingDataset(source.description) { try source.load(for: graph) } }
 
             guard threads >= 0 else { throw Diagnostic("--threads must be 0 (every core) or more, got \(threads)") }
             let model = try Model(graph: graph, backend: backend)
+            let trainingSet = try pendingTrainingSet.wait()
             model.threads = threads
             model.onBackendEvent = { console.line("backend: \($0)") }
             console.line("model \(graph.modelName): \(graph.parameterCount) parameters, input \(graph.inputShape), "
@@ -55,7 +61,7 @@ struct Train: ParsableCommand {
                          + (backend == .tiered && model.isCompilingInBackground ? " (cc compiling in the background)" : "")
                          + String(format: ", compiled in %.3f s", model.compileSeconds))
 
-            let trainer = try Trainer(model: model, trainingSet: trainingSet, testSet: testSet, options: options)
+            let trainer = try Trainer(model: model, trainingSet: trainingSet, pendingTestSet: testSet, options: options)
             trainer.onEvent = { event in
                 console.handle(event)
                 guard case .epochFinished(let record) = event else { return }

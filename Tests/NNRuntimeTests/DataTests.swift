@@ -153,7 +153,7 @@ private func writeSplit(
     for name in ["a.gz", "a.idx"] {
         let decoded = try IDX.read(path: "\(directory)/\(name)")
         #expect(decoded.dims == [3, 2])
-        #expect(decoded.values == [1, 2, 3, 4, 5, 6])
+        #expect(Array(decoded.values) == [1, 2, 3, 4, 5, 6])
     }
 }
 
@@ -215,7 +215,7 @@ private func writeSplit(
     let directory = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     try writeSplit("t10k", in: directory, imageCount: 3, labels: [9, 0, 4], compress: false)
-    let dataset = try FashionMNIST.load(directory: directory, split: .test)
+    let dataset = try FashionMNIST.load(directory: directory, split: .test, cache: nil)
     #expect(dataset.count == 3)
     #expect(dataset.sampleShape == [1, 28, 28])
     #expect(dataset.featureCount == 784)
@@ -224,7 +224,7 @@ private func writeSplit(
     // Pixel i holds i % 256; sample 1 starts at pixel 784 (784 % 256 = 16).
     let expected: (Int) -> Float = { (Float($0 % 256) / 255 - FashionMNIST.mean) / FashionMNIST.std }
     for index in [0, 1, 255, 784, 3 * 784 - 1] {
-        #expect(abs(dataset.samples[index] - expected(index)) < 1e-5)
+        #expect(abs(dataset.value(at: index) - expected(index)) < 1e-5)
     }
 }
 
@@ -232,7 +232,7 @@ private func writeSplit(
     let directory = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     try writeSplit("train", in: directory, imageCount: 2, labels: [3, 10])
-    let error = diagnostic { _ = try FashionMNIST.load(directory: directory, split: .train) }
+    let error = diagnostic { _ = try FashionMNIST.load(directory: directory, split: .train, cache: nil) }
     #expect(error?.location?.file == "\(directory)/train-labels-idx1-ubyte.gz")
     #expect(error?.message == "label 10 of sample 1 is out of range 0...9")
 }
@@ -241,7 +241,7 @@ private func writeSplit(
     let directory = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     try writeSplit("train", in: directory, imageCount: 3, labels: [1, 2])
-    let error = diagnostic { _ = try FashionMNIST.load(directory: directory, split: .train) }
+    let error = diagnostic { _ = try FashionMNIST.load(directory: directory, split: .train, cache: nil) }
     #expect(error?.message == "2 labels for 3 images in \(directory)/train-images-idx3-ubyte.gz")
 }
 
@@ -252,7 +252,7 @@ private func writeSplit(
         gzip(idxBytes(dims: [1, 27, 29], values: Array(repeating: 0, count: 27 * 29))),
         to: directory + "/train-images-idx3-ubyte.gz")
     try write(gzip(idxBytes(dims: [1], values: [0])), to: directory + "/train-labels-idx1-ubyte.gz")
-    let error = diagnostic { _ = try FashionMNIST.load(directory: directory, split: .train) }
+    let error = diagnostic { _ = try FashionMNIST.load(directory: directory, split: .train, cache: nil) }
     #expect(error?.message == "expected images of shape [count, 28, 28], found [1, 27, 29]")
 }
 
@@ -263,7 +263,7 @@ private func writeSplit(
     let path = "\(directory)/t10k-images-idx3-ubyte.gz"
     let compressed = try FileBytes.read(path)
     try write(Array(compressed[..<(compressed.count / 2)]), to: path)
-    let error = diagnostic { _ = try FashionMNIST.load(directory: directory, split: .test) }
+    let error = diagnostic { _ = try FashionMNIST.load(directory: directory, split: .test, cache: nil) }
     #expect(error?.location?.file == path)
     #expect(error?.message.hasPrefix("gzip data is corrupt:") == true)
     #expect(error?.hint?.contains("apt-get install --reinstall dataset-fashion-mnist") == true)
@@ -273,7 +273,7 @@ private func writeSplit(
     let directory = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     for path in [directory, directory + "/no-such-subdirectory"] {
-        let error = diagnostic { _ = try FashionMNIST.load(directory: path, split: .test) }
+        let error = diagnostic { _ = try FashionMNIST.load(directory: path, split: .test, cache: nil) }
         #expect(error?.location?.file == "\(path)/t10k-images-idx3-ubyte.gz")
         #expect(error?.hint == "install the data set: apt-get install dataset-fashion-mnist")
     }
@@ -292,7 +292,7 @@ private func writeSplit(
     let test = try FashionMNIST.load(split: .test)
     #expect(train.count == 60_000)
     #expect(test.count == 10_000)
-    #expect(train.samples.count == 60_000 * 784)
+    #expect(train.storage.count == 60_000 * 784)
     #expect(train.labels.first == 9)  // an ankle boot
     #expect(test.labels.first == 9)
     for (dataset, perClass) in [(train, 6000), (test, 1000)] {
@@ -302,12 +302,136 @@ private func writeSplit(
     }
     var sum = 0.0
     var sumOfSquares = 0.0
-    for value in train.samples {
+    let values = train.floatValues()
+    for value in values {
         sum += Double(value)
         sumOfSquares += Double(value) * Double(value)
     }
-    let mean = sum / Double(train.samples.count)
-    let std = (sumOfSquares / Double(train.samples.count) - mean * mean).squareRoot()
+    let mean = sum / Double(values.count)
+    let std = (sumOfSquares / Double(values.count) - mean * mean).squareRoot()
     #expect(abs(mean) < 1e-4)
     #expect(abs(std - 1) < 1e-4)
+}
+
+// MARK: - The decoded-data cache
+
+/// The modification time of `path`, to put back after rewriting it (so the cache key stays the same).
+private func modificationTime(_ path: String) -> timespec {
+    var status = stat()
+    stat(path, &status)
+    return status.st_mtim
+}
+
+private func setModificationTime(_ path: String, _ time: timespec) {
+    var times = [time, time]
+    utimensat(AT_FDCWD, path, &times, 0)
+}
+
+@Test func decodedCacheServesTheSecondLoadWithoutZlib() throws {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let cache = DecodedCache(directory: directory + "/cache")
+    try writeSplit("train", in: directory, imageCount: 5, labels: [1, 2, 3, 4, 5])
+    let first = try FashionMNIST.load(directory: directory, split: .train, cache: cache)
+    let entries = try FileManager.default.contentsOfDirectory(atPath: cache.directory).sorted()
+    #expect(entries.count == 2 && entries.allSatisfy { $0.hasSuffix(".decoded") })
+    #expect(entries.first?.hasPrefix("train-images-idx3-ubyte-") == true)
+
+    // Garbage of the same size with the same modification time: only the cache can give the data now.
+    let images = FashionMNIST.paths(directory: directory, split: .train).images
+    let mtime = modificationTime(images)
+    let size = try FileBytes.read(images).count
+    try write([UInt8](repeating: 0x55, count: size), to: images)
+    setModificationTime(images, mtime)
+    let second = try FashionMNIST.load(directory: directory, split: .train, cache: cache)
+    #expect(second.floatValues() == first.floatValues())
+    #expect(second.labels == first.labels)
+
+    // Without the cache the garbage is read, and reported.
+    #expect(diagnostic { _ = try FashionMNIST.load(directory: directory, split: .train, cache: nil) } != nil)
+}
+
+@Test func decodedCacheNeverTrustsADamagedEntry() throws {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let cache = DecodedCache(directory: directory + "/cache")
+    let source = directory + "/x.gz"
+    let payload = (0..<10_003).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+    try write(gzip(payload), to: source)
+    cache.store(payload, source: source)
+    let entry = try #require(cache.entryPath(source: source))
+    #expect(cache.lookup(source: source).map(Array.init) == payload)
+    let good = try FileBytes.read(entry)
+
+    var flipped = good
+    flipped[24 + 5000] ^= 0x10
+    try write(flipped, to: entry)
+    #expect(cache.lookup(source: source) == nil, "a flipped payload bit fails the checksum")
+    try write(Array(good.dropLast(7)), to: entry)
+    #expect(cache.lookup(source: source) == nil, "a truncated entry fails the size check")
+    try write(Array(good.prefix(10)), to: entry)
+    #expect(cache.lookup(source: source) == nil, "an entry shorter than its header")
+    var magic = good
+    magic[0] = 0
+    try write(magic, to: entry)
+    #expect(cache.lookup(source: source) == nil, "a foreign file")
+
+    // Loading through IDX rebuilds the entry.
+    let idx = idxBytes(dims: [3], values: [7, 8, 9])
+    try write(gzip(idx), to: source)
+    try write(flipped, to: cache.entryPath(source: source) ?? entry)
+    #expect(Array(try IDX.read(path: source, cache: cache).values) == [7, 8, 9])
+    #expect(cache.lookup(source: source).map(Array.init) == idx)
+}
+
+@Test func decodedCacheKeyFollowsTheSourceFile() throws {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let cache = DecodedCache(directory: directory + "/cache")
+    let source = directory + "/x.gz"
+    try write(gzip([1, 2, 3]), to: source)
+    cache.store([1, 2, 3], source: source)
+    #expect(cache.lookup(source: source) != nil)
+    var later = modificationTime(source)
+    later.tv_sec += 10
+    setModificationTime(source, later)
+    #expect(cache.lookup(source: source) == nil, "a newer source file is decoded again")
+    #expect(cache.entryPath(source: directory + "/missing.gz") == nil)
+}
+
+@Test func anUnwritableCacheDirectoryMeansNoCache() throws {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try write([0], to: directory + "/a-file")
+    // A directory inside a regular file can never be created (even by root).
+    let cache = DecodedCache(directory: directory + "/a-file/cache")
+    try writeSplit("t10k", in: directory, imageCount: 2, labels: [3, 4])
+    let dataset = try FashionMNIST.load(directory: directory, split: .test, cache: cache)
+    #expect(dataset.labels == [3, 4])
+    #expect(cache.lookup(source: FashionMNIST.paths(directory: directory, split: .test).images) == nil)
+}
+
+@Test func decodedCacheChecksumSeesOrderAndLength() {
+    func checksum(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { DecodedCache.checksum($0) } }
+    let words = (0..<32).map { UInt8($0) }
+    let swapped = Array(words[8..<16] + words[0..<8] + words[16...])
+    #expect(checksum(words) != checksum(swapped))
+    #expect(checksum(words) != checksum(words + [0]))
+    #expect(checksum([]) != checksum([0]))
+}
+
+@Test func fashionMNISTKeepsPixelBytes() throws {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    try writeSplit("t10k", in: directory, imageCount: 2, labels: [1, 2])
+    let dataset = try FashionMNIST.load(directory: directory, split: .test, cache: nil)
+    guard case .bytes(let bytes, let scale, let shift) = dataset.storage else {
+        Issue.record("Fashion-MNIST images should be held as bytes")
+        return
+    }
+    #expect(bytes.count == 2 * 784 && scale == FashionMNIST.scale && shift == FashionMNIST.shift)
+    // The value of a byte is exactly the expression nngen always used: p · (1 / (255 std)) + (−mean / std).
+    let std = FashionMNIST.std, mean = FashionMNIST.mean
+    let expected = (0..<2 * 784).map { Float(UInt8($0 % 256)) * (1 / (255 * std)) + -mean / std }
+    #expect(dataset.floatValues().map(\.bitPattern) == expected.map(\.bitPattern))
 }

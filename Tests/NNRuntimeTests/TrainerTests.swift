@@ -147,6 +147,53 @@ import Testing
         #expect(d != a)
     }
 
+    /// A test set loading in the background starts after the first step and gives the same run as one
+    /// loaded up front; the first step is announced once, before the second.
+    @Test func aPendingTestSetGivesTheSameRun() throws {
+        let loaded = try Trainer(model: try Toy.model(), trainingSet: Toy.trainingSet, testSet: Toy.testSet,
+                                 options: TrainingOptions(epochs: 2, seed: 6)).run()
+        let pending = PendingDataset("toy test set") { Toy.testSet }
+        let trainer = try Trainer(model: try Toy.model(), trainingSet: Toy.trainingSet, pendingTestSet: pending,
+                                  options: TrainingOptions(epochs: 2, seed: 6))
+        var events: [String] = []
+        var plan: TrainingPlan?
+        trainer.onEvent = { event in
+            switch event {
+            case .started(let p): plan = p
+            case .firstStepFinished(let seconds):
+                events.append("first")
+                #expect(seconds.map { $0 > 0 } ?? true)
+            case .step(let progress) where progress.step <= 2:
+                events.append("step \(progress.step) \(pending.isLoaded ? "" : "not ")loading")
+            default: break
+            }
+        }
+        let history = try trainer.run()
+        func metrics(_ history: TrainingHistory) -> [Double?] {
+            history.epochs.flatMap { [$0.trainLoss, $0.trainAccuracy, $0.testLoss, $0.testAccuracy] } + history.losses.map(\.loss)
+        }
+        #expect(metrics(history) == metrics(loaded))
+        #expect(plan?.testSamples == nil && plan?.testSetLoading == true)
+        #expect(events.prefix(2) == ["first", "step 1 not loading"] || events.prefix(2) == ["first", "step 1 loading"])
+        #expect(events.filter { $0 == "first" }.count == 1)
+    }
+
+    /// A test set that fails to load stops the run at the end of the first epoch with its error.
+    @Test func aPendingTestSetErrorStopsTheRun() throws {
+        let pending = PendingDataset("broken") { throw Diagnostic(file: "t.npy", "not a .npy file") }
+        let trainer = try Trainer(model: try Toy.model(), trainingSet: Toy.trainingSet, pendingTestSet: pending, options: TrainingOptions(epochs: 2))
+        var steps = 0
+        trainer.onEvent = { if case .step = $0 { steps += 1 } }
+        let error = try #require(thrownDiagnostic { try trainer.run() })
+        #expect(error.description == "t.npy: error: not a .npy file")
+        #expect(steps == trainer.stepsPerEpoch && trainer.state.epoch == 0)
+
+        // A test set that does not fit the model is named by its description.
+        let wrong = PendingDataset("the wrong test set") { Dataset(samples: [0, 0], labels: [0], sampleShape: [2]) }
+        let mismatch = try Trainer(model: try Toy.model(), trainingSet: Toy.trainingSet, pendingTestSet: wrong, options: TrainingOptions(epochs: 1))
+        #expect(thrownDiagnostic { try mismatch.run() }?.location?.file == "the wrong test set")
+    }
+
     @Test func eachEpochDropsOnlyThePartialBatch() throws {
         // 245 samples, batch 8: 30 steps, 5 samples left out per epoch.
         let data = Toy.dataset(count: 245, seed: 4)
@@ -171,8 +218,9 @@ import Testing
 
         // Reference: each sample alone (the batch filled with copies of it), in test mode.
         var lossSum = 0.0, correct = 0
+        let values = Toy.testSet.floatValues()
         for index in 0..<Toy.testSet.count {
-            let row = Toy.testSet.samples[index * Toy.features ..< (index + 1) * Toy.features].map(Double.init)
+            let row = values[index * Toy.features ..< (index + 1) * Toy.features].map(Double.init)
             let label = Toy.testSet.labels[index]
             lossSum += try model.forward(input: Array([[Double]](repeating: row, count: 8).joined()),
                                          target: .classes([Int32](repeating: label, count: 8)), mode: .test)
@@ -187,7 +235,7 @@ import Testing
         let model = try Toy.model()
         try Trainer(model: model, trainingSet: Toy.trainingSet, testSet: nil, options: TrainingOptions(epochs: 2)).run()
         let count = 13
-        let samples = Array(Toy.testSet.samples.prefix(count * Toy.features))
+        let samples = Array(Toy.testSet.floatValues().prefix(count * Toy.features))
         let probabilities = try model.predictProbabilities(samples, count: count)
         #expect(probabilities.count == count * Toy.classes)
         for row in 0..<count {

@@ -31,7 +31,7 @@ import Testing
         let dataset = try DataSource.npy(data: files.data, labels: files.labels).load(for: try Toy.graph())
         #expect(dataset.count == 24 && dataset.featureCount == 6 && dataset.sampleShape == [6])
         #expect(dataset.labels.prefix(4) == [0, 1, 2, 0])
-        #expect(dataset.samples[8] == Float(1) / 7)
+        #expect(dataset.value(at: 8) == Float(1) / 7)
         let trainer = try Trainer(model: try Toy.model(), trainingSet: dataset, testSet: dataset, options: TrainingOptions(epochs: 1))
         #expect(try trainer.run().epochs.count == 1)
 
@@ -39,7 +39,7 @@ import Testing
         let wide = try write(samples: HostTensor(shape: [2, 6], float64: (0..<12).map(Double.init)), labels: HostTensor(shape: [2], int64: [2, 1]))
         defer { try? FileManager.default.removeItem(atPath: wide.directory) }
         let other = try Dataset.loadNPY(data: wide.data, labels: wide.labels)
-        #expect(other.labels == [2, 1] && other.samples[11] == 11)
+        #expect(other.labels == [2, 1] && other.value(at: 11) == 11)
     }
 
     @Test func aMissingFileIsNamed() throws {
@@ -144,5 +144,76 @@ import Testing
         guard let graph = try? Toy.graph("input x [8, 6]\naffine fc out=3\nloss mse\noptimizer sgd lr=0.1\n") else { return }  // mse not in this build
         let error = try #require(thrownDiagnostic { try Toy.trainingSet.check(for: graph, origin: "x.npy") })
         #expect(error.message.contains("loss mse takes real-valued targets"))
+    }
+
+    /// A data set of bytes under Fashion-MNIST's map, and the same values computed up front as Floats.
+    static func byteAndFloatTwins(count: Int) -> (bytes: Dataset, floats: Dataset) {
+        var rng = SplitMix64(seed: 21)
+        let pixels = (0..<(count * Toy.features)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let labels = (0..<count).map { Int32($0 % Toy.classes) }
+        let bytes = Dataset(bytes: ReadOnlyBytes(pixels), scale: FashionMNIST.scale, shift: FashionMNIST.shift,
+                            labels: labels, sampleShape: [Toy.features], classCount: Toy.classes)
+        let values = pixels.map { Float($0) * FashionMNIST.scale + FashionMNIST.shift }
+        return (bytes, Dataset(samples: values, labels: labels, sampleShape: [Toy.features], classCount: Toy.classes))
+    }
+
+    /// Bytes converted while staging give exactly the input that Float samples give.
+    @Test(arguments: ["float32", "float64"])
+    func stagingBytesMatchesStagingFloatsBitForBit(dtype: String) throws {
+        let (bytes, floats) = Self.byteAndFloatTwins(count: 40)
+        let model = try Toy.model(Toy.spec(dtype: dtype))
+        let rows = [39, 0, 7, 7, 12, 31, 2, 20]
+        let inputBytes = model.graph.inputShape.count * model.graph.dtype.byteSize
+        func staged(_ dataset: Dataset) -> [UInt8] {
+            rows.withUnsafeBufferPointer { model.stageBatch(dataset, rows: $0) }
+            return Array(UnsafeRawBufferPointer(start: model.inputBuffer, count: inputBytes))
+        }
+        #expect(staged(bytes) == staged(floats))
+        #expect(bytes.floatValues().map(\.bitPattern) == floats.floatValues().map(\.bitPattern))
+        #expect(bytes.value(at: 77).bitPattern == floats.value(at: 77).bitPattern)
+
+        // And so does a whole run: same weights, same history.
+        func train(_ dataset: Dataset) throws -> ([String: HostTensor], TrainingHistory) {
+            let model = try Toy.model(Toy.spec(dtype: dtype))
+            let history = try Trainer(model: model, trainingSet: dataset, testSet: dataset, options: TrainingOptions(epochs: 2, seed: 4)).run()
+            return (Toy.snapshot(model), history)
+        }
+        let (byteWeights, byteHistory) = try train(bytes)
+        let (floatWeights, floatHistory) = try train(floats)
+        #expect(byteWeights == floatWeights)
+        #expect(byteHistory.epochs.map(\.testLoss) == floatHistory.epochs.map(\.testLoss))
+    }
+
+    /// uint8 samples stay bytes (the identity map); float samples stay floats.
+    @Test func npyBytesStayBytes() throws {
+        let pixels: [UInt8] = (0..<12).map { UInt8($0 * 20) }
+        let files = try write(samples: HostTensor(shape: [2, 6], uint8: pixels), labels: HostTensor(shape: [2], int32: [0, 2]))
+        defer { try? FileManager.default.removeItem(atPath: files.directory) }
+        let dataset = try Dataset.loadNPY(data: files.data, labels: files.labels)
+        guard case .bytes(let bytes, 1, 0) = dataset.storage else {
+            Issue.record("uint8 samples should be held as bytes with the identity map")
+            return
+        }
+        #expect(Array(bytes) == pixels)
+        #expect(dataset.floatValues() == pixels.map(Float.init))
+        let floats = try toyFiles()
+        defer { try? FileManager.default.removeItem(atPath: floats.directory) }
+        guard case .floats = try Dataset.loadNPY(data: floats.data, labels: floats.labels).storage else {
+            Issue.record("float samples should be held as floats")
+            return
+        }
+    }
+
+    /// A missing test file is reported before loading starts (the test set loads in the background).
+    @Test func requireFilesNamesAMissingFile() throws {
+        let files = try toyFiles()
+        defer { try? FileManager.default.removeItem(atPath: files.directory) }
+        try DataSource.npy(data: files.data, labels: files.labels).requireFiles()
+        let missing = files.directory + "/nope.npy"
+        let error = try #require(thrownDiagnostic { try DataSource.npy(data: files.data, labels: missing).requireFiles() })
+        #expect(error.description == "\(missing): error: cannot open for reading: No such file or directory")
+        let fashion = try #require(thrownDiagnostic { try DataSource.fashionMNIST(directory: files.directory, split: .test).requireFiles() })
+        #expect(fashion.location?.file == files.directory + "/t10k-images-idx3-ubyte.gz")
+        #expect(fashion.hint?.contains("apt-get install dataset-fashion-mnist") == true)
     }
 }

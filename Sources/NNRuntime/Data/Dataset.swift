@@ -1,12 +1,32 @@
-// Dataset: a labelled classification data set in memory, the input of training and evaluation.
+// Dataset: a labelled classification data set in memory, the input of training and evaluation — its
+// samples kept as bytes (converted per batch) or as Float values.
 import NNGen
 
-/// A labelled classification data set held in memory, samples as Float rows.
+/// A labelled classification data set held in memory.
 ///
-/// Sample `i` is `samples[i * featureCount ..< (i + 1) * featureCount]`, with label `labels[i]`.
+/// Sample `i` is values `i * featureCount ..< (i + 1) * featureCount` of `storage`, with label `labels[i]`.
+/// Images keep their pixels as bytes (`Storage.bytes`): a quarter of the memory of Float values, and
+/// nothing to convert before the first step; each batch is converted as it is staged into the model.
 public struct Dataset: Sendable {
-    /// The samples, `count × featureCount`, row-major.
-    public var samples: [Float]
+    /// How the sample values are held.
+    public enum Storage: Sendable {
+        /// The values themselves, `count × featureCount`, row-major.
+        case floats([Float])
+        /// One byte per value, `count × featureCount`, row-major; value = `Float(byte) * scale + shift`.
+        /// (Mapped from the decoded-data cache for Fashion-MNIST: see `ReadOnlyBytes`.)
+        case bytes(ReadOnlyBytes, scale: Float, shift: Float)
+
+        /// The number of values held.
+        public var count: Int {
+            switch self {
+            case .floats(let values): values.count
+            case .bytes(let bytes, _, _): bytes.count
+            }
+        }
+    }
+
+    /// The sample values.
+    public var storage: Storage
     /// One class id per sample, in `0 ..< classCount`.
     public var labels: [Int32]
     /// The shape of one sample, e.g. `[1, 28, 28]` or `[784]`; its product is `featureCount`.
@@ -18,14 +38,56 @@ public struct Dataset: Sendable {
     /// The number of classes: one more than the largest label, unless given.
     public var classCount: Int
 
-    /// A data set of `labels.count` samples of shape `sampleShape`. `classCount` defaults to 1 + max label.
-    /// Call `validate` to check the sizes and labels.
+    /// A data set of `labels.count` samples of shape `sampleShape` held as Float values. `classCount`
+    /// defaults to 1 + max label. Call `validate` to check the sizes and labels.
     public init(samples: [Float], labels: [Int32], sampleShape: [Int], classCount: Int? = nil) {
-        self.samples = samples
+        self.init(storage: .floats(samples), labels: labels, sampleShape: sampleShape, classCount: classCount)
+    }
+
+    /// A data set whose values are held as bytes, each standing for the value
+    /// ```
+    /// value = Float(byte) * scale + shift
+    /// ```
+    /// (`scale` 1, `shift` 0: the byte itself).
+    public init(
+        bytes: ReadOnlyBytes, scale: Float = 1, shift: Float = 0, labels: [Int32], sampleShape: [Int],
+        classCount: Int? = nil
+    ) {
+        self.init(
+            storage: .bytes(bytes, scale: scale, shift: shift), labels: labels, sampleShape: sampleShape,
+            classCount: classCount)
+    }
+
+    /// A data set of `labels.count` samples of shape `sampleShape` with values held in `storage`.
+    public init(storage: Storage, labels: [Int32], sampleShape: [Int], classCount: Int? = nil) {
+        self.storage = storage
         self.labels = labels
         self.sampleShape = sampleShape
         self.featureCount = sampleShape.reduce(1, *)
         self.classCount = classCount ?? (labels.max().map { Int($0) + 1 } ?? 0)
+    }
+
+    /// Value `index` of the samples (`sample * featureCount + feature`), as staged into a model.
+    public func value(at index: Int) -> Float {
+        switch storage {
+        case .floats(let values): values[index]
+        case .bytes(let bytes, let scale, let shift): Float(bytes[index]) * scale + shift
+        }
+    }
+
+    /// Every sample value as Float, row-major (a new array of `count × featureCount` values).
+    public func floatValues() -> [Float] {
+        switch storage {
+        case .floats(let values):
+            return values
+        case .bytes(let bytes, let scale, let shift):
+            return [Float](unsafeUninitializedCapacity: bytes.count) { floats, initialized in
+                bytes.withUnsafeBufferPointer { bytes in
+                    for index in bytes.indices { floats[index] = Float(bytes[index]) * scale + shift }
+                }
+                initialized = bytes.count
+            }
+        }
     }
 
     /// Checks that the sizes agree and every label is in `0 ..< classCount`; `origin` names the data in errors.
@@ -34,10 +96,10 @@ public struct Dataset: Sendable {
             throw Diagnostic(
                 file: origin, "sample shape \(sampleShape) does not hold \(featureCount) features per sample")
         }
-        guard samples.count == count * featureCount else {
+        guard storage.count == count * featureCount else {
             throw Diagnostic(
                 file: origin,
-                "\(samples.count) sample values for \(count) labels of \(featureCount) features: "
+                "\(storage.count) sample values for \(count) labels of \(featureCount) features: "
                     + "expected \(count * featureCount)")
         }
         guard classCount > 0 || count == 0 else { throw Diagnostic(file: origin, "labels given but no classes") }

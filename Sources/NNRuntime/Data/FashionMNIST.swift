@@ -1,4 +1,4 @@
-// FashionMNIST: loads the Fashion-MNIST images and labels (IDX files) as a normalized Dataset.
+// FashionMNIST: loads the Fashion-MNIST IDX files as a Dataset of pixel bytes and the map that normalizes them.
 import Foundation
 import NNGen
 
@@ -35,13 +35,21 @@ public enum FashionMNIST {
     /// ```
     public static let std: Float = 0.35302424451492254
 
-    /// Loads one split: samples of shape `[1, 28, 28]` with pixels mapped to `(p / 255 − mean) / std`,
-    /// labels in `0...9`. Throws a `Diagnostic` naming the file when a file is missing or malformed.
-    public static func load(directory: String = defaultDirectory, split: Split) throws -> Dataset {
-        let imagesPath = "\(directory)/\(split.filePrefix)-images-idx3-ubyte.gz"
-        let labelsPath = "\(directory)/\(split.filePrefix)-labels-idx1-ubyte.gz"
-        let images = try readIDX(path: imagesPath)
-        let labels = try readIDX(path: labelsPath)
+    /// The affine map from a pixel byte `p` to the model's value `(p / 255 − mean) / std`, computed as
+    /// `Float(p) * scale + shift` (the data set keeps the bytes; each batch is converted when staged).
+    public static let scale: Float = 1 / (255 * std)
+    /// See `scale`.
+    public static let shift: Float = -mean / std
+
+    /// Loads one split: samples of shape `[1, 28, 28]` held as pixel bytes that stand for
+    /// `(p / 255 − mean) / std` (`scale`, `shift`), labels in `0...9`. Throws a `Diagnostic` naming the
+    /// file when a file is missing or malformed.
+    ///
+    /// The decompressed files are kept in `cache` (nil: no cache), so the next load runs no zlib.
+    public static func load(directory: String = defaultDirectory, split: Split, cache: DecodedCache? = .standard) throws -> Dataset {
+        let (imagesPath, labelsPath) = paths(directory: directory, split: split)
+        let images = try readIDX(path: imagesPath, cache: cache)
+        let labels = try readIDX(path: labelsPath, cache: cache)
 
         guard images.dims.count == 3, images.dims[1] == side, images.dims[2] == side else {
             throw Diagnostic(file: imagesPath, "expected images of shape [count, 28, 28], found \(images.dims)")
@@ -59,7 +67,7 @@ public enum FashionMNIST {
         }
 
         let dataset = Dataset(
-            samples: normalize(images.values),
+            bytes: images.values, scale: scale, shift: shift,
             labels: labels.values.map { Int32($0) },
             sampleShape: [1, side, side],
             classCount: classCount)
@@ -67,29 +75,26 @@ public enum FashionMNIST {
         return dataset
     }
 
-    /// Maps every pixel `p` to `(p / 255 − mean) / std`, computed as `p · scale + shift`.
-    static func normalize(_ pixels: [UInt8]) -> [Float] {
-        let scale = 1 / (255 * std)
-        let shift = -mean / std
-        return [Float](unsafeUninitializedCapacity: pixels.count) { floats, initialized in
-            pixels.withUnsafeBufferPointer { pixels in
-                for index in pixels.indices {
-                    floats[index] = Float(pixels[index]) * scale + shift
-                }
-            }
-            initialized = pixels.count
-        }
+    /// The images file and the labels file of `split` in `directory`.
+    public static func paths(directory: String = defaultDirectory, split: Split) -> (images: String, labels: String) {
+        ("\(directory)/\(split.filePrefix)-images-idx3-ubyte.gz", "\(directory)/\(split.filePrefix)-labels-idx1-ubyte.gz")
+    }
+
+    /// Throws the error `load` would throw if a file of `split` is missing, without reading anything.
+    public static func requireFiles(directory: String = defaultDirectory, split: Split) throws {
+        let (images, labels) = paths(directory: directory, split: split)
+        for path in [images, labels] where !FileManager.default.fileExists(atPath: path) { throw missingFile(path) }
+    }
+
+    private static func missingFile(_ path: String) -> Diagnostic {
+        Diagnostic(file: path, "Fashion-MNIST file not found", hint: "install the data set: apt-get install dataset-fashion-mnist")
     }
 
     /// `IDX.read`, with a hint to install the data set when the file is missing or damaged.
-    private static func readIDX(path: String) throws -> (dims: [Int], values: [UInt8]) {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw Diagnostic(
-                file: path, "Fashion-MNIST file not found",
-                hint: "install the data set: apt-get install dataset-fashion-mnist")
-        }
+    private static func readIDX(path: String, cache: DecodedCache?) throws -> (dims: [Int], values: ReadOnlyBytes) {
+        guard FileManager.default.fileExists(atPath: path) else { throw missingFile(path) }
         do {
-            return try IDX.read(path: path)
+            return try IDX.read(path: path, cache: cache)
         } catch var error as Diagnostic where error.hint == nil {
             error.hint =
                 "the file is damaged; reinstall the data set: apt-get install --reinstall dataset-fashion-mnist"

@@ -13,13 +13,29 @@ import NNGen
 /// 4 + 4n  product    the values, row-major
 /// ```
 enum IDX {
-    /// Reads, gunzips if needed, and decodes the IDX file at `path`.
-    static func read(path: String) throws -> (dims: [Int], values: [UInt8]) {
-        try decode(Gzip.decompress(FileBytes.read(path), origin: path), origin: path)
+    /// Reads, gunzips if needed, and decodes the IDX file at `path`. With a `cache`, a gzip file is
+    /// inflated once: its decompressed bytes are stored there, and this and later calls map them from there.
+    static func read(path: String, cache: DecodedCache? = nil) throws -> (dims: [Int], values: ReadOnlyBytes) {
+        if let decoded = cache?.lookup(source: path) { return try decode(decoded, origin: path) }
+        let file = try FileBytes.read(path)
+        guard Gzip.isGzip(file) else { return try decode(ReadOnlyBytes(file), origin: path) }
+        let decoded = try Gzip.decompress(file, origin: path)
+        if let cache {
+            cache.store(decoded, source: path)
+            if let stored = cache.lookup(source: path) { return try decode(stored, origin: path) }
+        }
+        return try decode(ReadOnlyBytes(decoded), origin: path)
     }
 
     /// Decodes IDX bytes into dimension sizes and values. `origin` names the data in errors.
     static func decode(_ bytes: [UInt8], origin: String) throws -> (dims: [Int], values: [UInt8]) {
+        let (dims, values) = try decode(ReadOnlyBytes(bytes), origin: origin)
+        return (dims, Array(values))
+    }
+
+    /// Decodes IDX bytes into dimension sizes and values (sharing `bytes`' storage). `origin` names the
+    /// data in errors.
+    static func decode(_ bytes: ReadOnlyBytes, origin: String) throws -> (dims: [Int], values: ReadOnlyBytes) {
         guard bytes.count >= 4 else {
             throw Diagnostic(file: origin, "not an IDX file: only \(bytes.count) bytes, shorter than the 4-byte header")
         }
@@ -62,7 +78,7 @@ enum IDX {
                 file: origin, "trailing data: expected \(expected) bytes of data for dimensions \(dims), found \(found)"
             )
         }
-        return (dims, Array(bytes[dataStart...]))
+        return (dims, bytes.dropFirst(dataStart))
     }
 
     private static func hex(_ byte: UInt8) -> String {

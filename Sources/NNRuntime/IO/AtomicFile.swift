@@ -12,7 +12,7 @@ public enum AtomicFile {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw Diagnostic(file: path, "cannot write: directory '\(directory)' does not exist")
         }
-        let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())"
+        let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         guard let file = fopen(temporary, "wb") else {
             throw Diagnostic(file: path, "cannot write: \(String(cString: strerror(errno)))")
         }

@@ -9,28 +9,50 @@ extension Model {
     /// their labels into `targetBuffer`. `rows` holds exactly one batch of sample indices; the caller
     /// has checked the data set against the model (`Dataset.check(for:origin:)`). Allocates nothing.
     func stageBatch(_ dataset: Dataset, rows: UnsafeBufferPointer<Int>) {
-        stageSamples(dataset.samples, featureCount: dataset.featureCount, rows: rows)
+        stageSamples(dataset.storage, featureCount: dataset.featureCount, rows: rows)
         let labels = targetBuffer.assumingMemoryBound(to: Int32.self)
         dataset.labels.withUnsafeBufferPointer { source in
             for (slot, row) in rows.enumerated() { labels[slot] = source[row] }
         }
     }
 
-    /// Copies the sample rows `rows` of `samples` (`featureCount` values each) into `inputBuffer`.
-    func stageSamples(_ samples: [Float], featureCount: Int, rows: UnsafeBufferPointer<Int>) {
-        samples.withUnsafeBufferPointer { source in
-            guard let base = source.baseAddress else { return }
-            switch graph.dtype {
-            case .float32:
+    /// Copies the sample rows `rows` of `storage` (`featureCount` values each) into `inputBuffer`. Bytes
+    /// become `Float(byte) * scale + shift` here, then the model's dtype. Allocates nothing.
+    func stageSamples(_ storage: Dataset.Storage, featureCount: Int, rows: UnsafeBufferPointer<Int>) {
+        switch (storage, graph.dtype) {
+        case (.floats(let values), .float32):
+            values.withUnsafeBufferPointer { source in
+                guard let base = source.baseAddress else { return }
                 let input = inputBuffer.assumingMemoryBound(to: Float.self)
                 for (slot, row) in rows.enumerated() {
                     (input + slot * featureCount).update(from: base + row * featureCount, count: featureCount)
                 }
-            case .float64:
+            }
+        case (.floats(let values), .float64):
+            values.withUnsafeBufferPointer { source in
+                guard let base = source.baseAddress else { return }
                 let input = inputBuffer.assumingMemoryBound(to: Double.self)
                 for (slot, row) in rows.enumerated() {
                     let from = base + row * featureCount, to = input + slot * featureCount
                     for feature in 0..<featureCount { to[feature] = Double(from[feature]) }
+                }
+            }
+        case (.bytes(let bytes, let scale, let shift), .float32):
+            bytes.withUnsafeBufferPointer { source in
+                guard let base = source.baseAddress else { return }
+                let input = inputBuffer.assumingMemoryBound(to: Float.self)
+                for (slot, row) in rows.enumerated() {
+                    let from = base + row * featureCount, to = input + slot * featureCount
+                    for feature in 0..<featureCount { to[feature] = Float(from[feature]) * scale + shift }
+                }
+            }
+        case (.bytes(let bytes, let scale, let shift), .float64):
+            bytes.withUnsafeBufferPointer { source in
+                guard let base = source.baseAddress else { return }
+                let input = inputBuffer.assumingMemoryBound(to: Double.self)
+                for (slot, row) in rows.enumerated() {
+                    let from = base + row * featureCount, to = input + slot * featureCount
+                    for feature in 0..<featureCount { to[feature] = Double(Float(from[feature]) * scale + shift) }
                 }
             }
         }

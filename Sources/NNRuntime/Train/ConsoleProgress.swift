@@ -34,12 +34,14 @@ public final class ConsoleProgress {
             if plan.droppedPerEpoch > 0 {
                 text += " (the last \(plan.droppedPerEpoch) samples of each shuffled epoch are left out)"
             }
-            text += plan.testSamples.map { "; testing on \($0) samples" } ?? "; no test set"
+            text += plan.testSamples.map { "; testing on \($0) samples" } ?? (plan.testSetLoading ? "; the test set loads in the background" : "; no test set")
             text += "; seed \(plan.seed)"
             if plan.startEpoch > 0 { text += "; resuming after epoch \(plan.startEpoch)" }
             line(text)
         case .step(let progress):
             step(progress)
+        case .firstStepFinished(let seconds):
+            if let seconds { line("first step finished after \(Int((seconds * 1000).rounded())) ms (since process start)") }
         case .evaluating(let epoch):
             if isTerminal {
                 write(clearBar() + "epoch \(epoch): evaluating the test set…")

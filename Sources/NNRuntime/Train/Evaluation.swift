@@ -93,6 +93,7 @@ extension Model {
         guard samples.count == count * features else {
             throw Diagnostic("\(samples.count) input values for \(count) samples of \(features) values each")
         }
+        let storage = Dataset.Storage.floats(samples)
         let batch = graph.batch
         let classes = graph.outputShape.featureCount
         var rows = [Int](repeating: 0, count: batch)
@@ -101,7 +102,7 @@ extension Model {
         while start < count {
             let real = min(batch, count - start)
             for slot in 0..<batch { rows[slot] = start + (slot < real ? slot : 0) }
-            rows.withUnsafeBufferPointer { stageSamples(samples, featureCount: features, rows: $0) }
+            rows.withUnsafeBufferPointer { stageSamples(storage, featureCount: features, rows: $0) }
             _ = stagedForward(mode: .test, withTarget: false)
             probabilities.withUnsafeMutableBufferPointer { all in
                 for slot in 0..<real {

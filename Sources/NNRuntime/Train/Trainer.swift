@@ -47,8 +47,10 @@ public struct TrainingPlan: Sendable, Equatable {
     public var trainingSamples: Int
     /// Samples left out of each epoch: the last partial batch of the shuffled order.
     public var droppedPerEpoch: Int
-    /// Samples of the test set, or nil without one.
+    /// Samples of the test set, or nil without one (or while it is still loading).
     public var testSamples: Int?
+    /// True when the test set loads in the background, so its size is not known yet.
+    public var testSetLoading: Bool = false
     public var seed: UInt64
 }
 
@@ -76,6 +78,9 @@ public struct StepProgress: Sendable, Equatable {
 public enum TrainingEvent: Sendable {
     case started(TrainingPlan)
     case step(StepProgress)
+    /// The run's first training step is done, `secondsSinceProcessStart` after the process started
+    /// (nil where the process start time cannot be read).
+    case firstStepFinished(secondsSinceProcessStart: Double?)
     /// Training steps of `epoch` (1-based) are done; the test set is being evaluated.
     case evaluating(epoch: Int)
     case epochFinished(EpochRecord)
@@ -89,14 +94,19 @@ public enum TrainingEvent: Sendable {
 /// Each epoch visits the training samples in a shuffled order seeded by (seed, epoch) and takes
 /// `⌊count / batch⌋` steps of the spec's batch size; the `count mod batch` samples at the end of the
 /// shuffled order are left out of that epoch (a different few each epoch, since the order changes).
-/// After each epoch it evaluates every test sample in test mode and writes a checkpoint.
+/// After each epoch it evaluates every test sample in test mode and writes a checkpoint. A test set that
+/// is still loading (`PendingDataset`) is started after the first step and waited for at the end of
+/// the first epoch, so it is not on the path to the first step.
 ///
-/// The loop copies one batch into the model's input and target buffers, calls the fused training step
-/// and reads the predictions back; it allocates nothing.
+/// The loop copies one batch into the model's input and target buffers (converting bytes to values),
+/// calls the fused training step and reads the predictions back; it allocates nothing.
 public final class Trainer {
     public let model: Model
     public let trainingSet: Dataset
-    public let testSet: Dataset?
+    /// The test set, loaded or loading; nil: none.
+    public let testSet: PendingDataset?
+    /// The test set once loaded and checked against the model.
+    private var checkedTestSet: Dataset?
     public let options: TrainingOptions
     /// Called on the training thread with every event; an error it throws stops the run (after the
     /// checkpoint of a finished epoch is written) and is rethrown by `run()`.
@@ -107,7 +117,16 @@ public final class Trainer {
 
     /// A trainer for `model`, which it initializes from `options.seed` (call `resume(from:)` to continue
     /// a checkpoint instead). Both data sets must fit the model (`Dataset.check(for:origin:)`).
-    public init(model: Model, trainingSet: Dataset, testSet: Dataset?, options: TrainingOptions) throws {
+    public convenience init(model: Model, trainingSet: Dataset, testSet: Dataset?, options: TrainingOptions) throws {
+        if let testSet { try testSet.check(for: model.graph, origin: "the test set") }
+        let pending = testSet.map { PendingDataset(loaded: $0, description: "the test set") }
+        try self.init(model: model, trainingSet: trainingSet, pendingTestSet: pending, options: options)
+        checkedTestSet = testSet
+    }
+
+    /// A trainer whose test set may still be loading: it is started after the first step and checked
+    /// against the model when the first epoch ends (an error in it stops the run there).
+    public init(model: Model, trainingSet: Dataset, pendingTestSet testSet: PendingDataset?, options: TrainingOptions) throws {
         try options.validate()
         let graph = model.graph
         guard graph.optimizer != nil else {
@@ -115,7 +134,6 @@ public final class Trainer {
                              hint: "add e.g. 'optimizer sgd lr=0.05 momentum=0.9' to the spec")
         }
         try trainingSet.check(for: graph, origin: "the training set")
-        if let testSet { try testSet.check(for: graph, origin: "the test set") }
         stepsPerEpoch = trainingSet.count / graph.batch
         guard stepsPerEpoch >= 1 else {
             throw Diagnostic("the training set has \(trainingSet.count) samples, fewer than one batch of \(graph.batch)",
@@ -165,11 +183,13 @@ public final class Trainer {
         let endEpoch = min(options.epochs, options.stopAfterEpoch ?? options.epochs)
         let reportEvery = max(1, stepsPerEpoch / TrainingHistory.pointsPerEpoch)
         var order = [Int](repeating: 0, count: trainingSet.count)
+        var isFirstStep = true
         state.history.losses.reserveCapacity(state.history.losses.count + (endEpoch - state.epoch) * (TrainingHistory.pointsPerEpoch + 1))
         try onEvent?(.started(TrainingPlan(modelName: graph.modelName, startEpoch: state.epoch, endEpoch: endEpoch, epochs: options.epochs,
                                        batch: batch, stepsPerEpoch: stepsPerEpoch, trainingSamples: trainingSet.count,
                                        droppedPerEpoch: trainingSet.count - stepsPerEpoch * batch,
-                                       testSamples: testSet?.count, seed: state.seed)))
+                                       testSamples: testSet.flatMap { $0.isLoaded ? try? $0.wait().count : nil },
+                                       testSetLoading: testSet.map { !$0.isLoaded } ?? false, seed: state.seed)))
 
         while state.epoch < endEpoch {
             let epoch = state.epoch
@@ -187,6 +207,11 @@ public final class Trainer {
                         let loss = try model.stagedTrainStep(learningRate: learningRate)
                         guard loss.isFinite else { throw nonFiniteLoss(loss, epoch: epoch, stepInEpoch: stepInEpoch) }
                         for slot in 0..<batch where model.predictedClass(slot) == Int(labels[rows[slot]]) { correct += 1 }
+                        if isFirstStep {
+                            isFirstStep = false
+                            try onEvent?(.firstStepFinished(secondsSinceProcessStart: ProcessClock.secondsSinceStart()))
+                            testSet?.start()
+                        }
                         lossSum += loss
                         intervalLoss += loss
                         intervalSteps += 1
@@ -209,7 +234,7 @@ public final class Trainer {
             }
             let trainSeconds = Self.seconds(since: started)
             var evaluation: Evaluation?
-            if let testSet {
+            if let testSet = try loadedTestSet() {
                 try onEvent?(.evaluating(epoch: epoch + 1))
                 evaluation = model.evaluate(testSet)
             }
@@ -230,6 +255,16 @@ public final class Trainer {
             try onEvent?(.epochFinished(record))
         }
         return state.history
+    }
+
+    /// The test set, waiting for it to load and checking it against the model the first time; nil: none.
+    func loadedTestSet() throws -> Dataset? {
+        if let checkedTestSet { return checkedTestSet }
+        guard let testSet else { return nil }
+        let loaded = try testSet.wait()
+        try loaded.check(for: model.graph, origin: testSet.description)
+        checkedTestSet = loaded
+        return loaded
     }
 
     /// The error for a loss that is NaN or infinite: names the step, the epoch, and the checkpoint kept.

@@ -26,6 +26,21 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Throws the error `load()` would throw when a file of the data set is missing or cannot be opened,
+    /// without reading it: a quick check before loading in the background.
+    public func requireFiles() throws {
+        switch self {
+        case .fashionMNIST(let directory, let split):
+            try FashionMNIST.requireFiles(directory: directory, split: split)
+        case .npy(let data, let labels):
+            for path in [data, labels] {
+                let descriptor = open(path, O_RDONLY)
+                guard descriptor >= 0 else { throw Diagnostic(file: path, "cannot open for reading: \(FileBytes.systemError())") }
+                close(descriptor)
+            }
+        }
+    }
+
     /// Loads the data set and checks that it fits `graph` (sample size, class ids).
     public func load(for graph: ShapedGraph) throws -> Dataset {
         let dataset = try load()
@@ -60,7 +75,8 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
 extension Dataset {
     /// Loads samples from one `.npy` file and class ids from another.
     ///
-    /// Samples: `[N, ...]` of float32, float64, uint8, int32 or int64 (converted to Float, not rescaled);
+    /// Samples: `[N, ...]` of float32, float64, uint8, int32 or int64 (used as Float values, not rescaled;
+    /// uint8 samples are kept as bytes and converted per batch);
     /// sample `i` is row `i`, its shape is the array shape without the first dimension. Labels: `[N]` of
     /// int32, int64 or uint8. Throws a `Diagnostic` naming the file when a file is missing, malformed, or
     /// the two do not agree.
@@ -88,10 +104,18 @@ extension Dataset {
         if let bad = ids.firstIndex(where: { $0 < 0 || $0 > Int(Int32.max) }) {
             throw Diagnostic(file: labels, "label \(ids[bad]) of sample \(bad) is not a class id (0, 1, 2, ...)")
         }
-        let dataset = Dataset(samples: samples.floats(), labels: ids.map { Int32($0) }, sampleShape: Array(samples.shape.dropFirst()))
-        if let bad = dataset.samples.firstIndex(where: { !$0.isFinite }) {
-            throw Diagnostic(file: data, "sample \(bad / max(dataset.featureCount, 1)) holds a non-finite value (\(dataset.samples[bad]))")
+        let storage: Dataset.Storage
+        if samples.elementType == .uint8 {
+            storage = .bytes(ReadOnlyBytes(samples.bytes), scale: 1, shift: 0)
+        } else {
+            let values = samples.floats()
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                let perSample = max(Array(samples.shape.dropFirst()).reduce(1, *), 1)
+                throw Diagnostic(file: data, "sample \(bad / perSample) holds a non-finite value (\(values[bad]))")
+            }
+            storage = .floats(values)
         }
+        let dataset = Dataset(storage: storage, labels: ids.map { Int32($0) }, sampleShape: Array(samples.shape.dropFirst()))
         try dataset.validate(origin: data)
         return dataset
     }
