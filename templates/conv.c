@@ -129,6 +129,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #define DW_CHUNKS                                                       \
     (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F) ? DW_CHUNKS_WANTED \
                                                          : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F))
+/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
+ * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
+ * that two threads share it; each sum keeps its order, so the bits stay the same. */
+#define DW_SPLIT (DW_PANELS * DW_CHUNKS < 2 && DW_ROWS >= 8)
+#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
 #define DX_MR NNGEN_GEMM_MR(CKK, OHW)
 #define DX_NR NNGEN_GEMM_NR(OHW)
 #define WORK ((double)N * F * OHW * CKK) /* multiply-adds of each of the three products */
@@ -158,13 +163,19 @@ static void FN(transpose_task)(void *context, int n) {
         for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
 }
 
-static void FN(weights_task)(void *context, int task) {
-    const FN(arguments) *t = context;
+/* (dWm | db)ᵀ: row range `task` of `chunks`, with tiles of mr rows, summed over the samples in order. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int chunks, const int task) {
     for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(NNGEN_GEMM_MR(DW_ROWS, F), NNGEN_GEMM_NR(F), DW_CHUNKS, DW_ROWS, F, OHW,
+        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(F), chunks, DW_ROWS, F, OHW,
                            t->mem + S_COL + (long)n * DW_ROWS * OHW, OHW, 1, t->mem + S_DOUT_T + (long)n * OHW * F,
                            F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL, t->mem + S_DWEIGHT_T, F, task);
 }
+
+static void FN(weights_task)(void *context, int task) {
+    FN(weights)(context, NNGEN_GEMM_MR(DW_ROWS, F), DW_CHUNKS, task);
+}
+
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -190,13 +201,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
-    const nngen_job jobs[2] = {
-        {FN(weights_task), &t, DW_PANELS * DW_CHUNKS, WORK < NNGEN_PARALLEL_WORK},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK},
-    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
+    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
+    const nngen_job jobs[2] = {
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK}
+              : (nngen_job){FN(weights_task), &t, DW_PANELS * DW_CHUNKS, WORK < NNGEN_PARALLEL_WORK},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK},
+    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         for (int k = 0; k < CKK; k++) mem[G_WEIGHT + f * CKK + k] = dwt[k * F + f];
@@ -209,6 +222,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DW_ROWS
 #undef DW_PANELS
 #undef DW_CHUNKS_WANTED
+#undef DW_SPLIT
+#undef DW_SPLIT_MR
 #undef DW_CHUNKS
 #undef DX_MR
 #undef DX_NR

@@ -1,5 +1,7 @@
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
- * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0). */
+ * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
+ * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
+ * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/relu.c */
 #include "nngen.h"
 #define FN(name) relu_##name
@@ -7,12 +9,57 @@
 #define OUT 0      /* out, same shape as x */
 #endif
 
+/* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
+static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
+    for (long i = lo; i < hi; i++) out[i] = x[i] > 0 ? x[i] : 0;
+}
+
+/* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
+static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
+    for (long i = lo; i < hi; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
+}
+
+#if NNGEN_FAST
+/* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
+ * memory traffic is too short to be worth another thread. */
+#define TASKS 8
+#define LINE (64 / (long)sizeof(real))
+#define SMALL (COUNT < 131072)
+
+typedef struct {
+    real *out;
+    const real *x, *dout;
+} FN(arguments);
+
+/* Elements of range `task`: [FN(bound)(task), FN(bound)(task + 1)). */
+static long FN(bound)(int task) {
+    const long lines = ((long)COUNT + LINE - 1) / LINE;
+    const long i = lines * task / TASKS * LINE;
+    return i < COUNT ? i : COUNT;
+}
+
+static void FN(forward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
+}
+
+static void FN(backward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
+}
+#endif
+
 /* Forward: out[i] = x[i] > 0 ? x[i] : 0 */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    real *out = mem + OUT;
     (void)train;
     (void)rng;
-    for (int i = 0; i < COUNT; i++) out[i] = x[i] > 0 ? x[i] : 0;
+#if NNGEN_FAST
+    FN(arguments) t = {mem + OUT, x, NULL};
+    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    FN(forward_range)(mem + OUT, x, 0, COUNT);
+#endif
 }
 
 /* Backward: dx[i] = x[i] > 0 ? dout[i] : 0 */
@@ -20,5 +67,17 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     (void)mem;
     (void)train;
     if (!dx) return;
-    for (int i = 0; i < COUNT; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
+#if NNGEN_FAST
+    FN(arguments) t = {dx, x, dout};
+    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    FN(backward_range)(dx, x, dout, 0, COUNT);
+#endif
 }
+
+#if NNGEN_FAST
+#undef TASKS
+#undef LINE
+#undef SMALL
+#endif

@@ -684,6 +684,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #define DW_CHUNKS                                                       \
     (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F) ? DW_CHUNKS_WANTED \
                                                          : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F))
+/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
+ * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
+ * that two threads share it; each sum keeps its order, so the bits stay the same. */
+#define DW_SPLIT (DW_PANELS * DW_CHUNKS < 2 && DW_ROWS >= 8)
+#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
 #define DX_MR NNGEN_GEMM_MR(CKK, OHW)
 #define DX_NR NNGEN_GEMM_NR(OHW)
 #define WORK ((double)N * F * OHW * CKK) /* multiply-adds of each of the three products */
@@ -713,13 +718,19 @@ static void FN(transpose_task)(void *context, int n) {
         for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
 }
 
-static void FN(weights_task)(void *context, int task) {
-    const FN(arguments) *t = context;
+/* (dWm | db)ᵀ: row range `task` of `chunks`, with tiles of mr rows, summed over the samples in order. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int chunks, const int task) {
     for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(NNGEN_GEMM_MR(DW_ROWS, F), NNGEN_GEMM_NR(F), DW_CHUNKS, DW_ROWS, F, OHW,
+        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(F), chunks, DW_ROWS, F, OHW,
                            t->mem + S_COL + (long)n * DW_ROWS * OHW, OHW, 1, t->mem + S_DOUT_T + (long)n * OHW * F,
                            F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL, t->mem + S_DWEIGHT_T, F, task);
 }
+
+static void FN(weights_task)(void *context, int task) {
+    FN(weights)(context, NNGEN_GEMM_MR(DW_ROWS, F), DW_CHUNKS, task);
+}
+
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -745,13 +756,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
-    const nngen_job jobs[2] = {
-        {FN(weights_task), &t, DW_PANELS * DW_CHUNKS, WORK < NNGEN_PARALLEL_WORK},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK},
-    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
+    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
+    const nngen_job jobs[2] = {
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK}
+              : (nngen_job){FN(weights_task), &t, DW_PANELS * DW_CHUNKS, WORK < NNGEN_PARALLEL_WORK},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK},
+    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         for (int k = 0; k < CKK; k++) mem[G_WEIGHT + f * CKK + k] = dwt[k * F + f];
@@ -764,6 +777,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DW_ROWS
 #undef DW_PANELS
 #undef DW_CHUNKS_WANTED
+#undef DW_SPLIT
+#undef DW_SPLIT_MR
 #undef DW_CHUNKS
 #undef DX_MR
 #undef DX_NR
@@ -1668,7 +1683,9 @@ static inline int nngen_set_threads(int threads) {
 """####,
         "relu.c": ####"""
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
- * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0). */
+ * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
+ * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
+ * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/relu.c */
 #include "nngen.h"
 #define FN(name) relu_##name
@@ -1676,12 +1693,57 @@ static inline int nngen_set_threads(int threads) {
 #define OUT 0      /* out, same shape as x */
 #endif
 
+/* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
+static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
+    for (long i = lo; i < hi; i++) out[i] = x[i] > 0 ? x[i] : 0;
+}
+
+/* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
+static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
+    for (long i = lo; i < hi; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
+}
+
+#if NNGEN_FAST
+/* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
+ * memory traffic is too short to be worth another thread. */
+#define TASKS 8
+#define LINE (64 / (long)sizeof(real))
+#define SMALL (COUNT < 131072)
+
+typedef struct {
+    real *out;
+    const real *x, *dout;
+} FN(arguments);
+
+/* Elements of range `task`: [FN(bound)(task), FN(bound)(task + 1)). */
+static long FN(bound)(int task) {
+    const long lines = ((long)COUNT + LINE - 1) / LINE;
+    const long i = lines * task / TASKS * LINE;
+    return i < COUNT ? i : COUNT;
+}
+
+static void FN(forward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
+}
+
+static void FN(backward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
+}
+#endif
+
 /* Forward: out[i] = x[i] > 0 ? x[i] : 0 */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    real *out = mem + OUT;
     (void)train;
     (void)rng;
-    for (int i = 0; i < COUNT; i++) out[i] = x[i] > 0 ? x[i] : 0;
+#if NNGEN_FAST
+    FN(arguments) t = {mem + OUT, x, NULL};
+    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    FN(forward_range)(mem + OUT, x, 0, COUNT);
+#endif
 }
 
 /* Backward: dx[i] = x[i] > 0 ? dout[i] : 0 */
@@ -1689,8 +1751,20 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     (void)mem;
     (void)train;
     if (!dx) return;
-    for (int i = 0; i < COUNT; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
+#if NNGEN_FAST
+    FN(arguments) t = {dx, x, dout};
+    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL};
+    nngen_parallel(&job, 1);
+#else
+    FN(backward_range)(dx, x, dout, 0, COUNT);
+#endif
 }
+
+#if NNGEN_FAST
+#undef TASKS
+#undef LINE
+#undef SMALL
+#endif
 """####,
         "sgd.c": ####"""
 /* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
