@@ -154,12 +154,18 @@ public enum Emitter {
     }
 }
 
-/// C names derived from the model name: functions `model_fc1_forward`, macros `MODEL_FC1_WEIGHT`.
-struct Names {
-    var model: String
-    func layer(_ name: String) -> String { "\(model)_\(name)" }
-    func tensor(_ name: String) -> String { "\(model)_" + name.replacingDots() }
-    func macro(_ name: String) -> String { (model + "_" + name.replacingDots()).uppercased() }
+/// C names derived from the model name: functions `model_fc1_forward`, macros `MODEL_FC1_WEIGHT`. The
+/// emitter writes them and the runtime looks its symbols up with them.
+public struct Names: Sendable {
+    public var model: String
+    public init(model: String) { self.model = model }
+    /// The prefix of a layer's functions: `model_fc1` (`model_fc1_forward`); `layer("loss")` for the loss.
+    public func layer(_ name: String) -> String { "\(model)_\(name)" }
+    /// The prefix of a tensor's functions: `model_fc1_weight` (`model_fc1_weight_update`).
+    public func tensor(_ name: String) -> String { "\(model)_" + name.replacingDots() }
+    public func macro(_ name: String) -> String { (model + "_" + name.replacingDots()).uppercased() }
+    /// A whole-network function: `function("train_step")` → `model_train_step`.
+    public func function(_ name: String) -> String { "\(model)_\(name)" }
 }
 
 extension String {

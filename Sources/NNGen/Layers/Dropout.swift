@@ -39,11 +39,6 @@ extension LayerDefinition {
     /// The per-layer constant mixed into a dropout layer's random numbers: the 64-bit FNV-1a hash of the
     /// layer name's UTF-8 bytes, so two dropout layers of one network draw independent masks.
     public static func dropoutSalt(_ layerName: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in layerName.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01B3
-        }
-        return hash
+        stableHash(layerName)
     }
 }

@@ -27,16 +27,6 @@ public struct SplitMix64: Sendable {
     }
 }
 
-/// FNV-1a over the UTF-8 bytes of a string: a hash that is stable across runs and platforms.
-func stableHash(_ text: String) -> UInt64 {
-    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-    for byte in text.utf8 {
-        hash ^= UInt64(byte)
-        hash = hash &* 0x100_0000_01B3
-    }
-    return hash
-}
-
 extension Initializer {
     /// The initial values of a tensor. The stream depends only on `seed` and the tensor's name, so adding a
     /// layer never changes the initialization of the others.

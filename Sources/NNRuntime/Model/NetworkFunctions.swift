@@ -42,17 +42,17 @@ struct NetworkFunctions {
             }
             return symbol
         }
-        let m = graph.modelName
-        forward = unsafeBitCast(try lookup("\(m)_forward"), to: ForwardFunction.self)
-        backward = unsafeBitCast(try lookup("\(m)_backward"), to: BackwardFunction.self)
+        let names = Names(model: graph.modelName)
+        forward = unsafeBitCast(try lookup(names.function("forward")), to: ForwardFunction.self)
+        backward = unsafeBitCast(try lookup(names.function("backward")), to: BackwardFunction.self)
         if graph.optimizer != nil {
-            update = unsafeBitCast(try lookup("\(m)_update"), to: UpdateFunction.self)
-            trainStep = unsafeBitCast(try lookup("\(m)_train_step"), to: TrainStepFunction.self)
+            update = unsafeBitCast(try lookup(names.function("update")), to: UpdateFunction.self)
+            trainStep = unsafeBitCast(try lookup(names.function("train_step")), to: TrainStepFunction.self)
         }
-        setThreads = unsafeBitCast(try lookup("\(m)_set_threads"), to: SetThreadsFunction.self)
-        layerForward = try graph.layers.map { unsafeBitCast(try lookup("\(m)_\($0.name)_forward"), to: LayerForwardFunction.self) }
-        layerBackward = try graph.layers.map { unsafeBitCast(try lookup("\(m)_\($0.name)_backward"), to: LayerBackwardFunction.self) }
-        lossForward = unsafeBitCast(try lookup("\(m)_loss_forward"), to: LossForwardFunction.self)
-        lossBackward = unsafeBitCast(try lookup("\(m)_loss_backward"), to: LossBackwardFunction.self)
+        setThreads = unsafeBitCast(try lookup(names.function("set_threads")), to: SetThreadsFunction.self)
+        layerForward = try graph.layers.map { unsafeBitCast(try lookup(names.layer($0.name) + "_forward"), to: LayerForwardFunction.self) }
+        layerBackward = try graph.layers.map { unsafeBitCast(try lookup(names.layer($0.name) + "_backward"), to: LayerBackwardFunction.self) }
+        lossForward = unsafeBitCast(try lookup(names.layer("loss") + "_forward"), to: LossForwardFunction.self)
+        lossBackward = unsafeBitCast(try lookup(names.layer("loss") + "_backward"), to: LossBackwardFunction.self)
     }
 }
