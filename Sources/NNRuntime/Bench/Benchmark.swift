@@ -160,8 +160,8 @@ public enum Benchmark {
         let graph = model.graph
         let size = graph.dtype.byteSize
         _ = model.stagedForward(mode: .train, rng: 1)
-        let dout = model.layerScratch + model.layerScratchCount * size
-        let dx = model.layerScratch + 2 * model.layerScratchCount * size
+        let dout = model.scratchSlot(1)
+        let dx = model.scratchSlot(2)
         model.store([Double](repeating: 1e-3, count: model.layerScratchCount), to: dout, offset: 0)
         var times: [LayerTime] = []
         for (index, layer) in graph.layers.enumerated() {

@@ -21,7 +21,7 @@ public struct LayerKernels {
     public func backward(_ x: [Double], outputGradient dout: [Double], mode: Mode = .train) throws -> [Double] {
         let xPointer = try stage(x, slot: 0, expected: layer.input, what: "input")
         let doutPointer = try stage(dout, slot: 1, expected: layer.output, what: "output gradient")
-        let dxPointer = model.layerScratch + 2 * model.layerScratchCount * model.graph.dtype.byteSize
+        let dxPointer = model.scratchSlot(2)
         model.functions.layerBackward[index](model.memory, xPointer, doutPointer, dxPointer, mode.flag)
         return model.load(from: dxPointer, offset: 0, count: layer.input.count)
     }
@@ -30,7 +30,7 @@ public struct LayerKernels {
         guard values.count == expected.count else {
             throw Diagnostic("layer '\(layer.name)' \(what) must be \(expected) = \(expected.count) values, got \(values.count)")
         }
-        let pointer = model.layerScratch + slot * model.layerScratchCount * model.graph.dtype.byteSize
+        let pointer = model.scratchSlot(slot)
         model.store(values, to: pointer, offset: 0)
         return pointer
     }

@@ -23,7 +23,7 @@ public struct LossKernels {
     /// saved, e.g. softmax probabilities), so it needs no earlier `forward` call.
     public func backward(logits: [Double], target: Target) throws -> [Double] {
         let logitsPointer = try stage(logits, target: target)
-        let dlogitsPointer = model.layerScratch + model.layerScratchCount * model.graph.dtype.byteSize
+        let dlogitsPointer = model.scratchSlot(1)
         _ = model.functions.lossForward(model.memory, logitsPointer, model.targetBuffer)
         model.functions.lossBackward(model.memory, logitsPointer, model.targetBuffer, dlogitsPointer)
         return model.load(from: dlogitsPointer, offset: 0, count: loss.input.count)
@@ -36,8 +36,8 @@ public struct LossKernels {
                 "loss \(loss.definition.keyword) logits must be \(loss.input) = \(loss.input.count) values, got \(logits.count)")
         }
         try model.stageTarget(target)
-        model.store(logits, to: model.layerScratch, offset: 0)
-        return model.layerScratch
+        model.store(logits, to: model.scratchSlot(0), offset: 0)
+        return model.scratchSlot(0)
     }
 }
 

@@ -59,9 +59,14 @@ public final class Model: @unchecked Sendable {
     /// The code the function pointers point into; kept alive as long as they are used.
     private(set) var program: any CompiledProgram
     private(set) var functions: NetworkFunctions
-    /// Scratch for single-layer calls: x, dout and dx of the largest activation.
+    /// Scratch for single-layer calls: three slots (x, dout, dx) as large as the largest activation.
     let layerScratch: UnsafeMutableRawPointer
     let layerScratchCount: Int
+
+    /// Slot 0, 1 or 2 of the single-layer scratch.
+    func scratchSlot(_ slot: Int) -> UnsafeMutableRawPointer {
+        layerScratch + slot * layerScratchCount * graph.dtype.byteSize
+    }
 
     /// Parses, shape-checks and compiles the spec at `path`.
     public convenience init(specPath path: String, backend: Backend = .tcc, cc: CCOptions = CCOptions()) throws {
