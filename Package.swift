@@ -19,7 +19,10 @@ let package = Package(
         // zlib, for the gzip-compressed IDX files of Fashion-MNIST (Debian: zlib1g-dev).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // The compiler: spec → shaped graph → plan → C source. Pure Swift, no C dependencies.
-        .target(name: "NNGen", path: "Sources/NNGen"),
+        // The kernel templates of templates/ are embedded at build time by the EmbedTemplates plugin.
+        .target(name: "NNGen", path: "Sources/NNGen", plugins: ["EmbedTemplates"]),
+        .executableTarget(name: "EmbedTemplatesTool", path: "Sources/EmbedTemplatesTool"),
+        .plugin(name: "EmbedTemplates", capability: .buildTool(), dependencies: ["EmbedTemplatesTool"]),
         // The runtime: compile C (libtcc), own model memory, tensor files, data sets, training.
         .target(name: "NNRuntime", dependencies: ["NNGen", "CTCC", "CZlib"], path: "Sources/NNRuntime"),
         .executableTarget(
@@ -28,7 +31,7 @@ let package = Package(
                 "NNGen", "NNRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Sources/nngen"
+            path: "Sources/NNGenCLI"
         ),
         .testTarget(name: "NNGenTests", dependencies: ["NNGen"], path: "Tests/NNGenTests", exclude: ["BadSpecs"]),
         .testTarget(name: "NNRuntimeTests", dependencies: ["NNGen", "NNRuntime"], path: "Tests/NNRuntimeTests"),

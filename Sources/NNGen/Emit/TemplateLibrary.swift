@@ -12,9 +12,8 @@ public struct TemplateLibrary: Sendable {
     /// Where the templates came from (`embedded` or a folder), for messages.
     public var origin: String
 
-    /// The templates built into nngen (generated from `templates/` by `scripts/embed-templates.sh`).
-    public static let embedded = TemplateLibrary(
-        files: EmbeddedTemplates.files.mapValues { $0 + "\n" }, origin: "embedded")
+    /// The templates built into nngen (embedded from `templates/` at build time by the EmbedTemplates plugin).
+    public static let embedded = TemplateLibrary(files: EmbeddedTemplates.files, origin: "embedded")
 
     /// The templates to use: the folder in `$NNGEN_TEMPLATES` when set (for editing templates without
     /// rebuilding nngen), the embedded ones otherwise.
@@ -23,15 +22,23 @@ public struct TemplateLibrary: Sendable {
         return try load(directory: String(cString: pointer))
     }
 
-    /// Reads every `*.c` and `*.h` file of a folder.
+    /// Reads every `*.c` and `*.h` file of a folder (a template added there is used without rebuilding).
     public static func load(directory: String) throws -> TemplateLibrary {
+        guard let entries = listDirectory(directory) else {
+            throw Diagnostic(file: directory, "cannot read the templates folder",
+                             hint: "NNGEN_TEMPLATES must name a copy of nngen's templates/ folder")
+        }
         var files: [String: String] = [:]
-        for name in EmbeddedTemplates.files.keys {
+        for name in entries where (name.hasSuffix(".c") || name.hasSuffix(".h")) && !name.hasPrefix(".") {
             let path = directory + "/" + name
             guard let text = readTextFile(path) else {
                 throw Diagnostic(file: path, "cannot read template", hint: "NNGEN_TEMPLATES must name a copy of nngen's templates/ folder")
             }
             files[name] = text
+        }
+        guard files["nngen.h"] != nil else {
+            throw Diagnostic(file: directory, "the templates folder has no nngen.h",
+                             hint: "NNGEN_TEMPLATES must name a copy of nngen's templates/ folder")
         }
         return TemplateLibrary(files: files, origin: directory)
     }
@@ -39,7 +46,7 @@ public struct TemplateLibrary: Sendable {
     /// The text of `name` (e.g. `affine.c`).
     public func text(_ name: String) throws -> String {
         guard let text = files[name] else {
-            throw Diagnostic("no kernel template '\(name)' in \(origin)", hint: "add templates/\(name) and rerun scripts/embed-templates.sh")
+            throw Diagnostic("no kernel template '\(name)' in \(origin)", hint: "add templates/\(name) and rebuild nngen (or set NNGEN_TEMPLATES=templates)")
         }
         return text
     }
@@ -61,4 +68,18 @@ func readTextFile(_ path: String) -> String? {
     }
     guard ferror(file) == 0 else { return nil }
     return String(decoding: bytes, as: UTF8.self)
+}
+
+/// The names in a folder, or nil when it cannot be read.
+func listDirectory(_ path: String) -> [String]? {
+    guard let directory = opendir(path) else { return nil }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names.sorted()
 }
