@@ -8,17 +8,17 @@
  * and 1/sqrt(1 − BETA2^t), as PyTorch does. Arithmetic is in double; the state is stored as real. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/adam.c */
 #include "nngen.h"
-#define FN(name) adam_##name
-#define SIZE 8         /* elements of the tensor */
-#define BETA1 0.9
-#define BETA2 0.999
-#define EPS 1e-8
+#define FN(name)     adam_##name
+#define SIZE         8 /* elements of the tensor */
+#define BETA1        0.9
+#define BETA2        0.999
+#define EPS          1e-8
 #define WEIGHT_DECAY 0.0
-#define STATE_SLOTS 2  /* m and v */
-#define PARAM 0
-#define GRAD 64
-#define STATE0 128
-#define STATE1 192
+#define STATE_SLOTS  2 /* m and v */
+#define PARAM        0
+#define GRAD         64
+#define STATE0       128
+#define STATE1       192
 #endif
 
 void FN(update)(real *mem, double lr, int64_t step) {

@@ -5,14 +5,14 @@
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/affine.c */
 #include "nngen.h"
 #define FN(name) affine_##name
-#define N 2        /* batch */
-#define D 3        /* input features */
-#define M 4        /* output features */
-#define OUT 0      /* out (N, M) */
+#define N        2 /* batch */
+#define D        3 /* input features */
+#define M        4 /* output features */
+#define OUT      0 /* out (N, M) */
 #define P_WEIGHT 64
 #define G_WEIGHT 128
-#define P_BIAS 192
-#define G_BIAS 256
+#define P_BIAS   192
+#define G_BIAS   256
 #endif
 
 #if NNGEN_FAST
@@ -79,8 +79,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 static void FN(axpy)(real *o, real a, const real *v) {
     real *const end = o + (M & ~7);
     while (o < end) {
-        o[0] += a * v[0]; o[1] += a * v[1]; o[2] += a * v[2]; o[3] += a * v[3];
-        o[4] += a * v[4]; o[5] += a * v[5]; o[6] += a * v[6]; o[7] += a * v[7];
+        o[0] += a * v[0];
+        o[1] += a * v[1];
+        o[2] += a * v[2];
+        o[3] += a * v[3];
+        o[4] += a * v[4];
+        o[5] += a * v[5];
+        o[6] += a * v[6];
+        o[7] += a * v[7];
         o += 8;
         v += 8;
     }

@@ -6,25 +6,25 @@
  * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/batchnorm.c */
 #include "nngen.h"
-#define FN(name) batchnorm_##name
-#define N 2        /* batch */
-#define C 3        /* features / channels */
-#define S 1        /* spatial positions per channel */
-#define EPS 1e-5
-#define MOMENTUM 0.9
-#define OUT 0
-#define P_GAMMA 64
-#define G_GAMMA 128
-#define P_BETA 192
-#define G_BETA 256
+#define FN(name)       batchnorm_##name
+#define N              2 /* batch */
+#define C              3 /* features / channels */
+#define S              1 /* spatial positions per channel */
+#define EPS            1e-5
+#define MOMENTUM       0.9
+#define OUT            0
+#define P_GAMMA        64
+#define G_GAMMA        128
+#define P_BETA         192
+#define G_BETA         256
 #define B_RUNNING_MEAN 320
-#define B_RUNNING_VAR 384
-#define S_MEAN 448
-#define S_INVSTD 512
+#define B_RUNNING_VAR  384
+#define S_MEAN         448
+#define S_INVSTD       512
 #endif
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n) * C + (c)) * S + (s)]
+#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -44,11 +44,11 @@ typedef double FN(dvec) __attribute__((vector_size(SUM_LANES * sizeof(double))))
 
 /* *out = the SUM_LANES reals at p, as doubles. (A macro: a function returning or taking a vector wider
  * than the target's registers would trip -Wpsabi.) */
-#define LOAD(out, p)                                         \
-    do {                                                     \
-        FN(rvec) loaded_;                                    \
-        memcpy(&loaded_, (p), sizeof loaded_);               \
-        (out) = __builtin_convertvector(loaded_, FN(dvec)); \
+#define LOAD(out, p)                                                                                         \
+    do {                                                                                                     \
+        FN(rvec) loaded_;                                                                                    \
+        memcpy(&loaded_, (p), sizeof loaded_);                                                               \
+        (out) = __builtin_convertvector(loaded_, FN(dvec));                                                  \
     } while (0)
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
@@ -76,8 +76,8 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
-                              double *part_dout_xhat) {
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
+                              double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
         const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
@@ -111,8 +111,8 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     }
 }
 
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
-                              double *part_dout_xhat) {
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
+                              double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
@@ -332,7 +332,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
-                        AT(dx, n, c0 + c, s) = (real)(k[c] * (AT(dout, n, c0 + c, s) - inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
+                        AT(dx, n, c0 + c, s) =
+                            (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                           inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
                     }
         } else {
             for (int n = 0; n < N; n++)

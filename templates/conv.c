@@ -24,29 +24,29 @@
  * S_DWEIGHT_T (dW and db, transposed). */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/conv.c */
 #include "nngen.h"
-#define FN(name) conv_##name
-#define N 2          /* batch */
-#define C 3          /* input channels */
-#define H 5          /* input height */
-#define W 5          /* input width */
-#define F 4          /* filters (output channels) */
-#define KH 3         /* kernel height */
-#define KW 3         /* kernel width */
-#define STRIDE 1     /* step between output positions */
-#define PAD 1        /* zero rows/columns on every side */
-#define OH 5         /* output height (H + 2·PAD − KH)/STRIDE + 1 */
-#define OW 5         /* output width (W + 2·PAD − KW)/STRIDE + 1 */
-#define CKK 27       /* C·KH·KW: rows of col, columns of Wm */
-#define OHW 25       /* OH·OW: output positions per channel */
-#define SLOTS 2      /* dcol matrices: min(N, 8) */
-#define OUT 0        /* out (N, F, OH, OW) */
-#define P_WEIGHT 256 /* W (F, C, KH, KW), i.e. Wm (F, CKK) */
-#define G_WEIGHT 512
-#define P_BIAS 768   /* b (F) */
-#define G_BIAS 832
-#define S_COL 896        /* col (N, CKK + 1, OHW) */
-#define S_DCOL 2496      /* dcol (SLOTS, CKK, OHW) */
-#define S_DOUT_T 3904    /* doutᵀ (N, OHW, F) */
+#define FN(name)    conv_##name
+#define N           2   /* batch */
+#define C           3   /* input channels */
+#define H           5   /* input height */
+#define W           5   /* input width */
+#define F           4   /* filters (output channels) */
+#define KH          3   /* kernel height */
+#define KW          3   /* kernel width */
+#define STRIDE      1   /* step between output positions */
+#define PAD         1   /* zero rows/columns on every side */
+#define OH          5   /* output height (H + 2·PAD − KH)/STRIDE + 1 */
+#define OW          5   /* output width (W + 2·PAD − KW)/STRIDE + 1 */
+#define CKK         27  /* C·KH·KW: rows of col, columns of Wm */
+#define OHW         25  /* OH·OW: output positions per channel */
+#define SLOTS       2   /* dcol matrices: min(N, 8) */
+#define OUT         0   /* out (N, F, OH, OW) */
+#define P_WEIGHT    256 /* W (F, C, KH, KW), i.e. Wm (F, CKK) */
+#define G_WEIGHT    512
+#define P_BIAS      768 /* b (F) */
+#define G_BIAS      832
+#define S_COL       896  /* col (N, CKK + 1, OHW) */
+#define S_DCOL      2496 /* dcol (SLOTS, CKK, OHW) */
+#define S_DOUT_T    3904 /* doutᵀ (N, OHW, F) */
 #define S_DWEIGHT_T 4352 /* (dWm | db)ᵀ (CKK + 1, F) */
 #endif
 
@@ -121,22 +121,22 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * Tasks: forward, one per sample (im2col then its GEMM, while col[n] is in cache); backward, one per sample
  * for doutᵀ, then in one parallel call the row ranges of (dWm | db)ᵀ (each sums over every sample in
  * order) and SLOTS groups of samples for dx: they write disjoint memory. */
-#define FWD_MR NNGEN_GEMM_MR(F, OHW)
-#define FWD_NR NNGEN_GEMM_NR(OHW)
-#define DW_ROWS (CKK + 1)
-#define DW_PANELS NNGEN_GEMM_PANELS(F)
+#define FWD_MR           NNGEN_GEMM_MR(F, OHW)
+#define FWD_NR           NNGEN_GEMM_NR(OHW)
+#define DW_ROWS          (CKK + 1)
+#define DW_PANELS        NNGEN_GEMM_PANELS(F)
 #define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                       \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F) ? DW_CHUNKS_WANTED \
-                                                         : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F))
+#define DW_CHUNKS                                                                                            \
+    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F) ? DW_CHUNKS_WANTED                                 \
+                                                          : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F))
 /* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
  * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
  * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT (DW_PANELS * DW_CHUNKS < 2 && DW_ROWS >= 8)
+#define DW_SPLIT    (DW_PANELS * DW_CHUNKS < 2 && DW_ROWS >= 8)
 #define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR NNGEN_GEMM_MR(CKK, OHW)
-#define DX_NR NNGEN_GEMM_NR(OHW)
-#define WORK ((double)N * F * OHW * CKK) /* multiply-adds of each of the three products */
+#define DX_MR       NNGEN_GEMM_MR(CKK, OHW)
+#define DX_NR       NNGEN_GEMM_NR(OHW)
+#define WORK        ((double)N * F * OHW * CKK) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -167,8 +167,9 @@ static void FN(transpose_task)(void *context, int n) {
 NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int chunks, const int task) {
     for (int n = 0; n < N; n++)
         nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(F), chunks, DW_ROWS, F, OHW,
-                           t->mem + S_COL + (long)n * DW_ROWS * OHW, OHW, 1, t->mem + S_DOUT_T + (long)n * OHW * F,
-                           F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL, t->mem + S_DWEIGHT_T, F, task);
+                           t->mem + S_COL + (long)n * DW_ROWS * OHW, OHW, 1,
+                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
+                           NULL, t->mem + S_DWEIGHT_T, F, task);
 }
 
 static void FN(weights_task)(void *context, int task) {
@@ -183,8 +184,8 @@ static void FN(inputs_task)(void *context, int group) {
     real *dcol = t->mem + S_DCOL + (long)group * CKK * OHW;
     for (int n = N * group / SLOTS; n < N * (group + 1) / SLOTS; n++) {
         for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
-            nngen_gemm_task_ex(DX_MR, DX_NR, 1, CKK, OHW, F, t->mem + P_WEIGHT, 1, CKK, t->dout + (long)n * F * OHW,
-                               OHW, 1, NNGEN_FROM_ROW, NULL, dcol, OHW, panel);
+            nngen_gemm_task_ex(DX_MR, DX_NR, 1, CKK, OHW, F, t->mem + P_WEIGHT, 1, CKK,
+                               t->dout + (long)n * F * OHW, OHW, 1, NNGEN_FROM_ROW, NULL, dcol, OHW, panel);
         FN(col2im)(dcol, t->dx + (long)n * C * H * W);
     }
 }

@@ -6,11 +6,11 @@
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/dropout.c */
 #include "nngen.h"
 #define FN(name) dropout_##name
-#define COUNT 8    /* elements */
-#define KEEP 0.5   /* probability of keeping an element */
-#define SALT 0x6C62272E07BB0142ULL /* random stream of this layer */
-#define OUT 0      /* out, same shape as x */
-#define S_MASK 64  /* saved for backward: the mask, 1 (kept) or 0 (dropped) per element */
+#define COUNT    8                     /* elements */
+#define KEEP     0.5                   /* probability of keeping an element */
+#define SALT     0x6C62272E07BB0142ULL /* random stream of this layer */
+#define OUT      0                     /* out, same shape as x */
+#define S_MASK   64                    /* saved for backward: the mask, 1 (kept) or 0 (dropped) per element */
 #endif
 
 /* The splitmix64 finalizer (Steele, Lea & Flood 2014, constants of Stafford's "Mix13"): a bijection of

@@ -6,25 +6,25 @@
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/groupnorm.c */
 #include "nngen.h"
 #define FN(name) groupnorm_##name
-#define N 2        /* batch */
-#define C 4        /* channels */
-#define G 2        /* groups */
-#define CPG 2      /* channels per group */
-#define S 3        /* spatial positions per channel (H·W) */
-#define EPS 1e-5
-#define OUT 0      /* out (N, C, H, W) */
-#define P_GAMMA 64
-#define G_GAMMA 128
-#define P_BETA 192
-#define G_BETA 256
-#define S_MEAN 320
+#define N        2 /* batch */
+#define C        4 /* channels */
+#define G        2 /* groups */
+#define CPG      2 /* channels per group */
+#define S        3 /* spatial positions per channel (H·W) */
+#define EPS      1e-5
+#define OUT      0 /* out (N, C, H, W) */
+#define P_GAMMA  64
+#define G_GAMMA  128
+#define P_BETA   192
+#define G_BETA   256
+#define S_MEAN   320
 #define S_INVSTD 384
 #endif
 
 /* The values of group g of sample n are contiguous: channels g·CPG .. g·CPG + CPG − 1, each S positions,
  * so they are the M = CPG·S values starting at GROUP(t, n, g); value j of it has channel g·CPG + j / S. */
-#define GROUP(t, n, g) ((t) + ((n) * C + (g) * CPG) * S)
-#define M (CPG * S)
+#define GROUP(t, n, g) ((t) + ((n)*C + (g)*CPG) * S)
+#define M              (CPG * S)
 
 /* Forward, the same in both modes, per sample n and group g:
  *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased, over the group's M values)

@@ -5,15 +5,15 @@
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/layernorm.c */
 #include "nngen.h"
 #define FN(name) layernorm_##name
-#define N 2        /* batch */
-#define D 3        /* features per sample */
-#define EPS 1e-5
-#define OUT 0      /* out (N, D) */
-#define P_GAMMA 64
-#define G_GAMMA 128
-#define P_BETA 192
-#define G_BETA 256
-#define S_MEAN 320
+#define N        2 /* batch */
+#define D        3 /* features per sample */
+#define EPS      1e-5
+#define OUT      0 /* out (N, D) */
+#define P_GAMMA  64
+#define G_GAMMA  128
+#define P_BETA   192
+#define G_BETA   256
+#define S_MEAN   320
 #define S_INVSTD 384
 #endif
 

@@ -7,17 +7,17 @@
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/maxpool.c */
 #include "nngen.h"
 #define FN(name) maxpool_##name
-#define N 2        /* batch */
-#define C 3        /* channels */
-#define H 4        /* input height */
-#define W 4        /* input width */
-#define KH 2       /* window height */
-#define KW 2       /* window width */
-#define SH 2       /* vertical step */
-#define SW 2       /* horizontal step */
-#define OH 2       /* output height (H − KH)/SH + 1 */
-#define OW 2       /* output width (W − KW)/SW + 1 */
-#define OUT 0      /* out (N, C, OH, OW) */
+#define N        2 /* batch */
+#define C        3 /* channels */
+#define H        4 /* input height */
+#define W        4 /* input width */
+#define KH       2 /* window height */
+#define KW       2 /* window width */
+#define SH       2 /* vertical step */
+#define SW       2 /* horizontal step */
+#define OH       2 /* output height (H − KH)/SH + 1 */
+#define OW       2 /* output width (W − KW)/SW + 1 */
+#define OUT      0 /* out (N, C, OH, OW) */
 #endif
 
 /* The offset, inside the channel plane xc (H, W), of the first maximum of the window at (oy, ox):

@@ -5,8 +5,8 @@
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/mse_loss.c */
 #include "nngen.h"
 #define FN(name) mse_loss_##name
-#define N 2        /* batch */
-#define K 3        /* output elements per sample */
+#define N        2 /* batch */
+#define K        3 /* output elements per sample */
 #endif
 
 /* Forward: returns the mean squared error (summed in double). */

@@ -49,7 +49,7 @@ void *memcpy(void *, const void *, size_t);
  * asleep) simply finds no task left. Idle workers spin for a while, then sleep on a condition
  * variable; a parallel call takes the lock only when a thread sleeps. */
 #define NNGEN_MAX_THREADS 64
-#define NNGEN_SPINS 20000 /* pauses an idle thread spins (about 0.5 ms on Zen 5) before it sleeps */
+#define NNGEN_SPINS       20000 /* pauses an idle thread spins (about 0.5 ms on Zen 5) before it sleeps */
 
 /* Tasks 0 .. tasks−1 of one kind: run(context, t) does task t. `small`: too little work (under
  * NNGEN_PARALLEL_WORK multiply-adds) to be worth waking other threads. */
@@ -72,18 +72,18 @@ typedef struct {
 
 static struct {
     pthread_mutex_t lock;
-    pthread_cond_t wake;       /* workers wait here for a new generation */
-    pthread_cond_t done;       /* the caller waits here for the last task */
+    pthread_cond_t wake; /* workers wait here for a new generation */
+    pthread_cond_t done; /* the caller waits here for the last task */
     pthread_t workers[NNGEN_MAX_THREADS];
-    int threads;               /* of the running pool, the caller included; 0 or 1: no workers */
-    int wanted;                /* threads the next call uses; 0 until decided (NNGEN_THREADS, then cores) */
-    int busy;                  /* 1 while a call owns the pool */
-    int stop;                  /* asks the workers to exit */
-    uint64_t ticket;           /* generation << 32 | next task to claim */
-    unsigned finished;         /* tasks of the current generation done */
-    int sleepers;              /* workers blocked on `wake` */
-    int caller_waiting;        /* the caller is blocked on `done` */
-    nngen_batch batches[2];    /* generation g's jobs are batches[g & 1] */
+    int threads;            /* of the running pool, the caller included; 0 or 1: no workers */
+    int wanted;             /* threads the next call uses; 0 until decided (NNGEN_THREADS, then cores) */
+    int busy;               /* 1 while a call owns the pool */
+    int stop;               /* asks the workers to exit */
+    uint64_t ticket;        /* generation << 32 | next task to claim */
+    unsigned finished;      /* tasks of the current generation done */
+    int sleepers;           /* workers blocked on `wake` */
+    int caller_waiting;     /* the caller is blocked on `done` */
+    nngen_batch batches[2]; /* generation g's jobs are batches[g & 1] */
 } nngen_pool = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .wake = PTHREAD_COND_INITIALIZER,
@@ -264,47 +264,46 @@ static inline void nngen_parallel(const nngen_job *jobs, int count) {
  *     columns) compute on clamped rows and zero padding and store only the real elements. */
 #if defined(__AVX512F__)
 #define NNGEN_VECTOR_BYTES 64
-#define NNGEN_REGISTERS 32
+#define NNGEN_REGISTERS    32
 #elif defined(__AVX__)
 #define NNGEN_VECTOR_BYTES 32
-#define NNGEN_REGISTERS 16
+#define NNGEN_REGISTERS    16
 #elif defined(__aarch64__)
 #define NNGEN_VECTOR_BYTES 16
-#define NNGEN_REGISTERS 32
+#define NNGEN_REGISTERS    32
 #else
 #define NNGEN_VECTOR_BYTES 16
-#define NNGEN_REGISTERS 16
+#define NNGEN_REGISTERS    16
 #endif
 #define NNGEN_LANES (NNGEN_VECTOR_BYTES / (int)sizeof(real))
 typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
 
 /* Tile shape for an output of `rows` × `cols`: nr vectors wide (up to 3), mr rows (as many as keep
  * three quarters of the vector registers for accumulators, at most 16 and at most `rows`). */
-#define NNGEN_GEMM_NR(cols) ((cols) > 2 * NNGEN_LANES ? 3 : (cols) > NNGEN_LANES ? 2 : 1)
-#define NNGEN_GEMM_MR_FIT(cols) (NNGEN_REGISTERS * 3 / 4 / NNGEN_GEMM_NR(cols))
-#define NNGEN_GEMM_MR_MAX(cols) (NNGEN_GEMM_MR_FIT(cols) < 16 ? NNGEN_GEMM_MR_FIT(cols) : 16)
+#define NNGEN_GEMM_NR(cols)       ((cols) > 2 * NNGEN_LANES ? 3 : (cols) > NNGEN_LANES ? 2 : 1)
+#define NNGEN_GEMM_MR_FIT(cols)   (NNGEN_REGISTERS * 3 / 4 / NNGEN_GEMM_NR(cols))
+#define NNGEN_GEMM_MR_MAX(cols)   (NNGEN_GEMM_MR_FIT(cols) < 16 ? NNGEN_GEMM_MR_FIT(cols) : 16)
 #define NNGEN_GEMM_MR(rows, cols) ((rows) < NNGEN_GEMM_MR_MAX(cols) ? (rows) : NNGEN_GEMM_MR_MAX(cols))
 /* Depth block: the packed B block (kc × nr vectors) takes NNGEN_PANEL_BYTES, half of a 48 KiB L1. */
 #define NNGEN_PANEL_BYTES 24576
-#define NNGEN_GEMM_KC(nr) (NNGEN_PANEL_BYTES / ((nr) * NNGEN_VECTOR_BYTES))
+#define NNGEN_GEMM_KC(nr) (NNGEN_PANEL_BYTES / ((nr)*NNGEN_VECTOR_BYTES))
 /* Row ranges per panel: enough tasks (about 16) to share among threads, at least 2·mr rows each. */
-#define NNGEN_GEMM_WIDTH(cols) (NNGEN_GEMM_NR(cols) * NNGEN_LANES)
+#define NNGEN_GEMM_WIDTH(cols)  (NNGEN_GEMM_NR(cols) * NNGEN_LANES)
 #define NNGEN_GEMM_PANELS(cols) (((cols) + NNGEN_GEMM_WIDTH(cols) - 1) / NNGEN_GEMM_WIDTH(cols))
-#define NNGEN_GEMM_CHUNKS_MAX(rows, cols) \
+#define NNGEN_GEMM_CHUNKS_MAX(rows, cols)                                                                    \
     (((rows) + 2 * NNGEN_GEMM_MR(rows, cols) - 1) / (2 * NNGEN_GEMM_MR(rows, cols)))
 #define NNGEN_GEMM_CHUNKS_WANTED(cols) ((16 + NNGEN_GEMM_PANELS(cols) - 1) / NNGEN_GEMM_PANELS(cols))
-#define NNGEN_GEMM_CHUNKS(rows, cols)                                        \
-    (NNGEN_GEMM_CHUNKS_WANTED(cols) < NNGEN_GEMM_CHUNKS_MAX(rows, cols) \
-         ? NNGEN_GEMM_CHUNKS_WANTED(cols)                                  \
-         : NNGEN_GEMM_CHUNKS_MAX(rows, cols))
+#define NNGEN_GEMM_CHUNKS(rows, cols)                                                                        \
+    (NNGEN_GEMM_CHUNKS_WANTED(cols) < NNGEN_GEMM_CHUNKS_MAX(rows, cols) ? NNGEN_GEMM_CHUNKS_WANTED(cols)     \
+                                                                        : NNGEN_GEMM_CHUNKS_MAX(rows, cols))
 #define NNGEN_GEMM_TASKS(rows, cols) (NNGEN_GEMM_PANELS(cols) * NNGEN_GEMM_CHUNKS(rows, cols))
 
 /* One task of a GEMM with the tile shape of its output, and the job of all its tasks. */
-#define NNGEN_GEMM(rows, cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)               \
-    nngen_gemm_task(NNGEN_GEMM_MR(rows, cols), NNGEN_GEMM_NR(cols), NNGEN_GEMM_CHUNKS(rows, cols), rows, \
+#define NNGEN_GEMM(rows, cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)                   \
+    nngen_gemm_task(NNGEN_GEMM_MR(rows, cols), NNGEN_GEMM_NR(cols), NNGEN_GEMM_CHUNKS(rows, cols), rows,     \
                     cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)
-#define NNGEN_GEMM_JOB(run, context, rows, cols, depth)         \
-    ((nngen_job){run, context, NNGEN_GEMM_TASKS(rows, cols), \
+#define NNGEN_GEMM_JOB(run, context, rows, cols, depth)                                                      \
+    ((nngen_job){run, context, NNGEN_GEMM_TASKS(rows, cols),                                                 \
                  (double)(rows) * (cols) * (depth) < NNGEN_PARALLEL_WORK})
 
 #define NNGEN_INLINE static inline __attribute__((always_inline))
@@ -315,7 +314,8 @@ NNGEN_INLINE nngen_vec nngen_splat(real x) { return x - (nngen_vec){0}; }
 /* The first n elements at p (all of them when n ≥ NNGEN_LANES), zeros after. */
 NNGEN_INLINE nngen_vec nngen_load_part(const real *p, int n) {
     nngen_vec v = {0};
-    if (n >= NNGEN_LANES) memcpy(&v, p, sizeof v);
+    if (n >= NNGEN_LANES)
+        memcpy(&v, p, sizeof v);
     else
         for (int l = 0; l < NNGEN_LANES; l++)
             if (l < n) v[l] = p[l];
@@ -324,7 +324,8 @@ NNGEN_INLINE nngen_vec nngen_load_part(const real *p, int n) {
 
 /* Stores the first n elements of v (all when n ≥ NNGEN_LANES). */
 NNGEN_INLINE void nngen_store_part(real *p, nngen_vec v, int n) {
-    if (n >= NNGEN_LANES) memcpy(p, &v, sizeof v);
+    if (n >= NNGEN_LANES)
+        memcpy(p, &v, sizeof v);
     else
         for (int l = 0; l < NNGEN_LANES; l++)
             if (l < n) p[l] = v[l];
@@ -355,9 +356,9 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
  *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
  *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
  *   NNGEN_FROM_C       C(i, j) itself: the products are added onto what C holds (a sum over several calls) */
-#define NNGEN_FROM_ROW 0
+#define NNGEN_FROM_ROW    0
 #define NNGEN_FROM_COLUMN 1
-#define NNGEN_FROM_C 2
+#define NNGEN_FROM_C      2
 
 /* The register tile: C(0..mr, 0..width) = start + A(0..mr, 0..kc)·pack, where start is `start` (one
  * vector per column block), else row_start[r] in every lane of row r, else C itself (both NULL).
@@ -399,8 +400,9 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
     nngen_vec start[3];
     const int kc_max = NNGEN_GEMM_KC(nr);
     for (int v = 0; v < nr; v++)
-        start[v] = from == NNGEN_FROM_ROW && c0 ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES)
-                                                : (nngen_vec){0};
+        start[v] = from == NNGEN_FROM_ROW && c0
+                       ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES)
+                       : (nngen_vec){0};
     int k0 = 0;
     do { /* at least once: with depth 0, C = C0 */
         const int kc = depth - k0 < kc_max ? depth - k0 : kc_max;
@@ -427,7 +429,8 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
 NNGEN_INLINE void nngen_gemm_task_ex(const int mr, const int nr, const int chunks, const int rows,
                                      const int cols, const int depth, const real *a, const long a_row,
                                      const long a_step, const real *b, const long b_row, const long b_col,
-                                     const int from, const real *c0, real *c, const long ldc, const int task) {
+                                     const int from, const real *c0, real *c, const long ldc,
+                                     const int task) {
     const int panel = task / chunks, chunk = task % chunks;
     const int tiles = (rows + mr - 1) / mr;
     const int i0 = tiles * chunk / chunks * mr;
@@ -438,11 +441,14 @@ NNGEN_INLINE void nngen_gemm_task_ex(const int mr, const int nr, const int chunk
     const int last_vectors = (cols - (panels - 1) * nr * NNGEN_LANES + NNGEN_LANES - 1) / NNGEN_LANES;
     const int narrow = panel == panels - 1 && (nr - last_vectors) * 8 > panels * nr;
     if (narrow && last_vectors == 1)
-        nngen_gemm_panel(mr, 1, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+        nngen_gemm_panel(mr, 1, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0,
+                         width);
     else if (narrow && last_vectors == 2)
-        nngen_gemm_panel(mr, 2, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+        nngen_gemm_panel(mr, 2, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0,
+                         width);
     else
-        nngen_gemm_panel(mr, nr, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+        nngen_gemm_panel(mr, nr, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0,
+                         width);
 }
 
 /* The GEMM task with C0 along the row (c0[j]) or 0 (c0 NULL). */
@@ -450,8 +456,8 @@ NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, 
                                   const int cols, const int depth, const real *a, const long a_row,
                                   const long a_step, const real *b, const long b_row, const long b_col,
                                   const real *c0, real *c, const long ldc, const int task) {
-    nngen_gemm_task_ex(mr, nr, chunks, rows, cols, depth, a, a_row, a_step, b, b_row, b_col, NNGEN_FROM_ROW, c0,
-                       c, ldc, task);
+    nngen_gemm_task_ex(mr, nr, chunks, rows, cols, depth, a, a_row, a_step, b, b_row, b_col, NNGEN_FROM_ROW,
+                       c0, c, ldc, task);
 }
 #endif /* NNGEN_FAST */
 

@@ -5,8 +5,8 @@
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/relu.c */
 #include "nngen.h"
 #define FN(name) relu_##name
-#define COUNT 8    /* elements */
-#define OUT 0      /* out, same shape as x */
+#define COUNT    8 /* elements */
+#define OUT      0 /* out, same shape as x */
 #endif
 
 /* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
@@ -23,7 +23,7 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 /* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
  * memory traffic is too short to be worth another thread. */
 #define TASKS 8
-#define LINE (64 / (long)sizeof(real))
+#define LINE  (64 / (long)sizeof(real))
 #define SMALL (COUNT < 131072)
 
 typedef struct {

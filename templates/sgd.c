@@ -2,14 +2,14 @@
  *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/sgd.c */
 #include "nngen.h"
-#define FN(name) sgd_##name
-#define SIZE 8         /* elements of the tensor */
-#define MOMENTUM 0.9
+#define FN(name)     sgd_##name
+#define SIZE         8 /* elements of the tensor */
+#define MOMENTUM     0.9
 #define WEIGHT_DECAY 0.0
-#define STATE_SLOTS 1  /* 1 when MOMENTUM > 0: the velocity v */
-#define PARAM 0
-#define GRAD 64
-#define STATE0 128
+#define STATE_SLOTS  1 /* 1 when MOMENTUM > 0: the velocity v */
+#define PARAM        0
+#define GRAD         64
+#define STATE0       128
 #endif
 
 void FN(update)(real *mem, double lr, int64_t step) {

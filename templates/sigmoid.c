@@ -4,8 +4,8 @@
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/sigmoid.c */
 #include "nngen.h"
 #define FN(name) sigmoid_##name
-#define COUNT 8    /* elements */
-#define OUT 0      /* out, same shape as x */
+#define COUNT    8 /* elements */
+#define OUT      0 /* out, same shape as x */
 #endif
 
 /* Forward, without overflow for large |x| (exp of a non-positive number only):

@@ -4,9 +4,9 @@
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/softmax_loss.c */
 #include "nngen.h"
 #define FN(name) softmax_loss_##name
-#define N 2        /* batch */
-#define K 3        /* classes */
-#define S_PROB 0   /* saved probabilities (N, K) */
+#define N        2 /* batch */
+#define K        3 /* classes */
+#define S_PROB   0 /* saved probabilities (N, K) */
 #endif
 
 /* Forward: returns the mean loss, saves the probabilities. A label outside [0, K) gives NaN. */

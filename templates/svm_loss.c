@@ -9,8 +9,8 @@
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/svm_loss.c */
 #include "nngen.h"
 #define FN(name) svm_loss_##name
-#define N 2        /* batch */
-#define K 3        /* classes */
+#define N        2 /* batch */
+#define K        3 /* classes */
 #endif
 
 /* Forward: returns the mean loss. A label outside [0, K) gives NaN (and is never used as an index). */

@@ -4,8 +4,8 @@
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/tanh.c */
 #include "nngen.h"
 #define FN(name) tanh_##name
-#define COUNT 8    /* elements */
-#define OUT 0      /* out, same shape as x */
+#define COUNT    8 /* elements */
+#define OUT      0 /* out, same shape as x */
 #endif
 
 /* Forward: out[i] = tanh(x[i]) */

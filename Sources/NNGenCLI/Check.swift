@@ -9,7 +9,10 @@ struct Check: ParsableCommand {
         abstract: "Check a spec and print its layers: shapes, parameter counts and forward FLOPs.")
 
     @Argument(help: "The model spec.") var spec: String
-    @Option(help: "Also print one stage's result: statements (the parsed spec), plan (the memory layout) or c (the generated C as one translation unit).")
+    @Option(
+        help:
+            "Also print one stage's result: statements (the parsed spec), plan (the memory layout) or c (the generated C as one translation unit)."
+    )
     var dump: DumpStage?
 
     enum DumpStage: String, ExpressibleByArgument, CaseIterable {
@@ -19,8 +22,9 @@ struct Check: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let graph = try loadGraph(spec)
-            print("model \(graph.modelName): \(graph.dtype.rawValue), input \(graph.inputName) \(graph.inputShape), loss \(graph.loss.definition.keyword)"
-                  + (graph.optimizer.map { ", optimizer \($0.definition.keyword) lr=\($0.instance.learningRate)" } ?? ""))
+            print(
+                "model \(graph.modelName): \(graph.dtype.rawValue), input \(graph.inputName) \(graph.inputShape), loss \(graph.loss.definition.keyword)"
+                    + (graph.optimizer.map { ", optimizer \($0.definition.keyword) lr=\($0.instance.learningRate)" } ?? ""))
             print(LayerTable.render(graph))
             let plan = MemoryPlan.plan(graph)
             let bytes = plan.total * graph.dtype.byteSize
@@ -42,7 +46,9 @@ struct Check: ParsableCommand {
                     break
                 }
             }
-            print("memory: \(LayerTable.group(plan.total)) elements (\(LayerTable.group(bytes)) bytes): parameters \(LayerTable.group(plan.parameters.count)), buffers \(LayerTable.group(plan.buffers.count)), optimizer state \(LayerTable.group(plan.optimizerState.count)), activations \(LayerTable.group(plan.activations.count))")
+            print(
+                "memory: \(LayerTable.group(plan.total)) elements (\(LayerTable.group(bytes)) bytes): parameters \(LayerTable.group(plan.parameters.count)), buffers \(LayerTable.group(plan.buffers.count)), optimizer state \(LayerTable.group(plan.optimizerState.count)), activations \(LayerTable.group(plan.activations.count))"
+            )
         }
     }
 }

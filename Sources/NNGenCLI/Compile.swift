@@ -18,8 +18,9 @@ struct Compile: ParsableCommand {
             let templates = try TemplateLibrary.current()
             for spec in specs {
                 let graph = try loadGraph(spec)
-                let source = try Emitter.emit(graph, plan: MemoryPlan.plan(graph), templates: templates,
-                                              options: EmitOptions(lineDirectives: lineDirectives, specPath: spec))
+                let source = try Emitter.emit(
+                    graph, plan: MemoryPlan.plan(graph), templates: templates,
+                    options: EmitOptions(lineDirectives: lineDirectives, specPath: spec))
                 let directory = output ?? "generated/\(graph.modelName)"
                 try AtomicFile.createDirectory(directory)
                 try AtomicFile.write(source.header, to: "\(directory)/\(graph.modelName).h")

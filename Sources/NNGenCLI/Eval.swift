@@ -18,15 +18,18 @@ struct Eval: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let graph = try loadGraph(spec)
-            let source = try DataSource.npyPair(data: data, labels: labels, dataFlag: "--data", labelsFlag: "--labels")
+            let source =
+                try DataSource.npyPair(data: data, labels: labels, dataFlag: "--data", labelsFlag: "--labels")
                 ?? .fashionMNIST(directory: fashionMnist, split: .test)
             let dataset = try source.load(for: graph)
             let model = try Model(graph: graph, backend: backend)
             try model.loadParameters(from: params)
             let evaluation = model.evaluate(dataset)
             print("model \(graph.modelName), parameters \(params), data \(source): \(evaluation.count) samples")
-            print(String(format: "test loss %.4f  accuracy %.2f%% (%d of %d)", evaluation.loss, 100 * evaluation.accuracy,
-                         evaluation.correct, evaluation.count))
+            print(
+                String(
+                    format: "test loss %.4f  accuracy %.2f%% (%d of %d)", evaluation.loss, 100 * evaluation.accuracy,
+                    evaluation.correct, evaluation.count))
             print("confusion matrix (rows: true class, columns: predicted class):")
             let names = evaluation.confusion.count == FashionMNIST.classCount ? FashionMNIST.classNames : nil
             print(evaluation.confusionTable(classNames: names))

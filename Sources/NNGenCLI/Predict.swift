@@ -20,7 +20,10 @@ struct Predict: ParsableCommand {
             let samples = try NPY.read(path: input)
             let features = graph.inputShape.featureCount
             guard samples.shape.count >= 2, samples.shape.dropFirst().reduce(1, *) == features else {
-                throw Diagnostic(file: input, "samples have shape \(Shape(samples.shape)); input '\(graph.inputName)' \(graph.inputShape) needs [N, ...] with \(features) values per sample")
+                throw Diagnostic(
+                    file: input,
+                    "samples have shape \(Shape(samples.shape)); input '\(graph.inputName)' \(graph.inputShape) needs [N, ...] with \(features) values per sample"
+                )
             }
             let model = try Model(graph: graph, backend: backend)
             try model.loadParameters(from: params)

@@ -55,11 +55,12 @@ struct Train: ParsableCommand {
             let trainingSet = try pendingTrainingSet.wait()
             model.threads = threads
             model.onBackendEvent = { console.line("backend: \($0)") }
-            console.line("model \(graph.modelName): \(graph.parameterCount) parameters, input \(graph.inputShape), "
-                         + (graph.optimizer.map { "\($0.definition.keyword) lr=\($0.instance.learningRate)" } ?? "no optimizer")
-                         + ", schedule \(graph.schedule.specText); backend \(model.backend.rawValue)"
-                         + (backend == .tiered && model.isCompilingInBackground ? " (cc compiling in the background)" : "")
-                         + String(format: ", compiled in %.3f s", model.compileSeconds))
+            console.line(
+                "model \(graph.modelName): \(graph.parameterCount) parameters, input \(graph.inputShape), "
+                    + (graph.optimizer.map { "\($0.definition.keyword) lr=\($0.instance.learningRate)" } ?? "no optimizer")
+                    + ", schedule \(graph.schedule.specText); backend \(model.backend.rawValue)"
+                    + (backend == .tiered && model.isCompilingInBackground ? " (cc compiling in the background)" : "")
+                    + String(format: ", compiled in %.3f s", model.compileSeconds))
 
             let trainer = try Trainer(model: model, trainingSet: trainingSet, pendingTestSet: testSet, options: options)
             trainer.onEvent = { event in

@@ -5,7 +5,9 @@ import NNRuntime
 import Testing
 
 @Suite struct BatchNormTests {
-    static let shapes: [[Int]] = [[2, 1], [2, 3], [3, 7], [13, 2], [2, 4], [2, 3, 2, 2], [1, 2, 3, 3], [3, 1, 1, 5], [2, 13, 1, 1]]
+    static let shapes: [[Int]] = [
+        [2, 1], [2, 3], [3, 7], [13, 2], [2, 4], [2, 3, 2, 2], [1, 2, 3, 3], [3, 1, 1, 5], [2, 13, 1, 1],
+    ]
 
     /// With two values per channel, x̂ = ±1 up to ε and the true dx is nearly zero: what float32 returns there is
     /// rounding noise of the saved float32 mean and 1/σ, so those shapes are compared in float64 only.
@@ -14,26 +16,35 @@ import Testing
     }
 
     static func reference(_ inputs: LayerInputs, eps: Double, momentum: Double) -> LayerExpectation {
-        let gamma = inputs.parameters["gamma"]!, beta = inputs.parameters["beta"]!
-        let mean = inputs.buffers["running_mean"]!, variance = inputs.buffers["running_var"]!
+        let gamma = inputs.parameters["gamma"]!
+        let beta = inputs.parameters["beta"]!
+        let mean = inputs.buffers["running_mean"]!
+        let variance = inputs.buffers["running_var"]!
         switch inputs.mode {
         case .train:
-            let f = Reference.batchNormForwardTrain(x: inputs.x, gamma: gamma, beta: beta, runningMean: mean,
-                                                    runningVar: variance, momentum: momentum, eps: eps)
+            let f = Reference.batchNormForwardTrain(
+                x: inputs.x, gamma: gamma, beta: beta, runningMean: mean,
+                runningVar: variance, momentum: momentum, eps: eps)
             let b = Reference.batchNormBackwardTrain(dout: inputs.dout, cache: f.cache)
-            return LayerExpectation(out: f.out, dx: b.dx, gradients: ["gamma": b.dgamma, "beta": b.dbeta],
-                                    buffers: ["running_mean": f.runningMean, "running_var": f.runningVar])
+            return LayerExpectation(
+                out: f.out, dx: b.dx, gradients: ["gamma": b.dgamma, "beta": b.dbeta],
+                buffers: ["running_mean": f.runningMean, "running_var": f.runningVar])
         case .test:
-            let out = Reference.batchNormForwardTest(x: inputs.x, gamma: gamma, beta: beta, runningMean: mean, runningVar: variance, eps: eps)
-            let b = Reference.batchNormBackwardTest(dout: inputs.dout, x: inputs.x, gamma: gamma, runningMean: mean, runningVar: variance, eps: eps)
-            return LayerExpectation(out: out, dx: b.dx, gradients: ["gamma": b.dgamma, "beta": b.dbeta],
-                                    buffers: ["running_mean": mean, "running_var": variance])
+            let out = Reference.batchNormForwardTest(
+                x: inputs.x, gamma: gamma, beta: beta, runningMean: mean, runningVar: variance, eps: eps)
+            let b = Reference.batchNormBackwardTest(
+                dout: inputs.dout, x: inputs.x, gamma: gamma, runningMean: mean, runningVar: variance, eps: eps)
+            return LayerExpectation(
+                out: out, dx: b.dx, gradients: ["gamma": b.dgamma, "beta": b.dbeta],
+                buffers: ["running_mean": mean, "running_var": variance])
         }
     }
 
     @Test(arguments: shapes)
     func matchesReferenceWithDefaults(shape: [Int]) throws {
-        try checkLayer("batchnorm bn", input: shape, modes: [.train, .test], dtypes: Self.dtypes(shape)) { Self.reference($0, eps: 1e-5, momentum: 0.9) }
+        try checkLayer("batchnorm bn", input: shape, modes: [.train, .test], dtypes: Self.dtypes(shape)) {
+            Self.reference($0, eps: 1e-5, momentum: 0.9)
+        }
     }
 
     @Test(arguments: [[4, 3], [2, 2, 3, 1]])

@@ -75,7 +75,8 @@ import Testing
         #expect(layer.instance.parameters[1].shape == [4] && layer.instance.parameters[1].initializer == .zeros)
         #expect(layer.parameterCount == 4 * 3 * 5 * 3 + 4)
         // col (with its row of ones), dcol (min(N, 8) slots), doutᵀ, (dW | db)ᵀ
-        #expect(layer.instance.saved.map(\.count) == [2 * (3 * 5 * 3 + 1) * 6 * 5, 2 * 3 * 5 * 3 * 6 * 5, 2 * 4 * 6 * 5, (3 * 5 * 3 + 1) * 4])
+        #expect(
+            layer.instance.saved.map(\.count) == [2 * (3 * 5 * 3 + 1) * 6 * 5, 2 * 3 * 5 * 3 * 6 * 5, 2 * 4 * 6 * 5, (3 * 5 * 3 + 1) * 4])
         #expect(layer.instance.forwardFLOPs == 2 * 2 * 4 * 6 * 5 * (3 * 5 * 3) + 2 * 4 * 6 * 5)
     }
 

@@ -48,8 +48,9 @@ import Testing
                 #expect(read.count == inputs.x.count, "the mask of \(line) on \(shape) could not be read")
                 let ones = [Double](repeating: 1, count: inputs.x.count)
                 let mask = RefTensor(shape: shape, data: read.count == inputs.x.count ? read : ones)
-                return LayerExpectation(out: Reference.dropoutForward(x: inputs.x, mask: mask, keep: keep),
-                                        dx: Reference.dropoutBackward(dout: inputs.dout, mask: mask, keep: keep), gradients: [:])
+                return LayerExpectation(
+                    out: Reference.dropoutForward(x: inputs.x, mask: mask, keep: keep),
+                    dx: Reference.dropoutBackward(dout: inputs.dout, mask: mask, keep: keep), gradients: [:])
             }
         }
     }
@@ -92,7 +93,8 @@ import Testing
             #expect(out == mask.map { $0 / keep })
             // The two halves of the tensor are kept at the same rate too (no drift along the counter).
             let half = mask.count / 2
-            let first = mask[..<half].reduce(0, +) / Double(half), second = mask[half...].reduce(0, +) / Double(half)
+            let first = mask[..<half].reduce(0, +) / Double(half)
+            let second = mask[half...].reduce(0, +) / Double(half)
             #expect(abs(first - second) <= 4 * (2 * keep * (1 - keep) / Double(half)).squareRoot())
         }
     }
@@ -178,10 +180,11 @@ import Testing
         let floor = gradientFloor([dx] + Array(analytic.values))
         expectClose(dx, Reference.numericalGradient(of: loss, at: p.input), Tolerance.gradientCheck, "input gradient check", floor: floor)
         for name in model.parameterNames {
-            let numeric = Reference.numericalGradient(of: { values in
-                try? model.setTensor(name, values)
-                return loss(p.input)
-            }, at: p.tensors[name]!)
+            let numeric = Reference.numericalGradient(
+                of: { values in
+                    try? model.setTensor(name, values)
+                    return loss(p.input)
+                }, at: p.tensors[name]!)
             try model.setTensor(name, p.tensors[name]!)
             expectClose(analytic[name] ?? [], numeric, Tolerance.gradientCheck, "gradient check of \(name)", floor: floor)
         }

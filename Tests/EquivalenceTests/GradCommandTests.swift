@@ -6,7 +6,8 @@ import NNRuntime
 import Testing
 
 @Suite struct GradCommandTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .path
 
     func temporaryDirectory() throws -> String {
         let path = NSTemporaryDirectory() + "nngen-grad-\(UUID().uuidString)"
@@ -39,8 +40,9 @@ import Testing
         try NPY.write(HostTensor(shape: [graph.batch], doubles: labels.map(Double.init), as: labelType), to: directory + "/y.npy")
 
         let model = try Model(graph: graph)
-        let dumped = try GradientDump.run(model: model, parametersPath: directory + "/params.safetensors",
-                                          inputPath: directory + "/x.npy", targetsPath: directory + "/y.npy", mode: mode)
+        let dumped = try GradientDump.run(
+            model: model, parametersPath: directory + "/params.safetensors",
+            inputPath: directory + "/x.npy", targetsPath: directory + "/y.npy", mode: mode)
         try Safetensors.write(dumped, to: directory + "/out.safetensors")
         let read = try Safetensors.read(path: directory + "/out.safetensors").tensors
         var byName: [String: HostTensor] = [:]
@@ -73,8 +75,9 @@ import Testing
         try NPY.write(HostTensor(shape: [4], float32: [0, 1, 2, 3]), to: directory + "/float.npy")
         func message(_ input: String, _ labels: String) -> String {
             do {
-                _ = try GradientDump.run(model: model, parametersPath: directory + "/p.safetensors", inputPath: directory + "/" + input,
-                                         targetsPath: directory + "/" + labels, mode: .train)
+                _ = try GradientDump.run(
+                    model: model, parametersPath: directory + "/p.safetensors", inputPath: directory + "/" + input,
+                    targetsPath: directory + "/" + labels, mode: .train)
                 return "no error"
             } catch let d as Diagnostic { return d.description } catch { return "\(error)" }
         }

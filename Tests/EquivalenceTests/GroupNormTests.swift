@@ -29,8 +29,9 @@ import Testing
     }
 
     static func reference(_ inputs: LayerInputs, groups: Int, eps: Double) -> LayerExpectation {
-        let f = Reference.groupNormForward(x: inputs.x, gamma: inputs.parameters["gamma"]!, beta: inputs.parameters["beta"]!,
-                                           groups: groups, eps: eps)
+        let f = Reference.groupNormForward(
+            x: inputs.x, gamma: inputs.parameters["gamma"]!, beta: inputs.parameters["beta"]!,
+            groups: groups, eps: eps)
         let b = Reference.groupNormBackward(dout: inputs.dout, cache: f.cache)
         return LayerExpectation(out: f.out, dx: b.dx, gradients: ["gamma": b.dgamma, "beta": b.dbeta])
     }

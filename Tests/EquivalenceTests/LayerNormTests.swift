@@ -52,7 +52,8 @@ import Testing
     @Test func handComputedValues() throws {
         let harness = try LayerHarness(layerLine: "layernorm ln eps=1e-300", input: [2, 3], dtype: .float64)
         let out = try harness.layer.forward([1, 2, 3, 10, 10, 40])
-        let s = (1.5).squareRoot(), r = (0.5).squareRoot()
+        let s = (1.5).squareRoot()
+        let r = (0.5).squareRoot()
         expectClose(out, [-s, 0, s, -r, -r, 2 * r], 1e-15, "normalized output")
         expectClose(try harness.model.saved(layer: "ln", name: "mean"), [2, 20], 1e-15, "saved means")
     }

@@ -20,16 +20,23 @@ struct NetworkCase: CustomStringConvertible, Sendable {
         NetworkCase(input: [2, 3], body: "affine fc1 out=2"),
         NetworkCase(input: [1, 7], body: "affine fc1 out=5\nrelu\naffine fc2 out=3"),
         NetworkCase(input: [3, 13], body: "affine fc1 out=7\nbatchnorm bn1\nrelu\naffine fc2 out=4"),
-        NetworkCase(input: [4, 2, 3, 3], body: "batchnorm bn0\nrelu\naffine fc1 out=6\nbatchnorm bn1 momentum=0.5\nrelu\naffine fc2 out=3"),
+        NetworkCase(
+            input: [4, 2, 3, 3], body: "batchnorm bn0\nrelu\naffine fc1 out=6\nbatchnorm bn1 momentum=0.5\nrelu\naffine fc2 out=3"),
         NetworkCase(input: [7, 1, 1, 5], body: "affine fc1 out=13\nrelu\nbatchnorm bn1 eps=1e-3\naffine fc2 out=2"),
         NetworkCase(input: [2, 1], body: "affine fc1 out=3\nbatchnorm\nrelu\naffine out=3\nrelu\naffine out=2"),
-        NetworkCase(input: [2, 1, 5, 5], body: "conv c1 filters=3 size=3 pad=1\nbatchnorm bn1\nrelu\nmaxpool p1 size=3 stride=2\naffine fc1 out=3"),
-        NetworkCase(input: [3, 2, 7, 7], body: "conv c1 filters=4 size=3 stride=2\nrelu\nconv c2 filters=3 size=2x3 pad=1\nmaxpool p1 size=2x3\naffine fc1 out=4"),
-        NetworkCase(input: [2, 3, 6, 6], body: "maxpool p1 size=2\nconv c1 filters=2 size=1 init=xavier\nrelu\nbatchnorm bn1\naffine fc1 out=2"),
+        NetworkCase(
+            input: [2, 1, 5, 5], body: "conv c1 filters=3 size=3 pad=1\nbatchnorm bn1\nrelu\nmaxpool p1 size=3 stride=2\naffine fc1 out=3"),
+        NetworkCase(
+            input: [3, 2, 7, 7],
+            body: "conv c1 filters=4 size=3 stride=2\nrelu\nconv c2 filters=3 size=2x3 pad=1\nmaxpool p1 size=2x3\naffine fc1 out=4"),
+        NetworkCase(
+            input: [2, 3, 6, 6], body: "maxpool p1 size=2\nconv c1 filters=2 size=1 init=xavier\nrelu\nbatchnorm bn1\naffine fc1 out=2"),
         NetworkCase(input: [3, 7], body: "affine fc1 out=5\nlayernorm ln1\ntanh\naffine fc2 out=3"),
         NetworkCase(input: [2, 4, 3, 3], body: "groupnorm gn1 groups=2\nsigmoid\naffine fc1 out=3"),
         NetworkCase(input: [3, 6, 1, 2], body: "groupnorm gn1 groups=3\ntanh\ngroupnorm gn2 groups=1 eps=1e-3\naffine out=2"),
-        NetworkCase(input: [2, 2, 2, 3], body: "layernorm ln0\ndropout drop1 keep=1\naffine fc1 out=4\nsigmoid\nlayernorm ln1 eps=1e-3\naffine fc2 out=3"),
+        NetworkCase(
+            input: [2, 2, 2, 3],
+            body: "layernorm ln0\ndropout drop1 keep=1\naffine fc1 out=4\nsigmoid\nlayernorm ln1 eps=1e-3\naffine fc2 out=3"),
     ]
 
     struct Prepared {
@@ -62,7 +69,8 @@ struct NetworkCase: CustomStringConvertible, Sendable {
         for dtype in [DType.float64, .float32] {
             for mode in Mode.allCases {
                 let p = try Self.prepare(c, dtype: dtype)
-                let expected = ReferenceNetwork.run(p.model.graph, tensors: p.tensors, input: p.input, labels: p.labels.map(Int.init), mode: mode)
+                let expected = ReferenceNetwork.run(
+                    p.model.graph, tensors: p.tensors, input: p.input, labels: p.labels.map(Int.init), mode: mode)
                 let tolerance = Tolerance.of(dtype)
                 let context = "\(c), \(dtype.rawValue), \(mode.rawValue)"
                 let loss = try p.model.forward(input: p.input, target: .classes(p.labels), mode: mode)
@@ -75,7 +83,9 @@ struct NetworkCase: CustomStringConvertible, Sendable {
                 let floor = gradientFloor([expected.inputGradient] + Array(expected.gradients.values))
                 expectClose(dx, expected.inputGradient, tolerance, "input gradient of \(context)", floor: floor)
                 for name in p.model.parameterNames {
-                    expectClose(try p.model.gradient(name), expected.gradients[name] ?? [], tolerance, "gradient of \(name), \(context)", floor: floor)
+                    expectClose(
+                        try p.model.gradient(name), expected.gradients[name] ?? [], tolerance, "gradient of \(name), \(context)",
+                        floor: floor)
                 }
             }
         }
@@ -101,13 +111,16 @@ struct NetworkCase: CustomStringConvertible, Sendable {
             for name in model.parameterNames { analytic[name] = try model.gradient(name) }
             let context = "\(c), \(mode.rawValue)"
             let floor = gradientFloor([dx] + Array(analytic.values))
-            expectClose(dx, Reference.numericalGradient(of: loss, at: p.input), Tolerance.gradientCheck, "input gradient check, \(context)", floor: floor)
+            expectClose(
+                dx, Reference.numericalGradient(of: loss, at: p.input), Tolerance.gradientCheck, "input gradient check, \(context)",
+                floor: floor)
             for name in model.parameterNames {
                 let original = p.tensors[name]!
-                let numeric = Reference.numericalGradient(of: { values in
-                    try? model.setTensor(name, values)
-                    return loss(p.input)
-                }, at: original)
+                let numeric = Reference.numericalGradient(
+                    of: { values in
+                        try? model.setTensor(name, values)
+                        return loss(p.input)
+                    }, at: original)
                 try model.setTensor(name, original)
                 expectClose(analytic[name] ?? [], numeric, Tolerance.gradientCheck, "gradient check of \(name), \(context)", floor: floor)
             }
@@ -121,7 +134,9 @@ struct NetworkCase: CustomStringConvertible, Sendable {
         let graph = p.model.graph
         var tensors = p.tensors
         var velocity: [String: Reference.SGDState] = [:]
-        for name in p.model.parameterNames { velocity[name] = Reference.SGDState(velocity: [Double](repeating: 0, count: tensors[name]!.count)) }
+        for name in p.model.parameterNames {
+            velocity[name] = Reference.SGDState(velocity: [Double](repeating: 0, count: tensors[name]!.count))
+        }
         for step in 1...5 {
             let lr = 0.1 / Double(step)
             let loss = try p.model.trainStep(input: p.input, target: .classes(p.labels), learningRate: lr)
@@ -129,8 +144,9 @@ struct NetworkCase: CustomStringConvertible, Sendable {
             expectClose([loss], [expected.loss], Tolerance.float64, "loss at step \(step) of \(c)")
             for (name, values) in expected.buffers { tensors[name] = values }
             for name in p.model.parameterNames {
-                let updated = Reference.sgdStep(params: tensors[name]!, grads: expected.gradients[name]!, state: velocity[name]!,
-                                                lr: lr, momentum: 0.9, weightDecay: 0.01)
+                let updated = Reference.sgdStep(
+                    params: tensors[name]!, grads: expected.gradients[name]!, state: velocity[name]!,
+                    lr: lr, momentum: 0.9, weightDecay: 0.01)
                 tensors[name] = updated.params
                 velocity[name] = updated.state
             }

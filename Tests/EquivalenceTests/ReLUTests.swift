@@ -9,8 +9,9 @@ import Testing
     @Test(arguments: shapes)
     func matchesReference(shape: [Int]) throws {
         try checkLayer("relu", input: shape) { inputs in
-            LayerExpectation(out: Reference.reluForward(x: inputs.x),
-                             dx: Reference.reluBackward(dout: inputs.dout, x: inputs.x), gradients: [:])
+            LayerExpectation(
+                out: Reference.reluForward(x: inputs.x),
+                dx: Reference.reluBackward(dout: inputs.dout, x: inputs.x), gradients: [:])
         }
     }
 

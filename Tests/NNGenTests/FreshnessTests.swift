@@ -6,7 +6,8 @@ import Testing
 @testable import NNGen
 
 /// The repository root, found from this file's path.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .path
 
 @Suite struct FreshnessTests {
     /// The EmbedTemplates plugin embeds exactly the files of templates/, byte for byte.
@@ -50,8 +51,9 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let path = "examples/\(spec)"
         let text = try String(contentsOfFile: repositoryRoot + "/" + path, encoding: .utf8)
         let graph = try ShapeInference.load(text, path: path)
-        let source = try Emitter.emit(graph, plan: MemoryPlan.plan(graph), templates: .embedded,
-                                      options: EmitOptions(specPath: path))
+        let source = try Emitter.emit(
+            graph, plan: MemoryPlan.plan(graph), templates: .embedded,
+            options: EmitOptions(specPath: path))
         let directory = repositoryRoot + "/generated/\(graph.modelName)"
         let header = try? String(contentsOfFile: "\(directory)/\(graph.modelName).h", encoding: .utf8)
         let body = try? String(contentsOfFile: "\(directory)/\(graph.modelName).c", encoding: .utf8)

@@ -12,8 +12,10 @@ import Testing
     func trainedCheckpoint(_ spec: String = Toy.spec(), in directory: String) throws -> (path: String, model: Model) {
         let path = directory + "/ck.safetensors"
         let model = try Toy.model(spec)
-        try Trainer(model: model, trainingSet: Toy.trainingSet, testSet: Toy.testSet,
-                    options: TrainingOptions(epochs: 3, seed: 21, checkpointPath: path, stopAfterEpoch: 1)).run()
+        try Trainer(
+            model: model, trainingSet: Toy.trainingSet, testSet: Toy.testSet,
+            options: TrainingOptions(epochs: 3, seed: 21, checkpointPath: path, stopAfterEpoch: 1)
+        ).run()
         return (path, model)
     }
 
@@ -23,8 +25,10 @@ import Testing
         let (path, model) = try trainedCheckpoint(in: directory)
         let (tensors, metadata) = try Safetensors.read(path: path)
         let names = Set(tensors.map(\.name))
-        for name in ["fc1.weight", "fc1.bias", "bn1.gamma", "bn1.beta", "bn1.running_mean", "bn1.running_var", "fc2.weight", "fc2.bias",
-                     "optimizer.0.fc1.weight", "optimizer.0.bn1.gamma", "optimizer.0.fc2.bias"] {
+        for name in [
+            "fc1.weight", "fc1.bias", "bn1.gamma", "bn1.beta", "bn1.running_mean", "bn1.running_var", "fc2.weight", "fc2.bias",
+            "optimizer.0.fc1.weight", "optimizer.0.bn1.gamma", "optimizer.0.fc2.bias",
+        ] {
             #expect(names.contains(name), "missing \(name)")
         }
         #expect(tensors.count == 6 + 2 + 6, "6 parameters, 2 buffers, 6 momentum tensors")
@@ -65,10 +69,12 @@ import Testing
         _ = try trainedCheckpoint(in: directory)
         let files = try FileManager.default.contentsOfDirectory(atPath: directory)
         #expect(files == ["ck.safetensors"], "no temporary file is left behind: \(files)")
-        let error = try #require(thrownDiagnostic {
-            try Toy.model().writeCheckpoint(to: directory + "/missing/ck.safetensors",
-                                            state: TrainingState(epoch: 0, step: 0, seed: 0, rngSeed: 0, plannedEpochs: 1, history: TrainingHistory()))
-        })
+        let error = try #require(
+            thrownDiagnostic {
+                try Toy.model().writeCheckpoint(
+                    to: directory + "/missing/ck.safetensors",
+                    state: TrainingState(epoch: 0, step: 0, seed: 0, rngSeed: 0, plannedEpochs: 1, history: TrainingHistory()))
+            })
         #expect(error.message.contains("does not exist"))
     }
 
@@ -82,12 +88,23 @@ import Testing
 
     /// A checkpoint of another spec: each mismatch names what differs.
     @Test(arguments: [
-        OtherSpec(name: "model name", spec: Toy.spec(name: "other"), message: "the checkpoint is of model 'toy', the spec toy.spec defines model 'other'"),
-        OtherSpec(name: "batch", spec: Toy.spec(batch: 16), message: "the checkpoint was trained with dtype float64, input [8, 6], optimizer sgd; the spec toy.spec has dtype float64, input [16, 6], optimizer sgd"),
+        OtherSpec(
+            name: "model name", spec: Toy.spec(name: "other"),
+            message: "the checkpoint is of model 'toy', the spec toy.spec defines model 'other'"),
+        OtherSpec(
+            name: "batch", spec: Toy.spec(batch: 16),
+            message:
+                "the checkpoint was trained with dtype float64, input [8, 6], optimizer sgd; the spec toy.spec has dtype float64, input [16, 6], optimizer sgd"
+        ),
         OtherSpec(name: "dtype", spec: Toy.spec(dtype: "float32"), message: "trained with dtype float64"),
-        OtherSpec(name: "optimizer", spec: Toy.spec(optimizer: "adam lr=0.01"), message: "optimizer sgd; the spec toy.spec has dtype float64, input [8, 6], optimizer adam"),
-        OtherSpec(name: "no momentum", spec: Toy.spec(optimizer: "sgd lr=0.1"), message: "optimizer state 'optimizer.0.fc1.weight' does not belong to model 'toy'"),
-        OtherSpec(name: "layer width", spec: Toy.spec(hidden: 12), message: "tensor 'fc1.weight' has shape [6, 16]; model 'toy' needs [6, 12]"),
+        OtherSpec(
+            name: "optimizer", spec: Toy.spec(optimizer: "adam lr=0.01"),
+            message: "optimizer sgd; the spec toy.spec has dtype float64, input [8, 6], optimizer adam"),
+        OtherSpec(
+            name: "no momentum", spec: Toy.spec(optimizer: "sgd lr=0.1"),
+            message: "optimizer state 'optimizer.0.fc1.weight' does not belong to model 'toy'"),
+        OtherSpec(
+            name: "layer width", spec: Toy.spec(hidden: 12), message: "tensor 'fc1.weight' has shape [6, 16]; model 'toy' needs [6, 12]"),
         OtherSpec(name: "layer removed", spec: Toy.spec(batchnorm: false), message: "tensor 'bn1.gamma' is not in model 'toy'"),
     ])
     func refusesACheckpointOfAnotherSpec(_ other: OtherSpec) throws {
@@ -100,8 +117,9 @@ import Testing
         } catch {
             return  // adam not in this build yet: nothing to check
         }
-        let trainer = try Trainer(model: try Model(graph: graph, backend: .tcc), trainingSet: Toy.dataset(count: 240, seed: 1),
-                                  testSet: nil, options: TrainingOptions(epochs: 3))
+        let trainer = try Trainer(
+            model: try Model(graph: graph, backend: .tcc), trainingSet: Toy.dataset(count: 240, seed: 1),
+            testSet: nil, options: TrainingOptions(epochs: 3))
         let error = try #require(thrownDiagnostic { try trainer.resume(from: path) })
         #expect(error.message.contains(other.message), "\(error.message)")
         #expect(error.location?.file == path)
@@ -124,7 +142,8 @@ import Testing
         #expect(error.message.contains("has finished 1 epoch(s); --epochs 1 asks for no more"))
         #expect(error.hint?.contains("--epochs 2 or more") == true)
 
-        let otherData = try Trainer(model: try Toy.model(), trainingSet: Toy.dataset(count: 400, seed: 1), testSet: nil, options: TrainingOptions(epochs: 2))
+        let otherData = try Trainer(
+            model: try Toy.model(), trainingSet: Toy.dataset(count: 400, seed: 1), testSet: nil, options: TrainingOptions(epochs: 2))
         #expect(thrownDiagnostic { try otherData.resume(from: path) }?.message.contains("50 steps per epoch") == true)
 
         let missing = try #require(thrownDiagnostic { try finished.resume(from: directory + "/nope.safetensors") })

@@ -4,7 +4,8 @@ import Foundation
 import Testing
 
 @Suite struct CommandLineTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .path
 
     /// The nngen built next to this test bundle (`swift build --build-tests` builds it).
     static var binary: String? {
@@ -29,7 +30,8 @@ import Testing
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
@@ -37,8 +39,9 @@ import Testing
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     func temporaryDirectory() throws -> String {
@@ -99,12 +102,16 @@ import Testing
         try Data(npy("<f8", "(4, 2, 3, 3)", [UInt8](repeating: 0, count: 72 * 8))).write(to: URL(fileURLWithPath: directory + "/x.npy"))
         let labels: [UInt8] = [0, 1, 2, 3].flatMap { (v: UInt8) in [v, 0, 0, 0, 0, 0, 0, 0] }
         try Data(npy("<i8", "(4,)", labels)).write(to: URL(fileURLWithPath: directory + "/y.npy"))
-        let grad = try Self.nngen(["grad", spec, "--params", directory + "/p.safetensors", "--input", directory + "/x.npy",
-                                   "--labels", directory + "/y.npy", "-o", directory + "/g.safetensors"])
+        let grad = try Self.nngen([
+            "grad", spec, "--params", directory + "/p.safetensors", "--input", directory + "/x.npy",
+            "--labels", directory + "/y.npy", "-o", directory + "/g.safetensors",
+        ])
         #expect(grad.status == 0, "\(grad.stderr)")
         #expect(grad.stdout.contains("wrote 11 tensors"))
-        let badLabels = try Self.nngen(["grad", spec, "--params", directory + "/p.safetensors", "--input", directory + "/y.npy",
-                                        "--labels", directory + "/y.npy", "-o", directory + "/g2.safetensors"])
+        let badLabels = try Self.nngen([
+            "grad", spec, "--params", directory + "/p.safetensors", "--input", directory + "/y.npy",
+            "--labels", directory + "/y.npy", "-o", directory + "/g2.safetensors",
+        ])
         #expect(badLabels.status == 1)
         #expect(badLabels.stderr.contains("input has shape [4]; 'x' is [4, 2, 3, 3]"))
         #expect(!FileManager.default.fileExists(atPath: directory + "/g2.safetensors"))

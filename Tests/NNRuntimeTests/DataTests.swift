@@ -431,7 +431,8 @@ private func setModificationTime(_ path: String, _ time: timespec) {
     }
     #expect(bytes.count == 2 * 784 && scale == FashionMNIST.scale && shift == FashionMNIST.shift)
     // The value of a byte is exactly the expression nngen always used: p · (1 / (255 std)) + (−mean / std).
-    let std = FashionMNIST.std, mean = FashionMNIST.mean
+    let std = FashionMNIST.std
+    let mean = FashionMNIST.mean
     let expected = (0..<2 * 784).map { Float(UInt8($0 % 256)) * (1 / (255 * std)) + -mean / std }
     #expect(dataset.floatValues().map(\.bitPattern) == expected.map(\.bitPattern))
 }

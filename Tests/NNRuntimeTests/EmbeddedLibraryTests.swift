@@ -8,7 +8,8 @@ import NNRuntime
 import Testing
 
 @Suite struct EmbeddedLibraryTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .path
 
     /// The value both sides store at element `index` of the tensor at `offset`: a few distinct values per
     /// tensor, variances kept positive.
@@ -56,8 +57,10 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try Self.driver.write(toFile: directory + "/main.c", atomically: true, encoding: .utf8)
         let library = Self.root + "/generated/tiny_f64"
-        let build = GeneratedCTests.run([cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-I", library, directory + "/main.c",
-                                         library + "/tiny_f64.c", "-o", directory + "/train", "-lm", "-lpthread"])
+        let build = GeneratedCTests.run([
+            cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-I", library, directory + "/main.c",
+            library + "/tiny_f64.c", "-o", directory + "/train", "-lm", "-lpthread",
+        ])
         #expect(build.status == 0, "\(build.output)")
         let run = GeneratedCTests.run([directory + "/train"])
         #expect(run.status == 0, "\(run.output)")
@@ -65,9 +68,11 @@ import Testing
 
         let model = try Model(specPath: Self.root + "/examples/tiny_f64.spec", backend: .tcc)
         for tensor in model.plan.tensors {
-            try model.setTensor(tensor.name, (0..<tensor.count).map {
-                Self.value(offset: tensor.offset, index: $0, variance: tensor.name.hasSuffix("running_var"))
-            })
+            try model.setTensor(
+                tensor.name,
+                (0..<tensor.count).map {
+                    Self.value(offset: tensor.offset, index: $0, variance: tensor.name.hasSuffix("running_var"))
+                })
         }
         let input = (0..<model.graph.inputShape.count).map { Double($0 % 11) / 10.0 - 0.5 }
         try model.stageInput(input)
@@ -76,7 +81,8 @@ import Testing
         for _ in 1...3 { expected.append(try model.stagedTrainStep(learningRate: 0.1)) }
         expected.append(try model.tensor("fc1.weight")[5])
         #expect(printed.count == 4)
-        #expect(printed.map(\.bitPattern) == expected.map(\.bitPattern),
-                "C library \(printed) vs runtime \(expected)")
+        #expect(
+            printed.map(\.bitPattern) == expected.map(\.bitPattern),
+            "C library \(printed) vs runtime \(expected)")
     }
 }

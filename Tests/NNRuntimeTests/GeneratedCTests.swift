@@ -5,7 +5,8 @@ import NNGen
 import Testing
 
 @Suite struct GeneratedCTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .path
 
     /// Runs a command; returns its exit status and combined output.
     static func run(_ arguments: [String]) -> (status: Int32, output: String) {

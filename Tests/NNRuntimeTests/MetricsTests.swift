@@ -5,17 +5,19 @@ import Foundation
 import NNGen
 import Testing
 
+@testable import NNRuntime
+
 #if canImport(FoundationXML)
     import FoundationXML
 #endif
 
-@testable import NNRuntime
-
 @Suite struct MetricsTests {
-    static let first = EpochRecord(epoch: 1, step: 468, learningRate: 0.05, trainLoss: 0.5, trainAccuracy: 0.82,
-                                   testLoss: 0.42, testAccuracy: 0.85, seconds: 12.5, samplesPerSecond: 4800)
-    static let second = EpochRecord(epoch: 2, step: 936, learningRate: 0.025, trainLoss: 0.35, trainAccuracy: 0.875,
-                                    testLoss: nil, testAccuracy: nil, seconds: 11, samplesPerSecond: 5100)
+    static let first = EpochRecord(
+        epoch: 1, step: 468, learningRate: 0.05, trainLoss: 0.5, trainAccuracy: 0.82,
+        testLoss: 0.42, testAccuracy: 0.85, seconds: 12.5, samplesPerSecond: 4800)
+    static let second = EpochRecord(
+        epoch: 2, step: 936, learningRate: 0.025, trainLoss: 0.35, trainAccuracy: 0.875,
+        testLoss: nil, testAccuracy: nil, seconds: 11, samplesPerSecond: 5100)
 
     @Test func csvGetsAHeaderThenOneRowPerEpoch() throws {
         let directory = try temporaryTrainingDirectory()
@@ -24,12 +26,13 @@ import Testing
         try MetricsLog(path: path).append(Self.first)
         try MetricsLog(path: path).append(Self.second)  // a second run (a resume) appends
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(lines == [
-            "epoch,step,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds,samples_per_second",
-            "1,468,0.05,0.5,0.82,0.42,0.85,12.5,4800.0",
-            "2,936,0.025,0.35,0.875,,,11.0,5100.0",
-            "",
-        ])
+        #expect(
+            lines == [
+                "epoch,step,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds,samples_per_second",
+                "1,468,0.05,0.5,0.82,0.42,0.85,12.5,4800.0",
+                "2,936,0.025,0.35,0.875,,,11.0,5100.0",
+                "",
+            ])
     }
 
     @Test func jsonLinesAreJSONObjects() throws {
@@ -53,15 +56,25 @@ import Testing
         let directory = try temporaryTrainingDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         #expect(thrownDiagnostic { _ = try MetricsLog(path: directory + "/metrics.txt") }?.hint == "name the file .csv or .jsonl")
-        #expect(thrownDiagnostic { _ = try MetricsLog(path: directory + "/no/such/metrics.csv") }?.message.contains("does not exist") == true)
+        #expect(
+            thrownDiagnostic { _ = try MetricsLog(path: directory + "/no/such/metrics.csv") }?.message.contains("does not exist") == true)
         let other = directory + "/other.csv"
         try "a,b,c\n1,2,3\n".write(toFile: other, atomically: true, encoding: .utf8)
         #expect(thrownDiagnostic { _ = try MetricsLog(path: other) }?.message == "the file exists with other columns: 'a,b,c'")
     }
 
     @Test func curveIsAnSVGDocumentWithBothPanels() throws {
-        let history = TrainingHistory(epochs: [Self.first, { var r = Self.second; r.testLoss = 0.38; r.testAccuracy = 0.87; return r }()],
-                                      losses: (1...40).map { LossPoint(epoch: Double($0) / 20, loss: 2 / Double($0)) })
+        let history = TrainingHistory(
+            epochs: [
+                Self.first,
+                {
+                    var r = Self.second
+                    r.testLoss = 0.38
+                    r.testAccuracy = 0.87
+                    return r
+                }(),
+            ],
+            losses: (1...40).map { LossPoint(epoch: Double($0) / 20, loss: 2 / Double($0)) })
         let svg = LossCurve.svg(history, title: "nngen train <toy> & co")
         #expect(svg.hasPrefix("<?xml"))
         #expect(svg.contains("test accuracy 87.00%"))
@@ -87,7 +100,8 @@ import Testing
     @Test func consoleShowsLogLinesOffATerminal() throws {
         var text = ""
         let console = ConsoleProgress(isTerminal: false) { text += $0 }
-        let trainer = try Trainer(model: try Toy.model(), trainingSet: Toy.trainingSet, testSet: Toy.testSet, options: TrainingOptions(epochs: 2))
+        let trainer = try Trainer(
+            model: try Toy.model(), trainingSet: Toy.trainingSet, testSet: Toy.testSet, options: TrainingOptions(epochs: 2))
         trainer.onEvent = console.handle
         try trainer.run()
         let lines = text.split(separator: "\n").map(String.init)
@@ -103,13 +117,16 @@ import Testing
     @Test func consoleDrawsABarOnATerminal() throws {
         var text = ""
         let console = ConsoleProgress(isTerminal: true) { text += $0 }
-        let trainer = try Trainer(model: try Toy.model(), trainingSet: Toy.trainingSet, testSet: Toy.testSet, options: TrainingOptions(epochs: 1))
+        let trainer = try Trainer(
+            model: try Toy.model(), trainingSet: Toy.trainingSet, testSet: Toy.testSet, options: TrainingOptions(epochs: 1))
         trainer.onEvent = console.handle
         try trainer.run()
         #expect(text.contains("\r\u{1B}[2Kepoch 1/1 [========================] 30/30  loss "))
         #expect(text.contains("ETA 0:00"))
         #expect(text.contains("\r\u{1B}[2Kepoch 1  train loss"), "the summary replaces the bar")
-        #expect(ConsoleProgress.summary(Self.first) == "epoch 1  train loss 0.5000 acc 82.00%  test loss 0.4200 acc 85.00%  lr 0.05  12.5 s (4800 samples/s)")
+        #expect(
+            ConsoleProgress.summary(Self.first)
+                == "epoch 1  train loss 0.5000 acc 82.00%  test loss 0.4200 acc 85.00%  lr 0.05  12.5 s (4800 samples/s)")
         #expect(ConsoleProgress.clock(3725) == "1:02:05" && ConsoleProgress.clock(65) == "1:05")
     }
 }

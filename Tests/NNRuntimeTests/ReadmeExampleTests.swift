@@ -17,21 +17,21 @@ import Testing
             loss softmax
             optimizer sgd lr=0.1 momentum=0.9
             """
-        let graph = try ShapeInference.load(spec, path: "toy.spec")   // parse + infer shapes
-        let model = try Model(graph: graph, backend: .tcc)              // generate C, compile in memory
-        model.initialize(seed: 42)                                      // He weights, zero biases, γ = 1, β = 0
+        let graph = try ShapeInference.load(spec, path: "toy.spec")  // parse + infer shapes
+        let model = try Model(graph: graph, backend: .tcc)  // generate C, compile in memory
+        model.initialize(seed: 42)  // He weights, zero biases, γ = 1, β = 0
 
-        let x = (0..<24).map { Double($0 % 5) - 2 }                     // one batch, [4, 6] row-major
+        let x = (0..<24).map { Double($0 % 5) - 2 }  // one batch, [4, 6] row-major
         let y: [Int32] = [0, 1, 2, 1]
         let loss = try model.forward(input: x, target: .classes(y), mode: .train)
-        let dx = model.backward(mode: .train)                           // fills every parameter gradient
-        let dW = try model.gradient("fc1.weight")                       // [6, 8] row-major
+        let dx = model.backward(mode: .train)  // fills every parameter gradient
+        let dW = try model.gradient("fc1.weight")  // [6, 8] row-major
 
         var last = loss
         for _ in 0..<20 { last = try model.trainStep(input: x, target: .classes(y)) }  // fused C step
 
-        let fc1 = try model.layer("fc1")                                // one layer's kernels
-        let h = try fc1.forward(x, mode: .test)                         // [4, 8]
+        let fc1 = try model.layer("fc1")  // one layer's kernels
+        let h = try fc1.forward(x, mode: .test)  // [4, 8]
         // --- README example ends ---
 
         #expect(loss > 0.5 && loss < 3)

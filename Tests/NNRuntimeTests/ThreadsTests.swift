@@ -44,7 +44,8 @@ import Testing
 
     @Test func zeroMeansEveryCore() throws {
         let model = try train(threads: 0, backend: .cc).model
-        #expect(model.threadsInEffect == ProcessInfo.processInfo.activeProcessorCount
+        #expect(
+            model.threadsInEffect == ProcessInfo.processInfo.activeProcessorCount
                 || ProcessInfo.processInfo.environment["NNGEN_THREADS"] != nil)
     }
 }

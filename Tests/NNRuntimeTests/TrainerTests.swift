@@ -13,7 +13,8 @@ import Testing
     @Test(arguments: ["float32", "float64"])
     func learnsALinearlySeparableProblem(dtype: String) throws {
         let model = try Toy.model(Toy.spec(dtype: dtype, batchnorm: false))
-        let trainer = try Trainer(model: model, trainingSet: Toy.trainingSet, testSet: Toy.testSet, options: TrainingOptions(epochs: 5, seed: 3))
+        let trainer = try Trainer(
+            model: model, trainingSet: Toy.trainingSet, testSet: Toy.testSet, options: TrainingOptions(epochs: 5, seed: 3))
         let before = model.evaluate(Toy.testSet)
         let history = try trainer.run()
         #expect(history.epochs.count == 5)
@@ -30,7 +31,8 @@ import Testing
     @Test func sameSeedGivesBitIdenticalWeights() throws {
         func train(seed: UInt64, dtype: String) throws -> [String: HostTensor] {
             let model = try Toy.model(Toy.spec(dtype: dtype))
-            try Trainer(model: model, trainingSet: Toy.trainingSet, testSet: Toy.testSet, options: TrainingOptions(epochs: 2, seed: seed)).run()
+            try Trainer(model: model, trainingSet: Toy.trainingSet, testSet: Toy.testSet, options: TrainingOptions(epochs: 2, seed: seed))
+                .run()
             return Toy.snapshot(model)
         }
         for dtype in ["float32", "float64"] {
@@ -49,19 +51,23 @@ import Testing
         let spec = Toy.spec(dtype: dtype, schedule: schedule)
 
         let straight = try Toy.model(spec)
-        let straightHistory = try Trainer(model: straight, trainingSet: Toy.trainingSet, testSet: Toy.testSet,
-                                          options: TrainingOptions(epochs: 2, seed: 5)).run()
+        let straightHistory = try Trainer(
+            model: straight, trainingSet: Toy.trainingSet, testSet: Toy.testSet,
+            options: TrainingOptions(epochs: 2, seed: 5)
+        ).run()
 
         let checkpoint = directory + "/ck.safetensors"
         let first = try Toy.model(spec)
-        let firstOptions = schedule == "constant"
+        let firstOptions =
+            schedule == "constant"
             ? TrainingOptions(epochs: 1, seed: 5, checkpointPath: checkpoint)
             : TrainingOptions(epochs: 2, seed: 5, checkpointPath: checkpoint, stopAfterEpoch: 1)
         try Trainer(model: first, trainingSet: Toy.trainingSet, testSet: Toy.testSet, options: firstOptions).run()
 
         let resumed = try Toy.model(spec)
-        let trainer = try Trainer(model: resumed, trainingSet: Toy.trainingSet, testSet: Toy.testSet,
-                                  options: TrainingOptions(epochs: 2, seed: 999))  // the checkpoint's seed wins
+        let trainer = try Trainer(
+            model: resumed, trainingSet: Toy.trainingSet, testSet: Toy.testSet,
+            options: TrainingOptions(epochs: 2, seed: 999))  // the checkpoint's seed wins
         try trainer.resume(from: checkpoint)
         #expect(trainer.state.epoch == 1 && resumed.step == 30)
         let resumedHistory = try trainer.run()
@@ -78,14 +84,17 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let checkpoint = directory + "/ck.safetensors"
         let good = Toy.spec(dtype: "float32", batchnorm: false)
-        try Trainer(model: try Toy.model(good), trainingSet: Toy.trainingSet, testSet: nil,
-                    options: TrainingOptions(epochs: 1, checkpointPath: checkpoint)).run()
+        try Trainer(
+            model: try Toy.model(good), trainingSet: Toy.trainingSet, testSet: nil,
+            options: TrainingOptions(epochs: 1, checkpointPath: checkpoint)
+        ).run()
         let saved = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
 
         // The same network with an absurd learning rate: the updates blow up within the epoch.
         let diverging = Toy.spec(dtype: "float32", batchnorm: false, optimizer: "sgd lr=1000000 momentum=0.9")
-        let trainer = try Trainer(model: try Toy.model(diverging), trainingSet: Toy.trainingSet, testSet: nil,
-                                  options: TrainingOptions(epochs: 3, checkpointPath: checkpoint))
+        let trainer = try Trainer(
+            model: try Toy.model(diverging), trainingSet: Toy.trainingSet, testSet: nil,
+            options: TrainingOptions(epochs: 3, checkpointPath: checkpoint))
         try trainer.resume(from: checkpoint)
         let error = try #require(thrownDiagnostic { try trainer.run() })
         #expect(error.message.contains("training stopped: the loss is"))
@@ -96,7 +105,8 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: checkpoint)) == saved, "the checkpoint must not change")
 
         // Without a checkpoint the message says so.
-        let fresh = try Trainer(model: try Toy.model(diverging), trainingSet: Toy.trainingSet, testSet: nil, options: TrainingOptions(epochs: 2))
+        let fresh = try Trainer(
+            model: try Toy.model(diverging), trainingSet: Toy.trainingSet, testSet: nil, options: TrainingOptions(epochs: 2))
         let second = try #require(thrownDiagnostic { try fresh.run() })
         #expect(second.message.contains("(epoch 1, batch "))
         #expect(second.message.contains("no checkpoint was written (use --save"))
@@ -108,8 +118,9 @@ import Testing
         let directory = try temporaryTrainingDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let checkpoint = directory + "/ck.safetensors"
-        let trainer = try Trainer(model: try Toy.model(), trainingSet: Toy.trainingSet, testSet: nil,
-                                  options: TrainingOptions(epochs: 3, checkpointPath: checkpoint))
+        let trainer = try Trainer(
+            model: try Toy.model(), trainingSet: Toy.trainingSet, testSet: nil,
+            options: TrainingOptions(epochs: 3, checkpointPath: checkpoint))
         trainer.onEvent = { event in
             if case .epochFinished = event { throw Diagnostic("metrics.csv: disk full") }
         }
@@ -123,18 +134,26 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let checkpoint = directory + "/ck.safetensors"
         let spec = Toy.spec(schedule: "cosine")
-        try Trainer(model: try Toy.model(spec), trainingSet: Toy.trainingSet, testSet: nil,
-                    options: TrainingOptions(epochs: 1, checkpointPath: checkpoint)).run()
-        let trainer = try Trainer(model: try Toy.model(spec), trainingSet: Toy.trainingSet, testSet: nil, options: TrainingOptions(epochs: 2))
+        try Trainer(
+            model: try Toy.model(spec), trainingSet: Toy.trainingSet, testSet: nil,
+            options: TrainingOptions(epochs: 1, checkpointPath: checkpoint)
+        ).run()
+        let trainer = try Trainer(
+            model: try Toy.model(spec), trainingSet: Toy.trainingSet, testSet: nil, options: TrainingOptions(epochs: 2))
         var notes: [String] = []
         trainer.onEvent = { if case .note(let text) = $0 { notes.append(text) } }
         try trainer.resume(from: checkpoint)
-        #expect(notes == ["the run was planned for 1 epoch; the cosine schedule now spans 2, so the learning rates differ from the original plan"])
+        #expect(
+            notes == [
+                "the run was planned for 1 epoch; the cosine schedule now spans 2, so the learning rates differ from the original plan"
+            ])
         #expect(trainer.state.plannedEpochs == 2)
     }
 
     @Test func shuffleIsASeededPermutationThatChangesEachEpoch() {
-        var a = [Int](repeating: 0, count: 1000), b = a, c = a
+        var a = [Int](repeating: 0, count: 1000)
+        var b = a
+        var c = a
         Trainer.shuffle(&a, seed: 1, epoch: 0)
         Trainer.shuffle(&b, seed: 1, epoch: 0)
         Trainer.shuffle(&c, seed: 1, epoch: 1)
@@ -150,11 +169,14 @@ import Testing
     /// A test set loading in the background starts after the first step and gives the same run as one
     /// loaded up front; the first step is announced once, before the second.
     @Test func aPendingTestSetGivesTheSameRun() throws {
-        let loaded = try Trainer(model: try Toy.model(), trainingSet: Toy.trainingSet, testSet: Toy.testSet,
-                                 options: TrainingOptions(epochs: 2, seed: 6)).run()
+        let loaded = try Trainer(
+            model: try Toy.model(), trainingSet: Toy.trainingSet, testSet: Toy.testSet,
+            options: TrainingOptions(epochs: 2, seed: 6)
+        ).run()
         let pending = PendingDataset("toy test set") { Toy.testSet }
-        let trainer = try Trainer(model: try Toy.model(), trainingSet: Toy.trainingSet, pendingTestSet: pending,
-                                  options: TrainingOptions(epochs: 2, seed: 6))
+        let trainer = try Trainer(
+            model: try Toy.model(), trainingSet: Toy.trainingSet, pendingTestSet: pending,
+            options: TrainingOptions(epochs: 2, seed: 6))
         var events: [String] = []
         var plan: TrainingPlan?
         trainer.onEvent = { event in
@@ -181,7 +203,8 @@ import Testing
     /// A test set that fails to load stops the run at the end of the first epoch with its error.
     @Test func aPendingTestSetErrorStopsTheRun() throws {
         let pending = PendingDataset("broken") { throw Diagnostic(file: "t.npy", "not a .npy file") }
-        let trainer = try Trainer(model: try Toy.model(), trainingSet: Toy.trainingSet, pendingTestSet: pending, options: TrainingOptions(epochs: 2))
+        let trainer = try Trainer(
+            model: try Toy.model(), trainingSet: Toy.trainingSet, pendingTestSet: pending, options: TrainingOptions(epochs: 2))
         var steps = 0
         trainer.onEvent = { if case .step = $0 { steps += 1 } }
         let error = try #require(thrownDiagnostic { try trainer.run() })
@@ -190,7 +213,8 @@ import Testing
 
         // A test set that does not fit the model is named by its description.
         let wrong = PendingDataset("the wrong test set") { Dataset(samples: [0, 0], labels: [0], sampleShape: [2]) }
-        let mismatch = try Trainer(model: try Toy.model(), trainingSet: Toy.trainingSet, pendingTestSet: wrong, options: TrainingOptions(epochs: 1))
+        let mismatch = try Trainer(
+            model: try Toy.model(), trainingSet: Toy.trainingSet, pendingTestSet: wrong, options: TrainingOptions(epochs: 1))
         #expect(thrownDiagnostic { try mismatch.run() }?.location?.file == "the wrong test set")
     }
 
@@ -217,13 +241,15 @@ import Testing
         #expect(evaluation.confusion.indices.map { evaluation.confusion[$0][$0] }.reduce(0, +) == evaluation.correct)
 
         // Reference: each sample alone (the batch filled with copies of it), in test mode.
-        var lossSum = 0.0, correct = 0
+        var lossSum = 0.0
+        var correct = 0
         let values = Toy.testSet.floatValues()
         for index in 0..<Toy.testSet.count {
-            let row = values[index * Toy.features ..< (index + 1) * Toy.features].map(Double.init)
+            let row = values[index * Toy.features..<(index + 1) * Toy.features].map(Double.init)
             let label = Toy.testSet.labels[index]
-            lossSum += try model.forward(input: Array([[Double]](repeating: row, count: 8).joined()),
-                                         target: .classes([Int32](repeating: label, count: 8)), mode: .test)
+            lossSum += try model.forward(
+                input: Array([[Double]](repeating: row, count: 8).joined()),
+                target: .classes([Int32](repeating: label, count: 8)), mode: .test)
             let output = Array(model.output.prefix(Toy.classes))
             if output.indices.max(by: { output[$0] < output[$1] }) == Int(label) { correct += 1 }
         }
@@ -239,7 +265,7 @@ import Testing
         let probabilities = try model.predictProbabilities(samples, count: count)
         #expect(probabilities.count == count * Toy.classes)
         for row in 0..<count {
-            let p = probabilities[row * Toy.classes ..< (row + 1) * Toy.classes]
+            let p = probabilities[row * Toy.classes..<(row + 1) * Toy.classes]
             #expect(abs(p.reduce(0, +) - 1) < 1e-12)
             #expect(p.allSatisfy { $0 >= 0 && $0 <= 1 })
         }
@@ -247,7 +273,7 @@ import Testing
         try model.forward(input: samples.prefix(8 * Toy.features).map(Double.init), mode: .test)
         let logits = model.output
         for row in 0..<8 {
-            let z = logits[row * Toy.classes ..< (row + 1) * Toy.classes]
+            let z = logits[row * Toy.classes..<(row + 1) * Toy.classes]
             let largest = z.max()!
             let sum = z.reduce(0) { $0 + exp($1 - largest) }
             for k in 0..<Toy.classes {
@@ -258,25 +284,29 @@ import Testing
     }
 
     @Test func aTrainingSetSmallerThanOneBatchIsAnError() throws {
-        let error = try #require(thrownDiagnostic {
-            _ = try Trainer(model: try Toy.model(), trainingSet: Toy.dataset(count: 5, seed: 1), testSet: nil, options: TrainingOptions(epochs: 1))
-        })
+        let error = try #require(
+            thrownDiagnostic {
+                _ = try Trainer(
+                    model: try Toy.model(), trainingSet: Toy.dataset(count: 5, seed: 1), testSet: nil, options: TrainingOptions(epochs: 1))
+            })
         #expect(error.message.contains("5 samples, fewer than one batch of 8"))
     }
 
     @Test func zeroEpochsIsAnError() throws {
         let error = try #require(thrownDiagnostic { try TrainingOptions(epochs: 0).validate() })
         #expect(error.description == "error: --epochs must be at least 1, got 0; hint: e.g. --epochs 5")
-        #expect(thrownDiagnostic {
-            _ = try Trainer(model: try Toy.model(), trainingSet: Toy.trainingSet, testSet: nil, options: TrainingOptions(epochs: -2))
-        }?.message.contains("--epochs must be at least 1") == true)
+        #expect(
+            thrownDiagnostic {
+                _ = try Trainer(model: try Toy.model(), trainingSet: Toy.trainingSet, testSet: nil, options: TrainingOptions(epochs: -2))
+            }?.message.contains("--epochs must be at least 1") == true)
     }
 
     @Test func aModelWithoutOptimizerCannotBeTrained() throws {
         let spec = "model toy\ninput x [8, 6]\naffine fc1 out=3\nloss softmax\n"
-        let error = try #require(thrownDiagnostic {
-            _ = try Trainer(model: try Toy.model(spec), trainingSet: Toy.trainingSet, testSet: nil, options: TrainingOptions(epochs: 1))
-        })
+        let error = try #require(
+            thrownDiagnostic {
+                _ = try Trainer(model: try Toy.model(spec), trainingSet: Toy.trainingSet, testSet: nil, options: TrainingOptions(epochs: 1))
+            })
         #expect(error.message.contains("has no optimizer"))
     }
 }

@@ -12,8 +12,10 @@ enum Toy {
     static let classes = 3
 
     /// A toy spec: 6 features, 3 classes, batch 8 (so 240 samples give 30 steps per epoch).
-    static func spec(name: String = "toy", batch: Int = 8, dtype: String = "float64", hidden: Int = 16, batchnorm: Bool = true,
-                     optimizer: String = "sgd lr=0.02 momentum=0.9", schedule: String? = nil) -> String {
+    static func spec(
+        name: String = "toy", batch: Int = 8, dtype: String = "float64", hidden: Int = 16, batchnorm: Bool = true,
+        optimizer: String = "sgd lr=0.02 momentum=0.9", schedule: String? = nil
+    ) -> String {
         """
         model \(name)
         input x [\(batch), \(features)]

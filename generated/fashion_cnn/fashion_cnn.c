@@ -56,7 +56,7 @@ void *memcpy(void *, const void *, size_t);
  * asleep) simply finds no task left. Idle workers spin for a while, then sleep on a condition
  * variable; a parallel call takes the lock only when a thread sleeps. */
 #define NNGEN_MAX_THREADS 64
-#define NNGEN_SPINS 20000 /* pauses an idle thread spins (about 0.5 ms on Zen 5) before it sleeps */
+#define NNGEN_SPINS       20000 /* pauses an idle thread spins (about 0.5 ms on Zen 5) before it sleeps */
 
 /* Tasks 0 .. tasks−1 of one kind: run(context, t) does task t. `small`: too little work (under
  * NNGEN_PARALLEL_WORK multiply-adds) to be worth waking other threads. */
@@ -79,18 +79,18 @@ typedef struct {
 
 static struct {
     pthread_mutex_t lock;
-    pthread_cond_t wake;       /* workers wait here for a new generation */
-    pthread_cond_t done;       /* the caller waits here for the last task */
+    pthread_cond_t wake; /* workers wait here for a new generation */
+    pthread_cond_t done; /* the caller waits here for the last task */
     pthread_t workers[NNGEN_MAX_THREADS];
-    int threads;               /* of the running pool, the caller included; 0 or 1: no workers */
-    int wanted;                /* threads the next call uses; 0 until decided (NNGEN_THREADS, then cores) */
-    int busy;                  /* 1 while a call owns the pool */
-    int stop;                  /* asks the workers to exit */
-    uint64_t ticket;           /* generation << 32 | next task to claim */
-    unsigned finished;         /* tasks of the current generation done */
-    int sleepers;              /* workers blocked on `wake` */
-    int caller_waiting;        /* the caller is blocked on `done` */
-    nngen_batch batches[2];    /* generation g's jobs are batches[g & 1] */
+    int threads;            /* of the running pool, the caller included; 0 or 1: no workers */
+    int wanted;             /* threads the next call uses; 0 until decided (NNGEN_THREADS, then cores) */
+    int busy;               /* 1 while a call owns the pool */
+    int stop;               /* asks the workers to exit */
+    uint64_t ticket;        /* generation << 32 | next task to claim */
+    unsigned finished;      /* tasks of the current generation done */
+    int sleepers;           /* workers blocked on `wake` */
+    int caller_waiting;     /* the caller is blocked on `done` */
+    nngen_batch batches[2]; /* generation g's jobs are batches[g & 1] */
 } nngen_pool = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .wake = PTHREAD_COND_INITIALIZER,
@@ -271,47 +271,46 @@ static inline void nngen_parallel(const nngen_job *jobs, int count) {
  *     columns) compute on clamped rows and zero padding and store only the real elements. */
 #if defined(__AVX512F__)
 #define NNGEN_VECTOR_BYTES 64
-#define NNGEN_REGISTERS 32
+#define NNGEN_REGISTERS    32
 #elif defined(__AVX__)
 #define NNGEN_VECTOR_BYTES 32
-#define NNGEN_REGISTERS 16
+#define NNGEN_REGISTERS    16
 #elif defined(__aarch64__)
 #define NNGEN_VECTOR_BYTES 16
-#define NNGEN_REGISTERS 32
+#define NNGEN_REGISTERS    32
 #else
 #define NNGEN_VECTOR_BYTES 16
-#define NNGEN_REGISTERS 16
+#define NNGEN_REGISTERS    16
 #endif
 #define NNGEN_LANES (NNGEN_VECTOR_BYTES / (int)sizeof(real))
 typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
 
 /* Tile shape for an output of `rows` × `cols`: nr vectors wide (up to 3), mr rows (as many as keep
  * three quarters of the vector registers for accumulators, at most 16 and at most `rows`). */
-#define NNGEN_GEMM_NR(cols) ((cols) > 2 * NNGEN_LANES ? 3 : (cols) > NNGEN_LANES ? 2 : 1)
-#define NNGEN_GEMM_MR_FIT(cols) (NNGEN_REGISTERS * 3 / 4 / NNGEN_GEMM_NR(cols))
-#define NNGEN_GEMM_MR_MAX(cols) (NNGEN_GEMM_MR_FIT(cols) < 16 ? NNGEN_GEMM_MR_FIT(cols) : 16)
+#define NNGEN_GEMM_NR(cols)       ((cols) > 2 * NNGEN_LANES ? 3 : (cols) > NNGEN_LANES ? 2 : 1)
+#define NNGEN_GEMM_MR_FIT(cols)   (NNGEN_REGISTERS * 3 / 4 / NNGEN_GEMM_NR(cols))
+#define NNGEN_GEMM_MR_MAX(cols)   (NNGEN_GEMM_MR_FIT(cols) < 16 ? NNGEN_GEMM_MR_FIT(cols) : 16)
 #define NNGEN_GEMM_MR(rows, cols) ((rows) < NNGEN_GEMM_MR_MAX(cols) ? (rows) : NNGEN_GEMM_MR_MAX(cols))
 /* Depth block: the packed B block (kc × nr vectors) takes NNGEN_PANEL_BYTES, half of a 48 KiB L1. */
 #define NNGEN_PANEL_BYTES 24576
-#define NNGEN_GEMM_KC(nr) (NNGEN_PANEL_BYTES / ((nr) * NNGEN_VECTOR_BYTES))
+#define NNGEN_GEMM_KC(nr) (NNGEN_PANEL_BYTES / ((nr)*NNGEN_VECTOR_BYTES))
 /* Row ranges per panel: enough tasks (about 16) to share among threads, at least 2·mr rows each. */
-#define NNGEN_GEMM_WIDTH(cols) (NNGEN_GEMM_NR(cols) * NNGEN_LANES)
+#define NNGEN_GEMM_WIDTH(cols)  (NNGEN_GEMM_NR(cols) * NNGEN_LANES)
 #define NNGEN_GEMM_PANELS(cols) (((cols) + NNGEN_GEMM_WIDTH(cols) - 1) / NNGEN_GEMM_WIDTH(cols))
-#define NNGEN_GEMM_CHUNKS_MAX(rows, cols) \
+#define NNGEN_GEMM_CHUNKS_MAX(rows, cols)                                                                    \
     (((rows) + 2 * NNGEN_GEMM_MR(rows, cols) - 1) / (2 * NNGEN_GEMM_MR(rows, cols)))
 #define NNGEN_GEMM_CHUNKS_WANTED(cols) ((16 + NNGEN_GEMM_PANELS(cols) - 1) / NNGEN_GEMM_PANELS(cols))
-#define NNGEN_GEMM_CHUNKS(rows, cols)                                        \
-    (NNGEN_GEMM_CHUNKS_WANTED(cols) < NNGEN_GEMM_CHUNKS_MAX(rows, cols) \
-         ? NNGEN_GEMM_CHUNKS_WANTED(cols)                                  \
-         : NNGEN_GEMM_CHUNKS_MAX(rows, cols))
+#define NNGEN_GEMM_CHUNKS(rows, cols)                                                                        \
+    (NNGEN_GEMM_CHUNKS_WANTED(cols) < NNGEN_GEMM_CHUNKS_MAX(rows, cols) ? NNGEN_GEMM_CHUNKS_WANTED(cols)     \
+                                                                        : NNGEN_GEMM_CHUNKS_MAX(rows, cols))
 #define NNGEN_GEMM_TASKS(rows, cols) (NNGEN_GEMM_PANELS(cols) * NNGEN_GEMM_CHUNKS(rows, cols))
 
 /* One task of a GEMM with the tile shape of its output, and the job of all its tasks. */
-#define NNGEN_GEMM(rows, cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)               \
-    nngen_gemm_task(NNGEN_GEMM_MR(rows, cols), NNGEN_GEMM_NR(cols), NNGEN_GEMM_CHUNKS(rows, cols), rows, \
+#define NNGEN_GEMM(rows, cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)                   \
+    nngen_gemm_task(NNGEN_GEMM_MR(rows, cols), NNGEN_GEMM_NR(cols), NNGEN_GEMM_CHUNKS(rows, cols), rows,     \
                     cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)
-#define NNGEN_GEMM_JOB(run, context, rows, cols, depth)         \
-    ((nngen_job){run, context, NNGEN_GEMM_TASKS(rows, cols), \
+#define NNGEN_GEMM_JOB(run, context, rows, cols, depth)                                                      \
+    ((nngen_job){run, context, NNGEN_GEMM_TASKS(rows, cols),                                                 \
                  (double)(rows) * (cols) * (depth) < NNGEN_PARALLEL_WORK})
 
 #define NNGEN_INLINE static inline __attribute__((always_inline))
@@ -322,7 +321,8 @@ NNGEN_INLINE nngen_vec nngen_splat(real x) { return x - (nngen_vec){0}; }
 /* The first n elements at p (all of them when n ≥ NNGEN_LANES), zeros after. */
 NNGEN_INLINE nngen_vec nngen_load_part(const real *p, int n) {
     nngen_vec v = {0};
-    if (n >= NNGEN_LANES) memcpy(&v, p, sizeof v);
+    if (n >= NNGEN_LANES)
+        memcpy(&v, p, sizeof v);
     else
         for (int l = 0; l < NNGEN_LANES; l++)
             if (l < n) v[l] = p[l];
@@ -331,7 +331,8 @@ NNGEN_INLINE nngen_vec nngen_load_part(const real *p, int n) {
 
 /* Stores the first n elements of v (all when n ≥ NNGEN_LANES). */
 NNGEN_INLINE void nngen_store_part(real *p, nngen_vec v, int n) {
-    if (n >= NNGEN_LANES) memcpy(p, &v, sizeof v);
+    if (n >= NNGEN_LANES)
+        memcpy(p, &v, sizeof v);
     else
         for (int l = 0; l < NNGEN_LANES; l++)
             if (l < n) p[l] = v[l];
@@ -362,9 +363,9 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
  *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
  *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
  *   NNGEN_FROM_C       C(i, j) itself: the products are added onto what C holds (a sum over several calls) */
-#define NNGEN_FROM_ROW 0
+#define NNGEN_FROM_ROW    0
 #define NNGEN_FROM_COLUMN 1
-#define NNGEN_FROM_C 2
+#define NNGEN_FROM_C      2
 
 /* The register tile: C(0..mr, 0..width) = start + A(0..mr, 0..kc)·pack, where start is `start` (one
  * vector per column block), else row_start[r] in every lane of row r, else C itself (both NULL).
@@ -406,8 +407,9 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
     nngen_vec start[3];
     const int kc_max = NNGEN_GEMM_KC(nr);
     for (int v = 0; v < nr; v++)
-        start[v] = from == NNGEN_FROM_ROW && c0 ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES)
-                                                : (nngen_vec){0};
+        start[v] = from == NNGEN_FROM_ROW && c0
+                       ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES)
+                       : (nngen_vec){0};
     int k0 = 0;
     do { /* at least once: with depth 0, C = C0 */
         const int kc = depth - k0 < kc_max ? depth - k0 : kc_max;
@@ -434,7 +436,8 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
 NNGEN_INLINE void nngen_gemm_task_ex(const int mr, const int nr, const int chunks, const int rows,
                                      const int cols, const int depth, const real *a, const long a_row,
                                      const long a_step, const real *b, const long b_row, const long b_col,
-                                     const int from, const real *c0, real *c, const long ldc, const int task) {
+                                     const int from, const real *c0, real *c, const long ldc,
+                                     const int task) {
     const int panel = task / chunks, chunk = task % chunks;
     const int tiles = (rows + mr - 1) / mr;
     const int i0 = tiles * chunk / chunks * mr;
@@ -445,11 +448,14 @@ NNGEN_INLINE void nngen_gemm_task_ex(const int mr, const int nr, const int chunk
     const int last_vectors = (cols - (panels - 1) * nr * NNGEN_LANES + NNGEN_LANES - 1) / NNGEN_LANES;
     const int narrow = panel == panels - 1 && (nr - last_vectors) * 8 > panels * nr;
     if (narrow && last_vectors == 1)
-        nngen_gemm_panel(mr, 1, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+        nngen_gemm_panel(mr, 1, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0,
+                         width);
     else if (narrow && last_vectors == 2)
-        nngen_gemm_panel(mr, 2, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+        nngen_gemm_panel(mr, 2, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0,
+                         width);
     else
-        nngen_gemm_panel(mr, nr, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0, width);
+        nngen_gemm_panel(mr, nr, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0,
+                         width);
 }
 
 /* The GEMM task with C0 along the row (c0[j]) or 0 (c0 NULL). */
@@ -457,8 +463,8 @@ NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, 
                                   const int cols, const int depth, const real *a, const long a_row,
                                   const long a_step, const real *b, const long b_row, const long b_col,
                                   const real *c0, real *c, const long ldc, const int task) {
-    nngen_gemm_task_ex(mr, nr, chunks, rows, cols, depth, a, a_row, a_step, b, b_row, b_col, NNGEN_FROM_ROW, c0,
-                       c, ldc, task);
+    nngen_gemm_task_ex(mr, nr, chunks, rows, cols, depth, a, a_row, a_step, b, b_row, b_col, NNGEN_FROM_ROW,
+                       c0, c, ldc, task);
 }
 #endif /* NNGEN_FAST */
 
@@ -597,22 +603,22 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * Tasks: forward, one per sample (im2col then its GEMM, while col[n] is in cache); backward, one per sample
  * for doutᵀ, then in one parallel call the row ranges of (dWm | db)ᵀ (each sums over every sample in
  * order) and SLOTS groups of samples for dx: they write disjoint memory. */
-#define FWD_MR NNGEN_GEMM_MR(F, OHW)
-#define FWD_NR NNGEN_GEMM_NR(OHW)
-#define DW_ROWS (CKK + 1)
-#define DW_PANELS NNGEN_GEMM_PANELS(F)
+#define FWD_MR           NNGEN_GEMM_MR(F, OHW)
+#define FWD_NR           NNGEN_GEMM_NR(OHW)
+#define DW_ROWS          (CKK + 1)
+#define DW_PANELS        NNGEN_GEMM_PANELS(F)
 #define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                       \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F) ? DW_CHUNKS_WANTED \
-                                                         : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F))
+#define DW_CHUNKS                                                                                            \
+    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F) ? DW_CHUNKS_WANTED                                 \
+                                                          : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F))
 /* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
  * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
  * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT (DW_PANELS * DW_CHUNKS < 2 && DW_ROWS >= 8)
+#define DW_SPLIT    (DW_PANELS * DW_CHUNKS < 2 && DW_ROWS >= 8)
 #define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR NNGEN_GEMM_MR(CKK, OHW)
-#define DX_NR NNGEN_GEMM_NR(OHW)
-#define WORK ((double)N * F * OHW * CKK) /* multiply-adds of each of the three products */
+#define DX_MR       NNGEN_GEMM_MR(CKK, OHW)
+#define DX_NR       NNGEN_GEMM_NR(OHW)
+#define WORK        ((double)N * F * OHW * CKK) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -643,8 +649,9 @@ static void FN(transpose_task)(void *context, int n) {
 NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int chunks, const int task) {
     for (int n = 0; n < N; n++)
         nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(F), chunks, DW_ROWS, F, OHW,
-                           t->mem + S_COL + (long)n * DW_ROWS * OHW, OHW, 1, t->mem + S_DOUT_T + (long)n * OHW * F,
-                           F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL, t->mem + S_DWEIGHT_T, F, task);
+                           t->mem + S_COL + (long)n * DW_ROWS * OHW, OHW, 1,
+                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
+                           NULL, t->mem + S_DWEIGHT_T, F, task);
 }
 
 static void FN(weights_task)(void *context, int task) {
@@ -659,8 +666,8 @@ static void FN(inputs_task)(void *context, int group) {
     real *dcol = t->mem + S_DCOL + (long)group * CKK * OHW;
     for (int n = N * group / SLOTS; n < N * (group + 1) / SLOTS; n++) {
         for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
-            nngen_gemm_task_ex(DX_MR, DX_NR, 1, CKK, OHW, F, t->mem + P_WEIGHT, 1, CKK, t->dout + (long)n * F * OHW,
-                               OHW, 1, NNGEN_FROM_ROW, NULL, dcol, OHW, panel);
+            nngen_gemm_task_ex(DX_MR, DX_NR, 1, CKK, OHW, F, t->mem + P_WEIGHT, 1, CKK,
+                               t->dout + (long)n * F * OHW, OHW, 1, NNGEN_FROM_ROW, NULL, dcol, OHW, panel);
         FN(col2im)(dcol, t->dx + (long)n * C * H * W);
     }
 }
@@ -827,7 +834,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n) * C + (c)) * S + (s)]
+#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -847,11 +854,11 @@ typedef double FN(dvec) __attribute__((vector_size(SUM_LANES * sizeof(double))))
 
 /* *out = the SUM_LANES reals at p, as doubles. (A macro: a function returning or taking a vector wider
  * than the target's registers would trip -Wpsabi.) */
-#define LOAD(out, p)                                         \
-    do {                                                     \
-        FN(rvec) loaded_;                                    \
-        memcpy(&loaded_, (p), sizeof loaded_);               \
-        (out) = __builtin_convertvector(loaded_, FN(dvec)); \
+#define LOAD(out, p)                                                                                         \
+    do {                                                                                                     \
+        FN(rvec) loaded_;                                                                                    \
+        memcpy(&loaded_, (p), sizeof loaded_);                                                               \
+        (out) = __builtin_convertvector(loaded_, FN(dvec));                                                  \
     } while (0)
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
@@ -879,8 +886,8 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
-                              double *part_dout_xhat) {
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
+                              double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
         const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
@@ -914,8 +921,8 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     }
 }
 
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
-                              double *part_dout_xhat) {
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
+                              double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
@@ -1135,7 +1142,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
-                        AT(dx, n, c0 + c, s) = (real)(k[c] * (AT(dout, n, c0 + c, s) - inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
+                        AT(dx, n, c0 + c, s) =
+                            (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                           inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
                     }
         } else {
             for (int n = 0; n < N; n++)
@@ -1191,7 +1200,7 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 /* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
  * memory traffic is too short to be worth another thread. */
 #define TASKS 8
-#define LINE (64 / (long)sizeof(real))
+#define LINE  (64 / (long)sizeof(real))
 #define SMALL (COUNT < 131072)
 
 typedef struct {
@@ -1457,22 +1466,22 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * Tasks: forward, one per sample (im2col then its GEMM, while col[n] is in cache); backward, one per sample
  * for doutᵀ, then in one parallel call the row ranges of (dWm | db)ᵀ (each sums over every sample in
  * order) and SLOTS groups of samples for dx: they write disjoint memory. */
-#define FWD_MR NNGEN_GEMM_MR(F, OHW)
-#define FWD_NR NNGEN_GEMM_NR(OHW)
-#define DW_ROWS (CKK + 1)
-#define DW_PANELS NNGEN_GEMM_PANELS(F)
+#define FWD_MR           NNGEN_GEMM_MR(F, OHW)
+#define FWD_NR           NNGEN_GEMM_NR(OHW)
+#define DW_ROWS          (CKK + 1)
+#define DW_PANELS        NNGEN_GEMM_PANELS(F)
 #define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                       \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F) ? DW_CHUNKS_WANTED \
-                                                         : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F))
+#define DW_CHUNKS                                                                                            \
+    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F) ? DW_CHUNKS_WANTED                                 \
+                                                          : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F))
 /* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
  * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
  * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT (DW_PANELS * DW_CHUNKS < 2 && DW_ROWS >= 8)
+#define DW_SPLIT    (DW_PANELS * DW_CHUNKS < 2 && DW_ROWS >= 8)
 #define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR NNGEN_GEMM_MR(CKK, OHW)
-#define DX_NR NNGEN_GEMM_NR(OHW)
-#define WORK ((double)N * F * OHW * CKK) /* multiply-adds of each of the three products */
+#define DX_MR       NNGEN_GEMM_MR(CKK, OHW)
+#define DX_NR       NNGEN_GEMM_NR(OHW)
+#define WORK        ((double)N * F * OHW * CKK) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -1503,8 +1512,9 @@ static void FN(transpose_task)(void *context, int n) {
 NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int chunks, const int task) {
     for (int n = 0; n < N; n++)
         nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(F), chunks, DW_ROWS, F, OHW,
-                           t->mem + S_COL + (long)n * DW_ROWS * OHW, OHW, 1, t->mem + S_DOUT_T + (long)n * OHW * F,
-                           F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL, t->mem + S_DWEIGHT_T, F, task);
+                           t->mem + S_COL + (long)n * DW_ROWS * OHW, OHW, 1,
+                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
+                           NULL, t->mem + S_DWEIGHT_T, F, task);
 }
 
 static void FN(weights_task)(void *context, int task) {
@@ -1519,8 +1529,8 @@ static void FN(inputs_task)(void *context, int group) {
     real *dcol = t->mem + S_DCOL + (long)group * CKK * OHW;
     for (int n = N * group / SLOTS; n < N * (group + 1) / SLOTS; n++) {
         for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
-            nngen_gemm_task_ex(DX_MR, DX_NR, 1, CKK, OHW, F, t->mem + P_WEIGHT, 1, CKK, t->dout + (long)n * F * OHW,
-                               OHW, 1, NNGEN_FROM_ROW, NULL, dcol, OHW, panel);
+            nngen_gemm_task_ex(DX_MR, DX_NR, 1, CKK, OHW, F, t->mem + P_WEIGHT, 1, CKK,
+                               t->dout + (long)n * F * OHW, OHW, 1, NNGEN_FROM_ROW, NULL, dcol, OHW, panel);
         FN(col2im)(dcol, t->dx + (long)n * C * H * W);
     }
 }
@@ -1687,7 +1697,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n) * C + (c)) * S + (s)]
+#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -1707,11 +1717,11 @@ typedef double FN(dvec) __attribute__((vector_size(SUM_LANES * sizeof(double))))
 
 /* *out = the SUM_LANES reals at p, as doubles. (A macro: a function returning or taking a vector wider
  * than the target's registers would trip -Wpsabi.) */
-#define LOAD(out, p)                                         \
-    do {                                                     \
-        FN(rvec) loaded_;                                    \
-        memcpy(&loaded_, (p), sizeof loaded_);               \
-        (out) = __builtin_convertvector(loaded_, FN(dvec)); \
+#define LOAD(out, p)                                                                                         \
+    do {                                                                                                     \
+        FN(rvec) loaded_;                                                                                    \
+        memcpy(&loaded_, (p), sizeof loaded_);                                                               \
+        (out) = __builtin_convertvector(loaded_, FN(dvec));                                                  \
     } while (0)
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
@@ -1739,8 +1749,8 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
-                              double *part_dout_xhat) {
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
+                              double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
         const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
@@ -1774,8 +1784,8 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     }
 }
 
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
-                              double *part_dout_xhat) {
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
+                              double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
@@ -1995,7 +2005,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
-                        AT(dx, n, c0 + c, s) = (real)(k[c] * (AT(dout, n, c0 + c, s) - inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
+                        AT(dx, n, c0 + c, s) =
+                            (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                           inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
                     }
         } else {
             for (int n = 0; n < N; n++)
@@ -2051,7 +2063,7 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 /* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
  * memory traffic is too short to be worth another thread. */
 #define TASKS 8
-#define LINE (64 / (long)sizeof(real))
+#define LINE  (64 / (long)sizeof(real))
 #define SMALL (COUNT < 131072)
 
 typedef struct {
@@ -2275,8 +2287,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 static void FN(axpy)(real *o, real a, const real *v) {
     real *const end = o + (M & ~7);
     while (o < end) {
-        o[0] += a * v[0]; o[1] += a * v[1]; o[2] += a * v[2]; o[3] += a * v[3];
-        o[4] += a * v[4]; o[5] += a * v[5]; o[6] += a * v[6]; o[7] += a * v[7];
+        o[0] += a * v[0];
+        o[1] += a * v[1];
+        o[2] += a * v[2];
+        o[3] += a * v[3];
+        o[4] += a * v[4];
+        o[5] += a * v[5];
+        o[6] += a * v[6];
+        o[7] += a * v[7];
         o += 8;
         v += 8;
     }
@@ -2388,7 +2406,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n) * C + (c)) * S + (s)]
+#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -2408,11 +2426,11 @@ typedef double FN(dvec) __attribute__((vector_size(SUM_LANES * sizeof(double))))
 
 /* *out = the SUM_LANES reals at p, as doubles. (A macro: a function returning or taking a vector wider
  * than the target's registers would trip -Wpsabi.) */
-#define LOAD(out, p)                                         \
-    do {                                                     \
-        FN(rvec) loaded_;                                    \
-        memcpy(&loaded_, (p), sizeof loaded_);               \
-        (out) = __builtin_convertvector(loaded_, FN(dvec)); \
+#define LOAD(out, p)                                                                                         \
+    do {                                                                                                     \
+        FN(rvec) loaded_;                                                                                    \
+        memcpy(&loaded_, (p), sizeof loaded_);                                                               \
+        (out) = __builtin_convertvector(loaded_, FN(dvec));                                                  \
     } while (0)
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
@@ -2440,8 +2458,8 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
-                              double *part_dout_xhat) {
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
+                              double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
         const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
@@ -2475,8 +2493,8 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     }
 }
 
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd, double *part_dout,
-                              double *part_dout_xhat) {
+static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
+                              double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
@@ -2696,7 +2714,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
-                        AT(dx, n, c0 + c, s) = (real)(k[c] * (AT(dout, n, c0 + c, s) - inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
+                        AT(dx, n, c0 + c, s) =
+                            (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                           inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
                     }
         } else {
             for (int n = 0; n < N; n++)
@@ -2752,7 +2772,7 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 /* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
  * memory traffic is too short to be worth another thread. */
 #define TASKS 8
-#define LINE (64 / (long)sizeof(real))
+#define LINE  (64 / (long)sizeof(real))
 #define SMALL (COUNT < 131072)
 
 typedef struct {
@@ -2897,8 +2917,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 static void FN(axpy)(real *o, real a, const real *v) {
     real *const end = o + (M & ~7);
     while (o < end) {
-        o[0] += a * v[0]; o[1] += a * v[1]; o[2] += a * v[2]; o[3] += a * v[3];
-        o[4] += a * v[4]; o[5] += a * v[5]; o[6] += a * v[6]; o[7] += a * v[7];
+        o[0] += a * v[0];
+        o[1] += a * v[1];
+        o[2] += a * v[2];
+        o[3] += a * v[3];
+        o[4] += a * v[4];
+        o[5] += a * v[5];
+        o[6] += a * v[6];
+        o[7] += a * v[7];
         o += 8;
         v += 8;
     }

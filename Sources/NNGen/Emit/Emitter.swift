@@ -17,8 +17,10 @@ public enum Emitter {
     public static let version = "0.1.0"
 
     /// Generates the C library of a model.
-    public static func emit(_ graph: ShapedGraph, plan: MemoryPlan, templates: TemplateLibrary,
-                            options: EmitOptions = EmitOptions()) throws -> CSource {
+    public static func emit(
+        _ graph: ShapedGraph, plan: MemoryPlan, templates: TemplateLibrary,
+        options: EmitOptions = EmitOptions()
+    ) throws -> CSource {
         let names = Names(model: graph.modelName)
         let header = HeaderWriter(graph: graph, plan: plan, names: names, options: options).write()
         var body = ""
@@ -46,8 +48,10 @@ public enum Emitter {
     }
 
     /// One specialized template: `#define`s, the template text, `#undef`s.
-    static func section(title: String, template: String, prefix: String, constants: [TemplateConstant],
-                        templates: TemplateLibrary, options: EmitOptions) throws -> String {
+    static func section(
+        title: String, template: String, prefix: String, constants: [TemplateConstant],
+        templates: TemplateLibrary, options: EmitOptions
+    ) throws -> String {
         let file = template + ".c"
         var out = "\n/* " + String(repeating: "-", count: 100) + "\n * \(title)\n */\n"
         out += "#define NNGEN_GENERATED\n"
@@ -63,40 +67,53 @@ public enum Emitter {
         return out
     }
 
-    static func layerSection(_ layer: ShapedLayer, slots: LayerSlots, plan: MemoryPlan, names: Names,
-                             templates: TemplateLibrary, options: EmitOptions) throws -> String {
+    static func layerSection(
+        _ layer: ShapedLayer, slots: LayerSlots, plan: MemoryPlan, names: Names,
+        templates: TemplateLibrary, options: EmitOptions
+    ) throws -> String {
         var constants = layer.instance.constants
         constants.append(TemplateConstant("OUT", slots.output, "output \(layer.output)"))
         for spec in layer.instance.parameters {
             guard let tensor = plan.tensor(named: "\(layer.name).\(spec.suffix)") else { continue }
             constants.append(TemplateConstant("P_" + spec.suffix.uppercased(), tensor.offset, "\(tensor.name) \(tensor.shape)"))
-            constants.append(TemplateConstant("G_" + spec.suffix.uppercased(), plan.gradientOffset(of: tensor), "gradient of \(tensor.name)"))
+            constants.append(
+                TemplateConstant("G_" + spec.suffix.uppercased(), plan.gradientOffset(of: tensor), "gradient of \(tensor.name)"))
         }
         for spec in layer.instance.buffers {
             guard let tensor = plan.tensor(named: "\(layer.name).\(spec.suffix)") else { continue }
             constants.append(TemplateConstant("B_" + spec.suffix.uppercased(), tensor.offset, "\(tensor.name) \(tensor.shape)"))
         }
         for saved in layer.instance.saved {
-            constants.append(TemplateConstant("S_" + saved.name.uppercased(), slots.saved[saved.name] ?? 0, "saved for backward: \(saved.name) (\(saved.count))"))
+            constants.append(
+                TemplateConstant(
+                    "S_" + saved.name.uppercased(), slots.saved[saved.name] ?? 0, "saved for backward: \(saved.name) (\(saved.count))"))
         }
-        return try section(title: "\(layer.name): \(layer.kind) \(layer.input) → \(layer.output)   (templates/\(layer.definition.template).c)",
-                           template: layer.definition.template, prefix: names.layer(layer.name), constants: constants,
-                           templates: templates, options: options)
+        return try section(
+            title: "\(layer.name): \(layer.kind) \(layer.input) → \(layer.output)   (templates/\(layer.definition.template).c)",
+            template: layer.definition.template, prefix: names.layer(layer.name), constants: constants,
+            templates: templates, options: options)
     }
 
-    static func lossSection(_ graph: ShapedGraph, plan: MemoryPlan, names: Names, templates: TemplateLibrary,
-                            options: EmitOptions) throws -> String {
+    static func lossSection(
+        _ graph: ShapedGraph, plan: MemoryPlan, names: Names, templates: TemplateLibrary,
+        options: EmitOptions
+    ) throws -> String {
         var constants = graph.loss.instance.constants
         for saved in graph.loss.instance.saved {
-            constants.append(TemplateConstant("S_" + saved.name.uppercased(), plan.lossSaved[saved.name] ?? 0, "saved for backward: \(saved.name) (\(saved.count))"))
+            constants.append(
+                TemplateConstant(
+                    "S_" + saved.name.uppercased(), plan.lossSaved[saved.name] ?? 0, "saved for backward: \(saved.name) (\(saved.count))"))
         }
-        return try section(title: "loss: \(graph.loss.definition.keyword) on \(graph.loss.input)   (templates/\(graph.loss.definition.template).c)",
-                           template: graph.loss.definition.template, prefix: names.layer("loss"), constants: constants,
-                           templates: templates, options: options)
+        return try section(
+            title: "loss: \(graph.loss.definition.keyword) on \(graph.loss.input)   (templates/\(graph.loss.definition.template).c)",
+            template: graph.loss.definition.template, prefix: names.layer("loss"), constants: constants,
+            templates: templates, options: options)
     }
 
-    static func optimizerSection(_ optimizer: ShapedOptimizer, plan: MemoryPlan, names: Names, templates: TemplateLibrary,
-                                 options: EmitOptions) throws -> String {
+    static func optimizerSection(
+        _ optimizer: ShapedOptimizer, plan: MemoryPlan, names: Names, templates: TemplateLibrary,
+        options: EmitOptions
+    ) throws -> String {
         var out = ""
         for tensor in plan.parameterTensors {
             var constants = optimizer.instance.constants
@@ -105,11 +122,13 @@ public enum Emitter {
             constants.append(TemplateConstant("GRAD", plan.gradientOffset(of: tensor), "gradient of \(tensor.name)"))
             constants.append(TemplateConstant("STATE_SLOTS", optimizer.instance.stateSlots, "optimizer state arrays"))
             for slot in 0..<optimizer.instance.stateSlots {
-                constants.append(TemplateConstant("STATE\(slot)", plan.stateOffset(of: tensor, slot: slot), "optimizer state \(slot) of \(tensor.name)"))
+                constants.append(
+                    TemplateConstant("STATE\(slot)", plan.stateOffset(of: tensor, slot: slot), "optimizer state \(slot) of \(tensor.name)"))
             }
-            out += try section(title: "update of \(tensor.name): \(optimizer.definition.keyword)   (templates/\(optimizer.definition.template).c)",
-                               template: optimizer.definition.template, prefix: names.tensor(tensor.name), constants: constants,
-                               templates: templates, options: options)
+            out += try section(
+                title: "update of \(tensor.name): \(optimizer.definition.keyword)   (templates/\(optimizer.definition.template).c)",
+                template: optimizer.definition.template, prefix: names.tensor(tensor.name), constants: constants,
+                templates: templates, options: options)
         }
         return out
     }

@@ -11,7 +11,8 @@ struct HeaderWriter {
         let real = graph.dtype.cType
         let guardName = names.macro("H")
         let spec = options.specPath ?? graph.file
-        let target = graph.loss.definition.target == .classIndices
+        let target =
+            graph.loss.definition.target == .classIndices
             ? "int32_t class ids [\(graph.batch)]"
             : "\(real) [\(graph.outputShape.dims.map(String.init).joined(separator: ", "))]"
         var out = """
@@ -104,8 +105,10 @@ struct HeaderWriter {
         out += "\n/* Single layers: forward reads x and writes the layer output slot; backward reads dout and writes\n"
         out += " * the layer's parameter gradients and dx (skipped when dx is NULL). */\n"
         for layer in graph.layers {
-            out += "void \(names.layer(layer.name))_forward(\(real) *mem, const \(real) *x, int train, uint64_t rng);  /* \(layer.kind) \(layer.input) → \(layer.output) */\n"
-            out += "void \(names.layer(layer.name))_backward(\(real) *mem, const \(real) *x, const \(real) *dout, \(real) *dx, int train);\n"
+            out +=
+                "void \(names.layer(layer.name))_forward(\(real) *mem, const \(real) *x, int train, uint64_t rng);  /* \(layer.kind) \(layer.input) → \(layer.output) */\n"
+            out +=
+                "void \(names.layer(layer.name))_backward(\(real) *mem, const \(real) *x, const \(real) *dout, \(real) *dx, int train);\n"
         }
         out += "double \(names.layer("loss"))_forward(\(real) *mem, const \(real) *logits, const void *target);\n"
         out += "void \(names.layer("loss"))_backward(\(real) *mem, const \(real) *logits, const void *target, \(real) *dlogits);\n"

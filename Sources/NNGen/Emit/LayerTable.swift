@@ -5,13 +5,17 @@ public enum LayerTable {
     public static func render(_ graph: ShapedGraph, linePrefix: String = "") -> String {
         var rows: [[String]] = [["layer", "kind", "input", "output", "params", "forward FLOPs"]]
         for layer in graph.layers {
-            rows.append([layer.name, layer.kind, layer.input.description, layer.output.description,
-                         group(layer.parameterCount), group(layer.instance.forwardFLOPs)])
+            rows.append([
+                layer.name, layer.kind, layer.input.description, layer.output.description,
+                group(layer.parameterCount), group(layer.instance.forwardFLOPs),
+            ])
         }
         let loss = graph.loss
         rows.append(["loss", loss.definition.keyword, loss.input.description, "[1]", "0", group(loss.instance.forwardFLOPs)])
-        rows.append(["total", "", graph.inputShape.description, graph.outputShape.description,
-                     group(graph.parameterCount), group(graph.forwardFLOPs)])
+        rows.append([
+            "total", "", graph.inputShape.description, graph.outputShape.description,
+            group(graph.parameterCount), group(graph.forwardFLOPs),
+        ])
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
         let numeric: Set<Int> = [4, 5]
         return rows.enumerated().map { index, row in
@@ -20,7 +24,8 @@ public enum LayerTable {
                 return numeric.contains(c) ? pad + cell : cell + pad
             }
             let line = linePrefix + cells.joined(separator: "  ")
-            return index == rows.count - 1 ? linePrefix + String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1)) + "\n" + line : line
+            return index == rows.count - 1
+                ? linePrefix + String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1)) + "\n" + line : line
         }.map { $0.replacingTrailingSpaces() }.joined(separator: "\n")
     }
 

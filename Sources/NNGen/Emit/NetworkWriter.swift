@@ -12,14 +12,16 @@ struct NetworkWriter {
         // Forward: each layer reads the previous layer's output slot.
         out += "double \(m)_forward(real *mem, const real *input, const void *target, int train, uint64_t rng) {\n"
         for (index, layer) in graph.layers.enumerated() {
-            out += "    \(names.layer(layer.name))_forward(mem, \(inputExpression(index)), train, rng);  /* \(layer.kind) \(layer.input) → \(layer.output) */\n"
+            out +=
+                "    \(names.layer(layer.name))_forward(mem, \(inputExpression(index)), train, rng);  /* \(layer.kind) \(layer.input) → \(layer.output) */\n"
         }
         out += "    if (!target) return 0;\n"
         out += "    return \(names.layer("loss"))_forward(mem, mem + \(names.macro("OUTPUT_OFFSET")), target);\n}\n\n"
 
         // Backward: the loss gradient enters buffer A; layers alternate between the two scratch buffers.
         let (a, b) = plan.gradientBuffers
-        out += "/* Activation gradients alternate between two scratch buffers of \(plan.gradientBufferCount) elements at \(a) and \(b). */\n"
+        out +=
+            "/* Activation gradients alternate between two scratch buffers of \(plan.gradientBufferCount) elements at \(a) and \(b). */\n"
         out += "void \(m)_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {\n"
         out += "    \(names.layer("loss"))_backward(mem, mem + \(names.macro("OUTPUT_OFFSET")), target, mem + \(a));\n"
         var dout = a

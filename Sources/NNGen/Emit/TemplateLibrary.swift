@@ -1,9 +1,9 @@
 // TemplateLibrary: the C kernel templates, from the binary or from a templates/ folder on disk.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The kernel templates, one C file per layer kind plus the `nngen.h` prelude.
@@ -25,8 +25,9 @@ public struct TemplateLibrary: Sendable {
     /// Reads every `*.c` and `*.h` file of a folder (a template added there is used without rebuilding).
     public static func load(directory: String) throws -> TemplateLibrary {
         guard let entries = listDirectory(directory) else {
-            throw Diagnostic(file: directory, "cannot read the templates folder",
-                             hint: "NNGEN_TEMPLATES must name a copy of nngen's templates/ folder")
+            throw Diagnostic(
+                file: directory, "cannot read the templates folder",
+                hint: "NNGEN_TEMPLATES must name a copy of nngen's templates/ folder")
         }
         var files: [String: String] = [:]
         for name in entries where (name.hasSuffix(".c") || name.hasSuffix(".h")) && !name.hasPrefix(".") {
@@ -37,8 +38,9 @@ public struct TemplateLibrary: Sendable {
             files[name] = text
         }
         guard files["nngen.h"] != nil else {
-            throw Diagnostic(file: directory, "the templates folder has no nngen.h",
-                             hint: "NNGEN_TEMPLATES must name a copy of nngen's templates/ folder")
+            throw Diagnostic(
+                file: directory, "the templates folder has no nngen.h",
+                hint: "NNGEN_TEMPLATES must name a copy of nngen's templates/ folder")
         }
         return TemplateLibrary(files: files, origin: directory)
     }
@@ -46,7 +48,9 @@ public struct TemplateLibrary: Sendable {
     /// The text of `name` (e.g. `affine.c`).
     public func text(_ name: String) throws -> String {
         guard let text = files[name] else {
-            throw Diagnostic("no kernel template '\(name)' in \(origin)", hint: "add templates/\(name) and rebuild nngen (or set NNGEN_TEMPLATES=templates)")
+            throw Diagnostic(
+                "no kernel template '\(name)' in \(origin)",
+                hint: "add templates/\(name) and rebuild nngen (or set NNGEN_TEMPLATES=templates)")
         }
         return text
     }

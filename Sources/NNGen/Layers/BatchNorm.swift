@@ -7,8 +7,9 @@ extension LayerDefinition {
         summary: "batch normalization per feature ([N, D]) or per channel over N, H, W ([N, C, H, W])",
         attributes: [
             AttributeSpec("eps", .real(min: 0, max: 1, openMin: true), default: .real(1e-5), "added to the variance"),
-            AttributeSpec("momentum", .real(min: 0, max: 1, openMin: false), default: .real(0.9),
-                          "running = momentum·running + (1 − momentum)·batch"),
+            AttributeSpec(
+                "momentum", .real(min: 0, max: 1, openMin: false), default: .real(0.9),
+                "running = momentum·running + (1 − momentum)·batch"),
         ],
         template: "batchnorm",
         instantiate: { context in
@@ -20,8 +21,9 @@ extension LayerDefinition {
             let channels = shape[1]
             let spatial = shape.rank == 4 ? shape[2] * shape[3] : 1
             guard n * spatial >= 2 else {
-                throw context.error("on \(shape) normalizes each feature over N·H·W = 1 value: in training its output would always be β",
-                                    hint: "use a batch of 2 or more, or layernorm for per-sample normalization")
+                throw context.error(
+                    "on \(shape) normalizes each feature over N·H·W = 1 value: in training its output would always be β",
+                    hint: "use a batch of 2 or more, or layernorm for per-sample normalization")
             }
             return LayerInstance(
                 output: shape,

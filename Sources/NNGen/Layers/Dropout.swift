@@ -18,7 +18,7 @@ extension LayerDefinition {
         keyword: "dropout",
         summary: "inverted dropout: training keeps each element with probability keep and scales it by 1/keep",
         attributes: [
-            AttributeSpec("keep", .real(min: 0, max: 1, openMin: true), "probability P of keeping an element, 0 < P ≤ 1"),
+            AttributeSpec("keep", .real(min: 0, max: 1, openMin: true), "probability P of keeping an element, 0 < P ≤ 1")
         ],
         template: "dropout",
         instantiate: { context in
@@ -30,8 +30,9 @@ extension LayerDefinition {
                 constants: [
                     TemplateConstant("COUNT", count, "elements"),
                     .real("KEEP", context.attributes.double("keep"), "probability of keeping an element"),
-                    TemplateConstant("SALT", "0x" + String(salt, radix: 16, uppercase: true) + "ULL",
-                                     "random stream of this layer: FNV-1a hash of its name"),
+                    TemplateConstant(
+                        "SALT", "0x" + String(salt, radix: 16, uppercase: true) + "ULL",
+                        "random stream of this layer: FNV-1a hash of its name"),
                 ],
                 forwardFLOPs: 2 * count)
         })

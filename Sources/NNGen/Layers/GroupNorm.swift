@@ -21,15 +21,17 @@ extension LayerDefinition {
         instantiate: { context in
             let shape = context.input
             guard shape.rank == 4 else {
-                throw context.error("expects an input of shape [N, C, H, W], got \(shape)",
-                                    hint: "groupnorm normalizes groups of image channels; for [N, D] use layernorm")
+                throw context.error(
+                    "expects an input of shape [N, C, H, W], got \(shape)",
+                    hint: "groupnorm normalizes groups of image channels; for [N, D] use layernorm")
             }
             let (n, c, spatial) = (shape[0], shape[1], shape[2] * shape[3])
             let g = context.attributes.int("groups")
             guard c % g == 0 else {
                 let divisors = (1...c).filter { c % $0 == 0 }.map(String.init).joined(separator: ", ")
-                throw context.error("groups=\(g) does not divide the C = \(c) channels of its input \(shape)",
-                                    attribute: "groups", hint: "choose groups among the divisors of \(c): \(divisors)")
+                throw context.error(
+                    "groups=\(g) does not divide the C = \(c) channels of its input \(shape)",
+                    attribute: "groups", hint: "choose groups among the divisors of \(c): \(divisors)")
             }
             return LayerInstance(
                 output: shape,

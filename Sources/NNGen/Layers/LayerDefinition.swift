@@ -60,8 +60,10 @@ public struct LayerInstance: Sendable {
     /// Forward floating-point operations (a multiply-add counts 2).
     public var forwardFLOPs: Int
 
-    public init(output: Shape, parameters: [TensorSpec] = [], buffers: [TensorSpec] = [], saved: [SavedSpec] = [],
-                constants: [TemplateConstant], forwardFLOPs: Int) {
+    public init(
+        output: Shape, parameters: [TensorSpec] = [], buffers: [TensorSpec] = [], saved: [SavedSpec] = [],
+        constants: [TemplateConstant], forwardFLOPs: Int
+    ) {
         self.output = output
         self.parameters = parameters
         self.buffers = buffers
@@ -81,8 +83,9 @@ public struct LayerContext: Sendable {
 
     /// An error about this layer, located at the layer (or at `attribute` when given).
     public func error(_ message: String, attribute: String? = nil, hint: String? = nil) -> Diagnostic {
-        Diagnostic(at: attribute.map { attributes.location(of: $0) } ?? location,
-                   "\(kind) '\(name)' \(message)", hint: hint)
+        Diagnostic(
+            at: attribute.map { attributes.location(of: $0) } ?? location,
+            "\(kind) '\(name)' \(message)", hint: hint)
     }
 }
 

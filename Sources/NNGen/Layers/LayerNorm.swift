@@ -14,7 +14,7 @@ extension LayerDefinition {
         keyword: "layernorm",
         summary: "layer normalization per sample over its D features (C·H·W for images), γ and β [D]",
         attributes: [
-            AttributeSpec("eps", .real(min: 0, max: 1, openMin: true), default: .real(1e-5), "added to the variance"),
+            AttributeSpec("eps", .real(min: 0, max: 1, openMin: true), default: .real(1e-5), "added to the variance")
         ],
         template: "layernorm",
         instantiate: { context in

@@ -43,12 +43,14 @@ extension LossDefinition {
         instantiate: { context in
             let shape = context.input
             guard shape.rank == 2 else {
-                throw context.error("needs the network output to be [N, classes], got \(shape)",
-                                    hint: "end the network with an affine layer, e.g. affine out=10")
+                throw context.error(
+                    "needs the network output to be [N, classes], got \(shape)",
+                    hint: "end the network with an affine layer, e.g. affine out=10")
             }
             guard shape[1] >= 2 else {
-                throw context.error("needs at least 2 classes, the network output is \(shape)",
-                                    hint: "set the last affine layer's out= to the number of classes")
+                throw context.error(
+                    "needs at least 2 classes, the network output is \(shape)",
+                    hint: "set the last affine layer's out= to the number of classes")
             }
             return LossInstance(
                 saved: [SavedSpec("prob", count: shape.count)],

@@ -42,8 +42,9 @@ extension OptimizerDefinition {
         instantiate: { attributes in
             let momentum = attributes.double("momentum")
             guard momentum < 1 else {
-                throw Diagnostic(at: attributes.location(of: "momentum"), "optimizer sgd momentum must be below 1, got \(Attributes.format(momentum))",
-                                 hint: "with momentum = 1 the velocity never decays and the steps grow without bound; the usual value is 0.9")
+                throw Diagnostic(
+                    at: attributes.location(of: "momentum"), "optimizer sgd momentum must be below 1, got \(Attributes.format(momentum))",
+                    hint: "with momentum = 1 the velocity never decays and the steps grow without bound; the usual value is 0.9")
             }
             return OptimizerInstance(
                 stateSlots: momentum > 0 ? 1 : 0,

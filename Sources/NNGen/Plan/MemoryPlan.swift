@@ -80,7 +80,10 @@ public struct MemoryPlan: Sendable {
         var tensors: [PlannedTensor] = []
         for layer in graph.layers {
             for spec in layer.instance.parameters {
-                tensors.append(PlannedTensor(name: "\(layer.name).\(spec.suffix)", role: .parameter, offset: take(spec.shape.count), shape: spec.shape, spec: spec))
+                tensors.append(
+                    PlannedTensor(
+                        name: "\(layer.name).\(spec.suffix)", role: .parameter, offset: take(spec.shape.count), shape: spec.shape,
+                        spec: spec))
             }
         }
         let parameters = MemoryRegion(offset: 0, count: cursor)
@@ -89,7 +92,9 @@ public struct MemoryPlan: Sendable {
         let bufferStart = cursor
         for layer in graph.layers {
             for spec in layer.instance.buffers {
-                tensors.append(PlannedTensor(name: "\(layer.name).\(spec.suffix)", role: .buffer, offset: take(spec.shape.count), shape: spec.shape, spec: spec))
+                tensors.append(
+                    PlannedTensor(
+                        name: "\(layer.name).\(spec.suffix)", role: .buffer, offset: take(spec.shape.count), shape: spec.shape, spec: spec))
             }
         }
         let buffers = MemoryRegion(offset: bufferStart, count: cursor - bufferStart)
@@ -110,8 +115,9 @@ public struct MemoryPlan: Sendable {
         let g0 = take(largest)
         let g1 = take(largest)
         let activations = MemoryRegion(offset: activationStart, count: cursor - activationStart)
-        return MemoryPlan(parameters: parameters, gradients: gradients, buffers: buffers, optimizerState: optimizerState,
-                          stateSlots: slots, activations: activations, tensors: tensors, layers: layerSlots,
-                          lossSaved: lossSaved, gradientBuffers: (g0, g1), gradientBufferCount: largest, total: cursor)
+        return MemoryPlan(
+            parameters: parameters, gradients: gradients, buffers: buffers, optimizerState: optimizerState,
+            stateSlots: slots, activations: activations, tensors: tensors, layers: layerSlots,
+            lossSaved: lossSaved, gradientBuffers: (g0, g1), gradientBufferCount: largest, total: cursor)
     }
 }

@@ -21,8 +21,10 @@ extension Benchmark {
         lines.append(
             "peak: \(format(peak.gflops, 1)) GFLOP/s \(graph.dtype.rawValue) (\(peak.source))"
                 + (widths.isEmpty ? "" : "; by vector width: \(widths)"))
-        let steps = measurements.map { "\($0.stepsPerRepeat) (\($0.measuredBackend.rawValue), \($0.threads) thread\($0.threads == 1 ? "" : "s"))" }
-            .joined(separator: ", ")
+        let steps = measurements.map {
+            "\($0.stepsPerRepeat) (\($0.measuredBackend.rawValue), \($0.threads) thread\($0.threads == 1 ? "" : "s"))"
+        }
+        .joined(separator: ", ")
         lines.append(
             "timing: \(options.repeats) repeats of \(steps) training steps after \(options.warmup) warm-up steps; "
                 + "one fixed synthetic batch")

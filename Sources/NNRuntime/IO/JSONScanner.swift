@@ -151,7 +151,6 @@ struct JSONScanner: ByteScanning {
         guard consume(character) else { throw failure("expected \(what), found \(found([]))") }
     }
 
-
     /// Describes `token`, or when it is empty the token at the cursor, for a message: `'-2'`, `"name"`.
     private func found(_ token: ArraySlice<UInt8>) -> String {
         if !token.isEmpty { return "'\(String(decoding: token, as: UTF8.self))'" }

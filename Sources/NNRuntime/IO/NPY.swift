@@ -240,7 +240,6 @@ private struct PythonLiteralScanner: ByteScanning {
         guard consume(character) else { throw failure("expected \(what), found \(found())") }
     }
 
-
     /// The token at the cursor, for a message: `'Maybe'`, `'x'`.
     private func found() -> String {
         guard position < bytes.count else { return "the end of the header" }

@@ -6,14 +6,17 @@ import NNGen
 public enum GradientDump {
     /// Loads parameters (safetensors), an input batch and targets (.npy), runs forward and backward in `mode`,
     /// and returns `loss` ([1]), `output`, `grad.input` and `grad.NAME` for every parameter, in the model's dtype.
-    public static func run(model: Model, parametersPath: String, inputPath: String, targetsPath: String,
-                           mode: Mode) throws -> [(name: String, tensor: HostTensor)] {
+    public static func run(
+        model: Model, parametersPath: String, inputPath: String, targetsPath: String,
+        mode: Mode
+    ) throws -> [(name: String, tensor: HostTensor)] {
         let graph = model.graph
         try model.importTensors(try Safetensors.read(path: parametersPath).tensors, origin: parametersPath)
         let input = try NPY.read(path: inputPath)
         guard input.shape == graph.inputShape.dims else {
-            throw Diagnostic(file: inputPath, "input has shape \(Shape(input.shape)); '\(graph.inputName)' is \(graph.inputShape)",
-                             hint: "reshape it to \(graph.inputShape) before saving")
+            throw Diagnostic(
+                file: inputPath, "input has shape \(Shape(input.shape)); '\(graph.inputName)' is \(graph.inputShape)",
+                hint: "reshape it to \(graph.inputShape) before saving")
         }
         guard input.elementType == .float32 || input.elementType == .float64 else {
             throw Diagnostic(file: inputPath, "input is \(input.elementType.rawValue); expected float32 or float64")

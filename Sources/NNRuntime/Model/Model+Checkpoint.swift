@@ -43,9 +43,12 @@ extension Model {
     public func exportOptimizerState() -> [(name: String, tensor: HostTensor)] {
         (0..<plan.stateSlots).flatMap { slot in
             plan.parameterTensors.map { planned in
-                (Self.optimizerPrefix + "\(slot).\(planned.name)",
-                 HostTensor(shape: planned.shape.dims, doubles: load(at: plan.stateOffset(of: planned, slot: slot), count: planned.count),
-                            as: graph.dtype.elementType))
+                (
+                    Self.optimizerPrefix + "\(slot).\(planned.name)",
+                    HostTensor(
+                        shape: planned.shape.dims, doubles: load(at: plan.stateOffset(of: planned, slot: slot), count: planned.count),
+                        as: graph.dtype.elementType)
+                )
             }
         }
     }
@@ -74,12 +77,16 @@ extension Model {
     public func restoreCheckpoint(from path: String) throws -> TrainingState {
         let (tensors, metadata) = try Safetensors.read(path: path)
         guard metadata["format"] == Self.checkpointFormat else {
-            throw Diagnostic(file: path, "not a training checkpoint: it has no training state (epoch, step, RNG seeds, optimizer state)",
-                             hint: "resume from a file written by 'nngen train --save'; parameter files (e.g. from nngen init) work with 'nngen eval --params'")
+            throw Diagnostic(
+                file: path, "not a training checkpoint: it has no training state (epoch, step, RNG seeds, optimizer state)",
+                hint:
+                    "resume from a file written by 'nngen train --save'; parameter files (e.g. from nngen init) work with 'nngen eval --params'"
+            )
         }
         func field(_ key: String) throws -> String {
             guard let value = metadata[key] else {
-                throw Diagnostic(file: path, "the checkpoint metadata has no '\(key)'", hint: "the file is damaged; resume from another checkpoint")
+                throw Diagnostic(
+                    file: path, "the checkpoint metadata has no '\(key)'", hint: "the file is damaged; resume from another checkpoint")
             }
             return value
         }
@@ -92,19 +99,27 @@ extension Model {
         }
         let model = try field("model")
         guard model == graph.modelName else {
-            throw Diagnostic(file: path, "the checkpoint is of model '\(model)', the spec \(graph.file) defines model '\(graph.modelName)'",
-                             hint: "resume with the spec the checkpoint was trained with")
+            throw Diagnostic(
+                file: path, "the checkpoint is of model '\(model)', the spec \(graph.file) defines model '\(graph.modelName)'",
+                hint: "resume with the spec the checkpoint was trained with")
         }
-        let dtype = try field("dtype"), input = try field("input"), optimizer = try field("optimizer")
+        let dtype = try field("dtype")
+        let input = try field("input")
+        let optimizer = try field("optimizer")
         let ownOptimizer = graph.optimizer?.definition.keyword ?? "none"
         guard dtype == graph.dtype.rawValue, input == graph.inputShape.description, optimizer == ownOptimizer else {
-            throw Diagnostic(file: path, "the checkpoint was trained with dtype \(dtype), input \(input), optimizer \(optimizer); the spec \(graph.file) has dtype \(graph.dtype.rawValue), input \(graph.inputShape), optimizer \(ownOptimizer)",
-                             hint: "a run continues exactly only with the same dtype, batch and optimizer; resume with the spec the checkpoint was trained with")
+            throw Diagnostic(
+                file: path,
+                "the checkpoint was trained with dtype \(dtype), input \(input), optimizer \(optimizer); the spec \(graph.file) has dtype \(graph.dtype.rawValue), input \(graph.inputShape), optimizer \(ownOptimizer)",
+                hint:
+                    "a run continues exactly only with the same dtype, batch and optimizer; resume with the spec the checkpoint was trained with"
+            )
         }
-        let state = TrainingState(epoch: try number("epoch", Int.self), step: try number("step", Int64.self),
-                                  seed: try number("seed", UInt64.self), rngSeed: try number("rng_seed", UInt64.self),
-                                  plannedEpochs: try number("epochs", Int.self),
-                                  history: try TrainingHistory.decode(try field("history"), origin: path))
+        let state = TrainingState(
+            epoch: try number("epoch", Int.self), step: try number("step", Int64.self),
+            seed: try number("seed", UInt64.self), rngSeed: try number("rng_seed", UInt64.self),
+            plannedEpochs: try number("epochs", Int.self),
+            history: try TrainingHistory.decode(try field("history"), origin: path))
         try importTensors(tensors, origin: path, ignoringPrefixes: [Self.optimizerPrefix])
         try importOptimizerState(tensors, origin: path)
         step = state.step
@@ -123,19 +138,25 @@ extension Model {
         let state = tensors.filter { $0.name.hasPrefix(Self.optimizerPrefix) }
         let expected = exportOptimizerState().map(\.name)
         if let extra = state.first(where: { !expected.contains($0.name) }) {
-            throw Diagnostic(file: origin, "optimizer state '\(extra.name)' does not belong to model '\(graph.modelName)', whose optimizer keeps \(plan.stateSlots) state slot(s) per parameter",
-                             hint: "the checkpoint was trained with another optimizer or momentum setting; resume with its spec")
+            throw Diagnostic(
+                file: origin,
+                "optimizer state '\(extra.name)' does not belong to model '\(graph.modelName)', whose optimizer keeps \(plan.stateSlots) state slot(s) per parameter",
+                hint: "the checkpoint was trained with another optimizer or momentum setting; resume with its spec")
         }
         let byName = Dictionary(state.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
         for slot in 0..<plan.stateSlots {
             for planned in plan.parameterTensors {
                 let name = Self.optimizerPrefix + "\(slot).\(planned.name)"
                 guard let tensor = byName[name] else {
-                    throw Diagnostic(file: origin, "optimizer state '\(name)' is missing",
-                                     hint: "the checkpoint was trained with another optimizer or momentum setting; resume with its spec")
+                    throw Diagnostic(
+                        file: origin, "optimizer state '\(name)' is missing",
+                        hint: "the checkpoint was trained with another optimizer or momentum setting; resume with its spec")
                 }
                 guard tensor.shape == planned.shape.dims, tensor.elementType == .float32 || tensor.elementType == .float64 else {
-                    throw Diagnostic(file: origin, "optimizer state '\(name)' is \(tensor.elementType.rawValue) \(Shape(tensor.shape)); expected a float tensor of shape \(planned.shape)")
+                    throw Diagnostic(
+                        file: origin,
+                        "optimizer state '\(name)' is \(tensor.elementType.rawValue) \(Shape(tensor.shape)); expected a float tensor of shape \(planned.shape)"
+                    )
                 }
                 let values = tensor.doubles()
                 if let bad = values.firstIndex(where: { !$0.isFinite }) {

@@ -8,7 +8,8 @@ extension Model {
     /// Copies one input batch into `inputBuffer`, checking its size.
     public func stageInput(_ values: [Double]) throws {
         guard values.count == graph.inputShape.count else {
-            throw Diagnostic("the input has \(values.count) values; '\(graph.inputName)' is \(graph.inputShape) = \(graph.inputShape.count) values")
+            throw Diagnostic(
+                "the input has \(values.count) values; '\(graph.inputName)' is \(graph.inputShape) = \(graph.inputShape.count) values")
         }
         store(values, to: inputBuffer, offset: 0)
     }
@@ -28,7 +29,8 @@ extension Model {
             for (i, label) in labels.enumerated() { p[i] = label }
         case (.values(let values), .dense):
             guard values.count == graph.outputShape.count else {
-                throw Diagnostic("got \(values.count) target values; the output is \(graph.outputShape) = \(graph.outputShape.count) values")
+                throw Diagnostic(
+                    "got \(values.count) target values; the output is \(graph.outputShape) = \(graph.outputShape.count) values")
             }
             store(values, to: targetBuffer, offset: 0)
         case (.values, .classIndices):
@@ -99,8 +101,9 @@ extension Model {
     /// A single layer's kernels, by name.
     public func layer(_ name: String) throws -> LayerKernels {
         guard let index = graph.layers.firstIndex(where: { $0.name == name }) else {
-            throw Diagnostic("model '\(graph.modelName)' has no layer '\(name)'",
-                             hint: "its layers are: " + graph.layers.map(\.name).joined(separator: ", "))
+            throw Diagnostic(
+                "model '\(graph.modelName)' has no layer '\(name)'",
+                hint: "its layers are: " + graph.layers.map(\.name).joined(separator: ", "))
         }
         return LayerKernels(model: self, index: index)
     }

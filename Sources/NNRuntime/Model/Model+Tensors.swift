@@ -11,44 +11,59 @@ extension Model {
     /// Every parameter and buffer, named as in the spec docs (`fc1.weight`, `bn1.running_mean`), in memory order.
     public func exportTensors() -> [(name: String, tensor: HostTensor)] {
         plan.tensors.map { planned in
-            (planned.name, HostTensor(shape: planned.shape.dims, doubles: load(at: planned.offset, count: planned.count),
-                                      as: graph.dtype.elementType))
+            (
+                planned.name,
+                HostTensor(
+                    shape: planned.shape.dims, doubles: load(at: planned.offset, count: planned.count),
+                    as: graph.dtype.elementType)
+            )
         }
     }
 
     /// The gradient of every parameter, named `grad.NAME`.
     public func exportGradients() -> [(name: String, tensor: HostTensor)] {
         plan.parameterTensors.map { planned in
-            ("grad." + planned.name, HostTensor(shape: planned.shape.dims,
-                                                doubles: load(at: plan.gradientOffset(of: planned), count: planned.count),
-                                                as: graph.dtype.elementType))
+            (
+                "grad." + planned.name,
+                HostTensor(
+                    shape: planned.shape.dims,
+                    doubles: load(at: plan.gradientOffset(of: planned), count: planned.count),
+                    as: graph.dtype.elementType)
+            )
         }
     }
 
     /// Loads every parameter and buffer from named tensors (float32 or float64; converted to the model's dtype).
     /// Every tensor of the model must be present with its exact shape. Names listed in `ignoring` prefixes
     /// (checkpoint extras such as optimizer state) are skipped; any other unknown name is an error.
-    public func importTensors(_ tensors: [(name: String, tensor: HostTensor)], origin: String,
-                              ignoringPrefixes: [String] = []) throws {
+    public func importTensors(
+        _ tensors: [(name: String, tensor: HostTensor)], origin: String,
+        ignoringPrefixes: [String] = []
+    ) throws {
         var byName: [String: HostTensor] = [:]
         for (name, tensor) in tensors {
             if ignoringPrefixes.contains(where: { name.hasPrefix($0) }) { continue }
             guard plan.tensor(named: name) != nil else {
-                throw Diagnostic(file: origin, "tensor '\(name)' is not in model '\(graph.modelName)'",
-                                 hint: "the file may belong to another spec; the model's tensors are: " + tensorNames.joined(separator: ", "))
+                throw Diagnostic(
+                    file: origin, "tensor '\(name)' is not in model '\(graph.modelName)'",
+                    hint: "the file may belong to another spec; the model's tensors are: " + tensorNames.joined(separator: ", "))
             }
             byName[name] = tensor
         }
         for planned in plan.tensors {
             guard let tensor = byName[planned.name] else {
-                throw Diagnostic(file: origin, "tensor '\(planned.name)' \(planned.shape) is missing",
-                                 hint: "write a complete file with: nngen init SPEC -o FILE")
+                throw Diagnostic(
+                    file: origin, "tensor '\(planned.name)' \(planned.shape) is missing",
+                    hint: "write a complete file with: nngen init SPEC -o FILE")
             }
             guard tensor.shape == planned.shape.dims else {
-                throw Diagnostic(file: origin, "tensor '\(planned.name)' has shape \(Shape(tensor.shape)); model '\(graph.modelName)' needs \(planned.shape)")
+                throw Diagnostic(
+                    file: origin,
+                    "tensor '\(planned.name)' has shape \(Shape(tensor.shape)); model '\(graph.modelName)' needs \(planned.shape)")
             }
             guard tensor.elementType == .float32 || tensor.elementType == .float64 else {
-                throw Diagnostic(file: origin, "tensor '\(planned.name)' is \(tensor.elementType.rawValue); parameters must be float32 or float64")
+                throw Diagnostic(
+                    file: origin, "tensor '\(planned.name)' is \(tensor.elementType.rawValue); parameters must be float32 or float64")
             }
             let values = tensor.doubles()
             if let bad = values.firstIndex(where: { !$0.isFinite }) {

@@ -22,8 +22,9 @@ extension Model {
 
     func planned(_ name: String) throws -> PlannedTensor {
         guard let tensor = plan.tensor(named: name) else {
-            throw Diagnostic("model '\(graph.modelName)' has no tensor '\(name)'",
-                             hint: "its tensors are: " + tensorNames.joined(separator: ", "))
+            throw Diagnostic(
+                "model '\(graph.modelName)' has no tensor '\(name)'",
+                hint: "its tensors are: " + tensorNames.joined(separator: ", "))
         }
         return tensor
     }

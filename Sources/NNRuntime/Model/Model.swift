@@ -77,13 +77,16 @@ public final class Model: @unchecked Sendable {
     /// (and the second tier of `.tiered`) uses. `.tiered` compiles with libtcc now and starts the cc build
     /// on a background thread, installed by a later step; when the cache already holds the cc build, the
     /// model starts on it directly.
-    public init(graph: ShapedGraph, backend: Backend = .tcc, templates: TemplateLibrary? = nil,
-                cc: CCOptions = CCOptions()) throws {
+    public init(
+        graph: ShapedGraph, backend: Backend = .tcc, templates: TemplateLibrary? = nil,
+        cc: CCOptions = CCOptions()
+    ) throws {
         self.graph = graph
         requestedBackend = backend
         plan = MemoryPlan.plan(graph)
-        source = try Emitter.emit(graph, plan: plan, templates: try templates ?? TemplateLibrary.current(),
-                                  options: EmitOptions(lineDirectives: true))
+        source = try Emitter.emit(
+            graph, plan: plan, templates: try templates ?? TemplateLibrary.current(),
+            options: EmitOptions(lineDirectives: true))
         let compiled: CompiledBuild
         if backend == .tiered {
             let start = DispatchTime.now().uptimeNanoseconds

@@ -33,7 +33,8 @@ extension Model {
                 guard let base = source.baseAddress else { return }
                 let input = inputBuffer.assumingMemoryBound(to: Double.self)
                 for (slot, row) in rows.enumerated() {
-                    let from = base + row * featureCount, to = input + slot * featureCount
+                    let from = base + row * featureCount
+                    let to = input + slot * featureCount
                     for feature in 0..<featureCount { to[feature] = Double(from[feature]) }
                 }
             }
@@ -42,7 +43,8 @@ extension Model {
                 guard let base = source.baseAddress else { return }
                 let input = inputBuffer.assumingMemoryBound(to: Float.self)
                 for (slot, row) in rows.enumerated() {
-                    let from = base + row * featureCount, to = input + slot * featureCount
+                    let from = base + row * featureCount
+                    let to = input + slot * featureCount
                     for feature in 0..<featureCount { to[feature] = Float(from[feature]) * scale + shift }
                 }
             }
@@ -51,7 +53,8 @@ extension Model {
                 guard let base = source.baseAddress else { return }
                 let input = inputBuffer.assumingMemoryBound(to: Double.self)
                 for (slot, row) in rows.enumerated() {
-                    let from = base + row * featureCount, to = input + slot * featureCount
+                    let from = base + row * featureCount
+                    let to = input + slot * featureCount
                     for feature in 0..<featureCount { to[feature] = Double(Float(from[feature]) * scale + shift) }
                 }
             }

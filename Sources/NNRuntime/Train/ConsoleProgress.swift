@@ -34,7 +34,9 @@ public final class ConsoleProgress {
             if plan.droppedPerEpoch > 0 {
                 text += " (the last \(plan.droppedPerEpoch) samples of each shuffled epoch are left out)"
             }
-            text += plan.testSamples.map { "; testing on \($0) samples" } ?? (plan.testSetLoading ? "; the test set loads in the background" : "; no test set")
+            text +=
+                plan.testSamples.map { "; testing on \($0) samples" }
+                ?? (plan.testSetLoading ? "; the test set loads in the background" : "; no test set")
             text += "; seed \(plan.seed)"
             if plan.startEpoch > 0 { text += "; resuming after epoch \(plan.startEpoch)" }
             line(text)
@@ -62,7 +64,8 @@ public final class ConsoleProgress {
         if let loss = record.testLoss, let accuracy = record.testAccuracy {
             text += "  test loss \(fixed(loss, 4)) acc \(percent(accuracy))"
         }
-        text += "  lr \(shortNumber(record.learningRate))  \(fixed(record.seconds, 1)) s (\(Int(record.samplesPerSecond.rounded())) samples/s)"
+        text +=
+            "  lr \(shortNumber(record.learningRate))  \(fixed(record.seconds, 1)) s (\(Int(record.samplesPerSecond.rounded())) samples/s)"
         return text
     }
 
@@ -77,17 +80,20 @@ public final class ConsoleProgress {
             lastDraw = now
             let width = 24
             let filled = width * progress.stepInEpoch / progress.stepsPerEpoch
-            let bar = String(repeating: "=", count: filled) + (filled < width ? ">" + String(repeating: ".", count: width - filled - 1) : "")
-            write("\r\u{1B}[2K" + "epoch \(progress.epoch)/\(progress.epochs) [\(bar)] \(progress.stepInEpoch)/\(progress.stepsPerEpoch)"
-                  + "  loss \(Self.fixed(progress.loss, 4))  acc \(Self.percent(progress.accuracy))"
-                  + "  \(Int(progress.samplesPerSecond.rounded())) samples/s  ETA \(Self.clock(remaining))")
+            let bar =
+                String(repeating: "=", count: filled) + (filled < width ? ">" + String(repeating: ".", count: width - filled - 1) : "")
+            write(
+                "\r\u{1B}[2K" + "epoch \(progress.epoch)/\(progress.epochs) [\(bar)] \(progress.stepInEpoch)/\(progress.stepsPerEpoch)"
+                    + "  loss \(Self.fixed(progress.loss, 4))  acc \(Self.percent(progress.accuracy))"
+                    + "  \(Int(progress.samplesPerSecond.rounded())) samples/s  ETA \(Self.clock(remaining))")
             barShown = true
         } else {
             let every = max(1, progress.stepsPerEpoch / 10)
             guard progress.stepInEpoch % every == 0, !last else { return }
-            line("epoch \(progress.epoch)/\(progress.epochs) step \(progress.stepInEpoch)/\(progress.stepsPerEpoch) (global \(progress.step))"
-                 + "  loss \(Self.fixed(progress.loss, 4))  acc \(Self.percent(progress.accuracy))  lr \(Self.shortNumber(progress.learningRate))"
-                 + "  \(Int(progress.samplesPerSecond.rounded())) samples/s  ETA \(Self.clock(remaining))")
+            line(
+                "epoch \(progress.epoch)/\(progress.epochs) step \(progress.stepInEpoch)/\(progress.stepsPerEpoch) (global \(progress.step))"
+                    + "  loss \(Self.fixed(progress.loss, 4))  acc \(Self.percent(progress.accuracy))  lr \(Self.shortNumber(progress.learningRate))"
+                    + "  \(Int(progress.samplesPerSecond.rounded())) samples/s  ETA \(Self.clock(remaining))")
         }
     }
 

@@ -31,7 +31,9 @@ public struct Evaluation: Sendable, Equatable {
             let fill = String(repeating: " ", count: max(0, width - text.count))
             return left ? text + fill : fill + text
         }
-        var lines = [pad("true \\ predicted", nameWidth, left: true) + (0..<classes).map { pad(String($0), cellWidth) }.joined() + "   recall"]
+        var lines = [
+            pad("true \\ predicted", nameWidth, left: true) + (0..<classes).map { pad(String($0), cellWidth) }.joined() + "   recall"
+        ]
         for (k, row) in confusion.enumerated() {
             let total = row.reduce(0, +)
             let recall = total > 0 ? String(format: "%6.1f%%", 100 * Double(row[k]) / Double(total)) : "      -"
@@ -67,7 +69,8 @@ extension Model {
             rows.withUnsafeBufferPointer { stageBatch(dataset, rows: $0) }
             let mean = stagedForward(mode: .test, withTarget: true)
             for slot in 0..<real {
-                let label = Int(dataset.labels[start + slot]), predicted = predictedClass(slot)
+                let label = Int(dataset.labels[start + slot])
+                let predicted = predictedClass(slot)
                 confusion[label][predicted] += 1
                 if predicted == label { correct += 1 }
             }
@@ -106,7 +109,8 @@ extension Model {
             _ = stagedForward(mode: .test, withTarget: false)
             probabilities.withUnsafeMutableBufferPointer { all in
                 for slot in 0..<real {
-                    outputProbabilities(slot, into: UnsafeMutableBufferPointer(rebasing: all[(start + slot) * classes ..< (start + slot + 1) * classes]))
+                    outputProbabilities(
+                        slot, into: UnsafeMutableBufferPointer(rebasing: all[(start + slot) * classes..<(start + slot + 1) * classes]))
                 }
             }
             start += real
@@ -117,5 +121,7 @@ extension Model {
 
 extension FashionMNIST {
     /// The names of the ten classes, by label.
-    public static let classNames = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    public static let classNames = [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ]
 }

@@ -26,8 +26,10 @@ public enum LossCurve {
         let testLoss = history.epochs.compactMap { record in record.testLoss.map { (Double(record.epoch), $0) } }
         body += loss.polyline(testLoss, color: testColor, width: 2)
         body += loss.markers(testLoss, color: testColor)
-        body += loss.legend([("train (running)", trainColor, false), ("train (epoch mean)", trainColor, true),
-                             ("test (after each epoch)", testColor, false)])
+        body += loss.legend([
+            ("train (running)", trainColor, false), ("train (epoch mean)", trainColor, true),
+            ("test (after each epoch)", testColor, false),
+        ])
 
         // Accuracy panel.
         let low = accuracyValues.filter(\.isFinite).min() ?? 0
@@ -78,7 +80,8 @@ public enum LossCurve {
     }
 
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+            of: ">", with: "&gt;")
     }
 
     static func format(_ value: Double) -> String { String(format: "%.1f", value) }
@@ -97,7 +100,8 @@ public enum LossCurve {
             var tick = (yMin / yStep).rounded(.up) * yStep
             while tick <= yMax + yStep * 1e-9 {
                 out += "<line x1=\(q(x)) y1=\(q(py(tick))) x2=\(q(x + width)) y2=\(q(py(tick))) stroke=\"#e5e5e5\"/>\n"
-                out += "<text x=\(q(x - 6)) y=\(q(py(tick) + 4)) text-anchor=\"end\">\(String(format: yStep < 0.1 ? "%.2f" : yStep < 1 ? "%.1f" : "%.0f", tick))</text>\n"
+                out +=
+                    "<text x=\(q(x - 6)) y=\(q(py(tick) + 4)) text-anchor=\"end\">\(String(format: yStep < 0.1 ? "%.2f" : yStep < 1 ? "%.1f" : "%.0f", tick))</text>\n"
                 tick += yStep
             }
             let xStep = max(1, tickStep(xMax).rounded())
@@ -109,7 +113,8 @@ public enum LossCurve {
             }
             out += "<rect x=\(q(x)) y=\(q(y)) width=\(q(width)) height=\(q(height)) fill=\"none\" stroke=\"black\"/>\n"
             out += "<text x=\(q(x + width / 2)) y=\(q(y + height + 36)) text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-            out += "<text transform=\"translate(\(format(x - 48)),\(format(y + height / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
+            out +=
+                "<text transform=\"translate(\(format(x - 48)),\(format(y + height / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))</text>\n"
             return out + "</g>\n"
         }
 
@@ -117,7 +122,8 @@ public enum LossCurve {
             let finite = points.filter { $0.0.isFinite && $0.1.isFinite }
             guard finite.count >= 2 else { return "" }
             let coordinates = finite.map { "\(format(px($0.0))),\(format(py($0.1)))" }.joined(separator: " ")
-            return "<polyline points=\"\(coordinates)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(width)\" stroke-linejoin=\"round\"/>\n"
+            return
+                "<polyline points=\"\(coordinates)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(width)\" stroke-linejoin=\"round\"/>\n"
         }
 
         func markers(_ points: [(Double, Double)], color: String) -> String {
@@ -137,9 +143,11 @@ public enum LossCurve {
             for (index, (name, color, marker)) in entries.enumerated() {
                 let row = top + 18 * Double(index)
                 if marker {
-                    out += "<circle cx=\(q(x + width - 178)) cy=\(q(row - 4)) r=\"3.5\" fill=\"white\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
+                    out +=
+                        "<circle cx=\(q(x + width - 178)) cy=\(q(row - 4)) r=\"3.5\" fill=\"white\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
                 } else {
-                    out += "<line x1=\(q(x + width - 190)) y1=\(q(row - 4)) x2=\(q(x + width - 166)) y2=\(q(row - 4)) stroke=\"\(color)\" stroke-width=\"2.5\"/>\n"
+                    out +=
+                        "<line x1=\(q(x + width - 190)) y1=\(q(row - 4)) x2=\(q(x + width - 166)) y2=\(q(row - 4)) stroke=\"\(color)\" stroke-width=\"2.5\"/>\n"
                 }
                 out += "<text x=\(q(x + width - 160)) y=\(q(row))>\(escape(name))</text>\n"
             }

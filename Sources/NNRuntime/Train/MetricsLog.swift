@@ -15,7 +15,9 @@ import NNGen
 public struct MetricsLog: Sendable {
     public enum Format: String, Sendable { case csv, jsonLines }
 
-    public static let columns = ["epoch", "step", "lr", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds", "samples_per_second"]
+    public static let columns = [
+        "epoch", "step", "lr", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds", "samples_per_second",
+    ]
     public static var csvHeader: String { columns.joined(separator: ",") }
 
     public let path: String
@@ -41,8 +43,9 @@ public struct MetricsLog: Sendable {
         if format == .csv, let existing = FileManager.default.contents(atPath: path), !existing.isEmpty {
             let firstLine = String(decoding: existing.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
             guard firstLine == Self.csvHeader else {
-                throw Diagnostic(file: path, "the file exists with other columns: '\(firstLine)'",
-                                 hint: "append to a file written by nngen train, or choose a new file; the columns are \(Self.csvHeader)")
+                throw Diagnostic(
+                    file: path, "the file exists with other columns: '\(firstLine)'",
+                    hint: "append to a file written by nngen train, or choose a new file; the columns are \(Self.csvHeader)")
             }
         }
     }

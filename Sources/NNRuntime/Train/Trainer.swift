@@ -130,22 +130,25 @@ public final class Trainer {
         try options.validate()
         let graph = model.graph
         guard graph.optimizer != nil else {
-            throw Diagnostic(file: graph.file, "model '\(graph.modelName)' has no optimizer, so it cannot be trained",
-                             hint: "add e.g. 'optimizer sgd lr=0.05 momentum=0.9' to the spec")
+            throw Diagnostic(
+                file: graph.file, "model '\(graph.modelName)' has no optimizer, so it cannot be trained",
+                hint: "add e.g. 'optimizer sgd lr=0.05 momentum=0.9' to the spec")
         }
         try trainingSet.check(for: graph, origin: "the training set")
         stepsPerEpoch = trainingSet.count / graph.batch
         guard stepsPerEpoch >= 1 else {
-            throw Diagnostic("the training set has \(trainingSet.count) samples, fewer than one batch of \(graph.batch)",
-                             hint: "lower the batch size in the spec's input line, e.g. 'input \(graph.inputName) [\(max(1, trainingSet.count)), ...]'")
+            throw Diagnostic(
+                "the training set has \(trainingSet.count) samples, fewer than one batch of \(graph.batch)",
+                hint: "lower the batch size in the spec's input line, e.g. 'input \(graph.inputName) [\(max(1, trainingSet.count)), ...]'")
         }
         self.model = model
         self.trainingSet = trainingSet
         self.testSet = testSet
         self.options = options
         model.initialize(seed: options.seed)
-        state = TrainingState(epoch: 0, step: 0, seed: options.seed, rngSeed: model.rngSeed,
-                              plannedEpochs: options.epochs, history: TrainingHistory())
+        state = TrainingState(
+            epoch: 0, step: 0, seed: options.seed, rngSeed: model.rngSeed,
+            plannedEpochs: options.epochs, history: TrainingHistory())
     }
 
     /// Continues the run saved in the checkpoint at `path`: parameters, buffers, optimizer state, step
@@ -153,15 +156,22 @@ public final class Trainer {
     public func resume(from path: String) throws {
         let restored = try model.restoreCheckpoint(from: path)
         guard restored.epoch < options.epochs else {
-            throw Diagnostic(file: path, "the checkpoint has finished \(restored.epoch) epoch(s); --epochs \(options.epochs) asks for no more",
-                             hint: "--epochs counts every epoch of the run, including those in the checkpoint: use --epochs \(restored.epoch + 1) or more")
+            throw Diagnostic(
+                file: path, "the checkpoint has finished \(restored.epoch) epoch(s); --epochs \(options.epochs) asks for no more",
+                hint:
+                    "--epochs counts every epoch of the run, including those in the checkpoint: use --epochs \(restored.epoch + 1) or more")
         }
         guard restored.step == Int64(restored.epoch * stepsPerEpoch) else {
-            throw Diagnostic(file: path, "the checkpoint took \(restored.step) steps in \(restored.epoch) epoch(s), but this training set gives \(stepsPerEpoch) steps per epoch",
-                             hint: "resume with the training data the checkpoint was trained on")
+            throw Diagnostic(
+                file: path,
+                "the checkpoint took \(restored.step) steps in \(restored.epoch) epoch(s), but this training set gives \(stepsPerEpoch) steps per epoch",
+                hint: "resume with the training data the checkpoint was trained on")
         }
         if restored.plannedEpochs != options.epochs, model.graph.schedule == .cosine {
-            try onEvent?(.note("the run was planned for \(restored.plannedEpochs) epoch\(restored.plannedEpochs == 1 ? "" : "s"); the cosine schedule now spans \(options.epochs), so the learning rates differ from the original plan"))
+            try onEvent?(
+                .note(
+                    "the run was planned for \(restored.plannedEpochs) epoch\(restored.plannedEpochs == 1 ? "" : "s"); the cosine schedule now spans \(options.epochs), so the learning rates differ from the original plan"
+                ))
         }
         state = restored
         state.plannedEpochs = options.epochs
@@ -169,8 +179,9 @@ public final class Trainer {
 
     /// The learning rate of the next step of epoch `epoch` (0-based).
     func learningRate(epoch: Int) -> Double {
-        model.graph.schedule.learningRate(base: model.graph.optimizer?.instance.learningRate ?? 0, step: Int(model.step),
-                                          epoch: epoch, totalSteps: options.epochs * stepsPerEpoch)
+        model.graph.schedule.learningRate(
+            base: model.graph.optimizer?.instance.learningRate ?? 0, step: Int(model.step),
+            epoch: epoch, totalSteps: options.epochs * stepsPerEpoch)
     }
 
     /// Trains until `options.epochs` (or `options.stopAfterEpoch`) epochs are done; returns the history
@@ -185,23 +196,28 @@ public final class Trainer {
         var order = [Int](repeating: 0, count: trainingSet.count)
         var isFirstStep = true
         state.history.losses.reserveCapacity(state.history.losses.count + (endEpoch - state.epoch) * (TrainingHistory.pointsPerEpoch + 1))
-        try onEvent?(.started(TrainingPlan(modelName: graph.modelName, startEpoch: state.epoch, endEpoch: endEpoch, epochs: options.epochs,
-                                       batch: batch, stepsPerEpoch: stepsPerEpoch, trainingSamples: trainingSet.count,
-                                       droppedPerEpoch: trainingSet.count - stepsPerEpoch * batch,
-                                       testSamples: testSet.flatMap { $0.isLoaded ? try? $0.wait().count : nil },
-                                       testSetLoading: testSet.map { !$0.isLoaded } ?? false, seed: state.seed)))
+        try onEvent?(
+            .started(
+                TrainingPlan(
+                    modelName: graph.modelName, startEpoch: state.epoch, endEpoch: endEpoch, epochs: options.epochs,
+                    batch: batch, stepsPerEpoch: stepsPerEpoch, trainingSamples: trainingSet.count,
+                    droppedPerEpoch: trainingSet.count - stepsPerEpoch * batch,
+                    testSamples: testSet.flatMap { $0.isLoaded ? try? $0.wait().count : nil },
+                    testSetLoading: testSet.map { !$0.isLoaded } ?? false, seed: state.seed)))
 
         while state.epoch < endEpoch {
             let epoch = state.epoch
             Self.shuffle(&order, seed: state.seed, epoch: epoch)
             let started = DispatchTime.now().uptimeNanoseconds
-            var lossSum = 0.0, correct = 0
-            var intervalLoss = 0.0, intervalSteps = 0
+            var lossSum = 0.0
+            var correct = 0
+            var intervalLoss = 0.0
+            var intervalSteps = 0
             var learningRate = 0.0
             try order.withUnsafeBufferPointer { order in
                 try trainingSet.labels.withUnsafeBufferPointer { labels in
                     for stepInEpoch in 0..<stepsPerEpoch {
-                        let rows = UnsafeBufferPointer(rebasing: order[stepInEpoch * batch ..< (stepInEpoch + 1) * batch])
+                        let rows = UnsafeBufferPointer(rebasing: order[stepInEpoch * batch..<(stepInEpoch + 1) * batch])
                         model.stageBatch(trainingSet, rows: rows)
                         learningRate = self.learningRate(epoch: epoch)
                         let loss = try model.stagedTrainStep(learningRate: learningRate)
@@ -217,17 +233,22 @@ public final class Trainer {
                         intervalSteps += 1
                         let done = stepInEpoch + 1
                         if done % reportEvery == 0 || done == stepsPerEpoch {
-                            state.history.losses.append(LossPoint(epoch: Double(epoch) + Double(done) / Double(stepsPerEpoch),
-                                                                  loss: intervalLoss / Double(intervalSteps)))
+                            state.history.losses.append(
+                                LossPoint(
+                                    epoch: Double(epoch) + Double(done) / Double(stepsPerEpoch),
+                                    loss: intervalLoss / Double(intervalSteps)))
                             intervalLoss = 0
                             intervalSteps = 0
                         }
                         if let onEvent {
                             let elapsed = Self.seconds(since: started)
-                            try onEvent(.step(StepProgress(epoch: epoch + 1, epochs: endEpoch, stepInEpoch: done, stepsPerEpoch: stepsPerEpoch,
-                                                       step: model.step, loss: lossSum / Double(done),
-                                                       accuracy: Double(correct) / Double(done * batch), learningRate: learningRate,
-                                                       samplesPerSecond: Double(done * batch) / max(elapsed, 1e-9), elapsed: elapsed)))
+                            try onEvent(
+                                .step(
+                                    StepProgress(
+                                        epoch: epoch + 1, epochs: endEpoch, stepInEpoch: done, stepsPerEpoch: stepsPerEpoch,
+                                        step: model.step, loss: lossSum / Double(done),
+                                        accuracy: Double(correct) / Double(done * batch), learningRate: learningRate,
+                                        samplesPerSecond: Double(done * batch) / max(elapsed, 1e-9), elapsed: elapsed)))
                         }
                     }
                 }
@@ -238,12 +259,13 @@ public final class Trainer {
                 try onEvent?(.evaluating(epoch: epoch + 1))
                 evaluation = model.evaluate(testSet)
             }
-            let record = EpochRecord(epoch: epoch + 1, step: model.step, learningRate: learningRate,
-                                     trainLoss: lossSum / Double(stepsPerEpoch),
-                                     trainAccuracy: Double(correct) / Double(stepsPerEpoch * batch),
-                                     testLoss: evaluation?.loss, testAccuracy: evaluation?.accuracy,
-                                     seconds: Self.seconds(since: started),
-                                     samplesPerSecond: Double(stepsPerEpoch * batch) / max(trainSeconds, 1e-9))
+            let record = EpochRecord(
+                epoch: epoch + 1, step: model.step, learningRate: learningRate,
+                trainLoss: lossSum / Double(stepsPerEpoch),
+                trainAccuracy: Double(correct) / Double(stepsPerEpoch * batch),
+                testLoss: evaluation?.loss, testAccuracy: evaluation?.accuracy,
+                seconds: Self.seconds(since: started),
+                samplesPerSecond: Double(stepsPerEpoch * batch) / max(trainSeconds, 1e-9))
             state.epoch = epoch + 1
             state.step = model.step
             state.rngSeed = model.rngSeed
@@ -269,7 +291,7 @@ public final class Trainer {
 
     /// The error for a loss that is NaN or infinite: names the step, the epoch, and the checkpoint kept.
     func nonFiniteLoss(_ loss: Double, epoch: Int, stepInEpoch: Int) -> Diagnostic {
-        let where_ = "step \(model.step) (epoch \(epoch + 1), batch \(stepInEpoch + 1) of \(stepsPerEpoch))"
+        let place = "step \(model.step) (epoch \(epoch + 1), batch \(stepInEpoch + 1) of \(stepsPerEpoch))"
         let kept: String
         switch (options.checkpointPath, state.epoch) {
         case (let path?, let finished) where finished > 0 && FileManager.default.fileExists(atPath: path):
@@ -280,8 +302,9 @@ public final class Trainer {
             kept = "no checkpoint was written (use --save to keep one after every epoch)"
         }
         let lr = model.graph.optimizer.map { "lr=\($0.instance.learningRate)" } ?? "the learning rate"
-        return Diagnostic("training stopped: the loss is \(loss) at \(where_); \(kept)",
-                          hint: "the updates diverged: lower \(lr) in the spec, or add 'schedule cosine' or weight_decay")
+        return Diagnostic(
+            "training stopped: the loss is \(loss) at \(place); \(kept)",
+            hint: "the updates diverged: lower \(lr) in the spec, or add 'schedule cosine' or weight_decay")
     }
 
     /// Fills `order` with a permutation of its indices, the same for the same (seed, epoch): Fisher–Yates

@@ -57,9 +57,11 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
         case (let data?, let labels?):
             return .npy(data: data, labels: labels)
         case (let data?, nil):
-            throw Diagnostic("\(dataFlag) \(data) needs \(labelsFlag) with its class ids", hint: "give both: \(dataFlag) X.npy \(labelsFlag) Y.npy")
+            throw Diagnostic(
+                "\(dataFlag) \(data) needs \(labelsFlag) with its class ids", hint: "give both: \(dataFlag) X.npy \(labelsFlag) Y.npy")
         case (nil, let labels?):
-            throw Diagnostic("\(labelsFlag) \(labels) needs \(dataFlag) with its samples", hint: "give both: \(dataFlag) X.npy \(labelsFlag) Y.npy")
+            throw Diagnostic(
+                "\(labelsFlag) \(labels) needs \(dataFlag) with its samples", hint: "give both: \(dataFlag) X.npy \(labelsFlag) Y.npy")
         }
     }
 
@@ -83,22 +85,26 @@ extension Dataset {
     public static func loadNPY(data: String, labels: String) throws -> Dataset {
         let samples = try NPY.read(path: data)
         guard samples.shape.count >= 2 else {
-            throw Diagnostic(file: data, "samples have shape \(Shape(samples.shape)); expected [count, features...] with one row per sample",
-                             hint: "save the samples as a 2-D [N, D] or 4-D [N, C, H, W] array")
+            throw Diagnostic(
+                file: data, "samples have shape \(Shape(samples.shape)); expected [count, features...] with one row per sample",
+                hint: "save the samples as a 2-D [N, D] or 4-D [N, C, H, W] array")
         }
         let labelTensor = try NPY.read(path: labels)
         guard [.int32, .int64, .uint8].contains(labelTensor.elementType) else {
-            throw Diagnostic(file: labels, "labels are \(labelTensor.elementType.rawValue); expected integer class ids (int32, int64 or uint8)",
-                             hint: "save them with numpy.save(path, y.astype(numpy.int32))")
+            throw Diagnostic(
+                file: labels, "labels are \(labelTensor.elementType.rawValue); expected integer class ids (int32, int64 or uint8)",
+                hint: "save them with numpy.save(path, y.astype(numpy.int32))")
         }
         guard labelTensor.shape.count == 1 else {
-            throw Diagnostic(file: labels, "labels have shape \(Shape(labelTensor.shape)); expected [count], one class id per sample",
-                             hint: "save a 1-D array, e.g. y.reshape(-1)")
+            throw Diagnostic(
+                file: labels, "labels have shape \(Shape(labelTensor.shape)); expected [count], one class id per sample",
+                hint: "save a 1-D array, e.g. y.reshape(-1)")
         }
         let count = samples.shape[0]
         guard labelTensor.shape[0] == count else {
-            throw Diagnostic(file: labels, "\(labelTensor.shape[0]) labels for \(count) samples in \(data)",
-                             hint: "the two files need one label per sample, in the same order")
+            throw Diagnostic(
+                file: labels, "\(labelTensor.shape[0]) labels for \(count) samples in \(data)",
+                hint: "the two files need one label per sample, in the same order")
         }
         let ids = labelTensor.integers()
         if let bad = ids.firstIndex(where: { $0 < 0 || $0 > Int(Int32.max) }) {
@@ -125,19 +131,25 @@ extension Dataset {
     /// loss takes class ids, and every label is a class of the network output. `origin` names the data.
     public func check(for graph: ShapedGraph, origin: String) throws {
         guard graph.loss.definition.target == .classIndices else {
-            throw Diagnostic(file: graph.file, "loss \(graph.loss.definition.keyword) takes real-valued targets; nngen trains and evaluates on class ids",
-                             hint: "use a classification loss such as 'loss softmax'")
+            throw Diagnostic(
+                file: graph.file,
+                "loss \(graph.loss.definition.keyword) takes real-valued targets; nngen trains and evaluates on class ids",
+                hint: "use a classification loss such as 'loss softmax'")
         }
         let features = graph.inputShape.featureCount
         guard featureCount == features else {
             let perSample = graph.inputShape.dims.dropFirst().map(String.init).joined(separator: "×")
-            throw Diagnostic(file: origin, "each sample has shape \(Shape(sampleShape)) = \(featureCount) values, but input '\(graph.inputName)' \(graph.inputShape) takes \(perSample) = \(features) values per sample",
-                             hint: "make the spec's input line match the data, e.g. 'input \(graph.inputName) [\(graph.batch), \(featureCount)]'")
+            throw Diagnostic(
+                file: origin,
+                "each sample has shape \(Shape(sampleShape)) = \(featureCount) values, but input '\(graph.inputName)' \(graph.inputShape) takes \(perSample) = \(features) values per sample",
+                hint: "make the spec's input line match the data, e.g. 'input \(graph.inputName) [\(graph.batch), \(featureCount)]'")
         }
         let classes = graph.outputShape.featureCount
         if let bad = labels.firstIndex(where: { $0 < 0 || Int($0) >= classes }) {
-            throw Diagnostic(file: origin, "label \(labels[bad]) of sample \(bad) is out of range: model '\(graph.modelName)' has \(classes) classes (output \(graph.outputShape)), so labels must be in 0...\(classes - 1)",
-                             hint: "set the last layer's out= to the number of classes")
+            throw Diagnostic(
+                file: origin,
+                "label \(labels[bad]) of sample \(bad) is out of range: model '\(graph.modelName)' has \(classes) classes (output \(graph.outputShape)), so labels must be in 0...\(classes - 1)",
+                hint: "set the last layer's out= to the number of classes")
         }
     }
 }
@@ -150,7 +162,8 @@ extension HostTensor {
             return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
                 bytes.withUnsafeBytes { raw in
                     for index in 0..<count {
-                        buffer[index] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)))
+                        buffer[index] = Float(
+                            bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)))
                     }
                 }
                 initialized = count

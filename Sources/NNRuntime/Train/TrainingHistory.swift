@@ -25,8 +25,10 @@ public struct EpochRecord: Sendable, Equatable, Codable {
     /// Training samples per second (training steps only, evaluation excluded).
     public var samplesPerSecond: Double
 
-    public init(epoch: Int, step: Int64, learningRate: Double, trainLoss: Double, trainAccuracy: Double,
-                testLoss: Double?, testAccuracy: Double?, seconds: Double, samplesPerSecond: Double) {
+    public init(
+        epoch: Int, step: Int64, learningRate: Double, trainLoss: Double, trainAccuracy: Double,
+        testLoss: Double?, testAccuracy: Double?, seconds: Double, samplesPerSecond: Double
+    ) {
         self.epoch = epoch
         self.step = step
         self.learningRate = learningRate

@@ -71,7 +71,8 @@ struct LayerHarness {
     func tensors(role: TensorRole) throws -> [String: RefTensor] {
         var result: [String: RefTensor] = [:]
         for tensor in model.plan.tensors where tensor.role == role && tensor.name.hasPrefix(shaped.name + ".") {
-            result[String(tensor.name.dropFirst(shaped.name.count + 1))] = RefTensor(shape: tensor.shape.dims, data: try model.tensor(tensor.name))
+            result[String(tensor.name.dropFirst(shaped.name.count + 1))] = RefTensor(
+                shape: tensor.shape.dims, data: try model.tensor(tensor.name))
         }
         return result
     }
@@ -84,8 +85,10 @@ struct LayerHarness {
 
 /// Checks one layer configuration in float64 and float32 against `reference`, and its float64 backward
 /// against centered finite differences of its own forward.
-func checkLayer(_ line: String, input: [Int], modes: [Mode] = [.train], dtypes: [DType] = [.float64, .float32],
-                seed: UInt64 = 1, reference: (LayerInputs) -> LayerExpectation) throws {
+func checkLayer(
+    _ line: String, input: [Int], modes: [Mode] = [.train], dtypes: [DType] = [.float64, .float32],
+    seed: UInt64 = 1, reference: (LayerInputs) -> LayerExpectation
+) throws {
     for dtype in dtypes {
         for mode in modes {
             let harness = try LayerHarness(layerLine: line, input: input, dtype: dtype)
@@ -93,8 +96,9 @@ func checkLayer(_ line: String, input: [Int], modes: [Mode] = [.train], dtypes: 
             let outShape = harness.shaped.output.dims
             let x = harness.rounded(RefTensor.random(shape: input, seed: seed &+ 101, scale: 2))
             let dout = harness.rounded(RefTensor.random(shape: outShape, seed: seed &+ 202, scale: 1))
-            let inputs = LayerInputs(shape: input, x: x, dout: dout, parameters: try harness.tensors(role: .parameter),
-                                     buffers: try harness.tensors(role: .buffer), mode: mode, layer: harness.shaped)
+            let inputs = LayerInputs(
+                shape: input, x: x, dout: dout, parameters: try harness.tensors(role: .parameter),
+                buffers: try harness.tensors(role: .buffer), mode: mode, layer: harness.shaped)
             let expected = reference(inputs)
             let tolerance = Tolerance.of(dtype)
             let context = "\(line) on \(input), \(dtype.rawValue), \(mode.rawValue) mode"
@@ -145,10 +149,11 @@ func gradientCheck(_ harness: LayerHarness, x: RefTensor, dout: RefTensor, mode:
     expectClose(dx, numericDx, Tolerance.gradientCheck, "gradient check of dx, \(context)", floor: floor)
     for name in parameters {
         let original = try model.tensor(name)
-        let numeric = Reference.numericalGradient(of: { values in
-            try? model.setTensor(name, values)
-            return loss(x.data)
-        }, at: original)
+        let numeric = Reference.numericalGradient(
+            of: { values in
+                try? model.setTensor(name, values)
+                return loss(x.data)
+            }, at: original)
         try model.setTensor(name, original)
         expectClose(analytic[name] ?? [], numeric, Tolerance.gradientCheck, "gradient check of \(name), \(context)", floor: floor)
     }
@@ -160,8 +165,10 @@ func gradientCheck(_ harness: LayerHarness, x: RefTensor, dout: RefTensor, mode:
 /// `floor` is for gradients: a gradient that is zero in exact arithmetic (a bias followed by batchnorm, dx of a
 /// batchnorm over two values) holds only rounding noise, and its error is measured against the scale of the
 /// other gradients of the same computation instead (`gradientFloor`).
-func expectClose(_ got: [Double], _ expected: [Double], _ tolerance: Double, _ what: String, floor: Double = 0,
-                 sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+func expectClose(
+    _ got: [Double], _ expected: [Double], _ tolerance: Double, _ what: String, floor: Double = 0,
+    sourceLocation: Testing.SourceLocation = #_sourceLocation
+) {
     guard got.count == expected.count else {
         Issue.record("\(what): \(got.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
         return

@@ -17,8 +17,10 @@ struct ReferencePass {
 enum ReferenceNetwork {
     /// One forward and backward pass of `graph` with `tensors` (every parameter and buffer by full name).
     /// `labels` are the class ids of a softmax or svm loss; `targetValues` the output-shaped targets of an mse loss.
-    static func run(_ graph: ShapedGraph, tensors: [String: [Double]], input: [Double], labels: [Int], mode: Mode,
-                    targetValues: [Double]? = nil) -> ReferencePass {
+    static func run(
+        _ graph: ShapedGraph, tensors: [String: [Double]], input: [Double], labels: [Int], mode: Mode,
+        targetValues: [Double]? = nil
+    ) -> ReferencePass {
         func tensor(_ name: String, _ shape: Shape) -> RefTensor { RefTensor(shape: shape.dims, data: tensors[name]!) }
         var buffers: [String: [Double]] = [:]
         var x = RefTensor(shape: graph.inputShape.dims, data: input)
@@ -47,12 +49,16 @@ enum ReferenceNetwork {
                 backwards.append { dout in Reference.reluBackward(dout: dout, x: xIn) }
             case "batchnorm":
                 let c = [xIn.shape[1]]
-                let gamma = tensor("\(name).gamma", Shape(c)), beta = tensor("\(name).beta", Shape(c))
-                let mean = tensor("\(name).running_mean", Shape(c)), variance = tensor("\(name).running_var", Shape(c))
-                let eps = layer.attributes.double("eps"), momentum = layer.attributes.double("momentum")
+                let gamma = tensor("\(name).gamma", Shape(c))
+                let beta = tensor("\(name).beta", Shape(c))
+                let mean = tensor("\(name).running_mean", Shape(c))
+                let variance = tensor("\(name).running_var", Shape(c))
+                let eps = layer.attributes.double("eps")
+                let momentum = layer.attributes.double("momentum")
                 if mode == .train {
-                    let f = Reference.batchNormForwardTrain(x: xIn, gamma: gamma, beta: beta, runningMean: mean,
-                                                            runningVar: variance, momentum: momentum, eps: eps)
+                    let f = Reference.batchNormForwardTrain(
+                        x: xIn, gamma: gamma, beta: beta, runningMean: mean,
+                        runningVar: variance, momentum: momentum, eps: eps)
                     x = f.out
                     buffers["\(name).running_mean"] = f.runningMean.data
                     buffers["\(name).running_var"] = f.runningVar.data
@@ -67,7 +73,8 @@ enum ReferenceNetwork {
                     buffers["\(name).running_mean"] = mean.data
                     buffers["\(name).running_var"] = variance.data
                     backwards.append { dout in
-                        let g = Reference.batchNormBackwardTest(dout: dout, x: xIn, gamma: gamma, runningMean: mean, runningVar: variance, eps: eps)
+                        let g = Reference.batchNormBackwardTest(
+                            dout: dout, x: xIn, gamma: gamma, runningMean: mean, runningVar: variance, eps: eps)
                         gradients["\(name).gamma"] = g.dgamma.data
                         gradients["\(name).beta"] = g.dbeta.data
                         return g.dx
@@ -75,7 +82,8 @@ enum ReferenceNetwork {
                 }
             case "layernorm":
                 let d = [xIn.count / xIn.shape[0]]
-                let gamma = tensor("\(name).gamma", Shape(d)), beta = tensor("\(name).beta", Shape(d))
+                let gamma = tensor("\(name).gamma", Shape(d))
+                let beta = tensor("\(name).beta", Shape(d))
                 let f = Reference.layerNormForward(x: xIn, gamma: gamma, beta: beta, eps: layer.attributes.double("eps"))
                 x = f.out
                 backwards.append { dout in
@@ -86,9 +94,11 @@ enum ReferenceNetwork {
                 }
             case "groupnorm":
                 let c = [xIn.shape[1]]
-                let gamma = tensor("\(name).gamma", Shape(c)), beta = tensor("\(name).beta", Shape(c))
-                let f = Reference.groupNormForward(x: xIn, gamma: gamma, beta: beta, groups: layer.attributes.int("groups"),
-                                                   eps: layer.attributes.double("eps"))
+                let gamma = tensor("\(name).gamma", Shape(c))
+                let beta = tensor("\(name).beta", Shape(c))
+                let f = Reference.groupNormForward(
+                    x: xIn, gamma: gamma, beta: beta, groups: layer.attributes.int("groups"),
+                    eps: layer.attributes.double("eps"))
                 x = f.out
                 backwards.append { dout in
                     let g = Reference.groupNormBackward(dout: dout, cache: f.cache)
@@ -102,7 +112,8 @@ enum ReferenceNetwork {
                 let keep = layer.attributes.double("keep")
                 if mode == .train {
                     let ones = [Double](repeating: 1, count: xIn.count)
-                    precondition(tensors["\(name).mask"] != nil || keep == 1, "dropout '\(name)': pass its mask as tensors[\"\(name).mask\"]")
+                    precondition(
+                        tensors["\(name).mask"] != nil || keep == 1, "dropout '\(name)': pass its mask as tensors[\"\(name).mask\"]")
                     let mask = RefTensor(shape: xIn.shape, data: tensors["\(name).mask"] ?? ones)
                     x = Reference.dropoutForward(x: xIn, mask: mask, keep: keep)
                     backwards.append { dout in Reference.dropoutBackward(dout: dout, mask: mask, keep: keep) }
@@ -120,7 +131,8 @@ enum ReferenceNetwork {
             case "conv":
                 let w = tensor("\(name).weight", layer.instance.parameters[0].shape)
                 let b = tensor("\(name).bias", layer.instance.parameters[1].shape)
-                let stride = layer.attributes.int("stride"), pad = layer.attributes.int("pad")
+                let stride = layer.attributes.int("stride")
+                let pad = layer.attributes.int("pad")
                 x = Reference.convForward(x: xIn, w: w, b: b, stride: stride, pad: pad)
                 backwards.append { dout in
                     let g = Reference.convBackward(dout: dout, x: xIn, w: w, stride: stride, pad: pad)
