@@ -3060,578 +3060,81 @@ void FN(backward)(real *mem, const real *logits, const void *target, real *dlogi
 #undef S_PROB
 
 /* ----------------------------------------------------------------------------------------------------
- * update of c1.weight: sgd   (templates/sgd.c)
+ * update: sgd over 14 parameter tensors   (templates/sgd.c)
  */
 #define NNGEN_GENERATED
-#define FN(name) fashion_cnn_c1_weight_##name
+#define FN(name) fashion_cnn_##name
 #define MOMENTUM     0.9  /* momentum μ */
 #define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         144  /* elements of c1.weight [16, 1, 3, 3] */
-#define PARAM        0  /* c1.weight */
-#define GRAD         207616  /* gradient of c1.weight */
 #define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       415744  /* optimizer state 0 of c1.weight */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
+#define GRADS        207616  /* the gradients region: a parameter's gradient is at its offset + GRADS */
+#define STATE0       415744  /* optimizer state 0 region, same layout */
+#define TENSORS      14  /* parameter tensors */
+#define RANGES       /* offset, size of each parameter tensor */ \
+    0, 144, /* c1.weight [16, 1, 3, 3] */ \
+    192, 16, /* c1.bias [16] */ \
+    256, 16, /* bn1.gamma [16] */ \
+    320, 16, /* bn1.beta [16] */ \
+    384, 4608, /* c2.weight [32, 16, 3, 3] */ \
+    4992, 32, /* c2.bias [32] */ \
+    5056, 32, /* bn2.gamma [32] */ \
+    5120, 32, /* bn2.beta [32] */ \
+    5184, 200704, /* fc1.weight [1568, 128] */ \
+    205888, 128, /* fc1.bias [128] */ \
+    206016, 128, /* bn3.gamma [128] */ \
+    206144, 128, /* bn3.beta [128] */ \
+    206272, 1280, /* fc2.weight [128, 10] */ \
+    207552, 10, /* fc2.bias [10] */
+/* sgd.c — stochastic gradient descent update of every parameter, PyTorch's torch.optim.SGD:
+ *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without momentum: p = p − lr·g)
+ * Parameters, gradients and the velocity share one layout (regions at 0, GRADS and STATE0), so one loop
+ * over the parameter tensors (RANGES: offset and size of each, without the padding between them) updates
+ * them all. */
 
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
+#if TENSORS > 0
+/* The update of `count` elements: parameters p, gradients grad, velocity v (unused without momentum). */
+static void FN(update_range)(real *p, const real *grad, real *v, long count, real rate) {
 #if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
+    for (long i = 0; i < count; i++) {
         const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
         v[i] = (real)MOMENTUM * v[i] + g;
         p[i] -= rate * v[i];
     }
 #else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
+    (void)v;
+    for (long i = 0; i < count; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
 #endif
 }
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of c1.bias: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_cnn_c1_bias_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         16  /* elements of c1.bias [16] */
-#define PARAM        192  /* c1.bias */
-#define GRAD         207808  /* gradient of c1.bias */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       415936  /* optimizer state 0 of c1.bias */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
+#endif
 
 void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
+#if TENSORS > 0
+    static const long ranges[2 * TENSORS] = {RANGES}; /* offset, size */
     const real rate = (real)lr;
-    (void)step;
+    for (int t = 0; t < TENSORS; t++) {
+        const long o = ranges[2 * t];
 #if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
+        real *v = mem + STATE0 + o;
+#else
+        real *v = 0;
+#endif
+        FN(update_range)(mem + o, mem + GRADS + o, v, ranges[2 * t + 1], rate);
     }
 #else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
+    (void)mem;
+    (void)lr;
 #endif
+    (void)step;
 }
 #undef NNGEN_GENERATED
 #undef FN
 #undef MOMENTUM
 #undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
 #undef STATE_SLOTS
+#undef GRADS
 #undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of bn1.gamma: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_cnn_bn1_gamma_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         16  /* elements of bn1.gamma [16] */
-#define PARAM        256  /* bn1.gamma */
-#define GRAD         207872  /* gradient of bn1.gamma */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       416000  /* optimizer state 0 of bn1.gamma */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of bn1.beta: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_cnn_bn1_beta_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         16  /* elements of bn1.beta [16] */
-#define PARAM        320  /* bn1.beta */
-#define GRAD         207936  /* gradient of bn1.beta */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       416064  /* optimizer state 0 of bn1.beta */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of c2.weight: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_cnn_c2_weight_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         4608  /* elements of c2.weight [32, 16, 3, 3] */
-#define PARAM        384  /* c2.weight */
-#define GRAD         208000  /* gradient of c2.weight */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       416128  /* optimizer state 0 of c2.weight */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of c2.bias: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_cnn_c2_bias_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         32  /* elements of c2.bias [32] */
-#define PARAM        4992  /* c2.bias */
-#define GRAD         212608  /* gradient of c2.bias */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       420736  /* optimizer state 0 of c2.bias */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of bn2.gamma: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_cnn_bn2_gamma_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         32  /* elements of bn2.gamma [32] */
-#define PARAM        5056  /* bn2.gamma */
-#define GRAD         212672  /* gradient of bn2.gamma */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       420800  /* optimizer state 0 of bn2.gamma */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of bn2.beta: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_cnn_bn2_beta_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         32  /* elements of bn2.beta [32] */
-#define PARAM        5120  /* bn2.beta */
-#define GRAD         212736  /* gradient of bn2.beta */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       420864  /* optimizer state 0 of bn2.beta */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of fc1.weight: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_cnn_fc1_weight_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         200704  /* elements of fc1.weight [1568, 128] */
-#define PARAM        5184  /* fc1.weight */
-#define GRAD         212800  /* gradient of fc1.weight */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       420928  /* optimizer state 0 of fc1.weight */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of fc1.bias: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_cnn_fc1_bias_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         128  /* elements of fc1.bias [128] */
-#define PARAM        205888  /* fc1.bias */
-#define GRAD         413504  /* gradient of fc1.bias */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       621632  /* optimizer state 0 of fc1.bias */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of bn3.gamma: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_cnn_bn3_gamma_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         128  /* elements of bn3.gamma [128] */
-#define PARAM        206016  /* bn3.gamma */
-#define GRAD         413632  /* gradient of bn3.gamma */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       621760  /* optimizer state 0 of bn3.gamma */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of bn3.beta: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_cnn_bn3_beta_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         128  /* elements of bn3.beta [128] */
-#define PARAM        206144  /* bn3.beta */
-#define GRAD         413760  /* gradient of bn3.beta */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       621888  /* optimizer state 0 of bn3.beta */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of fc2.weight: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_cnn_fc2_weight_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         1280  /* elements of fc2.weight [128, 10] */
-#define PARAM        206272  /* fc2.weight */
-#define GRAD         413888  /* gradient of fc2.weight */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       622016  /* optimizer state 0 of fc2.weight */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of fc2.bias: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_cnn_fc2_bias_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0  /* L2 weight decay λ */
-#define SIZE         10  /* elements of fc2.bias [10] */
-#define PARAM        207552  /* fc2.bias */
-#define GRAD         415168  /* gradient of fc2.bias */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       623296  /* optimizer state 0 of fc2.bias */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
+#undef TENSORS
+#undef RANGES
 
 /* ====================================================================================================
  * The whole network
@@ -3669,23 +3172,6 @@ void fashion_cnn_backward(real *mem, const real *input, const void *target, real
     fashion_cnn_relu1_backward(mem, mem + FASHION_CNN_BN1_OUTPUT, mem + 9178240, mem + 8375424, train);
     fashion_cnn_bn1_backward(mem, mem + FASHION_CNN_C1_OUTPUT, mem + 8375424, mem + 9178240, train);
     fashion_cnn_c1_backward(mem, input, mem + 9178240, grad_input, train);
-}
-
-void fashion_cnn_update(real *mem, double lr, int64_t step) {
-    fashion_cnn_c1_weight_update(mem, lr, step);
-    fashion_cnn_c1_bias_update(mem, lr, step);
-    fashion_cnn_bn1_gamma_update(mem, lr, step);
-    fashion_cnn_bn1_beta_update(mem, lr, step);
-    fashion_cnn_c2_weight_update(mem, lr, step);
-    fashion_cnn_c2_bias_update(mem, lr, step);
-    fashion_cnn_bn2_gamma_update(mem, lr, step);
-    fashion_cnn_bn2_beta_update(mem, lr, step);
-    fashion_cnn_fc1_weight_update(mem, lr, step);
-    fashion_cnn_fc1_bias_update(mem, lr, step);
-    fashion_cnn_bn3_gamma_update(mem, lr, step);
-    fashion_cnn_bn3_beta_update(mem, lr, step);
-    fashion_cnn_fc2_weight_update(mem, lr, step);
-    fashion_cnn_fc2_bias_update(mem, lr, step);
 }
 
 double fashion_cnn_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {

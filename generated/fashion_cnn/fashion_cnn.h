@@ -143,20 +143,6 @@ void fashion_cnn_fc2_forward(float *mem, const float *x, int train, uint64_t rng
 void fashion_cnn_fc2_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 double fashion_cnn_loss_forward(float *mem, const float *logits, const void *target);
 void fashion_cnn_loss_backward(float *mem, const float *logits, const void *target, float *dlogits);
-void fashion_cnn_c1_weight_update(float *mem, double lr, int64_t step);
-void fashion_cnn_c1_bias_update(float *mem, double lr, int64_t step);
-void fashion_cnn_bn1_gamma_update(float *mem, double lr, int64_t step);
-void fashion_cnn_bn1_beta_update(float *mem, double lr, int64_t step);
-void fashion_cnn_c2_weight_update(float *mem, double lr, int64_t step);
-void fashion_cnn_c2_bias_update(float *mem, double lr, int64_t step);
-void fashion_cnn_bn2_gamma_update(float *mem, double lr, int64_t step);
-void fashion_cnn_bn2_beta_update(float *mem, double lr, int64_t step);
-void fashion_cnn_fc1_weight_update(float *mem, double lr, int64_t step);
-void fashion_cnn_fc1_bias_update(float *mem, double lr, int64_t step);
-void fashion_cnn_bn3_gamma_update(float *mem, double lr, int64_t step);
-void fashion_cnn_bn3_beta_update(float *mem, double lr, int64_t step);
-void fashion_cnn_fc2_weight_update(float *mem, double lr, int64_t step);
-void fashion_cnn_fc2_bias_update(float *mem, double lr, int64_t step);
 
 #ifdef __cplusplus
 }

@@ -1964,414 +1964,77 @@ void FN(backward)(real *mem, const real *logits, const void *target, real *dlogi
 #undef S_PROB
 
 /* ----------------------------------------------------------------------------------------------------
- * update of fc1.weight: sgd   (templates/sgd.c)
+ * update: sgd over 10 parameter tensors   (templates/sgd.c)
  */
 #define NNGEN_GENERATED
-#define FN(name) fashion_mlp_fc1_weight_##name
+#define FN(name) fashion_mlp_##name
 #define MOMENTUM     0.9  /* momentum μ */
 #define WEIGHT_DECAY 0.0005  /* L2 weight decay λ */
-#define SIZE         401408  /* elements of fc1.weight [784, 512] */
-#define PARAM        0  /* fc1.weight */
-#define GRAD         537408  /* gradient of fc1.weight */
 #define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1076352  /* optimizer state 0 of fc1.weight */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
+#define GRADS        537408  /* the gradients region: a parameter's gradient is at its offset + GRADS */
+#define STATE0       1076352  /* optimizer state 0 region, same layout */
+#define TENSORS      10  /* parameter tensors */
+#define RANGES       /* offset, size of each parameter tensor */ \
+    0, 401408, /* fc1.weight [784, 512] */ \
+    401408, 512, /* fc1.bias [512] */ \
+    401920, 512, /* bn1.gamma [512] */ \
+    402432, 512, /* bn1.beta [512] */ \
+    402944, 131072, /* fc2.weight [512, 256] */ \
+    534016, 256, /* fc2.bias [256] */ \
+    534272, 256, /* bn2.gamma [256] */ \
+    534528, 256, /* bn2.beta [256] */ \
+    534784, 2560, /* fc3.weight [256, 10] */ \
+    537344, 10, /* fc3.bias [10] */
+/* sgd.c — stochastic gradient descent update of every parameter, PyTorch's torch.optim.SGD:
+ *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without momentum: p = p − lr·g)
+ * Parameters, gradients and the velocity share one layout (regions at 0, GRADS and STATE0), so one loop
+ * over the parameter tensors (RANGES: offset and size of each, without the padding between them) updates
+ * them all. */
 
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
+#if TENSORS > 0
+/* The update of `count` elements: parameters p, gradients grad, velocity v (unused without momentum). */
+static void FN(update_range)(real *p, const real *grad, real *v, long count, real rate) {
 #if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
+    for (long i = 0; i < count; i++) {
         const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
         v[i] = (real)MOMENTUM * v[i] + g;
         p[i] -= rate * v[i];
     }
 #else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
+    (void)v;
+    for (long i = 0; i < count; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
 #endif
 }
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of fc1.bias: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_mlp_fc1_bias_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0005  /* L2 weight decay λ */
-#define SIZE         512  /* elements of fc1.bias [512] */
-#define PARAM        401408  /* fc1.bias */
-#define GRAD         938816  /* gradient of fc1.bias */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1477760  /* optimizer state 0 of fc1.bias */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
+#endif
 
 void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
+#if TENSORS > 0
+    static const long ranges[2 * TENSORS] = {RANGES}; /* offset, size */
     const real rate = (real)lr;
-    (void)step;
+    for (int t = 0; t < TENSORS; t++) {
+        const long o = ranges[2 * t];
 #if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
+        real *v = mem + STATE0 + o;
+#else
+        real *v = 0;
+#endif
+        FN(update_range)(mem + o, mem + GRADS + o, v, ranges[2 * t + 1], rate);
     }
 #else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
+    (void)mem;
+    (void)lr;
 #endif
+    (void)step;
 }
 #undef NNGEN_GENERATED
 #undef FN
 #undef MOMENTUM
 #undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
 #undef STATE_SLOTS
+#undef GRADS
 #undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of bn1.gamma: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_mlp_bn1_gamma_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0005  /* L2 weight decay λ */
-#define SIZE         512  /* elements of bn1.gamma [512] */
-#define PARAM        401920  /* bn1.gamma */
-#define GRAD         939328  /* gradient of bn1.gamma */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1478272  /* optimizer state 0 of bn1.gamma */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of bn1.beta: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_mlp_bn1_beta_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0005  /* L2 weight decay λ */
-#define SIZE         512  /* elements of bn1.beta [512] */
-#define PARAM        402432  /* bn1.beta */
-#define GRAD         939840  /* gradient of bn1.beta */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1478784  /* optimizer state 0 of bn1.beta */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of fc2.weight: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_mlp_fc2_weight_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0005  /* L2 weight decay λ */
-#define SIZE         131072  /* elements of fc2.weight [512, 256] */
-#define PARAM        402944  /* fc2.weight */
-#define GRAD         940352  /* gradient of fc2.weight */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1479296  /* optimizer state 0 of fc2.weight */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of fc2.bias: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_mlp_fc2_bias_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0005  /* L2 weight decay λ */
-#define SIZE         256  /* elements of fc2.bias [256] */
-#define PARAM        534016  /* fc2.bias */
-#define GRAD         1071424  /* gradient of fc2.bias */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1610368  /* optimizer state 0 of fc2.bias */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of bn2.gamma: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_mlp_bn2_gamma_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0005  /* L2 weight decay λ */
-#define SIZE         256  /* elements of bn2.gamma [256] */
-#define PARAM        534272  /* bn2.gamma */
-#define GRAD         1071680  /* gradient of bn2.gamma */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1610624  /* optimizer state 0 of bn2.gamma */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of bn2.beta: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_mlp_bn2_beta_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0005  /* L2 weight decay λ */
-#define SIZE         256  /* elements of bn2.beta [256] */
-#define PARAM        534528  /* bn2.beta */
-#define GRAD         1071936  /* gradient of bn2.beta */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1610880  /* optimizer state 0 of bn2.beta */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of fc3.weight: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_mlp_fc3_weight_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0005  /* L2 weight decay λ */
-#define SIZE         2560  /* elements of fc3.weight [256, 10] */
-#define PARAM        534784  /* fc3.weight */
-#define GRAD         1072192  /* gradient of fc3.weight */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1611136  /* optimizer state 0 of fc3.weight */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of fc3.bias: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) fashion_mlp_fc3_bias_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0005  /* L2 weight decay λ */
-#define SIZE         10  /* elements of fc3.bias [10] */
-#define PARAM        537344  /* fc3.bias */
-#define GRAD         1074752  /* gradient of fc3.bias */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1613696  /* optimizer state 0 of fc3.bias */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
+#undef TENSORS
+#undef RANGES
 
 /* ====================================================================================================
  * The whole network
@@ -2399,19 +2062,6 @@ void fashion_mlp_backward(real *mem, const real *input, const void *target, real
     fashion_mlp_relu1_backward(mem, mem + FASHION_MLP_BN1_OUTPUT, mem + 1912768, mem + 1978304, train);
     fashion_mlp_bn1_backward(mem, mem + FASHION_MLP_FC1_OUTPUT, mem + 1978304, mem + 1912768, train);
     fashion_mlp_fc1_backward(mem, input, mem + 1912768, grad_input, train);
-}
-
-void fashion_mlp_update(real *mem, double lr, int64_t step) {
-    fashion_mlp_fc1_weight_update(mem, lr, step);
-    fashion_mlp_fc1_bias_update(mem, lr, step);
-    fashion_mlp_bn1_gamma_update(mem, lr, step);
-    fashion_mlp_bn1_beta_update(mem, lr, step);
-    fashion_mlp_fc2_weight_update(mem, lr, step);
-    fashion_mlp_fc2_bias_update(mem, lr, step);
-    fashion_mlp_bn2_gamma_update(mem, lr, step);
-    fashion_mlp_bn2_beta_update(mem, lr, step);
-    fashion_mlp_fc3_weight_update(mem, lr, step);
-    fashion_mlp_fc3_bias_update(mem, lr, step);
 }
 
 double fashion_mlp_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {

@@ -117,16 +117,6 @@ void fashion_mlp_fc3_forward(float *mem, const float *x, int train, uint64_t rng
 void fashion_mlp_fc3_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 double fashion_mlp_loss_forward(float *mem, const float *logits, const void *target);
 void fashion_mlp_loss_backward(float *mem, const float *logits, const void *target, float *dlogits);
-void fashion_mlp_fc1_weight_update(float *mem, double lr, int64_t step);
-void fashion_mlp_fc1_bias_update(float *mem, double lr, int64_t step);
-void fashion_mlp_bn1_gamma_update(float *mem, double lr, int64_t step);
-void fashion_mlp_bn1_beta_update(float *mem, double lr, int64_t step);
-void fashion_mlp_fc2_weight_update(float *mem, double lr, int64_t step);
-void fashion_mlp_fc2_bias_update(float *mem, double lr, int64_t step);
-void fashion_mlp_bn2_gamma_update(float *mem, double lr, int64_t step);
-void fashion_mlp_bn2_beta_update(float *mem, double lr, int64_t step);
-void fashion_mlp_fc3_weight_update(float *mem, double lr, int64_t step);
-void fashion_mlp_fc3_bias_update(float *mem, double lr, int64_t step);
 
 #ifdef __cplusplus
 }

@@ -1701,332 +1701,75 @@ void FN(backward)(real *mem, const real *logits, const void *target, real *dlogi
 #undef S_PROB
 
 /* ----------------------------------------------------------------------------------------------------
- * update of bn0.gamma: sgd   (templates/sgd.c)
+ * update: sgd over 8 parameter tensors   (templates/sgd.c)
  */
 #define NNGEN_GENERATED
-#define FN(name) tiny_f64_bn0_gamma_##name
+#define FN(name) tiny_f64_##name
 #define MOMENTUM     0.9  /* momentum μ */
 #define WEIGHT_DECAY 0.0001  /* L2 weight decay λ */
-#define SIZE         2  /* elements of bn0.gamma [2] */
-#define PARAM        0  /* bn0.gamma */
-#define GRAD         576  /* gradient of bn0.gamma */
 #define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1408  /* optimizer state 0 of bn0.gamma */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
+#define GRADS        576  /* the gradients region: a parameter's gradient is at its offset + GRADS */
+#define STATE0       1408  /* optimizer state 0 region, same layout */
+#define TENSORS      8  /* parameter tensors */
+#define RANGES       /* offset, size of each parameter tensor */ \
+    0, 2, /* bn0.gamma [2] */ \
+    64, 2, /* bn0.beta [2] */ \
+    128, 126, /* fc1.weight [18, 7] */ \
+    256, 7, /* fc1.bias [7] */ \
+    320, 7, /* bn1.gamma [7] */ \
+    384, 7, /* bn1.beta [7] */ \
+    448, 35, /* fc2.weight [7, 5] */ \
+    512, 5, /* fc2.bias [5] */
+/* sgd.c — stochastic gradient descent update of every parameter, PyTorch's torch.optim.SGD:
+ *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without momentum: p = p − lr·g)
+ * Parameters, gradients and the velocity share one layout (regions at 0, GRADS and STATE0), so one loop
+ * over the parameter tensors (RANGES: offset and size of each, without the padding between them) updates
+ * them all. */
 
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
+#if TENSORS > 0
+/* The update of `count` elements: parameters p, gradients grad, velocity v (unused without momentum). */
+static void FN(update_range)(real *p, const real *grad, real *v, long count, real rate) {
 #if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
+    for (long i = 0; i < count; i++) {
         const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
         v[i] = (real)MOMENTUM * v[i] + g;
         p[i] -= rate * v[i];
     }
 #else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
+    (void)v;
+    for (long i = 0; i < count; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
 #endif
 }
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of bn0.beta: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) tiny_f64_bn0_beta_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0001  /* L2 weight decay λ */
-#define SIZE         2  /* elements of bn0.beta [2] */
-#define PARAM        64  /* bn0.beta */
-#define GRAD         640  /* gradient of bn0.beta */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1472  /* optimizer state 0 of bn0.beta */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
+#endif
 
 void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
+#if TENSORS > 0
+    static const long ranges[2 * TENSORS] = {RANGES}; /* offset, size */
     const real rate = (real)lr;
-    (void)step;
+    for (int t = 0; t < TENSORS; t++) {
+        const long o = ranges[2 * t];
 #if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
+        real *v = mem + STATE0 + o;
+#else
+        real *v = 0;
+#endif
+        FN(update_range)(mem + o, mem + GRADS + o, v, ranges[2 * t + 1], rate);
     }
 #else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
+    (void)mem;
+    (void)lr;
 #endif
+    (void)step;
 }
 #undef NNGEN_GENERATED
 #undef FN
 #undef MOMENTUM
 #undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
 #undef STATE_SLOTS
+#undef GRADS
 #undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of fc1.weight: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) tiny_f64_fc1_weight_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0001  /* L2 weight decay λ */
-#define SIZE         126  /* elements of fc1.weight [18, 7] */
-#define PARAM        128  /* fc1.weight */
-#define GRAD         704  /* gradient of fc1.weight */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1536  /* optimizer state 0 of fc1.weight */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of fc1.bias: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) tiny_f64_fc1_bias_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0001  /* L2 weight decay λ */
-#define SIZE         7  /* elements of fc1.bias [7] */
-#define PARAM        256  /* fc1.bias */
-#define GRAD         832  /* gradient of fc1.bias */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1664  /* optimizer state 0 of fc1.bias */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of bn1.gamma: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) tiny_f64_bn1_gamma_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0001  /* L2 weight decay λ */
-#define SIZE         7  /* elements of bn1.gamma [7] */
-#define PARAM        320  /* bn1.gamma */
-#define GRAD         896  /* gradient of bn1.gamma */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1728  /* optimizer state 0 of bn1.gamma */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of bn1.beta: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) tiny_f64_bn1_beta_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0001  /* L2 weight decay λ */
-#define SIZE         7  /* elements of bn1.beta [7] */
-#define PARAM        384  /* bn1.beta */
-#define GRAD         960  /* gradient of bn1.beta */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1792  /* optimizer state 0 of bn1.beta */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of fc2.weight: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) tiny_f64_fc2_weight_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0001  /* L2 weight decay λ */
-#define SIZE         35  /* elements of fc2.weight [7, 5] */
-#define PARAM        448  /* fc2.weight */
-#define GRAD         1024  /* gradient of fc2.weight */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1856  /* optimizer state 0 of fc2.weight */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
-
-/* ----------------------------------------------------------------------------------------------------
- * update of fc2.bias: sgd   (templates/sgd.c)
- */
-#define NNGEN_GENERATED
-#define FN(name) tiny_f64_fc2_bias_##name
-#define MOMENTUM     0.9  /* momentum μ */
-#define WEIGHT_DECAY 0.0001  /* L2 weight decay λ */
-#define SIZE         5  /* elements of fc2.bias [5] */
-#define PARAM        512  /* fc2.bias */
-#define GRAD         1088  /* gradient of fc2.bias */
-#define STATE_SLOTS  1  /* optimizer state arrays */
-#define STATE0       1920  /* optimizer state 0 of fc2.bias */
-/* sgd.c — stochastic gradient descent update of one parameter tensor, PyTorch's formulation:
- *   g = grad + WEIGHT_DECAY·p;   v = MOMENTUM·v + g;   p = p − lr·v     (without state: p = p − lr·g) */
-
-void FN(update)(real *mem, double lr, int64_t step) {
-    real *p = mem + PARAM;
-    const real *grad = mem + GRAD;
-    const real rate = (real)lr;
-    (void)step;
-#if STATE_SLOTS > 0
-    real *v = mem + STATE0;
-    for (int i = 0; i < SIZE; i++) {
-        const real g = grad[i] + (real)WEIGHT_DECAY * p[i];
-        v[i] = (real)MOMENTUM * v[i] + g;
-        p[i] -= rate * v[i];
-    }
-#else
-    for (int i = 0; i < SIZE; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
-#endif
-}
-#undef NNGEN_GENERATED
-#undef FN
-#undef MOMENTUM
-#undef WEIGHT_DECAY
-#undef SIZE
-#undef PARAM
-#undef GRAD
-#undef STATE_SLOTS
-#undef STATE0
+#undef TENSORS
+#undef RANGES
 
 /* ====================================================================================================
  * The whole network
@@ -2050,17 +1793,6 @@ void tiny_f64_backward(real *mem, const real *input, const void *target, real *g
     tiny_f64_bn1_backward(mem, mem + TINY_F64_FC1_OUTPUT, mem + 2688, mem + 2816, train);
     tiny_f64_fc1_backward(mem, mem + TINY_F64_BN0_OUTPUT, mem + 2816, mem + 2688, train);
     tiny_f64_bn0_backward(mem, input, mem + 2688, grad_input, train);
-}
-
-void tiny_f64_update(real *mem, double lr, int64_t step) {
-    tiny_f64_bn0_gamma_update(mem, lr, step);
-    tiny_f64_bn0_beta_update(mem, lr, step);
-    tiny_f64_fc1_weight_update(mem, lr, step);
-    tiny_f64_fc1_bias_update(mem, lr, step);
-    tiny_f64_bn1_gamma_update(mem, lr, step);
-    tiny_f64_bn1_beta_update(mem, lr, step);
-    tiny_f64_fc2_weight_update(mem, lr, step);
-    tiny_f64_fc2_bias_update(mem, lr, step);
 }
 
 double tiny_f64_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {

@@ -107,14 +107,6 @@ void tiny_f64_fc2_forward(double *mem, const double *x, int train, uint64_t rng)
 void tiny_f64_fc2_backward(double *mem, const double *x, const double *dout, double *dx, int train);
 double tiny_f64_loss_forward(double *mem, const double *logits, const void *target);
 void tiny_f64_loss_backward(double *mem, const double *logits, const void *target, double *dlogits);
-void tiny_f64_bn0_gamma_update(double *mem, double lr, int64_t step);
-void tiny_f64_bn0_beta_update(double *mem, double lr, int64_t step);
-void tiny_f64_fc1_weight_update(double *mem, double lr, int64_t step);
-void tiny_f64_fc1_bias_update(double *mem, double lr, int64_t step);
-void tiny_f64_bn1_gamma_update(double *mem, double lr, int64_t step);
-void tiny_f64_bn1_beta_update(double *mem, double lr, int64_t step);
-void tiny_f64_fc2_weight_update(double *mem, double lr, int64_t step);
-void tiny_f64_fc2_bias_update(double *mem, double lr, int64_t step);
 
 #ifdef __cplusplus
 }

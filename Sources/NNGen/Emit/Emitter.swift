@@ -67,10 +67,9 @@ public enum Emitter {
         return out
     }
 
-    static func layerSection(
-        _ layer: ShapedLayer, slots: LayerSlots, plan: MemoryPlan, names: Names,
-        templates: TemplateLibrary, options: EmitOptions
-    ) throws -> String {
+    /// The `#define`s a layer's template gets: its shape constants, then the offsets of its output,
+    /// parameters (`P_`), their gradients (`G_`), buffers (`B_`) and saved arrays (`S_`).
+    static func layerConstants(_ layer: ShapedLayer, slots: LayerSlots, plan: MemoryPlan) -> [TemplateConstant] {
         var constants = layer.instance.constants
         constants.append(TemplateConstant("OUT", slots.output, "output \(layer.output)"))
         for spec in layer.instance.parameters {
@@ -88,49 +87,73 @@ public enum Emitter {
                 TemplateConstant(
                     "S_" + saved.name.uppercased(), slots.saved[saved.name] ?? 0, "saved for backward: \(saved.name) (\(saved.count))"))
         }
-        return try section(
-            title: "\(layer.name): \(layer.kind) \(layer.input) → \(layer.output)   (templates/\(layer.definition.template).c)",
-            template: layer.definition.template, prefix: names.layer(layer.name), constants: constants,
-            templates: templates, options: options)
+        return constants
     }
 
-    static func lossSection(
-        _ graph: ShapedGraph, plan: MemoryPlan, names: Names, templates: TemplateLibrary,
-        options: EmitOptions
+    static func layerSection(
+        _ layer: ShapedLayer, slots: LayerSlots, plan: MemoryPlan, names: Names,
+        templates: TemplateLibrary, options: EmitOptions
     ) throws -> String {
+        try section(
+            title: "\(layer.name): \(layer.kind) \(layer.input) → \(layer.output)   (templates/\(layer.definition.template).c)",
+            template: layer.definition.template, prefix: names.layer(layer.name),
+            constants: layerConstants(layer, slots: slots, plan: plan), templates: templates, options: options)
+    }
+
+    /// The `#define`s the loss template gets: its constants and the offsets of its saved arrays.
+    static func lossConstants(_ graph: ShapedGraph, plan: MemoryPlan) -> [TemplateConstant] {
         var constants = graph.loss.instance.constants
         for saved in graph.loss.instance.saved {
             constants.append(
                 TemplateConstant(
                     "S_" + saved.name.uppercased(), plan.lossSaved[saved.name] ?? 0, "saved for backward: \(saved.name) (\(saved.count))"))
         }
+        return constants
+    }
+
+    static func lossSection(
+        _ graph: ShapedGraph, plan: MemoryPlan, names: Names, templates: TemplateLibrary,
+        options: EmitOptions
+    ) throws -> String {
+        let constants = lossConstants(graph, plan: plan)
         return try section(
             title: "loss: \(graph.loss.definition.keyword) on \(graph.loss.input)   (templates/\(graph.loss.definition.template).c)",
             template: graph.loss.definition.template, prefix: names.layer("loss"), constants: constants,
             templates: templates, options: options)
     }
 
+    /// The `#define`s the optimizer template gets: its hyperparameters, the regions of the gradients and of
+    /// each state slot, and the offset and size of every parameter tensor.
+    static func optimizerConstants(_ optimizer: ShapedOptimizer, plan: MemoryPlan) -> [TemplateConstant] {
+        let tensors = plan.parameterTensors
+        var constants = optimizer.instance.constants
+        constants.append(TemplateConstant("STATE_SLOTS", optimizer.instance.stateSlots, "optimizer state arrays"))
+        constants.append(
+            TemplateConstant("GRADS", plan.gradients.offset, "the gradients region: a parameter's gradient is at its offset + GRADS"))
+        for slot in 0..<optimizer.instance.stateSlots {
+            constants.append(
+                TemplateConstant("STATE\(slot)", plan.stateOffset(slot: slot), "optimizer state \(slot) region, same layout"))
+        }
+        constants.append(TemplateConstant("TENSORS", tensors.count, "parameter tensors"))
+        // One line per tensor: `offset, size, /* name shape */`, continued with backslashes.
+        let ranges = tensors.map { "    \($0.offset), \($0.count), /* \($0.name) \($0.shape) */" }
+        constants.append(TemplateConstant("RANGES", (["/* offset, size of each parameter tensor */"] + ranges).joined(separator: " \\\n")))
+        return constants
+    }
+
+    /// The optimizer's template once, as `<model>_update`: one loop over the parameter tensors, whose
+    /// gradients and state sit at the same offsets in their own regions.
     static func optimizerSection(
         _ optimizer: ShapedOptimizer, plan: MemoryPlan, names: Names, templates: TemplateLibrary,
         options: EmitOptions
     ) throws -> String {
-        var out = ""
-        for tensor in plan.parameterTensors {
-            var constants = optimizer.instance.constants
-            constants.append(TemplateConstant("SIZE", tensor.count, "elements of \(tensor.name) \(tensor.shape)"))
-            constants.append(TemplateConstant("PARAM", tensor.offset, tensor.name))
-            constants.append(TemplateConstant("GRAD", plan.gradientOffset(of: tensor), "gradient of \(tensor.name)"))
-            constants.append(TemplateConstant("STATE_SLOTS", optimizer.instance.stateSlots, "optimizer state arrays"))
-            for slot in 0..<optimizer.instance.stateSlots {
-                constants.append(
-                    TemplateConstant("STATE\(slot)", plan.stateOffset(of: tensor, slot: slot), "optimizer state \(slot) of \(tensor.name)"))
-            }
-            out += try section(
-                title: "update of \(tensor.name): \(optimizer.definition.keyword)   (templates/\(optimizer.definition.template).c)",
-                template: optimizer.definition.template, prefix: names.tensor(tensor.name), constants: constants,
-                templates: templates, options: options)
-        }
-        return out
+        let tensors = plan.parameterTensors
+        let constants = optimizerConstants(optimizer, plan: plan)
+        return try section(
+            title: "update: \(optimizer.definition.keyword) over \(tensors.count) parameter tensors   "
+                + "(templates/\(optimizer.definition.template).c)",
+            template: optimizer.definition.template, prefix: names.model, constants: constants,
+            templates: templates, options: options)
     }
 
     /// Removes a template's `#ifndef NNGEN_GENERATED ... #endif` block of stand-alone defaults.
@@ -180,8 +203,6 @@ public struct Names: Sendable {
     public init(model: String) { self.model = model }
     /// The prefix of a layer's functions: `model_fc1` (`model_fc1_forward`); `layer("loss")` for the loss.
     public func layer(_ name: String) -> String { "\(model)_\(name)" }
-    /// The prefix of a tensor's functions: `model_fc1_weight` (`model_fc1_weight_update`).
-    public func tensor(_ name: String) -> String { "\(model)_" + name.replacingDots() }
     public func macro(_ name: String) -> String { (model + "_" + name.replacingDots()).uppercased() }
     /// A whole-network function: `function("train_step")` → `model_train_step`.
     public func function(_ name: String) -> String { "\(model)_\(name)" }

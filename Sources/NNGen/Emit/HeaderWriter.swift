@@ -6,6 +6,11 @@ struct HeaderWriter {
     var names: Names
     var options: EmitOptions
 
+    /// An entry point's C prototype in this model's element type.
+    func prototype(_ entry: EntryPoint, owner: String? = nil) -> String {
+        entry.prototype(names, owner: owner, real: graph.dtype.cType)
+    }
+
     func write() -> String {
         let m = names.model
         let real = graph.dtype.cType
@@ -82,41 +87,34 @@ struct HeaderWriter {
 
             /* Forward pass from `input` (\(graph.inputShape)); the output is at mem + \(names.macro("OUTPUT_OFFSET")).
              * Returns the mean loss against `target`, or 0 when target is NULL. */
-            double \(m)_forward(\(real) *mem, const \(real) *input, const void *target, int train, uint64_t rng);
+            \(prototype(.forward));
             /* Backward pass after a forward pass with the same input, target and mode: writes the gradient of
              * the loss to every parameter (the gradients region) and, when grad_input is not NULL, to the input. */
-            void \(m)_backward(\(real) *mem, const \(real) *input, const void *target, \(real) *grad_input, int train);
+            \(prototype(.backward));
             /* Sets the threads the kernels run on (threads ≤ 0: $NNGEN_THREADS, else every online core — the
              * default) and returns the count in effect: always 1 for a tcc build, which runs on the calling
              * thread. The threads start on first use and stay until the library is unloaded. Results do not
              * depend on the count. Call it between calls, not while another thread runs the model. */
-            int \(m)_set_threads(int threads);
+            \(prototype(.setThreads));
 
             """
         if let optimizer = graph.optimizer {
             out += """
                 /* One \(optimizer.definition.keyword) update of every parameter from the gradients; `step` counts from 1. */
-                void \(m)_update(\(real) *mem, double lr, int64_t step);
+                \(prototype(.update));
                 /* forward (train mode) + backward + update in one call; returns the loss before the update. */
-                double \(m)_train_step(\(real) *mem, const \(real) *input, const void *target, double lr, int64_t step, uint64_t rng);
+                \(prototype(.trainStep));
 
                 """
         }
         out += "\n/* Single layers: forward reads x and writes the layer output slot; backward reads dout and writes\n"
         out += " * the layer's parameter gradients and dx (skipped when dx is NULL). */\n"
         for layer in graph.layers {
-            out +=
-                "void \(names.layer(layer.name))_forward(\(real) *mem, const \(real) *x, int train, uint64_t rng);  /* \(layer.kind) \(layer.input) → \(layer.output) */\n"
-            out +=
-                "void \(names.layer(layer.name))_backward(\(real) *mem, const \(real) *x, const \(real) *dout, \(real) *dx, int train);\n"
+            out += "\(prototype(.layerForward, owner: layer.name));  /* \(layer.kind) \(layer.input) → \(layer.output) */\n"
+            out += "\(prototype(.layerBackward, owner: layer.name));\n"
         }
-        out += "double \(names.layer("loss"))_forward(\(real) *mem, const \(real) *logits, const void *target);\n"
-        out += "void \(names.layer("loss"))_backward(\(real) *mem, const \(real) *logits, const void *target, \(real) *dlogits);\n"
-        if graph.optimizer != nil {
-            for t in plan.parameterTensors {
-                out += "void \(names.tensor(t.name))_update(\(real) *mem, double lr, int64_t step);\n"
-            }
-        }
+        out += "\(prototype(.lossForward, owner: "loss"));\n"
+        out += "\(prototype(.lossBackward, owner: "loss"));\n"
         out += """
 
             #ifdef __cplusplus

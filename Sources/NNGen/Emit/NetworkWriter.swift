@@ -1,4 +1,4 @@
-// NetworkWriter: the whole-network C functions — layers in order forward, in reverse backward, then updates.
+// NetworkWriter: the whole-network C functions — layers in order forward, in reverse backward, the training step.
 
 struct NetworkWriter {
     var graph: ShapedGraph
@@ -6,44 +6,46 @@ struct NetworkWriter {
     var names: Names
 
     func write() -> String {
-        let m = names.model
         var out = "\n/* " + String(repeating: "=", count: 100) + "\n * The whole network\n */\n\n"
+        let output = "mem + \(names.macro("OUTPUT_OFFSET"))"
+        func call(_ entry: EntryPoint, _ owner: String?, _ arguments: String) -> String {
+            "\(entry.symbol(names, owner: owner))(\(arguments))"
+        }
 
         // Forward: each layer reads the previous layer's output slot.
-        out += "double \(m)_forward(real *mem, const real *input, const void *target, int train, uint64_t rng) {\n"
+        out += "\(EntryPoint.forward.prototype(names, real: "real")) {\n"
         for (index, layer) in graph.layers.enumerated() {
-            out +=
-                "    \(names.layer(layer.name))_forward(mem, \(inputExpression(index)), train, rng);  /* \(layer.kind) \(layer.input) → \(layer.output) */\n"
+            let arguments = "mem, \(inputExpression(index)), train, rng"
+            out += "    \(call(.layerForward, layer.name, arguments));  /* \(layer.kind) \(layer.input) → \(layer.output) */\n"
         }
         out += "    if (!target) return 0;\n"
-        out += "    return \(names.layer("loss"))_forward(mem, mem + \(names.macro("OUTPUT_OFFSET")), target);\n}\n\n"
+        out += "    return \(call(.lossForward, "loss", "mem, \(output), target"));\n}\n\n"
 
         // Backward: the loss gradient enters buffer A; layers alternate between the two scratch buffers.
         let (a, b) = plan.gradientBuffers
-        out +=
-            "/* Activation gradients alternate between two scratch buffers of \(plan.gradientBufferCount) elements at \(a) and \(b). */\n"
-        out += "void \(m)_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {\n"
-        out += "    \(names.layer("loss"))_backward(mem, mem + \(names.macro("OUTPUT_OFFSET")), target, mem + \(a));\n"
+        out += "/* Activation gradients alternate between two scratch buffers of \(plan.gradientBufferCount) elements "
+        out += "at \(a) and \(b). */\n"
+        out += "\(EntryPoint.backward.prototype(names, real: "real")) {\n"
+        out += "    \(call(.lossBackward, "loss", "mem, \(output), target, mem + \(a)"));\n"
         var dout = a
         for index in graph.layers.indices.reversed() {
             let layer = graph.layers[index]
             let dx = dout == a ? b : a
             let dxExpression = index == 0 ? "grad_input" : "mem + \(dx)"
-            out += "    \(names.layer(layer.name))_backward(mem, \(inputExpression(index)), mem + \(dout), \(dxExpression), train);\n"
+            let arguments = "mem, \(inputExpression(index)), mem + \(dout), \(dxExpression), train"
+            out += "    \(call(.layerBackward, layer.name, arguments));\n"
             dout = dx
         }
         out += "}\n"
 
         if graph.optimizer != nil {
-            out += "\nvoid \(m)_update(real *mem, double lr, int64_t step) {\n"
-            for t in plan.parameterTensors { out += "    \(names.tensor(t.name))_update(mem, lr, step);\n" }
-            if plan.parameterTensors.isEmpty { out += "    (void)mem;\n    (void)lr;\n    (void)step;\n" }
-            out += "}\n\n"
+            // The update itself is the optimizer's template (above).
             out += """
-                double \(m)_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {
-                    const double loss = \(m)_forward(mem, input, target, 1, rng);
-                    \(m)_backward(mem, input, target, 0, 1);
-                    \(m)_update(mem, lr, step);
+
+                \(EntryPoint.trainStep.prototype(names, real: "real")) {
+                    const double loss = \(call(.forward, nil, "mem, input, target, 1, rng"));
+                    \(call(.backward, nil, "mem, input, target, 0, 1"));
+                    \(call(.update, nil, "mem, lr, step"));
                     return loss;
                 }
 
@@ -52,7 +54,7 @@ struct NetworkWriter {
         out += """
 
             /* Threads for the optimized kernels (GCC/Clang builds); see nngen_set_threads in nngen.h. */
-            int \(m)_set_threads(int threads) { return nngen_set_threads(threads); }
+            \(EntryPoint.setThreads.prototype(names, real: "real")) { return nngen_set_threads(threads); }
 
             """
         return out

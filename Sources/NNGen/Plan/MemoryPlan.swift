@@ -58,9 +58,11 @@ public struct MemoryPlan: Sendable {
     public var outputOffset: Int { layers.last?.output ?? 0 }
     /// Offset of a parameter's gradient: the parameter's offset shifted by the parameter region.
     public func gradientOffset(of tensor: PlannedTensor) -> Int { tensor.offset + parameters.count }
-    /// Offset of a parameter's optimizer state slot `k`.
+    /// Offset of optimizer state slot `k`: a region with the layout of the parameters.
+    public func stateOffset(slot: Int) -> Int { optimizerState.offset + slot * parameters.count }
+    /// Offset of a parameter's element in optimizer state slot `k`.
     public func stateOffset(of tensor: PlannedTensor, slot: Int) -> Int {
-        optimizerState.offset + slot * parameters.count + (tensor.offset - parameters.offset)
+        stateOffset(slot: slot) + (tensor.offset - parameters.offset)
     }
 
     public func tensor(named name: String) -> PlannedTensor? { tensors.first { $0.name == name } }

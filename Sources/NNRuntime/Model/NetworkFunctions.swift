@@ -1,28 +1,29 @@
-// NetworkFunctions: the C entry points of a compiled model, as typed Swift function pointers.
+// NetworkFunctions: the C entry points of a compiled model (NNGen's EntryPoint table), as typed Swift
+// function pointers. Each typealias below is the Swift spelling of the EntryPoint named beside it.
 
 import NNGen
 
-/// `double m_forward(real *mem, const real *input, const void *target, int train, uint64_t rng)`
-typealias ForwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, Int32, UInt64) -> Double
-/// `void m_backward(real *mem, const real *input, const void *target, real *grad_input, int train)`
+/// `EntryPoint.forward`
+typealias ForwardFunction =
+    @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, Int32, UInt64) -> Double
+/// `EntryPoint.backward`
 typealias BackwardFunction =
     @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32) -> Void
-/// `void m_update(real *mem, double lr, int64_t step)`
+/// `EntryPoint.update`
 typealias UpdateFunction = @convention(c) (UnsafeMutableRawPointer?, Double, Int64) -> Void
-/// `double m_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng)`
+/// `EntryPoint.trainStep`
 typealias TrainStepFunction =
     @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, Double, Int64, UInt64) -> Double
-/// `void m_LAYER_forward(real *mem, const real *x, int train, uint64_t rng)`
+/// `EntryPoint.setThreads`
+typealias SetThreadsFunction = @convention(c) (Int32) -> Int32
+/// `EntryPoint.layerForward`
 typealias LayerForwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, Int32, UInt64) -> Void
-/// `void m_LAYER_backward(real *mem, const real *x, const real *dout, real *dx, int train)`
+/// `EntryPoint.layerBackward`
 typealias LayerBackwardFunction =
     @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32) -> Void
-
-/// `double m_loss_forward(real *mem, const real *logits, const void *target)`
-/// `int m_set_threads(int threads)`: returns the thread count in effect (1 under tcc).
-typealias SetThreadsFunction = @convention(c) (Int32) -> Int32
+/// `EntryPoint.lossForward`
 typealias LossForwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?) -> Double
-/// `void m_loss_backward(real *mem, const real *logits, const void *target, real *dlogits)`
+/// `EntryPoint.lossBackward`
 typealias LossBackwardFunction =
     @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeMutableRawPointer?) -> Void
 
@@ -40,25 +41,24 @@ struct NetworkFunctions {
 
     /// Looks every symbol up by its generated name.
     init(graph: ShapedGraph, program: any CompiledProgram) throws {
-        func lookup(_ name: String) throws -> UnsafeMutableRawPointer {
+        let names = Names(model: graph.modelName)
+        func lookup<F>(_ entry: EntryPoint, owner: String? = nil, as type: F.Type) throws -> F {
+            let name = entry.symbol(names, owner: owner)
             guard let symbol = program.symbol(name) else {
                 throw Diagnostic("generated function '\(name)' is missing from the compiled code")
             }
-            return symbol
+            return unsafeBitCast(symbol, to: type)
         }
-        let names = Names(model: graph.modelName)
-        forward = unsafeBitCast(try lookup(names.function("forward")), to: ForwardFunction.self)
-        backward = unsafeBitCast(try lookup(names.function("backward")), to: BackwardFunction.self)
+        forward = try lookup(.forward, as: ForwardFunction.self)
+        backward = try lookup(.backward, as: BackwardFunction.self)
         if graph.optimizer != nil {
-            update = unsafeBitCast(try lookup(names.function("update")), to: UpdateFunction.self)
-            trainStep = unsafeBitCast(try lookup(names.function("train_step")), to: TrainStepFunction.self)
+            update = try lookup(.update, as: UpdateFunction.self)
+            trainStep = try lookup(.trainStep, as: TrainStepFunction.self)
         }
-        setThreads = unsafeBitCast(try lookup(names.function("set_threads")), to: SetThreadsFunction.self)
-        layerForward = try graph.layers.map { unsafeBitCast(try lookup(names.layer($0.name) + "_forward"), to: LayerForwardFunction.self) }
-        layerBackward = try graph.layers.map {
-            unsafeBitCast(try lookup(names.layer($0.name) + "_backward"), to: LayerBackwardFunction.self)
-        }
-        lossForward = unsafeBitCast(try lookup(names.layer("loss") + "_forward"), to: LossForwardFunction.self)
-        lossBackward = unsafeBitCast(try lookup(names.layer("loss") + "_backward"), to: LossBackwardFunction.self)
+        setThreads = try lookup(.setThreads, as: SetThreadsFunction.self)
+        layerForward = try graph.layers.map { try lookup(.layerForward, owner: $0.name, as: LayerForwardFunction.self) }
+        layerBackward = try graph.layers.map { try lookup(.layerBackward, owner: $0.name, as: LayerBackwardFunction.self) }
+        lossForward = try lookup(.lossForward, owner: "loss", as: LossForwardFunction.self)
+        lossBackward = try lookup(.lossBackward, owner: "loss", as: LossBackwardFunction.self)
     }
 }

@@ -1,0 +1,118 @@
+// EntryPoint: every C function of a generated library, declared once. The header writer, the network
+// writer, the runtime's symbol lookup and the template signature test all read this table.
+
+/// One parameter of a C function: `const real *x`.
+public struct CParameter: Sendable, Hashable {
+    /// The C type, written with `real` for the model's element type: `const real *`.
+    public var type: String
+    public var name: String
+
+    /// `type name`, with `real` replaced by `realType` (`float`, `double`, or `real` in templates).
+    public func declaration(real realType: String) -> String {
+        let spelled = type.split(separator: " ", omittingEmptySubsequences: false)
+            .map { $0 == "real" ? realType : String($0) }
+            .joined(separator: " ")
+        return spelled.hasSuffix("*") ? spelled + name : spelled + " " + name
+    }
+}
+
+/// A C function of a generated library.
+///
+/// A network entry point is named `<model>_<suffix>` (`fashion_mlp_train_step`); a layer or loss entry point
+/// `<model>_<owner>_<suffix>` (`fashion_mlp_fc1_forward`), and inside its template `FN(<suffix>)`.
+public struct EntryPoint: Sendable, Hashable {
+    /// Whose function it is.
+    public enum Scope: Sendable, Hashable {
+        /// The whole network: written by the network writer, or by the optimizer template (`update`).
+        case network
+        /// One layer (or the loss): written by the layer's template.
+        case layer
+    }
+
+    public var scope: Scope
+    public var result: String
+    public var suffix: String
+    public var parameters: [CParameter]
+
+    /// `EntryPoint(.layer, "void", "forward", "real *mem, const real *x, int train, uint64_t rng")`
+    init(_ scope: Scope, _ result: String, _ suffix: String, _ parameters: String) {
+        self.scope = scope
+        self.result = result
+        self.suffix = suffix
+        self.parameters = parameters.split(separator: ",").map { part in
+            let text = part.trimmingSpaces()
+            // The name is the last identifier; everything before it (stars included) is the type.
+            let nameStart = text.lastIndex { !($0.isLetter || $0.isNumber || $0 == "_") }.map { text.index(after: $0) } ?? text.startIndex
+            return CParameter(type: String(text[..<nameStart]).trimmingSpaces(), name: String(text[nameStart...]))
+        }
+    }
+
+    /// The C name of this function: `fashion_mlp_forward`, or `fashion_mlp_fc1_forward` for `owner` "fc1".
+    public func symbol(_ names: Names, owner: String? = nil) -> String {
+        owner.map { "\(names.layer($0))_\(suffix)" } ?? names.function(suffix)
+    }
+
+    /// The parameter list with `real` spelled as `realType`: `float *mem, const float *x, int train, uint64_t rng`.
+    public func parameterList(real realType: String) -> String {
+        parameters.map { $0.declaration(real: realType) }.joined(separator: ", ")
+    }
+
+    /// `double fashion_mlp_forward(float *mem, ...)` (no semicolon).
+    public func prototype(_ names: Names, owner: String? = nil, real realType: String) -> String {
+        "\(result) \(symbol(names, owner: owner))(\(parameterList(real: realType)))"
+    }
+
+    /// How a template defines it: `void FN(forward)(real *mem, const real *x, int train, uint64_t rng)`.
+    public var templateSignature: String { "\(result) FN(\(suffix))(\(parameterList(real: "real")))" }
+}
+
+extension EntryPoint {
+    // MARK: The whole network (NetworkWriter)
+
+    /// Forward pass from `input`; returns the mean loss against `target`, or 0 when target is NULL.
+    public static let forward = EntryPoint(
+        .network, "double", "forward", "real *mem, const real *input, const void *target, int train, uint64_t rng")
+    /// Backward pass after `forward`: every parameter gradient, and the input gradient unless `grad_input` is NULL.
+    public static let backward = EntryPoint(
+        .network, "void", "backward", "real *mem, const real *input, const void *target, real *grad_input, int train")
+    /// forward (train mode) + backward + update in one call; returns the loss before the update.
+    public static let trainStep = EntryPoint(
+        .network, "double", "train_step",
+        "real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng")
+    /// Sets the kernels' thread count (≤ 0: the default) and returns the count in effect.
+    public static let setThreads = EntryPoint(.network, "int", "set_threads", "int threads")
+
+    // MARK: The optimizer template
+
+    /// One optimizer update of every parameter from the gradients; `step` counts from 1.
+    public static let update = EntryPoint(.network, "void", "update", "real *mem, double lr, int64_t step")
+
+    // MARK: Layer templates
+
+    /// A layer of one input: reads `x`, writes its output slot.
+    public static let layerForward = EntryPoint(.layer, "void", "forward", "real *mem, const real *x, int train, uint64_t rng")
+    /// A layer of one input: reads `dout`, writes its parameter gradients and `dx` (skipped when NULL).
+    public static let layerBackward = EntryPoint(
+        .layer, "void", "backward", "real *mem, const real *x, const real *dout, real *dx, int train")
+    /// The loss: returns the mean loss of `logits` against `target`.
+    public static let lossForward = EntryPoint(.layer, "double", "forward", "real *mem, const real *logits, const void *target")
+    /// The loss: writes dloss/dlogits.
+    public static let lossBackward = EntryPoint(
+        .layer, "void", "backward", "real *mem, const real *logits, const void *target, real *dlogits")
+
+    /// The entry points every layer template defines.
+    public static let layer: [EntryPoint] = [.layerForward, .layerBackward]
+    /// The entry points every loss template defines.
+    public static let loss: [EntryPoint] = [.lossForward, .lossBackward]
+    /// The entry points every optimizer template defines.
+    public static let optimizer: [EntryPoint] = [.update]
+}
+
+extension StringProtocol {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}
