@@ -4,15 +4,16 @@
  * (nngen_gemm_task in nngen.h), plain loops for tcc. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/affine.c */
 #include "nngen.h"
-#define FN(name) affine_##name
-#define N        2 /* batch */
-#define D        3 /* input features */
-#define M        4 /* output features */
-#define OUT      0 /* out (N, M) */
-#define P_WEIGHT 64
-#define G_WEIGHT 128
-#define P_BIAS   192
-#define G_BIAS   256
+#define FN(name)      affine_##name
+#define N             2 /* batch */
+#define D             3 /* input features */
+#define M             4 /* output features */
+#define OUT           0 /* out (N, M) */
+#define DX_ACCUMULATE 0 /* 1: add to dx instead of overwriting it */
+#define P_WEIGHT      64
+#define G_WEIGHT      128
+#define P_BIAS        192
+#define G_BIAS        256
 #endif
 
 #if NNGEN_FAST
@@ -49,7 +50,9 @@ static void FN(bias_task)(void *context, int task) {
 
 static void FN(inputs_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    NNGEN_GEMM(N, D, M, t->dout, M, 1, t->mem + P_WEIGHT, 1, M, NULL, t->dx, D, task);
+    /* dx = dout·Wᵀ, or with DX_ACCUMULATE dx + dout·Wᵀ (the products added onto dx, as the scalar path) */
+    NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
+                    1, M, NULL, t->dx, D, task);
 }
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
@@ -93,10 +96,12 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
-/* out[j] = Σ_m g[m]·w[j·M + m] for j < 4: four dot products with W's rows at once, each summed in order
- * m = 0, 1, 2, ...; the four independent chains keep tcc's code from waiting on one sum (3.5× faster). */
+/* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
+ * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
+ * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
 static void FN(dot4)(const real *g, const real *w, real *out) {
-    real s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    real s0 = DX_ACCUMULATE ? out[0] : 0, s1 = DX_ACCUMULATE ? out[1] : 0;
+    real s2 = DX_ACCUMULATE ? out[2] : 0, s3 = DX_ACCUMULATE ? out[3] : 0;
     const real *w0 = w, *w1 = w + M, *w2 = w + 2 * M, *w3 = w + 3 * M;
     const real *const end = g + M;
     while (g < end) {
@@ -112,9 +117,9 @@ static void FN(dot4)(const real *g, const real *w, real *out) {
     out[3] = s3;
 }
 
-/* Σ_m g[m]·w[m], summed in order m = 0, 1, 2, ... */
-static real FN(dot)(const real *g, const real *w) {
-    real s = 0;
+/* start + Σ_m g[m]·w[m], summed in order m = 0, 1, 2, ... */
+static real FN(dot)(real start, const real *g, const real *w) {
+    real s = start;
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
@@ -138,7 +143,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
- *   dx[n][d] = Σ_m dout[n][m]·W[d][m]      (N, D), skipped when dx is NULL (the first layer) */
+ *   dx[n][d] = Σ_m dout[n][m]·W[d][m]      (N, D), skipped when dx is NULL (the first layer); with
+ *                                           DX_ACCUMULATE added onto dx[n][d] */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
@@ -156,7 +162,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         const real *g = dout + n * M;
         int d = 0;
         for (; d + 4 <= D; d += 4) FN(dot4)(g, w + d * M, dx + n * D + d);
-        for (; d < D; d++) dx[n * D + d] = FN(dot)(g, w + d * M);
+        for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
 #endif

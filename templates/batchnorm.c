@@ -13,6 +13,7 @@
 #define EPS            1e-5
 #define MOMENTUM       0.9
 #define OUT            0
+#define DX_ACCUMULATE  0 /* 1: add to dx instead of overwriting it */
 #define P_GAMMA        64
 #define G_GAMMA        128
 #define P_BETA         192
@@ -171,10 +172,10 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                d[s] = (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat)));
+                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) d[s] = (real)(k * grow[s]);
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
     }
 }
 
@@ -332,14 +333,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
-                        AT(dx, n, c0 + c, s) =
-                            (real)(k[c] * (AT(dout, n, c0 + c, s) -
-                                           inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
+                        NNGEN_DX(AT(dx, n, c0 + c, s),
+                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                                inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++) AT(dx, n, c0 + c, s) = (real)(k[c] * AT(dout, n, c0 + c, s));
+                    for (int s = 0; s < S; s++)
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
         }
     }
 }

@@ -24,30 +24,31 @@
  * S_DWEIGHT_T (dW and db, transposed). */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/conv.c */
 #include "nngen.h"
-#define FN(name)    conv_##name
-#define N           2   /* batch */
-#define C           3   /* input channels */
-#define H           5   /* input height */
-#define W           5   /* input width */
-#define F           4   /* filters (output channels) */
-#define KH          3   /* kernel height */
-#define KW          3   /* kernel width */
-#define STRIDE      1   /* step between output positions */
-#define PAD         1   /* zero rows/columns on every side */
-#define OH          5   /* output height (H + 2·PAD − KH)/STRIDE + 1 */
-#define OW          5   /* output width (W + 2·PAD − KW)/STRIDE + 1 */
-#define CKK         27  /* C·KH·KW: rows of col, columns of Wm */
-#define OHW         25  /* OH·OW: output positions per channel */
-#define SLOTS       2   /* dcol matrices: min(N, 8) */
-#define OUT         0   /* out (N, F, OH, OW) */
-#define P_WEIGHT    256 /* W (F, C, KH, KW), i.e. Wm (F, CKK) */
-#define G_WEIGHT    512
-#define P_BIAS      768 /* b (F) */
-#define G_BIAS      832
-#define S_COL       896  /* col (N, CKK + 1, OHW) */
-#define S_DCOL      2496 /* dcol (SLOTS, CKK, OHW) */
-#define S_DOUT_T    3904 /* doutᵀ (N, OHW, F) */
-#define S_DWEIGHT_T 4352 /* (dWm | db)ᵀ (CKK + 1, F) */
+#define FN(name)      conv_##name
+#define N             2   /* batch */
+#define C             3   /* input channels */
+#define H             5   /* input height */
+#define W             5   /* input width */
+#define F             4   /* filters (output channels) */
+#define KH            3   /* kernel height */
+#define KW            3   /* kernel width */
+#define STRIDE        1   /* step between output positions */
+#define PAD           1   /* zero rows/columns on every side */
+#define OH            5   /* output height (H + 2·PAD − KH)/STRIDE + 1 */
+#define OW            5   /* output width (W + 2·PAD − KW)/STRIDE + 1 */
+#define CKK           27  /* C·KH·KW: rows of col, columns of Wm */
+#define OHW           25  /* OH·OW: output positions per channel */
+#define SLOTS         2   /* dcol matrices: min(N, 8) */
+#define OUT           0   /* out (N, F, OH, OW) */
+#define DX_ACCUMULATE 0   /* 1: add to dx instead of overwriting it */
+#define P_WEIGHT      256 /* W (F, C, KH, KW), i.e. Wm (F, CKK) */
+#define G_WEIGHT      512
+#define P_BIAS        768 /* b (F) */
+#define G_BIAS        832
+#define S_COL         896  /* col (N, CKK + 1, OHW) */
+#define S_DCOL        2496 /* dcol (SLOTS, CKK, OHW) */
+#define S_DOUT_T      3904 /* doutᵀ (N, OHW, F) */
+#define S_DWEIGHT_T   4352 /* (dWm | db)ᵀ (CKK + 1, F) */
 #endif
 
 /* The output columns ox whose input column ox·STRIDE − PAD + kx lies inside [0, W): [*lo, *hi). */
@@ -89,7 +90,8 @@ static void FN(im2col)(const real *xs, real *col) {
  * increasing order (each k reaches an element of dxs at most once). Overlapping windows (STRIDE < KH or
  * KW) add several terms. */
 static void FN(col2im)(const real *dcol, real *dxs) {
-    for (int i = 0; i < C * H * W; i++) dxs[i] = 0;
+    if (!DX_ACCUMULATE) /* the sums below add onto dxs */
+        for (int i = 0; i < C * H * W; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < KH; ky++)
             for (int kx = 0; kx < KW; kx++) {

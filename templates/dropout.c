@@ -5,12 +5,13 @@
  * argument, this layer's SALT and i (counter-based), so a step is reproducible from its seed. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/dropout.c */
 #include "nngen.h"
-#define FN(name) dropout_##name
-#define COUNT    8                     /* elements */
-#define KEEP     0.5                   /* probability of keeping an element */
-#define SALT     0x6C62272E07BB0142ULL /* random stream of this layer */
-#define OUT      0                     /* out, same shape as x */
-#define S_MASK   64                    /* saved for backward: the mask, 1 (kept) or 0 (dropped) per element */
+#define FN(name)      dropout_##name
+#define COUNT         8                     /* elements */
+#define KEEP          0.5                   /* probability of keeping an element */
+#define SALT          0x6C62272E07BB0142ULL /* random stream of this layer */
+#define OUT           0                     /* out, same shape as x */
+#define DX_ACCUMULATE 0                     /* 1: add to dx instead of overwriting it */
+#define S_MASK        64 /* saved for backward: the mask, 1 (kept) or 0 (dropped) per element */
 #endif
 
 /* The splitmix64 finalizer (Steele, Lea & Flood 2014, constants of Stafford's "Mix13"): a bijection of
@@ -50,9 +51,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     (void)x;
     if (!dx) return;
     if (!train) {
-        for (int i = 0; i < COUNT; i++) dx[i] = dout[i];
+        for (int i = 0; i < COUNT; i++) NNGEN_DX(dx[i], dout[i]);
         return;
     }
     const real scale = (real)(1.0 / KEEP);
-    for (int i = 0; i < COUNT; i++) dx[i] = mask[i] != 0 ? dout[i] * scale : 0;
+    for (int i = 0; i < COUNT; i++) NNGEN_DX(dx[i], mask[i] != 0 ? dout[i] * scale : 0);
 }

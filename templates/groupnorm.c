@@ -5,20 +5,21 @@
  * x̂ = (x − μ)/sqrt(σ² + ε) where the notes square (σ² + ε). */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/groupnorm.c */
 #include "nngen.h"
-#define FN(name) groupnorm_##name
-#define N        2 /* batch */
-#define C        4 /* channels */
-#define G        2 /* groups */
-#define CPG      2 /* channels per group */
-#define S        3 /* spatial positions per channel (H·W) */
-#define EPS      1e-5
-#define OUT      0 /* out (N, C, H, W) */
-#define P_GAMMA  64
-#define G_GAMMA  128
-#define P_BETA   192
-#define G_BETA   256
-#define S_MEAN   320
-#define S_INVSTD 384
+#define FN(name)      groupnorm_##name
+#define N             2 /* batch */
+#define C             4 /* channels */
+#define G             2 /* groups */
+#define CPG           2 /* channels per group */
+#define S             3 /* spatial positions per channel (H·W) */
+#define EPS           1e-5
+#define OUT           0 /* out (N, C, H, W) */
+#define DX_ACCUMULATE 0 /* 1: add to dx instead of overwriting it */
+#define P_GAMMA       64
+#define G_GAMMA       128
+#define P_BETA        192
+#define G_BETA        256
+#define S_MEAN        320
+#define S_INVSTD      384
 #endif
 
 /* The values of group g of sample n are contiguous: channels g·CPG .. g·CPG + CPG − 1, each S positions,
@@ -100,7 +101,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
             for (int j = 0; j < M; j++) {
                 const double xhat = (xs[j] - mean) * invstd;
                 const double dxhat = gs[j] * gamma[g * CPG + j / S];
-                dxs[j] = (real)(invstd * (dxhat - (sum_dxhat + xhat * sum_dxhat_xhat) / M));
+                NNGEN_DX(dxs[j], (real)(invstd * (dxhat - (sum_dxhat + xhat * sum_dxhat_xhat) / M)));
             }
         }
 }

@@ -4,17 +4,18 @@
  * the notes' last term (1/D²)·a·Σ(dout·γ·x̂)·Σx̂ is not "small" but exactly zero, because Σ_d x̂ = 0. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/layernorm.c */
 #include "nngen.h"
-#define FN(name) layernorm_##name
-#define N        2 /* batch */
-#define D        3 /* features per sample */
-#define EPS      1e-5
-#define OUT      0 /* out (N, D) */
-#define P_GAMMA  64
-#define G_GAMMA  128
-#define P_BETA   192
-#define G_BETA   256
-#define S_MEAN   320
-#define S_INVSTD 384
+#define FN(name)      layernorm_##name
+#define N             2 /* batch */
+#define D             3 /* features per sample */
+#define EPS           1e-5
+#define OUT           0 /* out (N, D) */
+#define DX_ACCUMULATE 0 /* 1: add to dx instead of overwriting it */
+#define P_GAMMA       64
+#define G_GAMMA       128
+#define P_BETA        192
+#define G_BETA        256
+#define S_MEAN        320
+#define S_INVSTD      384
 #endif
 
 /* Forward, the same in both modes (no running statistics), per sample n:
@@ -82,7 +83,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (int d = 0; d < D; d++) {
             const double xhat = (xs[d] - mean) * invstd;
             const double dxhat = g[d] * gamma[d];
-            dx[n * D + d] = (real)(invstd * (dxhat - (sum_dxhat + xhat * sum_dxhat_xhat) / D));
+            NNGEN_DX(dx[n * D + d], (real)(invstd * (dxhat - (sum_dxhat + xhat * sum_dxhat_xhat) / D)));
         }
     }
 }

@@ -6,18 +6,19 @@
  * Backward finds that element again from x with the same comparison, so nothing is saved. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/maxpool.c */
 #include "nngen.h"
-#define FN(name) maxpool_##name
-#define N        2 /* batch */
-#define C        3 /* channels */
-#define H        4 /* input height */
-#define W        4 /* input width */
-#define KH       2 /* window height */
-#define KW       2 /* window width */
-#define SH       2 /* vertical step */
-#define SW       2 /* horizontal step */
-#define OH       2 /* output height (H − KH)/SH + 1 */
-#define OW       2 /* output width (W − KW)/SW + 1 */
-#define OUT      0 /* out (N, C, OH, OW) */
+#define FN(name)      maxpool_##name
+#define N             2 /* batch */
+#define C             3 /* channels */
+#define H             4 /* input height */
+#define W             4 /* input width */
+#define KH            2 /* window height */
+#define KW            2 /* window width */
+#define SH            2 /* vertical step */
+#define SW            2 /* horizontal step */
+#define OH            2 /* output height (H − KH)/SH + 1 */
+#define OW            2 /* output width (W − KW)/SW + 1 */
+#define OUT           0 /* out (N, C, OH, OW) */
+#define DX_ACCUMULATE 0 /* 1: add to dx instead of overwriting it */
 #endif
 
 /* The offset, inside the channel plane xc (H, W), of the first maximum of the window at (oy, ox):
@@ -53,7 +54,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     (void)mem;
     (void)train;
     if (!dx) return;
-    for (int i = 0; i < N * C * H * W; i++) dx[i] = 0;
+    if (!DX_ACCUMULATE) /* the scatter below adds onto dx */
+        for (int i = 0; i < N * C * H * W; i++) dx[i] = 0;
     for (int nc = 0; nc < N * C; nc++) {
         const real *xc = x + nc * H * W;
         const real *g = dout + nc * OH * OW;

@@ -23,6 +23,11 @@ double tanh(double);
 void *memset(void *, int, size_t);
 void *memcpy(void *, const void *, size_t);
 
+/* A layer's input gradient: dx = v, or dx += v when the layer's DX_ACCUMULATE is 1. The gradient of a
+ * tensor that several layers read is the sum of what each sends back: the reader that runs first in
+ * backward writes it, the others add to it (the emitter decides from the graph). */
+#define NNGEN_DX(place, v) ((place) = DX_ACCUMULATE ? (place) + (v) : (v))
+
 /* NNGEN_FAST is 1 where the optimized kernels are compiled: GCC or Clang (vector extensions, pthreads).
  * tcc, or any compiler given -DNNGEN_SCALAR, gets 0: plain scalar loops on one thread. Both paths add
  * the same products in the same order, so without FMA contraction (the cc backend passes
@@ -302,6 +307,10 @@ typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
 #define NNGEN_GEMM(rows, cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)                   \
     nngen_gemm_task(NNGEN_GEMM_MR(rows, cols), NNGEN_GEMM_NR(cols), NNGEN_GEMM_CHUNKS(rows, cols), rows,     \
                     cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)
+/* The same with C starting as `from` says (NNGEN_FROM_C: the products are added onto what C holds). */
+#define NNGEN_GEMM_FROM(from, rows, cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)        \
+    nngen_gemm_task_ex(NNGEN_GEMM_MR(rows, cols), NNGEN_GEMM_NR(cols), NNGEN_GEMM_CHUNKS(rows, cols), rows,  \
+                       cols, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, task)
 #define NNGEN_GEMM_JOB(run, context, rows, cols, depth)                                                      \
     ((nngen_job){run, context, NNGEN_GEMM_TASKS(rows, cols),                                                 \
                  (double)(rows) * (cols) * (depth) < NNGEN_PARALLEL_WORK})

@@ -4,9 +4,10 @@
  * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/relu.c */
 #include "nngen.h"
-#define FN(name) relu_##name
-#define COUNT    8 /* elements */
-#define OUT      0 /* out, same shape as x */
+#define FN(name)      relu_##name
+#define COUNT         8 /* elements */
+#define OUT           0 /* out, same shape as x */
+#define DX_ACCUMULATE 0 /* 1: add to dx instead of overwriting it */
 #endif
 
 /* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
@@ -16,7 +17,7 @@ static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
 
 /* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
 static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
-    for (long i = lo; i < hi; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
+    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
 }
 
 #if NNGEN_FAST

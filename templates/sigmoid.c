@@ -3,9 +3,10 @@
  * stays in this layer's output slot until backward. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/sigmoid.c */
 #include "nngen.h"
-#define FN(name) sigmoid_##name
-#define COUNT    8 /* elements */
-#define OUT      0 /* out, same shape as x */
+#define FN(name)      sigmoid_##name
+#define COUNT         8 /* elements */
+#define OUT           0 /* out, same shape as x */
+#define DX_ACCUMULATE 0 /* 1: add to dx instead of overwriting it */
 #endif
 
 /* Forward, without overflow for large |x| (exp of a non-positive number only):
@@ -31,5 +32,5 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     (void)x;
     (void)train;
     if (!dx) return;
-    for (int i = 0; i < COUNT; i++) dx[i] = dout[i] * out[i] * (1 - out[i]);
+    for (int i = 0; i < COUNT; i++) NNGEN_DX(dx[i], dout[i] * out[i] * (1 - out[i]));
 }

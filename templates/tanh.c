@@ -3,9 +3,10 @@
  * until backward. (libm's tanh saturates to ±1 for large |x| without overflow.) */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/tanh.c */
 #include "nngen.h"
-#define FN(name) tanh_##name
-#define COUNT    8 /* elements */
-#define OUT      0 /* out, same shape as x */
+#define FN(name)      tanh_##name
+#define COUNT         8 /* elements */
+#define OUT           0 /* out, same shape as x */
+#define DX_ACCUMULATE 0 /* 1: add to dx instead of overwriting it */
 #endif
 
 /* Forward: out[i] = tanh(x[i]) */
@@ -22,5 +23,5 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     (void)x;
     (void)train;
     if (!dx) return;
-    for (int i = 0; i < COUNT; i++) dx[i] = dout[i] * (1 - out[i] * out[i]);
+    for (int i = 0; i < COUNT; i++) NNGEN_DX(dx[i], dout[i] * (1 - out[i] * out[i]));
 }

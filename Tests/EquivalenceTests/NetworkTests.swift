@@ -64,7 +64,7 @@ struct NetworkCase: CustomStringConvertible, Sendable {
         return Prepared(model: model, input: rounded, labels: labels, tensors: tensors)
     }
 
-    @Test(arguments: cases)
+    @Test(arguments: allCases)
     func forwardAndBackwardMatchReference(c: NetworkCase) throws {
         for dtype in [DType.float64, .float32] {
             for mode in Mode.allCases {
@@ -91,7 +91,7 @@ struct NetworkCase: CustomStringConvertible, Sendable {
         }
     }
 
-    @Test(arguments: cases)
+    @Test(arguments: allCases)
     func gradientsMatchFiniteDifferences(c: NetworkCase) throws {
         for mode in Mode.allCases {
             let p = try Self.prepare(c, dtype: .float64)
@@ -128,7 +128,7 @@ struct NetworkCase: CustomStringConvertible, Sendable {
     }
 
     /// Five fused training steps against reference passes plus the reference SGD update.
-    @Test(arguments: cases)
+    @Test(arguments: allCases)
     func trainStepsMatchReference(c: NetworkCase) throws {
         let p = try Self.prepare(c, dtype: .float64)
         let graph = p.model.graph

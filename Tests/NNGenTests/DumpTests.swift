@@ -17,9 +17,18 @@ import Testing
         let file = try Parser.parse(Self.spec, path: "d.spec")
         #expect(
             file.statements.map(\.description) == [
-                "input x [2, 3]", "layer affine fc1 out=4 init=xavier", "layer relu", "loss softmax",
+                "input x [2, 3]", "affine fc1 out=4 init=xavier", "relu", "loss softmax",
                 "optimizer sgd lr=0.1 momentum=0.9",
             ])
+    }
+
+    /// What `--dump statements` prints is a spec again: parsing it gives the same statements.
+    @Test func writtenBackStatementsParseAgain() throws {
+        let text = Self.spec + "\nadd sum from=fc1, relu1\n"
+        let file = try Parser.parse(text, path: "d.spec")
+        let again = try Parser.parse(file.statements.map(\.description).joined(separator: "\n"), path: "e.spec")
+        #expect(again.statements.map(\.description) == file.statements.map(\.description))
+        #expect(file.statements.last?.description == "add sum from=fc1,relu1")
     }
 
     @Test func planTableListsEveryRegionInOrder() throws {

@@ -182,6 +182,12 @@ let contractExample = """
         "input x [4, 2, 3, 3]\nbatchnorm bn0\naffine fc1 out=7\nbatchnorm bn1\nrelu\naffine fc2 out=5\nloss softmax\noptimizer sgd lr=0.1 momentum=0.9",
         "input x [1, 1]\naffine fc1 out=2\nloss softmax",
         "input x [3, 65]\naffine fc1 out=63\nrelu\naffine fc2 out=64\nbatchnorm\naffine fc3 out=2\nloss softmax\noptimizer sgd lr=0.1",
+        // Graphs: a residual block, a tensor read three times, a skip over a stage, an add of a tensor with itself.
+        "input x [3, 6]\naffine fc1 out=6\nrelu r1\naffine fc2 out=6\nadd s from=fc2,x\nrelu\naffine out out=3\nloss softmax",
+        "input x [2, 5]\naffine a out=40\nrelu r1 from=a\ntanh t1 from=a\nsigmoid s1 from=a\nadd m from=r1,t1,s1\naffine out=3\nloss softmax",
+        "input x [2, 2, 6, 6]\nconv c1 filters=4 size=3 pad=1\nrelu r1\nconv c2 filters=4 size=3 pad=1\nrelu r2\n"
+            + "conv c3 filters=4 size=3 pad=1\nadd skip from=c3,r1\nmaxpool p size=2\naffine fc out=3\nloss softmax",
+        "input x [2, 5]\naffine a out=4\nadd d from=a,a\nconcat j from=d,a,x\naffine out=3\nloss softmax",
     ]
 
     @Test(arguments: specs.indices)
@@ -193,7 +199,7 @@ let contractExample = """
 
         // Every tensor, output, saved array and gradient buffer starts on a 64-element boundary.
         var starts = plan.tensors.map(\.offset) + plan.layers.map(\.output) + plan.layers.flatMap(\.saved.values)
-        starts += Array(plan.lossSaved.values) + [plan.gradientBuffers.0, plan.gradientBuffers.1]
+        starts += Array(plan.lossSaved.values) + plan.gradientSlabs.map(\.offset)
         starts += [plan.parameters, plan.gradients, plan.buffers, plan.optimizerState, plan.activations].map(\.offset)
         #expect(starts.allSatisfy { $0 % a == 0 })
 
@@ -239,13 +245,41 @@ let contractExample = """
             ranges.append((offset, s.count))
         }
         let largest = graph.layers.map(\.output.count).max() ?? 0
-        #expect(plan.gradientBufferCount == largest)
-        ranges += [(plan.gradientBuffers.0, largest), (plan.gradientBuffers.1, largest)]
+        if graph.isChain && graph.layers.count >= 2 {
+            // A chain needs two slabs, as the classic ping-pong buffers, each no larger than the largest output.
+            #expect(plan.gradientSlabs.count == 2)
+            #expect(plan.gradientSlabs.allSatisfy { $0.count <= largest })
+        }
+        ranges += plan.gradientSlabs.map { ($0.offset, $0.count) }
+        expectGradientLiveness(graph, plan)
         let sorted = ranges.sorted { $0.0 < $1.0 }
         for (x, y) in zip(sorted, sorted.dropFirst()) { #expect(x.0 + x.1 <= y.0, "[\(x.0), +\(x.1)) overlaps [\(y.0), +\(y.1))") }
         #expect(sorted.allSatisfy { $0.0 + $0.1 <= plan.total })
 
         #expect(plan.parameterTensors.map(\.count).reduce(0, +) == graph.parameterCount)
         #expect(plan.outputOffset == plan.layers.last?.output)
+    }
+}
+
+/// Two gradients that are alive at the same time during backward never share a slab, and each fits its slab.
+/// Backward runs the loss at time 0 and layer i at time L − i; the gradient of layer p's output is alive from
+/// its first write (its last reader, or the loss) to p's own backward.
+func expectGradientLiveness(_ graph: ShapedGraph, _ plan: MemoryPlan, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+    let count = graph.layers.count
+    func interval(_ p: Int) -> ClosedRange<Int> {
+        let readers = graph.layers.indices.filter { graph.layers[$0].sources.contains(.layer(p)) }
+        return (readers.max().map { count - $0 } ?? 0)...(count - p)
+    }
+    for p in 0..<count {
+        let slab = plan.gradientSlabs.first { $0.offset == plan.layers[p].gradient }
+        #expect(
+            slab.map { $0.count >= graph.layers[p].output.count } == true, "d\(graph.layers[p].name) fits no slab",
+            sourceLocation: sourceLocation)
+        for q in 0..<p where plan.layers[q].gradient == plan.layers[p].gradient {
+            #expect(
+                !interval(p).overlaps(interval(q)),
+                "d\(graph.layers[p].name) and d\(graph.layers[q].name) share a slab while both are alive",
+                sourceLocation: sourceLocation)
+        }
     }
 }

@@ -35,6 +35,9 @@ struct TemplateSample: CustomStringConvertible, Sendable {
         TemplateSample("dropout", "dropout d keep=0.5\naffine fc out=3"),
         TemplateSample("sigmoid", "sigmoid s\naffine fc out=3"),
         TemplateSample("tanh", "tanh t\naffine fc out=3"),
+        TemplateSample("add", "relu r\nadd a from=x,r\naffine fc out=3"),
+        TemplateSample("add", "add a from=x,x,x\naffine fc out=3"),
+        TemplateSample("concat", "relu r\nconcat c from=r,x\naffine fc out=3"),
         TemplateSample("softmax", input: "[2, 5]", "affine fc out=3"),
         TemplateSample("svm", input: "[2, 5]", "affine fc out=3", loss: "svm"),
         TemplateSample("mse", input: "[2, 5]", "affine fc out=3", loss: "mse"),
@@ -106,7 +109,7 @@ struct TemplateSample: CustomStringConvertible, Sendable {
     /// Every template defines its entry points exactly as the EntryPoint table spells them.
     @Test func templatesDefineTheTableSignatures() throws {
         var expected: [(template: String, entries: [EntryPoint])] = []
-        expected += LayerRegistry.all.map { ($0.template, EntryPoint.layer) }
+        expected += LayerRegistry.all.map { ($0.template, $0.entryPoints) }
         expected += LossDefinition.all.map { ($0.template, EntryPoint.loss) }
         expected += OptimizerDefinition.all.map { ($0.template, EntryPoint.optimizer) }
         for (template, entries) in expected {

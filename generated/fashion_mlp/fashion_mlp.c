@@ -30,6 +30,11 @@ double tanh(double);
 void *memset(void *, int, size_t);
 void *memcpy(void *, const void *, size_t);
 
+/* A layer's input gradient: dx = v, or dx += v when the layer's DX_ACCUMULATE is 1. The gradient of a
+ * tensor that several layers read is the sum of what each sends back: the reader that runs first in
+ * backward writes it, the others add to it (the emitter decides from the graph). */
+#define NNGEN_DX(place, v) ((place) = DX_ACCUMULATE ? (place) + (v) : (v))
+
 /* NNGEN_FAST is 1 where the optimized kernels are compiled: GCC or Clang (vector extensions, pthreads).
  * tcc, or any compiler given -DNNGEN_SCALAR, gets 0: plain scalar loops on one thread. Both paths add
  * the same products in the same order, so without FMA contraction (the cc backend passes
@@ -309,6 +314,10 @@ typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
 #define NNGEN_GEMM(rows, cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)                   \
     nngen_gemm_task(NNGEN_GEMM_MR(rows, cols), NNGEN_GEMM_NR(cols), NNGEN_GEMM_CHUNKS(rows, cols), rows,     \
                     cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)
+/* The same with C starting as `from` says (NNGEN_FROM_C: the products are added onto what C holds). */
+#define NNGEN_GEMM_FROM(from, rows, cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)        \
+    nngen_gemm_task_ex(NNGEN_GEMM_MR(rows, cols), NNGEN_GEMM_NR(cols), NNGEN_GEMM_CHUNKS(rows, cols), rows,  \
+                       cols, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, task)
 #define NNGEN_GEMM_JOB(run, context, rows, cols, depth)                                                      \
     ((nngen_job){run, context, NNGEN_GEMM_TASKS(rows, cols),                                                 \
                  (double)(rows) * (cols) * (depth) < NNGEN_PARALLEL_WORK})
@@ -484,14 +493,15 @@ static inline int nngen_set_threads(int threads) {
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_mlp_fc1_##name
-#define N        128  /* batch */
-#define D        784  /* input features (flattened) */
-#define M        512  /* output features */
-#define OUT      1613760  /* output [128, 512] */
-#define P_WEIGHT 0  /* fc1.weight [784, 512] */
-#define G_WEIGHT 537408  /* gradient of fc1.weight */
-#define P_BIAS   401408  /* fc1.bias [512] */
-#define G_BIAS   938816  /* gradient of fc1.bias */
+#define N             128  /* batch */
+#define D             784  /* input features (flattened) */
+#define M             512  /* output features */
+#define OUT           1613760  /* output [128, 512] */
+#define DX_ACCUMULATE 0  /* overwrite dx */
+#define P_WEIGHT      0  /* fc1.weight [784, 512] */
+#define G_WEIGHT      537408  /* gradient of fc1.weight */
+#define P_BIAS        401408  /* fc1.bias [512] */
+#define G_BIAS        938816  /* gradient of fc1.bias */
 /* affine.c — fully connected layer: out = x·W + b on the input flattened to (N, D).
  * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
  * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
@@ -531,7 +541,9 @@ static void FN(bias_task)(void *context, int task) {
 
 static void FN(inputs_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    NNGEN_GEMM(N, D, M, t->dout, M, 1, t->mem + P_WEIGHT, 1, M, NULL, t->dx, D, task);
+    /* dx = dout·Wᵀ, or with DX_ACCUMULATE dx + dout·Wᵀ (the products added onto dx, as the scalar path) */
+    NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
+                    1, M, NULL, t->dx, D, task);
 }
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
@@ -575,10 +587,12 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
-/* out[j] = Σ_m g[m]·w[j·M + m] for j < 4: four dot products with W's rows at once, each summed in order
- * m = 0, 1, 2, ...; the four independent chains keep tcc's code from waiting on one sum (3.5× faster). */
+/* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
+ * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
+ * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
 static void FN(dot4)(const real *g, const real *w, real *out) {
-    real s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    real s0 = DX_ACCUMULATE ? out[0] : 0, s1 = DX_ACCUMULATE ? out[1] : 0;
+    real s2 = DX_ACCUMULATE ? out[2] : 0, s3 = DX_ACCUMULATE ? out[3] : 0;
     const real *w0 = w, *w1 = w + M, *w2 = w + 2 * M, *w3 = w + 3 * M;
     const real *const end = g + M;
     while (g < end) {
@@ -594,9 +608,9 @@ static void FN(dot4)(const real *g, const real *w, real *out) {
     out[3] = s3;
 }
 
-/* Σ_m g[m]·w[m], summed in order m = 0, 1, 2, ... */
-static real FN(dot)(const real *g, const real *w) {
-    real s = 0;
+/* start + Σ_m g[m]·w[m], summed in order m = 0, 1, 2, ... */
+static real FN(dot)(real start, const real *g, const real *w) {
+    real s = start;
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
@@ -620,7 +634,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
- *   dx[n][d] = Σ_m dout[n][m]·W[d][m]      (N, D), skipped when dx is NULL (the first layer) */
+ *   dx[n][d] = Σ_m dout[n][m]·W[d][m]      (N, D), skipped when dx is NULL (the first layer); with
+ *                                           DX_ACCUMULATE added onto dx[n][d] */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
@@ -638,7 +653,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         const real *g = dout + n * M;
         int d = 0;
         for (; d + 4 <= D; d += 4) FN(dot4)(g, w + d * M, dx + n * D + d);
-        for (; d < D; d++) dx[n * D + d] = FN(dot)(g, w + d * M);
+        for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
 #endif
@@ -648,6 +663,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef D
 #undef M
 #undef OUT
+#undef DX_ACCUMULATE
 #undef P_WEIGHT
 #undef G_WEIGHT
 #undef P_BIAS
@@ -664,6 +680,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
 #define OUT            1679296  /* output [128, 512] */
+#define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        401920  /* bn1.gamma [512] */
 #define G_GAMMA        939328  /* gradient of bn1.gamma */
 #define P_BETA         402432  /* bn1.beta [512] */
@@ -827,10 +844,10 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                d[s] = (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat)));
+                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) d[s] = (real)(k * grow[s]);
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
     }
 }
 
@@ -988,14 +1005,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
-                        AT(dx, n, c0 + c, s) =
-                            (real)(k[c] * (AT(dout, n, c0 + c, s) -
-                                           inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
+                        NNGEN_DX(AT(dx, n, c0 + c, s),
+                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                                inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++) AT(dx, n, c0 + c, s) = (real)(k[c] * AT(dout, n, c0 + c, s));
+                    for (int s = 0; s < S; s++)
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
         }
     }
 }
@@ -1011,6 +1029,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef EPS
 #undef MOMENTUM
 #undef OUT
+#undef DX_ACCUMULATE
 #undef P_GAMMA
 #undef G_GAMMA
 #undef P_BETA
@@ -1025,8 +1044,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_mlp_relu1_##name
-#define COUNT 65536  /* elements */
-#define OUT   1745856  /* output [128, 512] */
+#define COUNT         65536  /* elements */
+#define OUT           1745856  /* output [128, 512] */
+#define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
  * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
@@ -1039,7 +1059,7 @@ static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
 
 /* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
 static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
-    for (long i = lo; i < hi; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
+    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
 }
 
 #if NNGEN_FAST
@@ -1108,20 +1128,22 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef FN
 #undef COUNT
 #undef OUT
+#undef DX_ACCUMULATE
 
 /* ----------------------------------------------------------------------------------------------------
  * fc2: affine [128, 512] → [128, 256]   (templates/affine.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_mlp_fc2_##name
-#define N        128  /* batch */
-#define D        512  /* input features (flattened) */
-#define M        256  /* output features */
-#define OUT      1811392  /* output [128, 256] */
-#define P_WEIGHT 402944  /* fc2.weight [512, 256] */
-#define G_WEIGHT 940352  /* gradient of fc2.weight */
-#define P_BIAS   534016  /* fc2.bias [256] */
-#define G_BIAS   1071424  /* gradient of fc2.bias */
+#define N             128  /* batch */
+#define D             512  /* input features (flattened) */
+#define M             256  /* output features */
+#define OUT           1811392  /* output [128, 256] */
+#define DX_ACCUMULATE 0  /* overwrite dx */
+#define P_WEIGHT      402944  /* fc2.weight [512, 256] */
+#define G_WEIGHT      940352  /* gradient of fc2.weight */
+#define P_BIAS        534016  /* fc2.bias [256] */
+#define G_BIAS        1071424  /* gradient of fc2.bias */
 /* affine.c — fully connected layer: out = x·W + b on the input flattened to (N, D).
  * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
  * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
@@ -1161,7 +1183,9 @@ static void FN(bias_task)(void *context, int task) {
 
 static void FN(inputs_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    NNGEN_GEMM(N, D, M, t->dout, M, 1, t->mem + P_WEIGHT, 1, M, NULL, t->dx, D, task);
+    /* dx = dout·Wᵀ, or with DX_ACCUMULATE dx + dout·Wᵀ (the products added onto dx, as the scalar path) */
+    NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
+                    1, M, NULL, t->dx, D, task);
 }
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
@@ -1205,10 +1229,12 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
-/* out[j] = Σ_m g[m]·w[j·M + m] for j < 4: four dot products with W's rows at once, each summed in order
- * m = 0, 1, 2, ...; the four independent chains keep tcc's code from waiting on one sum (3.5× faster). */
+/* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
+ * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
+ * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
 static void FN(dot4)(const real *g, const real *w, real *out) {
-    real s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    real s0 = DX_ACCUMULATE ? out[0] : 0, s1 = DX_ACCUMULATE ? out[1] : 0;
+    real s2 = DX_ACCUMULATE ? out[2] : 0, s3 = DX_ACCUMULATE ? out[3] : 0;
     const real *w0 = w, *w1 = w + M, *w2 = w + 2 * M, *w3 = w + 3 * M;
     const real *const end = g + M;
     while (g < end) {
@@ -1224,9 +1250,9 @@ static void FN(dot4)(const real *g, const real *w, real *out) {
     out[3] = s3;
 }
 
-/* Σ_m g[m]·w[m], summed in order m = 0, 1, 2, ... */
-static real FN(dot)(const real *g, const real *w) {
-    real s = 0;
+/* start + Σ_m g[m]·w[m], summed in order m = 0, 1, 2, ... */
+static real FN(dot)(real start, const real *g, const real *w) {
+    real s = start;
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
@@ -1250,7 +1276,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
- *   dx[n][d] = Σ_m dout[n][m]·W[d][m]      (N, D), skipped when dx is NULL (the first layer) */
+ *   dx[n][d] = Σ_m dout[n][m]·W[d][m]      (N, D), skipped when dx is NULL (the first layer); with
+ *                                           DX_ACCUMULATE added onto dx[n][d] */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
@@ -1268,7 +1295,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         const real *g = dout + n * M;
         int d = 0;
         for (; d + 4 <= D; d += 4) FN(dot4)(g, w + d * M, dx + n * D + d);
-        for (; d < D; d++) dx[n * D + d] = FN(dot)(g, w + d * M);
+        for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
 #endif
@@ -1278,6 +1305,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef D
 #undef M
 #undef OUT
+#undef DX_ACCUMULATE
 #undef P_WEIGHT
 #undef G_WEIGHT
 #undef P_BIAS
@@ -1294,6 +1322,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
 #define OUT            1844160  /* output [128, 256] */
+#define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        534272  /* bn2.gamma [256] */
 #define G_GAMMA        1071680  /* gradient of bn2.gamma */
 #define P_BETA         534528  /* bn2.beta [256] */
@@ -1457,10 +1486,10 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                d[s] = (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat)));
+                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) d[s] = (real)(k * grow[s]);
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
     }
 }
 
@@ -1618,14 +1647,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
-                        AT(dx, n, c0 + c, s) =
-                            (real)(k[c] * (AT(dout, n, c0 + c, s) -
-                                           inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
+                        NNGEN_DX(AT(dx, n, c0 + c, s),
+                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                                inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++) AT(dx, n, c0 + c, s) = (real)(k[c] * AT(dout, n, c0 + c, s));
+                    for (int s = 0; s < S; s++)
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
         }
     }
 }
@@ -1641,6 +1671,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef EPS
 #undef MOMENTUM
 #undef OUT
+#undef DX_ACCUMULATE
 #undef P_GAMMA
 #undef G_GAMMA
 #undef P_BETA
@@ -1655,8 +1686,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_mlp_relu2_##name
-#define COUNT 32768  /* elements */
-#define OUT   1877440  /* output [128, 256] */
+#define COUNT         32768  /* elements */
+#define OUT           1877440  /* output [128, 256] */
+#define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
  * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
@@ -1669,7 +1701,7 @@ static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
 
 /* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
 static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
-    for (long i = lo; i < hi; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
+    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
 }
 
 #if NNGEN_FAST
@@ -1738,20 +1770,22 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef FN
 #undef COUNT
 #undef OUT
+#undef DX_ACCUMULATE
 
 /* ----------------------------------------------------------------------------------------------------
  * fc3: affine [128, 256] → [128, 10]   (templates/affine.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_mlp_fc3_##name
-#define N        128  /* batch */
-#define D        256  /* input features (flattened) */
-#define M        10  /* output features */
-#define OUT      1910208  /* output [128, 10] */
-#define P_WEIGHT 534784  /* fc3.weight [256, 10] */
-#define G_WEIGHT 1072192  /* gradient of fc3.weight */
-#define P_BIAS   537344  /* fc3.bias [10] */
-#define G_BIAS   1074752  /* gradient of fc3.bias */
+#define N             128  /* batch */
+#define D             256  /* input features (flattened) */
+#define M             10  /* output features */
+#define OUT           1910208  /* output [128, 10] */
+#define DX_ACCUMULATE 0  /* overwrite dx */
+#define P_WEIGHT      534784  /* fc3.weight [256, 10] */
+#define G_WEIGHT      1072192  /* gradient of fc3.weight */
+#define P_BIAS        537344  /* fc3.bias [10] */
+#define G_BIAS        1074752  /* gradient of fc3.bias */
 /* affine.c — fully connected layer: out = x·W + b on the input flattened to (N, D).
  * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
  * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
@@ -1791,7 +1825,9 @@ static void FN(bias_task)(void *context, int task) {
 
 static void FN(inputs_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    NNGEN_GEMM(N, D, M, t->dout, M, 1, t->mem + P_WEIGHT, 1, M, NULL, t->dx, D, task);
+    /* dx = dout·Wᵀ, or with DX_ACCUMULATE dx + dout·Wᵀ (the products added onto dx, as the scalar path) */
+    NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
+                    1, M, NULL, t->dx, D, task);
 }
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
@@ -1835,10 +1871,12 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
-/* out[j] = Σ_m g[m]·w[j·M + m] for j < 4: four dot products with W's rows at once, each summed in order
- * m = 0, 1, 2, ...; the four independent chains keep tcc's code from waiting on one sum (3.5× faster). */
+/* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
+ * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
+ * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
 static void FN(dot4)(const real *g, const real *w, real *out) {
-    real s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    real s0 = DX_ACCUMULATE ? out[0] : 0, s1 = DX_ACCUMULATE ? out[1] : 0;
+    real s2 = DX_ACCUMULATE ? out[2] : 0, s3 = DX_ACCUMULATE ? out[3] : 0;
     const real *w0 = w, *w1 = w + M, *w2 = w + 2 * M, *w3 = w + 3 * M;
     const real *const end = g + M;
     while (g < end) {
@@ -1854,9 +1892,9 @@ static void FN(dot4)(const real *g, const real *w, real *out) {
     out[3] = s3;
 }
 
-/* Σ_m g[m]·w[m], summed in order m = 0, 1, 2, ... */
-static real FN(dot)(const real *g, const real *w) {
-    real s = 0;
+/* start + Σ_m g[m]·w[m], summed in order m = 0, 1, 2, ... */
+static real FN(dot)(real start, const real *g, const real *w) {
+    real s = start;
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
@@ -1880,7 +1918,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
- *   dx[n][d] = Σ_m dout[n][m]·W[d][m]      (N, D), skipped when dx is NULL (the first layer) */
+ *   dx[n][d] = Σ_m dout[n][m]·W[d][m]      (N, D), skipped when dx is NULL (the first layer); with
+ *                                           DX_ACCUMULATE added onto dx[n][d] */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
@@ -1898,7 +1937,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         const real *g = dout + n * M;
         int d = 0;
         for (; d + 4 <= D; d += 4) FN(dot4)(g, w + d * M, dx + n * D + d);
-        for (; d < D; d++) dx[n * D + d] = FN(dot)(g, w + d * M);
+        for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
 #endif
@@ -1908,6 +1947,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef D
 #undef M
 #undef OUT
+#undef DX_ACCUMULATE
 #undef P_WEIGHT
 #undef G_WEIGHT
 #undef P_BIAS
@@ -2052,16 +2092,16 @@ double fashion_mlp_forward(real *mem, const real *input, const void *target, int
     return fashion_mlp_loss_forward(mem, mem + FASHION_MLP_OUTPUT_OFFSET, target);
 }
 
-/* Activation gradients alternate between two scratch buffers of 65536 elements at 1912768 and 1978304. */
+/* Layer-output gradients live in 2 slabs (see the memory plan: nngen check --dump plan); a gradient read by several layers is the sum of what each sends back. */
 void fashion_mlp_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
-    fashion_mlp_loss_backward(mem, mem + FASHION_MLP_OUTPUT_OFFSET, target, mem + 1912768);
-    fashion_mlp_fc3_backward(mem, mem + FASHION_MLP_RELU2_OUTPUT, mem + 1912768, mem + 1978304, train);
-    fashion_mlp_relu2_backward(mem, mem + FASHION_MLP_BN2_OUTPUT, mem + 1978304, mem + 1912768, train);
-    fashion_mlp_bn2_backward(mem, mem + FASHION_MLP_FC2_OUTPUT, mem + 1912768, mem + 1978304, train);
-    fashion_mlp_fc2_backward(mem, mem + FASHION_MLP_RELU1_OUTPUT, mem + 1978304, mem + 1912768, train);
-    fashion_mlp_relu1_backward(mem, mem + FASHION_MLP_BN1_OUTPUT, mem + 1912768, mem + 1978304, train);
-    fashion_mlp_bn1_backward(mem, mem + FASHION_MLP_FC1_OUTPUT, mem + 1978304, mem + 1912768, train);
-    fashion_mlp_fc1_backward(mem, input, mem + 1912768, grad_input, train);
+    fashion_mlp_loss_backward(mem, mem + FASHION_MLP_OUTPUT_OFFSET, target, mem + 1912768 /* dfc3 */);
+    fashion_mlp_fc3_backward(mem, mem + FASHION_MLP_RELU2_OUTPUT, mem + 1912768 /* dfc3 */, mem + 1978304 /* drelu2 */, train);
+    fashion_mlp_relu2_backward(mem, mem + FASHION_MLP_BN2_OUTPUT, mem + 1978304 /* drelu2 */, mem + 1912768 /* dbn2 */, train);
+    fashion_mlp_bn2_backward(mem, mem + FASHION_MLP_FC2_OUTPUT, mem + 1912768 /* dbn2 */, mem + 1978304 /* dfc2 */, train);
+    fashion_mlp_fc2_backward(mem, mem + FASHION_MLP_RELU1_OUTPUT, mem + 1978304 /* dfc2 */, mem + 1912768 /* drelu1 */, train);
+    fashion_mlp_relu1_backward(mem, mem + FASHION_MLP_BN1_OUTPUT, mem + 1912768 /* drelu1 */, mem + 1978304 /* dbn1 */, train);
+    fashion_mlp_bn1_backward(mem, mem + FASHION_MLP_FC1_OUTPUT, mem + 1978304 /* dbn1 */, mem + 1912768 /* dfc1 */, train);
+    fashion_mlp_fc1_backward(mem, input, mem + 1912768 /* dfc1 */, grad_input, train);
 }
 
 double fashion_mlp_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {

@@ -100,7 +100,9 @@ void fashion_mlp_update(float *mem, double lr, int64_t step);
 double fashion_mlp_train_step(float *mem, const float *input, const void *target, double lr, int64_t step, uint64_t rng);
 
 /* Single layers: forward reads x and writes the layer output slot; backward reads dout and writes
- * the layer's parameter gradients and dx (skipped when dx is NULL). */
+ * the layer's parameter gradients and dx (skipped when dx is NULL; added to where the layer's
+ * DX_ACCUMULATE is 1, because another reader of the same tensor wrote its gradient first).
+ * A merge layer (add, concat) reads x[0], x[1], ... and writes dx[0], dx[1], ... */
 void fashion_mlp_fc1_forward(float *mem, const float *x, int train, uint64_t rng);  /* affine [128, 784] → [128, 512] */
 void fashion_mlp_fc1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_mlp_bn1_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [128, 512] → [128, 512] */

@@ -30,6 +30,11 @@ double tanh(double);
 void *memset(void *, int, size_t);
 void *memcpy(void *, const void *, size_t);
 
+/* A layer's input gradient: dx = v, or dx += v when the layer's DX_ACCUMULATE is 1. The gradient of a
+ * tensor that several layers read is the sum of what each sends back: the reader that runs first in
+ * backward writes it, the others add to it (the emitter decides from the graph). */
+#define NNGEN_DX(place, v) ((place) = DX_ACCUMULATE ? (place) + (v) : (v))
+
 /* NNGEN_FAST is 1 where the optimized kernels are compiled: GCC or Clang (vector extensions, pthreads).
  * tcc, or any compiler given -DNNGEN_SCALAR, gets 0: plain scalar loops on one thread. Both paths add
  * the same products in the same order, so without FMA contraction (the cc backend passes
@@ -309,6 +314,10 @@ typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
 #define NNGEN_GEMM(rows, cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)                   \
     nngen_gemm_task(NNGEN_GEMM_MR(rows, cols), NNGEN_GEMM_NR(cols), NNGEN_GEMM_CHUNKS(rows, cols), rows,     \
                     cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)
+/* The same with C starting as `from` says (NNGEN_FROM_C: the products are added onto what C holds). */
+#define NNGEN_GEMM_FROM(from, rows, cols, depth, a, a_row, a_step, b, b_row, b_col, c0, c, ldc, task)        \
+    nngen_gemm_task_ex(NNGEN_GEMM_MR(rows, cols), NNGEN_GEMM_NR(cols), NNGEN_GEMM_CHUNKS(rows, cols), rows,  \
+                       cols, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, task)
 #define NNGEN_GEMM_JOB(run, context, rows, cols, depth)                                                      \
     ((nngen_job){run, context, NNGEN_GEMM_TASKS(rows, cols),                                                 \
                  (double)(rows) * (cols) * (depth) < NNGEN_PARALLEL_WORK})
@@ -490,6 +499,7 @@ static inline int nngen_set_threads(int threads) {
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
 #define OUT            1984  /* output [4, 2, 3, 3] */
+#define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        0  /* bn0.gamma [2] */
 #define G_GAMMA        576  /* gradient of bn0.gamma */
 #define P_BETA         64  /* bn0.beta [2] */
@@ -653,10 +663,10 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                d[s] = (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat)));
+                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) d[s] = (real)(k * grow[s]);
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
     }
 }
 
@@ -814,14 +824,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
-                        AT(dx, n, c0 + c, s) =
-                            (real)(k[c] * (AT(dout, n, c0 + c, s) -
-                                           inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
+                        NNGEN_DX(AT(dx, n, c0 + c, s),
+                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                                inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++) AT(dx, n, c0 + c, s) = (real)(k[c] * AT(dout, n, c0 + c, s));
+                    for (int s = 0; s < S; s++)
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
         }
     }
 }
@@ -837,6 +848,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef EPS
 #undef MOMENTUM
 #undef OUT
+#undef DX_ACCUMULATE
 #undef P_GAMMA
 #undef G_GAMMA
 #undef P_BETA
@@ -851,14 +863,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  */
 #define NNGEN_GENERATED
 #define FN(name) tiny_f64_fc1_##name
-#define N        4  /* batch */
-#define D        18  /* input features (flattened) */
-#define M        7  /* output features */
-#define OUT      2240  /* output [4, 7] */
-#define P_WEIGHT 128  /* fc1.weight [18, 7] */
-#define G_WEIGHT 704  /* gradient of fc1.weight */
-#define P_BIAS   256  /* fc1.bias [7] */
-#define G_BIAS   832  /* gradient of fc1.bias */
+#define N             4  /* batch */
+#define D             18  /* input features (flattened) */
+#define M             7  /* output features */
+#define OUT           2240  /* output [4, 7] */
+#define DX_ACCUMULATE 0  /* overwrite dx */
+#define P_WEIGHT      128  /* fc1.weight [18, 7] */
+#define G_WEIGHT      704  /* gradient of fc1.weight */
+#define P_BIAS        256  /* fc1.bias [7] */
+#define G_BIAS        832  /* gradient of fc1.bias */
 /* affine.c — fully connected layer: out = x·W + b on the input flattened to (N, D).
  * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
  * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
@@ -898,7 +911,9 @@ static void FN(bias_task)(void *context, int task) {
 
 static void FN(inputs_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    NNGEN_GEMM(N, D, M, t->dout, M, 1, t->mem + P_WEIGHT, 1, M, NULL, t->dx, D, task);
+    /* dx = dout·Wᵀ, or with DX_ACCUMULATE dx + dout·Wᵀ (the products added onto dx, as the scalar path) */
+    NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
+                    1, M, NULL, t->dx, D, task);
 }
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
@@ -942,10 +957,12 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
-/* out[j] = Σ_m g[m]·w[j·M + m] for j < 4: four dot products with W's rows at once, each summed in order
- * m = 0, 1, 2, ...; the four independent chains keep tcc's code from waiting on one sum (3.5× faster). */
+/* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
+ * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
+ * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
 static void FN(dot4)(const real *g, const real *w, real *out) {
-    real s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    real s0 = DX_ACCUMULATE ? out[0] : 0, s1 = DX_ACCUMULATE ? out[1] : 0;
+    real s2 = DX_ACCUMULATE ? out[2] : 0, s3 = DX_ACCUMULATE ? out[3] : 0;
     const real *w0 = w, *w1 = w + M, *w2 = w + 2 * M, *w3 = w + 3 * M;
     const real *const end = g + M;
     while (g < end) {
@@ -961,9 +978,9 @@ static void FN(dot4)(const real *g, const real *w, real *out) {
     out[3] = s3;
 }
 
-/* Σ_m g[m]·w[m], summed in order m = 0, 1, 2, ... */
-static real FN(dot)(const real *g, const real *w) {
-    real s = 0;
+/* start + Σ_m g[m]·w[m], summed in order m = 0, 1, 2, ... */
+static real FN(dot)(real start, const real *g, const real *w) {
+    real s = start;
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
@@ -987,7 +1004,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
- *   dx[n][d] = Σ_m dout[n][m]·W[d][m]      (N, D), skipped when dx is NULL (the first layer) */
+ *   dx[n][d] = Σ_m dout[n][m]·W[d][m]      (N, D), skipped when dx is NULL (the first layer); with
+ *                                           DX_ACCUMULATE added onto dx[n][d] */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
@@ -1005,7 +1023,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         const real *g = dout + n * M;
         int d = 0;
         for (; d + 4 <= D; d += 4) FN(dot4)(g, w + d * M, dx + n * D + d);
-        for (; d < D; d++) dx[n * D + d] = FN(dot)(g, w + d * M);
+        for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
 #endif
@@ -1015,6 +1033,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef D
 #undef M
 #undef OUT
+#undef DX_ACCUMULATE
 #undef P_WEIGHT
 #undef G_WEIGHT
 #undef P_BIAS
@@ -1031,6 +1050,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.8  /* running-statistics momentum */
 #define OUT            2304  /* output [4, 7] */
+#define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        320  /* bn1.gamma [7] */
 #define G_GAMMA        896  /* gradient of bn1.gamma */
 #define P_BETA         384  /* bn1.beta [7] */
@@ -1194,10 +1214,10 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                d[s] = (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat)));
+                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) d[s] = (real)(k * grow[s]);
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
     }
 }
 
@@ -1355,14 +1375,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
-                        AT(dx, n, c0 + c, s) =
-                            (real)(k[c] * (AT(dout, n, c0 + c, s) -
-                                           inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c])));
+                        NNGEN_DX(AT(dx, n, c0 + c, s),
+                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                                inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++) AT(dx, n, c0 + c, s) = (real)(k[c] * AT(dout, n, c0 + c, s));
+                    for (int s = 0; s < S; s++)
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
         }
     }
 }
@@ -1378,6 +1399,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef EPS
 #undef MOMENTUM
 #undef OUT
+#undef DX_ACCUMULATE
 #undef P_GAMMA
 #undef G_GAMMA
 #undef P_BETA
@@ -1392,8 +1414,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  */
 #define NNGEN_GENERATED
 #define FN(name) tiny_f64_relu1_##name
-#define COUNT 28  /* elements */
-#define OUT   2496  /* output [4, 7] */
+#define COUNT         28  /* elements */
+#define OUT           2496  /* output [4, 7] */
+#define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
  * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
@@ -1406,7 +1429,7 @@ static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
 
 /* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
 static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
-    for (long i = lo; i < hi; i++) dx[i] = x[i] > 0 ? dout[i] : 0;
+    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
 }
 
 #if NNGEN_FAST
@@ -1475,20 +1498,22 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef FN
 #undef COUNT
 #undef OUT
+#undef DX_ACCUMULATE
 
 /* ----------------------------------------------------------------------------------------------------
  * fc2: affine [4, 7] → [4, 5]   (templates/affine.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) tiny_f64_fc2_##name
-#define N        4  /* batch */
-#define D        7  /* input features (flattened) */
-#define M        5  /* output features */
-#define OUT      2560  /* output [4, 5] */
-#define P_WEIGHT 448  /* fc2.weight [7, 5] */
-#define G_WEIGHT 1024  /* gradient of fc2.weight */
-#define P_BIAS   512  /* fc2.bias [5] */
-#define G_BIAS   1088  /* gradient of fc2.bias */
+#define N             4  /* batch */
+#define D             7  /* input features (flattened) */
+#define M             5  /* output features */
+#define OUT           2560  /* output [4, 5] */
+#define DX_ACCUMULATE 0  /* overwrite dx */
+#define P_WEIGHT      448  /* fc2.weight [7, 5] */
+#define G_WEIGHT      1024  /* gradient of fc2.weight */
+#define P_BIAS        512  /* fc2.bias [5] */
+#define G_BIAS        1088  /* gradient of fc2.bias */
 /* affine.c — fully connected layer: out = x·W + b on the input flattened to (N, D).
  * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
  * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
@@ -1528,7 +1553,9 @@ static void FN(bias_task)(void *context, int task) {
 
 static void FN(inputs_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    NNGEN_GEMM(N, D, M, t->dout, M, 1, t->mem + P_WEIGHT, 1, M, NULL, t->dx, D, task);
+    /* dx = dout·Wᵀ, or with DX_ACCUMULATE dx + dout·Wᵀ (the products added onto dx, as the scalar path) */
+    NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
+                    1, M, NULL, t->dx, D, task);
 }
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
@@ -1572,10 +1599,12 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
-/* out[j] = Σ_m g[m]·w[j·M + m] for j < 4: four dot products with W's rows at once, each summed in order
- * m = 0, 1, 2, ...; the four independent chains keep tcc's code from waiting on one sum (3.5× faster). */
+/* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
+ * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
+ * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
 static void FN(dot4)(const real *g, const real *w, real *out) {
-    real s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    real s0 = DX_ACCUMULATE ? out[0] : 0, s1 = DX_ACCUMULATE ? out[1] : 0;
+    real s2 = DX_ACCUMULATE ? out[2] : 0, s3 = DX_ACCUMULATE ? out[3] : 0;
     const real *w0 = w, *w1 = w + M, *w2 = w + 2 * M, *w3 = w + 3 * M;
     const real *const end = g + M;
     while (g < end) {
@@ -1591,9 +1620,9 @@ static void FN(dot4)(const real *g, const real *w, real *out) {
     out[3] = s3;
 }
 
-/* Σ_m g[m]·w[m], summed in order m = 0, 1, 2, ... */
-static real FN(dot)(const real *g, const real *w) {
-    real s = 0;
+/* start + Σ_m g[m]·w[m], summed in order m = 0, 1, 2, ... */
+static real FN(dot)(real start, const real *g, const real *w) {
+    real s = start;
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
@@ -1617,7 +1646,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
- *   dx[n][d] = Σ_m dout[n][m]·W[d][m]      (N, D), skipped when dx is NULL (the first layer) */
+ *   dx[n][d] = Σ_m dout[n][m]·W[d][m]      (N, D), skipped when dx is NULL (the first layer); with
+ *                                           DX_ACCUMULATE added onto dx[n][d] */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
@@ -1635,7 +1665,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         const real *g = dout + n * M;
         int d = 0;
         for (; d + 4 <= D; d += 4) FN(dot4)(g, w + d * M, dx + n * D + d);
-        for (; d < D; d++) dx[n * D + d] = FN(dot)(g, w + d * M);
+        for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
 #endif
@@ -1645,6 +1675,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef D
 #undef M
 #undef OUT
+#undef DX_ACCUMULATE
 #undef P_WEIGHT
 #undef G_WEIGHT
 #undef P_BIAS
@@ -1785,14 +1816,14 @@ double tiny_f64_forward(real *mem, const real *input, const void *target, int tr
     return tiny_f64_loss_forward(mem, mem + TINY_F64_OUTPUT_OFFSET, target);
 }
 
-/* Activation gradients alternate between two scratch buffers of 72 elements at 2688 and 2816. */
+/* Layer-output gradients live in 2 slabs (see the memory plan: nngen check --dump plan); a gradient read by several layers is the sum of what each sends back. */
 void tiny_f64_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
-    tiny_f64_loss_backward(mem, mem + TINY_F64_OUTPUT_OFFSET, target, mem + 2688);
-    tiny_f64_fc2_backward(mem, mem + TINY_F64_RELU1_OUTPUT, mem + 2688, mem + 2816, train);
-    tiny_f64_relu1_backward(mem, mem + TINY_F64_BN1_OUTPUT, mem + 2816, mem + 2688, train);
-    tiny_f64_bn1_backward(mem, mem + TINY_F64_FC1_OUTPUT, mem + 2688, mem + 2816, train);
-    tiny_f64_fc1_backward(mem, mem + TINY_F64_BN0_OUTPUT, mem + 2816, mem + 2688, train);
-    tiny_f64_bn0_backward(mem, input, mem + 2688, grad_input, train);
+    tiny_f64_loss_backward(mem, mem + TINY_F64_OUTPUT_OFFSET, target, mem + 2688 /* dfc2 */);
+    tiny_f64_fc2_backward(mem, mem + TINY_F64_RELU1_OUTPUT, mem + 2688 /* dfc2 */, mem + 2816 /* drelu1 */, train);
+    tiny_f64_relu1_backward(mem, mem + TINY_F64_BN1_OUTPUT, mem + 2816 /* drelu1 */, mem + 2688 /* dbn1 */, train);
+    tiny_f64_bn1_backward(mem, mem + TINY_F64_FC1_OUTPUT, mem + 2688 /* dbn1 */, mem + 2816 /* dfc1 */, train);
+    tiny_f64_fc1_backward(mem, mem + TINY_F64_BN0_OUTPUT, mem + 2816 /* dfc1 */, mem + 2688 /* dbn0 */, train);
+    tiny_f64_bn0_backward(mem, input, mem + 2688 /* dbn0 */, grad_input, train);
 }
 
 double tiny_f64_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {

@@ -35,7 +35,7 @@ extern "C" {
 #define TINY_F64_INPUT_SIZE 72  /* elements of one input batch [4, 2, 3, 3] */
 #define TINY_F64_OUTPUT_SIZE 20  /* elements of the network output [4, 5] */
 #define TINY_F64_OUTPUT_OFFSET 2560  /* where the network output (the loss input) is in mem */
-#define TINY_F64_MEM_SIZE 2944  /* elements of mem */
+#define TINY_F64_MEM_SIZE 2880  /* elements of mem */
 #define TINY_F64_PARAMS_OFFSET 0  /* parameters region */
 #define TINY_F64_PARAMS_SIZE 576  /* parameters region size, alignment padding included */
 #define TINY_F64_GRADS_OFFSET 576  /* gradients region (parameter offset + PARAMS_SIZE) */
@@ -94,7 +94,9 @@ void tiny_f64_update(double *mem, double lr, int64_t step);
 double tiny_f64_train_step(double *mem, const double *input, const void *target, double lr, int64_t step, uint64_t rng);
 
 /* Single layers: forward reads x and writes the layer output slot; backward reads dout and writes
- * the layer's parameter gradients and dx (skipped when dx is NULL). */
+ * the layer's parameter gradients and dx (skipped when dx is NULL; added to where the layer's
+ * DX_ACCUMULATE is 1, because another reader of the same tensor wrote its gradient first).
+ * A merge layer (add, concat) reads x[0], x[1], ... and writes dx[0], dx[1], ... */
 void tiny_f64_bn0_forward(double *mem, const double *x, int train, uint64_t rng);  /* batchnorm [4, 2, 3, 3] → [4, 2, 3, 3] */
 void tiny_f64_bn0_backward(double *mem, const double *x, const double *dout, double *dx, int train);
 void tiny_f64_fc1_forward(double *mem, const double *x, int train, uint64_t rng);  /* affine [4, 2, 3, 3] → [4, 7] */

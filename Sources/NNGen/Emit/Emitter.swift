@@ -72,6 +72,20 @@ public enum Emitter {
     static func layerConstants(_ layer: ShapedLayer, slots: LayerSlots, plan: MemoryPlan) -> [TemplateConstant] {
         var constants = layer.instance.constants
         constants.append(TemplateConstant("OUT", slots.output, "output \(layer.output)"))
+        switch layer.definition.arity {
+        case .unary:
+            let adds = slots.accumulate.first ?? false
+            constants.append(
+                TemplateConstant(
+                    "DX_ACCUMULATE", adds ? 1 : 0,
+                    adds ? "add to dx: another reader of this input wrote its gradient first" : "overwrite dx"))
+        case .merge:
+            constants.append(TemplateConstant("INPUTS", slots.accumulate.count, "inputs x[0], x[1], ..."))
+            constants.append(
+                TemplateConstant(
+                    "DX_ACCUMULATE_LIST", slots.accumulate.map { $0 ? "1" : "0" }.joined(separator: ", "),
+                    "per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites"))
+        }
         for spec in layer.instance.parameters {
             guard let tensor = plan.tensor(named: "\(layer.name).\(spec.suffix)") else { continue }
             constants.append(TemplateConstant("P_" + spec.suffix.uppercased(), tensor.offset, "\(tensor.name) \(tensor.shape)"))

@@ -94,6 +94,12 @@ extension EntryPoint {
     /// A layer of one input: reads `dout`, writes its parameter gradients and `dx` (skipped when NULL).
     public static let layerBackward = EntryPoint(
         .layer, "void", "backward", "real *mem, const real *x, const real *dout, real *dx, int train")
+    /// A merge layer: reads its inputs `x[0]`, `x[1]`, ... and writes its output slot.
+    public static let mergeForward = EntryPoint(
+        .layer, "void", "forward", "real *mem, const real *const *x, int train, uint64_t rng")
+    /// A merge layer: reads `dout`, writes each input's gradient `dx[i]` (skipped where NULL).
+    public static let mergeBackward = EntryPoint(
+        .layer, "void", "backward", "real *mem, const real *const *x, const real *dout, real *const *dx, int train")
     /// The loss: returns the mean loss of `logits` against `target`.
     public static let lossForward = EntryPoint(.layer, "double", "forward", "real *mem, const real *logits, const void *target")
     /// The loss: writes dloss/dlogits.
@@ -102,6 +108,8 @@ extension EntryPoint {
 
     /// The entry points every layer template defines.
     public static let layer: [EntryPoint] = [.layerForward, .layerBackward]
+    /// The entry points every merge layer template defines.
+    public static let merge: [EntryPoint] = [.mergeForward, .mergeBackward]
     /// The entry points every loss template defines.
     public static let loss: [EntryPoint] = [.lossForward, .lossBackward]
     /// The entry points every optimizer template defines.

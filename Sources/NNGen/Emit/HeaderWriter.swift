@@ -108,10 +108,15 @@ struct HeaderWriter {
                 """
         }
         out += "\n/* Single layers: forward reads x and writes the layer output slot; backward reads dout and writes\n"
-        out += " * the layer's parameter gradients and dx (skipped when dx is NULL). */\n"
+        out += " * the layer's parameter gradients and dx (skipped when dx is NULL; added to where the layer's\n"
+        out += " * DX_ACCUMULATE is 1, because another reader of the same tensor wrote its gradient first).\n"
+        out += " * A merge layer (add, concat) reads x[0], x[1], ... and writes dx[0], dx[1], ... */\n"
         for layer in graph.layers {
-            out += "\(prototype(.layerForward, owner: layer.name));  /* \(layer.kind) \(layer.input) → \(layer.output) */\n"
-            out += "\(prototype(.layerBackward, owner: layer.name));\n"
+            let (forward, backward) =
+                layer.definition.arity == .unary ? (EntryPoint.layerForward, EntryPoint.layerBackward) : (.mergeForward, .mergeBackward)
+            let shapes = layer.inputs.map(\.description).joined(separator: " + ")
+            out += "\(prototype(forward, owner: layer.name));  /* \(layer.kind) \(shapes) → \(layer.output) */\n"
+            out += "\(prototype(backward, owner: layer.name));\n"
         }
         out += "\(prototype(.lossForward, owner: "loss"));\n"
         out += "\(prototype(.lossBackward, owner: "loss"));\n"

@@ -1,23 +1,34 @@
 // LayerTable: the per-layer summary (shapes, parameters, FLOPs) shown by `nngen check` and in generated headers.
 
 public enum LayerTable {
-    /// Rows of `name kind input output params flops`, a totals line last.
+    /// Rows of `name kind input output params flops`, a totals line last. A graph (not a chain) gets a
+    /// `from` column after `kind`: what each layer reads.
     public static func render(_ graph: ShapedGraph, linePrefix: String = "") -> String {
-        var rows: [[String]] = [["layer", "kind", "input", "output", "params", "forward FLOPs"]]
+        let graphColumn = !graph.isChain
+        func row(_ cells: [String], from: String) -> [String] {
+            graphColumn ? Array(cells[0..<2]) + [from] + Array(cells[2...]) : cells
+        }
+        var rows: [[String]] = [row(["layer", "kind", "input", "output", "params", "forward FLOPs"], from: "from")]
         for layer in graph.layers {
-            rows.append([
-                layer.name, layer.kind, layer.input.description, layer.output.description,
-                group(layer.parameterCount), group(layer.instance.forwardFLOPs),
-            ])
+            rows.append(
+                row(
+                    [
+                        layer.name, layer.kind, layer.inputs.map(\.description).joined(separator: " "), layer.output.description,
+                        group(layer.parameterCount), group(layer.instance.forwardFLOPs),
+                    ], from: layer.sources.map(graph.name).joined(separator: ",")))
         }
         let loss = graph.loss
-        rows.append(["loss", loss.definition.keyword, loss.input.description, "[1]", "0", group(loss.instance.forwardFLOPs)])
-        rows.append([
-            "total", "", graph.inputShape.description, graph.outputShape.description,
-            group(graph.parameterCount), group(graph.forwardFLOPs),
-        ])
+        let last = graph.layers.last?.name ?? graph.inputName
+        rows.append(
+            row(["loss", loss.definition.keyword, loss.input.description, "[1]", "0", group(loss.instance.forwardFLOPs)], from: last))
+        rows.append(
+            row(
+                [
+                    "total", "", graph.inputShape.description, graph.outputShape.description,
+                    group(graph.parameterCount), group(graph.forwardFLOPs),
+                ], from: ""))
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
-        let numeric: Set<Int> = [4, 5]
+        let numeric: Set<Int> = graphColumn ? [5, 6] : [4, 5]
         return rows.enumerated().map { index, row in
             let cells = row.enumerated().map { c, cell in
                 let pad = String(repeating: " ", count: widths[c] - cell.count)

@@ -12,29 +12,45 @@ struct NetworkWriter {
             "\(entry.symbol(names, owner: owner))(\(arguments))"
         }
 
-        // Forward: each layer reads the previous layer's output slot.
+        // Forward: each layer reads its sources' output slots (the network input for the first layer).
         out += "\(EntryPoint.forward.prototype(names, real: "real")) {\n"
         for (index, layer) in graph.layers.enumerated() {
-            let arguments = "mem, \(inputExpression(index)), train, rng"
-            out += "    \(call(.layerForward, layer.name, arguments));  /* \(layer.kind) \(layer.input) → \(layer.output) */\n"
+            let shapes = "\(layer.kind) " + layer.inputs.map(\.description).joined(separator: " + ") + " → \(layer.output)"
+            switch layer.definition.arity {
+            case .unary:
+                let arguments = "mem, \(source(layer.sources[0])), train, rng"
+                out += "    \(call(.layerForward, layer.name, arguments));  /* \(shapes) */\n"
+            case .merge:
+                out += "    {  /* \(shapes) */\n"
+                out += "        const real *const x[\(layer.sources.count)] = {\(sourceList(index))};\n"
+                out += "        \(call(.mergeForward, layer.name, "mem, x, train, rng"));\n    }\n"
+            }
         }
         out += "    if (!target) return 0;\n"
         out += "    return \(call(.lossForward, "loss", "mem, \(output), target"));\n}\n\n"
 
-        // Backward: the loss gradient enters buffer A; layers alternate between the two scratch buffers.
-        let (a, b) = plan.gradientBuffers
-        out += "/* Activation gradients alternate between two scratch buffers of \(plan.gradientBufferCount) elements "
-        out += "at \(a) and \(b). */\n"
+        // Backward: the loss writes the output's gradient; each layer, last to first, reads its output's
+        // gradient and writes (or adds to) its sources' gradients.
+        out += "/* Layer-output gradients live in \(plan.gradientSlabs.count) slab"
+        out += plan.gradientSlabs.count == 1 ? "" : "s"
+        out += " (see the memory plan: nngen check --dump plan); a gradient read by several layers is the sum "
+        out += "of what each sends back. */\n"
         out += "\(EntryPoint.backward.prototype(names, real: "real")) {\n"
-        out += "    \(call(.lossBackward, "loss", "mem, \(output), target, mem + \(a)"));\n"
-        var dout = a
+        out += "    \(call(.lossBackward, "loss", "mem, \(output), target, \(gradient(.layer(graph.layers.count - 1)))"));\n"
         for index in graph.layers.indices.reversed() {
             let layer = graph.layers[index]
-            let dx = dout == a ? b : a
-            let dxExpression = index == 0 ? "grad_input" : "mem + \(dx)"
-            let arguments = "mem, \(inputExpression(index)), mem + \(dout), \(dxExpression), train"
-            out += "    \(call(.layerBackward, layer.name, arguments));\n"
-            dout = dx
+            let dout = gradient(.layer(index))
+            switch layer.definition.arity {
+            case .unary:
+                let arguments = "mem, \(source(layer.sources[0])), \(dout), \(gradient(layer.sources[0])), train"
+                out += "    \(call(.layerBackward, layer.name, arguments));\n"
+            case .merge:
+                out += "    {\n"
+                out += "        const real *const x[\(layer.sources.count)] = {\(sourceList(index))};\n"
+                let dx = layer.sources.map(gradient).joined(separator: ", ")
+                out += "        real *const dx[\(layer.sources.count)] = {\(dx)};\n"
+                out += "        \(call(.mergeBackward, layer.name, "mem, x, \(dout), dx, train"));\n    }\n"
+            }
         }
         out += "}\n"
 
@@ -60,8 +76,22 @@ struct NetworkWriter {
         return out
     }
 
-    /// The C expression for layer `index`'s input: the network input or the previous layer's output.
-    func inputExpression(_ index: Int) -> String {
-        index == 0 ? "input" : "mem + \(names.macro(graph.layers[index - 1].name + "_OUTPUT"))"
+    /// The C expression for a source's values: the network input or a layer's output slot.
+    func source(_ source: TensorSource) -> String {
+        switch source {
+        case .input: "input"
+        case .layer(let index): "mem + \(names.macro(graph.layers[index].name + "_OUTPUT"))"
+        }
+    }
+
+    /// The sources of layer `index`, comma-separated.
+    func sourceList(_ index: Int) -> String { graph.layers[index].sources.map(source).joined(separator: ", ") }
+
+    /// The C expression for a source's gradient: `grad_input` for the network input, else its slab.
+    func gradient(_ source: TensorSource) -> String {
+        switch source {
+        case .input: "grad_input"
+        case .layer(let index): "mem + \(plan.layers[index].gradient) /* d\(graph.layers[index].name) */"
+        }
     }
 }

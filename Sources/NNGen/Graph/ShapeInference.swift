@@ -38,6 +38,20 @@ public enum ShapeInference {
         var optimizer: ShapedOptimizer?
         var schedule: (kind: String, value: Schedule, location: SourceLocation)?
 
+        // Every layer's name and line, before any is checked: a `from=` naming a later layer gets a
+        // message that says so.
+        var layerNames: [(name: String, line: Int, index: Int)] = []
+        var kindCounts: [String: Int] = [:]
+        for (index, statement) in spec.statements.enumerated() {
+            guard case .layer(let kind, let name, _) = statement else { continue }
+            kindCounts[kind.text, default: 0] += 1
+            layerNames.append((name?.text ?? "\(kind.text)\(kindCounts[kind.text] ?? 0)", kind.location.line, index))
+        }
+        /// The names and lines of the layers after statement `here`.
+        func laterNames(after here: Int) -> [(name: String, line: Int)] {
+            layerNames.filter { $0.index > here }.map { ($0.name, $0.line) }
+        }
+
         let inputLine: SourceLocation? = spec.statements.lazy.compactMap { statement -> SourceLocation? in
             if case .input(_, _, let keyword) = statement { return keyword.location }
             return nil
@@ -59,7 +73,7 @@ public enum ShapeInference {
             }
         }
 
-        for statement in spec.statements {
+        for (statementNumber, statement) in spec.statements.enumerated() {
             switch statement {
             case .model(let name, let keyword):
                 try once(modelName?.location, "model", keyword.location)
@@ -81,10 +95,16 @@ public enum ShapeInference {
                         hint: "the loss ends the network; move this layer above it")
                 }
                 guard let input else { throw noInput(described, at: kind.location) }
+                guard LayerRegistry.definition(kind.text) != nil else { throw Parser.unknownLayerKind(kind) }
+                let (from, rest) = SourceResolver.split(attributes)
+                let context = SourceResolver(
+                    input: (input.name, input.shape, input.location), layers: layers, laterLayers: laterNames(after: statementNumber))
+                let own = naming.name(kind: kind.text, explicit: name?.text)
+                let sources = try context.resolve(from, own: own, described: described)
                 layers.append(
                     try shapeLayer(
-                        kind: kind, name: name, attributes: attributes,
-                        input: layers.last?.output ?? input.shape, naming: &naming))
+                        kind: kind, name: name, attributes: rest, sources: sources, fromWritten: from != nil, graph: context,
+                        naming: &naming))
             case .loss(let kind, let attributes, let keyword):
                 try once(loss?.location, "loss", keyword.location)
                 guard input != nil else { throw noInput("loss \(kind.text)", at: keyword.location) }
@@ -118,6 +138,7 @@ public enum ShapeInference {
                 at: last.location, "the spec has no loss: the network ends at \(last.kind) '\(last.name)' with output \(last.output)",
                 hint: "add a loss after the last layer, e.g. 'loss softmax'")
         }
+        try SourceResolver.checkEveryOutputIsRead(layers)
         if let schedule, optimizer == nil {
             throw Diagnostic(
                 at: schedule.location, "schedule \(schedule.kind) needs an optimizer",
@@ -181,25 +202,27 @@ public enum ShapeInference {
         return shape
     }
 
-    /// layer := KIND [NAME] attribute*, applied to the output of the previous layer.
+    /// layer := KIND [NAME] attribute*, applied to its sources (`from=`, or the statement before).
     static func shapeLayer(
-        kind: Token, name: Token?, attributes raw: [RawAttribute], input: Shape,
-        naming: inout LayerNaming
+        kind: Token, name: Token?, attributes raw: [RawAttribute], sources: [TensorSource], fromWritten: Bool,
+        graph: SourceResolver, naming: inout LayerNaming
     ) throws -> ShapedLayer {
         guard let definition = LayerRegistry.definition(kind.text) else { throw Parser.unknownLayerKind(kind) }
         let name = try naming.claim(kind: definition.keyword, explicit: name, at: kind.location)
+        try graph.checkArity(sources, written: fromWritten, of: definition, name: name, at: kind.location)
         let attributes = try Attributes.check(
             raw, against: definition.attributes,
             statement: "\(definition.keyword) '\(name)'", at: kind.location)
-        let context = LayerContext(name: name, kind: definition.keyword, input: input, attributes: attributes, location: kind.location)
+        let inputs = sources.map(graph.describe)
+        let context = LayerContext(name: name, kind: definition.keyword, inputs: inputs, attributes: attributes, location: kind.location)
         let instance = try definition.instantiate(context)
         let tensors = [("output", instance.output)] + (instance.parameters + instance.buffers).map { ($0.suffix, $0.shape) }
         for (what, shape) in tensors where shape.count > largestTensor {
             throw context.error("\(what) \(shape) is too large (more than 2^31 elements)")
         }
         return ShapedLayer(
-            name: name, definition: definition, input: input, instance: instance, attributes: attributes,
-            location: kind.location)
+            name: name, definition: definition, sources: sources, inputs: inputs.map(\.shape), instance: instance,
+            attributes: attributes, location: kind.location)
     }
 
     /// loss := "loss" KIND attribute*, applied to the output of the last layer `network`.

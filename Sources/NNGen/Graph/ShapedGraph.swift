@@ -1,16 +1,27 @@
-// ShapedGraph: a spec after shape inference — every layer with its input and output shapes and tensors.
+// ShapedGraph: a spec after shape inference — every layer with its inputs, output shape and tensors.
 
-/// One layer with everything derived from its statement and its input shape.
+/// What a layer reads: the network input or the output of an earlier layer (by index in `layers`).
+public enum TensorSource: Sendable, Hashable {
+    case input
+    case layer(Int)
+}
+
+/// One layer with everything derived from its statement and its input shapes.
 public struct ShapedLayer: Sendable {
     public var name: String
     public var definition: LayerDefinition
-    public var input: Shape
+    /// What it reads, in the order of its `from=` list (one source for all but the merge layers).
+    public var sources: [TensorSource]
+    /// The shapes of `sources`.
+    public var inputs: [Shape]
     public var instance: LayerInstance
     /// The checked attributes, defaults filled in.
     public var attributes: Attributes
     public var location: SourceLocation
 
     public var kind: String { definition.keyword }
+    /// The shape of its (first) input.
+    public var input: Shape { inputs[0] }
     public var output: Shape { instance.output }
     /// Number of trainable parameter elements.
     public var parameterCount: Int { instance.parameters.reduce(0) { $0 + $1.shape.count } }
@@ -60,4 +71,25 @@ public struct ShapedGraph: Sendable {
     public var forwardFLOPs: Int { layers.reduce(0) { $0 + $1.instance.forwardFLOPs } + loss.instance.forwardFLOPs }
 
     public func layer(named name: String) -> ShapedLayer? { layers.first { $0.name == name } }
+
+    /// The shape of a source.
+    public func shape(of source: TensorSource) -> Shape {
+        switch source {
+        case .input: inputShape
+        case .layer(let index): layers[index].output
+        }
+    }
+
+    /// The name a spec uses for a source: the input's name or the layer's.
+    public func name(of source: TensorSource) -> String {
+        switch source {
+        case .input: inputName
+        case .layer(let index): layers[index].name
+        }
+    }
+
+    /// Whether the spec is a chain: every layer reads the one before it (the first reads the input).
+    public var isChain: Bool {
+        layers.indices.allSatisfy { layers[$0].sources == [$0 == 0 ? .input : .layer($0 - 1)] }
+    }
 }

@@ -73,13 +73,47 @@ public struct LayerInstance: Sendable {
     }
 }
 
+/// One input of a layer as its shape rule sees it: what it is called in the spec, its shape, where it is made.
+public struct LayerInput: Sendable {
+    /// The input's name or the producing layer's name.
+    public var name: String
+    public var shape: Shape
+    /// The statement that makes it (the `input` line or the layer's line).
+    public var location: SourceLocation?
+
+    public init(name: String, shape: Shape, location: SourceLocation? = nil) {
+        self.name = name
+        self.shape = shape
+        self.location = location
+    }
+
+    /// `'fc1' [2, 4] (line 3)`, for messages that compare inputs.
+    public var described: String { "'\(name)' \(shape)" + (location.map { " (line \($0.line))" } ?? "") }
+}
+
 /// What a layer kind's shape rule sees.
 public struct LayerContext: Sendable {
     public var name: String
     public var kind: String
-    public var input: Shape
+    /// Its inputs in `from=` order: one for every layer but the merge layers.
+    public var inputs: [LayerInput]
     public var attributes: Attributes
     public var location: SourceLocation
+
+    /// The shape of the (first) input.
+    public var input: Shape { inputs[0].shape }
+
+    public init(name: String, kind: String, inputs: [LayerInput], attributes: Attributes, location: SourceLocation) {
+        self.name = name
+        self.kind = kind
+        self.inputs = inputs
+        self.attributes = attributes
+        self.location = location
+    }
+
+    public init(name: String, kind: String, input: Shape, attributes: Attributes, location: SourceLocation) {
+        self.init(name: name, kind: kind, inputs: [LayerInput(name: "x", shape: input)], attributes: attributes, location: location)
+    }
 
     /// An error about this layer, located at the layer (or at `attribute` when given).
     public func error(_ message: String, attribute: String? = nil, hint: String? = nil) -> Diagnostic {
@@ -87,6 +121,14 @@ public struct LayerContext: Sendable {
             at: attribute.map { attributes.location(of: $0) } ?? location,
             "\(kind) '\(name)' \(message)", hint: hint)
     }
+}
+
+/// How many inputs a layer kind reads.
+public enum LayerArity: Sendable, Hashable {
+    /// One input (`from=NAME`, or the statement before): entry points `EntryPoint.layer`.
+    case unary
+    /// Two or more (`from=A,B,...`): entry points `EntryPoint.merge`, with arrays of input pointers.
+    case merge
 }
 
 /// A layer kind. Adding one is a new file with a `static let` of this type, a template, and a registry line.
@@ -100,6 +142,11 @@ public struct LayerDefinition: Sendable {
     public var template: String
     /// Shape rule and tensors; throws a located `Diagnostic` when the input does not fit.
     public var instantiate: @Sendable (LayerContext) throws -> LayerInstance
+    /// One input, or several.
+    public var arity: LayerArity = .unary
+
+    /// The C entry points its template defines.
+    public var entryPoints: [EntryPoint] { arity == .unary ? EntryPoint.layer : EntryPoint.merge }
 }
 
 /// Every layer kind the spec language knows, by keyword.
@@ -115,6 +162,8 @@ public enum LayerRegistry {
         .dropout,
         .sigmoid,
         .tanh,
+        .add,
+        .concat,
     ]
 
     public static func definition(_ keyword: String) -> LayerDefinition? {

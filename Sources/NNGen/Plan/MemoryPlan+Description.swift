@@ -23,8 +23,10 @@ extension MemoryPlan {
         for saved in graph.loss.instance.saved {
             row(lossSaved[saved.name] ?? 0, saved.count, "  loss saved \(saved.name)")
         }
-        row(gradientBuffers.0, gradientBufferCount, "  gradient buffer A")
-        row(gradientBuffers.1, gradientBufferCount, "  gradient buffer B")
+        for (slab, region) in gradientSlabs.enumerated() {
+            let held = graph.layers.indices.filter { layers[$0].gradient == region.offset }.map { graph.layers[$0].name }
+            row(region.offset, region.count, "  gradient slab \(slab): d" + held.joined(separator: ", d"))
+        }
         row(total, 0, "end")
         let widths = (0..<3).map { c in rows.map { $0[c].count }.max() ?? 0 }
         return rows.map { r in

@@ -22,19 +22,27 @@ public struct MemoryRegion: Sendable, Hashable {
     public var count: Int
 }
 
-/// The offsets of one layer's own slots: its output and its saved scratch arrays.
+/// The offsets of one layer's own slots: its output, its saved scratch arrays and its output's gradient.
 public struct LayerSlots: Sendable, Hashable {
     public var output: Int
     /// Saved-array name → offset.
     public var saved: [String: Int]
+    /// Where the gradient of its output is during backward (a gradient slab).
+    public var gradient: Int
+    /// Per input: true when its backward adds to that input's gradient, which another consumer of the same
+    /// tensor (running earlier in backward) wrote first; false when it overwrites it.
+    public var accumulate: [Bool]
 }
 
 /// The whole memory layout of a model: one block of `real`, regions in this order:
 ///
 /// ```
 /// parameters | gradients (same layout) | buffers | optimizer state (slots × parameter layout)
-///            | activations and saved scratch | two gradient ping-pong buffers
+///            | activations and saved scratch | gradient slabs
 /// ```
+/// The gradient slabs hold the gradients of layer outputs during backward; gradients that are never alive
+/// at the same time share one (`GradientSlabs`): two for a chain, each as large as the largest gradient it
+/// holds.
 /// Every tensor starts on a 64-element boundary so kernels may use aligned vector loads.
 public struct MemoryPlan: Sendable {
     public static let alignment = 64
@@ -48,14 +56,15 @@ public struct MemoryPlan: Sendable {
     public var tensors: [PlannedTensor]
     public var layers: [LayerSlots]
     public var lossSaved: [String: Int]
-    /// The two buffers that carry activation gradients backward, each as large as the largest activation.
-    public var gradientBuffers: (Int, Int)
-    public var gradientBufferCount: Int
+    /// The slabs that carry layer-output gradients backward.
+    public var gradientSlabs: [MemoryRegion]
     /// Elements in the whole block.
     public var total: Int
 
     /// Where the network output (the loss input) lives.
     public var outputOffset: Int { layers.last?.output ?? 0 }
+    /// Where the gradient of the network output (written by the loss) lives.
+    public var outputGradientOffset: Int { layers.last?.gradient ?? 0 }
     /// Offset of a parameter's gradient: the parameter's offset shifted by the parameter region.
     public func gradientOffset(of tensor: PlannedTensor) -> Int { tensor.offset + parameters.count }
     /// Offset of optimizer state slot `k`: a region with the layout of the parameters.
@@ -109,17 +118,20 @@ public struct MemoryPlan: Sendable {
             let output = take(layer.output.count)
             var saved: [String: Int] = [:]
             for s in layer.instance.saved { saved[s.name] = take(s.count) }
-            layerSlots.append(LayerSlots(output: output, saved: saved))
+            layerSlots.append(LayerSlots(output: output, saved: saved, gradient: 0, accumulate: []))
         }
         var lossSaved: [String: Int] = [:]
         for s in graph.loss.instance.saved { lossSaved[s.name] = take(s.count) }
-        let largest = graph.layers.map(\.output.count).max() ?? 1
-        let g0 = take(largest)
-        let g1 = take(largest)
+        let slabs = GradientSlabs.assign(graph)
+        let gradientSlabs = slabs.sizes.map { MemoryRegion(offset: take($0), count: $0) }
+        for index in layerSlots.indices {
+            layerSlots[index].gradient = gradientSlabs[slabs.slabOfLayer[index]].offset
+            layerSlots[index].accumulate = slabs.accumulate[index]
+        }
         let activations = MemoryRegion(offset: activationStart, count: cursor - activationStart)
         return MemoryPlan(
             parameters: parameters, gradients: gradients, buffers: buffers, optimizerState: optimizerState,
             stateSlots: slots, activations: activations, tensors: tensors, layers: layerSlots,
-            lossSaved: lossSaved, gradientBuffers: (g0, g1), gradientBufferCount: largest, total: cursor)
+            lossSaved: lossSaved, gradientSlabs: gradientSlabs, total: cursor)
     }
 }

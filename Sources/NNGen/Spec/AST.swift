@@ -6,10 +6,18 @@ public struct Token: Sendable, Hashable {
     public var location: SourceLocation
 }
 
-/// `key=value` as written.
+/// `key=value` as written; `key=a,b` is a list, whose value is the text `a,b` and whose items are `a` and `b`.
 public struct RawAttribute: Sendable, Hashable {
     public var key: Token
     public var value: Token
+    /// The comma-separated items of the value, each located (one item for a plain value).
+    public var items: [Token]
+
+    public init(key: Token, value: Token, items: [Token]? = nil) {
+        self.key = key
+        self.value = value
+        self.items = items ?? [value]
+    }
 }
 
 /// One statement (one line) of a spec.
@@ -61,7 +69,7 @@ public struct SpecFile: Sendable {
 }
 
 extension Statement: CustomStringConvertible {
-    /// The statement written back in canonical form: `layer batchnorm bn1 eps=1e-5`.
+    /// The statement written back in the spec's own syntax: `batchnorm bn1 eps=1e-5` (it parses again).
     public var description: String {
         func attributes(_ list: [RawAttribute]) -> String {
             list.map { " \($0.key.text)=\($0.value.text)" }.joined()
@@ -72,7 +80,7 @@ extension Statement: CustomStringConvertible {
             return "input \(name?.text ?? "x") [" + dims.map(\.text).joined(separator: ", ") + "]"
         case .dtype(let value, _): return "dtype \(value.text)"
         case .layer(let kind, let name, let list):
-            return "layer \(kind.text)" + (name.map { " \($0.text)" } ?? "") + attributes(list)
+            return kind.text + (name.map { " \($0.text)" } ?? "") + attributes(list)
         case .loss(let kind, let list, _): return "loss \(kind.text)" + attributes(list)
         case .optimizer(let kind, let list, _): return "optimizer \(kind.text)" + attributes(list)
         case .schedule(let kind, let list, _): return "schedule \(kind.text)" + attributes(list)

@@ -167,14 +167,22 @@ public enum Parser {
         return .input(name: name, dims: dims, keyword: head)
     }
 
-    /// attribute* := (KEY "=" VALUE)*, with no spaces around "=".
+    /// attribute* := (KEY "=" VALUE ("," VALUE)*)*, with no spaces around "=".
     ///
-    /// `statement` names the statement in messages (`affine 'fc1'`, `loss softmax`); `named` says whether
-    /// a layer already has its name, to explain a stray second word.
+    /// A list value (`from=a,b`, spaces after the commas allowed) keeps its items as `RawAttribute.items`
+    /// and its text joined with commas. `statement` names the statement in messages (`affine 'fc1'`,
+    /// `loss softmax`); `named` says whether a layer already has its name, to explain a stray second word.
     static func attributeList(_ words: [Token], statement: String, named: Bool) throws -> [RawAttribute] {
         var result: [RawAttribute] = []
-        for (i, word) in words.enumerated() {
+        var i = 0
+        while i < words.count {
+            let word = words[i]
             let next = i + 1 < words.count ? words[i + 1] : nil
+            if word.text == "," {
+                throw Diagnostic(
+                    at: word.location, "unexpected ',' in \(statement)",
+                    hint: "a list is written key=a,b with nothing between the key and the first item")
+            }
             guard let eq = word.text.firstIndex(of: "=") else {
                 if let next, next.text.hasPrefix("=") {
                     throw spacedEquals(key: word, value: valueAfterSpacedEquals(Array(words[(i + 1)...])))
@@ -193,14 +201,29 @@ public enum Parser {
                     hint: "attributes are written key=value")
             }
             guard !value.isEmpty else {
-                if let next, !next.text.contains("=") {
+                if let next, !next.text.contains("="), next.text != "," {
                     throw spacedEquals(key: Token(text: key, location: word.location), value: next.text)
                 }
                 throw Diagnostic(at: word.location, "attribute '\(key)' of \(statement) has no value", hint: "write \(key)=VALUE")
             }
             var valueLocation = word.location
             valueLocation.column += key.count + 1
-            result.append(RawAttribute(key: Token(text: key, location: word.location), value: Token(text: value, location: valueLocation)))
+            var items = [Token(text: value, location: valueLocation)]
+            i += 1
+            // ", item" pairs after the value make it a list.
+            while i < words.count, words[i].text == "," {
+                guard i + 1 < words.count, words[i + 1].text != ",", !words[i + 1].text.contains("=") else {
+                    throw Diagnostic(
+                        at: words[i].location, "the list of '\(key)' in \(statement) ends with ','",
+                        hint: "remove the ',' or add the missing item: \(key)=" + items.map(\.text).joined(separator: ",") + ",NAME")
+                }
+                items.append(words[i + 1])
+                i += 2
+            }
+            let text = items.map(\.text).joined(separator: ",")
+            result.append(
+                RawAttribute(
+                    key: Token(text: key, location: word.location), value: Token(text: text, location: valueLocation), items: items))
         }
         return result
     }

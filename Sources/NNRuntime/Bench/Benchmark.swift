@@ -165,16 +165,19 @@ public enum Benchmark {
         model.store([Double](repeating: 1e-3, count: model.layerScratchCount), to: dout, offset: 0)
         var times: [LayerTime] = []
         for (index, layer) in graph.layers.enumerated() {
-            let x =
-                index == 0
-                ? UnsafeRawPointer(model.inputBuffer)
-                : UnsafeRawPointer(model.memory + model.plan.layers[index - 1].output * size)
-            let forward = model.functions.layerForward[index]
-            let backward = model.functions.layerBackward[index]
-            let forwardSeconds = median((0..<repeats).map { _ in timed { forward(model.memory, x, 1, 1) } })
+            let inputs = layer.sources.map { source -> UnsafeRawPointer? in
+                switch source {
+                case .input: UnsafeRawPointer(model.inputBuffer)
+                case .layer(let p): UnsafeRawPointer(model.memory + model.plan.layers[p].output * size)
+                }
+            }
+            // As the training step: no gradient for the network input, one scratch buffer for the others.
+            let gradients = layer.sources.map { $0 == .input ? nil : dx }
+            let kernels = model.functions.layers[index]
+            let forwardSeconds = median((0..<repeats).map { _ in timed { kernels.forward(model.memory, inputs, train: 1, rng: 1) } })
             let backwardSeconds = median(
                 (0..<repeats).map { _ in
-                    timed { backward(model.memory, x, dout, index == 0 ? nil : dx, 1) }
+                    timed { kernels.backward(model.memory, inputs, dout: dout, dx: gradients, train: 1) }
                 })
             times.append(
                 LayerTime(

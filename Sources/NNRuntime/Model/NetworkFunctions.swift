@@ -21,11 +21,48 @@ typealias LayerForwardFunction = @convention(c) (UnsafeMutableRawPointer?, Unsaf
 /// `EntryPoint.layerBackward`
 typealias LayerBackwardFunction =
     @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32) -> Void
+/// `EntryPoint.mergeForward`
+typealias MergeForwardFunction =
+    @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UnsafeRawPointer?>?, Int32, UInt64) -> Void
+/// `EntryPoint.mergeBackward`
+typealias MergeBackwardFunction =
+    @convention(c) (
+        UnsafeMutableRawPointer?, UnsafePointer<UnsafeRawPointer?>?, UnsafeRawPointer?, UnsafePointer<UnsafeMutableRawPointer?>?,
+        Int32
+    ) -> Void
 /// `EntryPoint.lossForward`
 typealias LossForwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?) -> Double
 /// `EntryPoint.lossBackward`
 typealias LossBackwardFunction =
     @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeMutableRawPointer?) -> Void
+
+/// One layer's kernels: one input (`EntryPoint.layer`) or several (`EntryPoint.merge`).
+enum LayerFunctions {
+    case unary(LayerForwardFunction, LayerBackwardFunction)
+    case merge(MergeForwardFunction, MergeBackwardFunction)
+
+    /// Runs forward on `inputs` (one pointer per source, in `from=` order).
+    func forward(_ memory: UnsafeMutableRawPointer, _ inputs: [UnsafeRawPointer?], train: Int32, rng: UInt64) {
+        switch self {
+        case .unary(let forward, _): forward(memory, inputs[0], train, rng)
+        case .merge(let forward, _): inputs.withUnsafeBufferPointer { forward(memory, $0.baseAddress, train, rng) }
+        }
+    }
+
+    /// Runs backward: reads `dout`, writes each input's gradient (a nil one is skipped).
+    func backward(
+        _ memory: UnsafeMutableRawPointer, _ inputs: [UnsafeRawPointer?], dout: UnsafeRawPointer?,
+        dx: [UnsafeMutableRawPointer?], train: Int32
+    ) {
+        switch self {
+        case .unary(_, let backward): backward(memory, inputs[0], dout, dx[0], train)
+        case .merge(_, let backward):
+            inputs.withUnsafeBufferPointer { x in
+                dx.withUnsafeBufferPointer { backward(memory, x.baseAddress, dout, $0.baseAddress, train) }
+            }
+        }
+    }
+}
 
 /// Every entry point of one compiled model.
 struct NetworkFunctions {
@@ -34,8 +71,7 @@ struct NetworkFunctions {
     var update: UpdateFunction?
     var trainStep: TrainStepFunction?
     var setThreads: SetThreadsFunction
-    var layerForward: [LayerForwardFunction]
-    var layerBackward: [LayerBackwardFunction]
+    var layers: [LayerFunctions]
     var lossForward: LossForwardFunction
     var lossBackward: LossBackwardFunction
 
@@ -56,8 +92,18 @@ struct NetworkFunctions {
             trainStep = try lookup(.trainStep, as: TrainStepFunction.self)
         }
         setThreads = try lookup(.setThreads, as: SetThreadsFunction.self)
-        layerForward = try graph.layers.map { try lookup(.layerForward, owner: $0.name, as: LayerForwardFunction.self) }
-        layerBackward = try graph.layers.map { try lookup(.layerBackward, owner: $0.name, as: LayerBackwardFunction.self) }
+        layers = try graph.layers.map { layer in
+            switch layer.definition.arity {
+            case .unary:
+                .unary(
+                    try lookup(.layerForward, owner: layer.name, as: LayerForwardFunction.self),
+                    try lookup(.layerBackward, owner: layer.name, as: LayerBackwardFunction.self))
+            case .merge:
+                .merge(
+                    try lookup(.mergeForward, owner: layer.name, as: MergeForwardFunction.self),
+                    try lookup(.mergeBackward, owner: layer.name, as: MergeBackwardFunction.self))
+            }
+        }
         lossForward = try lookup(.lossForward, owner: "loss", as: LossForwardFunction.self)
         lossBackward = try lookup(.lossBackward, owner: "loss", as: LossBackwardFunction.self)
     }

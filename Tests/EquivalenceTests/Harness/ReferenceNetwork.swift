@@ -17,20 +17,92 @@ struct ReferencePass {
 enum ReferenceNetwork {
     /// One forward and backward pass of `graph` with `tensors` (every parameter and buffer by full name).
     /// `labels` are the class ids of a softmax or svm loss; `targetValues` the output-shaped targets of an mse loss.
+    /// Layers run in spec order on their sources; backward runs them in reverse, and the gradient of a tensor
+    /// read by several layers (or twice by one) is the sum of what each sends back.
     static func run(
         _ graph: ShapedGraph, tensors: [String: [Double]], input: [Double], labels: [Int], mode: Mode,
         targetValues: [Double]? = nil
     ) -> ReferencePass {
-        func tensor(_ name: String, _ shape: Shape) -> RefTensor { RefTensor(shape: shape.dims, data: tensors[name]!) }
-        var buffers: [String: [Double]] = [:]
-        var x = RefTensor(shape: graph.inputShape.dims, data: input)
-        var inputs: [RefTensor] = []
-        var backwards: [(RefTensor) -> RefTensor] = []
-        var gradients: [String: [Double]] = [:]
+        let state = State(tensors: tensors, mode: mode)
+        let network = RefTensor(shape: graph.inputShape.dims, data: input)
+        var outputs: [RefTensor] = []
+        var backwards: [(RefTensor) -> [RefTensor]] = []
+        func value(_ source: TensorSource) -> RefTensor {
+            switch source {
+            case .input: network
+            case .layer(let index): outputs[index]
+            }
+        }
         for layer in graph.layers {
-            inputs.append(x)
+            let inputs = layer.sources.map(value)
+            let (out, backward) = state.layer(layer, inputs)
+            outputs.append(out)
+            backwards.append(backward)
+        }
+        let x = outputs.last ?? network
+        let (loss, dlogits): (Double, RefTensor)
+        switch graph.loss.definition.keyword {
+        case "softmax":
+            (loss, dlogits) = Reference.softmaxCrossEntropy(logits: x, labels: labels)
+        case "svm":
+            (loss, dlogits) = Reference.svmLoss(scores: x, labels: labels)
+        case "mse":
+            (loss, dlogits) = Reference.mseLoss(output: x, target: RefTensor(shape: x.shape, data: targetValues!))
+        default:
+            preconditionFailure("ReferenceNetwork has no loss '\(graph.loss.definition.keyword)' yet")
+        }
+        // Gradients of every source, summed over its readers.
+        var layerGradients: [RefTensor?] = Array(repeating: nil, count: graph.layers.count)
+        var inputGradient = RefTensor(shape: graph.inputShape.dims, data: [Double](repeating: 0, count: input.count))
+        if !graph.layers.isEmpty { layerGradients[graph.layers.count - 1] = dlogits }
+        for index in graph.layers.indices.reversed() {
+            let dout =
+                layerGradients[index] ?? RefTensor(shape: outputs[index].shape, data: [Double](repeating: 0, count: outputs[index].count))
+            for (source, dx) in zip(graph.layers[index].sources, backwards[index](dout)) {
+                switch source {
+                case .input:
+                    inputGradient = RefTensor(shape: inputGradient.shape, data: zip(inputGradient.data, dx.data).map(+))
+                case .layer(let p):
+                    let previous = layerGradients[p]?.data ?? [Double](repeating: 0, count: dx.count)
+                    layerGradients[p] = RefTensor(shape: outputs[p].shape, data: zip(previous, dx.data).map(+))
+                }
+            }
+        }
+        return ReferencePass(
+            loss: loss, output: x.data, inputGradient: inputGradient.data, gradients: state.gradients, buffers: state.buffers)
+    }
+
+    /// What the layers of one pass share: the tensors they read and the gradients and buffers they record.
+    final class State {
+        let tensors: [String: [Double]]
+        let mode: Mode
+        var gradients: [String: [Double]] = [:]
+        var buffers: [String: [Double]] = [:]
+
+        init(tensors: [String: [Double]], mode: Mode) {
+            self.tensors = tensors
+            self.mode = mode
+        }
+
+        /// One layer's output on `inputs`, and its backward: output gradient → one gradient per input.
+        func layer(_ layer: ShapedLayer, _ inputs: [RefTensor]) -> (RefTensor, (RefTensor) -> [RefTensor]) {
+            switch layer.kind {
+            case "add":
+                let out = Reference.addForward(inputs)
+                return (out, { dout in inputs.map { _ in dout } })
+            case "concat":
+                return Reference.concat(inputs)
+            default:
+                let (out, backward) = unary(layer, inputs[0])
+                return (out, { dout in [backward(dout)] })
+            }
+        }
+
+        func unary(_ layer: ShapedLayer, _ xIn: RefTensor) -> (RefTensor, (RefTensor) -> RefTensor) {
+            func tensor(_ name: String, _ shape: Shape) -> RefTensor { RefTensor(shape: shape.dims, data: tensors[name]!) }
             let name = layer.name
-            let xIn = x
+            var x = xIn
+            var backward: (RefTensor) -> RefTensor = { $0 }
             switch layer.kind {
             case "affine":
                 let n = xIn.shape[0]
@@ -38,15 +110,15 @@ enum ReferenceNetwork {
                 let w = tensor("\(name).weight", layer.instance.parameters[0].shape)
                 let b = tensor("\(name).bias", layer.instance.parameters[1].shape)
                 x = Reference.affineForward(x: flat, w: w, b: b)
-                backwards.append { dout in
+                backward = { dout in
                     let g = Reference.affineBackward(dout: dout, x: flat, w: w)
-                    gradients["\(name).weight"] = g.dw.data
-                    gradients["\(name).bias"] = g.db.data
+                    self.gradients["\(name).weight"] = g.dw.data
+                    self.gradients["\(name).bias"] = g.db.data
                     return g.dx.reshaped(xIn.shape)
                 }
             case "relu":
                 x = Reference.reluForward(x: xIn)
-                backwards.append { dout in Reference.reluBackward(dout: dout, x: xIn) }
+                backward = { dout in Reference.reluBackward(dout: dout, x: xIn) }
             case "batchnorm":
                 let c = [xIn.shape[1]]
                 let gamma = tensor("\(name).gamma", Shape(c))
@@ -60,23 +132,23 @@ enum ReferenceNetwork {
                         x: xIn, gamma: gamma, beta: beta, runningMean: mean,
                         runningVar: variance, momentum: momentum, eps: eps)
                     x = f.out
-                    buffers["\(name).running_mean"] = f.runningMean.data
-                    buffers["\(name).running_var"] = f.runningVar.data
-                    backwards.append { dout in
+                    self.buffers["\(name).running_mean"] = f.runningMean.data
+                    self.buffers["\(name).running_var"] = f.runningVar.data
+                    backward = { dout in
                         let g = Reference.batchNormBackwardTrain(dout: dout, cache: f.cache)
-                        gradients["\(name).gamma"] = g.dgamma.data
-                        gradients["\(name).beta"] = g.dbeta.data
+                        self.gradients["\(name).gamma"] = g.dgamma.data
+                        self.gradients["\(name).beta"] = g.dbeta.data
                         return g.dx
                     }
                 } else {
                     x = Reference.batchNormForwardTest(x: xIn, gamma: gamma, beta: beta, runningMean: mean, runningVar: variance, eps: eps)
-                    buffers["\(name).running_mean"] = mean.data
-                    buffers["\(name).running_var"] = variance.data
-                    backwards.append { dout in
+                    self.buffers["\(name).running_mean"] = mean.data
+                    self.buffers["\(name).running_var"] = variance.data
+                    backward = { dout in
                         let g = Reference.batchNormBackwardTest(
                             dout: dout, x: xIn, gamma: gamma, runningMean: mean, runningVar: variance, eps: eps)
-                        gradients["\(name).gamma"] = g.dgamma.data
-                        gradients["\(name).beta"] = g.dbeta.data
+                        self.gradients["\(name).gamma"] = g.dgamma.data
+                        self.gradients["\(name).beta"] = g.dbeta.data
                         return g.dx
                     }
                 }
@@ -86,10 +158,10 @@ enum ReferenceNetwork {
                 let beta = tensor("\(name).beta", Shape(d))
                 let f = Reference.layerNormForward(x: xIn, gamma: gamma, beta: beta, eps: layer.attributes.double("eps"))
                 x = f.out
-                backwards.append { dout in
+                backward = { dout in
                     let g = Reference.layerNormBackward(dout: dout, cache: f.cache)
-                    gradients["\(name).gamma"] = g.dgamma.data
-                    gradients["\(name).beta"] = g.dbeta.data
+                    self.gradients["\(name).gamma"] = g.dgamma.data
+                    self.gradients["\(name).beta"] = g.dbeta.data
                     return g.dx
                 }
             case "groupnorm":
@@ -100,10 +172,10 @@ enum ReferenceNetwork {
                     x: xIn, gamma: gamma, beta: beta, groups: layer.attributes.int("groups"),
                     eps: layer.attributes.double("eps"))
                 x = f.out
-                backwards.append { dout in
+                backward = { dout in
                     let g = Reference.groupNormBackward(dout: dout, cache: f.cache)
-                    gradients["\(name).gamma"] = g.dgamma.data
-                    gradients["\(name).beta"] = g.dbeta.data
+                    self.gradients["\(name).gamma"] = g.dgamma.data
+                    self.gradients["\(name).beta"] = g.dbeta.data
                     return g.dx
                 }
             case "dropout":
@@ -116,28 +188,28 @@ enum ReferenceNetwork {
                         tensors["\(name).mask"] != nil || keep == 1, "dropout '\(name)': pass its mask as tensors[\"\(name).mask\"]")
                     let mask = RefTensor(shape: xIn.shape, data: tensors["\(name).mask"] ?? ones)
                     x = Reference.dropoutForward(x: xIn, mask: mask, keep: keep)
-                    backwards.append { dout in Reference.dropoutBackward(dout: dout, mask: mask, keep: keep) }
+                    backward = { dout in Reference.dropoutBackward(dout: dout, mask: mask, keep: keep) }
                 } else {
-                    backwards.append { dout in dout }
+                    backward = { dout in dout }
                 }
             case "sigmoid":
                 let out = Reference.sigmoidForward(x: xIn)
                 x = out
-                backwards.append { dout in Reference.sigmoidBackward(dout: dout, out: out) }
+                backward = { dout in Reference.sigmoidBackward(dout: dout, out: out) }
             case "tanh":
                 let out = Reference.tanhForward(x: xIn)
                 x = out
-                backwards.append { dout in Reference.tanhBackward(dout: dout, out: out) }
+                backward = { dout in Reference.tanhBackward(dout: dout, out: out) }
             case "conv":
                 let w = tensor("\(name).weight", layer.instance.parameters[0].shape)
                 let b = tensor("\(name).bias", layer.instance.parameters[1].shape)
                 let stride = layer.attributes.int("stride")
                 let pad = layer.attributes.int("pad")
                 x = Reference.convForward(x: xIn, w: w, b: b, stride: stride, pad: pad)
-                backwards.append { dout in
+                backward = { dout in
                     let g = Reference.convBackward(dout: dout, x: xIn, w: w, stride: stride, pad: pad)
-                    gradients["\(name).weight"] = g.dw.data
-                    gradients["\(name).bias"] = g.db.data
+                    self.gradients["\(name).weight"] = g.dw.data
+                    self.gradients["\(name).bias"] = g.db.data
                     return g.dx
                 }
             case "maxpool":
@@ -146,28 +218,15 @@ enum ReferenceNetwork {
                 let steps = given ? (layer.attributes.int("stride"), layer.attributes.int("stride")) : (kh, kw)
                 if kh == kw && steps.0 == steps.1 {
                     x = Reference.maxPoolForward(x: xIn, size: kh, stride: steps.0).out
-                    backwards.append { dout in Reference.maxPoolBackward(dout: dout, x: xIn, size: kh, stride: steps.0) }
+                    backward = { dout in Reference.maxPoolBackward(dout: dout, x: xIn, size: kh, stride: steps.0) }
                 } else {  // KH×KW windows: the rectangular pooling of MaxPoolTests, checked against Reference there
                     x = MaxPoolTests.pool(xIn, window: (kh, kw), steps: steps, dout: nil).out
-                    backwards.append { dout in MaxPoolTests.pool(xIn, window: (kh, kw), steps: steps, dout: dout).dx }
+                    backward = { dout in MaxPoolTests.pool(xIn, window: (kh, kw), steps: steps, dout: dout).dx }
                 }
             default:
                 preconditionFailure("ReferenceNetwork has no layer kind '\(layer.kind)' yet")
             }
+            return (x, backward)
         }
-        let (loss, dlogits): (Double, RefTensor)
-        switch graph.loss.definition.keyword {
-        case "softmax":
-            (loss, dlogits) = Reference.softmaxCrossEntropy(logits: x, labels: labels)
-        case "svm":
-            (loss, dlogits) = Reference.svmLoss(scores: x, labels: labels)
-        case "mse":
-            (loss, dlogits) = Reference.mseLoss(output: x, target: RefTensor(shape: x.shape, data: targetValues!))
-        default:
-            preconditionFailure("ReferenceNetwork has no loss '\(graph.loss.definition.keyword)' yet")
-        }
-        var dout = dlogits
-        for backward in backwards.reversed() { dout = backward(dout) }
-        return ReferencePass(loss: loss, output: x.data, inputGradient: dout.data, gradients: gradients, buffers: buffers)
     }
 }
