@@ -23,6 +23,13 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 /// Rendered as one line, `file:line:col: error: message; hint: what to do`, optionally followed by the
 /// offending source line and a caret under the column.
 public struct Diagnostic: Error, Sendable, CustomStringConvertible, Equatable {
+    /// An error stops the stage; a warning (e.g. input rows a convolution never reads) is reported and the
+    /// stage goes on.
+    public enum Severity: String, Sendable {
+        case error, warning
+    }
+
+    public var severity: Severity = .error
     public var location: SourceLocation?
     public var message: String
     public var hint: String?
@@ -41,6 +48,13 @@ public struct Diagnostic: Error, Sendable, CustomStringConvertible, Equatable {
         self.init(at: SourceLocation(file: file, line: 0, column: 0), message, hint: hint)
     }
 
+    /// A warning at a location: `file:line:col: warning: message; hint: ...`.
+    public static func warning(at location: SourceLocation?, _ message: String, hint: String? = nil) -> Diagnostic {
+        var diagnostic = Diagnostic(at: location, message, hint: hint)
+        diagnostic.severity = .warning
+        return diagnostic
+    }
+
     /// An error with no file: `error: message`.
     public init(_ message: String, hint: String? = nil) {
         self.init(at: nil, message, hint: hint)
@@ -50,7 +64,7 @@ public struct Diagnostic: Error, Sendable, CustomStringConvertible, Equatable {
     public var description: String {
         var text = ""
         if let location { text += "\(location): " }
-        text += "error: \(message)"
+        text += "\(severity.rawValue): \(message)"
         if let hint { text += "; hint: \(hint)" }
         return text
     }

@@ -135,7 +135,54 @@ private let convCases: [KernelCase] = [
             """, dtypes: [.float32]),
 ]
 
-private let caseArguments: [(KernelCase, DType)] = (affineCases + convCases).flatMap { c in
+/// Grouped (and depthwise), dilated and bias-free convolutions, non-square strides and pads, PyTorch's floor,
+/// and graphs: a residual block whose shortcut adds into a gradient (DX_ACCUMULATE), concat and a three-way add.
+private let graphAndGeometryCases: [KernelCase] = [
+    KernelCase(
+        name: "conv_groups",
+        body: """
+            [3, 6, 9, 8]
+            conv c1 filters=12 size=3 stride=1 pad=1 groups=3
+            relu
+            conv c2 filters=12 size=3 stride=2 pad=1 groups=12 bias=false
+            conv c3 filters=5 size=3x2 dilation=2x1 pad=2x0 stride=2x1
+            affine fc out=3
+            loss softmax
+            optimizer sgd lr=0.1 momentum=0.9
+            """, dtypes: DType.allCases),
+    KernelCase(
+        name: "residual",
+        body: """
+            [3, 4, 8, 8]
+            conv c1 filters=8 size=3 stride=2 pad=1
+            batchnorm b1
+            relu r1
+            conv c2 filters=8 size=3 pad=1 bias=false
+            conv proj filters=8 size=1 stride=2 from=x
+            add s from=c2,proj
+            relu r2
+            concat j from=r2,r1
+            conv c3 filters=3 size=3 stride=2
+            add t from=c3,c3,c3
+            affine fc out=4
+            loss softmax
+            optimizer adam lr=0.01
+            """, dtypes: DType.allCases),
+    KernelCase(
+        name: "shared_features",
+        body: """
+            [5, 13]
+            affine fc1 out=33
+            affine a from=fc1 out=7
+            affine b from=fc1 out=7
+            affine c from=x out=7
+            add s from=a,b,c
+            loss softmax
+            optimizer sgd lr=0.1
+            """, dtypes: DType.allCases),
+]
+
+private let caseArguments: [(KernelCase, DType)] = (affineCases + convCases + graphAndGeometryCases).flatMap { c in
     c.dtypes.map { (c, $0) }
 }
 

@@ -10,7 +10,11 @@ public enum ShapeInference {
     public static func load(_ text: String, path: String) throws -> ShapedGraph {
         let spec = try Parser.parse(text, path: path)
         do {
-            return try inferShapes(spec)
+            var graph = try inferShapes(spec)
+            for index in graph.warnings.indices where graph.warnings[index].sourceLine == nil {
+                graph.warnings[index].sourceLine = graph.warnings[index].location.flatMap(spec.sourceLine)
+            }
+            return graph
         } catch var diagnostic as Diagnostic {
             if diagnostic.sourceLine == nil, let location = diagnostic.location {
                 diagnostic.sourceLine = spec.sourceLine(at: location)
@@ -145,6 +149,7 @@ public enum ShapeInference {
                 hint: "add e.g. 'optimizer sgd lr=0.05'")
         }
         return ShapedGraph(
+            warnings: layers.flatMap(\.instance.warnings),
             modelName: modelName?.text ?? baseName(spec.path),
             file: spec.path,
             dtype: dtype?.0 ?? .float32,

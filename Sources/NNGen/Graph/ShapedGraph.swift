@@ -54,6 +54,8 @@ public enum Schedule: Sendable, Hashable {
 
 /// A whole model after shape inference.
 public struct ShapedGraph: Sendable {
+    /// What shape inference noticed but accepted (`nngen check` and every command print them).
+    public var warnings: [Diagnostic] = []
     public var modelName: String
     public var file: String
     public var dtype: DType

@@ -1,27 +1,33 @@
-// conv: 2-D convolution (cross-correlation) with stride and zero padding on [N, C, H, W].
+// conv: 2-D convolution (cross-correlation) on [N, C, H, W] with stride, zero padding, dilation and groups,
+// as PyTorch's nn.Conv2d.
 
 extension LayerDefinition {
-    /// `conv NAME filters=F size=K|KHxKW [stride=1] [pad=0] [init=he]`: `[N, C, H, W] → [N, F, OH, OW]`,
-    /// weight `[F, C, KH, KW]`, bias `[F]`.
+    /// `conv NAME filters=F size=K|KHxKW [stride=1] [pad=0] [dilation=1] [groups=1] [bias=true] [init=he]`:
+    /// `[N, C, H, W] → [N, F, OH, OW]`, weight `[F, C/G, KH, KW]`, bias `[F]` (none with `bias=false`).
+    /// Stride, pad and dilation take one value or `HxW`.
     ///
     /// ```
-    /// OH = ⌊(H + 2·pad − KH) / stride⌋ + 1,   OW = ⌊(W + 2·pad − KW) / stride⌋ + 1   (≥ 1; the floor may drop
-    /// only padding: a stride that would skip real input rows or columns is an error)
-    /// out[n, f, oy, ox] = b[f] + Σ_{c, ky, kx} x[n, c, oy·stride − pad + ky, ox·stride − pad + kx]·W[f, c, ky, kx]
+    /// OH = ⌊(H + 2·padH − dilH·(KH − 1) − 1) / strideH⌋ + 1      (PyTorch's rule; OW likewise)
+    /// out[n, f, oy, ox] = b[f] + Σ_{c in f's group, ky, kx} x[n, c, oy·strideH − padH + ky·dilH,
+    ///                                                          ox·strideW − padW + kx·dilW]·W[f, c − g·C/G, ky, kx]
     /// ```
-    /// The kernel lowers each sample to a `(C·KH·KW, OH·OW)` matrix (im2col) plus a row of ones (for db).
-    /// Forward keeps those of the whole batch (`col`, N·(C·KH·KW + 1)·OH·OW elements) for backward's dW;
-    /// backward turns the input gradient of each sample back from such a matrix (`dcol`), one per group of
-    /// samples that one thread handles (min(N, 8) of them), and uses a transposed copy of the output
-    /// gradient (`dout_t`) and of dW and db (`dweight_t`) for its GEMMs.
+    /// Filters f of group g = ⌊f / (F/G)⌋ read channels g·C/G ..< (g + 1)·C/G (groups = C = F: depthwise).
+    /// When the floor leaves input rows or columns out of every window, `nngen check` warns and names the pad
+    /// that would use them. The kernel lowers each sample to a `(C·KH·KW [+ 1], OH·OW)` matrix (im2col;
+    /// the extra row of ones gives db) kept for the whole batch (`col`); backward turns each sample's input
+    /// gradient back from such a matrix (`dcol`), one per group of samples that one thread handles (min(N, 8)
+    /// of them), and uses transposed copies of the output gradient (`dout_t`) and of dW and db (`dweight_t`).
     public static let conv = LayerDefinition(
         keyword: "conv",
-        summary: "2-D convolution: F filters of C×KH×KW over [N, C, H, W], with stride and zero padding",
+        summary: "2-D convolution: F filters over [N, C, H, W] with stride, zero padding, dilation and groups",
         attributes: [
             AttributeSpec("filters", .integer(min: 1), "output channels F"),
             AttributeSpec("size", .size2D, "kernel size K (square) or KHxKW"),
-            AttributeSpec("stride", .integer(min: 1), default: .integer(1), "step between output positions"),
-            AttributeSpec("pad", .integer(min: 0), default: .integer(0), "zero rows and columns added on every side"),
+            AttributeSpec("stride", .pair(min: 1), default: .size(1, 1), "step between output positions: S or SHxSW"),
+            AttributeSpec("pad", .pair(min: 0), default: .size(0, 0), "zero rows and columns added on every side: P or PHxPW"),
+            AttributeSpec("dilation", .pair(min: 1), default: .size(1, 1), "spacing of the kernel taps: D or DHxDW"),
+            AttributeSpec("groups", .integer(min: 1), default: .integer(1), "channel groups G (C and F divisible by G)"),
+            AttributeSpec("bias", .boolean, default: .boolean(true), "whether the layer adds a bias per filter"),
             AttributeSpec("init", .initializer, default: .initializer(.he), "weight initializer"),
         ],
         template: "conv",
@@ -36,92 +42,69 @@ extension LayerDefinition {
             let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
             let f = context.attributes.int("filters")
             let (kh, kw) = context.attributes.size("size")
-            let stride = context.attributes.int("stride")
-            let pad = context.attributes.int("pad")
-            guard pad < min(kh, kw) else {
-                let same = kh == kw && kh % 2 == 1 ? "; pad=\(kh / 2) keeps H and W at stride 1" : ""
+            let stride = context.attributes.size("stride")
+            let pad = context.attributes.size("pad")
+            let dilation = context.attributes.size("dilation")
+            let groups = context.attributes.int("groups")
+            let bias = context.attributes.bool("bias")
+            guard c % groups == 0, f % groups == 0 else {
                 throw context.error(
-                    "pad=\(pad) is not smaller than the \(kh)x\(kw) kernel: the outermost outputs would see only padding",
-                    attribute: "pad", hint: "use pad ≤ \(min(kh, kw) - 1)\(same)")
+                    "on \(shape): groups=\(groups) must divide both the \(c) input channels and the \(f) filters",
+                    attribute: "groups",
+                    hint: "use a common divisor of \(c) and \(f)" + (c == f ? ", e.g. groups=\(c) (depthwise)" : ""))
             }
-            let oh = try convOutputSide(context, vertical: true, kernel: (kh, kw), stride: stride, pad: pad)
-            let ow = try convOutputSide(context, vertical: false, kernel: (kh, kw), stride: stride, pad: pad)
+            var warnings: [Diagnostic] = []
+            let (oh, ow) = try context.windowOutput(
+                kernel: (kh, kw), stride: stride, pad: pad, dilation: dilation, warnings: &warnings)
+            let (cg, fg) = (c / groups, f / groups)
             let ckk = try checkedProduct([c, kh, kw], context, "the kernel \(c)x\(kh)x\(kw)")
-            let columns = try checkedProduct([n, ckk + 1, oh, ow], context, "the im2col scratch array (N·(C·KH·KW + 1)·OH·OW)")
+            let ckkg = ckk / groups
+            let colRows = ckk + (bias ? 1 : 0)
+            let columns = try checkedProduct([n, colRows, oh, ow], context, "the im2col scratch array (N·(C·KH·KW + 1)·OH·OW)")
             let slots = min(n, convInputGradientSlots)
             let gradientColumns = try checkedProduct([slots, ckk, oh, ow], context, "the col2im scratch array")
             let outputCount = try checkedProduct([n, f, oh, ow], context, "the output")
-            // 2·N·F·OH·OW·C·KH·KW (multiply-adds) + N·F·OH·OW (bias)
-            let flops = try checkedProduct([outputCount, 2 * ckk + 1], context, "the FLOP count", limit: Int.max)
+            // 2·N·F·OH·OW·(C/G)·KH·KW (multiply-adds) + N·F·OH·OW (bias)
+            let flops = try checkedProduct([outputCount, 2 * ckkg + (bias ? 1 : 0)], context, "the FLOP count", limit: Int.max)
+            var parameters = [TensorSpec("weight", [f, cg, kh, kw], context.attributes.initializer("init"), fanIn: ckkg, fanOut: fg * kh * kw)]
+            if bias { parameters.append(TensorSpec("bias", [f], .zeros)) }
             return LayerInstance(
                 output: [n, f, oh, ow],
-                parameters: [
-                    TensorSpec(
-                        "weight", [f, c, kh, kw], context.attributes.initializer("init"),
-                        fanIn: ckk, fanOut: f * kh * kw),
-                    TensorSpec("bias", [f], .zeros),
-                ],
+                parameters: parameters,
                 saved: [
                     SavedSpec("col", count: columns), SavedSpec("dcol", count: gradientColumns),
-                    SavedSpec("dout_t", count: outputCount), SavedSpec("dweight_t", count: (ckk + 1) * f),
+                    SavedSpec("dout_t", count: outputCount), SavedSpec("dweight_t", count: ckkg * f + (bias ? f : 0)),
                 ],
                 constants: [
                     TemplateConstant("N", n, "batch"),
                     TemplateConstant("C", c, "input channels"),
-                    TemplateConstant("H", h, "input height"),
-                    TemplateConstant("W", w, "input width"),
+                    TemplateConstant("IH", h, "input height"),
+                    TemplateConstant("IW", w, "input width"),
                     TemplateConstant("F", f, "filters (output channels)"),
                     TemplateConstant("KH", kh, "kernel height"),
                     TemplateConstant("KW", kw, "kernel width"),
-                    TemplateConstant("STRIDE", stride, "step between output positions"),
-                    TemplateConstant("PAD", pad, "zero padding on every side"),
+                    TemplateConstant("STRIDE_H", stride.0, "vertical step between output positions"),
+                    TemplateConstant("STRIDE_W", stride.1, "horizontal step"),
+                    TemplateConstant("PAD_H", pad.0, "zero rows above and below"),
+                    TemplateConstant("PAD_W", pad.1, "zero columns left and right"),
+                    TemplateConstant("DIL_H", dilation.0, "vertical spacing of the kernel taps"),
+                    TemplateConstant("DIL_W", dilation.1, "horizontal spacing"),
+                    TemplateConstant("GROUPS", groups, "channel groups"),
+                    TemplateConstant("CG", cg, "input channels per group"),
+                    TemplateConstant("FG", fg, "filters per group"),
+                    TemplateConstant("HAS_BIAS", bias ? 1 : 0, "1: out = b + W·x; 0: no bias"),
                     TemplateConstant("OH", oh, "output height"),
                     TemplateConstant("OW", ow, "output width"),
-                    TemplateConstant("CKK", ckk, "C·KH·KW: rows of the im2col matrix"),
+                    TemplateConstant("CKK", ckk, "C·KH·KW: rows of the im2col matrix (without the row of ones)"),
+                    TemplateConstant("CKKG", ckkg, "(C/G)·KH·KW: columns of Wm, rows of one group's im2col block"),
                     TemplateConstant("OHW", oh * ow, "OH·OW: output positions per channel"),
                     TemplateConstant("SLOTS", slots, "dcol matrices: one per group of samples whose dx one task computes"),
                 ],
-                forwardFLOPs: flops)
+                forwardFLOPs: flops, warnings: warnings)
         })
 
     /// Groups of samples whose input gradient backward computes in parallel, each with its own `dcol` matrix.
     static let convInputGradientSlots = 8
-
-    /// One side of a convolution's output, `⌊(input + 2·pad − kernel) / stride⌋ + 1` along the height
-    /// (`vertical`) or the width; throws, naming the layer, its input and the arithmetic, when it is below 1 or
-    /// when the rounding would leave real input (not padding) outside every window.
-    static func convOutputSide(_ context: LayerContext, vertical: Bool, kernel: (Int, Int), stride: Int, pad: Int) throws -> Int {
-        let (h, w) = (context.input[2], context.input[3])
-        let (kh, kw) = kernel
-        let (axis, dim, k, input, size) = vertical ? ("height", "H", "KH", h, kh) : ("width", "W", "KW", w, kw)
-        let span = input + 2 * pad - size
-        let arithmetic = "(\(input) + 2·\(pad) − \(size)) / \(stride) + 1"
-        guard span >= 0 else {
-            let needed = (size - input + 1) / 2
-            let fix = needed < min(kh, kw) ? "use a smaller kernel or pad=\(needed)" : "use a smaller kernel"
-            throw context.error(
-                "on \(context.input): the \(kh)x\(kw) kernel does not fit the input \(axis): \(arithmetic) is below 1",
-                hint: "\(fix), so that \(k) ≤ \(dim) + 2·pad")
-        }
-        // Like PyTorch, the output side is ⌊span / stride⌋ + 1; the last (span mod stride) rows of the padded
-        // input then take part in no window. That is accepted only when those rows are all padding (at most
-        // `pad` of them), so no input value is silently ignored.
-        let unused = span % stride
-        guard unused <= pad else {
-            // Suggest the smallest pad (below the kernel size) that leaves no input row or column unused, or
-            // stride 1.
-            let goodPad = (0..<min(kh, kw)).first { p in
-                let (spanH, spanW) = (h + 2 * p - kh, w + 2 * p - kw)
-                return spanH >= 0 && spanW >= 0 && spanH % stride <= p && spanW % stride <= p
-            }
-            let example = goodPad.map { "e.g. pad=\($0)" } ?? "e.g. stride=1"
-            throw context.error(
-                "on \(context.input): output \(axis) \(arithmetic) is not a whole number: the last \(unused - pad) input "
-                    + (vertical ? "row" : "column") + (unused - pad == 1 ? "" : "s") + " would be ignored",
-                hint: "choose pad or stride so that stride divides \(dim) + 2·pad − \(k) (here \(span)) up to the padding, \(example)")
-        }
-        return span / stride + 1
-    }
 
     /// The product of `factors`, or an error naming `what` when it exceeds `limit` (by default 2^31 elements:
     /// kernels index with `int`).

@@ -59,11 +59,14 @@ public struct LayerInstance: Sendable {
     public var constants: [TemplateConstant]
     /// Forward floating-point operations (a multiply-add counts 2).
     public var forwardFLOPs: Int
+    /// What the shape rule accepted but the user should know (e.g. input rows no window reads).
+    public var warnings: [Diagnostic] = []
 
     public init(
         output: Shape, parameters: [TensorSpec] = [], buffers: [TensorSpec] = [], saved: [SavedSpec] = [],
-        constants: [TemplateConstant], forwardFLOPs: Int
+        constants: [TemplateConstant], forwardFLOPs: Int, warnings: [Diagnostic] = []
     ) {
+        self.warnings = warnings
         self.output = output
         self.parameters = parameters
         self.buffers = buffers
@@ -113,6 +116,11 @@ public struct LayerContext: Sendable {
 
     public init(name: String, kind: String, input: Shape, attributes: Attributes, location: SourceLocation) {
         self.init(name: name, kind: kind, inputs: [LayerInput(name: "x", shape: input)], attributes: attributes, location: location)
+    }
+
+    /// A warning about this layer, located at the layer (or at `attribute` when given).
+    public func warning(_ message: String, attribute: String? = nil, hint: String? = nil) -> Diagnostic {
+        .warning(at: attribute.map { attributes.location(of: $0) } ?? location, "\(kind) '\(name)' \(message)", hint: hint)
     }
 
     /// An error about this layer, located at the layer (or at `attribute` when given).

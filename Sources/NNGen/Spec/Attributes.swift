@@ -32,9 +32,15 @@ public enum AttributeKind: Sendable {
     /// A real number in `range` (`open` excludes the lower bound).
     case real(min: Double, max: Double, openMin: Bool)
     /// `K` or `KHxKW`.
-    case size2D
+    /// `N` or `NHxNW` (height by width), each a whole number ≥ `min`: a kernel size, a stride, a padding.
+    case pair(min: Int)
     /// `he`, `xavier`, `normal(STD)`, `uniform(A)`.
     case initializer
+    /// `true` or `false`.
+    case boolean
+
+    /// `K` or `KHxKW` with whole numbers ≥ 1.
+    public static let size2D = AttributeKind.pair(min: 1)
 }
 
 /// A parsed attribute value.
@@ -43,6 +49,7 @@ public enum AttributeValue: Sendable, Hashable {
     case real(Double)
     case size(Int, Int)
     case initializer(Initializer)
+    case boolean(Bool)
 }
 
 /// One attribute a statement accepts.
@@ -81,7 +88,12 @@ public struct Attributes: Sendable {
         default: return 0
         }
     }
-    /// The `(height, width)` of a `.size2D` attribute.
+    /// The value of a `.boolean` attribute.
+    public func bool(_ name: String) -> Bool {
+        if case .boolean(let b)? = values[name] { return b }
+        return false
+    }
+    /// The `(height, width)` of a `.pair` attribute.
     public func size(_ name: String) -> (Int, Int) {
         if case .size(let h, let w)? = values[name] { return (h, w) }
         return (0, 0)
@@ -153,13 +165,24 @@ public struct Attributes: Sendable {
                 throw bad("a number in \(openMin ? "(" : "[")\(format(lo)), \(format(hi))]")
             }
             return .real(v)
-        case .size2D:
+        case .pair(let min):
             let parts = text.split(separator: "x", omittingEmptySubsequences: false)
             let values = parts.compactMap { Int($0) }
-            guard parts.count == 1 || parts.count == 2, values.count == parts.count, values.allSatisfy({ $0 >= 1 }) else {
-                throw bad("a size K or KHxKW of whole numbers ≥ 1 (e.g. 3 or 3x5)")
+            guard parts.count == 1 || parts.count == 2, values.count == parts.count,
+                values.allSatisfy({ $0 >= min && $0 <= largestInteger })
+            else {
+                throw bad(
+                    min == 1
+                        ? "a size K or KHxKW of whole numbers ≥ 1 (e.g. 3 or 3x5)"
+                        : "N or NHxNW of whole numbers from \(min) to \(largestInteger) (e.g. \(min + 1) or \(min)x\(min + 1))")
             }
             return .size(values[0], values.count == 2 ? values[1] : values[0])
+        case .boolean:
+            switch text {
+            case "true": return .boolean(true)
+            case "false": return .boolean(false)
+            default: throw bad("true or false")
+            }
         case .initializer:
             switch text {
             case "he": return .initializer(.he)

@@ -202,14 +202,13 @@ enum ReferenceNetwork {
                 backward = { dout in Reference.tanhBackward(dout: dout, out: out) }
             case "conv":
                 let w = tensor("\(name).weight", layer.instance.parameters[0].shape)
-                let b = tensor("\(name).bias", layer.instance.parameters[1].shape)
-                let stride = layer.attributes.int("stride")
-                let pad = layer.attributes.int("pad")
-                x = Reference.convForward(x: xIn, w: w, b: b, stride: stride, pad: pad)
+                let b = layer.attributes.bool("bias") ? tensor("\(name).bias", layer.instance.parameters[1].shape) : nil
+                let geometry = ConvTests.geometry(layer)
+                x = Reference.convForward(x: xIn, w: w, b: b, geometry: geometry)
                 backward = { dout in
-                    let g = Reference.convBackward(dout: dout, x: xIn, w: w, stride: stride, pad: pad)
+                    let g = Reference.convBackward(dout: dout, x: xIn, w: w, geometry: geometry)
                     self.gradients["\(name).weight"] = g.dw.data
-                    self.gradients["\(name).bias"] = g.db.data
+                    if b != nil { self.gradients["\(name).bias"] = g.db.data }
                     return g.dx
                 }
             case "maxpool":
