@@ -33,7 +33,7 @@ let package = Package(
             ],
             path: "Sources/NNGenCLI"
         ),
-        .testTarget(name: "NNGenTests", dependencies: ["NNGen"], path: "Tests/NNGenTests", exclude: ["BadSpecs"]),
+        .testTarget(name: "NNGenTests", dependencies: ["NNGen"], path: "Tests/NNGenTests", exclude: ["BadSpecs", "WarningSpecs"]),
         .testTarget(name: "NNRuntimeTests", dependencies: ["NNGen", "NNRuntime"], path: "Tests/NNRuntimeTests"),
         .testTarget(name: "EquivalenceTests", dependencies: ["NNGen", "NNRuntime"], path: "Tests/EquivalenceTests"),
     ]

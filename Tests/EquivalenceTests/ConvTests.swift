@@ -130,19 +130,25 @@ import Testing
     /// where the floor leaves real input out of every window, a located warning says how many and which pad
     /// would use them.
     @Test(arguments: [
-        ("input x [8, 1, 28, 28]\nconv c1 filters=4 size=3 stride=2", [8, 4, 13, 13], [
-            "warn.spec:2:1: warning: conv 'c1' on [8, 1, 28, 28]: output height ⌊(28 + 2·0 − 3) / 2⌋ + 1 = 13 leaves the last 1 input row "
-                + "out of every window; hint: pad=1 would use them (as in PyTorch, they are ignored otherwise)",
-            "warn.spec:2:1: warning: conv 'c1' on [8, 1, 28, 28]: output width ⌊(28 + 2·0 − 3) / 2⌋ + 1 = 13 leaves the last 1 input column "
-                + "out of every window; hint: pad=1 would use them (as in PyTorch, they are ignored otherwise)",
-        ]),
+        (
+            "input x [8, 1, 28, 28]\nconv c1 filters=4 size=3 stride=2", [8, 4, 13, 13],
+            [
+                "warn.spec:2:1: warning: conv 'c1' on [8, 1, 28, 28]: output height ⌊(28 + 2·0 − 3) / 2⌋ + 1 = 13 leaves the last 1 input row "
+                    + "out of every window; hint: pad=1 would use them (as in PyTorch, they are ignored otherwise)",
+                "warn.spec:2:1: warning: conv 'c1' on [8, 1, 28, 28]: output width ⌊(28 + 2·0 − 3) / 2⌋ + 1 = 13 leaves the last 1 input column "
+                    + "out of every window; hint: pad=1 would use them (as in PyTorch, they are ignored otherwise)",
+            ]
+        ),
         ("input x [8, 1, 28, 28]\nconv c1 filters=4 size=2 pad=2", [8, 4, 31, 31], []),
-        ("input x [8, 1, 30, 27]\nconv c1 filters=4 size=3 stride=3 pad=1", [8, 4, 10, 9], [
-            "warn.spec:2:1: warning: conv 'c1' on [8, 1, 30, 27]: output height ⌊(30 + 2·1 − 3) / 3⌋ + 1 = 10 leaves the last 1 input row "
-                + "out of every window; hint: pad=2 would use them (as in PyTorch, they are ignored otherwise)",
-            "warn.spec:2:1: warning: conv 'c1' on [8, 1, 30, 27]: output width ⌊(27 + 2·1 − 3) / 3⌋ + 1 = 9 leaves the last 1 input column "
-                + "out of every window; hint: pad=2 would use them (as in PyTorch, they are ignored otherwise)",
-        ]),
+        (
+            "input x [8, 1, 30, 27]\nconv c1 filters=4 size=3 stride=3 pad=1", [8, 4, 10, 9],
+            [
+                "warn.spec:2:1: warning: conv 'c1' on [8, 1, 30, 27]: output height ⌊(30 + 2·1 − 3) / 3⌋ + 1 = 10 leaves the last 1 input row "
+                    + "out of every window; hint: pad=2 would use them (as in PyTorch, they are ignored otherwise)",
+                "warn.spec:2:1: warning: conv 'c1' on [8, 1, 30, 27]: output width ⌊(27 + 2·1 − 3) / 3⌋ + 1 = 9 leaves the last 1 input column "
+                    + "out of every window; hint: pad=2 would use them (as in PyTorch, they are ignored otherwise)",
+            ]
+        ),
         ("input x [8, 1, 28, 28]\nconv c1 filters=4 size=3 stride=2 pad=1", [8, 4, 14, 14], []),
     ])
     func pytorchSizesWithWarnings(spec: String, output: [Int], warnings: [String]) throws {

@@ -11,14 +11,17 @@ import Testing
         var input: [Int]
         var window: (Int, Int)
         var stride: Int?
+        /// More attributes: pad, ceil.
+        var extra: String = ""
 
-        var line: String {
-            let size = window.0 == window.1 ? "\(window.0)" : "\(window.0)x\(window.1)"
-            return "maxpool p size=\(size)" + (stride.map { " stride=\($0)" } ?? "")
-        }
-        /// (SH, SW): the given stride on both axes, or the window.
-        var steps: (Int, Int) { stride.map { ($0, $0) } ?? window }
+        var line: String { "maxpool p " + Self.attributes(window, stride, extra) }
         var description: String { "\(line) on \(input)" }
+
+        /// `size=K [stride=S] extra`
+        static func attributes(_ window: (Int, Int), _ stride: Int?, _ extra: String) -> String {
+            let size = window.0 == window.1 ? "\(window.0)" : "\(window.0)x\(window.1)"
+            return "size=\(size)" + (stride.map { " stride=\($0)" } ?? "") + (extra.isEmpty ? "" : " " + extra)
+        }
     }
 
     static let cases: [Case] = [
@@ -37,36 +40,22 @@ import Testing
         Case(input: [1, 3, 6, 9], window: (2, 3), stride: nil),  // non-square, default steps 2 and 3
         Case(input: [2, 1, 1, 7], window: (1, 3), stride: 2),  // H = 1
         Case(input: [2, 3, 7, 1], window: (3, 1), stride: 2),  // W = 1
+        // PyTorch's rules: the floor that leaves rows out, padding (never the maximum), ceil mode.
+        Case(input: [1, 2, 7, 7], window: (2, 2), stride: nil),  // ⌊6/2⌋ + 1 = 3: the last row and column unused
+        Case(input: [2, 2, 5, 5], window: (3, 3), stride: 2, extra: "pad=1"),
+        Case(input: [1, 3, 6, 7], window: (2, 3), stride: nil, extra: "pad=1"),
+        Case(input: [2, 1, 7, 7], window: (2, 2), stride: nil, extra: "ceil=true"),  // ⌈6/2⌉ + 1 = 4: a clipped last window
+        Case(input: [1, 2, 8, 6], window: (3, 3), stride: 2, extra: "pad=1 ceil=true"),
+        Case(input: [1, 1, 5, 5], window: (3, 3), stride: 3, extra: "ceil=true"),  // the last window starts at the last row
+        Case(input: [2, 2, 6, 9], window: (2, 3), stride: nil, extra: "stride=2x2 pad=1x1"),
     ]
 
-    /// Max pooling for any window and steps, written from the definition:
-    /// `out[n, c, oy, ox] = max x[n, c, oy·SH + ky, ox·SW + kx]`, the gradient to the first maximum in
-    /// row-major order. `Reference.maxPoolForward` covers square windows with one stride; this extends it to
-    /// KH×KW windows and (SH, SW) steps, and is itself checked against it below.
-    static func pool(_ x: RefTensor, window: (Int, Int), steps: (Int, Int), dout: RefTensor?) -> (out: RefTensor, dx: RefTensor) {
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let (kh, kw) = window
-        let (sh, sw) = steps
-        let (oh, ow) = ((h - kh) / sh + 1, (w - kw) / sw + 1)
-        var out = RefTensor(zeros: [n, c, oh, ow])
-        var dx = RefTensor(zeros: x.shape)
-        for plane in 0..<(n * c) {
-            for oy in 0..<oh {
-                for ox in 0..<ow {
-                    var best = plane * h * w + oy * sh * w + ox * sw
-                    for ky in 0..<kh {
-                        for kx in 0..<kw {
-                            let i = plane * h * w + (oy * sh + ky) * w + ox * sw + kx
-                            if x[i] > x[best] { best = i }
-                        }
-                    }
-                    let o = (plane * oh + oy) * ow + ox
-                    out[o] = x[best]
-                    if let dout { dx[best] += dout[o] }
-                }
-            }
-        }
-        return (out, dx)
+    /// The reference geometry of a shaped maxpool or avgpool layer.
+    static func geometry(_ layer: ShapedLayer) -> Reference.PoolGeometry {
+        let a = layer.attributes
+        let window = a.size("size")
+        return Reference.PoolGeometry(
+            window: window, stride: a.isGiven("stride") ? a.size("stride") : window, pad: a.size("pad"), ceil: a.bool("ceil"))
     }
 
     /// A permutation of `count` values spaced 1/4 apart, exact in float32: every window has one clear maximum,
@@ -85,7 +74,7 @@ import Testing
         for dtype in [DType.float64, .float32] {
             let harness = try LayerHarness(layerLine: c.line, input: c.input, dtype: dtype)
             let dout = harness.rounded(RefTensor.random(shape: harness.shaped.output.dims, seed: 202, scale: 1))
-            let expected = pool(x, window: c.window, steps: c.steps, dout: dout)
+            let expected = Reference.maxPool(x, geometry(harness.shaped), dout: dout)
             let context = "\(c), \(dtype.rawValue)"
             #expect(harness.shaped.output.dims == expected.out.shape, "output shape of \(context)")
             let tolerance = Tolerance.of(dtype)
@@ -112,13 +101,13 @@ import Testing
         try Self.check(c, x: x, finiteDifferences: false)
     }
 
-    /// The rectangular `pool` above agrees with `Reference.maxPoolForward/Backward` where both apply.
-    @Test func rectangularPoolAgreesWithReference() {
+    /// The general `Reference.maxPool` agrees with the square, unpadded `Reference.maxPoolForward/Backward`.
+    @Test func generalPoolAgreesWithSquareReference() {
         for (shape, k, s) in [([2, 3, 7, 7], 3, 2), ([1, 2, 5, 5], 2, 1), ([2, 1, 4, 4], 2, 2), ([1, 1, 13, 13], 5, 4)] {
             let x = RefTensor.random(shape: shape, seed: 9)
             let reference = Reference.maxPoolForward(x: x, size: k, stride: s).out
             let dout = RefTensor.random(shape: reference.shape, seed: 10)
-            let ours = Self.pool(x, window: (k, k), steps: (s, s), dout: dout)
+            let ours = Reference.maxPool(x, Reference.PoolGeometry(window: (k, k), stride: (s, s)), dout: dout)
             #expect(ours.out.data == reference.data)
             #expect(ours.dx.data == Reference.maxPoolBackward(dout: dout, x: x, size: k, stride: s).data)
         }
@@ -135,19 +124,30 @@ import Testing
         #expect(graph.layer(named: "p2")?.output == [2, 3, 2, 3])
     }
 
+    /// PyTorch-valid poolings the first release refused: output sizes as PyTorch, with warnings.
+    @Test func pytorchSizes() throws {
+        let graph = try ShapeInference.load(
+            "input x [8, 4, 11, 11]\nmaxpool p1 size=2\nmaxpool p2 size=2 ceil=true\nmaxpool p3 size=3 stride=2 pad=1\naffine out=2\nloss softmax\n",
+            path: "p.spec")
+        #expect(graph.layers.map(\.output.dims) == [[8, 4, 5, 5], [8, 4, 3, 3], [8, 4, 2, 2], [8, 2]])
+        #expect(
+            graph.warnings.map(\.description) == [
+                "p.spec:2:1: warning: maxpool 'p1' on [8, 4, 11, 11]: output height ⌊(11 + 2·0 − 2) / 2⌋ + 1 = 5 leaves the last 1 input row "
+                    + "out of every window; hint: pad=1 or ceil=true would use them (as in PyTorch, they are ignored otherwise)",
+                "p.spec:2:1: warning: maxpool 'p1' on [8, 4, 11, 11]: output width ⌊(11 + 2·0 − 2) / 2⌋ + 1 = 5 leaves the last 1 input column "
+                    + "out of every window; hint: pad=1 or ceil=true would use them (as in PyTorch, they are ignored otherwise)",
+            ])
+    }
+
     @Test(arguments: [
-        ("input x [8, 4, 7, 7]\nmaxpool p1 size=2", "maxpool 'p1' on [8, 4, 7, 7]: output height (7 − 2) / 2 + 1 is not a whole number"),
-        ("input x [8, 4, 8, 7]\nmaxpool p1 size=2", "maxpool 'p1' on [8, 4, 8, 7]: output width (7 − 2) / 2 + 1 is not a whole number"),
-        (
-            "input x [8, 4, 8, 8]\nmaxpool p1 size=3 stride=2",
-            "maxpool 'p1' on [8, 4, 8, 8]: output height (8 − 3) / 2 + 1 is not a whole number"
-        ),
-        ("input x [8, 4, 2, 2]\nmaxpool p1 size=3", "maxpool 'p1' on [8, 4, 2, 2]: the 3x3 window is larger than the 2x2 input"),
-        ("input x [8, 4, 5, 5]\nmaxpool p1 size=2x6", "maxpool 'p1' on [8, 4, 5, 5]: the 2x6 window is larger than the 5x5 input"),
+        ("input x [8, 4, 2, 2]\nmaxpool p1 size=3", "maxpool 'p1' on [8, 4, 2, 2]: the 3x3 window does not fit the input height"),
+        ("input x [8, 4, 5, 5]\nmaxpool p1 size=2x6", "maxpool 'p1' on [8, 4, 5, 5]: the 2x6 window does not fit the input width"),
+        ("input x [8, 4, 8, 8]\nmaxpool p1 size=3 pad=2", "maxpool 'p1' pad=2 is more than half the 3x3 window"),
         ("input x [8, 10]\nmaxpool p1 size=2", "maxpool 'p1' expects images [N, C, H, W], got [8, 10]"),
         ("input x [8, 4, 8, 8]\nmaxpool p1 size=2x", "bad value '2x' for 'size' of maxpool 'p1'"),
         ("input x [8, 4, 8, 8]\nmaxpool p1 size=2 stride=0", "bad value '0' for 'stride' of maxpool 'p1'"),
         ("input x [8, 4, 8, 8]\nmaxpool p1", "maxpool 'p1' is missing required attribute 'size'"),
+        ("input x [8, 4, 8, 8]\nmaxpool p1 size=2 ceil=1", "bad value '1' for 'ceil' of maxpool 'p1': expected true or false"),
     ])
     func rejects(spec: String, message: String) throws {
         let error = #expect(throws: Diagnostic.self) {

@@ -495,16 +495,25 @@ static inline int nngen_set_threads(int threads) {
 #define FN(name) fashion_cnn_c1_##name
 #define N             64  /* batch */
 #define C             1  /* input channels */
-#define H             28  /* input height */
-#define W             28  /* input width */
+#define IH            28  /* input height */
+#define IW            28  /* input width */
 #define F             16  /* filters (output channels) */
 #define KH            3  /* kernel height */
 #define KW            3  /* kernel width */
-#define STRIDE        1  /* step between output positions */
-#define PAD           1  /* zero padding on every side */
+#define STRIDE_H      1  /* vertical step between output positions */
+#define STRIDE_W      1  /* horizontal step */
+#define PAD_H         1  /* zero rows above and below */
+#define PAD_W         1  /* zero columns left and right */
+#define DIL_H         1  /* vertical spacing of the kernel taps */
+#define DIL_W         1  /* horizontal spacing */
+#define GROUPS        1  /* channel groups */
+#define CG            1  /* input channels per group */
+#define FG            16  /* filters per group */
+#define HAS_BIAS      1  /* 1: out = b + W·x; 0: no bias */
 #define OH            28  /* output height */
 #define OW            28  /* output width */
-#define CKK           9  /* C·KH·KW: rows of the im2col matrix */
+#define CKK           9  /* C·KH·KW: rows of the im2col matrix (without the row of ones) */
+#define CKKG          9  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
 #define OUT           623360  /* output [64, 16, 28, 28] */
@@ -517,45 +526,55 @@ static inline int nngen_set_threads(int threads) {
 #define S_DCOL        1927936  /* saved for backward: dcol (56448) */
 #define S_DOUT_T      1984384  /* saved for backward: dout_t (802816) */
 #define S_DWEIGHT_T   2787200  /* saved for backward: dweight_t (160) */
-/* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework) with stride and zero
- * padding: x (N, C, H, W), W (F, C, KH, KW), b (F) → out (N, F, OH, OW), OH = (H + 2·PAD − KH)/STRIDE + 1.
- * Math: seeds/003 §6 (forward; its formula writes the kernel index as a − w, a true convolution, but the
- * code of that note — and this file — correlate: x[iy + ky]·W[ky], no flip). Backward is every term of
- * the forward sum reversed (Tests/EquivalenceTests/Reference/RefConv.swift):
- *   dx[n, c, iy, ix] += dout[n, f, oy, ox]·W[f, c, ky, kx],   dW[f, c, ky, kx] += dout[n, f, oy, ox]·x[n, c, iy, ix]
+/* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
+ * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
+ * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
+ * belongs to group g = f / FG and reads the channels g·CG ... (g + 1)·CG − 1 (CG = C/GROUPS,
+ * FG = F/GROUPS). Forward, with iy = oy·STRIDE_H − PAD_H + ky·DIL_H and ix = ox·STRIDE_W − PAD_W + kx·DIL_W
+ * (x is 0 outside the image):
+ *   out[n, f, oy, ox] = b[f] + Σ_{c < CG, ky, kx} x[n, g·CG + c, iy, ix]·W[f, c, ky, kx]
+ * Backward is every term of that sum reversed (docs/math.md, Tests/EquivalenceTests/Reference/RefConv.swift):
+ *   dx[n, g·CG + c, iy, ix] += dout[n, f, oy, ox]·W[f, c, ky, kx],   dW[f, c, ky, kx] += dout[n, f, oy, ox]·x[...]
  *
  * Each sample is lowered to a matrix so the sums become matrix products ("im2col"). With k = (c·KH + ky)·KW + kx
- * (CKK = C·KH·KW values) and p = oy·OW + ox (OHW = OH·OW positions), iy = oy·STRIDE − PAD + ky and
- * ix = ox·STRIDE − PAD + kx:
- *   col[n][k][p] = x[n][c][iy][ix]   (0 outside the image: zero padding),   Wm[f][k] = W[f, c, ky, kx]
- *   forward:   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[n][k][p]
- *   backward:  dWm[f][k] = Σ_n Σ_p dout[n][f][p]·col[n][k][p],   db[f] = Σ_n Σ_p dout[n][f][p],
- *              dcol[k][p] = Σ_f Wm[f][k]·dout[n][f][p],   dx[n] = col2im(dcol): each dcol[k][p] added back
- *              onto the x[n][c][iy][ix] it was copied from.
- * Every sum runs left to right in the order written (k; n then p; f), starting from b[f] or 0. Two paths
+ * over all C channels (CKK = C·KH·KW rows; group g owns rows g·CKKG ... (g + 1)·CKKG − 1, CKKG = CG·KH·KW)
+ * and p = oy·OW + ox (OHW = OH·OW positions):
+ *   col[n][k][p] = x[n][c][iy][ix],   Wm[f][k'] = W[f, c', ky, kx] with k' = (c'·KH + ky)·KW + kx < CKKG
+ *   forward:   out[n][f][p] = b[f] + Σ_{k' < CKKG} Wm[f][k']·col[n][g·CKKG + k'][p]
+ *   backward:  dWm[f][k'] = Σ_n Σ_p dout[n][f][p]·col[n][g·CKKG + k'][p],   db[f] = Σ_n Σ_p dout[n][f][p],
+ *              dcol[g·CKKG + k'][p] = Σ_{f in group g} Wm[f][k']·dout[n][f][p],   dx[n] = col2im(dcol): each
+ *              dcol[k][p] added back onto the x[n][c][iy][ix] it was copied from.
+ * Every sum runs left to right in the order written (k'; n then p; f), starting from b[f] or 0. Two paths
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
  * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed by a row of ones (db is then the last row of one GEMM with dW); S_DCOL holds SLOTS =
+ * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
  * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
  * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW and db, transposed). */
+ * S_DWEIGHT_T (dW, by group, and db, transposed). */
 
-/* The output columns ox whose input column ox·STRIDE − PAD + kx lies inside [0, W): [*lo, *hi). */
+#define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
+#if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
+#define P_BIAS 0
+#define G_BIAS 0
+#endif
+
+/* The output columns ox whose input column ox·STRIDE_W − PAD_W + kx·DIL_W lies inside [0, IW): [*lo, *hi). */
 static void FN(inside)(int kx, int *lo, int *hi) {
     int l = 0, h = OW;
-    while (l < OW && l * STRIDE - PAD + kx < 0) l++;
-    while (h > l && (h - 1) * STRIDE - PAD + kx >= W) h--;
+    while (l < OW && l * STRIDE_W - PAD_W + kx * DIL_W < 0) l++;
+    while (h > l && (h - 1) * STRIDE_W - PAD_W + kx * DIL_W >= IW) h--;
     *lo = l;
     *hi = h;
 }
 
-/* im2col of one sample xs (C, H, W) into col (CKK + 1, OHW):
- *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][oy·STRIDE − PAD + ky][ox·STRIDE − PAD + kx], 0 outside,
- *   col[CKK][p] = 1. */
+/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+ *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
+ *   col[CKK][p] = 1 with a bias. */
 static void FN(im2col)(const real *xs, real *col) {
-    for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
+    if (HAS_BIAS)
+        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < KH; ky++)
             for (int kx = 0; kx < KW; kx++) {
@@ -564,25 +583,25 @@ static void FN(im2col)(const real *xs, real *col) {
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
                     real *r = row + oy * OW;
-                    const int iy = oy * STRIDE - PAD + ky;
-                    if (iy < 0 || iy >= H) {
+                    const int iy = oy * STRIDE_H - PAD_H + ky * DIL_H;
+                    if (iy < 0 || iy >= IH) {
                         for (int ox = 0; ox < OW; ox++) r[ox] = 0;
                         continue;
                     }
-                    const real *xrow = xs + (c * H + iy) * W;
+                    const real *xrow = xs + (c * IH + iy) * IW;
                     for (int ox = 0; ox < lo; ox++) r[ox] = 0;
-                    for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE - PAD + kx];
+                    for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE_W - PAD_W + kx * DIL_W];
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
 }
 
-/* col2im: dxs (C, H, W) = 0, then dxs[c][iy][ix] += dcol[k][p] for every (k, p) inside the image, k in
- * increasing order (each k reaches an element of dxs at most once). Overlapping windows (STRIDE < KH or
- * KW) add several terms. */
+/* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
+ * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
+ * windows (a stride below the kernel's extent) add several terms. */
 static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
-        for (int i = 0; i < C * H * W; i++) dxs[i] = 0;
+        for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < KH; ky++)
             for (int kx = 0; kx < KW; kx++) {
@@ -590,46 +609,52 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
-                    const int iy = oy * STRIDE - PAD + ky;
-                    if (iy < 0 || iy >= H) continue;
+                    const int iy = oy * STRIDE_H - PAD_H + ky * DIL_H;
+                    if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
-                    real *dxrow = dxs + (c * H + iy) * W;
-                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE - PAD + kx] += r[ox];
+                    real *dxrow = dxs + (c * IH + iy) * IW;
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
 }
 
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
- * B(k,j) = b[k·b_row + j·b_col]), with tile shapes chosen from the constant shapes:
- *   forward  out[n] (F, OHW) = b + Wm·col[n]             A = Wm (F, CKK),   B = col[n] (CKK, OHW), C0 = b[f] per row
- *   weights  (dWm | db)ᵀ (CKK + 1, F) = Σ_n col[n]·doutᵀ[n]
- *                                                      A = col[n] with its row of ones (CKK + 1, OHW),
- *                                                      B = doutᵀ[n] (OHW, F); C starts at 0 for n = 0, then each
- *                                                      sample adds onto it (the same sums as the scalar path:
- *                                                      col·g = g·col, 1·g = g)
- *   inputs   dcol (CKK, OHW) = Wmᵀ·dout[n]               A(k, f) = Wm[f][k],   B = dout[n] (F, OHW)
+ * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]    A = Wm rows of group g (FG, CKKG),
+ *                                                               B = col[n] rows of group g (CKKG, OHW), C0 = b[f]
+ *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
+ *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
+ *                                                               each sample adds onto it (the same sums as the
+ *                                                               scalar path: col·g = g·col)
+ *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
+ *                                                               is the last row of the dW product
+ *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
  * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and (dWm | db)ᵀ is transposed into dW and db at the end.
- * Tasks: forward, one per sample (im2col then its GEMM, while col[n] is in cache); backward, one per sample
- * for doutᵀ, then in one parallel call the row ranges of (dWm | db)ᵀ (each sums over every sample in
- * order) and SLOTS groups of samples for dx: they write disjoint memory. */
-#define FWD_MR           NNGEN_GEMM_MR(F, OHW)
-#define FWD_NR           NNGEN_GEMM_NR(OHW)
-#define DW_ROWS          (CKK + 1)
-#define DW_PANELS        NNGEN_GEMM_PANELS(F)
+ * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
+ * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
+ * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
+ * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* One group: the dW rows of its block, and the db row with them (it has every filter). */
+#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
+#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
 #define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
 #define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F) ? DW_CHUNKS_WANTED                                 \
-                                                          : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F))
+    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
+                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
+#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
+/* With several groups, the db product is a task (or a few) of its own. */
+#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
 /* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
  * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
  * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (DW_PANELS * DW_CHUNKS < 2 && DW_ROWS >= 8)
+#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
 #define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKK, OHW)
+#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
 #define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKK) /* multiply-adds of each of the three products */
+#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -640,11 +665,15 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int n) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * DW_ROWS * OHW;
-    FN(im2col)(t->x + (long)n * C * H * W, col);
-    for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
-        nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, F, OHW, CKK, t->mem + P_WEIGHT, CKK, 1, col, OHW, 1,
-                           NNGEN_FROM_COLUMN, t->mem + P_BIAS, t->mem + OUT + (long)n * F * OHW, OHW, panel);
+    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
+    FN(im2col)(t->x + (long)n * C * IH * IW, col);
+    for (int g = 0; g < GROUPS; g++)
+        for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+            nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG,
+                               CKKG, 1, col + (long)g * CKKG * OHW, OHW, 1,
+                               HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                               HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL,
+                               t->mem + OUT + ((long)n * F + g * FG) * OHW, OHW, panel);
 }
 
 /* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
@@ -656,30 +685,48 @@ static void FN(transpose_task)(void *context, int n) {
         for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
 }
 
-/* (dWm | db)ᵀ: row range `task` of `chunks`, with tiles of mr rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int chunks, const int task) {
+/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
+ * rows, summed over the samples in order. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
+                              const int task) {
     for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(F), chunks, DW_ROWS, F, OHW,
-                           t->mem + S_COL + (long)n * DW_ROWS * OHW, OHW, 1,
+        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
+                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
+                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
+                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
+                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
+}
+
+/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
+NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
+    for (int n = 0; n < N; n++)
+        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
+                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
                            t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T, F, task);
+                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
 }
 
 static void FN(weights_task)(void *context, int task) {
-    FN(weights)(context, NNGEN_GEMM_MR(DW_ROWS, F), DW_CHUNKS, task);
+    if (task >= GROUPS * DW_GROUP_TASKS)
+        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
+    else
+        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
+                    task % DW_GROUP_TASKS);
 }
 
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, task); }
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
     const FN(arguments) *t = context;
     real *dcol = t->mem + S_DCOL + (long)group * CKK * OHW;
     for (int n = N * group / SLOTS; n < N * (group + 1) / SLOTS; n++) {
-        for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
-            nngen_gemm_task_ex(DX_MR, DX_NR, 1, CKK, OHW, F, t->mem + P_WEIGHT, 1, CKK,
-                               t->dout + (long)n * F * OHW, OHW, 1, NNGEN_FROM_ROW, NULL, dcol, OHW, panel);
-        FN(col2im)(dcol, t->dx + (long)n * C * H * W);
+        for (int g = 0; g < GROUPS; g++)
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(DX_MR, DX_NR, 1, CKKG, OHW, FG, t->mem + P_WEIGHT + (long)g * FG * CKKG, 1,
+                                   CKKG, t->dout + ((long)n * F + g * FG) * OHW, OHW, 1, NNGEN_FROM_ROW, NULL,
+                                   dcol + (long)g * CKKG * OHW, OHW, panel);
+        FN(col2im)(dcol, t->dx + (long)n * C * IH * IW);
     }
 }
 
@@ -701,13 +748,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK}
-              : (nngen_job){FN(weights_task), &t, DW_PANELS * DW_CHUNKS, WORK < NNGEN_PARALLEL_WORK},
+              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
+                            WORK < NNGEN_PARALLEL_WORK},
         {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK},
     };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
-        for (int k = 0; k < CKK; k++) mem[G_WEIGHT + f * CKK + k] = dwt[k * F + f];
-        mem[G_BIAS + f] = dwt[CKK * F + f];
+        const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
+        for (int k = 0; k < CKKG; k++) mem[G_WEIGHT + f * CKKG + k] = block[k * FG + f % FG];
+        if (HAS_BIAS) mem[G_BIAS + f] = dwt[CKK * FG + f];
     }
 }
 
@@ -716,65 +765,68 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DW_ROWS
 #undef DW_PANELS
 #undef DW_CHUNKS_WANTED
+#undef DW_CHUNKS
+#undef DW_GROUP_TASKS
+#undef DB_TASKS
 #undef DW_SPLIT
 #undef DW_SPLIT_MR
-#undef DW_CHUNKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
 
 #else /* scalar path: the same sums in the same order */
 
-/* Forward, per sample n, with col[n] = im2col(x[n]):
- *   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[n][k][p]   (as row updates: out row += Wm[f][k]·col row) */
+/* Forward, per sample n, with col[n] = im2col(x[n]) and g = f / FG:
+ *   out[n][f][p] = b[f] + Σ_{k < CKKG} Wm[f][k]·col[n][g·CKKG + k][p]   (as row updates: out row += Wm[f][k]·col row) */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     const real *w = mem + P_WEIGHT;
-    const real *b = mem + P_BIAS;
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * (CKK + 1) * OHW;
-        FN(im2col)(x + n * C * H * W, col);
+        real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col);
         for (int f = 0; f < F; f++) {
             real *o = out + (n * F + f) * OHW;
-            const real *wf = w + f * CKK;
-            for (int p = 0; p < OHW; p++) o[p] = b[f];
-            for (int k = 0; k < CKK; k++) {
+            const real *wf = w + f * CKKG;
+            const real start = HAS_BIAS ? mem[P_BIAS + f] : 0;
+            for (int p = 0; p < OHW; p++) o[p] = start;
+            for (int k = 0; k < CKKG; k++) {
                 const real wk = wf[k];
-                const real *ck = col + k * OHW;
+                const real *ck = col + ((f / FG) * CKKG + k) * OHW;
                 for (int p = 0; p < OHW; p++) o[p] += wk * ck[p];
             }
         }
     }
 }
 
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW). Writes (not
- * accumulates) the parameter gradients, summing over the samples:
+/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+ * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
- *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][k][p]
- *   dcol[k][p] = Σ_f Wm[f][k]·g[f][p]   (as row updates: dcol row += Wm[f][k]·g row),   dx[n] = col2im(dcol)
+ *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
+ *   dcol[r + k][p] = Σ_{f in the group} Wm[f][k]·g[f][p]   (as row updates),   dx[n] = col2im(dcol)
  * (dcol and dx are skipped when dx is NULL: the first layer). */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
-    real *db = mem + G_BIAS;
     real *dcol = mem + S_DCOL;
     (void)x;
     (void)train;
-    for (int i = 0; i < F * CKK; i++) dw[i] = 0;
-    for (int f = 0; f < F; f++) db[f] = 0;
+    for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
+    if (HAS_BIAS)
+        for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * (CKK + 1) * OHW;
+        const real *col = mem + S_COL + n * COL_ROWS * OHW;
         for (int f = 0; f < F; f++) {
             const real *gf = g + f * OHW;
-            for (int p = 0; p < OHW; p++) db[f] += gf[p];
-            for (int k = 0; k < CKK; k++) {
-                const real *ck = col + k * OHW;
-                real s = dw[f * CKK + k];
+            if (HAS_BIAS)
+                for (int p = 0; p < OHW; p++) mem[G_BIAS + f] += gf[p];
+            for (int k = 0; k < CKKG; k++) {
+                const real *ck = col + ((f / FG) * CKKG + k) * OHW;
+                real s = dw[f * CKKG + k];
                 for (int p = 0; p < OHW; p++) s += gf[p] * ck[p];
-                dw[f * CKK + k] = s;
+                dw[f * CKKG + k] = s;
             }
         }
     }
@@ -783,29 +835,44 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         const real *g = dout + n * F * OHW;
         for (int i = 0; i < CKK * OHW; i++) dcol[i] = 0;
         for (int f = 0; f < F; f++)
-            for (int k = 0; k < CKK; k++) {
-                const real wk = w[f * CKK + k];
-                real *d = dcol + k * OHW;
+            for (int k = 0; k < CKKG; k++) {
+                const real wk = w[f * CKKG + k];
+                real *d = dcol + ((f / FG) * CKKG + k) * OHW;
                 for (int p = 0; p < OHW; p++) d[p] += wk * g[f * OHW + p];
             }
-        FN(col2im)(dcol, dx + n * C * H * W);
+        FN(col2im)(dcol, dx + n * C * IH * IW);
     }
 }
+#endif
+
+#undef COL_ROWS
+#if !HAS_BIAS
+#undef P_BIAS
+#undef G_BIAS
 #endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
 #undef C
-#undef H
-#undef W
+#undef IH
+#undef IW
 #undef F
 #undef KH
 #undef KW
-#undef STRIDE
-#undef PAD
+#undef STRIDE_H
+#undef STRIDE_W
+#undef PAD_H
+#undef PAD_W
+#undef DIL_H
+#undef DIL_W
+#undef GROUPS
+#undef CG
+#undef FG
+#undef HAS_BIAS
 #undef OH
 #undef OW
 #undef CKK
+#undef CKKG
 #undef OHW
 #undef SLOTS
 #undef OUT
@@ -1293,31 +1360,37 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define KW            2  /* window width */
 #define SH            2  /* vertical step */
 #define SW            2  /* horizontal step */
+#define PH            0  /* padding above and below */
+#define PW            0  /* padding left and right */
 #define OH            14  /* output height */
 #define OW            14  /* output width */
 #define OUT           4393152  /* output [64, 16, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
-/* maxpool.c — max pooling over KH×KW windows, steps SH (down) and SW (across), no padding:
- * x (N, C, H, W) → out (N, C, OH, OW), OH = (H − KH)/SH + 1, OW = (W − KW)/SW + 1.
- * Math (the seeds have no pooling): ∂ max(v₁, …, v_K)/∂v_i is 1 for the element that attains the
- * maximum and 0 for the others — the rule behind ReLU's max(0, x), seeds/001 §2. Ties go to the FIRST
- * maximum in row-major window order (ky outer, kx inner), as Tests/EquivalenceTests/Reference/RefPool.swift.
- * Backward finds that element again from x with the same comparison, so nothing is saved. */
+/* maxpool.c — max pooling as PyTorch's nn.MaxPool2d: KH×KW windows, steps SH (down) and SW (across),
+ * padding PH and PW that never wins (PyTorch pads with −∞): x (N, C, H, W) → out (N, C, OH, OW).
+ * Window (oy, ox) covers rows oy·SH − PH ... oy·SH − PH + KH − 1 and columns ox·SW − PW ... + KW − 1,
+ * clipped to the input (it always holds an input element: PH ≤ KH/2, PW ≤ KW/2).
+ * Math: ∂ max(v₁, …, v_K)/∂v_i is 1 for the element that attains the maximum and 0 for the others — the
+ * rule behind ReLU's max(0, x) (docs/math.md). Ties go to the FIRST maximum in row-major window order
+ * (ky outer, kx inner), as PyTorch. Backward finds that element again from x with the same comparison, so
+ * nothing is saved. */
 
 /* The offset, inside the channel plane xc (H, W), of the first maximum of the window at (oy, ox):
- *   argmax over (ky, kx) in row-major order of xc[oy·SH + ky][ox·SW + kx], strict > so ties keep the first. */
+ *   argmax over the window's input elements in row-major order, strict > so ties keep the first. */
 static int FN(argmax)(const real *xc, int oy, int ox) {
-    const int top = oy * SH * W + ox * SW;
-    int best = top;
-    for (int ky = 0; ky < KH; ky++)
-        for (int kx = 0; kx < KW; kx++) {
-            const int i = top + ky * W + kx;
+    const int y0 = oy * SH - PH, x0 = ox * SW - PW;
+    const int ya = y0 > 0 ? y0 : 0, yb = y0 + KH < H ? y0 + KH : H;
+    const int xa = x0 > 0 ? x0 : 0, xb = x0 + KW < W ? x0 + KW : W;
+    int best = ya * W + xa;
+    for (int y = ya; y < yb; y++)
+        for (int x = xa; x < xb; x++) {
+            const int i = y * W + x;
             if (xc[i] > xc[best]) best = i;
         }
     return best;
 }
 
-/* Forward: out[n, c, oy, ox] = max_{ky < KH, kx < KW} x[n, c, oy·SH + ky, ox·SW + kx] */
+/* Forward: out[n, c, oy, ox] = the maximum of its window */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     (void)train;
@@ -1330,7 +1403,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
-/* Backward: dx = 0, then for every output element
+/* Backward: dx = 0 (unless DX_ACCUMULATE), then for every output element
  *   dx[n, c, argmax of its window] += dout[n, c, oy, ox]
  * (overlapping windows, SH < KH or SW < KW, may send several gradients to one element). No parameters. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
@@ -1357,6 +1430,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef KW
 #undef SH
 #undef SW
+#undef PH
+#undef PW
 #undef OH
 #undef OW
 #undef OUT
@@ -1369,16 +1444,25 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define FN(name) fashion_cnn_c2_##name
 #define N             64  /* batch */
 #define C             16  /* input channels */
-#define H             14  /* input height */
-#define W             14  /* input width */
+#define IH            14  /* input height */
+#define IW            14  /* input width */
 #define F             32  /* filters (output channels) */
 #define KH            3  /* kernel height */
 #define KW            3  /* kernel width */
-#define STRIDE        1  /* step between output positions */
-#define PAD           1  /* zero padding on every side */
+#define STRIDE_H      1  /* vertical step between output positions */
+#define STRIDE_W      1  /* horizontal step */
+#define PAD_H         1  /* zero rows above and below */
+#define PAD_W         1  /* zero columns left and right */
+#define DIL_H         1  /* vertical spacing of the kernel taps */
+#define DIL_W         1  /* horizontal spacing */
+#define GROUPS        1  /* channel groups */
+#define CG            16  /* input channels per group */
+#define FG            32  /* filters per group */
+#define HAS_BIAS      1  /* 1: out = b + W·x; 0: no bias */
 #define OH            14  /* output height */
 #define OW            14  /* output width */
-#define CKK           144  /* C·KH·KW: rows of the im2col matrix */
+#define CKK           144  /* C·KH·KW: rows of the im2col matrix (without the row of ones) */
+#define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
 #define OUT           4593856  /* output [64, 32, 14, 14] */
@@ -1391,45 +1475,55 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S_DCOL        6814144  /* saved for backward: dcol (225792) */
 #define S_DOUT_T      7039936  /* saved for backward: dout_t (401408) */
 #define S_DWEIGHT_T   7441344  /* saved for backward: dweight_t (4640) */
-/* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework) with stride and zero
- * padding: x (N, C, H, W), W (F, C, KH, KW), b (F) → out (N, F, OH, OW), OH = (H + 2·PAD − KH)/STRIDE + 1.
- * Math: seeds/003 §6 (forward; its formula writes the kernel index as a − w, a true convolution, but the
- * code of that note — and this file — correlate: x[iy + ky]·W[ky], no flip). Backward is every term of
- * the forward sum reversed (Tests/EquivalenceTests/Reference/RefConv.swift):
- *   dx[n, c, iy, ix] += dout[n, f, oy, ox]·W[f, c, ky, kx],   dW[f, c, ky, kx] += dout[n, f, oy, ox]·x[n, c, iy, ix]
+/* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
+ * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
+ * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
+ * belongs to group g = f / FG and reads the channels g·CG ... (g + 1)·CG − 1 (CG = C/GROUPS,
+ * FG = F/GROUPS). Forward, with iy = oy·STRIDE_H − PAD_H + ky·DIL_H and ix = ox·STRIDE_W − PAD_W + kx·DIL_W
+ * (x is 0 outside the image):
+ *   out[n, f, oy, ox] = b[f] + Σ_{c < CG, ky, kx} x[n, g·CG + c, iy, ix]·W[f, c, ky, kx]
+ * Backward is every term of that sum reversed (docs/math.md, Tests/EquivalenceTests/Reference/RefConv.swift):
+ *   dx[n, g·CG + c, iy, ix] += dout[n, f, oy, ox]·W[f, c, ky, kx],   dW[f, c, ky, kx] += dout[n, f, oy, ox]·x[...]
  *
  * Each sample is lowered to a matrix so the sums become matrix products ("im2col"). With k = (c·KH + ky)·KW + kx
- * (CKK = C·KH·KW values) and p = oy·OW + ox (OHW = OH·OW positions), iy = oy·STRIDE − PAD + ky and
- * ix = ox·STRIDE − PAD + kx:
- *   col[n][k][p] = x[n][c][iy][ix]   (0 outside the image: zero padding),   Wm[f][k] = W[f, c, ky, kx]
- *   forward:   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[n][k][p]
- *   backward:  dWm[f][k] = Σ_n Σ_p dout[n][f][p]·col[n][k][p],   db[f] = Σ_n Σ_p dout[n][f][p],
- *              dcol[k][p] = Σ_f Wm[f][k]·dout[n][f][p],   dx[n] = col2im(dcol): each dcol[k][p] added back
- *              onto the x[n][c][iy][ix] it was copied from.
- * Every sum runs left to right in the order written (k; n then p; f), starting from b[f] or 0. Two paths
+ * over all C channels (CKK = C·KH·KW rows; group g owns rows g·CKKG ... (g + 1)·CKKG − 1, CKKG = CG·KH·KW)
+ * and p = oy·OW + ox (OHW = OH·OW positions):
+ *   col[n][k][p] = x[n][c][iy][ix],   Wm[f][k'] = W[f, c', ky, kx] with k' = (c'·KH + ky)·KW + kx < CKKG
+ *   forward:   out[n][f][p] = b[f] + Σ_{k' < CKKG} Wm[f][k']·col[n][g·CKKG + k'][p]
+ *   backward:  dWm[f][k'] = Σ_n Σ_p dout[n][f][p]·col[n][g·CKKG + k'][p],   db[f] = Σ_n Σ_p dout[n][f][p],
+ *              dcol[g·CKKG + k'][p] = Σ_{f in group g} Wm[f][k']·dout[n][f][p],   dx[n] = col2im(dcol): each
+ *              dcol[k][p] added back onto the x[n][c][iy][ix] it was copied from.
+ * Every sum runs left to right in the order written (k'; n then p; f), starting from b[f] or 0. Two paths
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
  * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed by a row of ones (db is then the last row of one GEMM with dW); S_DCOL holds SLOTS =
+ * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
  * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
  * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW and db, transposed). */
+ * S_DWEIGHT_T (dW, by group, and db, transposed). */
 
-/* The output columns ox whose input column ox·STRIDE − PAD + kx lies inside [0, W): [*lo, *hi). */
+#define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
+#if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
+#define P_BIAS 0
+#define G_BIAS 0
+#endif
+
+/* The output columns ox whose input column ox·STRIDE_W − PAD_W + kx·DIL_W lies inside [0, IW): [*lo, *hi). */
 static void FN(inside)(int kx, int *lo, int *hi) {
     int l = 0, h = OW;
-    while (l < OW && l * STRIDE - PAD + kx < 0) l++;
-    while (h > l && (h - 1) * STRIDE - PAD + kx >= W) h--;
+    while (l < OW && l * STRIDE_W - PAD_W + kx * DIL_W < 0) l++;
+    while (h > l && (h - 1) * STRIDE_W - PAD_W + kx * DIL_W >= IW) h--;
     *lo = l;
     *hi = h;
 }
 
-/* im2col of one sample xs (C, H, W) into col (CKK + 1, OHW):
- *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][oy·STRIDE − PAD + ky][ox·STRIDE − PAD + kx], 0 outside,
- *   col[CKK][p] = 1. */
+/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+ *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
+ *   col[CKK][p] = 1 with a bias. */
 static void FN(im2col)(const real *xs, real *col) {
-    for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
+    if (HAS_BIAS)
+        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < KH; ky++)
             for (int kx = 0; kx < KW; kx++) {
@@ -1438,25 +1532,25 @@ static void FN(im2col)(const real *xs, real *col) {
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
                     real *r = row + oy * OW;
-                    const int iy = oy * STRIDE - PAD + ky;
-                    if (iy < 0 || iy >= H) {
+                    const int iy = oy * STRIDE_H - PAD_H + ky * DIL_H;
+                    if (iy < 0 || iy >= IH) {
                         for (int ox = 0; ox < OW; ox++) r[ox] = 0;
                         continue;
                     }
-                    const real *xrow = xs + (c * H + iy) * W;
+                    const real *xrow = xs + (c * IH + iy) * IW;
                     for (int ox = 0; ox < lo; ox++) r[ox] = 0;
-                    for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE - PAD + kx];
+                    for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE_W - PAD_W + kx * DIL_W];
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
 }
 
-/* col2im: dxs (C, H, W) = 0, then dxs[c][iy][ix] += dcol[k][p] for every (k, p) inside the image, k in
- * increasing order (each k reaches an element of dxs at most once). Overlapping windows (STRIDE < KH or
- * KW) add several terms. */
+/* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
+ * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
+ * windows (a stride below the kernel's extent) add several terms. */
 static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
-        for (int i = 0; i < C * H * W; i++) dxs[i] = 0;
+        for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < KH; ky++)
             for (int kx = 0; kx < KW; kx++) {
@@ -1464,46 +1558,52 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
-                    const int iy = oy * STRIDE - PAD + ky;
-                    if (iy < 0 || iy >= H) continue;
+                    const int iy = oy * STRIDE_H - PAD_H + ky * DIL_H;
+                    if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
-                    real *dxrow = dxs + (c * H + iy) * W;
-                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE - PAD + kx] += r[ox];
+                    real *dxrow = dxs + (c * IH + iy) * IW;
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
 }
 
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
- * B(k,j) = b[k·b_row + j·b_col]), with tile shapes chosen from the constant shapes:
- *   forward  out[n] (F, OHW) = b + Wm·col[n]             A = Wm (F, CKK),   B = col[n] (CKK, OHW), C0 = b[f] per row
- *   weights  (dWm | db)ᵀ (CKK + 1, F) = Σ_n col[n]·doutᵀ[n]
- *                                                      A = col[n] with its row of ones (CKK + 1, OHW),
- *                                                      B = doutᵀ[n] (OHW, F); C starts at 0 for n = 0, then each
- *                                                      sample adds onto it (the same sums as the scalar path:
- *                                                      col·g = g·col, 1·g = g)
- *   inputs   dcol (CKK, OHW) = Wmᵀ·dout[n]               A(k, f) = Wm[f][k],   B = dout[n] (F, OHW)
+ * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]    A = Wm rows of group g (FG, CKKG),
+ *                                                               B = col[n] rows of group g (CKKG, OHW), C0 = b[f]
+ *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
+ *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
+ *                                                               each sample adds onto it (the same sums as the
+ *                                                               scalar path: col·g = g·col)
+ *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
+ *                                                               is the last row of the dW product
+ *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
  * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and (dWm | db)ᵀ is transposed into dW and db at the end.
- * Tasks: forward, one per sample (im2col then its GEMM, while col[n] is in cache); backward, one per sample
- * for doutᵀ, then in one parallel call the row ranges of (dWm | db)ᵀ (each sums over every sample in
- * order) and SLOTS groups of samples for dx: they write disjoint memory. */
-#define FWD_MR           NNGEN_GEMM_MR(F, OHW)
-#define FWD_NR           NNGEN_GEMM_NR(OHW)
-#define DW_ROWS          (CKK + 1)
-#define DW_PANELS        NNGEN_GEMM_PANELS(F)
+ * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
+ * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
+ * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
+ * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* One group: the dW rows of its block, and the db row with them (it has every filter). */
+#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
+#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
 #define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
 #define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F) ? DW_CHUNKS_WANTED                                 \
-                                                          : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, F))
+    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
+                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
+#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
+/* With several groups, the db product is a task (or a few) of its own. */
+#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
 /* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
  * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
  * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (DW_PANELS * DW_CHUNKS < 2 && DW_ROWS >= 8)
+#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
 #define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKK, OHW)
+#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
 #define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKK) /* multiply-adds of each of the three products */
+#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -1514,11 +1614,15 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int n) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * DW_ROWS * OHW;
-    FN(im2col)(t->x + (long)n * C * H * W, col);
-    for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
-        nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, F, OHW, CKK, t->mem + P_WEIGHT, CKK, 1, col, OHW, 1,
-                           NNGEN_FROM_COLUMN, t->mem + P_BIAS, t->mem + OUT + (long)n * F * OHW, OHW, panel);
+    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
+    FN(im2col)(t->x + (long)n * C * IH * IW, col);
+    for (int g = 0; g < GROUPS; g++)
+        for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+            nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG,
+                               CKKG, 1, col + (long)g * CKKG * OHW, OHW, 1,
+                               HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                               HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL,
+                               t->mem + OUT + ((long)n * F + g * FG) * OHW, OHW, panel);
 }
 
 /* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
@@ -1530,30 +1634,48 @@ static void FN(transpose_task)(void *context, int n) {
         for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
 }
 
-/* (dWm | db)ᵀ: row range `task` of `chunks`, with tiles of mr rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int chunks, const int task) {
+/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
+ * rows, summed over the samples in order. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
+                              const int task) {
     for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(F), chunks, DW_ROWS, F, OHW,
-                           t->mem + S_COL + (long)n * DW_ROWS * OHW, OHW, 1,
+        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
+                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
+                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
+                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
+                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
+}
+
+/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
+NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
+    for (int n = 0; n < N; n++)
+        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
+                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
                            t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T, F, task);
+                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
 }
 
 static void FN(weights_task)(void *context, int task) {
-    FN(weights)(context, NNGEN_GEMM_MR(DW_ROWS, F), DW_CHUNKS, task);
+    if (task >= GROUPS * DW_GROUP_TASKS)
+        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
+    else
+        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
+                    task % DW_GROUP_TASKS);
 }
 
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, task); }
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
     const FN(arguments) *t = context;
     real *dcol = t->mem + S_DCOL + (long)group * CKK * OHW;
     for (int n = N * group / SLOTS; n < N * (group + 1) / SLOTS; n++) {
-        for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
-            nngen_gemm_task_ex(DX_MR, DX_NR, 1, CKK, OHW, F, t->mem + P_WEIGHT, 1, CKK,
-                               t->dout + (long)n * F * OHW, OHW, 1, NNGEN_FROM_ROW, NULL, dcol, OHW, panel);
-        FN(col2im)(dcol, t->dx + (long)n * C * H * W);
+        for (int g = 0; g < GROUPS; g++)
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(DX_MR, DX_NR, 1, CKKG, OHW, FG, t->mem + P_WEIGHT + (long)g * FG * CKKG, 1,
+                                   CKKG, t->dout + ((long)n * F + g * FG) * OHW, OHW, 1, NNGEN_FROM_ROW, NULL,
+                                   dcol + (long)g * CKKG * OHW, OHW, panel);
+        FN(col2im)(dcol, t->dx + (long)n * C * IH * IW);
     }
 }
 
@@ -1575,13 +1697,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK}
-              : (nngen_job){FN(weights_task), &t, DW_PANELS * DW_CHUNKS, WORK < NNGEN_PARALLEL_WORK},
+              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
+                            WORK < NNGEN_PARALLEL_WORK},
         {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK},
     };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
-        for (int k = 0; k < CKK; k++) mem[G_WEIGHT + f * CKK + k] = dwt[k * F + f];
-        mem[G_BIAS + f] = dwt[CKK * F + f];
+        const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
+        for (int k = 0; k < CKKG; k++) mem[G_WEIGHT + f * CKKG + k] = block[k * FG + f % FG];
+        if (HAS_BIAS) mem[G_BIAS + f] = dwt[CKK * FG + f];
     }
 }
 
@@ -1590,65 +1714,68 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DW_ROWS
 #undef DW_PANELS
 #undef DW_CHUNKS_WANTED
+#undef DW_CHUNKS
+#undef DW_GROUP_TASKS
+#undef DB_TASKS
 #undef DW_SPLIT
 #undef DW_SPLIT_MR
-#undef DW_CHUNKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
 
 #else /* scalar path: the same sums in the same order */
 
-/* Forward, per sample n, with col[n] = im2col(x[n]):
- *   out[n][f][p] = b[f] + Σ_k Wm[f][k]·col[n][k][p]   (as row updates: out row += Wm[f][k]·col row) */
+/* Forward, per sample n, with col[n] = im2col(x[n]) and g = f / FG:
+ *   out[n][f][p] = b[f] + Σ_{k < CKKG} Wm[f][k]·col[n][g·CKKG + k][p]   (as row updates: out row += Wm[f][k]·col row) */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     const real *w = mem + P_WEIGHT;
-    const real *b = mem + P_BIAS;
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * (CKK + 1) * OHW;
-        FN(im2col)(x + n * C * H * W, col);
+        real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col);
         for (int f = 0; f < F; f++) {
             real *o = out + (n * F + f) * OHW;
-            const real *wf = w + f * CKK;
-            for (int p = 0; p < OHW; p++) o[p] = b[f];
-            for (int k = 0; k < CKK; k++) {
+            const real *wf = w + f * CKKG;
+            const real start = HAS_BIAS ? mem[P_BIAS + f] : 0;
+            for (int p = 0; p < OHW; p++) o[p] = start;
+            for (int k = 0; k < CKKG; k++) {
                 const real wk = wf[k];
-                const real *ck = col + k * OHW;
+                const real *ck = col + ((f / FG) * CKKG + k) * OHW;
                 for (int p = 0; p < OHW; p++) o[p] += wk * ck[p];
             }
         }
     }
 }
 
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW). Writes (not
- * accumulates) the parameter gradients, summing over the samples:
+/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+ * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
- *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][k][p]
- *   dcol[k][p] = Σ_f Wm[f][k]·g[f][p]   (as row updates: dcol row += Wm[f][k]·g row),   dx[n] = col2im(dcol)
+ *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
+ *   dcol[r + k][p] = Σ_{f in the group} Wm[f][k]·g[f][p]   (as row updates),   dx[n] = col2im(dcol)
  * (dcol and dx are skipped when dx is NULL: the first layer). */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
-    real *db = mem + G_BIAS;
     real *dcol = mem + S_DCOL;
     (void)x;
     (void)train;
-    for (int i = 0; i < F * CKK; i++) dw[i] = 0;
-    for (int f = 0; f < F; f++) db[f] = 0;
+    for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
+    if (HAS_BIAS)
+        for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * (CKK + 1) * OHW;
+        const real *col = mem + S_COL + n * COL_ROWS * OHW;
         for (int f = 0; f < F; f++) {
             const real *gf = g + f * OHW;
-            for (int p = 0; p < OHW; p++) db[f] += gf[p];
-            for (int k = 0; k < CKK; k++) {
-                const real *ck = col + k * OHW;
-                real s = dw[f * CKK + k];
+            if (HAS_BIAS)
+                for (int p = 0; p < OHW; p++) mem[G_BIAS + f] += gf[p];
+            for (int k = 0; k < CKKG; k++) {
+                const real *ck = col + ((f / FG) * CKKG + k) * OHW;
+                real s = dw[f * CKKG + k];
                 for (int p = 0; p < OHW; p++) s += gf[p] * ck[p];
-                dw[f * CKK + k] = s;
+                dw[f * CKKG + k] = s;
             }
         }
     }
@@ -1657,29 +1784,44 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         const real *g = dout + n * F * OHW;
         for (int i = 0; i < CKK * OHW; i++) dcol[i] = 0;
         for (int f = 0; f < F; f++)
-            for (int k = 0; k < CKK; k++) {
-                const real wk = w[f * CKK + k];
-                real *d = dcol + k * OHW;
+            for (int k = 0; k < CKKG; k++) {
+                const real wk = w[f * CKKG + k];
+                real *d = dcol + ((f / FG) * CKKG + k) * OHW;
                 for (int p = 0; p < OHW; p++) d[p] += wk * g[f * OHW + p];
             }
-        FN(col2im)(dcol, dx + n * C * H * W);
+        FN(col2im)(dcol, dx + n * C * IH * IW);
     }
 }
+#endif
+
+#undef COL_ROWS
+#if !HAS_BIAS
+#undef P_BIAS
+#undef G_BIAS
 #endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
 #undef C
-#undef H
-#undef W
+#undef IH
+#undef IW
 #undef F
 #undef KH
 #undef KW
-#undef STRIDE
-#undef PAD
+#undef STRIDE_H
+#undef STRIDE_W
+#undef PAD_H
+#undef PAD_W
+#undef DIL_H
+#undef DIL_W
+#undef GROUPS
+#undef CG
+#undef FG
+#undef HAS_BIAS
 #undef OH
 #undef OW
 #undef CKK
+#undef CKKG
 #undef OHW
 #undef SLOTS
 #undef OUT
@@ -2167,31 +2309,37 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define KW            2  /* window width */
 #define SH            2  /* vertical step */
 #define SW            2  /* horizontal step */
+#define PH            0  /* padding above and below */
+#define PW            0  /* padding left and right */
 #define OH            7  /* output height */
 #define OW            7  /* output width */
 #define OUT           8248960  /* output [64, 32, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
-/* maxpool.c — max pooling over KH×KW windows, steps SH (down) and SW (across), no padding:
- * x (N, C, H, W) → out (N, C, OH, OW), OH = (H − KH)/SH + 1, OW = (W − KW)/SW + 1.
- * Math (the seeds have no pooling): ∂ max(v₁, …, v_K)/∂v_i is 1 for the element that attains the
- * maximum and 0 for the others — the rule behind ReLU's max(0, x), seeds/001 §2. Ties go to the FIRST
- * maximum in row-major window order (ky outer, kx inner), as Tests/EquivalenceTests/Reference/RefPool.swift.
- * Backward finds that element again from x with the same comparison, so nothing is saved. */
+/* maxpool.c — max pooling as PyTorch's nn.MaxPool2d: KH×KW windows, steps SH (down) and SW (across),
+ * padding PH and PW that never wins (PyTorch pads with −∞): x (N, C, H, W) → out (N, C, OH, OW).
+ * Window (oy, ox) covers rows oy·SH − PH ... oy·SH − PH + KH − 1 and columns ox·SW − PW ... + KW − 1,
+ * clipped to the input (it always holds an input element: PH ≤ KH/2, PW ≤ KW/2).
+ * Math: ∂ max(v₁, …, v_K)/∂v_i is 1 for the element that attains the maximum and 0 for the others — the
+ * rule behind ReLU's max(0, x) (docs/math.md). Ties go to the FIRST maximum in row-major window order
+ * (ky outer, kx inner), as PyTorch. Backward finds that element again from x with the same comparison, so
+ * nothing is saved. */
 
 /* The offset, inside the channel plane xc (H, W), of the first maximum of the window at (oy, ox):
- *   argmax over (ky, kx) in row-major order of xc[oy·SH + ky][ox·SW + kx], strict > so ties keep the first. */
+ *   argmax over the window's input elements in row-major order, strict > so ties keep the first. */
 static int FN(argmax)(const real *xc, int oy, int ox) {
-    const int top = oy * SH * W + ox * SW;
-    int best = top;
-    for (int ky = 0; ky < KH; ky++)
-        for (int kx = 0; kx < KW; kx++) {
-            const int i = top + ky * W + kx;
+    const int y0 = oy * SH - PH, x0 = ox * SW - PW;
+    const int ya = y0 > 0 ? y0 : 0, yb = y0 + KH < H ? y0 + KH : H;
+    const int xa = x0 > 0 ? x0 : 0, xb = x0 + KW < W ? x0 + KW : W;
+    int best = ya * W + xa;
+    for (int y = ya; y < yb; y++)
+        for (int x = xa; x < xb; x++) {
+            const int i = y * W + x;
             if (xc[i] > xc[best]) best = i;
         }
     return best;
 }
 
-/* Forward: out[n, c, oy, ox] = max_{ky < KH, kx < KW} x[n, c, oy·SH + ky, ox·SW + kx] */
+/* Forward: out[n, c, oy, ox] = the maximum of its window */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     (void)train;
@@ -2204,7 +2352,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
-/* Backward: dx = 0, then for every output element
+/* Backward: dx = 0 (unless DX_ACCUMULATE), then for every output element
  *   dx[n, c, argmax of its window] += dout[n, c, oy, ox]
  * (overlapping windows, SH < KH or SW < KW, may send several gradients to one element). No parameters. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
@@ -2231,6 +2379,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef KW
 #undef SH
 #undef SW
+#undef PH
+#undef PW
 #undef OH
 #undef OW
 #undef OUT

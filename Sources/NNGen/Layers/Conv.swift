@@ -66,7 +66,9 @@ extension LayerDefinition {
             let outputCount = try checkedProduct([n, f, oh, ow], context, "the output")
             // 2·N·F·OH·OW·(C/G)·KH·KW (multiply-adds) + N·F·OH·OW (bias)
             let flops = try checkedProduct([outputCount, 2 * ckkg + (bias ? 1 : 0)], context, "the FLOP count", limit: Int.max)
-            var parameters = [TensorSpec("weight", [f, cg, kh, kw], context.attributes.initializer("init"), fanIn: ckkg, fanOut: fg * kh * kw)]
+            var parameters = [
+                TensorSpec("weight", [f, cg, kh, kw], context.attributes.initializer("init"), fanIn: ckkg, fanOut: fg * kh * kw)
+            ]
             if bias { parameters.append(TensorSpec("bias", [f], .zeros)) }
             return LayerInstance(
                 output: [n, f, oh, ow],

@@ -165,6 +165,8 @@ public enum LayerRegistry {
         .batchnorm,
         .conv,
         .maxpool,
+        .avgpool,
+        .globalavgpool,
         .layernorm,
         .groupnorm,
         .dropout,

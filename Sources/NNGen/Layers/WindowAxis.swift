@@ -70,7 +70,8 @@ extension LayerContext {
                 throw error(
                     "on \(input): the \(kernel.0)x\(kernel.1) window does not fit the input \(name): "
                         + "\(axis.input) + 2·\(axis.pad) is less than its extent \(extentText)",
-                    hint: "use a smaller window or dilation, or more padding")
+                    hint: axis.dilation == 1 ? "use a smaller window, or more padding" : "use a smaller window or dilation, or more padding"
+                )
             }
             let dropped = axis.droppedInput
             if dropped > 0 {
@@ -83,8 +84,10 @@ extension LayerContext {
                 warnings.append(
                     warning(
                         "on \(input): output \(name) \(rounding) leaves the last \(dropped) input \(what) out of every window",
-                        hint: fixes.isEmpty ? "as in PyTorch, they do not affect the output" : fixes.joined(separator: " or ")
-                            + " would use them (as in PyTorch, they are ignored otherwise)"))
+                        hint: fixes.isEmpty
+                            ? "as in PyTorch, they do not affect the output"
+                            : fixes.joined(separator: " or ")
+                                + " would use them (as in PyTorch, they are ignored otherwise)"))
             }
             sides.append(axis.output)
         }

@@ -212,16 +212,17 @@ enum ReferenceNetwork {
                     return g.dx
                 }
             case "maxpool":
-                let (kh, kw) = layer.attributes.size("size")
-                let given = layer.attributes.isGiven("stride")
-                let steps = given ? (layer.attributes.int("stride"), layer.attributes.int("stride")) : (kh, kw)
-                if kh == kw && steps.0 == steps.1 {
-                    x = Reference.maxPoolForward(x: xIn, size: kh, stride: steps.0).out
-                    backward = { dout in Reference.maxPoolBackward(dout: dout, x: xIn, size: kh, stride: steps.0) }
-                } else {  // KH×KW windows: the rectangular pooling of MaxPoolTests, checked against Reference there
-                    x = MaxPoolTests.pool(xIn, window: (kh, kw), steps: steps, dout: nil).out
-                    backward = { dout in MaxPoolTests.pool(xIn, window: (kh, kw), steps: steps, dout: dout).dx }
-                }
+                let geometry = MaxPoolTests.geometry(layer)
+                x = Reference.maxPool(xIn, geometry, dout: nil).out
+                backward = { dout in Reference.maxPool(xIn, geometry, dout: dout).dx }
+            case "avgpool", "globalavgpool":
+                let geometry =
+                    layer.kind == "avgpool"
+                    ? MaxPoolTests.geometry(layer)
+                    : Reference.PoolGeometry(window: (xIn.shape[2], xIn.shape[3]), stride: (xIn.shape[2], xIn.shape[3]))
+                let countPad = layer.kind == "globalavgpool" || layer.attributes.bool("count_pad")
+                x = Reference.avgPool(xIn, geometry, countPad: countPad, dout: nil).out
+                backward = { dout in Reference.avgPool(xIn, geometry, countPad: countPad, dout: dout).dx }
             default:
                 preconditionFailure("ReferenceNetwork has no layer kind '\(layer.kind)' yet")
             }

@@ -62,3 +62,86 @@ extension Reference {
         return dx
     }
 }
+
+extension Reference {
+    /// The window geometry of PyTorch's MaxPool2d and AvgPool2d: window, stride and pad per axis, ceil_mode.
+    struct PoolGeometry {
+        var window: (Int, Int)
+        var stride: (Int, Int)
+        var pad = (0, 0)
+        var ceil = false
+    }
+
+    /// PyTorch's pooling output size along one axis (pooling_output_shape in ATen):
+    /// `⌊(in + 2·pad − k + (ceil ? stride − 1 : 0)) / stride⌋ + 1`, minus one when ceil mode would start the
+    /// last window in the right padding.
+    static func poolOutputSize(input: Int, kernel: Int, stride: Int, pad: Int, ceil: Bool) -> Int {
+        var out = (input + 2 * pad - kernel + (ceil ? stride - 1 : 0)) / stride + 1
+        if ceil && (out - 1) * stride >= input + pad { out -= 1 }
+        return out
+    }
+
+    /// Every window of a pooling over an h×w plane, row-major: its rows [y0, y1) and columns [x0, x1) inside the
+    /// plane, and its size with padding (`(hend − hstart)·(wend − wstart)` of ATen's avg_pool2d, before
+    /// clipping to the input).
+    static func poolWindows(h: Int, w: Int, _ g: PoolGeometry) -> (
+        oh: Int, ow: Int, windows: [(y0: Int, y1: Int, x0: Int, x1: Int, padded: Int)]
+    ) {
+        let oh = poolOutputSize(input: h, kernel: g.window.0, stride: g.stride.0, pad: g.pad.0, ceil: g.ceil)
+        let ow = poolOutputSize(input: w, kernel: g.window.1, stride: g.stride.1, pad: g.pad.1, ceil: g.ceil)
+        var windows: [(Int, Int, Int, Int, Int)] = []
+        for oy in 0..<oh {
+            for ox in 0..<ow {
+                let hs = oy * g.stride.0 - g.pad.0
+                let ws = ox * g.stride.1 - g.pad.1
+                let he = min(hs + g.window.0, h + g.pad.0)
+                let we = min(ws + g.window.1, w + g.pad.1)
+                windows.append((max(hs, 0), min(he, h), max(ws, 0), min(we, w), (he - hs) * (we - ws)))
+            }
+        }
+        return (oh, ow, windows)
+    }
+
+    /// Max pooling with PyTorch's geometry; the gradient goes to the first maximum in row-major order.
+    static func maxPool(_ x: RefTensor, _ g: PoolGeometry, dout: RefTensor?) -> (out: RefTensor, dx: RefTensor) {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (oh, ow, windows) = poolWindows(h: h, w: w, g)
+        var out = RefTensor(zeros: [n, c, oh, ow])
+        var dx = RefTensor(zeros: x.shape)
+        for plane in 0..<(n * c) {
+            for (o, window) in windows.enumerated() {
+                var best = plane * h * w + window.y0 * w + window.x0
+                for y in window.y0..<window.y1 {
+                    for xi in window.x0..<window.x1 where x[plane * h * w + y * w + xi] > x[best] { best = plane * h * w + y * w + xi }
+                }
+                out[plane * oh * ow + o] = x[best]
+                if let dout { dx[best] += dout[plane * oh * ow + o] }
+            }
+        }
+        return (out, dx)
+    }
+
+    /// Average pooling with PyTorch's geometry: the window's input sum over its padded size (`countPad`,
+    /// count_include_pad=True) or over its input elements; each input element of a window gets dout/divisor.
+    static func avgPool(_ x: RefTensor, _ g: PoolGeometry, countPad: Bool, dout: RefTensor?) -> (out: RefTensor, dx: RefTensor) {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (oh, ow, windows) = poolWindows(h: h, w: w, g)
+        var out = RefTensor(zeros: [n, c, oh, ow])
+        var dx = RefTensor(zeros: x.shape)
+        for plane in 0..<(n * c) {
+            for (o, window) in windows.enumerated() {
+                let divisor = Double(countPad ? window.padded : (window.y1 - window.y0) * (window.x1 - window.x0))
+                var sum = 0.0
+                for y in window.y0..<window.y1 {
+                    for xi in window.x0..<window.x1 { sum += x[plane * h * w + y * w + xi] }
+                }
+                out[plane * oh * ow + o] = sum / divisor
+                guard let dout else { continue }
+                for y in window.y0..<window.y1 {
+                    for xi in window.x0..<window.x1 { dx[plane * h * w + y * w + xi] += dout[plane * oh * ow + o] / divisor }
+                }
+            }
+        }
+        return (out, dx)
+    }
+}
