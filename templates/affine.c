@@ -12,8 +12,14 @@
 #define DX_ACCUMULATE 0 /* 1: add to dx instead of overwriting it */
 #define P_WEIGHT      64
 #define G_WEIGHT      128
+#define HAS_BIAS      1 /* 1: out = x·W + b; 0: no bias */
 #define P_BIAS        192
 #define G_BIAS        256
+#endif
+
+#if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
+#define P_BIAS 0
+#define G_BIAS 0
 #endif
 
 #if NNGEN_FAST
@@ -34,7 +40,8 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    NNGEN_GEMM(N, M, D, t->x, D, 1, t->mem + P_WEIGHT, M, 1, t->mem + P_BIAS, t->mem + OUT, M, task);
+    NNGEN_GEMM(N, M, D, t->x, D, 1, t->mem + P_WEIGHT, M, 1, HAS_BIAS ? t->mem + P_BIAS : NULL, t->mem + OUT,
+               M, task);
 }
 
 static void FN(weights_task)(void *context, int task) {
@@ -68,11 +75,18 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job jobs[3] = {
         NNGEN_GEMM_JOB(FN(weights_task), &t, D, M, N),
-        NNGEN_GEMM_JOB(FN(bias_task), &t, 1, M, N),
         NNGEN_GEMM_JOB(FN(inputs_task), &t, N, D, M),
+        NNGEN_GEMM_JOB(FN(bias_task), &t, 1, M, N),
     };
     (void)train;
-    nngen_parallel(jobs, dx ? 3 : 2);
+    /* dW, dx when wanted, db when there is a bias */
+    if (dx)
+        nngen_parallel(jobs, HAS_BIAS ? 3 : 2);
+    else if (HAS_BIAS) {
+        const nngen_job without_dx[2] = {jobs[0], jobs[2]};
+        nngen_parallel(without_dx, 2);
+    } else
+        nngen_parallel(jobs, 1);
 }
 
 #else /* scalar path */
@@ -130,12 +144,11 @@ static real FN(dot)(real start, const real *g, const real *w) {
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     const real *w = mem + P_WEIGHT;
-    const real *b = mem + P_BIAS;
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
         real *o = out + n * M;
-        for (int m = 0; m < M; m++) o[m] = b[m];
+        for (int m = 0; m < M; m++) o[m] = HAS_BIAS ? mem[P_BIAS + m] : 0;
         for (int d = 0; d < D; d++) FN(axpy)(o, x[n * D + d], w + d * M);
     }
 }
@@ -148,13 +161,14 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
-    real *db = mem + G_BIAS;
     (void)train;
     for (int i = 0; i < D * M; i++) dw[i] = 0;
-    for (int m = 0; m < M; m++) db[m] = 0;
+    if (HAS_BIAS)
+        for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * M;
-        for (int m = 0; m < M; m++) db[m] += g[m];
+        if (HAS_BIAS)
+            for (int m = 0; m < M; m++) mem[G_BIAS + m] += g[m];
         for (int d = 0; d < D; d++) FN(axpy)(dw + d * M, x[n * D + d], g);
     }
     if (!dx) return;
@@ -165,4 +179,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
+#endif
+
+#if !HAS_BIAS
+#undef P_BIAS
+#undef G_BIAS
 #endif

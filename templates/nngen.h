@@ -20,6 +20,7 @@ double sqrt(double);
 double cos(double);
 double pow(double, double);
 double tanh(double);
+double erf(double);
 void *memset(void *, int, size_t);
 void *memcpy(void *, const void *, size_t);
 

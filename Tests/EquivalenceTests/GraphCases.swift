@@ -34,7 +34,9 @@ extension NetworkTests {
     /// Each layer kind reading a tensor (c0) whose gradient a later reader (h2, which runs first in backward)
     /// writes: the kind's kernel adds its dx to it (DX_ACCUMULATE 1).
     static let accumulatingReaders: [NetworkCase] = [
-        "affine k out=5", "relu k", "sigmoid k", "tanh k", "batchnorm k", "layernorm k", "groupnorm k groups=2",
+        "affine k out=5", "affine k out=5 bias=false", "relu k", "leakyrelu k slope=0.1", "gelu k", "avgpool k size=3 stride=2 pad=1",
+        "globalavgpool k", "conv k filters=4 size=3 pad=1 groups=2 bias=false", "sigmoid k", "tanh k", "batchnorm k", "layernorm k",
+        "groupnorm k groups=2",
         "dropout k keep=1", "maxpool k size=2", "conv k filters=2 size=3 stride=2 pad=1", "add k from=c0,c0",
         "concat k from=c0,c0",
     ].map { line in

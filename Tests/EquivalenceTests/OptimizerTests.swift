@@ -10,6 +10,8 @@ struct OptimizerCase: CustomStringConvertible, Sendable {
     enum Rule: Sendable {
         case sgd(momentum: Double, weightDecay: Double)
         case adam(beta1: Double, beta2: Double, eps: Double, weightDecay: Double)
+        case rmsprop(decay: Double, eps: Double, weightDecay: Double)
+        case adamw(beta1: Double, beta2: Double, eps: Double, weightDecay: Double)
     }
     var line: String
     var rule: Rule
@@ -29,6 +31,14 @@ struct OptimizerCase: CustomStringConvertible, Sendable {
             line: "optimizer adam lr=0.01 beta1=0.5 beta2=0.9 eps=1e-3 weight_decay=0.1",
             rule: .adam(beta1: 0.5, beta2: 0.9, eps: 1e-3, weightDecay: 0.1)),
         OptimizerCase(line: "optimizer adam lr=0.01 beta1=0 beta2=0", rule: .adam(beta1: 0, beta2: 0, eps: 1e-8, weightDecay: 0)),
+        OptimizerCase(line: "optimizer rmsprop lr=0.01", rule: .rmsprop(decay: 0.99, eps: 1e-8, weightDecay: 0)),
+        OptimizerCase(
+            line: "optimizer rmsprop lr=0.01 decay=0.9 eps=1e-4 weight_decay=0.05", rule: .rmsprop(decay: 0.9, eps: 1e-4, weightDecay: 0.05)
+        ),
+        OptimizerCase(line: "optimizer adamw lr=0.01", rule: .adamw(beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01)),
+        OptimizerCase(
+            line: "optimizer adamw lr=0.01 beta1=0.5 beta2=0.9 eps=1e-3 weight_decay=0.3",
+            rule: .adamw(beta1: 0.5, beta2: 0.9, eps: 1e-3, weightDecay: 0.3)),
     ]
 
     /// A network with every spine layer. No affine feeds a batchnorm directly: that bias's true gradient is 0,
@@ -61,7 +71,9 @@ struct OptimizerCase: CustomStringConvertible, Sendable {
         for name in model.tensorNames { tensors[name] = try model.tensor(name) }
         var sgd: [String: Reference.SGDState] = [:]
         var adam: [String: Reference.AdamState] = [:]
+        var cache: [String: [Double]] = [:]
         for name in model.parameterNames {
+            cache[name] = [Double](repeating: 0, count: tensors[name]!.count)
             sgd[name] = Reference.SGDState(count: tensors[name]!.count)
             adam[name] = Reference.AdamState(count: tensors[name]!.count)
         }
@@ -82,6 +94,15 @@ struct OptimizerCase: CustomStringConvertible, Sendable {
                     (tensors[name], sgd[name]) = (updated.params, updated.state)
                 case .adam(let beta1, let beta2, let eps, let weightDecay):
                     let updated = Reference.adamStep(
+                        params: tensors[name]!, grads: grads, state: adam[name]!, lr: lr,
+                        beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
+                    (tensors[name], adam[name]) = (updated.params, updated.state)
+                case .rmsprop(let decay, let eps, let weightDecay):
+                    let updated = Reference.rmspropStep(
+                        params: tensors[name]!, grads: grads, cache: cache[name]!, lr: lr, decay: decay, eps: eps, weightDecay: weightDecay)
+                    (tensors[name], cache[name]) = (updated.params, updated.cache)
+                case .adamw(let beta1, let beta2, let eps, let weightDecay):
+                    let updated = Reference.adamwStep(
                         params: tensors[name]!, grads: grads, state: adam[name]!, lr: lr,
                         beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
                     (tensors[name], adam[name]) = (updated.params, updated.state)

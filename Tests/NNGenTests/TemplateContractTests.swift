@@ -26,7 +26,10 @@ struct TemplateSample: CustomStringConvertible, Sendable {
     /// configuration (the defaults must then name the union of them).
     static let samples: [TemplateSample] = [
         TemplateSample("affine", input: "[2, 5]", "affine fc out=3"),
+        TemplateSample("affine", input: "[2, 5]", "affine fc out=3 bias=false"),
         TemplateSample("relu", "relu r\naffine fc out=3"),
+        TemplateSample("leakyrelu", "leakyrelu r slope=0.2\naffine fc out=3"),
+        TemplateSample("gelu", "gelu g\naffine fc out=3"),
         TemplateSample("batchnorm", "batchnorm bn\naffine fc out=3"),
         TemplateSample("conv", "conv c filters=4 size=3 pad=1\naffine fc out=3"),
         TemplateSample("conv", "conv c filters=6 size=3 groups=3 bias=false\naffine fc out=3"),
@@ -47,6 +50,8 @@ struct TemplateSample: CustomStringConvertible, Sendable {
         TemplateSample("sgd", input: "[2, 5]", "affine fc out=3"),
         TemplateSample("sgd", input: "[2, 5]", "affine fc out=3", optimizer: "sgd lr=0.1"),
         TemplateSample("adam", input: "[2, 5]", "affine fc out=3", optimizer: "adam lr=0.01"),
+        TemplateSample("rmsprop", input: "[2, 5]", "affine fc out=3", optimizer: "rmsprop lr=0.01"),
+        TemplateSample("adamw", input: "[2, 5]", "affine fc out=3", optimizer: "adamw lr=0.01"),
     ]
 
     /// The names a template's `#ifndef NNGEN_GENERATED` block defines, without `FN`.

@@ -146,9 +146,12 @@ private let graphAndGeometryCases: [KernelCase] = [
             relu
             conv c2 filters=12 size=3 stride=2 pad=1 groups=12 bias=false
             conv c3 filters=5 size=3x2 dilation=2x1 pad=2x0 stride=2x1
+            leakyrelu
+            avgpool p size=2 pad=1 count_pad=false
+            gelu
             affine fc out=3
             loss softmax
-            optimizer sgd lr=0.1 momentum=0.9
+            optimizer adamw lr=0.01
             """, dtypes: DType.allCases),
     KernelCase(
         name: "residual",
@@ -173,12 +176,12 @@ private let graphAndGeometryCases: [KernelCase] = [
         body: """
             [5, 13]
             affine fc1 out=33
-            affine a from=fc1 out=7
+            affine a from=fc1 out=7 bias=false
             affine b from=fc1 out=7
             affine c from=x out=7
             add s from=a,b,c
             loss softmax
-            optimizer sgd lr=0.1
+            optimizer rmsprop lr=0.01 weight_decay=0.01
             """, dtypes: DType.allCases),
 ]
 

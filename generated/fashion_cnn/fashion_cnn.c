@@ -27,6 +27,7 @@ double sqrt(double);
 double cos(double);
 double pow(double, double);
 double tanh(double);
+double erf(double);
 void *memset(void *, int, size_t);
 void *memcpy(void *, const void *, size_t);
 
@@ -2394,6 +2395,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N             64  /* batch */
 #define D             1568  /* input features (flattened) */
 #define M             128  /* output features */
+#define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
 #define OUT           8349312  /* output [64, 128] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      5184  /* fc1.weight [1568, 128] */
@@ -2404,6 +2406,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
  * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
  * (nngen_gemm_task in nngen.h), plain loops for tcc. */
+
+#if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
+#define P_BIAS 0
+#define G_BIAS 0
+#endif
 
 #if NNGEN_FAST
 /* Four GEMMs, each C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step], B(k,j) =
@@ -2423,7 +2430,8 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    NNGEN_GEMM(N, M, D, t->x, D, 1, t->mem + P_WEIGHT, M, 1, t->mem + P_BIAS, t->mem + OUT, M, task);
+    NNGEN_GEMM(N, M, D, t->x, D, 1, t->mem + P_WEIGHT, M, 1, HAS_BIAS ? t->mem + P_BIAS : NULL, t->mem + OUT,
+               M, task);
 }
 
 static void FN(weights_task)(void *context, int task) {
@@ -2457,11 +2465,18 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job jobs[3] = {
         NNGEN_GEMM_JOB(FN(weights_task), &t, D, M, N),
-        NNGEN_GEMM_JOB(FN(bias_task), &t, 1, M, N),
         NNGEN_GEMM_JOB(FN(inputs_task), &t, N, D, M),
+        NNGEN_GEMM_JOB(FN(bias_task), &t, 1, M, N),
     };
     (void)train;
-    nngen_parallel(jobs, dx ? 3 : 2);
+    /* dW, dx when wanted, db when there is a bias */
+    if (dx)
+        nngen_parallel(jobs, HAS_BIAS ? 3 : 2);
+    else if (HAS_BIAS) {
+        const nngen_job without_dx[2] = {jobs[0], jobs[2]};
+        nngen_parallel(without_dx, 2);
+    } else
+        nngen_parallel(jobs, 1);
 }
 
 #else /* scalar path */
@@ -2519,12 +2534,11 @@ static real FN(dot)(real start, const real *g, const real *w) {
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     const real *w = mem + P_WEIGHT;
-    const real *b = mem + P_BIAS;
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
         real *o = out + n * M;
-        for (int m = 0; m < M; m++) o[m] = b[m];
+        for (int m = 0; m < M; m++) o[m] = HAS_BIAS ? mem[P_BIAS + m] : 0;
         for (int d = 0; d < D; d++) FN(axpy)(o, x[n * D + d], w + d * M);
     }
 }
@@ -2537,13 +2551,14 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
-    real *db = mem + G_BIAS;
     (void)train;
     for (int i = 0; i < D * M; i++) dw[i] = 0;
-    for (int m = 0; m < M; m++) db[m] = 0;
+    if (HAS_BIAS)
+        for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * M;
-        for (int m = 0; m < M; m++) db[m] += g[m];
+        if (HAS_BIAS)
+            for (int m = 0; m < M; m++) mem[G_BIAS + m] += g[m];
         for (int d = 0; d < D; d++) FN(axpy)(dw + d * M, x[n * D + d], g);
     }
     if (!dx) return;
@@ -2555,11 +2570,17 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     }
 }
 #endif
+
+#if !HAS_BIAS
+#undef P_BIAS
+#undef G_BIAS
+#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
 #undef D
 #undef M
+#undef HAS_BIAS
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -3036,6 +3057,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N             64  /* batch */
 #define D             128  /* input features (flattened) */
 #define M             10  /* output features */
+#define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
 #define OUT           8374144  /* output [64, 10] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      206272  /* fc2.weight [128, 10] */
@@ -3046,6 +3068,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
  * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
  * (nngen_gemm_task in nngen.h), plain loops for tcc. */
+
+#if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
+#define P_BIAS 0
+#define G_BIAS 0
+#endif
 
 #if NNGEN_FAST
 /* Four GEMMs, each C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step], B(k,j) =
@@ -3065,7 +3092,8 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    NNGEN_GEMM(N, M, D, t->x, D, 1, t->mem + P_WEIGHT, M, 1, t->mem + P_BIAS, t->mem + OUT, M, task);
+    NNGEN_GEMM(N, M, D, t->x, D, 1, t->mem + P_WEIGHT, M, 1, HAS_BIAS ? t->mem + P_BIAS : NULL, t->mem + OUT,
+               M, task);
 }
 
 static void FN(weights_task)(void *context, int task) {
@@ -3099,11 +3127,18 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job jobs[3] = {
         NNGEN_GEMM_JOB(FN(weights_task), &t, D, M, N),
-        NNGEN_GEMM_JOB(FN(bias_task), &t, 1, M, N),
         NNGEN_GEMM_JOB(FN(inputs_task), &t, N, D, M),
+        NNGEN_GEMM_JOB(FN(bias_task), &t, 1, M, N),
     };
     (void)train;
-    nngen_parallel(jobs, dx ? 3 : 2);
+    /* dW, dx when wanted, db when there is a bias */
+    if (dx)
+        nngen_parallel(jobs, HAS_BIAS ? 3 : 2);
+    else if (HAS_BIAS) {
+        const nngen_job without_dx[2] = {jobs[0], jobs[2]};
+        nngen_parallel(without_dx, 2);
+    } else
+        nngen_parallel(jobs, 1);
 }
 
 #else /* scalar path */
@@ -3161,12 +3196,11 @@ static real FN(dot)(real start, const real *g, const real *w) {
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     const real *w = mem + P_WEIGHT;
-    const real *b = mem + P_BIAS;
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
         real *o = out + n * M;
-        for (int m = 0; m < M; m++) o[m] = b[m];
+        for (int m = 0; m < M; m++) o[m] = HAS_BIAS ? mem[P_BIAS + m] : 0;
         for (int d = 0; d < D; d++) FN(axpy)(o, x[n * D + d], w + d * M);
     }
 }
@@ -3179,13 +3213,14 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
-    real *db = mem + G_BIAS;
     (void)train;
     for (int i = 0; i < D * M; i++) dw[i] = 0;
-    for (int m = 0; m < M; m++) db[m] = 0;
+    if (HAS_BIAS)
+        for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * M;
-        for (int m = 0; m < M; m++) db[m] += g[m];
+        if (HAS_BIAS)
+            for (int m = 0; m < M; m++) mem[G_BIAS + m] += g[m];
         for (int d = 0; d < D; d++) FN(axpy)(dw + d * M, x[n * D + d], g);
     }
     if (!dx) return;
@@ -3197,11 +3232,17 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     }
 }
 #endif
+
+#if !HAS_BIAS
+#undef P_BIAS
+#undef G_BIAS
+#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
 #undef D
 #undef M
+#undef HAS_BIAS
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT

@@ -27,6 +27,7 @@ double sqrt(double);
 double cos(double);
 double pow(double, double);
 double tanh(double);
+double erf(double);
 void *memset(void *, int, size_t);
 void *memcpy(void *, const void *, size_t);
 
@@ -866,6 +867,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N             4  /* batch */
 #define D             18  /* input features (flattened) */
 #define M             7  /* output features */
+#define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
 #define OUT           2240  /* output [4, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      128  /* fc1.weight [18, 7] */
@@ -876,6 +878,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
  * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
  * (nngen_gemm_task in nngen.h), plain loops for tcc. */
+
+#if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
+#define P_BIAS 0
+#define G_BIAS 0
+#endif
 
 #if NNGEN_FAST
 /* Four GEMMs, each C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step], B(k,j) =
@@ -895,7 +902,8 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    NNGEN_GEMM(N, M, D, t->x, D, 1, t->mem + P_WEIGHT, M, 1, t->mem + P_BIAS, t->mem + OUT, M, task);
+    NNGEN_GEMM(N, M, D, t->x, D, 1, t->mem + P_WEIGHT, M, 1, HAS_BIAS ? t->mem + P_BIAS : NULL, t->mem + OUT,
+               M, task);
 }
 
 static void FN(weights_task)(void *context, int task) {
@@ -929,11 +937,18 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job jobs[3] = {
         NNGEN_GEMM_JOB(FN(weights_task), &t, D, M, N),
-        NNGEN_GEMM_JOB(FN(bias_task), &t, 1, M, N),
         NNGEN_GEMM_JOB(FN(inputs_task), &t, N, D, M),
+        NNGEN_GEMM_JOB(FN(bias_task), &t, 1, M, N),
     };
     (void)train;
-    nngen_parallel(jobs, dx ? 3 : 2);
+    /* dW, dx when wanted, db when there is a bias */
+    if (dx)
+        nngen_parallel(jobs, HAS_BIAS ? 3 : 2);
+    else if (HAS_BIAS) {
+        const nngen_job without_dx[2] = {jobs[0], jobs[2]};
+        nngen_parallel(without_dx, 2);
+    } else
+        nngen_parallel(jobs, 1);
 }
 
 #else /* scalar path */
@@ -991,12 +1006,11 @@ static real FN(dot)(real start, const real *g, const real *w) {
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     const real *w = mem + P_WEIGHT;
-    const real *b = mem + P_BIAS;
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
         real *o = out + n * M;
-        for (int m = 0; m < M; m++) o[m] = b[m];
+        for (int m = 0; m < M; m++) o[m] = HAS_BIAS ? mem[P_BIAS + m] : 0;
         for (int d = 0; d < D; d++) FN(axpy)(o, x[n * D + d], w + d * M);
     }
 }
@@ -1009,13 +1023,14 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
-    real *db = mem + G_BIAS;
     (void)train;
     for (int i = 0; i < D * M; i++) dw[i] = 0;
-    for (int m = 0; m < M; m++) db[m] = 0;
+    if (HAS_BIAS)
+        for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * M;
-        for (int m = 0; m < M; m++) db[m] += g[m];
+        if (HAS_BIAS)
+            for (int m = 0; m < M; m++) mem[G_BIAS + m] += g[m];
         for (int d = 0; d < D; d++) FN(axpy)(dw + d * M, x[n * D + d], g);
     }
     if (!dx) return;
@@ -1027,11 +1042,17 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     }
 }
 #endif
+
+#if !HAS_BIAS
+#undef P_BIAS
+#undef G_BIAS
+#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
 #undef D
 #undef M
+#undef HAS_BIAS
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -1508,6 +1529,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N             4  /* batch */
 #define D             7  /* input features (flattened) */
 #define M             5  /* output features */
+#define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
 #define OUT           2560  /* output [4, 5] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      448  /* fc2.weight [7, 5] */
@@ -1518,6 +1540,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
  * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
  * (nngen_gemm_task in nngen.h), plain loops for tcc. */
+
+#if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
+#define P_BIAS 0
+#define G_BIAS 0
+#endif
 
 #if NNGEN_FAST
 /* Four GEMMs, each C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step], B(k,j) =
@@ -1537,7 +1564,8 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    NNGEN_GEMM(N, M, D, t->x, D, 1, t->mem + P_WEIGHT, M, 1, t->mem + P_BIAS, t->mem + OUT, M, task);
+    NNGEN_GEMM(N, M, D, t->x, D, 1, t->mem + P_WEIGHT, M, 1, HAS_BIAS ? t->mem + P_BIAS : NULL, t->mem + OUT,
+               M, task);
 }
 
 static void FN(weights_task)(void *context, int task) {
@@ -1571,11 +1599,18 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job jobs[3] = {
         NNGEN_GEMM_JOB(FN(weights_task), &t, D, M, N),
-        NNGEN_GEMM_JOB(FN(bias_task), &t, 1, M, N),
         NNGEN_GEMM_JOB(FN(inputs_task), &t, N, D, M),
+        NNGEN_GEMM_JOB(FN(bias_task), &t, 1, M, N),
     };
     (void)train;
-    nngen_parallel(jobs, dx ? 3 : 2);
+    /* dW, dx when wanted, db when there is a bias */
+    if (dx)
+        nngen_parallel(jobs, HAS_BIAS ? 3 : 2);
+    else if (HAS_BIAS) {
+        const nngen_job without_dx[2] = {jobs[0], jobs[2]};
+        nngen_parallel(without_dx, 2);
+    } else
+        nngen_parallel(jobs, 1);
 }
 
 #else /* scalar path */
@@ -1633,12 +1668,11 @@ static real FN(dot)(real start, const real *g, const real *w) {
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     real *out = mem + OUT;
     const real *w = mem + P_WEIGHT;
-    const real *b = mem + P_BIAS;
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
         real *o = out + n * M;
-        for (int m = 0; m < M; m++) o[m] = b[m];
+        for (int m = 0; m < M; m++) o[m] = HAS_BIAS ? mem[P_BIAS + m] : 0;
         for (int d = 0; d < D; d++) FN(axpy)(o, x[n * D + d], w + d * M);
     }
 }
@@ -1651,13 +1685,14 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
-    real *db = mem + G_BIAS;
     (void)train;
     for (int i = 0; i < D * M; i++) dw[i] = 0;
-    for (int m = 0; m < M; m++) db[m] = 0;
+    if (HAS_BIAS)
+        for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * M;
-        for (int m = 0; m < M; m++) db[m] += g[m];
+        if (HAS_BIAS)
+            for (int m = 0; m < M; m++) mem[G_BIAS + m] += g[m];
         for (int d = 0; d < D; d++) FN(axpy)(dw + d * M, x[n * D + d], g);
     }
     if (!dx) return;
@@ -1669,11 +1704,17 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     }
 }
 #endif
+
+#if !HAS_BIAS
+#undef P_BIAS
+#undef G_BIAS
+#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
 #undef D
 #undef M
+#undef HAS_BIAS
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT

@@ -217,7 +217,7 @@ public enum ShapeInference {
         try graph.checkArity(sources, written: fromWritten, of: definition, name: name, at: kind.location)
         let attributes = try Attributes.check(
             raw, against: definition.attributes,
-            statement: "\(definition.keyword) '\(name)'", at: kind.location)
+            statement: "\(definition.keyword) '\(name)'", at: kind.location, alsoAccepted: ["from"])
         let inputs = sources.map(graph.describe)
         let context = LayerContext(name: name, kind: definition.keyword, inputs: inputs, attributes: attributes, location: kind.location)
         let instance = try definition.instantiate(context)

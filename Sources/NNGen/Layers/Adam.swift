@@ -28,17 +28,7 @@ extension OptimizerDefinition {
         ],
         template: "adam",
         instantiate: { attributes in
-            for beta in ["beta1", "beta2"] {
-                let value = attributes.double(beta)
-                guard value < 1 else {
-                    let usual = beta == "beta1" ? "0.9" : "0.999"
-                    throw Diagnostic(
-                        at: attributes.location(of: beta),
-                        "optimizer adam \(beta) must be below 1, got \(Attributes.format(value))",
-                        hint: "with \(beta) = 1 the moment estimate never leaves 0 and its bias correction divides by 0; "
-                            + "the usual value is \(usual)")
-                }
-            }
+            try checkBetas(attributes, optimizer: "adam")
             return OptimizerInstance(
                 stateSlots: 2,
                 constants: [
@@ -49,4 +39,19 @@ extension OptimizerDefinition {
                 ],
                 learningRate: attributes.double("lr"))
         })
+
+    /// β1 and β2 below 1: with β = 1 a moment estimate never leaves 0 and its bias correction divides by 0.
+    static func checkBetas(_ attributes: Attributes, optimizer: String) throws {
+        for beta in ["beta1", "beta2"] {
+            let value = attributes.double(beta)
+            guard value < 1 else {
+                let usual = beta == "beta1" ? "0.9" : "0.999"
+                throw Diagnostic(
+                    at: attributes.location(of: beta),
+                    "optimizer \(optimizer) \(beta) must be below 1, got \(Attributes.format(value))",
+                    hint: "with \(beta) = 1 the moment estimate never leaves 0 and its bias correction divides by 0; "
+                        + "the usual value is \(usual)")
+            }
+        }
+    }
 }

@@ -162,6 +162,8 @@ public enum LayerRegistry {
     public static let all: [LayerDefinition] = [
         .affine,
         .relu,
+        .leakyrelu,
+        .gelu,
         .batchnorm,
         .conv,
         .maxpool,

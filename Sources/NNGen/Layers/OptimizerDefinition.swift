@@ -18,7 +18,7 @@ public struct OptimizerDefinition: Sendable {
     public var template: String
     public var instantiate: @Sendable (Attributes) throws -> OptimizerInstance
 
-    public static let all: [OptimizerDefinition] = [.sgd, .adam]
+    public static let all: [OptimizerDefinition] = [.sgd, .adam, .rmsprop, .adamw]
 
     public static func definition(_ keyword: String) -> OptimizerDefinition? {
         all.first { $0.keyword == keyword }

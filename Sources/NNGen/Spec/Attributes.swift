@@ -110,15 +110,16 @@ public struct Attributes: Sendable {
 
     /// Checks raw `key=value` pairs against a schema: unknown, duplicate, missing and malformed attributes
     /// are errors at their location.
+    /// `alsoAccepted` names keys the caller handles itself (a layer's `from`), for the hint of an unknown key.
     public static func check(
         _ raw: [RawAttribute], against schema: [AttributeSpec], statement: String,
-        at location: SourceLocation
+        at location: SourceLocation, alsoAccepted: [String] = []
     ) throws -> Attributes {
         var result = Attributes(values: [:], locations: [:], statementLocation: location)
         for attribute in raw {
             let key = attribute.key.text
             guard let spec = schema.first(where: { $0.name == key }) else {
-                let known = schema.map(\.name)
+                let known = schema.map(\.name) + alsoAccepted
                 var hint = known.isEmpty ? "\(statement) takes no attributes" : "it accepts: " + known.joined(separator: ", ")
                 if let suggestion = Suggestion.didYouMean(key, in: known) { hint = suggestion + " " + hint }
                 throw Diagnostic(at: attribute.key.location, "unknown attribute '\(key)' for \(statement)", hint: hint)

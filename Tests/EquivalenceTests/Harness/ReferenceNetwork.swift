@@ -108,12 +108,14 @@ enum ReferenceNetwork {
                 let n = xIn.shape[0]
                 let flat = xIn.reshaped([n, xIn.count / n])
                 let w = tensor("\(name).weight", layer.instance.parameters[0].shape)
-                let b = tensor("\(name).bias", layer.instance.parameters[1].shape)
+                let m = w.shape[1]
+                let hasBias = layer.attributes.bool("bias")
+                let b = hasBias ? tensor("\(name).bias", [m]) : RefTensor(shape: [m], data: [Double](repeating: 0, count: m))
                 x = Reference.affineForward(x: flat, w: w, b: b)
                 backward = { dout in
                     let g = Reference.affineBackward(dout: dout, x: flat, w: w)
                     self.gradients["\(name).weight"] = g.dw.data
-                    self.gradients["\(name).bias"] = g.db.data
+                    if hasBias { self.gradients["\(name).bias"] = g.db.data }
                     return g.dx.reshaped(xIn.shape)
                 }
             case "relu":
@@ -192,6 +194,13 @@ enum ReferenceNetwork {
                 } else {
                     backward = { dout in dout }
                 }
+            case "leakyrelu":
+                let slope = layer.attributes.double("slope")
+                x = Reference.leakyReluForward(x: xIn, slope: slope)
+                backward = { dout in Reference.leakyReluBackward(dout: dout, x: xIn, slope: slope) }
+            case "gelu":
+                x = Reference.geluForward(x: xIn)
+                backward = { dout in Reference.geluBackward(dout: dout, x: xIn) }
             case "sigmoid":
                 let out = Reference.sigmoidForward(x: xIn)
                 x = out

@@ -121,3 +121,27 @@ extension Reference {
         return dx
     }
 }
+
+extension Reference {
+    /// Leaky ReLU (PyTorch's nn.LeakyReLU): out = x > 0 ? x : slope·x; the gradient at x ≤ 0 is slope.
+    static func leakyReluForward(x: RefTensor, slope: Double) -> RefTensor {
+        RefTensor(shape: x.shape, data: x.data.map { $0 > 0 ? $0 : slope * $0 })
+    }
+
+    static func leakyReluBackward(dout: RefTensor, x: RefTensor, slope: Double) -> RefTensor {
+        RefTensor(shape: x.shape, data: zip(dout.data, x.data).map { g, v in v > 0 ? g : slope * g })
+    }
+
+    /// GELU, exact: out = x·Φ(x) with Φ(x) = ½(1 + erf(x/√2)); d/dx = Φ(x) + x·e^(−x²/2)/√(2π).
+    static func geluForward(x: RefTensor) -> RefTensor {
+        RefTensor(shape: x.shape, data: x.data.map { $0 * 0.5 * (1 + erf($0 / 2.0.squareRoot())) })
+    }
+
+    static func geluBackward(dout: RefTensor, x: RefTensor) -> RefTensor {
+        RefTensor(
+            shape: x.shape,
+            data: zip(dout.data, x.data).map { g, v in
+                g * (0.5 * (1 + erf(v / 2.0.squareRoot())) + v * exp(-v * v / 2) / (2 * Double.pi).squareRoot())
+            })
+    }
+}

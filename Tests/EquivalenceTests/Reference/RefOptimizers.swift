@@ -83,4 +83,35 @@ extension Reference {
         }
         return (newParams, newState)
     }
+
+    /// One RMSprop step (PyTorch `torch.optim.RMSprop`, alpha = decay, no momentum, not centered).
+    ///
+    /// ```
+    /// g' = g + λ p;   c = decay·c + (1 − decay)·g'²;   p = p − lr·g' / (sqrt(c) + eps)
+    /// ```
+    static func rmspropStep(
+        params: [Double], grads: [Double], cache: [Double], lr: Double, decay: Double, eps: Double, weightDecay: Double
+    ) -> (params: [Double], cache: [Double]) {
+        var p = params
+        var c = cache
+        for i in 0..<params.count {
+            let g = grads[i] + weightDecay * params[i]
+            c[i] = decay * cache[i] + (1 - decay) * g * g
+            p[i] = params[i] - lr * g / (sqrt(c[i]) + eps)
+        }
+        return (p, c)
+    }
+
+    /// One AdamW step (PyTorch `torch.optim.AdamW`): decay the parameters, then an Adam step without decay.
+    ///
+    /// ```
+    /// p = p·(1 − lr·λ);   then Adam with λ = 0 (m, v, bias corrections)
+    /// ```
+    static func adamwStep(
+        params: [Double], grads: [Double], state: AdamState, lr: Double, beta1: Double, beta2: Double, eps: Double,
+        weightDecay: Double
+    ) -> (params: [Double], state: AdamState) {
+        let decayed = params.map { $0 * (1 - lr * weightDecay) }
+        return adamStep(params: decayed, grads: grads, state: state, lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: 0)
+    }
 }
