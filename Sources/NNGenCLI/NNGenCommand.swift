@@ -23,9 +23,11 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-/// Parses and shape-checks a spec file.
+/// Parses and shape-checks a spec file; prints its warnings (with the source line and a caret) on stderr.
 func loadGraph(_ path: String) throws -> ShapedGraph {
-    try ShapeInference.load(try readSpec(path), path: path)
+    let graph = try ShapeInference.load(try readSpec(path), path: path)
+    for warning in graph.warnings { FileHandle.standardError.write(Data((warning.rendered + "\n").utf8)) }
+    return graph
 }
 
 /// `--backend tcc`

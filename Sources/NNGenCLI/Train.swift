@@ -25,15 +25,22 @@ struct Train: ParsableCommand {
     @Option(help: "How to compile the generated C.") var backend: Backend = .tiered
     @Option(help: "Threads of the optimized kernels (default 0: every core; tcc always runs on one).") var threads: Int = 0
     @OptionGroup var data: DataOptions
+    @Option(help: "Random crop of every training image after padding it by this many pixels (torchvision's RandomCrop padding).")
+    var crop: Int = 0
+    @Flag(help: "Flip every training image horizontally with probability 1/2 (torchvision's RandomHorizontalFlip).")
+    var flip = false
     @Option(help: "Append one line per epoch to this .csv or .jsonl file.") var metrics: String?
     @Option(help: "Write the loss and accuracy curves to this .svg file after every epoch.") var plot: String?
 
     func run() throws {
         try reportingErrors {
             let wallStart = Date()
-            let options = TrainingOptions(epochs: epochs, seed: seed, checkpointPath: save, stopAfterEpoch: stopAfter)
+            let options = TrainingOptions(
+                epochs: epochs, seed: seed, checkpointPath: save, stopAfterEpoch: stopAfter,
+                augmentation: Augmentation(cropPadding: crop, horizontalFlip: flip))
             try options.validate()
             let graph = try loadGraph(spec)
+            try options.augmentation.check(for: graph)
             let metricsLog = try metrics.map { try MetricsLog(path: $0) }
             if let plot, !plot.lowercased().hasSuffix(".svg") {
                 throw Diagnostic(file: plot, "the plot is written as SVG", hint: "name the file .svg")

@@ -57,6 +57,22 @@ import Testing
         #expect(result.stdout.contains("total "))
     }
 
+    /// A spec PyTorch accepts but whose rounding leaves input unread: exit 0, the layers printed, a located warning.
+    @Test func warningsArePrintedWithTheSourceLine() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "input x [2, 1, 7, 7]\nmaxpool p size=2\naffine fc out=3\nloss softmax\n".write(
+            toFile: directory + "/warn.spec", atomically: true, encoding: .utf8)
+        let result = try Self.nngen(["check", "warn.spec"], in: directory)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("p      maxpool  [2, 1, 7, 7]  [2, 1, 3, 3]"))
+        #expect(
+            result.stderr.hasPrefix(
+                "warn.spec:2:1: warning: maxpool 'p' on [2, 1, 7, 7]: output height ⌊(7 + 2·0 − 2) / 2⌋ + 1 = 3 leaves the last 1 input row"
+            ))
+        #expect(result.stderr.contains("    maxpool p size=2\n    ^"))
+    }
+
     @Test func aBadSpecExitsNonZeroWithALocatedMessage() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

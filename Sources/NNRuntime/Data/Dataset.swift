@@ -27,6 +27,15 @@ public struct Dataset: Sendable {
 
     /// The sample values.
     public var storage: Storage
+
+    /// The staged value of a black pixel (a zero byte), which pads augmentation crops: `shift` for bytes,
+    /// 0 for values given as floats.
+    public var blackPixel: Double {
+        switch storage {
+        case .floats: 0
+        case .bytes(_, _, let shift): Double(shift)
+        }
+    }
     /// One class id per sample, in `0 ..< classCount`.
     public var labels: [Int32]
     /// The shape of one sample, e.g. `[1, 28, 28]` or `[784]`; its product is `featureCount`.

@@ -15,12 +15,18 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Stop after this many finished epochs, as if interrupted (nil: run to `epochs`). The schedule still
     /// spans `epochs`, so a resumed run continues exactly.
     public var stopAfterEpoch: Int?
+    /// Random crops and flips of the training images (seeded by `seed` and the step).
+    public var augmentation: Augmentation
 
-    public init(epochs: Int, seed: UInt64 = 0, checkpointPath: String? = nil, stopAfterEpoch: Int? = nil) {
+    public init(
+        epochs: Int, seed: UInt64 = 0, checkpointPath: String? = nil, stopAfterEpoch: Int? = nil,
+        augmentation: Augmentation = Augmentation()
+    ) {
         self.epochs = epochs
         self.seed = seed
         self.checkpointPath = checkpointPath
         self.stopAfterEpoch = stopAfterEpoch
+        self.augmentation = augmentation
     }
 
     /// Checks the values a person typed.
@@ -114,6 +120,8 @@ public final class Trainer {
     /// Where the run stands.
     public private(set) var state: TrainingState
     public let stepsPerEpoch: Int
+    /// Transforms each staged training batch, when the options ask for augmentation.
+    private let augmenter: Augmenter?
 
     /// A trainer for `model`, which it initializes from `options.seed` (call `resume(from:)` to continue
     /// a checkpoint instead). Both data sets must fit the model (`Dataset.check(for:origin:)`).
@@ -135,6 +143,7 @@ public final class Trainer {
                 hint: "add e.g. 'optimizer sgd lr=0.05 momentum=0.9' to the spec")
         }
         try trainingSet.check(for: graph, origin: "the training set")
+        try options.augmentation.check(for: graph)
         stepsPerEpoch = trainingSet.count / graph.batch
         guard stepsPerEpoch >= 1 else {
             throw Diagnostic(
@@ -145,6 +154,7 @@ public final class Trainer {
         self.trainingSet = trainingSet
         self.testSet = testSet
         self.options = options
+        augmenter = options.augmentation.isIdentity ? nil : Augmenter(options.augmentation, graph: graph, seed: options.seed)
         model.initialize(seed: options.seed)
         state = TrainingState(
             epoch: 0, step: 0, seed: options.seed, rngSeed: model.rngSeed,
@@ -219,6 +229,7 @@ public final class Trainer {
                     for stepInEpoch in 0..<stepsPerEpoch {
                         let rows = UnsafeBufferPointer(rebasing: order[stepInEpoch * batch..<(stepInEpoch + 1) * batch])
                         model.stageBatch(trainingSet, rows: rows)
+                        augmenter?.apply(to: model, step: model.step + 1, padValue: trainingSet.blackPixel)
                         learningRate = self.learningRate(epoch: epoch)
                         let loss = try model.stagedTrainStep(learningRate: learningRate)
                         guard loss.isFinite else { throw nonFiniteLoss(loss, epoch: epoch, stepInEpoch: stepInEpoch) }
