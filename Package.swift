@@ -35,6 +35,7 @@ let package = Package(
         ),
         .testTarget(name: "NNGenTests", dependencies: ["NNGen"], path: "Tests/NNGenTests", exclude: ["BadSpecs", "WarningSpecs"]),
         .testTarget(name: "NNRuntimeTests", dependencies: ["NNGen", "NNRuntime"], path: "Tests/NNRuntimeTests"),
-        .testTarget(name: "EquivalenceTests", dependencies: ["NNGen", "NNRuntime"], path: "Tests/EquivalenceTests"),
+        .testTarget(
+            name: "EquivalenceTests", dependencies: ["NNGen", "NNRuntime"], path: "Tests/EquivalenceTests", exclude: ["Fixtures"]),
     ]
 )

@@ -1,5 +1,5 @@
 /* affine.c — fully connected layer: out = x·W + b on the input flattened to (N, D).
- * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
+ * Math (docs/math.md, affine): dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
  * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
  * (nngen_gemm_task in nngen.h), plain loops for tcc. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/affine.c */

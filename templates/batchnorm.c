@@ -1,6 +1,6 @@
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
- * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D).
+ * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits. */

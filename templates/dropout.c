@@ -1,7 +1,7 @@
 /* dropout.c — inverted dropout: in training, keep each element with probability KEEP and scale it by 1/KEEP
  * (so the expected output equals x and test mode is the identity).
- * Math: seeds/003 §4 — out = x·mask/p, dx = dout·mask/p, mask_i = [u_i < p] with u_i uniform in [0, 1).
- * The notes draw u from a global generator (np.random); here u_i is a pure function of the forward's rng
+ * Math (docs/math.md, dropout): out = x·mask/p, dx = dout·mask/p, mask_i = [u_i < p], u_i uniform in [0, 1).
+ * u_i is not drawn from a global generator: it is a pure function of the forward's rng
  * argument, this layer's SALT and i (counter-based), so a step is reproducible from its seed. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/dropout.c */
 #include "nngen.h"

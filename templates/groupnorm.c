@@ -1,8 +1,8 @@
 /* groupnorm.c — group normalization of x (N, C, H, W): the C channels form G groups of CPG = C/G
  * consecutive channels; each (sample, group) is normalized over its M = CPG·S values (S = H·W), then scaled
  * and shifted per channel by γ and β (C).
- * Math: seeds/003 §3 (layernorm's derivation on groups of channels), with the corrected normalization
- * x̂ = (x − μ)/sqrt(σ² + ε) where the notes square (σ² + ε). */
+ * Math (docs/math.md, normalization layers): layernorm's derivation on groups of channels, with
+ * x̂ = (x − μ)/sqrt(σ² + ε). */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/groupnorm.c */
 #include "nngen.h"
 #define FN(name)      groupnorm_##name

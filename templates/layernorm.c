@@ -1,7 +1,7 @@
 /* layernorm.c — layer normalization: each of N samples normalized over its own D values (x is (N, D); an
  * image (N, C, H, W) is read as D = C·H·W), then scaled and shifted per feature by γ and β (D).
- * Math: seeds/003 §2, corrected: x̂ = (x − μ)/sqrt(σ² + ε) (the notes square instead of taking the root), and
- * the notes' last term (1/D²)·a·Σ(dout·γ·x̂)·Σx̂ is not "small" but exactly zero, because Σ_d x̂ = 0. */
+ * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the sample's D values; a term
+ * (1/D²)·Σ(dout·γ·x̂)·Σx̂ that a naive derivation keeps is exactly zero, because Σ_d x̂ = 0. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/layernorm.c */
 #include "nngen.h"
 #define FN(name)      layernorm_##name

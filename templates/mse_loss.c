@@ -1,6 +1,6 @@
 /* mse_loss.c — mean squared error over all N·K elements of the network output (any shape [N, ...], read as
  * (N, K) with K the elements per sample); targets are reals of the output's shape, in the model's dtype.
- * Math: seeds/004 (the MSE loss of the sigmoid network, L = mean[(g − y)²]):
+ * Math (docs/math.md, losses):
  *   loss = (1/(N·K)) Σ_{n,k} (o[n][k] − t[n][k])²,   do[n][k] = 2·(o[n][k] − t[n][k])/(N·K) */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/mse_loss.c */
 #include "nngen.h"

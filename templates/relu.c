@@ -1,5 +1,5 @@
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
- * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
+ * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
  * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
  * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/relu.c */

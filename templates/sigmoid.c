@@ -1,5 +1,5 @@
 /* sigmoid.c — logistic function, elementwise: out = σ(x) = 1/(1 + e^−x).
- * Math: seeds/004 (sigmoid networks) — σ'(x) = σ(x)·(1 − σ(x)), so backward needs only the output, which
+ * Math (docs/math.md, elementwise activations): σ'(x) = σ(x)·(1 − σ(x)), so backward needs only the output, which
  * stays in this layer's output slot until backward. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/sigmoid.c */
 #include "nngen.h"

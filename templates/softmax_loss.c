@@ -1,5 +1,5 @@
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids.
- * Math: seeds/002 — p = softmax(z) computed stably as exp(z − max z)/Σ exp(z − max z);
+ * Math (docs/math.md, losses): p = softmax(z) computed stably as exp(z − max z)/Σ exp(z − max z);
  *   loss = (1/N) Σ_n (log Σ_k exp(z[n][k] − max) − (z[n][y_n] − max));   dz = (p − onehot(y))/N. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/softmax_loss.c */
 #include "nngen.h"

@@ -1,7 +1,6 @@
 /* svm_loss.c — multiclass SVM (hinge) loss with margin 1, summed over the wrong classes and averaged over
  * the batch; targets are int32 class ids.
- * Math: seeds/000 ("svm_loss(x, y)": average loss over N vectors and dx of size (N, C); the note's
- * "sum_loss" is a transcription of svm_loss) — with s = scores and y_n the class of sample n:
+ * Math (docs/math.md, losses), with s = scores and y_n the class of sample n:
  *   margin[n][k] = s[n][k] − s[n][y_n] + 1
  *   loss = (1/N) Σ_n Σ_{k ≠ y_n} max(0, margin[n][k])
  *   ds[n][k] = [margin[n][k] > 0]/N for k ≠ y_n,   ds[n][y_n] = −(Σ_{k ≠ y_n} [margin[n][k] > 0])/N

@@ -31,7 +31,7 @@ struct Bench: ParsableCommand {
             let graph = try loadGraph(spec)
             if firstStep {
                 let backend = backends.first ?? .tcc
-                let model = try Model(graph: graph, backend: backend)
+                let model = try CompiledModel(graph: graph, backend: backend)
                 model.initialize(seed: 1)
                 try Benchmark.stageSyntheticBatch(model)
                 _ = try model.stagedTrainStep(learningRate: graph.optimizer?.instance.learningRate ?? 0)

@@ -31,7 +31,7 @@ struct Check: ParsableCommand {
             defer {
                 switch dump {
                 case .statements?:
-                    if let file = try? Parser.parse(try readSpec(spec), path: spec) {
+                    if let file = try? SpecParser.parse(try readSpec(spec), path: spec) {
                         print("\nstatements:")
                         for statement in file.statements { print("  \(statement.location): \(statement)") }
                     }

@@ -22,7 +22,7 @@ struct Eval: ParsableCommand {
                 try DataSource.npyPair(data: data, labels: labels, dataFlag: "--data", labelsFlag: "--labels")
                 ?? .fashionMNIST(directory: fashionMnist, split: .test)
             let dataset = try source.load(for: graph)
-            let model = try Model(graph: graph, backend: backend)
+            let model = try CompiledModel(graph: graph, backend: backend)
             try model.loadParameters(from: params)
             let evaluation = model.evaluate(dataset)
             print("model \(graph.modelName), parameters \(params), data \(source): \(evaluation.count) samples")

@@ -13,12 +13,12 @@ struct Grad: ParsableCommand {
     @Option(help: "Input batch (.npy) with the spec's input shape.") var input: String
     @Option(help: "Targets (.npy): int32/int64 class ids [N], or real values [N, K] for loss mse.") var labels: String
     @Option(name: .shortAndLong, help: "Output .safetensors file.") var output: String
-    @Option(help: "train (batch statistics) or test (running statistics).") var mode: Mode = .train
+    @Option(help: "train (batch statistics) or test (running statistics).") var mode: RunMode = .train
     @Option(help: "tcc (default) or another backend.") var backend: Backend = .tcc
 
     func run() throws {
         try reportingErrors {
-            let model = try Model(graph: try loadGraph(spec), backend: backend)
+            let model = try CompiledModel(graph: try loadGraph(spec), backend: backend)
             let tensors = try GradientDump.run(model: model, parametersPath: params, inputPath: input, targetsPath: labels, mode: mode)
             try Safetensors.write(tensors, metadata: ["model": model.graph.modelName, "mode": mode.rawValue], to: output)
             print("loss \(tensors[0].tensor.doubles()[0]); wrote \(tensors.count) tensors to \(output)")

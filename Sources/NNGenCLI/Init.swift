@@ -14,7 +14,7 @@ struct Init: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let model = try Model(graph: try loadGraph(spec))
+            let model = try CompiledModel(graph: try loadGraph(spec))
             model.initialize(seed: seed)
             try Safetensors.write(model.exportTensors(), metadata: ["model": model.graph.modelName, "seed": String(seed)], to: output)
             print("wrote \(model.plan.tensors.count) tensors of \(model.graph.modelName) to \(output)")

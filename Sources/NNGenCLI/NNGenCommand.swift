@@ -32,4 +32,4 @@ func loadGraph(_ path: String) throws -> ShapedGraph {
 
 /// `--backend tcc`
 extension Backend: ExpressibleByArgument {}
-extension Mode: ExpressibleByArgument {}
+extension RunMode: ExpressibleByArgument {}

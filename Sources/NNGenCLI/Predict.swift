@@ -22,14 +22,13 @@ struct Predict: ParsableCommand {
             guard samples.shape.count >= 2, samples.shape.dropFirst().reduce(1, *) == features else {
                 throw Diagnostic(
                     file: input,
-                    "samples have shape \(Shape(samples.shape)); input '\(graph.inputName)' \(graph.inputShape) needs [N, ...] with \(features) values per sample"
+                    "samples have shape \(TensorShape(samples.shape)); input '\(graph.inputName)' \(graph.inputShape) needs [N, ...] with \(features) values per sample"
                 )
             }
-            let model = try Model(graph: graph, backend: backend)
+            let model = try CompiledModel(graph: graph, backend: backend)
             try model.loadParameters(from: params)
             let count = samples.shape[0]
-            let values = samples.doubles().map { Float($0) }
-            let probabilities = try model.predictProbabilities(values, count: count)
+            let probabilities = try model.predictProbabilities(samples.doubles(), count: count)
             let classes = graph.outputShape.featureCount
             try NPY.write(HostTensor(shape: [count, classes], doubles: probabilities, as: graph.dtype.elementType), to: output)
             print("wrote \(output): probabilities [\(count), \(classes)] (\(graph.dtype.rawValue))")

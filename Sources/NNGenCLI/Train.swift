@@ -58,7 +58,7 @@ struct Train: ParsableCommand {
             let testSet = testSource.map { source in PendingDataset(source.description) { try source.load(for: graph) } }
 
             guard threads >= 0 else { throw Diagnostic("--threads must be 0 (every core) or more, got \(threads)") }
-            let model = try Model(graph: graph, backend: backend)
+            let model = try CompiledModel(graph: graph, backend: backend)
             let trainingSet = try pendingTrainingSet.wait()
             model.threads = threads
             model.onBackendEvent = { console.line("backend: \($0)") }

@@ -58,7 +58,7 @@ import Testing
     /// x̂ = [−1, 0, 1]·sqrt(3/2); running_mean = 0.9·0 + 0.1·2 = 0.2, running_var = 0.9·1 + 0.1·(2/3).
     @Test func handComputedValues() throws {
         let harness = try LayerHarness(layerLine: "batchnorm bn eps=1e-300", input: [3, 1], dtype: .float64)
-        let out = try harness.layer.forward([1, 2, 3])
+        let out = try harness.layer.forward([1, 2, 3], mode: .train)
         let s = (1.5).squareRoot()
         expectClose(out, [-s, 0, s], 1e-15, "normalized output")
         expectClose(try harness.model.tensor("bn.running_mean"), [0.2], 1e-15, "running mean")

@@ -170,7 +170,7 @@ import Testing
     @Test func networkGradientsMatchFiniteDifferencesAndStepsDrawNewMasks() throws {
         let p = try NetworkTests.prepare(Self.network, dtype: .float64)
         let model = p.model
-        let target = Target.classes(p.labels)
+        let target = LossTarget.classes(p.labels)
         func loss(_ input: [Double]) -> Double { (try? model.forward(input: input, target: target, mode: .train)) ?? .nan }
         _ = loss(p.input)
         let mask = try model.saved(layer: "d1", name: "mask")

@@ -21,10 +21,11 @@ import Testing
         let harness = try LayerHarness(layerLine: "gelu", input: [1, 5], dtype: .float64)
         let x: [Double] = [-3, -1, 0, 1, 2]
         expectClose(
-            try harness.layer.forward(x), [-0.00404969409489031, -0.15865525393145702, 0, 0.841344746068543, 1.9544997361036416],
+            try harness.layer.forward(x, mode: .train),
+            [-0.00404969409489031, -0.15865525393145702, 0, 0.841344746068543, 1.9544997361036416],
             1e-15, "gelu")
         expectClose(
-            try harness.layer.backward(x, outputGradient: [1, 1, 1, 1, 1]),
+            try harness.layer.backward(x, outputGradient: [1, 1, 1, 1, 1], mode: .train),
             [-0.01194564720418392, -0.08331547058768635, 0.5, 1.0833154705876864, 1.085231801078197], 1e-15, "gelu'")
     }
 }

@@ -60,7 +60,7 @@ import Testing
     /// channel 1 = [5, 5] → [0, 0] (no variance), with eps → 0.
     @Test func handComputedValues() throws {
         let harness = try LayerHarness(layerLine: "groupnorm gn groups=2 eps=1e-300", input: [1, 2, 1, 2], dtype: .float64)
-        let out = try harness.layer.forward([1, 3, 5, 5])
+        let out = try harness.layer.forward([1, 3, 5, 5], mode: .train)
         expectClose(out, [-1, 1, 0, 0], 1e-15, "normalized output")
         expectClose(try harness.model.saved(layer: "gn", name: "mean"), [2, 5], 1e-15, "saved means")
     }

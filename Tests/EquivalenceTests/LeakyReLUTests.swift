@@ -22,7 +22,7 @@ import Testing
     /// torch.nn.functional.leaky_relu([-2, 0, 3], 0.01) = [-0.02, 0, 3]; its gradient is [0.01, 0.01, 1].
     @Test func pytorchValues() throws {
         let harness = try LayerHarness(layerLine: "leakyrelu", input: [1, 3], dtype: .float64)
-        #expect(try harness.layer.forward([-2, 0, 3]) == [-0.02, 0, 3])
-        #expect(try harness.layer.backward([-2, 0, 3], outputGradient: [1, 1, 1]) == [0.01, 0.01, 1])
+        #expect(try harness.layer.forward([-2, 0, 3], mode: .train) == [-0.02, 0, 3])
+        #expect(try harness.layer.backward([-2, 0, 3], outputGradient: [1, 1, 1], mode: .train) == [0.01, 0.01, 1])
     }
 }

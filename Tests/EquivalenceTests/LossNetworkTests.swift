@@ -31,17 +31,17 @@ struct LossNetworkCase: CustomStringConvertible, Sendable {
     ]
 
     struct Prepared {
-        var model: Model
+        var model: CompiledModel
         var input: [Double]
         var labels: [Int]
         /// The mse targets (output-shaped); empty for svm.
         var values: [Double]
         var tensors: [String: [Double]]
-        var target: Target { model.graph.loss.definition.target == .dense ? .values(values) : .classes(labels.map(Int32.init)) }
+        var target: LossTarget { model.graph.loss.definition.target == .dense ? .values(values) : .classes(labels.map(Int32.init)) }
     }
 
     static func prepare(_ c: LossNetworkCase, dtype: DType, seed: UInt64 = 3) throws -> Prepared {
-        let model = try Model(graph: try ShapeInference.load(c.spec(dtype), path: "net.spec"))
+        let model = try CompiledModel(graph: try ShapeInference.load(c.spec(dtype), path: "net.spec"))
         model.initialize(seed: seed)
         // Move every tensor off its initial value so no gradient is trivially zero.
         for (i, name) in model.tensorNames.enumerated() {
@@ -59,7 +59,7 @@ struct LossNetworkCase: CustomStringConvertible, Sendable {
         return Prepared(model: model, input: input, labels: labels, values: values, tensors: tensors)
     }
 
-    static func reference(_ p: Prepared, tensors: [String: [Double]]? = nil, mode: Mode) -> ReferencePass {
+    static func reference(_ p: Prepared, tensors: [String: [Double]]? = nil, mode: RunMode) -> ReferencePass {
         ReferenceNetwork.run(
             p.model.graph, tensors: tensors ?? p.tensors, input: p.input, labels: p.labels, mode: mode,
             targetValues: p.values.isEmpty ? nil : p.values)
@@ -68,7 +68,7 @@ struct LossNetworkCase: CustomStringConvertible, Sendable {
     @Test(arguments: cases)
     func forwardAndBackwardMatchReference(c: LossNetworkCase) throws {
         for dtype in [DType.float64, .float32] {
-            for mode in Mode.allCases {
+            for mode in RunMode.allCases {
                 let p = try Self.prepare(c, dtype: dtype)
                 let expected = Self.reference(p, mode: mode)
                 let tolerance = Tolerance.of(dtype)
@@ -90,7 +90,7 @@ struct LossNetworkCase: CustomStringConvertible, Sendable {
 
     @Test(arguments: cases)
     func gradientsMatchFiniteDifferences(c: LossNetworkCase) throws {
-        for mode in Mode.allCases {
+        for mode in RunMode.allCases {
             let p = try Self.prepare(c, dtype: .float64)
             let model = p.model
             if c.loss == "svm" {

@@ -1,4 +1,4 @@
-// Loss kernels (softmax, svm, mse) called on their own through `Model.loss`: against the reference, against
+// Loss kernels (softmax, svm, mse) called on their own through `CompiledModel.loss`: against the reference, against
 // finite differences, on hand-computed examples, and with targets they must refuse.
 
 import Foundation
@@ -12,9 +12,9 @@ import Testing
     static let shapes: [[Int]] = [1, 2, 3, 7].flatMap { n in [2, 3, 10, 13].map { k in [n, k] } }
 
     /// A model whose output is `[N, K]` and whose loss is `loss`; only its loss kernels are called.
-    static func model(_ loss: String, n: Int, k: Int, dtype: DType) throws -> Model {
+    static func model(_ loss: String, n: Int, k: Int, dtype: DType) throws -> CompiledModel {
         let spec = "input x [\(n), \(k)]\ndtype \(dtype.rawValue)\naffine fc out=\(k)\nloss \(loss)\n"
-        return try Model(graph: try ShapeInference.load(spec, path: "loss.spec"))
+        return try CompiledModel(graph: try ShapeInference.load(spec, path: "loss.spec"))
     }
 
     static func rounded(_ values: [Double], _ dtype: DType) -> [Double] {
@@ -24,7 +24,7 @@ import Testing
     /// Logits, targets, and the reference loss and dlogits for one case.
     struct Case {
         var logits: [Double]
-        var target: Target
+        var target: LossTarget
         var loss: Double
         var dlogits: [Double]
     }
@@ -87,7 +87,7 @@ import Testing
     /// Zero logits give the uniform distribution: loss = log K, dlogits = (1/K − [k = y])/N.
     @Test func softmaxOfZeroLogitsIsLogK() throws {
         let model = try Self.model("softmax", n: 2, k: 3, dtype: .float64)
-        let target = Target.classes([0, 2])
+        let target = LossTarget.classes([0, 2])
         let zeros = [Double](repeating: 0, count: 6)
         expectClose([try model.loss.forward(logits: zeros, target: target)], [log(3.0)], 1e-15, "softmax loss of zero logits")
         let third = 1.0 / 3
@@ -101,7 +101,7 @@ import Testing
     @Test func svmOfKnownScores() throws {
         let model = try Self.model("svm", n: 3, k: 3, dtype: .float64)
         let scores: [Double] = [3.2, 5.1, -1.7, 1.3, 4.9, 2.0, 2.2, 2.5, -3.1]
-        let target = Target.classes([0, 1, 2])
+        let target = LossTarget.classes([0, 1, 2])
         expectClose([try model.loss.forward(logits: scores, target: target)], [(2.9 + 12.9) / 3], 1e-14, "svm loss of known scores")
         let t = 1.0 / 3
         expectClose(
@@ -112,7 +112,7 @@ import Testing
     /// Differences 1, 0, −2, 0: loss = (1 + 4)/4, doutput = 2·diff/4.
     @Test func mseOfKnownValues() throws {
         let model = try Self.model("mse", n: 2, k: 2, dtype: .float64)
-        let target = Target.values([0, 2, 5, 4])
+        let target = LossTarget.values([0, 2, 5, 4])
         expectClose([try model.loss.forward(logits: [1, 2, 3, 4], target: target)], [1.25], 1e-15, "mse loss of known values")
         expectClose(try model.loss.backward(logits: [1, 2, 3, 4], target: target), [0.5, 0, -1, 0], 1e-15, "mse doutput of known values")
     }
@@ -120,7 +120,7 @@ import Testing
     /// mse reads any output shape as [N, K]: a [2, 1, 2, 3] output is compared element by element.
     @Test func mseOnAnImageShapedOutput() throws {
         let spec = "input x [2, 1, 2, 3]\ndtype float64\nbatchnorm bn\nloss mse\n"
-        let model = try Model(graph: try ShapeInference.load(spec, path: "mse4d.spec"))
+        let model = try CompiledModel(graph: try ShapeInference.load(spec, path: "mse4d.spec"))
         let output = RefTensor.random(shape: [2, 1, 2, 3], seed: 5, scale: 2)
         let target = RefTensor.random(shape: [2, 1, 2, 3], seed: 6, scale: 2)
         let expected = Reference.mseLoss(output: output, target: target)
@@ -137,7 +137,7 @@ import Testing
     func refusesBadTargets(loss: String) throws {
         let model = try Self.model(loss, n: 2, k: 3, dtype: .float64)
         let logits = [Double](repeating: 0.5, count: 6)
-        let bad: [Target]
+        let bad: [LossTarget]
         if loss == "mse" {
             bad = [.classes([0, 1]), .values([1, 2, 3])]
         } else {
@@ -151,7 +151,7 @@ import Testing
                 try model.loss.backward(logits: logits, target: target)
             }
         }
-        let good: Target = loss == "mse" ? .values([0, 0, 0, 0, 0, 0]) : .classes([0, 2])
+        let good: LossTarget = loss == "mse" ? .values([0, 0, 0, 0, 0, 0]) : .classes([0, 2])
         #expect(throws: Diagnostic.self, "loss \(loss) must refuse 5 logits") {
             try model.loss.forward(logits: [0, 0, 0, 0, 0], target: good)
         }

@@ -78,8 +78,8 @@ import Testing
             let context = "\(c), \(dtype.rawValue)"
             #expect(harness.shaped.output.dims == expected.out.shape, "output shape of \(context)")
             let tolerance = Tolerance.of(dtype)
-            expectClose(try harness.layer.forward(x.data), expected.out.data, tolerance, "forward output of \(context)")
-            let dx = try harness.layer.backward(x.data, outputGradient: dout.data)
+            expectClose(try harness.layer.forward(x.data, mode: .train), expected.out.data, tolerance, "forward output of \(context)")
+            let dx = try harness.layer.backward(x.data, outputGradient: dout.data, mode: .train)
             expectClose(dx, expected.dx.data, tolerance, "dx of \(context)")
             if dtype == .float64 && finiteDifferences {
                 try gradientCheck(harness, x: x, dout: dout, mode: .train, context: context)

@@ -40,14 +40,14 @@ struct NetworkCase: CustomStringConvertible, Sendable {
     ]
 
     struct Prepared {
-        var model: Model
+        var model: CompiledModel
         var input: [Double]
         var labels: [Int32]
         var tensors: [String: [Double]]
     }
 
     static func prepare(_ c: NetworkCase, dtype: DType, seed: UInt64 = 3) throws -> Prepared {
-        let model = try Model(graph: try ShapeInference.load(c.spec(dtype), path: "net.spec"))
+        let model = try CompiledModel(graph: try ShapeInference.load(c.spec(dtype), path: "net.spec"))
         model.initialize(seed: seed)
         // Move every tensor off its initial value so no gradient is trivially zero.
         for (i, name) in model.tensorNames.enumerated() {
@@ -67,7 +67,7 @@ struct NetworkCase: CustomStringConvertible, Sendable {
     @Test(arguments: allCases)
     func forwardAndBackwardMatchReference(c: NetworkCase) throws {
         for dtype in [DType.float64, .float32] {
-            for mode in Mode.allCases {
+            for mode in RunMode.allCases {
                 let p = try Self.prepare(c, dtype: dtype)
                 let expected = ReferenceNetwork.run(
                     p.model.graph, tensors: p.tensors, input: p.input, labels: p.labels.map(Int.init), mode: mode)
@@ -93,10 +93,10 @@ struct NetworkCase: CustomStringConvertible, Sendable {
 
     @Test(arguments: allCases)
     func gradientsMatchFiniteDifferences(c: NetworkCase) throws {
-        for mode in Mode.allCases {
+        for mode in RunMode.allCases {
             let p = try Self.prepare(c, dtype: .float64)
             let model = p.model
-            let target = Target.classes(p.labels)
+            let target = LossTarget.classes(p.labels)
             // In train mode each forward also moves the running statistics; they do not affect train-mode
             // outputs, and test mode reads them, so restore them for every evaluation.
             let buffers = model.plan.bufferTensors.map(\.name)

@@ -17,8 +17,8 @@ import Testing
 
     @Test func zeroInputHasZeroGradient() throws {
         let harness = try LayerHarness(layerLine: "relu", input: [1, 3], dtype: .float64)
-        let out = try harness.layer.forward([-1, 0, 2])
+        let out = try harness.layer.forward([-1, 0, 2], mode: .train)
         #expect(out == [0, 0, 2])
-        #expect(try harness.layer.backward([-1, 0, 2], outputGradient: [5, 6, 7]) == [0, 0, 7])
+        #expect(try harness.layer.backward([-1, 0, 2], outputGradient: [5, 6, 7], mode: .train) == [0, 0, 7])
     }
 }

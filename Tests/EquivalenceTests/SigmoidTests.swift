@@ -21,14 +21,14 @@ import Testing
     func largeInputsAreStable(dtype: DType) throws {
         let harness = try LayerHarness(layerLine: "sigmoid", input: [1, 5], dtype: dtype)
         let x: [Double] = [-800, -40, 0, 40, 800]
-        let out = try harness.layer.forward(x)
+        let out = try harness.layer.forward(x, mode: .train)
         #expect(out.allSatisfy { $0.isFinite })
         #expect(out[0] >= 0 && out[0] < 1e-300)
         #expect(out[2] == 0.5)
         #expect(out[4] == 1)
         expectClose([out[1]], [1 / (1 + exp(40.0))], Tolerance.of(dtype), "σ(−40)")
         expectClose([out[3]], [1 / (1 + exp(-40.0))], Tolerance.of(dtype), "σ(40)")
-        let dx = try harness.layer.backward(x, outputGradient: [1, 1, 1, 1, 1])
+        let dx = try harness.layer.backward(x, outputGradient: [1, 1, 1, 1, 1], mode: .train)
         #expect(dx.allSatisfy { $0.isFinite })
         #expect(dx[2] == 0.25)
         #expect(dx[0] == 0 && dx[4] == 0)

@@ -14,7 +14,7 @@ import Testing
         """
 
     @Test func statementsAreWrittenBackCanonically() throws {
-        let file = try Parser.parse(Self.spec, path: "d.spec")
+        let file = try SpecParser.parse(Self.spec, path: "d.spec")
         #expect(
             file.statements.map(\.description) == [
                 "input x [2, 3]", "affine fc1 out=4 init=xavier", "relu", "loss softmax",
@@ -25,8 +25,8 @@ import Testing
     /// What `--dump statements` prints is a spec again: parsing it gives the same statements.
     @Test func writtenBackStatementsParseAgain() throws {
         let text = Self.spec + "\nadd sum from=fc1, relu1\n"
-        let file = try Parser.parse(text, path: "d.spec")
-        let again = try Parser.parse(file.statements.map(\.description).joined(separator: "\n"), path: "e.spec")
+        let file = try SpecParser.parse(text, path: "d.spec")
+        let again = try SpecParser.parse(file.statements.map(\.description).joined(separator: "\n"), path: "e.spec")
         #expect(again.statements.map(\.description) == file.statements.map(\.description))
         #expect(file.statements.last?.description == "add sum from=fc1,relu1")
     }

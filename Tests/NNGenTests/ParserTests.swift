@@ -48,7 +48,7 @@ import Testing
 
 @Suite struct ParserTests {
     @Test func everyStatementForm() throws {
-        let spec = try Parser.parse(
+        let spec = try SpecParser.parse(
             """
             model net
             input img [8, 1, 28, 28]
@@ -100,14 +100,14 @@ import Testing
     }
 
     @Test func blankLinesAndCommentsAreSkippedButCounted() throws {
-        let spec = try Parser.parse("# header\n\ninput x [2, 3]   # the input\n   \n\taffine fc1 out=4\n", path: "t.spec")
+        let spec = try SpecParser.parse("# header\n\ninput x [2, 3]   # the input\n   \n\taffine fc1 out=4\n", path: "t.spec")
         #expect(spec.statements.map(\.location.line) == [3, 5])
         #expect(spec.statements.map(\.location.column) == [1, 2])
         #expect(spec.lines.count == 6)
     }
 
     @Test func anUnnamedInputIsAllowed() throws {
-        let spec = try Parser.parse("input [2, 3]", path: "t.spec")
+        let spec = try SpecParser.parse("input [2, 3]", path: "t.spec")
         if case .input(let name, let dims, _) = spec.statements[0] {
             #expect(name == nil)
             #expect(dims.count == 2)
@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func attributeKeysAndValuesHaveTheirOwnColumns() throws {
-        let spec = try Parser.parse("batchnorm bn1 eps=1e-3 momentum=0.5", path: "t.spec")
+        let spec = try SpecParser.parse("batchnorm bn1 eps=1e-3 momentum=0.5", path: "t.spec")
         guard case .layer(_, _, let attributes) = spec.statements[0] else {
             Issue.record("layer")
             return
@@ -133,7 +133,7 @@ import Testing
     }
 
     @Test func aSyntaxErrorCarriesItsSourceLine() {
-        let thrown = #expect(throws: Diagnostic.self) { try Parser.parse("input x [2, 3]\n\taffine fc1 out = 2\n", path: "t.spec") }
+        let thrown = #expect(throws: Diagnostic.self) { try SpecParser.parse("input x [2, 3]\n\taffine fc1 out = 2\n", path: "t.spec") }
         #expect(thrown?.location == SourceLocation(file: "t.spec", line: 2, column: 13))
         #expect(
             thrown?.rendered == """
@@ -144,8 +144,8 @@ import Testing
     }
 
     @Test func identifiers() {
-        for good in ["fc1", "_x", "A_b_9", "relu"] { #expect(Parser.isIdentifier(good), "\(good)") }
-        for bad in ["", "1fc", "fc-1", "fc.1", "é", "a b"] { #expect(!Parser.isIdentifier(bad), "\(bad)") }
+        for good in ["fc1", "_x", "A_b_9", "relu"] { #expect(SpecParser.isIdentifier(good), "\(good)") }
+        for bad in ["", "1fc", "fc-1", "fc.1", "é", "a b"] { #expect(!SpecParser.isIdentifier(bad), "\(bad)") }
     }
 }
 
@@ -156,8 +156,8 @@ import Testing
     func raw(_ pairs: [(String, String)]) -> [RawAttribute] {
         pairs.enumerated().map { i, pair in
             RawAttribute(
-                key: Token(text: pair.0, location: SourceLocation(file: "t.spec", line: 1, column: 10 * i + 1)),
-                value: Token(text: pair.1, location: SourceLocation(file: "t.spec", line: 1, column: 10 * i + 5)))
+                key: SpecToken(text: pair.0, location: SourceLocation(file: "t.spec", line: 1, column: 10 * i + 1)),
+                value: SpecToken(text: pair.1, location: SourceLocation(file: "t.spec", line: 1, column: 10 * i + 5)))
         }
     }
 

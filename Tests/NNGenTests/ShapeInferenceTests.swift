@@ -1,4 +1,4 @@
-// Shape inference: names, defaults, shapes, parameter and FLOP counts, the layer table, and the memory plan.
+// TensorShape inference: names, defaults, shapes, parameter and FLOP counts, the layer table, and the memory plan.
 
 import Testing
 
@@ -117,7 +117,7 @@ let contractExample = """
         #expect(try load(tiny, path: "/a/b.c/net.v2.spec").modelName == "net_v2")
         #expect(try load("model given\n" + tiny, path: "other.spec").modelName == "given")
         for path in ["examples/My-Net.spec", "3layer.spec", "é.spec", ".spec", "x"] {
-            #expect(Parser.isIdentifier(ShapeInference.baseName(path)), "\(path)")
+            #expect(SpecParser.isIdentifier(ShapeInference.baseName(path)), "\(path)")
         }
     }
 

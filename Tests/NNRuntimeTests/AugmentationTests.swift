@@ -20,7 +20,7 @@ import Testing
         """
 
     /// Sample s, channel c, pixel (y, x) holds 1000·s + 100·c + 10·y + x: every value says where it came from.
-    static func stageLabelledPixels(_ model: Model) throws {
+    static func stageLabelledPixels(_ model: CompiledModel) throws {
         let values = (0..<96).map { (i: Int) -> Double in
             let (slot, channel, row, column) = (i / 24, i / 12 % 2, i / 4 % 3, i % 4)
             return Double(1000 * slot + 100 * channel + 10 * row + column)
@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func eachSampleIsItsCropThenItsFlip() throws {
-        let model = try Model(graph: try ShapeInference.load(Self.spec, path: "aug.spec"))
+        let model = try CompiledModel(graph: try ShapeInference.load(Self.spec, path: "aug.spec"))
         let augmenter = Augmenter(Augmentation(cropPadding: 1, horizontalFlip: true), graph: model.graph, seed: 7)
         try Self.stageLabelledPixels(model)
         augmenter.apply(to: model, step: 3, padValue: -1)
@@ -81,14 +81,14 @@ import Testing
     /// through; the same run without augmentation ends elsewhere.
     @Test func augmentedRunsResumeExactly() throws {
         var rng = SplitMix64(seed: 3)
-        let dataset = Dataset(
+        let dataset = LabeledDataset(
             samples: (0..<(40 * 24)).map { _ in Float(rng.normal()) }, labels: (0..<40).map { Int32($0 % 3) },
             sampleShape: [2, 3, 4], classCount: 3)
         let directory = try temporaryTrainingDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let augmentation = Augmentation(cropPadding: 1, horizontalFlip: true)
         func run(_ options: TrainingOptions, resume: String? = nil) throws -> [String: HostTensor] {
-            let model = try Model(graph: try ShapeInference.load(Self.spec, path: "aug.spec"))
+            let model = try CompiledModel(graph: try ShapeInference.load(Self.spec, path: "aug.spec"))
             let trainer = try Trainer(model: model, trainingSet: dataset, testSet: nil, options: options)
             if let resume { try trainer.resume(from: resume) }
             try trainer.run()

@@ -44,7 +44,7 @@ private func expectIdentical(
 }
 
 /// Everything a model's numbers depend on after some work: every tensor, gradient and the output.
-private func snapshot(_ model: Model) throws -> [String: [Double]] {
+private func snapshot(_ model: CompiledModel) throws -> [String: [Double]] {
     var values: [String: [Double]] = ["output": model.output]
     for name in model.tensorNames { values[name] = try model.tensor(name) }
     for name in model.parameterNames { values["grad." + name] = try model.gradient(name) }
@@ -63,14 +63,14 @@ private func expectIdentical(
 
 /// The values of a model after: forward + backward in train mode (with the input gradient), forward in
 /// test mode, then `steps` training steps. Returns the losses and snapshots along the way.
-private func exercise(_ model: Model, steps: Int) throws -> (
+private func exercise(_ model: CompiledModel, steps: Int) throws -> (
     losses: [Double], inputGradient: [Double], afterBackward: [String: [Double]], final: [String: [Double]]
 ) {
     model.initialize(seed: 7)
     try Benchmark.stageSyntheticBatch(model)
     var losses = [model.stagedForward(mode: .train, rng: 11)]
     let count = model.graph.inputShape.count
-    let dx = Model.allocate(bytes: count * model.graph.dtype.byteSize)
+    let dx = CompiledModel.allocate(bytes: count * model.graph.dtype.byteSize)
     defer { dx.deallocate() }
     model.stagedBackward(mode: .train, inputGradient: dx)
     let inputGradient = model.load(from: dx, offset: 0, count: count)
@@ -144,7 +144,7 @@ private final class TccRuns: @unchecked Sendable {
     func run(_ spec: String, steps: Int) throws -> Run {
         if let done = lock.withLock({ runs[spec] }) { return done }
         let graph = try ShapeInference.load(try readSpec(spec), path: spec)
-        let result = try exercise(try Model(graph: graph, backend: .tcc), steps: steps)
+        let result = try exercise(try CompiledModel(graph: graph, backend: .tcc), steps: steps)
         lock.withLock { runs[spec] = result }
         return result
     }
@@ -160,7 +160,7 @@ private let tccRuns = TccRuns()
     func ccBuildIsBitIdenticalToTccBuild(spec: String) throws {
         let graph = try ShapeInference.load(try readSpec(spec), path: spec)
         let tcc = try tccRuns.run(spec, steps: 2)
-        let ccModel = try Model(graph: graph, backend: .cc, cc: sharedCache)
+        let ccModel = try CompiledModel(graph: graph, backend: .cc, cc: sharedCache)
         #expect(ccModel.backend == .cc)
         let cc = try exercise(ccModel, steps: 2)
         let name = URL(fileURLWithPath: spec).lastPathComponent
@@ -174,8 +174,8 @@ private let tccRuns = TccRuns()
     @Test(arguments: kindCoverageSpecs)
     func ccBuildIsBitIdenticalForEveryLayerKind(c: KindsCase) throws {
         let graph = try ShapeInference.load(c.spec, path: "kinds.spec")
-        let tcc = try exercise(try Model(graph: graph, backend: .tcc), steps: 2)
-        let cc = try exercise(try Model(graph: graph, backend: .cc, cc: sharedCache), steps: 2)
+        let tcc = try exercise(try CompiledModel(graph: graph, backend: .tcc), steps: 2)
+        let cc = try exercise(try CompiledModel(graph: graph, backend: .cc, cc: sharedCache), steps: 2)
         let name = graph.layers.map(\.kind).joined(separator: " ") + " (\(graph.dtype.rawValue))"
         expectIdentical(cc.losses, tcc.losses, "losses of \(name)")
         expectIdentical(cc.inputGradient, tcc.inputGradient, "input gradient of \(name)")
@@ -193,7 +193,7 @@ private let tccRuns = TccRuns()
         let tcc = try tccRuns.run(spec, steps: 2)
         var options = sharedCache
         options.flags = ["-O3", "-march=native"]
-        let fused = try exercise(try Model(graph: graph, backend: .cc, cc: options), steps: 2)
+        let fused = try exercise(try CompiledModel(graph: graph, backend: .cc, cc: options), steps: 2)
         func close(_ got: [Double], _ expected: [Double], _ what: String) {
             let scale = expected.map(abs).max() ?? 0
             let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
@@ -246,11 +246,11 @@ private let tccRuns = TccRuns()
         defer { removeCache(options) }
         let spec = "input x [2, 3]\naffine fc out=2\nloss softmax\noptimizer sgd lr=0.1\n"
         let graph = try ShapeInference.load(spec, path: "small.spec")
-        let first = try Model(graph: graph, backend: .cc, cc: options)
+        let first = try CompiledModel(graph: graph, backend: .cc, cc: options)
         let files = try FileManager.default.contentsOfDirectory(atPath: options.cacheDirectory).sorted()
         #expect(CCCompiler.cached(source: first.source.singleUnit, name: first.source.modelName, options: options) != nil)
         // The second start writes nothing and only loads the library: much faster than compiling.
-        let second = try Model(graph: graph, backend: .cc, cc: options)
+        let second = try CompiledModel(graph: graph, backend: .cc, cc: options)
         #expect(try FileManager.default.contentsOfDirectory(atPath: options.cacheDirectory).sorted() == files)
         #expect(second.compileSeconds * 5 < first.compileSeconds, "cached \(second.compileSeconds) s, cold \(first.compileSeconds) s")
     }
@@ -288,7 +288,7 @@ private let tccRuns = TccRuns()
         let options = freshCache(compiler: "/bin/false")
         defer { removeCache(options) }
         let graph = try ShapeInference.load("input x [2, 3]\naffine fc out=2\nloss softmax\n", path: "small.spec")
-        let error = #expect(throws: Diagnostic.self) { try Model(graph: graph, backend: .cc, cc: options) }
+        let error = #expect(throws: Diagnostic.self) { try CompiledModel(graph: graph, backend: .cc, cc: options) }
         #expect(error?.message.contains("'/bin/false' failed (exit status 1)") == true, "\(String(describing: error))")
         #expect(error?.hint?.contains("--backend tcc") == true)
     }
@@ -338,7 +338,7 @@ private let tccRuns = TccRuns()
         """
 
     /// Trains a model for `steps` steps on the synthetic batch; `between` runs before each step.
-    private func train(_ model: Model, steps: Int, between: (Int) throws -> Void = { _ in }) throws -> [Double] {
+    private func train(_ model: CompiledModel, steps: Int, between: (Int) throws -> Void = { _ in }) throws -> [Double] {
         model.initialize(seed: 5)
         try Benchmark.stageSyntheticBatch(model)
         return try (0..<steps).map { step in
@@ -351,10 +351,10 @@ private let tccRuns = TccRuns()
         let options = freshCache()
         defer { removeCache(options) }
         let graph = try ShapeInference.load(Self.tieredSpec, path: "tiered.spec")
-        let pure = try Model(graph: graph, backend: .tcc)
+        let pure = try CompiledModel(graph: graph, backend: .tcc)
         let pureLosses = try train(pure, steps: 6)
 
-        let tiered = try Model(graph: graph, backend: .tiered, cc: options)
+        let tiered = try CompiledModel(graph: graph, backend: .tiered, cc: options)
         #expect(tiered.backend == .tcc)
         #expect(tiered.requestedBackend == .tiered)
         var seen: [BackendEvent] = []
@@ -378,7 +378,7 @@ private let tccRuns = TccRuns()
         let options = freshCache()
         defer { removeCache(options) }
         let graph = try ShapeInference.load(Self.tieredSpec, path: "tiered.spec")
-        let tiered = try Model(graph: graph, backend: .tiered, cc: options)
+        let tiered = try CompiledModel(graph: graph, backend: .tiered, cc: options)
         tiered.initialize(seed: 5)
         try Benchmark.stageSyntheticBatch(tiered)
         let deadline = Date().addingTimeInterval(120)
@@ -399,9 +399,9 @@ private let tccRuns = TccRuns()
         let options = freshCache(compiler: "/bin/false")
         defer { removeCache(options) }
         let graph = try ShapeInference.load(Self.tieredSpec, path: "tiered.spec")
-        let pure = try Model(graph: graph, backend: .tcc)
+        let pure = try CompiledModel(graph: graph, backend: .tcc)
         let pureLosses = try train(pure, steps: 4)
-        let tiered = try Model(graph: graph, backend: .tiered, cc: options)
+        let tiered = try CompiledModel(graph: graph, backend: .tiered, cc: options)
         let losses = try train(tiered, steps: 4) { step in
             if step == 1 { tiered.installBackgroundBuild(wait: true) }
         }
@@ -420,8 +420,8 @@ private let tccRuns = TccRuns()
         let options = freshCache()
         defer { removeCache(options) }
         let graph = try ShapeInference.load(Self.tieredSpec, path: "tiered.spec")
-        _ = try Model(graph: graph, backend: .cc, cc: options)
-        let tiered = try Model(graph: graph, backend: .tiered, cc: options)
+        _ = try CompiledModel(graph: graph, backend: .cc, cc: options)
+        let tiered = try CompiledModel(graph: graph, backend: .tiered, cc: options)
         #expect(tiered.backend == .cc)
         #expect(!tiered.isCompilingInBackground)
         guard case .startedFromCache(.cc, _)? = tiered.backendEvents.first else {

@@ -9,7 +9,7 @@ import Testing
 
 @Suite struct CheckpointTests {
     /// Trains `spec` for one epoch and writes a checkpoint; returns its path (in `directory`).
-    func trainedCheckpoint(_ spec: String = Toy.spec(), in directory: String) throws -> (path: String, model: Model) {
+    func trainedCheckpoint(_ spec: String = Toy.spec(), in directory: String) throws -> (path: String, model: CompiledModel) {
         let path = directory + "/ck.safetensors"
         let model = try Toy.model(spec)
         try Trainer(
@@ -118,7 +118,7 @@ import Testing
             return  // adam not in this build yet: nothing to check
         }
         let trainer = try Trainer(
-            model: try Model(graph: graph, backend: .tcc), trainingSet: Toy.dataset(count: 240, seed: 1),
+            model: try CompiledModel(graph: graph, backend: .tcc), trainingSet: Toy.dataset(count: 240, seed: 1),
             testSet: nil, options: TrainingOptions(epochs: 3))
         let error = try #require(thrownDiagnostic { try trainer.resume(from: path) })
         #expect(error.message.contains(other.message), "\(error.message)")

@@ -1,6 +1,7 @@
 // The nngen binary end to end: exit codes, messages on stderr, files written.
 
 import Foundation
+import NNRuntime
 import Testing
 
 @Suite struct CommandLineTests {
@@ -71,6 +72,24 @@ import Testing
                 "warn.spec:2:1: warning: maxpool 'p' on [2, 1, 7, 7]: output height ⌊(7 + 2·0 − 2) / 2⌋ + 1 = 3 leaves the last 1 input row"
             ))
         #expect(result.stderr.contains("    maxpool p size=2\n    ^"))
+    }
+
+    /// `nngen grad` on a graph (a residual network) writes the keys of PyTorch's dump, with PyTorch's loss.
+    @Test func gradOnAGraphWritesPyTorchsKeys() throws {
+        let base = Self.root + "/Tests/EquivalenceTests/Fixtures/pytorch/residual"
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try Self.nngen([
+            "grad", base + ".spec", "--params", base + ".params.safetensors", "--input", base + ".x.npy", "--labels", base + ".y.npy",
+            "-o", directory + "/out.safetensors", "--backend", "tcc",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let written = try Safetensors.read(path: directory + "/out.safetensors").tensors
+        let expected = try Safetensors.read(path: base + ".expected.safetensors").tensors
+        #expect(Set(written.map(\.name)) == Set(expected.map(\.name)))
+        let loss = try #require(written.first { $0.name == "loss" }).tensor.doubles()[0]
+        let pytorch = try #require(expected.first { $0.name == "loss" }).tensor.doubles()[0]
+        #expect(abs(loss - pytorch) <= 1e-9 * abs(pytorch))
     }
 
     @Test func aBadSpecExitsNonZeroWithALocatedMessage() throws {

@@ -1,4 +1,4 @@
-// Tests of data loading: gzip, IDX decoding, Dataset validation, and the real Fashion-MNIST files.
+// Tests of data loading: gzip, IDX decoding, LabeledDataset validation, and the real Fashion-MNIST files.
 import CZlib
 import Foundation
 import NNGen
@@ -189,21 +189,21 @@ private func writeSplit(
     #expect(error?.description == "/nonexistent/nngen/x.gz: error: cannot open for reading: No such file or directory")
 }
 
-// MARK: - Dataset
+// MARK: - LabeledDataset
 
 @Test func datasetValidates() throws {
-    let dataset = Dataset(samples: Array(repeating: 0.5, count: 6), labels: [0, 2, 1], sampleShape: [2])
+    let dataset = LabeledDataset(samples: Array(repeating: 0.5, count: 6), labels: [0, 2, 1], sampleShape: [2])
     #expect(dataset.count == 3)
     #expect(dataset.featureCount == 2)
     #expect(dataset.classCount == 3)
     try dataset.validate(origin: "ok")
 
-    let outOfRange = Dataset(
+    let outOfRange = LabeledDataset(
         samples: Array(repeating: 0, count: 6), labels: [0, 5, 1], sampleShape: [2], classCount: 3)
     #expect(diagnostic { try outOfRange.validate(origin: "d") }?.message == "label 5 of sample 1 is out of range 0...2")
-    let negative = Dataset(samples: Array(repeating: 0, count: 2), labels: [-1], sampleShape: [2], classCount: 3)
+    let negative = LabeledDataset(samples: Array(repeating: 0, count: 2), labels: [-1], sampleShape: [2], classCount: 3)
     #expect(diagnostic { try negative.validate(origin: "d") }?.message == "label -1 of sample 0 is out of range 0...2")
-    let sizes = Dataset(samples: Array(repeating: 0, count: 5), labels: [0, 1, 1], sampleShape: [2])
+    let sizes = LabeledDataset(samples: Array(repeating: 0, count: 5), labels: [0, 1, 1], sampleShape: [2])
     #expect(
         diagnostic { try sizes.validate(origin: "d") }?.message
             == "5 sample values for 3 labels of 2 features: expected 6")

@@ -66,7 +66,7 @@ import Testing
         #expect(run.status == 0, "\(run.output)")
         let printed = run.output.split(separator: "\n").compactMap { Double($0) }
 
-        let model = try Model(specPath: Self.root + "/examples/tiny_f64.spec", backend: .tcc)
+        let model = try CompiledModel(specPath: Self.root + "/examples/tiny_f64.spec", backend: .tcc)
         for tensor in model.plan.tensors {
             try model.setTensor(
                 tensor.name,

@@ -191,7 +191,7 @@ private let caseArguments: [(KernelCase, DType)] = (affineCases + convCases + gr
 
 /// Every number of a model after forward + backward (train mode, with the input gradient) and after two
 /// training steps, by name.
-private func exercise(_ model: Model) throws -> [String: [Double]] {
+private func exercise(_ model: CompiledModel) throws -> [String: [Double]] {
     model.initialize(seed: 3)
     var rng = SplitMix64(seed: 5)
     for name in model.parameterNames {  // non-zero biases too: the forward GEMM starts from the bias
@@ -205,7 +205,7 @@ private func exercise(_ model: Model) throws -> [String: [Double]] {
     var values: [String: [Double]] = [:]
     values["loss"] = [model.stagedForward(mode: .train, rng: 1)]
     let count = model.graph.inputShape.count
-    let dx = Model.allocate(bytes: count * model.graph.dtype.byteSize)
+    let dx = CompiledModel.allocate(bytes: count * model.graph.dtype.byteSize)
     defer { dx.deallocate() }
     model.stagedBackward(mode: .train, inputGradient: dx)
     values["grad.input"] = model.load(from: dx, offset: 0, count: count)
@@ -217,7 +217,7 @@ private func exercise(_ model: Model) throws -> [String: [Double]] {
 }
 
 /// Calls `<model>_set_threads` of the model's current code; returns the thread count in effect.
-private func setThreads(_ model: Model, _ threads: Int32) throws -> Int32 {
+private func setThreads(_ model: CompiledModel, _ threads: Int32) throws -> Int32 {
     let address = try #require(model.program.symbol("\(model.graph.modelName)_set_threads"))
     return unsafeBitCast(address, to: (@convention(c) (Int32) -> Int32).self)(threads)
 }
@@ -251,11 +251,11 @@ private func expectIdentical(
     @Test(arguments: caseArguments)
     func ccKernelsMatchTccBitForBitOnAnyThreadCount(c: KernelCase, dtype: DType) throws {
         let graph = try ShapeInference.load(c.spec(dtype), path: "\(c.name).spec")
-        let tccModel = try Model(graph: graph, backend: .tcc)
+        let tccModel = try CompiledModel(graph: graph, backend: .tcc)
         #expect(try setThreads(tccModel, 2) == 1, "a tcc build runs on the calling thread only")
         let tcc = try exercise(tccModel)
 
-        let ccModel = try Model(graph: graph, backend: .cc, cc: kernelCache)
+        let ccModel = try CompiledModel(graph: graph, backend: .cc, cc: kernelCache)
         #expect(ccModel.backend == .cc)
         defer { _ = try? setThreads(ccModel, 0) }
         for threads: Int32 in [1, 2, 3] {
@@ -267,7 +267,7 @@ private func expectIdentical(
     /// Threads ≤ 0 mean the default: $NNGEN_THREADS, else every online core.
     @Test func defaultThreadCountIsEveryCore() throws {
         let graph = try ShapeInference.load(affineCases[1].spec(.float64), path: "one_sample.spec")
-        let model = try Model(graph: graph, backend: .cc, cc: kernelCache)
+        let model = try CompiledModel(graph: graph, backend: .cc, cc: kernelCache)
         let configured = ProcessInfo.processInfo.environment["NNGEN_THREADS"].flatMap { Int32($0) } ?? 0
         let expected = configured > 0 ? min(configured, 64) : Int32(min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 64))
         #expect(try setThreads(model, 0) == expected)

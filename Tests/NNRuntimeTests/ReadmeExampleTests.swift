@@ -18,7 +18,7 @@ import Testing
             optimizer sgd lr=0.1 momentum=0.9
             """
         let graph = try ShapeInference.load(spec, path: "toy.spec")  // parse + infer shapes
-        let model = try Model(graph: graph, backend: .tcc)  // generate C, compile in memory
+        let model = try CompiledModel(graph: graph, backend: .tcc)  // generate C, compile in memory
         model.initialize(seed: 42)  // He weights, zero biases, γ = 1, β = 0
 
         let x = (0..<24).map { Double($0 % 5) - 2 }  // one batch, [4, 6] row-major

@@ -1,4 +1,4 @@
-// Model.threads: the optimized build runs on the requested number of threads, and the numbers do not depend on it.
+// CompiledModel.threads: the optimized build runs on the requested number of threads, and the numbers do not depend on it.
 
 import Foundation
 import NNGen
@@ -17,9 +17,9 @@ import Testing
         """
 
     /// Three training steps on one fixed batch; returns every tensor afterwards.
-    func train(threads: Int, backend: Backend) throws -> (model: Model, tensors: [[Double]]) {
+    func train(threads: Int, backend: Backend) throws -> (model: CompiledModel, tensors: [[Double]]) {
         let cache = CCOptions(cacheDirectory: NSTemporaryDirectory() + "nngen-threads-tests-\(getuid())")
-        let model = try Model(graph: try ShapeInference.load(Self.spec, path: "threads.spec"), backend: backend, cc: cache)
+        let model = try CompiledModel(graph: try ShapeInference.load(Self.spec, path: "threads.spec"), backend: backend, cc: cache)
         model.threads = threads
         model.initialize(seed: 5)
         var rng = SplitMix64(seed: 9)

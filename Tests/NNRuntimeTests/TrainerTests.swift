@@ -212,7 +212,7 @@ import Testing
         #expect(steps == trainer.stepsPerEpoch && trainer.state.epoch == 0)
 
         // A test set that does not fit the model is named by its description.
-        let wrong = PendingDataset("the wrong test set") { Dataset(samples: [0, 0], labels: [0], sampleShape: [2]) }
+        let wrong = PendingDataset("the wrong test set") { LabeledDataset(samples: [0, 0], labels: [0], sampleShape: [2]) }
         let mismatch = try Trainer(
             model: try Toy.model(), trainingSet: Toy.trainingSet, pendingTestSet: wrong, options: TrainingOptions(epochs: 1))
         #expect(thrownDiagnostic { try mismatch.run() }?.location?.file == "the wrong test set")
@@ -261,7 +261,7 @@ import Testing
         let model = try Toy.model()
         try Trainer(model: model, trainingSet: Toy.trainingSet, testSet: nil, options: TrainingOptions(epochs: 2)).run()
         let count = 13
-        let samples = Array(Toy.testSet.floatValues().prefix(count * Toy.features))
+        let samples = Toy.testSet.floatValues().prefix(count * Toy.features).map(Double.init)
         let probabilities = try model.predictProbabilities(samples, count: count)
         #expect(probabilities.count == count * Toy.classes)
         for row in 0..<count {
@@ -270,7 +270,7 @@ import Testing
             #expect(p.allSatisfy { $0 >= 0 && $0 <= 1 })
         }
         // The first batch through the plain API: the same softmax of the same outputs.
-        try model.forward(input: samples.prefix(8 * Toy.features).map(Double.init), mode: .test)
+        try model.forward(input: Array(samples.prefix(8 * Toy.features)), mode: .test)
         let logits = model.output
         for row in 0..<8 {
             let z = logits[row * Toy.classes..<(row + 1) * Toy.classes]

@@ -41,7 +41,7 @@ import Testing
         let wide = try write(
             samples: HostTensor(shape: [2, 6], float64: (0..<12).map(Double.init)), labels: HostTensor(shape: [2], int64: [2, 1]))
         defer { try? FileManager.default.removeItem(atPath: wide.directory) }
-        let other = try Dataset.loadNPY(data: wide.data, labels: wide.labels)
+        let other = try LabeledDataset.loadNPY(data: wide.data, labels: wide.labels)
         #expect(other.labels == [2, 1] && other.value(at: 11) == 11)
     }
 
@@ -49,10 +49,10 @@ import Testing
         let files = try toyFiles()
         defer { try? FileManager.default.removeItem(atPath: files.directory) }
         let missing = files.directory + "/missing.npy"
-        let error = try #require(thrownDiagnostic { _ = try Dataset.loadNPY(data: missing, labels: files.labels) })
+        let error = try #require(thrownDiagnostic { _ = try LabeledDataset.loadNPY(data: missing, labels: files.labels) })
         #expect(error.location?.file == missing)
         #expect(error.message.contains("cannot open"))
-        let labels = try #require(thrownDiagnostic { _ = try Dataset.loadNPY(data: files.data, labels: missing) })
+        let labels = try #require(thrownDiagnostic { _ = try LabeledDataset.loadNPY(data: files.data, labels: missing) })
         #expect(labels.location?.file == missing)
     }
 
@@ -71,7 +71,7 @@ import Testing
             samples: HostTensor(shape: [12], float32: [Float](repeating: 0, count: 12)),
             labels: HostTensor(shape: [12], int32: [Int32](repeating: 0, count: 12)))
         defer { try? FileManager.default.removeItem(atPath: flat.directory) }
-        let rank = try #require(thrownDiagnostic { _ = try Dataset.loadNPY(data: flat.data, labels: flat.labels) })
+        let rank = try #require(thrownDiagnostic { _ = try LabeledDataset.loadNPY(data: flat.data, labels: flat.labels) })
         #expect(rank.message.contains("samples have shape [12]; expected [count, features...]"))
 
         // Labels must be a 1-D integer array.
@@ -79,19 +79,19 @@ import Testing
             samples: HostTensor(shape: [2, 6], float32: [Float](repeating: 0, count: 12)), labels: HostTensor(shape: [2], float32: [0, 1]))
         defer { try? FileManager.default.removeItem(atPath: floatLabels.directory) }
         #expect(
-            thrownDiagnostic { _ = try Dataset.loadNPY(data: floatLabels.data, labels: floatLabels.labels) }?.message
+            thrownDiagnostic { _ = try LabeledDataset.loadNPY(data: floatLabels.data, labels: floatLabels.labels) }?.message
                 == "labels are float32; expected integer class ids (int32, int64 or uint8)")
         let matrixLabels = try write(
             samples: HostTensor(shape: [2, 6], float32: [Float](repeating: 0, count: 12)),
             labels: HostTensor(shape: [2, 1], int32: [0, 1]))
         defer { try? FileManager.default.removeItem(atPath: matrixLabels.directory) }
         #expect(
-            thrownDiagnostic { _ = try Dataset.loadNPY(data: matrixLabels.data, labels: matrixLabels.labels) }?.message.contains(
+            thrownDiagnostic { _ = try LabeledDataset.loadNPY(data: matrixLabels.data, labels: matrixLabels.labels) }?.message.contains(
                 "labels have shape [2, 1]") == true)
     }
 
     @Test func imagesFitEitherInputLayout() throws {
-        let images = Dataset(samples: [Float](repeating: 0.5, count: 3 * 784), labels: [0, 9, 4], sampleShape: [1, 28, 28])
+        let images = LabeledDataset(samples: [Float](repeating: 0.5, count: 3 * 784), labels: [0, 9, 4], sampleShape: [1, 28, 28])
         for input in ["[16, 784]", "[16, 1, 28, 28]"] {
             let graph = try Toy.graph("input x \(input)\naffine fc out=10\nloss softmax\n")
             try images.check(for: graph, origin: "images")
@@ -114,7 +114,7 @@ import Testing
 
         let negative = try toyFiles(label: { $0 == 2 ? -1 : 0 })
         defer { try? FileManager.default.removeItem(atPath: negative.directory) }
-        let second = try #require(thrownDiagnostic { _ = try Dataset.loadNPY(data: negative.data, labels: negative.labels) })
+        let second = try #require(thrownDiagnostic { _ = try LabeledDataset.loadNPY(data: negative.data, labels: negative.labels) })
         #expect(second.message == "label -1 of sample 2 is not a class id (0, 1, 2, ...)")
         #expect(second.location?.file == negative.labels)
     }
@@ -122,7 +122,7 @@ import Testing
     @Test func labelCountMustMatchSampleCount() throws {
         let files = try toyFiles(count: 24, labelCount: 20)
         defer { try? FileManager.default.removeItem(atPath: files.directory) }
-        let error = try #require(thrownDiagnostic { _ = try Dataset.loadNPY(data: files.data, labels: files.labels) })
+        let error = try #require(thrownDiagnostic { _ = try LabeledDataset.loadNPY(data: files.data, labels: files.labels) })
         #expect(error.message == "20 labels for 24 samples in \(files.data)")
         #expect(error.location?.file == files.labels)
     }
@@ -131,7 +131,7 @@ import Testing
         let files = try toyFiles()
         defer { try? FileManager.default.removeItem(atPath: files.directory) }
         try Data("not numpy at all".utf8).write(to: URL(fileURLWithPath: files.data))
-        let error = try #require(thrownDiagnostic { _ = try Dataset.loadNPY(data: files.data, labels: files.labels) })
+        let error = try #require(thrownDiagnostic { _ = try LabeledDataset.loadNPY(data: files.data, labels: files.labels) })
         #expect(error.location?.file == files.data && error.message.contains("not a .npy file"))
 
         let nonFinite = try write(
@@ -139,7 +139,7 @@ import Testing
             labels: HostTensor(shape: [2], int32: [0, 1]))
         defer { try? FileManager.default.removeItem(atPath: nonFinite.directory) }
         #expect(
-            thrownDiagnostic { _ = try Dataset.loadNPY(data: nonFinite.data, labels: nonFinite.labels) }?.message
+            thrownDiagnostic { _ = try LabeledDataset.loadNPY(data: nonFinite.data, labels: nonFinite.labels) }?.message
                 == "sample 0 holds a non-finite value (nan)")
     }
 
@@ -175,15 +175,15 @@ import Testing
     }
 
     /// A data set of bytes under Fashion-MNIST's map, and the same values computed up front as Floats.
-    static func byteAndFloatTwins(count: Int) -> (bytes: Dataset, floats: Dataset) {
+    static func byteAndFloatTwins(count: Int) -> (bytes: LabeledDataset, floats: LabeledDataset) {
         var rng = SplitMix64(seed: 21)
         let pixels = (0..<(count * Toy.features)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         let labels = (0..<count).map { Int32($0 % Toy.classes) }
-        let bytes = Dataset(
+        let bytes = LabeledDataset(
             bytes: ReadOnlyBytes(pixels), scale: FashionMNIST.scale, shift: FashionMNIST.shift,
             labels: labels, sampleShape: [Toy.features], classCount: Toy.classes)
         let values = pixels.map { Float($0) * FashionMNIST.scale + FashionMNIST.shift }
-        return (bytes, Dataset(samples: values, labels: labels, sampleShape: [Toy.features], classCount: Toy.classes))
+        return (bytes, LabeledDataset(samples: values, labels: labels, sampleShape: [Toy.features], classCount: Toy.classes))
     }
 
     /// Bytes converted while staging give exactly the input that Float samples give.
@@ -193,7 +193,7 @@ import Testing
         let model = try Toy.model(Toy.spec(dtype: dtype))
         let rows = [39, 0, 7, 7, 12, 31, 2, 20]
         let inputBytes = model.graph.inputShape.count * model.graph.dtype.byteSize
-        func staged(_ dataset: Dataset) -> [UInt8] {
+        func staged(_ dataset: LabeledDataset) -> [UInt8] {
             rows.withUnsafeBufferPointer { model.stageBatch(dataset, rows: $0) }
             return Array(UnsafeRawBufferPointer(start: model.inputBuffer, count: inputBytes))
         }
@@ -202,7 +202,7 @@ import Testing
         #expect(bytes.value(at: 77).bitPattern == floats.value(at: 77).bitPattern)
 
         // And so does a whole run: same weights, same history.
-        func train(_ dataset: Dataset) throws -> ([String: HostTensor], TrainingHistory) {
+        func train(_ dataset: LabeledDataset) throws -> ([String: HostTensor], TrainingHistory) {
             let model = try Toy.model(Toy.spec(dtype: dtype))
             let history = try Trainer(model: model, trainingSet: dataset, testSet: dataset, options: TrainingOptions(epochs: 2, seed: 4))
                 .run()
@@ -219,7 +219,7 @@ import Testing
         let pixels: [UInt8] = (0..<12).map { UInt8($0 * 20) }
         let files = try write(samples: HostTensor(shape: [2, 6], uint8: pixels), labels: HostTensor(shape: [2], int32: [0, 2]))
         defer { try? FileManager.default.removeItem(atPath: files.directory) }
-        let dataset = try Dataset.loadNPY(data: files.data, labels: files.labels)
+        let dataset = try LabeledDataset.loadNPY(data: files.data, labels: files.labels)
         guard case .bytes(let bytes, 1, 0) = dataset.storage else {
             Issue.record("uint8 samples should be held as bytes with the identity map")
             return
@@ -228,7 +228,7 @@ import Testing
         #expect(dataset.floatValues() == pixels.map(Float.init))
         let floats = try toyFiles()
         defer { try? FileManager.default.removeItem(atPath: floats.directory) }
-        guard case .floats = try Dataset.loadNPY(data: floats.data, labels: floats.labels).storage else {
+        guard case .floats = try LabeledDataset.loadNPY(data: floats.data, labels: floats.labels).storage else {
             Issue.record("float samples should be held as floats")
             return
         }

@@ -34,13 +34,13 @@ enum Toy {
         try ShapeInference.load(text, path: "toy.spec")
     }
 
-    static func model(_ text: String = spec()) throws -> Model {
-        try Model(graph: try graph(text), backend: .tcc)
+    static func model(_ text: String = spec()) throws -> CompiledModel {
+        try CompiledModel(graph: try graph(text), backend: .tcc)
     }
 
     /// `count` samples with Gaussian features; the label is the argmax of a fixed linear map of the
     /// features, so a linear classifier separates the classes exactly.
-    static func dataset(count: Int, seed: UInt64) -> Dataset {
+    static func dataset(count: Int, seed: UInt64) -> LabeledDataset {
         var rng = SplitMix64(seed: seed)
         var weights = SplitMix64(seed: 99)
         let map = (0..<(features * classes)).map { _ in weights.normal() }
@@ -52,7 +52,7 @@ enum Toy {
             samples += x
             labels.append(Int32(scores.indices.max { scores[$0] < scores[$1] } ?? 0))
         }
-        return Dataset(samples: samples, labels: labels, sampleShape: [features], classCount: classes)
+        return LabeledDataset(samples: samples, labels: labels, sampleShape: [features], classCount: classes)
     }
 
     static let trainingSet = dataset(count: 240, seed: 1)
@@ -60,7 +60,7 @@ enum Toy {
     static let testSet = dataset(count: 61, seed: 2)
 
     /// Every parameter, buffer and optimizer state tensor, for bit-for-bit comparisons.
-    static func snapshot(_ model: Model) -> [String: HostTensor] {
+    static func snapshot(_ model: CompiledModel) -> [String: HostTensor] {
         Dictionary(uniqueKeysWithValues: (model.exportTensors() + model.exportOptimizerState()).map { ($0.name, $0.tensor) })
     }
 }

@@ -909,7 +909,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S_INVSTD       3590272  /* saved for backward: invstd (16) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
- * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D).
+ * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
@@ -1266,7 +1266,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define OUT           3590336  /* output [64, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
- * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
+ * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
  * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
  * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
 
@@ -1858,7 +1858,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S_INVSTD       7847488  /* saved for backward: invstd (32) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
- * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D).
+ * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
@@ -2215,7 +2215,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define OUT           7847552  /* output [64, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
- * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
+ * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
  * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
  * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
 
@@ -2403,7 +2403,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define P_BIAS        205888  /* fc1.bias [128] */
 #define G_BIAS        413504  /* gradient of fc1.bias */
 /* affine.c — fully connected layer: out = x·W + b on the input flattened to (N, D).
- * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
+ * Math (docs/math.md, affine): dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
  * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
  * (nngen_gemm_task in nngen.h), plain loops for tcc. */
 
@@ -2610,7 +2610,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S_INVSTD       8365824  /* saved for backward: invstd (128) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
- * Math: seeds/001 §3, with the corrected normalization x̂ = (x − μ)/sqrt(σ² + ε) and 1/M (not 1/D).
+ * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
@@ -2967,7 +2967,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define OUT           8365952  /* output [64, 128] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
- * Math: seeds/001 §2 — dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
+ * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
  * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
  * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
 
@@ -3065,7 +3065,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define P_BIAS        207552  /* fc2.bias [10] */
 #define G_BIAS        415168  /* gradient of fc2.bias */
 /* affine.c — fully connected layer: out = x·W + b on the input flattened to (N, D).
- * Math: seeds/001 §1 — dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
+ * Math (docs/math.md, affine): dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ_n dout[n].
  * Two paths compute the same sums in the same order: GEMM tiles on all threads for GCC and Clang
  * (nngen_gemm_task in nngen.h), plain loops for tcc. */
 
@@ -3259,7 +3259,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define K      10  /* classes */
 #define S_PROB 8374784  /* saved for backward: prob (640) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids.
- * Math: seeds/002 — p = softmax(z) computed stably as exp(z − max z)/Σ exp(z − max z);
+ * Math (docs/math.md, losses): p = softmax(z) computed stably as exp(z − max z)/Σ exp(z − max z);
  *   loss = (1/N) Σ_n (log Σ_k exp(z[n][k] − max) − (z[n][y_n] − max));   dz = (p − onehot(y))/N. */
 
 /* Forward: returns the mean loss, saves the probabilities. A label outside [0, K) gives NaN. */

@@ -8,7 +8,7 @@ public enum ShapeInference {
 
     /// Parses and shape-checks a spec file's text in one go.
     public static func load(_ text: String, path: String) throws -> ShapedGraph {
-        let spec = try Parser.parse(text, path: path)
+        let spec = try SpecParser.parse(text, path: path)
         do {
             var graph = try inferShapes(spec)
             for index in graph.warnings.indices where graph.warnings[index].sourceLine == nil {
@@ -33,8 +33,8 @@ public enum ShapeInference {
                 hint: "a spec needs at least an input, a layer and a loss, e.g. the three lines "
                     + "'input x [128, 784]', 'affine fc1 out=10', 'loss softmax'")
         }
-        var modelName: Token?
-        var input: (name: String, shape: Shape, location: SourceLocation)?
+        var modelName: SpecToken?
+        var input: (name: String, shape: TensorShape, location: SourceLocation)?
         var dtype: (DType, SourceLocation)?
         var layers: [ShapedLayer] = []
         var naming = LayerNaming()
@@ -99,7 +99,7 @@ public enum ShapeInference {
                         hint: "the loss ends the network; move this layer above it")
                 }
                 guard let input else { throw noInput(described, at: kind.location) }
-                guard LayerRegistry.definition(kind.text) != nil else { throw Parser.unknownLayerKind(kind) }
+                guard LayerRegistry.definition(kind.text) != nil else { throw SpecParser.unknownLayerKind(kind) }
                 let (from, rest) = SourceResolver.split(attributes)
                 let context = SourceResolver(
                     input: (input.name, input.shape, input.location), layers: layers, laterLayers: laterNames(after: statementNumber))
@@ -162,7 +162,7 @@ public enum ShapeInference {
     }
 
     /// input := "input" [NAME] "[" INT ("," INT)* "]" with 2 or 4 whole numbers ≥ 1.
-    static func shapeInput(_ dims: [Token]) throws -> Shape {
+    static func shapeInput(_ dims: [SpecToken]) throws -> TensorShape {
         var values: [Int] = []
         for (index, dim) in dims.enumerated() {
             guard let v = Int(dim.text), v >= 1, v <= largestTensor else {
@@ -182,7 +182,7 @@ public enum ShapeInference {
             }
             values.append(v)
         }
-        let shape = Shape(values)
+        let shape = TensorShape(values)
         guard values.count == 2 || values.count == 4 else {
             let hint: String
             switch values.count {
@@ -209,10 +209,10 @@ public enum ShapeInference {
 
     /// layer := KIND [NAME] attribute*, applied to its sources (`from=`, or the statement before).
     static func shapeLayer(
-        kind: Token, name: Token?, attributes raw: [RawAttribute], sources: [TensorSource], fromWritten: Bool,
+        kind: SpecToken, name: SpecToken?, attributes raw: [RawAttribute], sources: [TensorSource], fromWritten: Bool,
         graph: SourceResolver, naming: inout LayerNaming
     ) throws -> ShapedLayer {
-        guard let definition = LayerRegistry.definition(kind.text) else { throw Parser.unknownLayerKind(kind) }
+        guard let definition = LayerRegistry.definition(kind.text) else { throw SpecParser.unknownLayerKind(kind) }
         let name = try naming.claim(kind: definition.keyword, explicit: name, at: kind.location)
         try graph.checkArity(sources, written: fromWritten, of: definition, name: name, at: kind.location)
         let attributes = try Attributes.check(
@@ -232,7 +232,7 @@ public enum ShapeInference {
 
     /// loss := "loss" KIND attribute*, applied to the output of the last layer `network`.
     static func shapeLoss(
-        kind: Token, attributes raw: [RawAttribute], at location: SourceLocation,
+        kind: SpecToken, attributes raw: [RawAttribute], at location: SourceLocation,
         network last: ShapedLayer
     ) throws -> ShapedLoss {
         guard let definition = LossDefinition.definition(kind.text) else {
@@ -254,7 +254,7 @@ public enum ShapeInference {
     }
 
     /// optimizer := "optimizer" KIND attribute*
-    static func shapeOptimizer(kind: Token, attributes raw: [RawAttribute], at location: SourceLocation) throws -> ShapedOptimizer {
+    static func shapeOptimizer(kind: SpecToken, attributes raw: [RawAttribute], at location: SourceLocation) throws -> ShapedOptimizer {
         guard let definition = OptimizerDefinition.definition(kind.text) else {
             throw Diagnostic(
                 at: kind.location, "unknown optimizer '\(kind.text)'",
@@ -266,7 +266,7 @@ public enum ShapeInference {
     }
 
     /// schedule := "schedule" ("constant" | "cosine" | "step" every=E gamma=G)
-    static func shapeSchedule(kind: Token, attributes raw: [RawAttribute], at location: SourceLocation) throws -> Schedule {
+    static func shapeSchedule(kind: SpecToken, attributes raw: [RawAttribute], at location: SourceLocation) throws -> Schedule {
         switch kind.text {
         case "constant":
             _ = try Attributes.check(raw, against: [], statement: "schedule constant", at: location)
@@ -320,7 +320,7 @@ struct LayerNaming {
     }
 
     /// Names the next layer of `kind`; throws when the name is taken.
-    mutating func claim(kind: String, explicit: Token?, at location: SourceLocation) throws -> String {
+    mutating func claim(kind: String, explicit: SpecToken?, at location: SourceLocation) throws -> String {
         let name = name(kind: kind, explicit: explicit?.text)
         counts[kind, default: 0] += 1
         if Self.reserved.contains(name.lowercased()) {

@@ -13,7 +13,7 @@ public struct ShapedLayer: Sendable {
     /// What it reads, in the order of its `from=` list (one source for all but the merge layers).
     public var sources: [TensorSource]
     /// The shapes of `sources`.
-    public var inputs: [Shape]
+    public var inputs: [TensorShape]
     public var instance: LayerInstance
     /// The checked attributes, defaults filled in.
     public var attributes: Attributes
@@ -21,8 +21,8 @@ public struct ShapedLayer: Sendable {
 
     public var kind: String { definition.keyword }
     /// The shape of its (first) input.
-    public var input: Shape { inputs[0] }
-    public var output: Shape { instance.output }
+    public var input: TensorShape { inputs[0] }
+    public var output: TensorShape { instance.output }
     /// Number of trainable parameter elements.
     public var parameterCount: Int { instance.parameters.reduce(0) { $0 + $1.shape.count } }
 }
@@ -30,7 +30,7 @@ public struct ShapedLayer: Sendable {
 /// The loss with what it derived from the network output.
 public struct ShapedLoss: Sendable {
     public var definition: LossDefinition
-    public var input: Shape
+    public var input: TensorShape
     public var instance: LossInstance
     public var attributes: Attributes
     public var location: SourceLocation
@@ -60,7 +60,7 @@ public struct ShapedGraph: Sendable {
     public var file: String
     public var dtype: DType
     public var inputName: String
-    public var inputShape: Shape
+    public var inputShape: TensorShape
     public var layers: [ShapedLayer]
     public var loss: ShapedLoss
     public var optimizer: ShapedOptimizer?
@@ -68,14 +68,14 @@ public struct ShapedGraph: Sendable {
 
     public var batch: Int { inputShape.batch }
     /// The network output (the loss input), e.g. `[N, 10]`.
-    public var outputShape: Shape { layers.last?.output ?? inputShape }
+    public var outputShape: TensorShape { layers.last?.output ?? inputShape }
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.parameterCount } }
     public var forwardFLOPs: Int { layers.reduce(0) { $0 + $1.instance.forwardFLOPs } + loss.instance.forwardFLOPs }
 
     public func layer(named name: String) -> ShapedLayer? { layers.first { $0.name == name } }
 
     /// The shape of a source.
-    public func shape(of source: TensorSource) -> Shape {
+    public func shape(of source: TensorSource) -> TensorShape {
         switch source {
         case .input: inputShape
         case .layer(let index): layers[index].output

@@ -3,7 +3,7 @@
 
 /// Resolves `from=` names against the input and the layers shaped so far.
 struct SourceResolver {
-    var input: (name: String, shape: Shape, location: SourceLocation)
+    var input: (name: String, shape: TensorShape, location: SourceLocation)
     /// The layers above the statement being shaped.
     var layers: [ShapedLayer]
     /// The names and lines of the layers below it, to explain a `from=` that names one of them.
@@ -22,7 +22,7 @@ struct SourceResolver {
         return try from.items.map { item in try resolve(item, own: own, described: described) }
     }
 
-    func resolve(_ item: Token, own: String, described: String) throws -> TensorSource {
+    func resolve(_ item: SpecToken, own: String, described: String) throws -> TensorSource {
         let name = item.text
         if name == input.name { return .input }
         if let index = layers.firstIndex(where: { $0.name == name }) { return .layer(index) }

@@ -36,7 +36,7 @@ extension LayerDefinition {
             let n = first.shape[0]
             let sizes = context.inputs.map { $0.shape.count / n }
             let channels = context.inputs.map { $0.shape[1] }.reduce(0, +)
-            let output: Shape = first.shape.rank == 2 ? [n, channels] : [n, channels, first.shape[2], first.shape[3]]
+            let output: TensorShape = first.shape.rank == 2 ? [n, channels] : [n, channels, first.shape[2], first.shape[3]]
             return LayerInstance(
                 output: output,
                 constants: [

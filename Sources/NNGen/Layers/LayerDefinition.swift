@@ -4,13 +4,13 @@
 public struct TensorSpec: Sendable, Hashable {
     /// The part after the layer name: `weight` in `fc1.weight`.
     public var suffix: String
-    public var shape: Shape
+    public var shape: TensorShape
     public var initializer: Initializer
     /// Fan-in and fan-out for the He and Xavier initializers.
     public var fanIn: Int
     public var fanOut: Int
 
-    public init(_ suffix: String, _ shape: Shape, _ initializer: Initializer, fanIn: Int = 1, fanOut: Int = 1) {
+    public init(_ suffix: String, _ shape: TensorShape, _ initializer: Initializer, fanIn: Int = 1, fanOut: Int = 1) {
         self.suffix = suffix
         self.shape = shape
         self.initializer = initializer
@@ -52,7 +52,7 @@ public struct TemplateConstant: Sendable, Hashable {
 
 /// What a layer kind derives from one layer statement and its input shape.
 public struct LayerInstance: Sendable {
-    public var output: Shape
+    public var output: TensorShape
     public var parameters: [TensorSpec]
     public var buffers: [TensorSpec]
     public var saved: [SavedSpec]
@@ -63,7 +63,7 @@ public struct LayerInstance: Sendable {
     public var warnings: [Diagnostic] = []
 
     public init(
-        output: Shape, parameters: [TensorSpec] = [], buffers: [TensorSpec] = [], saved: [SavedSpec] = [],
+        output: TensorShape, parameters: [TensorSpec] = [], buffers: [TensorSpec] = [], saved: [SavedSpec] = [],
         constants: [TemplateConstant], forwardFLOPs: Int, warnings: [Diagnostic] = []
     ) {
         self.warnings = warnings
@@ -80,11 +80,11 @@ public struct LayerInstance: Sendable {
 public struct LayerInput: Sendable {
     /// The input's name or the producing layer's name.
     public var name: String
-    public var shape: Shape
+    public var shape: TensorShape
     /// The statement that makes it (the `input` line or the layer's line).
     public var location: SourceLocation?
 
-    public init(name: String, shape: Shape, location: SourceLocation? = nil) {
+    public init(name: String, shape: TensorShape, location: SourceLocation? = nil) {
         self.name = name
         self.shape = shape
         self.location = location
@@ -104,7 +104,7 @@ public struct LayerContext: Sendable {
     public var location: SourceLocation
 
     /// The shape of the (first) input.
-    public var input: Shape { inputs[0].shape }
+    public var input: TensorShape { inputs[0].shape }
 
     public init(name: String, kind: String, inputs: [LayerInput], attributes: Attributes, location: SourceLocation) {
         self.name = name
@@ -114,7 +114,7 @@ public struct LayerContext: Sendable {
         self.location = location
     }
 
-    public init(name: String, kind: String, input: Shape, attributes: Attributes, location: SourceLocation) {
+    public init(name: String, kind: String, input: TensorShape, attributes: Attributes, location: SourceLocation) {
         self.init(name: name, kind: kind, inputs: [LayerInput(name: "x", shape: input)], attributes: attributes, location: location)
     }
 
@@ -148,7 +148,7 @@ public struct LayerDefinition: Sendable {
     public var attributes: [AttributeSpec]
     /// The file in `templates/` (without `.c`) that holds its forward and backward kernels.
     public var template: String
-    /// Shape rule and tensors; throws a located `Diagnostic` when the input does not fit.
+    /// TensorShape rule and tensors; throws a located `Diagnostic` when the input does not fit.
     public var instantiate: @Sendable (LayerContext) throws -> LayerInstance
     /// One input, or several.
     public var arity: LayerArity = .unary

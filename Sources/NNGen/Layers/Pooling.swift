@@ -17,7 +17,7 @@ extension LayerDefinition {
     /// PyTorch's rules: pad ≤ size/2, OH = ⌊(H + 2·PH − KH) / SH⌋ + 1 (⌈⌉ with ceil=true, the last window
     /// starting inside the input or its left padding). Warnings for input rows no window reads.
     static func poolingWindow(_ context: LayerContext, warnings: inout [Diagnostic]) throws -> (
-        output: Shape, constants: [TemplateConstant], windowSize: Int
+        output: TensorShape, constants: [TemplateConstant], windowSize: Int
     ) {
         let shape = context.input
         guard shape.rank == 4 else {

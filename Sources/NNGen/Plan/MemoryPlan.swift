@@ -11,7 +11,7 @@ public struct PlannedTensor: Sendable, Hashable {
     public var name: String
     public var role: TensorRole
     public var offset: Int
-    public var shape: Shape
+    public var shape: TensorShape
     public var spec: TensorSpec
     public var count: Int { shape.count }
 }

@@ -1,19 +1,19 @@
 // AST: the statements of a model.spec, as written, with the source location of every word.
 
 /// One word of a spec with where it stands.
-public struct Token: Sendable, Hashable {
+public struct SpecToken: Sendable, Hashable {
     public var text: String
     public var location: SourceLocation
 }
 
 /// `key=value` as written; `key=a,b` is a list, whose value is the text `a,b` and whose items are `a` and `b`.
 public struct RawAttribute: Sendable, Hashable {
-    public var key: Token
-    public var value: Token
+    public var key: SpecToken
+    public var value: SpecToken
     /// The comma-separated items of the value, each located (one item for a plain value).
-    public var items: [Token]
+    public var items: [SpecToken]
 
-    public init(key: Token, value: Token, items: [Token]? = nil) {
+    public init(key: SpecToken, value: SpecToken, items: [SpecToken]? = nil) {
         self.key = key
         self.value = value
         self.items = items ?? [value]
@@ -35,13 +35,13 @@ public struct RawAttribute: Sendable, Hashable {
 /// NAME      := [A-Za-z_][A-Za-z0-9_]*
 /// ```
 public enum Statement: Sendable {
-    case model(name: Token, keyword: Token)
-    case input(name: Token?, dims: [Token], keyword: Token)
-    case dtype(value: Token, keyword: Token)
-    case layer(kind: Token, name: Token?, attributes: [RawAttribute])
-    case loss(kind: Token, attributes: [RawAttribute], keyword: Token)
-    case optimizer(kind: Token, attributes: [RawAttribute], keyword: Token)
-    case schedule(kind: Token, attributes: [RawAttribute], keyword: Token)
+    case model(name: SpecToken, keyword: SpecToken)
+    case input(name: SpecToken?, dims: [SpecToken], keyword: SpecToken)
+    case dtype(value: SpecToken, keyword: SpecToken)
+    case layer(kind: SpecToken, name: SpecToken?, attributes: [RawAttribute])
+    case loss(kind: SpecToken, attributes: [RawAttribute], keyword: SpecToken)
+    case optimizer(kind: SpecToken, attributes: [RawAttribute], keyword: SpecToken)
+    case schedule(kind: SpecToken, attributes: [RawAttribute], keyword: SpecToken)
 
     /// Where the statement starts.
     public var location: SourceLocation {

@@ -144,7 +144,7 @@ public struct Attributes: Sendable {
         return result
     }
 
-    static func parseValue(_ token: Token, kind: AttributeKind, key: String, statement: String) throws -> AttributeValue {
+    static func parseValue(_ token: SpecToken, kind: AttributeKind, key: String, statement: String) throws -> AttributeValue {
         let text = token.text
         func bad(_ expected: String) -> Diagnostic {
             Diagnostic(at: token.location, "bad value '\(text)' for '\(key)' of \(statement): expected \(expected)")

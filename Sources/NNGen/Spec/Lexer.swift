@@ -14,14 +14,14 @@ enum Lexer {
     /// word  := "[" | "]" | "," | run of other non-space characters
     /// ```
     /// Columns are 1-based and count characters: a tab is one column, as in clang and chibicc.
-    static func words(of line: String, lineNumber: Int, file: String) -> [Token] {
-        var tokens: [Token] = []
+    static func words(of line: String, lineNumber: Int, file: String) -> [SpecToken] {
+        var tokens: [SpecToken] = []
         var current = ""
         var start = 0
         var column = 0
         func flush() {
             if !current.isEmpty {
-                tokens.append(Token(text: current, location: SourceLocation(file: file, line: lineNumber, column: start)))
+                tokens.append(SpecToken(text: current, location: SourceLocation(file: file, line: lineNumber, column: start)))
                 current = ""
             }
         }
@@ -32,7 +32,7 @@ enum Lexer {
                 flush()
             } else if ch == "[" || ch == "]" || ch == "," {
                 flush()
-                tokens.append(Token(text: String(ch), location: SourceLocation(file: file, line: lineNumber, column: column)))
+                tokens.append(SpecToken(text: String(ch), location: SourceLocation(file: file, line: lineNumber, column: column)))
             } else {
                 if current.isEmpty { start = column }
                 current.append(ch)

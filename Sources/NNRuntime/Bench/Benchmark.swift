@@ -90,7 +90,7 @@ public enum Benchmark {
         defer { try? FileManager.default.removeItem(atPath: temporaryCache) }
 
         let start = DispatchTime.now().uptimeNanoseconds
-        let model = try Model(graph: graph, backend: backend, cc: cc)
+        let model = try CompiledModel(graph: graph, backend: backend, cc: cc)
         model.threads = options.threads
         let compileSeconds = model.compileSeconds
         model.initialize(seed: 1)
@@ -142,7 +142,7 @@ public enum Benchmark {
     }
 
     /// A fixed random batch: standard normal inputs, class ids `i·7 mod classes`, or normal targets.
-    public static func stageSyntheticBatch(_ model: Model) throws {
+    public static func stageSyntheticBatch(_ model: CompiledModel) throws {
         var rng = SplitMix64(seed: 42)
         try model.stageInput((0..<model.graph.inputShape.count).map { _ in rng.normal() })
         switch model.graph.loss.definition.target {
@@ -156,7 +156,7 @@ public enum Benchmark {
 
     /// Times every layer's forward and backward kernel on its real input, as the training step calls them
     /// (train mode; the first layer gets no input-gradient buffer), and the update of all parameters.
-    static func layerTimes(_ model: Model, repeats: Int) -> ([LayerTime], Double?) {
+    static func layerTimes(_ model: CompiledModel, repeats: Int) -> ([LayerTime], Double?) {
         let graph = model.graph
         let size = graph.dtype.byteSize
         _ = model.stagedForward(mode: .train, rng: 1)

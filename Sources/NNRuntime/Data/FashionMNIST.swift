@@ -1,4 +1,4 @@
-// FashionMNIST: loads the Fashion-MNIST IDX files as a Dataset of pixel bytes and the map that normalizes them.
+// FashionMNIST: loads the Fashion-MNIST IDX files as a LabeledDataset of pixel bytes and the map that normalizes them.
 import Foundation
 import NNGen
 
@@ -46,7 +46,7 @@ public enum FashionMNIST {
     /// file when a file is missing or malformed.
     ///
     /// The decompressed files are kept in `cache` (nil: no cache), so the next load runs no zlib.
-    public static func load(directory: String = defaultDirectory, split: Split, cache: DecodedCache? = .standard) throws -> Dataset {
+    public static func load(directory: String = defaultDirectory, split: Split, cache: DecodedCache? = .standard) throws -> LabeledDataset {
         let (imagesPath, labelsPath) = paths(directory: directory, split: split)
         let images = try readIDX(path: imagesPath, cache: cache)
         let labels = try readIDX(path: labelsPath, cache: cache)
@@ -66,7 +66,7 @@ public enum FashionMNIST {
                 file: labelsPath, "label \(labels.values[index]) of sample \(index) is out of range 0...9")
         }
 
-        let dataset = Dataset(
+        let dataset = LabeledDataset(
             bytes: images.values, scale: scale, shift: shift,
             labels: labels.values.map { Int32($0) },
             sampleShape: [1, side, side],

@@ -10,20 +10,20 @@ import Foundation
 public final class PendingDataset: @unchecked Sendable {
     /// What is being loaded, for messages (e.g. `Fashion-MNIST test (/usr/share/datasets/fashion-mnist)`).
     public let description: String
-    private let load: @Sendable () throws -> Dataset
+    private let load: @Sendable () throws -> LabeledDataset
     /// Guards `started` and `result`.
     private let condition = NSCondition()
     private var started = false
-    private var result: Result<Dataset, any Error>?
+    private var result: Result<LabeledDataset, any Error>?
 
     /// A data set that `load` will produce; nothing runs until `start()` or `wait()`.
-    public init(_ description: String, load: @escaping @Sendable () throws -> Dataset) {
+    public init(_ description: String, load: @escaping @Sendable () throws -> LabeledDataset) {
         self.description = description
         self.load = load
     }
 
     /// A data set that is already in memory.
-    public init(loaded dataset: Dataset, description: String = "data set") {
+    public init(loaded dataset: LabeledDataset, description: String = "data set") {
         self.description = description
         self.load = { dataset }
         started = true
@@ -54,7 +54,7 @@ public final class PendingDataset: @unchecked Sendable {
     }
 
     /// The data set, once loaded (starting the load if needed); rethrows the error of a failed load.
-    public func wait() throws -> Dataset {
+    public func wait() throws -> LabeledDataset {
         start()
         condition.lock()
         while true {

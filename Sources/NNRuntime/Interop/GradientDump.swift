@@ -7,15 +7,15 @@ public enum GradientDump {
     /// Loads parameters (safetensors), an input batch and targets (.npy), runs forward and backward in `mode`,
     /// and returns `loss` ([1]), `output`, `grad.input` and `grad.NAME` for every parameter, in the model's dtype.
     public static func run(
-        model: Model, parametersPath: String, inputPath: String, targetsPath: String,
-        mode: Mode
+        model: CompiledModel, parametersPath: String, inputPath: String, targetsPath: String,
+        mode: RunMode
     ) throws -> [(name: String, tensor: HostTensor)] {
         let graph = model.graph
         try model.importTensors(try Safetensors.read(path: parametersPath).tensors, origin: parametersPath)
         let input = try NPY.read(path: inputPath)
         guard input.shape == graph.inputShape.dims else {
             throw Diagnostic(
-                file: inputPath, "input has shape \(Shape(input.shape)); '\(graph.inputName)' is \(graph.inputShape)",
+                file: inputPath, "input has shape \(TensorShape(input.shape)); '\(graph.inputName)' is \(graph.inputShape)",
                 hint: "reshape it to \(graph.inputShape) before saving")
         }
         guard input.elementType == .float32 || input.elementType == .float64 else {
@@ -33,7 +33,7 @@ public enum GradientDump {
     }
 
     /// Reads class ids (int32/int64, `[N]`) or dense targets (float, the output shape) as the loss needs.
-    public static func readTarget(_ path: String, graph: ShapedGraph) throws -> Target {
+    public static func readTarget(_ path: String, graph: ShapedGraph) throws -> LossTarget {
         let tensor = try NPY.read(path: path)
         switch graph.loss.definition.target {
         case .classIndices:
@@ -41,7 +41,7 @@ public enum GradientDump {
                 throw Diagnostic(file: path, "labels are \(tensor.elementType.rawValue); expected int32 or int64 class ids")
             }
             guard tensor.shape == [graph.batch] else {
-                throw Diagnostic(file: path, "labels have shape \(Shape(tensor.shape)); expected [\(graph.batch)]")
+                throw Diagnostic(file: path, "labels have shape \(TensorShape(tensor.shape)); expected [\(graph.batch)]")
             }
             let ids = tensor.integers()
             let classes = graph.outputShape.featureCount
@@ -51,7 +51,7 @@ public enum GradientDump {
             return .classes(ids.map { Int32($0) })
         case .dense:
             guard tensor.shape == graph.outputShape.dims else {
-                throw Diagnostic(file: path, "targets have shape \(Shape(tensor.shape)); expected \(graph.outputShape)")
+                throw Diagnostic(file: path, "targets have shape \(TensorShape(tensor.shape)); expected \(graph.outputShape)")
             }
             guard tensor.elementType == .float32 || tensor.elementType == .float64 else {
                 throw Diagnostic(file: path, "targets are \(tensor.elementType.rawValue); expected float32 or float64")

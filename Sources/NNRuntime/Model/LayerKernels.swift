@@ -7,18 +7,18 @@ import NNGen
 /// Inputs and gradients are passed as arrays of values, one per input of the layer (`from=` order); each
 /// call stages them in buffers of its own, so the layer runs on exactly the values given.
 public struct LayerKernels {
-    let model: Model
+    let model: CompiledModel
     let index: Int
 
     public var layer: ShapedLayer { model.graph.layers[index] }
 
     /// Runs the layer's forward kernel on `x` (`layer.input.count` values); returns its output.
-    public func forward(_ x: [Double], mode: Mode = .train, rng: UInt64 = 0) throws -> [Double] {
+    public func forward(_ x: [Double], mode: RunMode, rng: UInt64 = 0) throws -> [Double] {
         try forward(inputs: [x], mode: mode, rng: rng)
     }
 
     /// Runs the layer's forward kernel on its inputs (one array per input); returns its output.
-    public func forward(inputs: [[Double]], mode: Mode = .train, rng: UInt64 = 0) throws -> [Double] {
+    public func forward(inputs: [[Double]], mode: RunMode, rng: UInt64 = 0) throws -> [Double] {
         let staged = try stage(inputs)
         defer { for pointer in staged { pointer.deallocate() } }
         model.functions.layers[index].forward(model.memory, staged.map { UnsafeRawPointer($0) }, train: mode.flag, rng: rng)
@@ -26,15 +26,15 @@ public struct LayerKernels {
     }
 
     /// Runs the layer's backward kernel after `forward` on the same `x` and mode. Writes the layer's
-    /// parameter gradients (read them with `Model.gradient(_:)`) and returns dx.
-    public func backward(_ x: [Double], outputGradient dout: [Double], mode: Mode = .train) throws -> [Double] {
+    /// parameter gradients (read them with `CompiledModel.gradient(_:)`) and returns dx.
+    public func backward(_ x: [Double], outputGradient dout: [Double], mode: RunMode) throws -> [Double] {
         try backward(inputs: [x], outputGradient: dout, mode: mode)[0]
     }
 
     /// Runs the layer's backward kernel after `forward` on the same inputs and mode; returns the gradient of
     /// each input. Where the layer adds to an input's gradient (that input has another reader in the model),
     /// the gradient starts from zero here, so the result is this layer's own contribution.
-    public func backward(inputs: [[Double]], outputGradient dout: [Double], mode: Mode = .train) throws -> [[Double]] {
+    public func backward(inputs: [[Double]], outputGradient dout: [Double], mode: RunMode) throws -> [[Double]] {
         let staged = try stage(inputs)
         defer { for pointer in staged { pointer.deallocate() } }
         guard dout.count == layer.output.count else {
@@ -64,7 +64,7 @@ public struct LayerKernels {
 
     /// A 64-byte aligned buffer holding `values` in the model's dtype; the caller deallocates it.
     func buffer(_ values: [Double]) -> UnsafeMutableRawPointer {
-        let pointer = Model.allocate(bytes: values.count * model.graph.dtype.byteSize)
+        let pointer = CompiledModel.allocate(bytes: values.count * model.graph.dtype.byteSize)
         model.store(values, to: pointer, offset: 0)
         return pointer
     }

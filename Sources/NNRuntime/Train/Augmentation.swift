@@ -63,7 +63,7 @@ final class Augmenter {
         self.augmentation = augmentation
         self.seed = seed
         (batch, channels, height, width) = (graph.inputShape[0], graph.inputShape[1], graph.inputShape[2], graph.inputShape[3])
-        scratch = Model.allocate(bytes: channels * height * width * graph.dtype.byteSize)
+        scratch = CompiledModel.allocate(bytes: channels * height * width * graph.dtype.byteSize)
     }
 
     deinit { scratch.deallocate() }
@@ -79,7 +79,7 @@ final class Augmenter {
     }
 
     /// Transforms every sample of `model.inputBuffer`; `padValue` is a black pixel in the staged values.
-    func apply(to model: Model, step: Int64, padValue: Double) {
+    func apply(to model: CompiledModel, step: Int64, padValue: Double) {
         switch model.graph.dtype {
         case .float32: transform(model.inputBuffer.assumingMemoryBound(to: Float.self), step: step, pad: Float(padValue))
         case .float64: transform(model.inputBuffer.assumingMemoryBound(to: Double.self), step: step, pad: padValue)

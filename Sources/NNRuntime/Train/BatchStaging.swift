@@ -4,11 +4,11 @@
 import Foundation
 import NNGen
 
-extension Model {
+extension CompiledModel {
     /// Copies the samples `rows` of `dataset` into `inputBuffer` (converted to the model's dtype) and
     /// their labels into `targetBuffer`. `rows` holds exactly one batch of sample indices; the caller
-    /// has checked the data set against the model (`Dataset.check(for:origin:)`). Allocates nothing.
-    func stageBatch(_ dataset: Dataset, rows: UnsafeBufferPointer<Int>) {
+    /// has checked the data set against the model (`LabeledDataset.check(for:origin:)`). Allocates nothing.
+    func stageBatch(_ dataset: LabeledDataset, rows: UnsafeBufferPointer<Int>) {
         stageSamples(dataset.storage, featureCount: dataset.featureCount, rows: rows)
         let labels = targetBuffer.assumingMemoryBound(to: Int32.self)
         dataset.labels.withUnsafeBufferPointer { source in
@@ -18,7 +18,7 @@ extension Model {
 
     /// Copies the sample rows `rows` of `storage` (`featureCount` values each) into `inputBuffer`. Bytes
     /// become `Float(byte) * scale + shift` here, then the model's dtype. Allocates nothing.
-    func stageSamples(_ storage: Dataset.Storage, featureCount: Int, rows: UnsafeBufferPointer<Int>) {
+    func stageSamples(_ storage: LabeledDataset.Storage, featureCount: Int, rows: UnsafeBufferPointer<Int>) {
         switch (storage, graph.dtype) {
         case (.floats(let values), .float32):
             values.withUnsafeBufferPointer { source in

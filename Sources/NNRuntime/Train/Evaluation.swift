@@ -43,8 +43,8 @@ public struct Evaluation: Sendable, Equatable {
     }
 }
 
-extension Model {
-    /// Evaluates the model in test mode on every sample of `dataset` (checked with `Dataset.check`).
+extension CompiledModel {
+    /// Evaluates the model in test mode on every sample of `dataset` (checked with `LabeledDataset.check`).
     ///
     /// The last batch is padded to the model's batch size with copies of its first sample; only real
     /// samples count. In test mode every sample is computed on its own (batchnorm uses its running
@@ -55,7 +55,7 @@ extension Model {
     /// mean₂ = l₀                          (every slot holds sample 0)
     /// Σ_real lᵢ = B·mean₁ − p·mean₂
     /// ```
-    public func evaluate(_ dataset: Dataset) -> Evaluation {
+    public func evaluate(_ dataset: LabeledDataset) -> Evaluation {
         let batch = graph.batch
         let classes = graph.outputShape.featureCount
         var rows = [Int](repeating: 0, count: batch)
@@ -89,23 +89,26 @@ extension Model {
     }
 
     /// The class probabilities (the softmax of the network outputs, test mode) of `count` samples given
-    /// row-major in `samples`, each `graph.inputShape.featureCount` values: `count × classes` values,
-    /// row-major. Any `count` works: the last batch is padded with copies of its first sample.
-    public func predictProbabilities(_ samples: [Float], count: Int) throws -> [Double] {
+    /// row-major in `samples`, each `graph.inputShape.featureCount` values (already preprocessed), in double
+    /// like every value the API takes: `count × classes` values, row-major. Any `count` works: the last batch
+    /// is padded with copies of its first sample.
+    public func predictProbabilities(_ samples: [Double], count: Int) throws -> [Double] {
         let features = graph.inputShape.featureCount
         guard samples.count == count * features else {
             throw Diagnostic("\(samples.count) input values for \(count) samples of \(features) values each")
         }
-        let storage = Dataset.Storage.floats(samples)
         let batch = graph.batch
         let classes = graph.outputShape.featureCount
-        var rows = [Int](repeating: 0, count: batch)
+        var staged = [Double](repeating: 0, count: batch * features)
         var probabilities = [Double](repeating: 0, count: count * classes)
         var start = 0
         while start < count {
             let real = min(batch, count - start)
-            for slot in 0..<batch { rows[slot] = start + (slot < real ? slot : 0) }
-            rows.withUnsafeBufferPointer { stageSamples(storage, featureCount: features, rows: $0) }
+            for slot in 0..<batch {
+                let row = start + (slot < real ? slot : 0)
+                staged.replaceSubrange(slot * features..<(slot + 1) * features, with: samples[row * features..<(row + 1) * features])
+            }
+            store(staged, to: inputBuffer, offset: 0)
             _ = stagedForward(mode: .test, withTarget: false)
             probabilities.withUnsafeMutableBufferPointer { all in
                 for slot in 0..<real {

@@ -107,12 +107,12 @@ public enum TrainingEvent: Sendable {
 /// The loop copies one batch into the model's input and target buffers (converting bytes to values),
 /// calls the fused training step and reads the predictions back; it allocates nothing.
 public final class Trainer {
-    public let model: Model
-    public let trainingSet: Dataset
+    public let model: CompiledModel
+    public let trainingSet: LabeledDataset
     /// The test set, loaded or loading; nil: none.
     public let testSet: PendingDataset?
     /// The test set once loaded and checked against the model.
-    private var checkedTestSet: Dataset?
+    private var checkedTestSet: LabeledDataset?
     public let options: TrainingOptions
     /// Called on the training thread with every event; an error it throws stops the run (after the
     /// checkpoint of a finished epoch is written) and is rethrown by `run()`.
@@ -124,8 +124,8 @@ public final class Trainer {
     private let augmenter: Augmenter?
 
     /// A trainer for `model`, which it initializes from `options.seed` (call `resume(from:)` to continue
-    /// a checkpoint instead). Both data sets must fit the model (`Dataset.check(for:origin:)`).
-    public convenience init(model: Model, trainingSet: Dataset, testSet: Dataset?, options: TrainingOptions) throws {
+    /// a checkpoint instead). Both data sets must fit the model (`LabeledDataset.check(for:origin:)`).
+    public convenience init(model: CompiledModel, trainingSet: LabeledDataset, testSet: LabeledDataset?, options: TrainingOptions) throws {
         if let testSet { try testSet.check(for: model.graph, origin: "the test set") }
         let pending = testSet.map { PendingDataset(loaded: $0, description: "the test set") }
         try self.init(model: model, trainingSet: trainingSet, pendingTestSet: pending, options: options)
@@ -134,7 +134,8 @@ public final class Trainer {
 
     /// A trainer whose test set may still be loading: it is started after the first step and checked
     /// against the model when the first epoch ends (an error in it stops the run there).
-    public init(model: Model, trainingSet: Dataset, pendingTestSet testSet: PendingDataset?, options: TrainingOptions) throws {
+    public init(model: CompiledModel, trainingSet: LabeledDataset, pendingTestSet testSet: PendingDataset?, options: TrainingOptions) throws
+    {
         try options.validate()
         let graph = model.graph
         guard graph.optimizer != nil else {
@@ -291,7 +292,7 @@ public final class Trainer {
     }
 
     /// The test set, waiting for it to load and checking it against the model the first time; nil: none.
-    func loadedTestSet() throws -> Dataset? {
+    func loadedTestSet() throws -> LabeledDataset? {
         if let checkedTestSet { return checkedTestSet }
         guard let testSet else { return nil }
         let loaded = try testSet.wait()

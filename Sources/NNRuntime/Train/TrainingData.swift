@@ -18,11 +18,11 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Loads the data set (without checking it against a model: see `Dataset.check(for:origin:)`).
-    public func load() throws -> Dataset {
+    /// Loads the data set (without checking it against a model: see `LabeledDataset.check(for:origin:)`).
+    public func load() throws -> LabeledDataset {
         switch self {
         case .fashionMNIST(let directory, let split): try FashionMNIST.load(directory: directory, split: split)
-        case .npy(let data, let labels): try Dataset.loadNPY(data: data, labels: labels)
+        case .npy(let data, let labels): try LabeledDataset.loadNPY(data: data, labels: labels)
         }
     }
 
@@ -42,7 +42,7 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Loads the data set and checks that it fits `graph` (sample size, class ids).
-    public func load(for graph: ShapedGraph) throws -> Dataset {
+    public func load(for graph: ShapedGraph) throws -> LabeledDataset {
         let dataset = try load()
         try dataset.check(for: graph, origin: origin)
         return dataset
@@ -74,7 +74,7 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-extension Dataset {
+extension LabeledDataset {
     /// Loads samples from one `.npy` file and class ids from another.
     ///
     /// Samples: `[N, ...]` of float32, float64, uint8, int32 or int64 (used as Float values, not rescaled;
@@ -82,11 +82,11 @@ extension Dataset {
     /// sample `i` is row `i`, its shape is the array shape without the first dimension. Labels: `[N]` of
     /// int32, int64 or uint8. Throws a `Diagnostic` naming the file when a file is missing, malformed, or
     /// the two do not agree.
-    public static func loadNPY(data: String, labels: String) throws -> Dataset {
+    public static func loadNPY(data: String, labels: String) throws -> LabeledDataset {
         let samples = try NPY.read(path: data)
         guard samples.shape.count >= 2 else {
             throw Diagnostic(
-                file: data, "samples have shape \(Shape(samples.shape)); expected [count, features...] with one row per sample",
+                file: data, "samples have shape \(TensorShape(samples.shape)); expected [count, features...] with one row per sample",
                 hint: "save the samples as a 2-D [N, D] or 4-D [N, C, H, W] array")
         }
         let labelTensor = try NPY.read(path: labels)
@@ -97,7 +97,7 @@ extension Dataset {
         }
         guard labelTensor.shape.count == 1 else {
             throw Diagnostic(
-                file: labels, "labels have shape \(Shape(labelTensor.shape)); expected [count], one class id per sample",
+                file: labels, "labels have shape \(TensorShape(labelTensor.shape)); expected [count], one class id per sample",
                 hint: "save a 1-D array, e.g. y.reshape(-1)")
         }
         let count = samples.shape[0]
@@ -110,7 +110,7 @@ extension Dataset {
         if let bad = ids.firstIndex(where: { $0 < 0 || $0 > Int(Int32.max) }) {
             throw Diagnostic(file: labels, "label \(ids[bad]) of sample \(bad) is not a class id (0, 1, 2, ...)")
         }
-        let storage: Dataset.Storage
+        let storage: LabeledDataset.Storage
         if samples.elementType == .uint8 {
             storage = .bytes(ReadOnlyBytes(samples.bytes), scale: 1, shift: 0)
         } else {
@@ -121,7 +121,7 @@ extension Dataset {
             }
             storage = .floats(values)
         }
-        let dataset = Dataset(storage: storage, labels: ids.map { Int32($0) }, sampleShape: Array(samples.shape.dropFirst()))
+        let dataset = LabeledDataset(storage: storage, labels: ids.map { Int32($0) }, sampleShape: Array(samples.shape.dropFirst()))
         try dataset.validate(origin: data)
         return dataset
     }
@@ -141,7 +141,7 @@ extension Dataset {
             let perSample = graph.inputShape.dims.dropFirst().map(String.init).joined(separator: "×")
             throw Diagnostic(
                 file: origin,
-                "each sample has shape \(Shape(sampleShape)) = \(featureCount) values, but input '\(graph.inputName)' \(graph.inputShape) takes \(perSample) = \(features) values per sample",
+                "each sample has shape \(TensorShape(sampleShape)) = \(featureCount) values, but input '\(graph.inputName)' \(graph.inputShape) takes \(perSample) = \(features) values per sample",
                 hint: "make the spec's input line match the data, e.g. 'input \(graph.inputName) [\(graph.batch), \(featureCount)]'")
         }
         let classes = graph.outputShape.featureCount

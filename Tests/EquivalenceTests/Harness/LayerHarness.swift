@@ -20,7 +20,7 @@ struct LayerInputs {
     var dout: RefTensor
     var parameters: [String: RefTensor]
     var buffers: [String: RefTensor]
-    var mode: Mode
+    var mode: RunMode
     var layer: ShapedLayer
 }
 
@@ -37,7 +37,7 @@ struct LayerExpectation {
 /// A one-layer model: `input`, the layer under test, and a throwaway affine + softmax tail so the spec is
 /// complete. Only the layer's own kernels are called.
 struct LayerHarness {
-    let model: Model
+    let model: CompiledModel
     let layer: LayerKernels
     let dtype: DType
 
@@ -49,7 +49,7 @@ struct LayerHarness {
             affine tail out=2
             loss softmax
             """
-        model = try Model(graph: try ShapeInference.load(spec, path: "test.spec"))
+        model = try CompiledModel(graph: try ShapeInference.load(spec, path: "test.spec"))
         model.initialize(seed: 0)
         layer = try model.layer(model.graph.layers[0].name)
         self.dtype = dtype
@@ -86,7 +86,7 @@ struct LayerHarness {
 /// Checks one layer configuration in float64 and float32 against `reference`, and its float64 backward
 /// against centered finite differences of its own forward.
 func checkLayer(
-    _ line: String, input: [Int], modes: [Mode] = [.train], dtypes: [DType] = [.float64, .float32],
+    _ line: String, input: [Int], modes: [RunMode] = [.train], dtypes: [DType] = [.float64, .float32],
     seed: UInt64 = 1, reference: (LayerInputs) -> LayerExpectation
 ) throws {
     for dtype in dtypes {
@@ -130,7 +130,7 @@ func gradientFloor(_ gradients: [[Double]]) -> Double {
 
 /// Centered finite differences of L = Σ forward(x)·dout with respect to x and every parameter of the layer,
 /// against the generated backward.
-func gradientCheck(_ harness: LayerHarness, x: RefTensor, dout: RefTensor, mode: Mode, context: String) throws {
+func gradientCheck(_ harness: LayerHarness, x: RefTensor, dout: RefTensor, mode: RunMode, context: String) throws {
     let layer = harness.layer
     let model = harness.model
     func loss(_ input: [Double]) -> Double {

@@ -20,7 +20,7 @@ enum ReferenceNetwork {
     /// Layers run in spec order on their sources; backward runs them in reverse, and the gradient of a tensor
     /// read by several layers (or twice by one) is the sum of what each sends back.
     static func run(
-        _ graph: ShapedGraph, tensors: [String: [Double]], input: [Double], labels: [Int], mode: Mode,
+        _ graph: ShapedGraph, tensors: [String: [Double]], input: [Double], labels: [Int], mode: RunMode,
         targetValues: [Double]? = nil
     ) -> ReferencePass {
         let state = State(tensors: tensors, mode: mode)
@@ -75,11 +75,11 @@ enum ReferenceNetwork {
     /// What the layers of one pass share: the tensors they read and the gradients and buffers they record.
     final class State {
         let tensors: [String: [Double]]
-        let mode: Mode
+        let mode: RunMode
         var gradients: [String: [Double]] = [:]
         var buffers: [String: [Double]] = [:]
 
-        init(tensors: [String: [Double]], mode: Mode) {
+        init(tensors: [String: [Double]], mode: RunMode) {
             self.tensors = tensors
             self.mode = mode
         }
@@ -99,7 +99,7 @@ enum ReferenceNetwork {
         }
 
         func unary(_ layer: ShapedLayer, _ xIn: RefTensor) -> (RefTensor, (RefTensor) -> RefTensor) {
-            func tensor(_ name: String, _ shape: Shape) -> RefTensor { RefTensor(shape: shape.dims, data: tensors[name]!) }
+            func tensor(_ name: String, _ shape: TensorShape) -> RefTensor { RefTensor(shape: shape.dims, data: tensors[name]!) }
             let name = layer.name
             var x = xIn
             var backward: (RefTensor) -> RefTensor = { $0 }
@@ -123,10 +123,10 @@ enum ReferenceNetwork {
                 backward = { dout in Reference.reluBackward(dout: dout, x: xIn) }
             case "batchnorm":
                 let c = [xIn.shape[1]]
-                let gamma = tensor("\(name).gamma", Shape(c))
-                let beta = tensor("\(name).beta", Shape(c))
-                let mean = tensor("\(name).running_mean", Shape(c))
-                let variance = tensor("\(name).running_var", Shape(c))
+                let gamma = tensor("\(name).gamma", TensorShape(c))
+                let beta = tensor("\(name).beta", TensorShape(c))
+                let mean = tensor("\(name).running_mean", TensorShape(c))
+                let variance = tensor("\(name).running_var", TensorShape(c))
                 let eps = layer.attributes.double("eps")
                 let momentum = layer.attributes.double("momentum")
                 if mode == .train {
@@ -156,8 +156,8 @@ enum ReferenceNetwork {
                 }
             case "layernorm":
                 let d = [xIn.count / xIn.shape[0]]
-                let gamma = tensor("\(name).gamma", Shape(d))
-                let beta = tensor("\(name).beta", Shape(d))
+                let gamma = tensor("\(name).gamma", TensorShape(d))
+                let beta = tensor("\(name).beta", TensorShape(d))
                 let f = Reference.layerNormForward(x: xIn, gamma: gamma, beta: beta, eps: layer.attributes.double("eps"))
                 x = f.out
                 backward = { dout in
@@ -168,8 +168,8 @@ enum ReferenceNetwork {
                 }
             case "groupnorm":
                 let c = [xIn.shape[1]]
-                let gamma = tensor("\(name).gamma", Shape(c))
-                let beta = tensor("\(name).beta", Shape(c))
+                let gamma = tensor("\(name).gamma", TensorShape(c))
+                let beta = tensor("\(name).beta", TensorShape(c))
                 let f = Reference.groupNormForward(
                     x: xIn, gamma: gamma, beta: beta, groups: layer.attributes.int("groups"),
                     eps: layer.attributes.double("eps"))
@@ -182,7 +182,7 @@ enum ReferenceNetwork {
                 }
             case "dropout":
                 // Train mode needs the mask the kernel drew, passed in as tensors["NAME.mask"] (read it with
-                // Model.saved(layer:name:)); with keep=1 every element is kept, so no mask is needed.
+                // CompiledModel.saved(layer:name:)); with keep=1 every element is kept, so no mask is needed.
                 let keep = layer.attributes.double("keep")
                 if mode == .train {
                     let ones = [Double](repeating: 1, count: xIn.count)

@@ -1,6 +1,6 @@
-// Parser: spec text → statements. Checks the form of each line; meaning is checked by inferShapes.
+// SpecParser: spec text → statements. Checks the form of each line; meaning is checked by inferShapes.
 
-public enum Parser {
+public enum SpecParser {
     /// The words that start a statement other than a layer.
     static let statementKeywords = ["model", "input", "dtype", "loss", "optimizer", "schedule"]
 
@@ -24,7 +24,7 @@ public enum Parser {
     }
 
     /// statement := one of the forms documented on `Statement`.
-    static func statement(_ words: [Token]) throws -> Statement {
+    static func statement(_ words: [SpecToken]) throws -> Statement {
         let head = words[0]
         let rest = Array(words.dropFirst())
         switch head.text {
@@ -83,8 +83,8 @@ public enum Parser {
     }
 
     /// layer := KIND [NAME] attribute*
-    static func layer(_ head: Token, _ rest: [Token]) throws -> Statement {
-        var name: Token? = nil
+    static func layer(_ head: SpecToken, _ rest: [SpecToken]) throws -> Statement {
+        var name: SpecToken? = nil
         var attributeWords = rest
         if let first = rest.first, !first.text.contains("=") {
             if rest.count > 1, rest[1].text.hasPrefix("=") {
@@ -99,7 +99,7 @@ public enum Parser {
     }
 
     /// The error for a layer kind the registry does not know, with the likely fix.
-    static func unknownLayerKind(_ kind: Token) -> Diagnostic {
+    static func unknownLayerKind(_ kind: SpecToken) -> Diagnostic {
         let word = kind.text
         let layers = LayerRegistry.all.map(\.keyword)
         let known = "known layers: " + layers.joined(separator: ", ")
@@ -119,9 +119,9 @@ public enum Parser {
     }
 
     /// input := "input" [NAME] "[" INT ("," INT)* "]"
-    static func input(_ head: Token, _ rest: [Token]) throws -> Statement {
+    static func input(_ head: SpecToken, _ rest: [SpecToken]) throws -> Statement {
         var words = rest[...]
-        var name: Token? = nil
+        var name: SpecToken? = nil
         if let first = words.first, first.text != "[" {
             try checkIdentifier(first, what: "input name")
             name = first
@@ -136,7 +136,7 @@ public enum Parser {
         // What the user probably meant: the words up to ']' without the commas, for hints.
         let inside = words.prefix { $0.text != "]" }.filter { $0.text != "," }.map(\.text)
         let intended = "[" + inside.joined(separator: ", ") + "]"
-        var dims: [Token] = []
+        var dims: [SpecToken] = []
         while true {
             guard let dim = words.first else {
                 throw Diagnostic(at: open.location, "unclosed '[' in the input shape", hint: "close the shape with ']'")
@@ -172,7 +172,7 @@ public enum Parser {
     /// A list value (`from=a,b`, spaces after the commas allowed) keeps its items as `RawAttribute.items`
     /// and its text joined with commas. `statement` names the statement in messages (`affine 'fc1'`,
     /// `loss softmax`); `named` says whether a layer already has its name, to explain a stray second word.
-    static func attributeList(_ words: [Token], statement: String, named: Bool) throws -> [RawAttribute] {
+    static func attributeList(_ words: [SpecToken], statement: String, named: Bool) throws -> [RawAttribute] {
         var result: [RawAttribute] = []
         var i = 0
         while i < words.count {
@@ -202,13 +202,13 @@ public enum Parser {
             }
             guard !value.isEmpty else {
                 if let next, !next.text.contains("="), next.text != "," {
-                    throw spacedEquals(key: Token(text: key, location: word.location), value: next.text)
+                    throw spacedEquals(key: SpecToken(text: key, location: word.location), value: next.text)
                 }
                 throw Diagnostic(at: word.location, "attribute '\(key)' of \(statement) has no value", hint: "write \(key)=VALUE")
             }
             var valueLocation = word.location
             valueLocation.column += key.count + 1
-            var items = [Token(text: value, location: valueLocation)]
+            var items = [SpecToken(text: value, location: valueLocation)]
             i += 1
             // ", item" pairs after the value make it a list.
             while i < words.count, words[i].text == "," {
@@ -223,18 +223,19 @@ public enum Parser {
             let text = items.map(\.text).joined(separator: ",")
             result.append(
                 RawAttribute(
-                    key: Token(text: key, location: word.location), value: Token(text: text, location: valueLocation), items: items))
+                    key: SpecToken(text: key, location: word.location), value: SpecToken(text: text, location: valueLocation), items: items)
+            )
         }
         return result
     }
 
     /// `out = 10` or `out =10` or `out= 10`: the fix, with the value the user wrote.
-    static func spacedEquals(key: Token, value: String) -> Diagnostic {
+    static func spacedEquals(key: SpecToken, value: String) -> Diagnostic {
         Diagnostic(at: key.location, "spaces around '=' in attribute '\(key.text)'", hint: "write \(key.text)=\(value) with no spaces")
     }
 
     /// The value in `["=", "10"]` or `["=10"]`; `VALUE` when there is none.
-    static func valueAfterSpacedEquals(_ words: [Token]) -> String {
+    static func valueAfterSpacedEquals(_ words: [SpecToken]) -> String {
         guard let first = words.first else { return "VALUE" }
         if first.text != "=" { return String(first.text.dropFirst()) }
         return words.dropFirst().first.map(\.text) ?? "VALUE"
@@ -249,7 +250,7 @@ public enum Parser {
             }
     }
 
-    static func checkIdentifier(_ token: Token, what: String) throws {
+    static func checkIdentifier(_ token: SpecToken, what: String) throws {
         guard isIdentifier(token.text) else {
             throw Diagnostic(
                 at: token.location, "'\(token.text)' is not a valid \(what)",

@@ -1,4 +1,4 @@
-// Dataset: a labelled classification data set in memory, the input of training and evaluation — its
+// LabeledDataset: a labelled classification data set in memory, the input of training and evaluation — its
 // samples kept as bytes (converted per batch) or as Float values.
 import NNGen
 
@@ -7,7 +7,7 @@ import NNGen
 /// Sample `i` is values `i * featureCount ..< (i + 1) * featureCount` of `storage`, with label `labels[i]`.
 /// Images keep their pixels as bytes (`Storage.bytes`): a quarter of the memory of Float values, and
 /// nothing to convert before the first step; each batch is converted as it is staged into the model.
-public struct Dataset: Sendable {
+public struct LabeledDataset: Sendable {
     /// How the sample values are held.
     public enum Storage: Sendable {
         /// The values themselves, `count × featureCount`, row-major.

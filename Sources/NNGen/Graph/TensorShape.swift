@@ -1,7 +1,7 @@
-// Shape: a static tensor shape, batch first.
+// TensorShape: a static tensor shape, batch first.
 
 /// A static tensor shape, batch first: `[N, D]` or `[N, C, H, W]`.
-public struct Shape: Sendable, Hashable, CustomStringConvertible, ExpressibleByArrayLiteral {
+public struct TensorShape: Sendable, Hashable, CustomStringConvertible, ExpressibleByArrayLiteral {
     public var dims: [Int]
 
     public init(_ dims: [Int]) { self.dims = dims }

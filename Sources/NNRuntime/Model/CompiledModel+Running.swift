@@ -1,8 +1,8 @@
-// Model runs: staging a batch, and the whole-network forward, backward and training step.
+// CompiledModel runs: staging a batch, and the whole-network forward, backward and training step.
 
 import NNGen
 
-extension Model {
+extension CompiledModel {
     // MARK: Staging
 
     /// Copies one input batch into `inputBuffer`, checking its size.
@@ -15,7 +15,7 @@ extension Model {
     }
 
     /// Copies one batch of targets into `targetBuffer`, checking its size, kind and class range.
-    public func stageTarget(_ target: Target) throws {
+    public func stageTarget(_ target: LossTarget) throws {
         switch (target, graph.loss.definition.target) {
         case (.classes(let labels), .classIndices):
             guard labels.count == graph.batch else {
@@ -43,14 +43,14 @@ extension Model {
     // MARK: Whole network
 
     /// Forward pass on the staged input; returns the mean loss against the staged target (or 0 without one).
-    public func stagedForward(mode: Mode, withTarget: Bool = true, rng: UInt64 = 0) -> Double {
+    public func stagedForward(mode: RunMode, withTarget: Bool = true, rng: UInt64 = 0) -> Double {
         if isCompilingInBackground { installBackgroundBuild() }
         return functions.forward(memory, inputBuffer, withTarget ? UnsafeRawPointer(targetBuffer) : nil, mode.flag, rng)
     }
 
     /// Backward pass after `stagedForward` in the same mode; fills every parameter gradient and, when given,
     /// the input gradient (`graph.inputShape.count` elements of the model's dtype).
-    public func stagedBackward(mode: Mode, inputGradient: UnsafeMutableRawPointer? = nil) {
+    public func stagedBackward(mode: RunMode, inputGradient: UnsafeMutableRawPointer? = nil) {
         functions.backward(memory, inputBuffer, targetBuffer, inputGradient, mode.flag)
     }
 
@@ -70,9 +70,10 @@ extension Model {
         return mixer.next()
     }
 
-    /// Forward pass. Returns the mean loss, or 0 when `target` is nil.
+    /// Forward pass. Returns the mean loss, or 0 when `target` is nil. The mode is always explicit: `.train`
+    /// moves batchnorm's running statistics and draws dropout masks, `.test` uses the running statistics.
     @discardableResult
-    public func forward(input: [Double], target: Target? = nil, mode: Mode = .train) throws -> Double {
+    public func forward(input: [Double], target: LossTarget? = nil, mode: RunMode) throws -> Double {
         try stageInput(input)
         if let target { try stageTarget(target) }
         return stagedForward(mode: mode, withTarget: target != nil, rng: stepSeed)
@@ -81,7 +82,7 @@ extension Model {
     /// Backward pass after `forward` with a target, in the same mode. Fills the parameter gradients (read
     /// them with `gradient(_:)`) and returns the gradient of the loss with respect to the input.
     @discardableResult
-    public func backward(mode: Mode = .train) -> [Double] {
+    public func backward(mode: RunMode) -> [Double] {
         let count = graph.inputShape.count
         let gradient = UnsafeMutableRawPointer.allocate(byteCount: count * graph.dtype.byteSize, alignment: 64)
         defer { gradient.deallocate() }
@@ -92,7 +93,7 @@ extension Model {
     /// One training step: forward (train mode), backward and the optimizer update. `learningRate` defaults to
     /// the spec's `lr`. Returns the loss before the update.
     @discardableResult
-    public func trainStep(input: [Double], target: Target, learningRate: Double? = nil) throws -> Double {
+    public func trainStep(input: [Double], target: LossTarget, learningRate: Double? = nil) throws -> Double {
         try stageInput(input)
         try stageTarget(target)
         return try stagedTrainStep(learningRate: learningRate ?? graph.optimizer?.instance.learningRate ?? 0)

@@ -1,8 +1,8 @@
-// Model+Saved: read a layer's saved scratch arrays (what its forward kept for backward, e.g. a dropout mask).
+// CompiledModel+Saved: read a layer's saved scratch arrays (what its forward kept for backward, e.g. a dropout mask).
 
 import NNGen
 
-extension Model {
+extension CompiledModel {
     /// The values of the scratch array `name` that layer `layer` saved in its last forward pass: batchnorm's
     /// `mean` and `invstd`, dropout's `mask` (1 kept, 0 dropped; written by train-mode forwards only).
     public func saved(layer: String, name: String) throws -> [Double] {

@@ -1,8 +1,8 @@
-// Model values: initialization, and reading and writing parameters, buffers, gradients and outputs by name.
+// CompiledModel values: initialization, and reading and writing parameters, buffers, gradients and outputs by name.
 
 import NNGen
 
-extension Model {
+extension CompiledModel {
 
     /// Fills every parameter and buffer from its initializer (He weights, zero biases, γ = 1, β = 0,
     /// running mean 0, running variance 1) and clears gradients, optimizer state and the step count.
@@ -30,7 +30,7 @@ extension Model {
     }
 
     /// The shape of a parameter or buffer.
-    public func shape(of name: String) throws -> Shape { try planned(name).shape }
+    public func shape(of name: String) throws -> TensorShape { try planned(name).shape }
 
     /// The values of a parameter or buffer.
     public func tensor(_ name: String) throws -> [Double] {

@@ -1,4 +1,4 @@
-// Model tensors as HostTensors: what `nngen init`, `nngen grad` and checkpoints read and write.
+// CompiledModel tensors as HostTensors: what `nngen init`, `nngen grad` and checkpoints read and write.
 
 import NNGen
 
@@ -7,7 +7,7 @@ extension DType {
     public var elementType: ElementType { self == .float32 ? .float32 : .float64 }
 }
 
-extension Model {
+extension CompiledModel {
     /// Every parameter and buffer, named as in the spec docs (`fc1.weight`, `bn1.running_mean`), in memory order.
     public func exportTensors() -> [(name: String, tensor: HostTensor)] {
         plan.tensors.map { planned in
@@ -59,7 +59,7 @@ extension Model {
             guard tensor.shape == planned.shape.dims else {
                 throw Diagnostic(
                     file: origin,
-                    "tensor '\(planned.name)' has shape \(Shape(tensor.shape)); model '\(graph.modelName)' needs \(planned.shape)")
+                    "tensor '\(planned.name)' has shape \(TensorShape(tensor.shape)); model '\(graph.modelName)' needs \(planned.shape)")
             }
             guard tensor.elementType == .float32 || tensor.elementType == .float64 else {
                 throw Diagnostic(

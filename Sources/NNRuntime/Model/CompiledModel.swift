@@ -1,16 +1,16 @@
-// Model: a compiled network that owns its memory — parameters, gradients, buffers, optimizer state, arena.
+// CompiledModel: a compiled network that owns its memory — parameters, gradients, buffers, optimizer state, arena.
 
 import Foundation
 import NNGen
 
 /// Training mode (batch statistics, dropout active) or test mode (running statistics, no dropout).
-public enum Mode: String, Sendable, CaseIterable {
+public enum RunMode: String, Sendable, CaseIterable {
     case train, test
     var flag: Int32 { self == .train ? 1 : 0 }
 }
 
 /// What the loss compares the network output with.
-public enum Target: Sendable {
+public enum LossTarget: Sendable {
     /// One class id per sample (softmax and SVM losses).
     case classes([Int32])
     /// One value per output element, row-major (MSE loss).
@@ -21,7 +21,7 @@ public enum Target: Sendable {
 /// `forward`, `backward`, `trainStep`, or single layers through `layer(_:)`.
 ///
 /// Not thread-safe: one model is driven by one thread at a time.
-public final class Model: @unchecked Sendable {
+public final class CompiledModel: @unchecked Sendable {
     public let graph: ShapedGraph
     public let plan: MemoryPlan
     public let source: CSource

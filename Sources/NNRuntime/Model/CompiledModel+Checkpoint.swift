@@ -7,7 +7,7 @@ import NNGen
 ///
 /// The random numbers of a run are functions of two seeds, so the seeds are the whole RNG state: the
 /// shuffled order of epoch `e` comes from (`seed`, `e`), and the per-step seed of stochastic layers from
-/// (`rngSeed`, step) — see `Model.stepSeed`.
+/// (`rngSeed`, step) — see `CompiledModel.stepSeed`.
 public struct TrainingState: Sendable, Equatable {
     /// Epochs finished.
     public var epoch: Int
@@ -32,7 +32,7 @@ public struct TrainingState: Sendable, Equatable {
     }
 }
 
-extension Model {
+extension CompiledModel {
     /// The value of the checkpoint metadata key `format`.
     static let checkpointFormat = "nngen-checkpoint-1"
     /// Tensor names of optimizer state start with this, then the slot and the parameter: `optimizer.0.fc1.weight`.
@@ -155,7 +155,7 @@ extension Model {
                 guard tensor.shape == planned.shape.dims, tensor.elementType == .float32 || tensor.elementType == .float64 else {
                     throw Diagnostic(
                         file: origin,
-                        "optimizer state '\(name)' is \(tensor.elementType.rawValue) \(Shape(tensor.shape)); expected a float tensor of shape \(planned.shape)"
+                        "optimizer state '\(name)' is \(tensor.elementType.rawValue) \(TensorShape(tensor.shape)); expected a float tensor of shape \(planned.shape)"
                     )
                 }
                 let values = tensor.doubles()
