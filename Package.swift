@@ -25,16 +25,18 @@ let package = Package(
         .plugin(name: "EmbedTemplates", capability: .buildTool(), dependencies: ["EmbedTemplatesTool"]),
         // The runtime: compile C (libtcc), own model memory, tensor files, data sets, training.
         .target(name: "NNRuntime", dependencies: ["NNGen", "CTCC", "CZlib"], path: "Sources/NNRuntime"),
+        // Presentation for the command line: the console progress bar, SVG loss curves, benchmark tables.
+        .target(name: "NNGenReports", dependencies: ["NNGen", "NNRuntime"], path: "Sources/NNGenReports"),
         .executableTarget(
             name: "NNGenCLI",
             dependencies: [
-                "NNGen", "NNRuntime",
+                "NNGen", "NNRuntime", "NNGenReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/NNGenCLI"
         ),
         .testTarget(name: "NNGenTests", dependencies: ["NNGen"], path: "Tests/NNGenTests", exclude: ["BadSpecs", "WarningSpecs"]),
-        .testTarget(name: "NNRuntimeTests", dependencies: ["NNGen", "NNRuntime"], path: "Tests/NNRuntimeTests"),
+        .testTarget(name: "NNRuntimeTests", dependencies: ["NNGen", "NNRuntime", "NNGenReports"], path: "Tests/NNRuntimeTests"),
         .testTarget(
             name: "EquivalenceTests", dependencies: ["NNGen", "NNRuntime"], path: "Tests/EquivalenceTests", exclude: ["Fixtures"]),
     ]

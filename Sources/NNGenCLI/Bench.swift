@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import NNGen
+import NNGenReports
 import NNRuntime
 
 struct Bench: ParsableCommand {

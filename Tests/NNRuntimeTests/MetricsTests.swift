@@ -5,6 +5,7 @@ import Foundation
 import NNGen
 import Testing
 
+@testable import NNGenReports
 @testable import NNRuntime
 
 #if canImport(FoundationXML)

@@ -1,5 +1,6 @@
 // The Swift API example of README.md, kept compiling and passing here (keep the two in sync).
 
+import Foundation
 import NNGen
 import NNRuntime
 import Testing
@@ -40,5 +41,19 @@ import Testing
         #expect(last < loss / 4, "training should fit one batch: \(loss) → \(last)")
         #expect(h.count == 32)
         #expect(model.step == 20)
+    }
+
+    /// The README shows exactly the code above (between the markers), dedented.
+    @Test func readmeShowsThisCode() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let source = try String(contentsOfFile: #filePath, encoding: .utf8)
+        let begin = try #require(source.range(of: "// --- README example begins ---\n"))
+        let end = try #require(source.range(of: "        // --- README example ends ---"))
+        let code = source[begin.upperBound..<end.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("        ") ? String($0.dropFirst(8)) : String($0) }.joined(separator: "\n")
+        #expect(
+            readme.contains("```swift\nimport NNGen\nimport NNRuntime\n\n" + code + "```"),
+            "README.md's Swift API example differs from this test")
     }
 }

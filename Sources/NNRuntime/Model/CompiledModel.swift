@@ -35,7 +35,7 @@ public final class CompiledModel: @unchecked Sendable {
     /// Called on the training thread with each new backend event, e.g. to log the switch to cc.
     public var onBackendEvent: ((BackendEvent) -> Void)?
     /// Tiered mode: the cc build compiling in the background, until it is installed or has failed.
-    private var pendingBuild: BackgroundBuild?
+    private var secondTier: TieredCompilation?
     /// Seconds spent compiling the C source (of the current backend).
     public private(set) var compileSeconds: Double
     /// The one block every kernel works on: `plan.total` elements of `graph.dtype`, 64-byte aligned.
@@ -89,15 +89,9 @@ public final class CompiledModel: @unchecked Sendable {
             options: EmitOptions(lineDirectives: true))
         let compiled: CompiledBuild
         if backend == .tiered {
-            let start = DispatchTime.now().uptimeNanoseconds
-            if let library = CCCompiler.cached(source: source.singleUnit, name: source.modelName, options: cc) {
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                compiled = CompiledBuild(program: library, backend: .cc, cacheHit: true, seconds: seconds)
-                backendEvents.append(.startedFromCache(.cc, loadSeconds: seconds))
-            } else {
-                pendingBuild = BackgroundBuild(source: source, backend: .cc, options: cc)
-                compiled = try Backend.tcc.compile(source, cc: cc)
-            }
+            let tiers = try TieredCompilation.start(source, cc: cc)
+            (compiled, secondTier) = (tiers.build, tiers.secondTier)
+            backendEvents = tiers.events
         } else {
             compiled = try backend.compile(source, cc: cc)
         }
@@ -126,14 +120,14 @@ public final class CompiledModel: @unchecked Sendable {
     }
 
     /// Tiered mode: true while the cc build is still compiling in the background.
-    public var isCompilingInBackground: Bool { pendingBuild != nil }
+    public var isCompilingInBackground: Bool { secondTier?.isCompiling ?? false }
 
     /// Tiered mode: installs the background build if it has finished (or, with `wait`, when it finishes)
     /// and records the switch, or the failure, in `backendEvents`. Runs on the training thread, between
     /// steps; `stagedForward` and `stagedTrainStep` call it without waiting.
     public func installBackgroundBuild(wait: Bool = false) {
-        guard let build = pendingBuild, let outcome = wait ? build.wait() : build.poll() else { return }
-        pendingBuild = nil
+        guard let outcome = secondTier?.take(wait: wait) else { return }
+        secondTier = nil
         let event: BackendEvent
         switch outcome {
         case .success(let compiled):

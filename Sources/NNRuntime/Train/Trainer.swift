@@ -201,94 +201,106 @@ public final class Trainer {
     @discardableResult
     public func run() throws -> TrainingHistory {
         let graph = model.graph
-        let batch = graph.batch
         let endEpoch = min(options.epochs, options.stopAfterEpoch ?? options.epochs)
-        let reportEvery = max(1, stepsPerEpoch / TrainingHistory.pointsPerEpoch)
         var order = [Int](repeating: 0, count: trainingSet.count)
-        var isFirstStep = true
-        state.history.losses.reserveCapacity(state.history.losses.count + (endEpoch - state.epoch) * (TrainingHistory.pointsPerEpoch + 1))
+        let firstStep = model.step + 1
+        state.history.losses.reserveCapacity(
+            state.history.losses.count + (endEpoch - state.epoch) * (TrainingHistory.pointsPerEpoch + 1))
         try onEvent?(
             .started(
                 TrainingPlan(
                     modelName: graph.modelName, startEpoch: state.epoch, endEpoch: endEpoch, epochs: options.epochs,
-                    batch: batch, stepsPerEpoch: stepsPerEpoch, trainingSamples: trainingSet.count,
-                    droppedPerEpoch: trainingSet.count - stepsPerEpoch * batch,
+                    batch: graph.batch, stepsPerEpoch: stepsPerEpoch, trainingSamples: trainingSet.count,
+                    droppedPerEpoch: trainingSet.count - stepsPerEpoch * graph.batch,
                     testSamples: testSet.flatMap { $0.isLoaded ? try? $0.wait().count : nil },
                     testSetLoading: testSet.map { !$0.isLoaded } ?? false, seed: state.seed)))
-
         while state.epoch < endEpoch {
             let epoch = state.epoch
             Self.shuffle(&order, seed: state.seed, epoch: epoch)
             let started = DispatchTime.now().uptimeNanoseconds
-            var lossSum = 0.0
-            var correct = 0
-            var intervalLoss = 0.0
-            var intervalSteps = 0
-            var learningRate = 0.0
-            try order.withUnsafeBufferPointer { order in
-                try trainingSet.labels.withUnsafeBufferPointer { labels in
-                    for stepInEpoch in 0..<stepsPerEpoch {
-                        let rows = UnsafeBufferPointer(rebasing: order[stepInEpoch * batch..<(stepInEpoch + 1) * batch])
-                        model.stageBatch(trainingSet, rows: rows)
-                        augmenter?.apply(to: model, step: model.step + 1, padValue: trainingSet.blackPixel)
-                        learningRate = self.learningRate(epoch: epoch)
-                        let loss = try model.stagedTrainStep(learningRate: learningRate)
-                        guard loss.isFinite else { throw nonFiniteLoss(loss, epoch: epoch, stepInEpoch: stepInEpoch) }
-                        for slot in 0..<batch where model.predictedClass(slot) == Int(labels[rows[slot]]) { correct += 1 }
-                        if isFirstStep {
-                            isFirstStep = false
-                            try onEvent?(.firstStepFinished(secondsSinceProcessStart: ProcessClock.secondsSinceStart()))
-                            testSet?.start()
-                        }
-                        lossSum += loss
-                        intervalLoss += loss
-                        intervalSteps += 1
-                        let done = stepInEpoch + 1
-                        if done % reportEvery == 0 || done == stepsPerEpoch {
-                            state.history.losses.append(
-                                LossPoint(
-                                    epoch: Double(epoch) + Double(done) / Double(stepsPerEpoch),
-                                    loss: intervalLoss / Double(intervalSteps)))
-                            intervalLoss = 0
-                            intervalSteps = 0
-                        }
-                        if let onEvent {
-                            let elapsed = Self.seconds(since: started)
-                            try onEvent(
-                                .step(
-                                    StepProgress(
-                                        epoch: epoch + 1, epochs: endEpoch, stepInEpoch: done, stepsPerEpoch: stepsPerEpoch,
-                                        step: model.step, loss: lossSum / Double(done),
-                                        accuracy: Double(correct) / Double(done * batch), learningRate: learningRate,
-                                        samplesPerSecond: Double(done * batch) / max(elapsed, 1e-9), elapsed: elapsed)))
-                        }
-                    }
-                }
-            }
-            let trainSeconds = Self.seconds(since: started)
-            var evaluation: Evaluation?
-            if let testSet = try loadedTestSet() {
-                try onEvent?(.evaluating(epoch: epoch + 1))
-                evaluation = model.evaluate(testSet)
-            }
-            let record = EpochRecord(
-                epoch: epoch + 1, step: model.step, learningRate: learningRate,
-                trainLoss: lossSum / Double(stepsPerEpoch),
-                trainAccuracy: Double(correct) / Double(stepsPerEpoch * batch),
-                testLoss: evaluation?.loss, testAccuracy: evaluation?.accuracy,
-                seconds: Self.seconds(since: started),
-                samplesPerSecond: Double(stepsPerEpoch * batch) / max(trainSeconds, 1e-9))
-            state.epoch = epoch + 1
-            state.step = model.step
-            state.rngSeed = model.rngSeed
-            state.history.epochs.append(record)
-            if let path = options.checkpointPath {
-                try model.writeCheckpoint(to: path, state: state)
-                try onEvent?(.checkpointSaved(path: path, epoch: state.epoch))
-            }
-            try onEvent?(.epochFinished(record))
+            let trained = try trainEpoch(epoch, order: order, endEpoch: endEpoch, firstStep: firstStep, started: started)
+            try finishEpoch(epoch, trained, started: started)
         }
         return state.history
+    }
+
+    /// What the training steps of one epoch add up to.
+    struct EpochSums {
+        var loss = 0.0
+        var correct = 0
+        var learningRate = 0.0
+        var seconds = 0.0
+    }
+
+    /// The training steps of epoch `epoch` (0-based) over the shuffled `order`: stage a batch (and augment
+    /// it), take the fused step, count the correct predictions, report progress. `firstStep` is the step
+    /// number of the run's first step (after which the test set starts loading).
+    func trainEpoch(_ epoch: Int, order: [Int], endEpoch: Int, firstStep: Int64, started: UInt64) throws -> EpochSums {
+        let batch = model.graph.batch
+        let reportEvery = max(1, stepsPerEpoch / TrainingHistory.pointsPerEpoch)
+        var sums = EpochSums()
+        var interval = (loss: 0.0, steps: 0)
+        for stepInEpoch in 0..<stepsPerEpoch {
+            let loss = try order.withUnsafeBufferPointer { order in
+                let rows = UnsafeBufferPointer(rebasing: order[stepInEpoch * batch..<(stepInEpoch + 1) * batch])
+                model.stageBatch(trainingSet, rows: rows)
+                augmenter?.apply(to: model, step: model.step + 1, padValue: trainingSet.blackPixel)
+                sums.learningRate = learningRate(epoch: epoch)
+                let loss = try model.stagedTrainStep(learningRate: sums.learningRate)
+                for slot in 0..<batch where model.predictedClass(slot) == Int(trainingSet.labels[rows[slot]]) { sums.correct += 1 }
+                return loss
+            }
+            guard loss.isFinite else { throw nonFiniteLoss(loss, epoch: epoch, stepInEpoch: stepInEpoch) }
+            if model.step == firstStep {
+                try onEvent?(.firstStepFinished(secondsSinceProcessStart: ProcessClock.secondsSinceStart()))
+                testSet?.start()
+            }
+            sums.loss += loss
+            interval = (interval.loss + loss, interval.steps + 1)
+            let done = stepInEpoch + 1
+            if done % reportEvery == 0 || done == stepsPerEpoch {
+                let point = Double(epoch) + Double(done) / Double(stepsPerEpoch)
+                state.history.losses.append(LossPoint(epoch: point, loss: interval.loss / Double(interval.steps)))
+                interval = (0, 0)
+            }
+            guard let onEvent else { continue }
+            let elapsed = Self.seconds(since: started)
+            try onEvent(
+                .step(
+                    StepProgress(
+                        epoch: epoch + 1, epochs: endEpoch, stepInEpoch: done, stepsPerEpoch: stepsPerEpoch,
+                        step: model.step, loss: sums.loss / Double(done),
+                        accuracy: Double(sums.correct) / Double(done * batch), learningRate: sums.learningRate,
+                        samplesPerSecond: Double(done * batch) / max(elapsed, 1e-9), elapsed: elapsed)))
+        }
+        sums.seconds = Self.seconds(since: started)
+        return sums
+    }
+
+    /// After the steps of epoch `epoch`: evaluate the test set, record the epoch, write the checkpoint.
+    func finishEpoch(_ epoch: Int, _ trained: EpochSums, started: UInt64) throws {
+        let batch = model.graph.batch
+        var evaluation: Evaluation?
+        if let testSet = try loadedTestSet() {
+            try onEvent?(.evaluating(epoch: epoch + 1))
+            evaluation = model.evaluate(testSet)
+        }
+        let record = EpochRecord(
+            epoch: epoch + 1, step: model.step, learningRate: trained.learningRate,
+            trainLoss: trained.loss / Double(stepsPerEpoch),
+            trainAccuracy: Double(trained.correct) / Double(stepsPerEpoch * batch),
+            testLoss: evaluation?.loss, testAccuracy: evaluation?.accuracy,
+            seconds: Self.seconds(since: started),
+            samplesPerSecond: Double(stepsPerEpoch * batch) / max(trained.seconds, 1e-9))
+        state.epoch = epoch + 1
+        state.step = model.step
+        state.rngSeed = model.rngSeed
+        state.history.epochs.append(record)
+        if let path = options.checkpointPath {
+            try model.writeCheckpoint(to: path, state: state)
+            try onEvent?(.checkpointSaved(path: path, epoch: state.epoch))
+        }
+        try onEvent?(.epochFinished(record))
     }
 
     /// The test set, waiting for it to load and checking it against the model the first time; nil: none.

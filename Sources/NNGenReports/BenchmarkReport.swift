@@ -2,6 +2,7 @@
 
 import Foundation
 import NNGen
+import NNRuntime
 
 extension Benchmark {
     /// Renders the measurements of one model as aligned text tables.

@@ -3,6 +3,7 @@
 
 import Foundation
 import NNGen
+import NNRuntime
 
 /// Renders `TrainingEvent`s as text. On a terminal: one progress bar line (epoch, step, running loss and
 /// accuracy, samples/s, ETA of the run's training steps) redrawn at most ten times a second. Otherwise: a log line every tenth of an

@@ -2,6 +2,7 @@
 // any browser or image viewer opens.
 
 import Foundation
+import NNRuntime
 
 /// Draws a `TrainingHistory` as SVG: on the left the loss (the running training loss along the way, the
 /// test loss after each epoch), on the right the accuracy (training and test, after each epoch).
