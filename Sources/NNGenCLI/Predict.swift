@@ -1,6 +1,7 @@
 // nngen predict: class probabilities (softmax of the outputs) for any number of samples.
 
 import ArgumentParser
+import Foundation
 import NNGen
 import NNRuntime
 
@@ -28,7 +29,19 @@ struct Predict: ParsableCommand {
             let model = try CompiledModel(graph: graph, backend: backend)
             try model.loadParameters(from: params)
             let count = samples.shape[0]
-            let probabilities = try model.predictProbabilities(samples.doubles(), count: count)
+            // uint8 samples are raw bytes: they go through the spec's normalize (or b / 255); float samples
+            // are taken as preprocessed, with a warning when they look raw.
+            let values: [Double]
+            if samples.elementType == .uint8 {
+                let map = ByteMap(graph.bytePreprocessing, channels: graph.inputShape[1], featureCount: features)
+                values = samples.bytes.enumerated().map { Double(map.value($0.element, feature: $0.offset % features)) }
+            } else {
+                values = samples.doubles()
+                if let warning = InputSanity.warning(values, graph: graph) {
+                    FileHandle.standardError.write(Data("\(input): warning: \(warning)\n".utf8))
+                }
+            }
+            let probabilities = try model.predictProbabilities(values, count: count)
             let classes = graph.outputShape.featureCount
             try NPY.write(HostTensor(shape: [count, classes], doubles: probabilities, as: graph.dtype.elementType), to: output)
             print("wrote \(output): probabilities [\(count), \(classes)] (\(graph.dtype.rawValue))")

@@ -220,7 +220,7 @@ import Testing
         let files = try write(samples: HostTensor(shape: [2, 6], uint8: pixels), labels: HostTensor(shape: [2], int32: [0, 2]))
         defer { try? FileManager.default.removeItem(atPath: files.directory) }
         let dataset = try LabeledDataset.loadNPY(data: files.data, labels: files.labels)
-        guard case .bytes(let bytes, 1, 0) = dataset.storage else {
+        guard case .bytes(let bytes, .identity) = dataset.storage else {
             Issue.record("uint8 samples should be held as bytes with the identity map")
             return
         }

@@ -41,6 +41,7 @@ public enum ShapeInference {
         var loss: ShapedLoss?
         var optimizer: ShapedOptimizer?
         var schedule: (kind: String, value: Schedule, location: SourceLocation)?
+        var normalize: (attributes: [RawAttribute], location: SourceLocation)?
 
         // Every layer's name and line, before any is checked: a `from=` naming a later layer gets a
         // message that says so.
@@ -121,6 +122,9 @@ public enum ShapeInference {
             case .optimizer(let kind, let attributes, let keyword):
                 try once(optimizer?.location, "optimizer", keyword.location)
                 optimizer = try shapeOptimizer(kind: kind, attributes: attributes, at: keyword.location)
+            case .normalize(let attributes, let keyword):
+                try once(normalize?.location, "normalize", keyword.location)
+                normalize = (attributes, keyword.location)
             case .schedule(let kind, let attributes, let keyword):
                 try once(schedule?.location, "schedule", keyword.location)
                 schedule = (kind.text, try shapeSchedule(kind: kind, attributes: attributes, at: keyword.location), keyword.location)
@@ -148,6 +152,7 @@ public enum ShapeInference {
                 at: schedule.location, "schedule \(schedule.kind) needs an optimizer",
                 hint: "add e.g. 'optimizer sgd lr=0.05'")
         }
+        let preprocessing = try normalize.map { try shapeNormalize($0.attributes, at: $0.location, input: input.shape) }
         return ShapedGraph(
             warnings: layers.flatMap(\.instance.warnings),
             modelName: modelName?.text ?? baseName(spec.path),
@@ -158,7 +163,8 @@ public enum ShapeInference {
             layers: layers,
             loss: loss,
             optimizer: optimizer,
-            schedule: schedule?.value ?? .constant)
+            schedule: schedule?.value ?? .constant,
+            preprocessing: preprocessing)
     }
 
     /// input := "input" [NAME] "[" INT ("," INT)* "]" with 2 or 4 whole numbers ≥ 1.
@@ -263,6 +269,28 @@ public enum ShapeInference {
         let attributes = try Attributes.check(
             raw, against: definition.attributes, statement: "optimizer \(definition.keyword)", at: location)
         return ShapedOptimizer(definition: definition, instance: try definition.instantiate(attributes), location: location)
+    }
+
+    /// normalize := "normalize" mean=M[,M...] std=S[,S...] [max=255]: one value, or one per channel of the input.
+    static func shapeNormalize(_ raw: [RawAttribute], at location: SourceLocation, input: TensorShape) throws -> Preprocessing {
+        let attributes = try Attributes.check(
+            raw,
+            against: [
+                AttributeSpec("mean", .reals(min: -1e6, max: 1e6, openMin: false), "subtracted after the division by max"),
+                AttributeSpec("std", .reals(min: 0, max: 1e6, openMin: true), "divides after the mean is subtracted"),
+                AttributeSpec("max", .real(min: 0, max: 1e9, openMin: true), default: .real(255), "raw bytes are divided by it first"),
+            ], statement: "normalize", at: location)
+        let channels = input[1]
+        for name in ["mean", "std"] {
+            let count = attributes.reals(name).count
+            guard count == 1 || count == channels else {
+                throw Diagnostic(
+                    at: attributes.location(of: name),
+                    "normalize \(name) has \(count) values; input \(input) has \(channels) channel\(channels == 1 ? "" : "s")",
+                    hint: "give one value for every channel, or one per channel")
+            }
+        }
+        return Preprocessing(mean: attributes.reals("mean"), std: attributes.reals("std"), max: attributes.double("max"))
     }
 
     /// schedule := "schedule" ("constant" | "cosine" | "step" every=E gamma=G)

@@ -65,6 +65,11 @@ public struct ShapedGraph: Sendable {
     public var loss: ShapedLoss
     public var optimizer: ShapedOptimizer?
     public var schedule: Schedule
+    /// The spec's `normalize` statement: how raw byte samples become inputs (nil: none given).
+    public var preprocessing: Preprocessing? = nil
+
+    /// What byte samples go through: the spec's `normalize`, or b / 255 without one.
+    public var bytePreprocessing: Preprocessing { preprocessing ?? .bytesToUnitRange }
 
     public var batch: Int { inputShape.batch }
     /// The network output (the loss input), e.g. `[N, 10]`.

@@ -30,6 +30,7 @@ public struct RawAttribute: Sendable, Hashable {
 ///            | "loss" KIND attribute*
 ///            | "optimizer" KIND attribute*
 ///            | "schedule" KIND attribute*
+///            | "normalize" attribute*              -- how raw samples become inputs
 ///            | KIND [NAME] attribute*            -- a layer
 /// attribute := KEY "=" VALUE                     -- no spaces around "="
 /// NAME      := [A-Za-z_][A-Za-z0-9_]*
@@ -42,12 +43,13 @@ public enum Statement: Sendable {
     case loss(kind: SpecToken, attributes: [RawAttribute], keyword: SpecToken)
     case optimizer(kind: SpecToken, attributes: [RawAttribute], keyword: SpecToken)
     case schedule(kind: SpecToken, attributes: [RawAttribute], keyword: SpecToken)
+    case normalize(attributes: [RawAttribute], keyword: SpecToken)
 
     /// Where the statement starts.
     public var location: SourceLocation {
         switch self {
         case .model(_, let k), .input(_, _, let k), .dtype(_, let k), .loss(_, _, let k),
-            .optimizer(_, _, let k), .schedule(_, _, let k):
+            .optimizer(_, _, let k), .schedule(_, _, let k), .normalize(_, let k):
             return k.location
         case .layer(let kind, _, _):
             return kind.location
@@ -84,6 +86,7 @@ extension Statement: CustomStringConvertible {
         case .loss(let kind, let list, _): return "loss \(kind.text)" + attributes(list)
         case .optimizer(let kind, let list, _): return "optimizer \(kind.text)" + attributes(list)
         case .schedule(let kind, let list, _): return "schedule \(kind.text)" + attributes(list)
+        case .normalize(let list, _): return "normalize" + attributes(list)
         }
     }
 }

@@ -38,6 +38,8 @@ public enum AttributeKind: Sendable {
     case initializer
     /// `true` or `false`.
     case boolean
+    /// One real number or a comma-separated list of them, each in the range (`mean=0.5` or `mean=0.4,0.5,0.6`).
+    case reals(min: Double, max: Double, openMin: Bool)
 
     /// `K` or `KHxKW` with whole numbers ≥ 1.
     public static let size2D = AttributeKind.pair(min: 1)
@@ -50,6 +52,7 @@ public enum AttributeValue: Sendable, Hashable {
     case size(Int, Int)
     case initializer(Initializer)
     case boolean(Bool)
+    case reals([Double])
 }
 
 /// One attribute a statement accepts.
@@ -87,6 +90,11 @@ public struct Attributes: Sendable {
         case .integer(let v)?: return Double(v)
         default: return 0
         }
+    }
+    /// The values of a `.reals` attribute.
+    public func reals(_ name: String) -> [Double] {
+        if case .reals(let v)? = values[name] { return v }
+        return []
     }
     /// The value of a `.boolean` attribute.
     public func bool(_ name: String) -> Bool {
@@ -130,7 +138,22 @@ public struct Attributes: Sendable {
                     "attribute '\(key)' is given twice for \(statement) (first at column \(first.column))",
                     hint: "remove one of the two")
             }
-            result.values[key] = try parseValue(attribute.value, kind: spec.kind, key: key, statement: statement)
+            if case .reals(let lo, let hi, let openMin) = spec.kind {
+                result.values[key] = .reals(
+                    try attribute.items.map { item in
+                        guard
+                            case .real(let v) = try parseValue(
+                                item, kind: .real(min: lo, max: hi, openMin: openMin), key: key, statement: statement)
+                        else { return 0 }
+                        return v
+                    })
+            } else if attribute.items.count > 1 {
+                throw Diagnostic(
+                    at: attribute.items[1].location, "'\(key)' of \(statement) takes one value, not a list",
+                    hint: "write \(key)=\(attribute.items[0].text)")
+            } else {
+                result.values[key] = try parseValue(attribute.value, kind: spec.kind, key: key, statement: statement)
+            }
             result.locations[key] = attribute.key.location
         }
         for spec in schema where result.values[spec.name] == nil {
@@ -178,6 +201,10 @@ public struct Attributes: Sendable {
                         : "N or NHxNW of whole numbers from \(min) to \(largestInteger) (e.g. \(min + 1) or \(min)x\(min + 1))")
             }
             return .size(values[0], values.count == 2 ? values[1] : values[0])
+        case .reals(let lo, let hi, let openMin):
+            guard case .real(let v) = try parseValue(token, kind: .real(min: lo, max: hi, openMin: openMin), key: key, statement: statement)
+            else { throw bad("a number") }
+            return .reals([v])
         case .boolean:
             switch text {
             case "true": return .boolean(true)
@@ -206,7 +233,7 @@ public struct Attributes: Sendable {
     /// shape, parameter and FLOP arithmetic on it cannot overflow.
     public static let largestInteger = 1 << 24
 
-    static func format(_ v: Double) -> String {
+    public static func format(_ v: Double) -> String {
         v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)
     }
 }

@@ -2,7 +2,7 @@
 
 public enum SpecParser {
     /// The words that start a statement other than a layer.
-    static let statementKeywords = ["model", "input", "dtype", "loss", "optimizer", "schedule"]
+    static let statementKeywords = ["model", "input", "dtype", "loss", "optimizer", "schedule", "normalize"]
 
     /// spec := (statement? ["#" comment] newline)*
     ///
@@ -53,6 +53,9 @@ public enum SpecParser {
                     hint: "'dtype' takes exactly one type: float32 or float64")
             }
             return .dtype(value: value, keyword: head)
+        case "normalize":
+            // normalize := "normalize" attribute*
+            return .normalize(attributes: try attributeList(rest, statement: "normalize", named: false), keyword: head)
         case "loss", "optimizer", "schedule":
             // loss := "loss" KIND attribute*      (the same for optimizer and schedule)
             guard let kind = rest.first else {

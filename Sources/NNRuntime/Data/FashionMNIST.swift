@@ -35,15 +35,19 @@ public enum FashionMNIST {
     /// ```
     public static let std: Float = 0.35302424451492254
 
-    /// The affine map from a pixel byte `p` to the model's value `(p / 255 − mean) / std`, computed as
-    /// `Float(p) * scale + shift` (the data set keeps the bytes; each batch is converted when staged).
-    public static let scale: Float = 1 / (255 * std)
-    /// See `scale`.
-    public static let shift: Float = -mean / std
+    /// The spec statement with these statistics, which the Fashion-MNIST examples declare: a pixel byte `p`
+    /// becomes `(p / 255 − mean) / std`.
+    public static let normalizeStatement = "normalize mean=0.2860405969887955 std=0.35302424451492254"
+    /// That statement's map, `Float(p) * scale + shift`.
+    public static let preprocessing = Preprocessing(mean: [0.2860405969887955], std: [0.35302424451492254])
+    /// `1 / (255 · std)` in float: a pixel byte's multiplier under `preprocessing`.
+    public static let scale: Float = preprocessing.scale(channel: 0)
+    /// `−mean / std` in float.
+    public static let shift: Float = preprocessing.shift(channel: 0)
 
-    /// Loads one split: samples of shape `[1, 28, 28]` held as pixel bytes that stand for
-    /// `(p / 255 − mean) / std` (`scale`, `shift`), labels in `0...9`. Throws a `Diagnostic` naming the
-    /// file when a file is missing or malformed.
+    /// Loads one split: samples of shape `[1, 28, 28]` held as raw pixel bytes (the map to values comes from
+    /// the spec's `normalize`, applied by `DataSource.load(for:)`), labels in `0...9`. Throws a `Diagnostic`
+    /// naming the file when a file is missing or malformed.
     ///
     /// The decompressed files are kept in `cache` (nil: no cache), so the next load runs no zlib.
     public static func load(directory: String = defaultDirectory, split: Split, cache: DecodedCache? = .standard) throws -> LabeledDataset {
@@ -67,7 +71,7 @@ public enum FashionMNIST {
         }
 
         let dataset = LabeledDataset(
-            bytes: images.values, scale: scale, shift: shift,
+            bytes: images.values,
             labels: labels.values.map { Int32($0) },
             sampleShape: [1, side, side],
             classCount: classCount)

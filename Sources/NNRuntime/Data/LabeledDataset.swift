@@ -12,15 +12,16 @@ public struct LabeledDataset: Sendable {
     public enum Storage: Sendable {
         /// The values themselves, `count × featureCount`, row-major.
         case floats([Float])
-        /// One byte per value, `count × featureCount`, row-major; value = `Float(byte) * scale + shift`.
-        /// (Mapped from the decoded-data cache for Fashion-MNIST: see `ReadOnlyBytes`.)
-        case bytes(ReadOnlyBytes, scale: Float, shift: Float)
+        /// One byte per value, `count × featureCount`, row-major; value = `Float(byte) * scale[c] + shift[c]`
+        /// for the byte's channel c (`ByteMap`). (Mapped from the decoded-data cache for Fashion-MNIST: see
+        /// `ReadOnlyBytes`.)
+        case bytes(ReadOnlyBytes, ByteMap)
 
         /// The number of values held.
         public var count: Int {
             switch self {
             case .floats(let values): values.count
-            case .bytes(let bytes, _, _): bytes.count
+            case .bytes(let bytes, _): bytes.count
             }
         }
     }
@@ -28,12 +29,12 @@ public struct LabeledDataset: Sendable {
     /// The sample values.
     public var storage: Storage
 
-    /// The staged value of a black pixel (a zero byte), which pads augmentation crops: `shift` for bytes,
-    /// 0 for values given as floats.
+    /// The staged value of a black pixel (a zero byte) of the first channel, which pads augmentation crops:
+    /// the map's shift for bytes, 0 for values given as floats.
     public var blackPixel: Double {
         switch storage {
         case .floats: 0
-        case .bytes(_, _, let shift): Double(shift)
+        case .bytes(_, let map): Double(map.shift[0])
         }
     }
     /// One class id per sample, in `0 ..< classCount`.
@@ -63,8 +64,17 @@ public struct LabeledDataset: Sendable {
         classCount: Int? = nil
     ) {
         self.init(
-            storage: .bytes(bytes, scale: scale, shift: shift), labels: labels, sampleShape: sampleShape,
+            storage: .bytes(bytes, ByteMap(scale: [scale], shift: [shift], plane: 1)), labels: labels, sampleShape: sampleShape,
             classCount: classCount)
+    }
+
+    /// This data set with its bytes mapped by `preprocessing` (one scale and shift per channel of `channels`,
+    /// each channel `featureCount / channels` consecutive values of a sample); float values are unchanged.
+    public func mapped(by preprocessing: Preprocessing, channels: Int) -> LabeledDataset {
+        guard case .bytes(let bytes, _) = storage else { return self }
+        var copy = self
+        copy.storage = .bytes(bytes, ByteMap(preprocessing, channels: channels, featureCount: featureCount))
+        return copy
     }
 
     /// A data set of `labels.count` samples of shape `sampleShape` with values held in `storage`.
@@ -80,7 +90,7 @@ public struct LabeledDataset: Sendable {
     public func value(at index: Int) -> Float {
         switch storage {
         case .floats(let values): values[index]
-        case .bytes(let bytes, let scale, let shift): Float(bytes[index]) * scale + shift
+        case .bytes(let bytes, let map): map.value(bytes[index], feature: index % featureCount)
         }
     }
 
@@ -89,10 +99,11 @@ public struct LabeledDataset: Sendable {
         switch storage {
         case .floats(let values):
             return values
-        case .bytes(let bytes, let scale, let shift):
+        case .bytes(let bytes, let map):
+            let features = featureCount
             return [Float](unsafeUninitializedCapacity: bytes.count) { floats, initialized in
                 bytes.withUnsafeBufferPointer { bytes in
-                    for index in bytes.indices { floats[index] = Float(bytes[index]) * scale + shift }
+                    for index in bytes.indices { floats[index] = map.value(bytes[index], feature: index % features) }
                 }
                 initialized = bytes.count
             }
@@ -116,5 +127,37 @@ public struct LabeledDataset: Sendable {
             throw Diagnostic(
                 file: origin, "label \(labels[index]) of sample \(index) is out of range 0...\(classCount - 1)")
         }
+    }
+}
+
+/// How bytes become values: `Float(byte) * scale[c] + shift[c]`, with channel `c = feature / plane` (one
+/// entry for every channel when the arrays hold one value).
+public struct ByteMap: Sendable, Equatable {
+    public var scale: [Float]
+    public var shift: [Float]
+    /// Consecutive values of a sample that share a channel (H·W; 1 for per-feature maps of [N, D]).
+    public var plane: Int
+
+    public init(scale: [Float], shift: [Float], plane: Int) {
+        self.scale = scale
+        self.shift = shift
+        self.plane = max(plane, 1)
+    }
+
+    /// The byte itself.
+    public static let identity = ByteMap(scale: [1], shift: [0], plane: 1)
+
+    /// The map of `preprocessing` for samples of `featureCount` values in `channels` channels.
+    public init(_ preprocessing: Preprocessing, channels: Int, featureCount: Int) {
+        let count = max(preprocessing.mean.count, preprocessing.std.count)
+        self.init(
+            scale: (0..<count).map { preprocessing.scale(channel: $0) }, shift: (0..<count).map { preprocessing.shift(channel: $0) },
+            plane: featureCount / max(channels, 1))
+    }
+
+    /// The value of `byte` at `feature` of its sample.
+    @inline(__always) public func value(_ byte: UInt8, feature: Int) -> Float {
+        let c = scale.count == 1 ? 0 : (feature / plane) % scale.count
+        return Float(byte) * scale[c] + shift[c]
     }
 }

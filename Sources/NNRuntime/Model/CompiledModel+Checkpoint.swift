@@ -68,6 +68,8 @@ extension CompiledModel {
             "rng_seed": String(state.rngSeed),
             "epochs": String(state.plannedEpochs),
             "history": try state.history.json(),
+            // How raw bytes became inputs, so a reader of the file (or the generated library) can do the same.
+            "preprocess": graph.bytePreprocessing.specText,
         ]
         try Safetensors.write(exportTensors() + exportOptimizerState(), metadata: metadata, to: path)
     }

@@ -38,26 +38,39 @@ extension CompiledModel {
                     for feature in 0..<featureCount { to[feature] = Double(from[feature]) }
                 }
             }
-        case (.bytes(let bytes, let scale, let shift), .float32):
+        case (.bytes(let bytes, let map), .float32):
             bytes.withUnsafeBufferPointer { source in
                 guard let base = source.baseAddress else { return }
                 let input = inputBuffer.assumingMemoryBound(to: Float.self)
                 for (slot, row) in rows.enumerated() {
-                    let from = base + row * featureCount
-                    let to = input + slot * featureCount
-                    for feature in 0..<featureCount { to[feature] = Float(from[feature]) * scale + shift }
+                    Self.mapBytes(base + row * featureCount, to: input + slot * featureCount, count: featureCount, map) { $0 }
                 }
             }
-        case (.bytes(let bytes, let scale, let shift), .float64):
+        case (.bytes(let bytes, let map), .float64):
             bytes.withUnsafeBufferPointer { source in
                 guard let base = source.baseAddress else { return }
                 let input = inputBuffer.assumingMemoryBound(to: Double.self)
                 for (slot, row) in rows.enumerated() {
-                    let from = base + row * featureCount
-                    let to = input + slot * featureCount
-                    for feature in 0..<featureCount { to[feature] = Double(Float(from[feature]) * scale + shift) }
+                    Self.mapBytes(base + row * featureCount, to: input + slot * featureCount, count: featureCount, map) { Double($0) }
                 }
             }
+        }
+    }
+
+    /// `to[f] = convert(Float(from[f]) * scale[c] + shift[c])` for one sample, a channel's plane at a time.
+    @inline(__always)
+    static func mapBytes<T>(
+        _ from: UnsafePointer<UInt8>, to: UnsafeMutablePointer<T>, count: Int, _ map: ByteMap, _ convert: (Float) -> T
+    ) {
+        var start = 0
+        var channel = 0
+        while start < count {
+            let end = map.scale.count == 1 ? count : min(start + map.plane, count)
+            let c = map.scale.count == 1 ? 0 : channel % map.scale.count
+            let (scale, shift) = (map.scale[c], map.shift[c])
+            for feature in start..<end { to[feature] = convert(Float(from[feature]) * scale + shift) }
+            start = end
+            channel += 1
         }
     }
 

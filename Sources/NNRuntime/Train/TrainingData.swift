@@ -41,9 +41,11 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Loads the data set and checks that it fits `graph` (sample size, class ids).
+    /// Loads the data set, maps its bytes (if it holds bytes) by the spec's `normalize` (or b / 255 without
+    /// one), and checks that it fits `graph` (sample size, class ids). Float samples are taken as already
+    /// preprocessed.
     public func load(for graph: ShapedGraph) throws -> LabeledDataset {
-        let dataset = try load()
+        let dataset = try load().mapped(by: graph.bytePreprocessing, channels: graph.inputShape[1])
         try dataset.check(for: graph, origin: origin)
         return dataset
     }
@@ -112,7 +114,7 @@ extension LabeledDataset {
         }
         let storage: LabeledDataset.Storage
         if samples.elementType == .uint8 {
-            storage = .bytes(ReadOnlyBytes(samples.bytes), scale: 1, shift: 0)
+            storage = .bytes(ReadOnlyBytes(samples.bytes), .identity)
         } else {
             let values = samples.floats()
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
