@@ -23,6 +23,7 @@ double tanh(double);
 double erf(double);
 void *memset(void *, int, size_t);
 void *memcpy(void *, const void *, size_t);
+int strcmp(const char *, const char *);
 
 /* A layer's input gradient: dx = v, or dx += v when the layer's DX_ACCUMULATE is 1. The gradient of a
  * tensor that several layers read is the sum of what each sends back: the reader that runs first in

@@ -129,6 +129,19 @@ struct TemplateSample: CustomStringConvertible, Sendable {
         }
     }
 
+    /// templates/library.c: its defaults name exactly the library constants, and it defines the library's
+    /// entry points.
+    @Test func libraryTemplateMatchesItsConstantsAndEntryPoints() throws {
+        let graph = try ShapeInference.load(Self.samples[0].spec, path: "sample.spec")
+        let plan = MemoryPlan.plan(graph)
+        let constants = Set(LibraryWriter(graph: graph, plan: plan, names: Names(model: "m")).constants().map(\.name))
+        let text = try TemplateLibrary.embedded.text("library.c")
+        #expect(Self.defaults(of: text) == constants)
+        for entry in EntryPoint.library {
+            #expect(text.contains(entry.templateSignature + " {"), "templates/library.c does not define '\(entry.templateSignature)'")
+        }
+    }
+
     @Test func entryPointParametersParse() {
         let entry = EntryPoint.layerBackward
         #expect(entry.parameters.map(\.name) == ["mem", "x", "dout", "dx", "train"])

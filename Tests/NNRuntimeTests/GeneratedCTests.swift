@@ -9,10 +9,10 @@ import Testing
         .path
 
     /// Runs a command; returns its exit status and combined output.
-    static func run(_ arguments: [String]) -> (status: Int32, output: String) {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
+        process.arguments = environment.map { "\($0.key)=\($0.value)" }.sorted() + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -27,6 +27,7 @@
 #ifndef FASHION_MLP_H
 #define FASHION_MLP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -46,6 +47,7 @@ extern "C" {
 #define FASHION_MLP_OPT_STATE_OFFSET 1076352  /* optimizer state region */
 #define FASHION_MLP_OPT_STATE_SIZE 537408  /* optimizer state region size */
 #define FASHION_MLP_TENSOR_COUNT 14  /* parameters and buffers in the tensor table */
+#define FASHION_MLP_STATE_TENSOR_COUNT 10  /* optimizer state arrays in the state table */
 
 /* Parameters and buffers: offset into mem (a parameter's gradient is at offset + FASHION_MLP_PARAMS_SIZE). */
 #define FASHION_MLP_FC1_WEIGHT 0  /* fc1.weight [784, 512] */
@@ -80,6 +82,8 @@ typedef struct {
     int trainable;    /* 1: parameter (has a gradient), 0: buffer */
 } fashion_mlp_tensor;
 extern const fashion_mlp_tensor fashion_mlp_tensors[FASHION_MLP_TENSOR_COUNT + 1];
+/* The optimizer state arrays, named as in checkpoints (optimizer.SLOT.NAME), shaped as their parameter. */
+extern const fashion_mlp_tensor fashion_mlp_state_tensors[FASHION_MLP_STATE_TENSOR_COUNT + 1];
 
 /* The whole network. `train` is 1 for training mode (batch statistics, dropout), 0 for test mode. */
 
@@ -119,6 +123,58 @@ void fashion_mlp_fc3_forward(float *mem, const float *x, int train, uint64_t rng
 void fashion_mlp_fc3_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 double fashion_mlp_loss_forward(float *mem, const float *logits, const void *target);
 void fashion_mlp_loss_backward(float *mem, const float *logits, const void *target, float *dlogits);
+
+/* ---------------------------------------------------------------------------------------------------
+ * The library. No function allocates (but the file helpers) or keeps global state: each works on the
+ * `mem` it is given, so separate mem blocks may be used from separate threads; one mem block is used by
+ * one thread at a time. Link with -lm; for results bit-identical to nngen's, compile with
+ * -ffp-contract=off (and -pthread for the thread pool, or -DNNGEN_SCALAR for plain loops).
+ */
+
+/* Error codes of load and the file helpers (FASHION_MLP_... and the same in every generated library). */
+#define FASHION_MLP_OK 0
+#define FASHION_MLP_ERR_TRUNCATED 1       /* shorter than its header says */
+#define FASHION_MLP_ERR_HEADER 2          /* not valid safetensors JSON, or a tensor named twice */
+#define FASHION_MLP_ERR_HEADER_SIZE 3     /* a header length larger than the file or 100 MB */
+#define FASHION_MLP_ERR_DTYPE 4           /* a tensor of another dtype than the model's */
+#define FASHION_MLP_ERR_SHAPE 5           /* a tensor of another shape */
+#define FASHION_MLP_ERR_UNKNOWN_TENSOR 6  /* a tensor the model does not have */
+#define FASHION_MLP_ERR_MISSING_TENSOR 7  /* a parameter or buffer missing from the file */
+#define FASHION_MLP_ERR_NON_FINITE 8      /* a NaN or infinite value */
+#define FASHION_MLP_ERR_OFFSETS 9         /* data offsets that overlap, have the wrong size, or leave bytes unheld */
+#define FASHION_MLP_ERR_CAPACITY 10       /* an output buffer too small */
+#define FASHION_MLP_ERR_FILE 11           /* a file that cannot be opened, read or written */
+
+/* Sets every parameter and buffer as `nngen init --seed SEED` does (bit for bit), everything else to 0.
+ * Returns 0. */
+int fashion_mlp_init(float *mem, uint64_t seed);
+/* Reads a safetensors image (size bytes at data): every parameter and buffer, by name, and the optimizer
+ * state when present (optimizer.SLOT.NAME, as nngen checkpoints hold it); metadata is ignored. Every
+ * read is bounds-checked; the tensors must have the model's dtype and shapes and finite values.
+ * Returns 0, or an error code — and then mem is unchanged. */
+int fashion_mlp_load(float *mem, const void *data, size_t size);
+/* A sentence for an error code. */
+const char *fashion_mlp_error(int code);
+/* The size in bytes of what save writes (a constant of the model). */
+size_t fashion_mlp_save_size(void);
+/* Writes parameters, buffers and optimizer state as safetensors (what nngen eval --params and the
+ * Python safetensors package read) into out; returns the bytes written, or 0 when capacity is smaller
+ * than save_size(). */
+size_t fashion_mlp_save(const float *mem, void *out, size_t capacity);
+/* Raw bytes of one batch (FASHION_MLP_INPUT_SIZE values, row-major) into input: the spec's
+ * preprocessing, normalize mean=0.2860405969887955 std=0.35302424451492254 max=255. */
+void fashion_mlp_preprocess(const uint8_t *raw, float *input);
+/* Test-mode forward of one batch from input; writes class probabilities (the softmax of the output), FASHION_MLP_OUTPUT_SIZE values to out. */
+void fashion_mlp_predict(float *mem, const float *input, float *out);
+/* The learning rate nngen train uses for a step: `step` steps taken before it (0 for the first), of
+ * `total_steps` in the run (epochs × steps_per_epoch): schedule cosine,
+ * lr 0.1. */
+double fashion_mlp_learning_rate(int64_t step, int64_t total_steps, int64_t steps_per_epoch);
+#ifndef NNGEN_NO_STDIO
+/* load and save of a file (each allocates one buffer of the file's size); 0 or an error code. */
+int fashion_mlp_load_file(float *mem, const char *path);
+int fashion_mlp_save_file(const float *mem, const char *path);
+#endif
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,7 @@
 #ifndef TINY_F64_H
 #define TINY_F64_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -44,6 +45,7 @@ extern "C" {
 #define TINY_F64_OPT_STATE_OFFSET 1408  /* optimizer state region */
 #define TINY_F64_OPT_STATE_SIZE 576  /* optimizer state region size */
 #define TINY_F64_TENSOR_COUNT 12  /* parameters and buffers in the tensor table */
+#define TINY_F64_STATE_TENSOR_COUNT 8  /* optimizer state arrays in the state table */
 
 /* Parameters and buffers: offset into mem (a parameter's gradient is at offset + TINY_F64_PARAMS_SIZE). */
 #define TINY_F64_BN0_GAMMA 0  /* bn0.gamma [2] */
@@ -74,6 +76,8 @@ typedef struct {
     int trainable;    /* 1: parameter (has a gradient), 0: buffer */
 } tiny_f64_tensor;
 extern const tiny_f64_tensor tiny_f64_tensors[TINY_F64_TENSOR_COUNT + 1];
+/* The optimizer state arrays, named as in checkpoints (optimizer.SLOT.NAME), shaped as their parameter. */
+extern const tiny_f64_tensor tiny_f64_state_tensors[TINY_F64_STATE_TENSOR_COUNT + 1];
 
 /* The whole network. `train` is 1 for training mode (batch statistics, dropout), 0 for test mode. */
 
@@ -109,6 +113,58 @@ void tiny_f64_fc2_forward(double *mem, const double *x, int train, uint64_t rng)
 void tiny_f64_fc2_backward(double *mem, const double *x, const double *dout, double *dx, int train);
 double tiny_f64_loss_forward(double *mem, const double *logits, const void *target);
 void tiny_f64_loss_backward(double *mem, const double *logits, const void *target, double *dlogits);
+
+/* ---------------------------------------------------------------------------------------------------
+ * The library. No function allocates (but the file helpers) or keeps global state: each works on the
+ * `mem` it is given, so separate mem blocks may be used from separate threads; one mem block is used by
+ * one thread at a time. Link with -lm; for results bit-identical to nngen's, compile with
+ * -ffp-contract=off (and -pthread for the thread pool, or -DNNGEN_SCALAR for plain loops).
+ */
+
+/* Error codes of load and the file helpers (TINY_F64_... and the same in every generated library). */
+#define TINY_F64_OK 0
+#define TINY_F64_ERR_TRUNCATED 1       /* shorter than its header says */
+#define TINY_F64_ERR_HEADER 2          /* not valid safetensors JSON, or a tensor named twice */
+#define TINY_F64_ERR_HEADER_SIZE 3     /* a header length larger than the file or 100 MB */
+#define TINY_F64_ERR_DTYPE 4           /* a tensor of another dtype than the model's */
+#define TINY_F64_ERR_SHAPE 5           /* a tensor of another shape */
+#define TINY_F64_ERR_UNKNOWN_TENSOR 6  /* a tensor the model does not have */
+#define TINY_F64_ERR_MISSING_TENSOR 7  /* a parameter or buffer missing from the file */
+#define TINY_F64_ERR_NON_FINITE 8      /* a NaN or infinite value */
+#define TINY_F64_ERR_OFFSETS 9         /* data offsets that overlap, have the wrong size, or leave bytes unheld */
+#define TINY_F64_ERR_CAPACITY 10       /* an output buffer too small */
+#define TINY_F64_ERR_FILE 11           /* a file that cannot be opened, read or written */
+
+/* Sets every parameter and buffer as `nngen init --seed SEED` does (bit for bit), everything else to 0.
+ * Returns 0. */
+int tiny_f64_init(double *mem, uint64_t seed);
+/* Reads a safetensors image (size bytes at data): every parameter and buffer, by name, and the optimizer
+ * state when present (optimizer.SLOT.NAME, as nngen checkpoints hold it); metadata is ignored. Every
+ * read is bounds-checked; the tensors must have the model's dtype and shapes and finite values.
+ * Returns 0, or an error code — and then mem is unchanged. */
+int tiny_f64_load(double *mem, const void *data, size_t size);
+/* A sentence for an error code. */
+const char *tiny_f64_error(int code);
+/* The size in bytes of what save writes (a constant of the model). */
+size_t tiny_f64_save_size(void);
+/* Writes parameters, buffers and optimizer state as safetensors (what nngen eval --params and the
+ * Python safetensors package read) into out; returns the bytes written, or 0 when capacity is smaller
+ * than save_size(). */
+size_t tiny_f64_save(const double *mem, void *out, size_t capacity);
+/* Raw bytes of one batch (TINY_F64_INPUT_SIZE values, row-major) into input: the spec's
+ * preprocessing, none (bytes become b / 255). */
+void tiny_f64_preprocess(const uint8_t *raw, double *input);
+/* Test-mode forward of one batch from input; writes class probabilities (the softmax of the output), TINY_F64_OUTPUT_SIZE values to out. */
+void tiny_f64_predict(double *mem, const double *input, double *out);
+/* The learning rate nngen train uses for a step: `step` steps taken before it (0 for the first), of
+ * `total_steps` in the run (epochs × steps_per_epoch): schedule constant,
+ * lr 0.1. */
+double tiny_f64_learning_rate(int64_t step, int64_t total_steps, int64_t steps_per_epoch);
+#ifndef NNGEN_NO_STDIO
+/* load and save of a file (each allocates one buffer of the file's size); 0 or an error code. */
+int tiny_f64_load_file(double *mem, const char *path);
+int tiny_f64_save_file(const double *mem, const char *path);
+#endif
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,8 @@ public struct CSource: Sendable, Equatable {
     /// The `.c` file, which `#include`s the header.
     public var source: String { banner + "#include \"\(modelName).h\"\n" + body }
 
-    /// Header and source as one translation unit (what the in-memory compiler gets).
-    public var singleUnit: String { banner + header + body }
+    /// Header and source as one translation unit (what the in-memory compiler gets). It leaves out the
+    /// library's file helpers (NNGEN_NO_STDIO): the runtime does its own file input and output, and libtcc then
+    /// parses no <stdio.h>.
+    public var singleUnit: String { banner + "#define NNGEN_NO_STDIO 1\n" + header + body }
 }

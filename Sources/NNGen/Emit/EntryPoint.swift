@@ -39,12 +39,16 @@ public struct EntryPoint: Sendable, Hashable {
         self.scope = scope
         self.result = result
         self.suffix = suffix
-        self.parameters = parameters.split(separator: ",").map { part in
-            let text = part.trimmingSpaces()
-            // The name is the last identifier; everything before it (stars included) is the type.
-            let nameStart = text.lastIndex { !($0.isLetter || $0.isNumber || $0 == "_") }.map { text.index(after: $0) } ?? text.startIndex
-            return CParameter(type: String(text[..<nameStart]).trimmingSpaces(), name: String(text[nameStart...]))
-        }
+        self.parameters =
+            parameters == "void"
+            ? []
+            : parameters.split(separator: ",").map { part in
+                let text = part.trimmingSpaces()
+                // The name is the last identifier; everything before it (stars included) is the type.
+                let nameStart =
+                    text.lastIndex { !($0.isLetter || $0.isNumber || $0 == "_") }.map { text.index(after: $0) } ?? text.startIndex
+                return CParameter(type: String(text[..<nameStart]).trimmingSpaces(), name: String(text[nameStart...]))
+            }
     }
 
     /// The C name of this function: `fashion_mlp_forward`, or `fashion_mlp_fc1_forward` for `owner` "fc1".
@@ -54,16 +58,19 @@ public struct EntryPoint: Sendable, Hashable {
 
     /// The parameter list with `real` spelled as `realType`: `float *mem, const float *x, int train, uint64_t rng`.
     public func parameterList(real realType: String) -> String {
-        parameters.map { $0.declaration(real: realType) }.joined(separator: ", ")
+        parameters.isEmpty ? "void" : parameters.map { $0.declaration(real: realType) }.joined(separator: ", ")
     }
 
     /// `double fashion_mlp_forward(float *mem, ...)` (no semicolon).
     public func prototype(_ names: Names, owner: String? = nil, real realType: String) -> String {
-        "\(result) \(symbol(names, owner: owner))(\(parameterList(real: realType)))"
+        "\(resultPrefix)\(symbol(names, owner: owner))(\(parameterList(real: realType)))"
     }
 
     /// How a template defines it: `void FN(forward)(real *mem, const real *x, int train, uint64_t rng)`.
-    public var templateSignature: String { "\(result) FN(\(suffix))(\(parameterList(real: "real")))" }
+    public var templateSignature: String { "\(resultPrefix)FN(\(suffix))(\(parameterList(real: "real")))" }
+
+    /// The result type as it stands before the name: `double `, `const char *`.
+    var resultPrefix: String { result.hasSuffix("*") ? result : result + " " }
 }
 
 extension EntryPoint {
@@ -81,6 +88,30 @@ extension EntryPoint {
         "real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng")
     /// Sets the kernels' thread count (≤ 0: the default) and returns the count in effect.
     public static let setThreads = EntryPoint(.network, "int", "set_threads", "int threads")
+
+    // MARK: The library (templates/library.c)
+
+    /// Parameters and buffers as `nngen init --seed` sets them; every other value 0. Returns 0.
+    public static let initialize = EntryPoint(.network, "int", "init", "real *mem, uint64_t seed")
+    /// Parameters, buffers (and optimizer state, when present) from a safetensors image; 0 or an error code.
+    public static let load = EntryPoint(.network, "int", "load", "real *mem, const void *data, size_t size")
+    /// The message of an error code.
+    public static let error = EntryPoint(.network, "const char *", "error", "int code")
+    /// The bytes `save` writes.
+    public static let saveSize = EntryPoint(.network, "size_t", "save_size", "void")
+    /// Parameters, buffers and optimizer state as safetensors; the bytes written, or 0 if `capacity` is short.
+    public static let save = EntryPoint(.network, "size_t", "save", "const real *mem, void *out, size_t capacity")
+    /// One batch of raw bytes through the spec's `normalize` (b / 255 without one).
+    public static let preprocess = EntryPoint(.network, "void", "preprocess", "const uint8_t *raw, real *input")
+    /// Test-mode forward; class probabilities (softmax) or the output itself into `out`.
+    public static let predict = EntryPoint(.network, "void", "predict", "real *mem, const real *input, real *out")
+    /// The spec's learning rate for a step (`step` steps before it), as nngen train computes it.
+    public static let learningRate = EntryPoint(
+        .network, "double", "learning_rate", "int64_t step, int64_t total_steps, int64_t steps_per_epoch")
+    /// `load` of a file (allocates one buffer; not compiled with NNGEN_NO_STDIO).
+    public static let loadFile = EntryPoint(.network, "int", "load_file", "real *mem, const char *path")
+    /// `save` to a file (allocates one buffer; not compiled with NNGEN_NO_STDIO).
+    public static let saveFile = EntryPoint(.network, "int", "save_file", "const real *mem, const char *path")
 
     // MARK: The optimizer template
 
@@ -112,6 +143,10 @@ extension EntryPoint {
     public static let merge: [EntryPoint] = [.mergeForward, .mergeBackward]
     /// The entry points every loss template defines.
     public static let loss: [EntryPoint] = [.lossForward, .lossBackward]
+    /// The entry points templates/library.c defines (the file helpers unless NNGEN_NO_STDIO).
+    public static let library: [EntryPoint] = [
+        .initialize, .load, .error, .saveSize, .save, .preprocess, .predict, .learningRate, .loadFile, .saveFile,
+    ]
     /// The entry points every optimizer template defines.
     public static let optimizer: [EntryPoint] = [.update]
 }

@@ -40,6 +40,7 @@ struct HeaderWriter {
             #ifndef \(guardName)
             #define \(guardName)
 
+            #include <stddef.h>
             #include <stdint.h>
 
             #ifdef __cplusplus
@@ -64,6 +65,8 @@ struct HeaderWriter {
         define("OPT_STATE_OFFSET", plan.optimizerState.offset, "optimizer state region")
         define("OPT_STATE_SIZE", plan.optimizerState.count, "optimizer state region size")
         define("TENSOR_COUNT", plan.tensors.count, "parameters and buffers in the tensor table")
+        let library = LibraryWriter(graph: graph, plan: plan, names: names)
+        define("STATE_TENSOR_COUNT", library.stateTensors.count, "optimizer state arrays in the state table")
         out += "\n/* Parameters and buffers: offset into mem (a parameter's gradient is at offset + \(names.macro("PARAMS_SIZE"))). */\n"
         for t in plan.tensors {
             define(t.name, t.offset, "\(t.name) \(t.shape)\(t.role == .buffer ? ", buffer" : "")")
@@ -82,6 +85,8 @@ struct HeaderWriter {
                 int trainable;    /* 1: parameter (has a gradient), 0: buffer */
             } \(m)_tensor;
             extern const \(m)_tensor \(m)_tensors[\(names.macro("TENSOR_COUNT")) + 1];
+            /* The optimizer state arrays, named as in checkpoints (optimizer.SLOT.NAME), shaped as their parameter. */
+            extern const \(m)_tensor \(m)_state_tensors[\(names.macro("STATE_TENSOR_COUNT")) + 1];
 
             /* The whole network. `train` is 1 for training mode (batch statistics, dropout), 0 for test mode. */
 
@@ -120,6 +125,7 @@ struct HeaderWriter {
         }
         out += "\(prototype(.lossForward, owner: "loss"));\n"
         out += "\(prototype(.lossBackward, owner: "loss"));\n"
+        out += libraryDeclarations()
         out += """
 
             #ifdef __cplusplus
@@ -130,5 +136,70 @@ struct HeaderWriter {
 
             """
         return out
+    }
+
+    /// The library API: what each function does, its sizes, errors and thread-safety.
+    func libraryDeclarations() -> String {
+        let m = names.macro("")
+        let normalize = graph.preprocessing?.specText ?? "none (bytes become b / 255)"
+        let predicted =
+            graph.loss.definition.target == .classIndices
+            ? "class probabilities (the softmax of the output), \(names.macro("OUTPUT_SIZE")) values"
+            : "the network output, \(names.macro("OUTPUT_SIZE")) values"
+        return """
+
+            /* ---------------------------------------------------------------------------------------------------
+             * The library. No function allocates (but the file helpers) or keeps global state: each works on the
+             * `mem` it is given, so separate mem blocks may be used from separate threads; one mem block is used by
+             * one thread at a time. Link with -lm; for results bit-identical to nngen's, compile with
+             * -ffp-contract=off (and -pthread for the thread pool, or -DNNGEN_SCALAR for plain loops).
+             */
+
+            /* Error codes of load and the file helpers (\(m)... and the same in every generated library). */
+            #define \(m)OK 0
+            #define \(m)ERR_TRUNCATED 1       /* shorter than its header says */
+            #define \(m)ERR_HEADER 2          /* not valid safetensors JSON, or a tensor named twice */
+            #define \(m)ERR_HEADER_SIZE 3     /* a header length larger than the file or 100 MB */
+            #define \(m)ERR_DTYPE 4           /* a tensor of another dtype than the model's */
+            #define \(m)ERR_SHAPE 5           /* a tensor of another shape */
+            #define \(m)ERR_UNKNOWN_TENSOR 6  /* a tensor the model does not have */
+            #define \(m)ERR_MISSING_TENSOR 7  /* a parameter or buffer missing from the file */
+            #define \(m)ERR_NON_FINITE 8      /* a NaN or infinite value */
+            #define \(m)ERR_OFFSETS 9         /* data offsets that overlap, have the wrong size, or leave bytes unheld */
+            #define \(m)ERR_CAPACITY 10       /* an output buffer too small */
+            #define \(m)ERR_FILE 11           /* a file that cannot be opened, read or written */
+
+            /* Sets every parameter and buffer as `nngen init --seed SEED` does (bit for bit), everything else to 0.
+             * Returns 0. */
+            \(prototype(.initialize));
+            /* Reads a safetensors image (size bytes at data): every parameter and buffer, by name, and the optimizer
+             * state when present (optimizer.SLOT.NAME, as nngen checkpoints hold it); metadata is ignored. Every
+             * read is bounds-checked; the tensors must have the model's dtype and shapes and finite values.
+             * Returns 0, or an error code — and then mem is unchanged. */
+            \(prototype(.load));
+            /* A sentence for an error code. */
+            \(prototype(.error));
+            /* The size in bytes of what save writes (a constant of the model). */
+            \(prototype(.saveSize));
+            /* Writes parameters, buffers and optimizer state as safetensors (what nngen eval --params and the
+             * Python safetensors package read) into out; returns the bytes written, or 0 when capacity is smaller
+             * than save_size(). */
+            \(prototype(.save));
+            /* Raw bytes of one batch (\(names.macro("INPUT_SIZE")) values, row-major) into input: the spec's
+             * preprocessing, \(normalize). */
+            \(prototype(.preprocess));
+            /* Test-mode forward of one batch from input; writes \(predicted) to out. */
+            \(prototype(.predict));
+            /* The learning rate nngen train uses for a step: `step` steps taken before it (0 for the first), of
+             * `total_steps` in the run (epochs × steps_per_epoch): schedule \(graph.schedule.specText),
+             * lr \(graph.optimizer.map { Attributes.format($0.instance.learningRate) } ?? "0"). */
+            \(prototype(.learningRate));
+            #ifndef NNGEN_NO_STDIO
+            /* load and save of a file (each allocates one buffer of the file's size); 0 or an error code. */
+            \(prototype(.loadFile));
+            \(prototype(.saveFile));
+            #endif
+
+            """
     }
 }

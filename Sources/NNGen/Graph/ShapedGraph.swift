@@ -50,6 +50,15 @@ public enum Schedule: Sendable, Hashable {
     case cosine
     /// lr · gamma^⌊epoch / every⌋.
     case step(every: Int, gamma: Double)
+
+    /// How the schedule reads in the spec: `constant`, `cosine`, `step every=2 gamma=0.5`.
+    public var specText: String {
+        switch self {
+        case .constant: "constant"
+        case .cosine: "cosine"
+        case .step(let every, let gamma): "step every=\(every) gamma=\(gamma)"
+        }
+    }
 }
 
 /// A whole model after shape inference.

@@ -28,13 +28,4 @@ extension Schedule {
             return lr * pow(gamma, Double(max(epoch, 0) / max(every, 1)))
         }
     }
-
-    /// How the schedule reads in the spec: `constant`, `cosine`, `step every=2 gamma=0.5`.
-    public var specText: String {
-        switch self {
-        case .constant: "constant"
-        case .cosine: "cosine"
-        case .step(let every, let gamma): "step every=\(every) gamma=\(gamma)"
-        }
-    }
 }
