@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system packages nngen needs, if missing: libtcc (in-memory C compiler) and tcc (its
 # runtime libtcc1.a and headers), gcc (the optimizing `cc` backend), zlib, the Fashion-MNIST data set, and
-# clang-format (the style check of templates/).
+# clang-format (the style check of templates/), and arm-none-eabi-gcc with newlib (the Cortex-M4 build of
+# examples/mcu).
 # Debian/Ubuntu, apt-get.
 set -euo pipefail
-packages=(libtcc-dev tcc libc6-dev gcc zlib1g-dev dataset-fashion-mnist clang-format)
+packages=(libtcc-dev tcc libc6-dev gcc zlib1g-dev dataset-fashion-mnist clang-format gcc-arm-none-eabi libnewlib-arm-none-eabi)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -23,6 +23,7 @@ void FN(forward)(real *mem, const real *const *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx[k] = dout (or dx[k] += dout) for every input whose dx[k] is not NULL. */
 void FN(backward)(real *mem, const real *const *x, const real *dout, real *const *dx, int train) {
     static const int accumulate[INPUTS] = {DX_ACCUMULATE_LIST};
@@ -38,3 +39,4 @@ void FN(backward)(real *mem, const real *const *x, const real *dout, real *const
             for (long i = 0; i < COUNT; i++) d[i] = dout[i];
     }
 }
+#endif /* NNGEN_BACKWARD */

@@ -44,6 +44,7 @@ static void FN(forward_task)(void *context, int task) {
                M, task);
 }
 
+#if NNGEN_BACKWARD
 static void FN(weights_task)(void *context, int task) {
     const FN(arguments) *t = context;
     NNGEN_GEMM(D, M, N, t->x, 1, D, t->dout, M, 1, NULL, t->mem + G_WEIGHT, M, task);
@@ -61,6 +62,7 @@ static void FN(inputs_task)(void *context, int task) {
     NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
                     1, M, NULL, t->dx, D, task);
 }
+#endif /* NNGEN_BACKWARD */
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
@@ -70,6 +72,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     nngen_parallel(&job, 1);
 }
 
+#if NNGEN_BACKWARD
 /* dW, db and (unless dx is NULL) dx in one parallel call: their tasks are independent. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
@@ -88,6 +91,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     } else
         nngen_parallel(jobs, 1);
 }
+#endif /* NNGEN_BACKWARD */
 
 #else /* scalar path */
 
@@ -110,6 +114,7 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
+#if NNGEN_BACKWARD
 /* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
  * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
  * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
@@ -137,6 +142,7 @@ static real FN(dot)(real start, const real *g, const real *w) {
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
+#endif /* NNGEN_BACKWARD */
 
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
@@ -153,6 +159,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
@@ -179,6 +186,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 #if !HAS_BIAS

@@ -56,6 +56,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx = 0 (unless DX_ACCUMULATE), then every input element of window (oy, ox) gets
  *   dx[n, c, y, x] += dout[n, c, oy, ox] / divisor   (windows in order; overlapping ones add). */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
@@ -77,3 +78,4 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
             }
     }
 }
+#endif /* NNGEN_BACKWARD */

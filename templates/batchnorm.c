@@ -76,6 +76,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     memcpy(part, &acc, sizeof acc);
 }
 
+#if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
@@ -99,6 +100,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
     memcpy(part_dout, &acc, sizeof acc);
     memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
 }
+#endif /* NNGEN_BACKWARD */
 #undef LOAD
 #else
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
@@ -112,6 +114,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     }
 }
 
+#if NNGEN_BACKWARD
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
@@ -124,6 +127,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 /* Forward of channel c (the formulas below, at FN(forward)). */
@@ -155,6 +159,7 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward of channel c (the formulas below, at FN(backward)). */
 static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
@@ -178,6 +183,7 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
             for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 /* What a task (one channel) needs. */
@@ -193,10 +199,12 @@ static void FN(forward_task)(void *context, int c) {
     FN(channel_forward)(t->mem, t->x, t->train, c);
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
 }
+#endif /* NNGEN_BACKWARD */
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
@@ -216,6 +224,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -229,6 +238,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef SMALL
@@ -296,6 +306,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -345,6 +356,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #undef CB
 #endif

@@ -28,6 +28,7 @@ void FN(forward)(real *mem, const real *const *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx[k][n][i] = dout[n][offset_k + i] (or +=), for every input whose dx[k] is not NULL. */
 void FN(backward)(real *mem, const real *const *x, const real *dout, real *const *dx, int train) {
     static const long sizes[INPUTS] = {SIZES};
@@ -49,3 +50,4 @@ void FN(backward)(real *mem, const real *const *x, const real *dout, real *const
         }
     }
 }
+#endif /* NNGEN_BACKWARD */

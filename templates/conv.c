@@ -105,6 +105,7 @@ static void FN(im2col)(const real *xs, real *col) {
             }
 }
 
+#if NNGEN_BACKWARD
 /* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
  * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
  * windows (a stride below the kernel's extent) add several terms. */
@@ -126,6 +127,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                 }
             }
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
@@ -185,6 +187,7 @@ static void FN(forward_task)(void *context, int n) {
                                t->mem + OUT + ((long)n * F + g * FG) * OHW, OHW, panel);
 }
 
+#if NNGEN_BACKWARD
 /* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
@@ -238,6 +241,7 @@ static void FN(inputs_task)(void *context, int group) {
         FN(col2im)(dcol, t->dx + (long)n * C * IH * IW);
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
@@ -247,6 +251,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     nngen_parallel(&job, 1);
 }
 
+#if NNGEN_BACKWARD
 /* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
@@ -268,6 +273,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         if (HAS_BIAS) mem[G_BIAS + f] = dwt[CKK * FG + f];
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #undef FWD_MR
 #undef FWD_NR
@@ -309,6 +315,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
@@ -352,6 +359,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         FN(col2im)(dcol, dx + n * C * IH * IW);
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 #undef COL_ROWS

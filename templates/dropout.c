@@ -45,6 +45,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward: train mode dx_i = dout_i·mask_i/KEEP with the saved mask; test mode dx = dout. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *mask = mem + S_MASK;
@@ -57,3 +58,4 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real scale = (real)(1.0 / KEEP);
     for (int i = 0; i < COUNT; i++) NNGEN_DX(dx[i], mask[i] != 0 ? dout[i] * scale : 0);
 }
+#endif /* NNGEN_BACKWARD */

@@ -24,6 +24,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx = dout·(Φ(x) + x·φ(x)) */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     (void)mem;
@@ -36,6 +37,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         NNGEN_DX(dx[i], (real)(dout[i] * (cdf + v * pdf)));
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #undef GELU_SQRT1_2
 #undef GELU_INV_SQRT_2PI

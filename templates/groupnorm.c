@@ -61,6 +61,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
         }
 }
 
+#if NNGEN_BACKWARD
 /* Backward, with x̂ = (x − μ)·invstd of the value's (n, g) and dx̂ = dout·γ_c:
  *   dβ_c = Σ_{n,h,w} dout,   dγ_c = Σ_{n,h,w} dout·x̂
  *   dx = (invstd / M)·(M·dx̂ − Σ_group dx̂ − x̂·Σ_group dx̂·x̂)     (sums over the M values of (n, g)) */
@@ -105,6 +106,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
             }
         }
 }
+#endif /* NNGEN_BACKWARD */
 
 #undef GROUP
 #undef M

@@ -48,6 +48,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward, with x̂ = (x − μ_n)·invstd_n and dx̂ = dout·γ:
  *   dβ_d = Σ_n dout[n][d],   dγ_d = Σ_n dout[n][d]·x̂[n][d]
  *   dx[n][d] = (invstd_n / D)·(D·dx̂[n][d] − Σ_d' dx̂[n][d'] − x̂[n][d]·Σ_d' dx̂[n][d']·x̂[n][d'])
@@ -87,3 +88,4 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         }
     }
 }
+#endif /* NNGEN_BACKWARD */

@@ -17,6 +17,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     for (long i = 0; i < COUNT; i++) out[i] = x[i] > 0 ? x[i] : (real)SLOPE * x[i];
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx[i] = x[i] > 0 ? dout[i] : SLOPE·dout[i] */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     (void)mem;
@@ -24,3 +25,4 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
     for (long i = 0; i < COUNT; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : (real)SLOPE * dout[i]);
 }
+#endif /* NNGEN_BACKWARD */

@@ -232,6 +232,15 @@ static const FN(tensor) *FN(lookup)(const char *name) {
     return NULL;
 }
 
+#if !NNGEN_BACKWARD
+/* 1 if `name` starts with `prefix`. */
+static int FN(prefixed)(const char *name, const char *prefix) {
+    while (*prefix)
+        if (*name++ != *prefix++) return 0;
+    return 1;
+}
+#endif
+
 static int FN(finite)(const unsigned char *p, long count) {
     for (long i = 0; i < count; i++) {
         real v;
@@ -244,6 +253,7 @@ static int FN(finite)(const unsigned char *p, long count) {
 int FN(load)(real *mem, const void *data, size_t size) {
     FN(found) found[TENSORS + STATE_TENSORS + 1];
     int nfound = 0;
+    uint64_t skipped = 0; /* bytes of tensors a forward-only build skips */
     const unsigned char *bytes = (const unsigned char *)data;
     uint64_t header = 0;
     if (!data || size < 8) return 1;
@@ -279,6 +289,15 @@ int FN(load)(real *mem, const void *data, size_t size) {
             } while (FN(expect)(&c, ','));
             if (!FN(expect)(&c, '}') || !have_dtype || rank < 0 || noffsets != 2) return 2;
             const FN(tensor) *t = FN(lookup)(name);
+#if !NNGEN_BACKWARD
+            /* A forward-only build has no optimizer state: a checkpoint's is checked for its dtype and
+             * bounds, and skipped. */
+            if (!t && FN(prefixed)(name, "optimizer.") && strcmp(dtype, DTYPE_NAME) == 0 &&
+                offsets[0] <= offsets[1] && offsets[1] <= blob_size) {
+                skipped += offsets[1] - offsets[0];
+                continue;
+            }
+#endif
             if (!t) return 6;
             for (int i = 0; i < nfound; i++)
                 if (found[i].tensor == t) return 2; /* named twice */
@@ -304,7 +323,7 @@ int FN(load)(real *mem, const void *data, size_t size) {
     for (int i = 0; i < nfound; i++) /* no two tensors share bytes */
         for (int j = i + 1; j < nfound; j++)
             if (found[i].begin < found[j].end && found[j].begin < found[i].end) return 9;
-    uint64_t covered = 0; /* the tensors cover the data exactly: no bytes after the last one */
+    uint64_t covered = skipped; /* the tensors cover the data exactly: no bytes after the last one */
     for (int i = 0; i < nfound; i++) covered += found[i].end - found[i].begin;
     if (covered != blob_size) return 9;
     for (int t = 0; t < TENSORS; t++) { /* every parameter and buffer is there */
@@ -384,6 +403,7 @@ void FN(predict)(real *mem, const real *input, real *out) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* The learning rate of a step: `step` steps taken before it (0 for the first), `total_steps` in the run,
  * `steps_per_epoch` (for schedule step). cosine: lr·½(1 + cos(π·min(step, total)/total)); step:
  * lr·gamma^⌊epoch/every⌋ with epoch = ⌊step/steps_per_epoch⌋ — the values nngen train uses. */
@@ -402,6 +422,7 @@ double FN(learning_rate)(int64_t step, int64_t total_steps, int64_t steps_per_ep
     (void)steps_per_epoch;
     return LR_BASE;
 }
+#endif /* NNGEN_BACKWARD */
 
 /* ---------------------------------------------------------------------------------------------------
  * File helpers, where a C library with stdio exists (define NNGEN_NO_STDIO to leave them out). They read

@@ -53,6 +53,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx = 0 (unless DX_ACCUMULATE), then for every output element
  *   dx[n, c, argmax of its window] += dout[n, c, oy, ox]
  * (overlapping windows, SH < KH or SW < KW, may send several gradients to one element). No parameters. */
@@ -70,3 +71,4 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
             for (int ox = 0; ox < OW; ox++) dxc[FN(argmax)(xc, oy, ox)] += g[oy * OW + ox];
     }
 }
+#endif /* NNGEN_BACKWARD */

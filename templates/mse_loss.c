@@ -21,6 +21,7 @@ double FN(forward)(real *mem, const real *logits, const void *target) {
     return total / ((double)N * K);
 }
 
+#if NNGEN_BACKWARD
 /* Backward: do = 2·(o − t)/(N·K) */
 void FN(backward)(real *mem, const real *logits, const void *target, real *dlogits) {
     const real *t = (const real *)target;
@@ -28,3 +29,4 @@ void FN(backward)(real *mem, const real *logits, const void *target, real *dlogi
     (void)mem;
     for (int i = 0; i < N * K; i++) dlogits[i] = (real)(scale * ((double)logits[i] - t[i]));
 }
+#endif /* NNGEN_BACKWARD */

@@ -14,6 +14,12 @@
 /* The element type of every tensor of the model (float or double). */
 typedef NNGEN_REAL real;
 
+/* NNGEN_BACKWARD is 1 in a training build and 0 in a forward-only build (`nngen compile --inference`),
+ * whose memory holds no gradients: each template compiles its backward pass only where it is 1. */
+#ifndef NNGEN_BACKWARD
+#define NNGEN_BACKWARD 1
+#endif
+
 double exp(double);
 double log(double);
 double sqrt(double);

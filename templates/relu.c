@@ -15,10 +15,12 @@ static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
     for (long i = lo; i < hi; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
+#if NNGEN_BACKWARD
 /* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
 static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
     for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
 }
+#endif
 
 #if NNGEN_FAST
 /* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
@@ -44,10 +46,12 @@ static void FN(forward_task)(void *context, int task) {
     FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
     FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
 }
+#endif
 #endif
 
 /* Forward: out[i] = x[i] > 0 ? x[i] : 0 */
@@ -63,6 +67,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx[i] = x[i] > 0 ? dout[i] : 0 */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     (void)mem;
@@ -76,6 +81,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef TASKS

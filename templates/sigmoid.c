@@ -26,6 +26,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward from the saved output: dx = dout·out·(1 − out). */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *out = mem + OUT;
@@ -34,3 +35,4 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
     for (int i = 0; i < COUNT; i++) NNGEN_DX(dx[i], dout[i] * out[i] * (1 - out[i]));
 }
+#endif /* NNGEN_BACKWARD */

@@ -30,6 +30,7 @@ double FN(forward)(real *mem, const real *logits, const void *target) {
     return total / N;
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dlogits[n][k] = (p[n][k] − [k = y_n]) / N */
 void FN(backward)(real *mem, const real *logits, const void *target, real *dlogits) {
     const int32_t *labels = (const int32_t *)target;
@@ -41,3 +42,4 @@ void FN(backward)(real *mem, const real *logits, const void *target, real *dlogi
         if (y >= 0 && y < K) dlogits[n * K + y] -= (real)1 / N;
     }
 }
+#endif /* NNGEN_BACKWARD */

@@ -31,6 +31,7 @@ double FN(forward)(real *mem, const real *logits, const void *target) {
     return total / N;
 }
 
+#if NNGEN_BACKWARD
 /* Backward: ds[n][k] = [margin > 0]/N for k ≠ y_n; ds[n][y_n] = −(number of positive margins)/N.
  * A row with a label outside [0, K) gets a zero gradient. */
 void FN(backward)(real *mem, const real *logits, const void *target, real *dlogits) {
@@ -55,3 +56,4 @@ void FN(backward)(real *mem, const real *logits, const void *target, real *dlogi
         ds[y] = -(real)positive * inv_n;
     }
 }
+#endif /* NNGEN_BACKWARD */

@@ -17,6 +17,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     for (int i = 0; i < COUNT; i++) out[i] = (real)tanh(x[i]);
 }
 
+#if NNGEN_BACKWARD
 /* Backward from the saved output: dx = dout·(1 − out²). */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     const real *out = mem + OUT;
@@ -25,3 +26,4 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
     for (int i = 0; i < COUNT; i++) NNGEN_DX(dx[i], dout[i] * (1 - out[i] * out[i]));
 }
+#endif /* NNGEN_BACKWARD */

@@ -14,6 +14,8 @@ struct Check: ParsableCommand {
             "Also print one stage's result: statements (the parsed spec), plan (the memory layout) or c (the generated C as one translation unit)."
     )
     var dump: DumpStage?
+    @Flag(help: "Check and dump the forward-only build (nngen compile --inference).") var inference = false
+    @Option(help: "Replace the spec's batch size (e.g. 1 for an inference build).") var batch: Int?
 
     enum DumpStage: String, ExpressibleByArgument, CaseIterable {
         case statements, plan, c
@@ -21,12 +23,12 @@ struct Check: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let graph = try loadGraph(spec)
+            let graph = try loadGraph(spec, batch: batch, forwardOnly: inference)
             print(
                 "model \(graph.modelName): \(graph.dtype.rawValue), input \(graph.inputName) \(graph.inputShape), loss \(graph.loss.definition.keyword)"
                     + (graph.optimizer.map { ", optimizer \($0.definition.keyword) lr=\($0.instance.learningRate)" } ?? ""))
             print(LayerTable.render(graph))
-            let plan = MemoryPlan.plan(graph)
+            let plan = inference ? MemoryPlan.planForward(graph) : MemoryPlan.plan(graph)
             let bytes = plan.total * graph.dtype.byteSize
             defer {
                 switch dump {
@@ -46,9 +48,19 @@ struct Check: ParsableCommand {
                     break
                 }
             }
+            let what = inference ? "memory (forward only)" : "memory"
             print(
-                "memory: \(LayerTable.group(plan.total)) elements (\(LayerTable.group(bytes)) bytes): parameters \(LayerTable.group(plan.parameters.count)), buffers \(LayerTable.group(plan.buffers.count)), optimizer state \(LayerTable.group(plan.optimizerState.count)), activations \(LayerTable.group(plan.activations.count))"
+                "\(what): \(LayerTable.group(plan.total)) elements (\(LayerTable.group(bytes)) bytes): parameters \(LayerTable.group(plan.parameters.count)), buffers \(LayerTable.group(plan.buffers.count)), optimizer state \(LayerTable.group(plan.optimizerState.count)), activations \(LayerTable.group(plan.activations.count))"
             )
+            if !inference {
+                // What `nngen compile --inference` needs, at this batch and one sample at a time.
+                let forward = MemoryPlan.planForward(graph)
+                var line = "inference build (compile --inference): \(LayerTable.group(forward.total * graph.dtype.byteSize)) bytes"
+                if graph.batch > 1, let single = try? ShapeInference.load(try readSpec(spec), path: spec, batch: 1, forwardOnly: true) {
+                    line += ", with --batch 1: \(LayerTable.group(MemoryPlan.planForward(single).total * graph.dtype.byteSize)) bytes"
+                }
+                print(line)
+            }
         }
     }
 }

@@ -24,8 +24,11 @@ func reportingErrors(_ body: () throws -> Void) throws {
 }
 
 /// Parses and shape-checks a spec file; prints its warnings (with the source line and a caret) on stderr.
-func loadGraph(_ path: String) throws -> ShapedGraph {
-    let graph = try ShapeInference.load(try readSpec(path), path: path)
+func loadGraph(_ path: String, batch: Int? = nil, forwardOnly: Bool = false) throws -> ShapedGraph {
+    if let batch, batch < 1 || batch > 1 << 20 {
+        throw Diagnostic("--batch \(batch) is out of range", hint: "give a batch size from 1 to 1048576")
+    }
+    let graph = try ShapeInference.load(try readSpec(path), path: path, batch: batch, forwardOnly: forwardOnly)
     for warning in graph.warnings { FileHandle.standardError.write(Data((warning.rendered + "\n").utf8)) }
     return graph
 }

@@ -107,6 +107,17 @@ struct TemplateSample: CustomStringConvertible, Sendable {
             #expect(missing.isEmpty, "templates/\(template).c defaults lack \(missing), which the emitter writes for \(sample)")
             union[template, default: []].formUnion(constants)
         }
+        // A forward-only build writes a subset of them (no gradient offsets, no backward-only scratch).
+        for sample in Self.samples {
+            let graph = try ShapeInference.load(sample.spec, path: "sample.spec", forwardOnly: true)
+            let plan = MemoryPlan.planForward(graph)
+            guard let index = graph.layers.firstIndex(where: { $0.kind == sample.kind }) else { continue }
+            let layer = graph.layers[index]
+            let constants = Set(Emitter.layerConstants(layer, slots: plan.layers[index], plan: plan).map(\.name))
+            let defaults = Self.defaults(of: try TemplateLibrary.embedded.text(layer.definition.template + ".c"))
+            #expect(constants.isSubset(of: defaults), "forward-only \(sample): \(constants.subtracting(defaults).sorted())")
+            #expect(!constants.contains { $0.hasPrefix("G_") || $0.hasPrefix("DX_") }, "forward-only \(sample) writes gradient constants")
+        }
         for (template, constants) in union {
             let defaults = Self.defaults(of: try TemplateLibrary.embedded.text(template + ".c"))
             let extra = defaults.subtracting(constants).sorted()

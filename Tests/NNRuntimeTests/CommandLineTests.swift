@@ -115,6 +115,33 @@ import Testing
         #expect(noEpochs.stderr.contains("--epochs must be at least 1"))
     }
 
+    /// compile --inference [--batch B] [--embed-weights CKPT]; check reports the forward-only memory; bad
+    /// values are located errors.
+    @Test func compileInferenceBuildsAndEmbeddedWeights() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let spec = Self.root + "/examples/fashion_cnn.spec"
+        let check = try Self.nngen(["check", spec])
+        #expect(check.stdout.contains("inference build (compile --inference): 12,122,112 bytes, with --batch 1: 1,009,152 bytes"))
+        let one = try Self.nngen(["check", spec, "--inference", "--batch", "1"])
+        #expect(one.status == 0 && one.stdout.contains("memory (forward only): 252,288 elements (1,009,152 bytes)"), "\(one)")
+        #expect(try Self.nngen(["init", spec, "--seed", "1", "-o", directory + "/p.safetensors"]).status == 0)
+        let compiled = try Self.nngen([
+            "compile", spec, "--inference", "--batch", "1", "--embed-weights", directory + "/p.safetensors", "-o", directory + "/out",
+        ])
+        #expect(compiled.status == 0, "\(compiled.stderr)")
+        let header = try String(contentsOfFile: directory + "/out/fashion_cnn.h", encoding: .utf8)
+        #expect(header.contains("#define FASHION_CNN_BATCH 1 ") && header.contains("#define FASHION_CNN_FORWARD_ONLY 1 "))
+        #expect(header.contains("int fashion_cnn_init_embedded(float *mem);") && !header.contains("fashion_cnn_backward("))
+        let zero = try Self.nngen(["compile", spec, "--inference", "--batch", "0", "-o", directory + "/bad"])
+        #expect(zero.status != 0 && zero.stderr.contains("--batch 0 is out of range"))
+        let wrong = try Self.nngen([
+            "compile", Self.root + "/examples/fashion_mlp.spec", "--embed-weights", directory + "/p.safetensors", "-o", directory + "/bad",
+        ])
+        #expect(wrong.status != 0 && wrong.stderr.contains("is not in model 'fashion_mlp'"), "\(wrong.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/bad"))
+    }
+
     @Test func compileInitAndGradWriteTheirFiles() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

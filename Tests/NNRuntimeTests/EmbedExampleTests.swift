@@ -26,10 +26,13 @@ import Testing
         let graph = try ShapeInference.load(try readSpec(Self.root + "/examples/fashion_mlp.spec"), path: "examples/fashion_mlp.spec")
         let test = try FashionMNIST.load(split: .test, cache: nil).mapped(by: graph.bytePreprocessing, channels: 1)
         let subset = LabeledDataset(
-            samples: Array(test.floatValues().prefix(256 * 784)), labels: Array(test.labels.prefix(256)), sampleShape: [784], classCount: 10)
+            samples: Array(test.floatValues().prefix(256 * 784)), labels: Array(test.labels.prefix(256)), sampleShape: [784], classCount: 10
+        )
         let model = try CompiledModel(graph: graph, backend: .tcc)
         let checkpoint = directory + "/ck.safetensors"
-        try Trainer(model: model, trainingSet: subset, testSet: nil, options: TrainingOptions(epochs: 1, seed: 3, checkpointPath: checkpoint)).run()
+        try Trainer(
+            model: model, trainingSet: subset, testSet: nil, options: TrainingOptions(epochs: 1, seed: 3, checkpointPath: checkpoint)
+        ).run()
 
         let flags = compiler == "tcc" ? ["-std=c11"] : ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-pthread"]
         let library = Self.root + "/generated/fashion_mlp"

@@ -55,12 +55,24 @@ import Testing
         }
     }
 
+    /// Each template compiles alone, as a training build and as a forward-only one (NNGEN_BACKWARD 0: no
+    /// backward code, and no helper left unused), and the forward-only object defines no backward function.
     @Test(arguments: templates)
     func templateCompilesOnItsOwn(template: String) throws {
         for compiler in Self.compilers where Self.available(compiler[0]) {
-            let result = Self.run(compiler + ["-I", Self.root + "/templates", template])
-            #expect(result.status == 0, "\(compiler[0]) on \(template):\n\(result.output)")
+            for backward in ["1", "0"] {
+                let result = Self.run(compiler + ["-DNNGEN_BACKWARD=\(backward)", "-I", Self.root + "/templates", template])
+                #expect(result.status == 0, "\(compiler[0]) on \(template), NNGEN_BACKWARD \(backward):\n\(result.output)")
+            }
         }
+        let optimizer = ["sgd", "adam", "adamw", "rmsprop"].contains { template.hasSuffix("/\($0).c") }
+        guard Self.available("gcc"), Self.available("nm"), !optimizer else { return }
+        let object = NSTemporaryDirectory() + "nngen-template-\(UUID().uuidString).o"
+        defer { try? FileManager.default.removeItem(atPath: object) }
+        let result = Self.run(["gcc", "-DNNGEN_BACKWARD=0", "-c", "-I", Self.root + "/templates", template, "-o", object])
+        #expect(result.status == 0, "\(result.output)")
+        let symbols = Self.run(["nm", object]).output
+        #expect(!symbols.contains("backward"), "\(template) compiles backward code in a forward-only build:\n\(symbols)")
     }
 
     @Test func gccIsAvailableHere() {

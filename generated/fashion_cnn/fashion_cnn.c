@@ -21,6 +21,12 @@
 /* The element type of every tensor of the model (float or double). */
 typedef NNGEN_REAL real;
 
+/* NNGEN_BACKWARD is 1 in a training build and 0 in a forward-only build (`nngen compile --inference`),
+ * whose memory holds no gradients: each template compiles its backward pass only where it is 1. */
+#ifndef NNGEN_BACKWARD
+#define NNGEN_BACKWARD 1
+#endif
+
 double exp(double);
 double log(double);
 double sqrt(double);
@@ -598,6 +604,7 @@ static void FN(im2col)(const real *xs, real *col) {
             }
 }
 
+#if NNGEN_BACKWARD
 /* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
  * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
  * windows (a stride below the kernel's extent) add several terms. */
@@ -619,6 +626,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                 }
             }
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
@@ -678,6 +686,7 @@ static void FN(forward_task)(void *context, int n) {
                                t->mem + OUT + ((long)n * F + g * FG) * OHW, OHW, panel);
 }
 
+#if NNGEN_BACKWARD
 /* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
@@ -731,6 +740,7 @@ static void FN(inputs_task)(void *context, int group) {
         FN(col2im)(dcol, t->dx + (long)n * C * IH * IW);
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
@@ -740,6 +750,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     nngen_parallel(&job, 1);
 }
 
+#if NNGEN_BACKWARD
 /* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
@@ -761,6 +772,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         if (HAS_BIAS) mem[G_BIAS + f] = dwt[CKK * FG + f];
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #undef FWD_MR
 #undef FWD_NR
@@ -802,6 +814,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
@@ -845,6 +858,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         FN(col2im)(dcol, dx + n * C * IH * IW);
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 #undef COL_ROWS
@@ -967,6 +981,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     memcpy(part, &acc, sizeof acc);
 }
 
+#if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
@@ -990,6 +1005,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
     memcpy(part_dout, &acc, sizeof acc);
     memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
 }
+#endif /* NNGEN_BACKWARD */
 #undef LOAD
 #else
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
@@ -1003,6 +1019,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     }
 }
 
+#if NNGEN_BACKWARD
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
@@ -1015,6 +1032,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 /* Forward of channel c (the formulas below, at FN(forward)). */
@@ -1046,6 +1064,7 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward of channel c (the formulas below, at FN(backward)). */
 static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
@@ -1069,6 +1088,7 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
             for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 /* What a task (one channel) needs. */
@@ -1084,10 +1104,12 @@ static void FN(forward_task)(void *context, int c) {
     FN(channel_forward)(t->mem, t->x, t->train, c);
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
 }
+#endif /* NNGEN_BACKWARD */
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
@@ -1107,6 +1129,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -1120,6 +1143,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef SMALL
@@ -1187,6 +1211,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -1236,6 +1261,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #undef CB
 #endif
@@ -1276,10 +1302,12 @@ static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
     for (long i = lo; i < hi; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
+#if NNGEN_BACKWARD
 /* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
 static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
     for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
 }
+#endif
 
 #if NNGEN_FAST
 /* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
@@ -1305,10 +1333,12 @@ static void FN(forward_task)(void *context, int task) {
     FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
     FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
 }
+#endif
 #endif
 
 /* Forward: out[i] = x[i] > 0 ? x[i] : 0 */
@@ -1324,6 +1354,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx[i] = x[i] > 0 ? dout[i] : 0 */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     (void)mem;
@@ -1337,6 +1368,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef TASKS
@@ -1405,6 +1437,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx = 0 (unless DX_ACCUMULATE), then for every output element
  *   dx[n, c, argmax of its window] += dout[n, c, oy, ox]
  * (overlapping windows, SH < KH or SW < KW, may send several gradients to one element). No parameters. */
@@ -1422,6 +1455,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
             for (int ox = 0; ox < OW; ox++) dxc[FN(argmax)(xc, oy, ox)] += g[oy * OW + ox];
     }
 }
+#endif /* NNGEN_BACKWARD */
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -1547,6 +1581,7 @@ static void FN(im2col)(const real *xs, real *col) {
             }
 }
 
+#if NNGEN_BACKWARD
 /* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
  * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
  * windows (a stride below the kernel's extent) add several terms. */
@@ -1568,6 +1603,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                 }
             }
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
@@ -1627,6 +1663,7 @@ static void FN(forward_task)(void *context, int n) {
                                t->mem + OUT + ((long)n * F + g * FG) * OHW, OHW, panel);
 }
 
+#if NNGEN_BACKWARD
 /* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
@@ -1680,6 +1717,7 @@ static void FN(inputs_task)(void *context, int group) {
         FN(col2im)(dcol, t->dx + (long)n * C * IH * IW);
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
@@ -1689,6 +1727,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     nngen_parallel(&job, 1);
 }
 
+#if NNGEN_BACKWARD
 /* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
@@ -1710,6 +1749,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         if (HAS_BIAS) mem[G_BIAS + f] = dwt[CKK * FG + f];
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #undef FWD_MR
 #undef FWD_NR
@@ -1751,6 +1791,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
@@ -1794,6 +1835,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         FN(col2im)(dcol, dx + n * C * IH * IW);
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 #undef COL_ROWS
@@ -1916,6 +1958,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     memcpy(part, &acc, sizeof acc);
 }
 
+#if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
@@ -1939,6 +1982,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
     memcpy(part_dout, &acc, sizeof acc);
     memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
 }
+#endif /* NNGEN_BACKWARD */
 #undef LOAD
 #else
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
@@ -1952,6 +1996,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     }
 }
 
+#if NNGEN_BACKWARD
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
@@ -1964,6 +2009,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 /* Forward of channel c (the formulas below, at FN(forward)). */
@@ -1995,6 +2041,7 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward of channel c (the formulas below, at FN(backward)). */
 static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
@@ -2018,6 +2065,7 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
             for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 /* What a task (one channel) needs. */
@@ -2033,10 +2081,12 @@ static void FN(forward_task)(void *context, int c) {
     FN(channel_forward)(t->mem, t->x, t->train, c);
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
 }
+#endif /* NNGEN_BACKWARD */
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
@@ -2056,6 +2106,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -2069,6 +2120,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef SMALL
@@ -2136,6 +2188,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -2185,6 +2238,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #undef CB
 #endif
@@ -2225,10 +2279,12 @@ static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
     for (long i = lo; i < hi; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
+#if NNGEN_BACKWARD
 /* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
 static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
     for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
 }
+#endif
 
 #if NNGEN_FAST
 /* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
@@ -2254,10 +2310,12 @@ static void FN(forward_task)(void *context, int task) {
     FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
     FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
 }
+#endif
 #endif
 
 /* Forward: out[i] = x[i] > 0 ? x[i] : 0 */
@@ -2273,6 +2331,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx[i] = x[i] > 0 ? dout[i] : 0 */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     (void)mem;
@@ -2286,6 +2345,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef TASKS
@@ -2354,6 +2414,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx = 0 (unless DX_ACCUMULATE), then for every output element
  *   dx[n, c, argmax of its window] += dout[n, c, oy, ox]
  * (overlapping windows, SH < KH or SW < KW, may send several gradients to one element). No parameters. */
@@ -2371,6 +2432,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
             for (int ox = 0; ox < OW; ox++) dxc[FN(argmax)(xc, oy, ox)] += g[oy * OW + ox];
     }
 }
+#endif /* NNGEN_BACKWARD */
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -2435,6 +2497,7 @@ static void FN(forward_task)(void *context, int task) {
                M, task);
 }
 
+#if NNGEN_BACKWARD
 static void FN(weights_task)(void *context, int task) {
     const FN(arguments) *t = context;
     NNGEN_GEMM(D, M, N, t->x, 1, D, t->dout, M, 1, NULL, t->mem + G_WEIGHT, M, task);
@@ -2452,6 +2515,7 @@ static void FN(inputs_task)(void *context, int task) {
     NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
                     1, M, NULL, t->dx, D, task);
 }
+#endif /* NNGEN_BACKWARD */
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
@@ -2461,6 +2525,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     nngen_parallel(&job, 1);
 }
 
+#if NNGEN_BACKWARD
 /* dW, db and (unless dx is NULL) dx in one parallel call: their tasks are independent. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
@@ -2479,6 +2544,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     } else
         nngen_parallel(jobs, 1);
 }
+#endif /* NNGEN_BACKWARD */
 
 #else /* scalar path */
 
@@ -2501,6 +2567,7 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
+#if NNGEN_BACKWARD
 /* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
  * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
  * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
@@ -2528,6 +2595,7 @@ static real FN(dot)(real start, const real *g, const real *w) {
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
+#endif /* NNGEN_BACKWARD */
 
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
@@ -2544,6 +2612,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
@@ -2570,6 +2639,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 #if !HAS_BIAS
@@ -2668,6 +2738,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     memcpy(part, &acc, sizeof acc);
 }
 
+#if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
@@ -2691,6 +2762,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
     memcpy(part_dout, &acc, sizeof acc);
     memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
 }
+#endif /* NNGEN_BACKWARD */
 #undef LOAD
 #else
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
@@ -2704,6 +2776,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     }
 }
 
+#if NNGEN_BACKWARD
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
@@ -2716,6 +2789,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 /* Forward of channel c (the formulas below, at FN(forward)). */
@@ -2747,6 +2821,7 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward of channel c (the formulas below, at FN(backward)). */
 static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
@@ -2770,6 +2845,7 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
             for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 /* What a task (one channel) needs. */
@@ -2785,10 +2861,12 @@ static void FN(forward_task)(void *context, int c) {
     FN(channel_forward)(t->mem, t->x, t->train, c);
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
 }
+#endif /* NNGEN_BACKWARD */
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
@@ -2808,6 +2886,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -2821,6 +2900,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef SMALL
@@ -2888,6 +2968,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -2937,6 +3018,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #undef CB
 #endif
@@ -2977,10 +3059,12 @@ static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
     for (long i = lo; i < hi; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
+#if NNGEN_BACKWARD
 /* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
 static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
     for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
 }
+#endif
 
 #if NNGEN_FAST
 /* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
@@ -3006,10 +3090,12 @@ static void FN(forward_task)(void *context, int task) {
     FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
     FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
 }
+#endif
 #endif
 
 /* Forward: out[i] = x[i] > 0 ? x[i] : 0 */
@@ -3025,6 +3111,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx[i] = x[i] > 0 ? dout[i] : 0 */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     (void)mem;
@@ -3038,6 +3125,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef TASKS
@@ -3097,6 +3185,7 @@ static void FN(forward_task)(void *context, int task) {
                M, task);
 }
 
+#if NNGEN_BACKWARD
 static void FN(weights_task)(void *context, int task) {
     const FN(arguments) *t = context;
     NNGEN_GEMM(D, M, N, t->x, 1, D, t->dout, M, 1, NULL, t->mem + G_WEIGHT, M, task);
@@ -3114,6 +3203,7 @@ static void FN(inputs_task)(void *context, int task) {
     NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
                     1, M, NULL, t->dx, D, task);
 }
+#endif /* NNGEN_BACKWARD */
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
@@ -3123,6 +3213,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     nngen_parallel(&job, 1);
 }
 
+#if NNGEN_BACKWARD
 /* dW, db and (unless dx is NULL) dx in one parallel call: their tasks are independent. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
@@ -3141,6 +3232,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     } else
         nngen_parallel(jobs, 1);
 }
+#endif /* NNGEN_BACKWARD */
 
 #else /* scalar path */
 
@@ -3163,6 +3255,7 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
+#if NNGEN_BACKWARD
 /* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
  * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
  * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
@@ -3190,6 +3283,7 @@ static real FN(dot)(real start, const real *g, const real *w) {
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
+#endif /* NNGEN_BACKWARD */
 
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
@@ -3206,6 +3300,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
@@ -3232,6 +3327,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 #if !HAS_BIAS
@@ -3284,6 +3380,7 @@ double FN(forward)(real *mem, const real *logits, const void *target) {
     return total / N;
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dlogits[n][k] = (p[n][k] − [k = y_n]) / N */
 void FN(backward)(real *mem, const real *logits, const void *target, real *dlogits) {
     const int32_t *labels = (const int32_t *)target;
@@ -3295,6 +3392,7 @@ void FN(backward)(real *mem, const real *logits, const void *target, real *dlogi
         if (y >= 0 && y < K) dlogits[n * K + y] -= (real)1 / N;
     }
 }
+#endif /* NNGEN_BACKWARD */
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -3743,6 +3841,15 @@ static const FN(tensor) *FN(lookup)(const char *name) {
     return NULL;
 }
 
+#if !NNGEN_BACKWARD
+/* 1 if `name` starts with `prefix`. */
+static int FN(prefixed)(const char *name, const char *prefix) {
+    while (*prefix)
+        if (*name++ != *prefix++) return 0;
+    return 1;
+}
+#endif
+
 static int FN(finite)(const unsigned char *p, long count) {
     for (long i = 0; i < count; i++) {
         real v;
@@ -3755,6 +3862,7 @@ static int FN(finite)(const unsigned char *p, long count) {
 int FN(load)(real *mem, const void *data, size_t size) {
     FN(found) found[TENSORS + STATE_TENSORS + 1];
     int nfound = 0;
+    uint64_t skipped = 0; /* bytes of tensors a forward-only build skips */
     const unsigned char *bytes = (const unsigned char *)data;
     uint64_t header = 0;
     if (!data || size < 8) return 1;
@@ -3790,6 +3898,15 @@ int FN(load)(real *mem, const void *data, size_t size) {
             } while (FN(expect)(&c, ','));
             if (!FN(expect)(&c, '}') || !have_dtype || rank < 0 || noffsets != 2) return 2;
             const FN(tensor) *t = FN(lookup)(name);
+#if !NNGEN_BACKWARD
+            /* A forward-only build has no optimizer state: a checkpoint's is checked for its dtype and
+             * bounds, and skipped. */
+            if (!t && FN(prefixed)(name, "optimizer.") && strcmp(dtype, DTYPE_NAME) == 0 &&
+                offsets[0] <= offsets[1] && offsets[1] <= blob_size) {
+                skipped += offsets[1] - offsets[0];
+                continue;
+            }
+#endif
             if (!t) return 6;
             for (int i = 0; i < nfound; i++)
                 if (found[i].tensor == t) return 2; /* named twice */
@@ -3815,7 +3932,7 @@ int FN(load)(real *mem, const void *data, size_t size) {
     for (int i = 0; i < nfound; i++) /* no two tensors share bytes */
         for (int j = i + 1; j < nfound; j++)
             if (found[i].begin < found[j].end && found[j].begin < found[i].end) return 9;
-    uint64_t covered = 0; /* the tensors cover the data exactly: no bytes after the last one */
+    uint64_t covered = skipped; /* the tensors cover the data exactly: no bytes after the last one */
     for (int i = 0; i < nfound; i++) covered += found[i].end - found[i].begin;
     if (covered != blob_size) return 9;
     for (int t = 0; t < TENSORS; t++) { /* every parameter and buffer is there */
@@ -3895,6 +4012,7 @@ void FN(predict)(real *mem, const real *input, real *out) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* The learning rate of a step: `step` steps taken before it (0 for the first), `total_steps` in the run,
  * `steps_per_epoch` (for schedule step). cosine: lr·½(1 + cos(π·min(step, total)/total)); step:
  * lr·gamma^⌊epoch/every⌋ with epoch = ⌊step/steps_per_epoch⌋ — the values nngen train uses. */
@@ -3913,6 +4031,7 @@ double FN(learning_rate)(int64_t step, int64_t total_steps, int64_t steps_per_ep
     (void)steps_per_epoch;
     return LR_BASE;
 }
+#endif /* NNGEN_BACKWARD */
 
 /* ---------------------------------------------------------------------------------------------------
  * File helpers, where a C library with stdio exists (define NNGEN_NO_STDIO to leave them out). They read

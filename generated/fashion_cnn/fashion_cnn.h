@@ -21,8 +21,8 @@
  *
  * Memory. Every function works on one block `mem` of FASHION_CNN_MEM_SIZE floats (allocate it
  * 64-byte aligned and zero it). Its regions, at the offsets (in elements) defined below:
- *   parameters | gradients (same layout as the parameters) | buffers (batchnorm running statistics)
- *   | optimizer state | activations, saved values and gradient scratch.
+*   parameters | gradients (same layout as the parameters) | buffers (batchnorm running statistics)
+*   | optimizer state | activations, saved values and gradient scratch.
  * Before the first call, store the parameters and buffers (e.g. from `nngen init` or a checkpoint,
  * by name with the tensor table fashion_cnn_tensors). Nothing is allocated after that.
  *
@@ -51,6 +51,7 @@ extern "C" {
 #define FASHION_CNN_BUFFERS_SIZE 512  /* buffers region size */
 #define FASHION_CNN_OPT_STATE_OFFSET 415744  /* optimizer state region */
 #define FASHION_CNN_OPT_STATE_SIZE 207616  /* optimizer state region size */
+#define FASHION_CNN_FORWARD_ONLY 0  /* a training build */
 #define FASHION_CNN_TENSOR_COUNT 20  /* parameters and buffers in the tensor table */
 #define FASHION_CNN_STATE_TENSOR_COUNT 14  /* optimizer state arrays in the state table */
 

@@ -21,6 +21,12 @@
 /* The element type of every tensor of the model (float or double). */
 typedef NNGEN_REAL real;
 
+/* NNGEN_BACKWARD is 1 in a training build and 0 in a forward-only build (`nngen compile --inference`),
+ * whose memory holds no gradients: each template compiles its backward pass only where it is 1. */
+#ifndef NNGEN_BACKWARD
+#define NNGEN_BACKWARD 1
+#endif
+
 double exp(double);
 double log(double);
 double sqrt(double);
@@ -537,6 +543,7 @@ static void FN(forward_task)(void *context, int task) {
                M, task);
 }
 
+#if NNGEN_BACKWARD
 static void FN(weights_task)(void *context, int task) {
     const FN(arguments) *t = context;
     NNGEN_GEMM(D, M, N, t->x, 1, D, t->dout, M, 1, NULL, t->mem + G_WEIGHT, M, task);
@@ -554,6 +561,7 @@ static void FN(inputs_task)(void *context, int task) {
     NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
                     1, M, NULL, t->dx, D, task);
 }
+#endif /* NNGEN_BACKWARD */
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
@@ -563,6 +571,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     nngen_parallel(&job, 1);
 }
 
+#if NNGEN_BACKWARD
 /* dW, db and (unless dx is NULL) dx in one parallel call: their tasks are independent. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
@@ -581,6 +590,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     } else
         nngen_parallel(jobs, 1);
 }
+#endif /* NNGEN_BACKWARD */
 
 #else /* scalar path */
 
@@ -603,6 +613,7 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
+#if NNGEN_BACKWARD
 /* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
  * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
  * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
@@ -630,6 +641,7 @@ static real FN(dot)(real start, const real *g, const real *w) {
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
+#endif /* NNGEN_BACKWARD */
 
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
@@ -646,6 +658,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
@@ -672,6 +685,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 #if !HAS_BIAS
@@ -770,6 +784,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     memcpy(part, &acc, sizeof acc);
 }
 
+#if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
@@ -793,6 +808,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
     memcpy(part_dout, &acc, sizeof acc);
     memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
 }
+#endif /* NNGEN_BACKWARD */
 #undef LOAD
 #else
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
@@ -806,6 +822,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     }
 }
 
+#if NNGEN_BACKWARD
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
@@ -818,6 +835,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 /* Forward of channel c (the formulas below, at FN(forward)). */
@@ -849,6 +867,7 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward of channel c (the formulas below, at FN(backward)). */
 static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
@@ -872,6 +891,7 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
             for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 /* What a task (one channel) needs. */
@@ -887,10 +907,12 @@ static void FN(forward_task)(void *context, int c) {
     FN(channel_forward)(t->mem, t->x, t->train, c);
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
 }
+#endif /* NNGEN_BACKWARD */
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
@@ -910,6 +932,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -923,6 +946,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef SMALL
@@ -990,6 +1014,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -1039,6 +1064,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #undef CB
 #endif
@@ -1079,10 +1105,12 @@ static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
     for (long i = lo; i < hi; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
+#if NNGEN_BACKWARD
 /* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
 static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
     for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
 }
+#endif
 
 #if NNGEN_FAST
 /* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
@@ -1108,10 +1136,12 @@ static void FN(forward_task)(void *context, int task) {
     FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
     FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
 }
+#endif
 #endif
 
 /* Forward: out[i] = x[i] > 0 ? x[i] : 0 */
@@ -1127,6 +1157,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx[i] = x[i] > 0 ? dout[i] : 0 */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     (void)mem;
@@ -1140,6 +1171,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef TASKS
@@ -1199,6 +1231,7 @@ static void FN(forward_task)(void *context, int task) {
                M, task);
 }
 
+#if NNGEN_BACKWARD
 static void FN(weights_task)(void *context, int task) {
     const FN(arguments) *t = context;
     NNGEN_GEMM(D, M, N, t->x, 1, D, t->dout, M, 1, NULL, t->mem + G_WEIGHT, M, task);
@@ -1216,6 +1249,7 @@ static void FN(inputs_task)(void *context, int task) {
     NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
                     1, M, NULL, t->dx, D, task);
 }
+#endif /* NNGEN_BACKWARD */
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
@@ -1225,6 +1259,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     nngen_parallel(&job, 1);
 }
 
+#if NNGEN_BACKWARD
 /* dW, db and (unless dx is NULL) dx in one parallel call: their tasks are independent. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
@@ -1243,6 +1278,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     } else
         nngen_parallel(jobs, 1);
 }
+#endif /* NNGEN_BACKWARD */
 
 #else /* scalar path */
 
@@ -1265,6 +1301,7 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
+#if NNGEN_BACKWARD
 /* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
  * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
  * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
@@ -1292,6 +1329,7 @@ static real FN(dot)(real start, const real *g, const real *w) {
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
+#endif /* NNGEN_BACKWARD */
 
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
@@ -1308,6 +1346,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
@@ -1334,6 +1373,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 #if !HAS_BIAS
@@ -1432,6 +1472,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     memcpy(part, &acc, sizeof acc);
 }
 
+#if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
@@ -1455,6 +1496,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
     memcpy(part_dout, &acc, sizeof acc);
     memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
 }
+#endif /* NNGEN_BACKWARD */
 #undef LOAD
 #else
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
@@ -1468,6 +1510,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     }
 }
 
+#if NNGEN_BACKWARD
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
@@ -1480,6 +1523,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 /* Forward of channel c (the formulas below, at FN(forward)). */
@@ -1511,6 +1555,7 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward of channel c (the formulas below, at FN(backward)). */
 static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
@@ -1534,6 +1579,7 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
             for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 /* What a task (one channel) needs. */
@@ -1549,10 +1595,12 @@ static void FN(forward_task)(void *context, int c) {
     FN(channel_forward)(t->mem, t->x, t->train, c);
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
 }
+#endif /* NNGEN_BACKWARD */
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
@@ -1572,6 +1620,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -1585,6 +1634,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef SMALL
@@ -1652,6 +1702,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -1701,6 +1752,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #undef CB
 #endif
@@ -1741,10 +1793,12 @@ static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
     for (long i = lo; i < hi; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
+#if NNGEN_BACKWARD
 /* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
 static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
     for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
 }
+#endif
 
 #if NNGEN_FAST
 /* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
@@ -1770,10 +1824,12 @@ static void FN(forward_task)(void *context, int task) {
     FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
     FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
 }
+#endif
 #endif
 
 /* Forward: out[i] = x[i] > 0 ? x[i] : 0 */
@@ -1789,6 +1845,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx[i] = x[i] > 0 ? dout[i] : 0 */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     (void)mem;
@@ -1802,6 +1859,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef TASKS
@@ -1861,6 +1919,7 @@ static void FN(forward_task)(void *context, int task) {
                M, task);
 }
 
+#if NNGEN_BACKWARD
 static void FN(weights_task)(void *context, int task) {
     const FN(arguments) *t = context;
     NNGEN_GEMM(D, M, N, t->x, 1, D, t->dout, M, 1, NULL, t->mem + G_WEIGHT, M, task);
@@ -1878,6 +1937,7 @@ static void FN(inputs_task)(void *context, int task) {
     NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
                     1, M, NULL, t->dx, D, task);
 }
+#endif /* NNGEN_BACKWARD */
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
@@ -1887,6 +1947,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     nngen_parallel(&job, 1);
 }
 
+#if NNGEN_BACKWARD
 /* dW, db and (unless dx is NULL) dx in one parallel call: their tasks are independent. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
@@ -1905,6 +1966,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     } else
         nngen_parallel(jobs, 1);
 }
+#endif /* NNGEN_BACKWARD */
 
 #else /* scalar path */
 
@@ -1927,6 +1989,7 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
+#if NNGEN_BACKWARD
 /* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
  * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
  * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
@@ -1954,6 +2017,7 @@ static real FN(dot)(real start, const real *g, const real *w) {
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
+#endif /* NNGEN_BACKWARD */
 
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
@@ -1970,6 +2034,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
@@ -1996,6 +2061,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 #if !HAS_BIAS
@@ -2048,6 +2114,7 @@ double FN(forward)(real *mem, const real *logits, const void *target) {
     return total / N;
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dlogits[n][k] = (p[n][k] − [k = y_n]) / N */
 void FN(backward)(real *mem, const real *logits, const void *target, real *dlogits) {
     const int32_t *labels = (const int32_t *)target;
@@ -2059,6 +2126,7 @@ void FN(backward)(real *mem, const real *logits, const void *target, real *dlogi
         if (y >= 0 && y < K) dlogits[n * K + y] -= (real)1 / N;
     }
 }
+#endif /* NNGEN_BACKWARD */
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -2469,6 +2537,15 @@ static const FN(tensor) *FN(lookup)(const char *name) {
     return NULL;
 }
 
+#if !NNGEN_BACKWARD
+/* 1 if `name` starts with `prefix`. */
+static int FN(prefixed)(const char *name, const char *prefix) {
+    while (*prefix)
+        if (*name++ != *prefix++) return 0;
+    return 1;
+}
+#endif
+
 static int FN(finite)(const unsigned char *p, long count) {
     for (long i = 0; i < count; i++) {
         real v;
@@ -2481,6 +2558,7 @@ static int FN(finite)(const unsigned char *p, long count) {
 int FN(load)(real *mem, const void *data, size_t size) {
     FN(found) found[TENSORS + STATE_TENSORS + 1];
     int nfound = 0;
+    uint64_t skipped = 0; /* bytes of tensors a forward-only build skips */
     const unsigned char *bytes = (const unsigned char *)data;
     uint64_t header = 0;
     if (!data || size < 8) return 1;
@@ -2516,6 +2594,15 @@ int FN(load)(real *mem, const void *data, size_t size) {
             } while (FN(expect)(&c, ','));
             if (!FN(expect)(&c, '}') || !have_dtype || rank < 0 || noffsets != 2) return 2;
             const FN(tensor) *t = FN(lookup)(name);
+#if !NNGEN_BACKWARD
+            /* A forward-only build has no optimizer state: a checkpoint's is checked for its dtype and
+             * bounds, and skipped. */
+            if (!t && FN(prefixed)(name, "optimizer.") && strcmp(dtype, DTYPE_NAME) == 0 &&
+                offsets[0] <= offsets[1] && offsets[1] <= blob_size) {
+                skipped += offsets[1] - offsets[0];
+                continue;
+            }
+#endif
             if (!t) return 6;
             for (int i = 0; i < nfound; i++)
                 if (found[i].tensor == t) return 2; /* named twice */
@@ -2541,7 +2628,7 @@ int FN(load)(real *mem, const void *data, size_t size) {
     for (int i = 0; i < nfound; i++) /* no two tensors share bytes */
         for (int j = i + 1; j < nfound; j++)
             if (found[i].begin < found[j].end && found[j].begin < found[i].end) return 9;
-    uint64_t covered = 0; /* the tensors cover the data exactly: no bytes after the last one */
+    uint64_t covered = skipped; /* the tensors cover the data exactly: no bytes after the last one */
     for (int i = 0; i < nfound; i++) covered += found[i].end - found[i].begin;
     if (covered != blob_size) return 9;
     for (int t = 0; t < TENSORS; t++) { /* every parameter and buffer is there */
@@ -2621,6 +2708,7 @@ void FN(predict)(real *mem, const real *input, real *out) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* The learning rate of a step: `step` steps taken before it (0 for the first), `total_steps` in the run,
  * `steps_per_epoch` (for schedule step). cosine: lr·½(1 + cos(π·min(step, total)/total)); step:
  * lr·gamma^⌊epoch/every⌋ with epoch = ⌊step/steps_per_epoch⌋ — the values nngen train uses. */
@@ -2639,6 +2727,7 @@ double FN(learning_rate)(int64_t step, int64_t total_steps, int64_t steps_per_ep
     (void)steps_per_epoch;
     return LR_BASE;
 }
+#endif /* NNGEN_BACKWARD */
 
 /* ---------------------------------------------------------------------------------------------------
  * File helpers, where a C library with stdio exists (define NNGEN_NO_STDIO to leave them out). They read

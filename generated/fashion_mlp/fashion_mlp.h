@@ -16,8 +16,8 @@
  *
  * Memory. Every function works on one block `mem` of FASHION_MLP_MEM_SIZE floats (allocate it
  * 64-byte aligned and zero it). Its regions, at the offsets (in elements) defined below:
- *   parameters | gradients (same layout as the parameters) | buffers (batchnorm running statistics)
- *   | optimizer state | activations, saved values and gradient scratch.
+*   parameters | gradients (same layout as the parameters) | buffers (batchnorm running statistics)
+*   | optimizer state | activations, saved values and gradient scratch.
  * Before the first call, store the parameters and buffers (e.g. from `nngen init` or a checkpoint,
  * by name with the tensor table fashion_mlp_tensors). Nothing is allocated after that.
  *
@@ -46,6 +46,7 @@ extern "C" {
 #define FASHION_MLP_BUFFERS_SIZE 1536  /* buffers region size */
 #define FASHION_MLP_OPT_STATE_OFFSET 1076352  /* optimizer state region */
 #define FASHION_MLP_OPT_STATE_SIZE 537408  /* optimizer state region size */
+#define FASHION_MLP_FORWARD_ONLY 0  /* a training build */
 #define FASHION_MLP_TENSOR_COUNT 14  /* parameters and buffers in the tensor table */
 #define FASHION_MLP_STATE_TENSOR_COUNT 10  /* optimizer state arrays in the state table */
 

@@ -21,6 +21,12 @@
 /* The element type of every tensor of the model (float or double). */
 typedef NNGEN_REAL real;
 
+/* NNGEN_BACKWARD is 1 in a training build and 0 in a forward-only build (`nngen compile --inference`),
+ * whose memory holds no gradients: each template compiles its backward pass only where it is 1. */
+#ifndef NNGEN_BACKWARD
+#define NNGEN_BACKWARD 1
+#endif
+
 double exp(double);
 double log(double);
 double sqrt(double);
@@ -569,6 +575,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     memcpy(part, &acc, sizeof acc);
 }
 
+#if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
@@ -592,6 +599,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
     memcpy(part_dout, &acc, sizeof acc);
     memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
 }
+#endif /* NNGEN_BACKWARD */
 #undef LOAD
 #else
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
@@ -605,6 +613,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     }
 }
 
+#if NNGEN_BACKWARD
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
@@ -617,6 +626,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 /* Forward of channel c (the formulas below, at FN(forward)). */
@@ -648,6 +658,7 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward of channel c (the formulas below, at FN(backward)). */
 static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
@@ -671,6 +682,7 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
             for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 /* What a task (one channel) needs. */
@@ -686,10 +698,12 @@ static void FN(forward_task)(void *context, int c) {
     FN(channel_forward)(t->mem, t->x, t->train, c);
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
 }
+#endif /* NNGEN_BACKWARD */
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
@@ -709,6 +723,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -722,6 +737,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef SMALL
@@ -789,6 +805,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -838,6 +855,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #undef CB
 #endif
@@ -907,6 +925,7 @@ static void FN(forward_task)(void *context, int task) {
                M, task);
 }
 
+#if NNGEN_BACKWARD
 static void FN(weights_task)(void *context, int task) {
     const FN(arguments) *t = context;
     NNGEN_GEMM(D, M, N, t->x, 1, D, t->dout, M, 1, NULL, t->mem + G_WEIGHT, M, task);
@@ -924,6 +943,7 @@ static void FN(inputs_task)(void *context, int task) {
     NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
                     1, M, NULL, t->dx, D, task);
 }
+#endif /* NNGEN_BACKWARD */
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
@@ -933,6 +953,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     nngen_parallel(&job, 1);
 }
 
+#if NNGEN_BACKWARD
 /* dW, db and (unless dx is NULL) dx in one parallel call: their tasks are independent. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
@@ -951,6 +972,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     } else
         nngen_parallel(jobs, 1);
 }
+#endif /* NNGEN_BACKWARD */
 
 #else /* scalar path */
 
@@ -973,6 +995,7 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
+#if NNGEN_BACKWARD
 /* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
  * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
  * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
@@ -1000,6 +1023,7 @@ static real FN(dot)(real start, const real *g, const real *w) {
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
+#endif /* NNGEN_BACKWARD */
 
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
@@ -1016,6 +1040,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
@@ -1042,6 +1067,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 #if !HAS_BIAS
@@ -1140,6 +1166,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     memcpy(part, &acc, sizeof acc);
 }
 
+#if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
@@ -1163,6 +1190,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
     memcpy(part_dout, &acc, sizeof acc);
     memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
 }
+#endif /* NNGEN_BACKWARD */
 #undef LOAD
 #else
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
@@ -1176,6 +1204,7 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
     }
 }
 
+#if NNGEN_BACKWARD
 static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
                               double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
@@ -1188,6 +1217,7 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 /* Forward of channel c (the formulas below, at FN(forward)). */
@@ -1219,6 +1249,7 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward of channel c (the formulas below, at FN(backward)). */
 static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
@@ -1242,6 +1273,7 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
             for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 /* What a task (one channel) needs. */
@@ -1257,10 +1289,12 @@ static void FN(forward_task)(void *context, int c) {
     FN(channel_forward)(t->mem, t->x, t->train, c);
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
 }
+#endif /* NNGEN_BACKWARD */
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
@@ -1280,6 +1314,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -1293,6 +1328,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef SMALL
@@ -1360,6 +1396,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
  *   dβ = Σ dout,   dγ = Σ dout·x̂
  *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
@@ -1409,6 +1446,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         }
     }
 }
+#endif /* NNGEN_BACKWARD */
 
 #undef CB
 #endif
@@ -1449,10 +1487,12 @@ static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
     for (long i = lo; i < hi; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
+#if NNGEN_BACKWARD
 /* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
 static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
     for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
 }
+#endif
 
 #if NNGEN_FAST
 /* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
@@ -1478,10 +1518,12 @@ static void FN(forward_task)(void *context, int task) {
     FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
 }
 
+#if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
     FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
 }
+#endif
 #endif
 
 /* Forward: out[i] = x[i] > 0 ? x[i] : 0 */
@@ -1497,6 +1539,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 #endif
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dx[i] = x[i] > 0 ? dout[i] : 0 */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     (void)mem;
@@ -1510,6 +1553,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
+#endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
 #undef TASKS
@@ -1569,6 +1613,7 @@ static void FN(forward_task)(void *context, int task) {
                M, task);
 }
 
+#if NNGEN_BACKWARD
 static void FN(weights_task)(void *context, int task) {
     const FN(arguments) *t = context;
     NNGEN_GEMM(D, M, N, t->x, 1, D, t->dout, M, 1, NULL, t->mem + G_WEIGHT, M, task);
@@ -1586,6 +1631,7 @@ static void FN(inputs_task)(void *context, int task) {
     NNGEN_GEMM_FROM(DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW, N, D, M, t->dout, M, 1, t->mem + P_WEIGHT,
                     1, M, NULL, t->dx, D, task);
 }
+#endif /* NNGEN_BACKWARD */
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
@@ -1595,6 +1641,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     nngen_parallel(&job, 1);
 }
 
+#if NNGEN_BACKWARD
 /* dW, db and (unless dx is NULL) dx in one parallel call: their tasks are independent. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
@@ -1613,6 +1660,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     } else
         nngen_parallel(jobs, 1);
 }
+#endif /* NNGEN_BACKWARD */
 
 #else /* scalar path */
 
@@ -1635,6 +1683,7 @@ static void FN(axpy)(real *o, real a, const real *v) {
     for (int i = 0; i < (M & 7); i++) o[i] += a * v[i];
 }
 
+#if NNGEN_BACKWARD
 /* out[j] = Σ_m g[m]·w[j·M + m] for j < 4 (with DX_ACCUMULATE: out[j] + Σ ..., the sum starting from
  * out[j]): four dot products with W's rows at once, each summed in order m = 0, 1, 2, ...; the four
  * independent chains keep tcc's code from waiting on one sum (3.5× faster). */
@@ -1662,6 +1711,7 @@ static real FN(dot)(real start, const real *g, const real *w) {
     for (int m = 0; m < M; m++) s += g[m] * w[m];
     return s;
 }
+#endif /* NNGEN_BACKWARD */
 
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
@@ -1678,6 +1728,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* Backward. dout is (N, M). Writes (not accumulates) the parameter gradients:
  *   dW[d][m] = Σ_n x[n][d]·dout[n][m]      (D, M)
  *   db[m]    = Σ_n dout[n][m]               (M)
@@ -1704,6 +1755,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
 }
+#endif /* NNGEN_BACKWARD */
 #endif
 
 #if !HAS_BIAS
@@ -1756,6 +1808,7 @@ double FN(forward)(real *mem, const real *logits, const void *target) {
     return total / N;
 }
 
+#if NNGEN_BACKWARD
 /* Backward: dlogits[n][k] = (p[n][k] − [k = y_n]) / N */
 void FN(backward)(real *mem, const real *logits, const void *target, real *dlogits) {
     const int32_t *labels = (const int32_t *)target;
@@ -1767,6 +1820,7 @@ void FN(backward)(real *mem, const real *logits, const void *target, real *dlogi
         if (y >= 0 && y < K) dlogits[n * K + y] -= (real)1 / N;
     }
 }
+#endif /* NNGEN_BACKWARD */
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -2160,6 +2214,15 @@ static const FN(tensor) *FN(lookup)(const char *name) {
     return NULL;
 }
 
+#if !NNGEN_BACKWARD
+/* 1 if `name` starts with `prefix`. */
+static int FN(prefixed)(const char *name, const char *prefix) {
+    while (*prefix)
+        if (*name++ != *prefix++) return 0;
+    return 1;
+}
+#endif
+
 static int FN(finite)(const unsigned char *p, long count) {
     for (long i = 0; i < count; i++) {
         real v;
@@ -2172,6 +2235,7 @@ static int FN(finite)(const unsigned char *p, long count) {
 int FN(load)(real *mem, const void *data, size_t size) {
     FN(found) found[TENSORS + STATE_TENSORS + 1];
     int nfound = 0;
+    uint64_t skipped = 0; /* bytes of tensors a forward-only build skips */
     const unsigned char *bytes = (const unsigned char *)data;
     uint64_t header = 0;
     if (!data || size < 8) return 1;
@@ -2207,6 +2271,15 @@ int FN(load)(real *mem, const void *data, size_t size) {
             } while (FN(expect)(&c, ','));
             if (!FN(expect)(&c, '}') || !have_dtype || rank < 0 || noffsets != 2) return 2;
             const FN(tensor) *t = FN(lookup)(name);
+#if !NNGEN_BACKWARD
+            /* A forward-only build has no optimizer state: a checkpoint's is checked for its dtype and
+             * bounds, and skipped. */
+            if (!t && FN(prefixed)(name, "optimizer.") && strcmp(dtype, DTYPE_NAME) == 0 &&
+                offsets[0] <= offsets[1] && offsets[1] <= blob_size) {
+                skipped += offsets[1] - offsets[0];
+                continue;
+            }
+#endif
             if (!t) return 6;
             for (int i = 0; i < nfound; i++)
                 if (found[i].tensor == t) return 2; /* named twice */
@@ -2232,7 +2305,7 @@ int FN(load)(real *mem, const void *data, size_t size) {
     for (int i = 0; i < nfound; i++) /* no two tensors share bytes */
         for (int j = i + 1; j < nfound; j++)
             if (found[i].begin < found[j].end && found[j].begin < found[i].end) return 9;
-    uint64_t covered = 0; /* the tensors cover the data exactly: no bytes after the last one */
+    uint64_t covered = skipped; /* the tensors cover the data exactly: no bytes after the last one */
     for (int i = 0; i < nfound; i++) covered += found[i].end - found[i].begin;
     if (covered != blob_size) return 9;
     for (int t = 0; t < TENSORS; t++) { /* every parameter and buffer is there */
@@ -2312,6 +2385,7 @@ void FN(predict)(real *mem, const real *input, real *out) {
     }
 }
 
+#if NNGEN_BACKWARD
 /* The learning rate of a step: `step` steps taken before it (0 for the first), `total_steps` in the run,
  * `steps_per_epoch` (for schedule step). cosine: lr·½(1 + cos(π·min(step, total)/total)); step:
  * lr·gamma^⌊epoch/every⌋ with epoch = ⌊step/steps_per_epoch⌋ — the values nngen train uses. */
@@ -2330,6 +2404,7 @@ double FN(learning_rate)(int64_t step, int64_t total_steps, int64_t steps_per_ep
     (void)steps_per_epoch;
     return LR_BASE;
 }
+#endif /* NNGEN_BACKWARD */
 
 /* ---------------------------------------------------------------------------------------------------
  * File helpers, where a C library with stdio exists (define NNGEN_NO_STDIO to leave them out). They read

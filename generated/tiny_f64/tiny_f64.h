@@ -14,8 +14,8 @@
  *
  * Memory. Every function works on one block `mem` of TINY_F64_MEM_SIZE doubles (allocate it
  * 64-byte aligned and zero it). Its regions, at the offsets (in elements) defined below:
- *   parameters | gradients (same layout as the parameters) | buffers (batchnorm running statistics)
- *   | optimizer state | activations, saved values and gradient scratch.
+*   parameters | gradients (same layout as the parameters) | buffers (batchnorm running statistics)
+*   | optimizer state | activations, saved values and gradient scratch.
  * Before the first call, store the parameters and buffers (e.g. from `nngen init` or a checkpoint,
  * by name with the tensor table tiny_f64_tensors). Nothing is allocated after that.
  *
@@ -44,6 +44,7 @@ extern "C" {
 #define TINY_F64_BUFFERS_SIZE 256  /* buffers region size */
 #define TINY_F64_OPT_STATE_OFFSET 1408  /* optimizer state region */
 #define TINY_F64_OPT_STATE_SIZE 576  /* optimizer state region size */
+#define TINY_F64_FORWARD_ONLY 0  /* a training build */
 #define TINY_F64_TENSOR_COUNT 12  /* parameters and buffers in the tensor table */
 #define TINY_F64_STATE_TENSOR_COUNT 8  /* optimizer state arrays in the state table */
 

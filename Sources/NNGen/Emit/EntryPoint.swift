@@ -93,6 +93,8 @@ extension EntryPoint {
 
     /// Parameters and buffers as `nngen init --seed` sets them; every other value 0. Returns 0.
     public static let initialize = EntryPoint(.network, "int", "init", "real *mem, uint64_t seed")
+    /// Parameters and buffers from the arrays `--embed-weights` compiled in; every other value 0. Returns 0.
+    public static let initEmbedded = EntryPoint(.network, "int", "init_embedded", "real *mem")
     /// Parameters, buffers (and optimizer state, when present) from a safetensors image; 0 or an error code.
     public static let load = EntryPoint(.network, "int", "load", "real *mem, const void *data, size_t size")
     /// The message of an error code.

@@ -28,6 +28,7 @@ struct NetworkWriter {
         }
         out += "    if (!target) return 0;\n"
         out += "    return \(call(.lossForward, "loss", "mem, \(output), target"));\n}\n\n"
+        if plan.forwardOnly { return out + threads() }
 
         // Backward: the loss writes the output's gradient; each layer, last to first, reads its output's
         // gradient and writes (or adds to) its sources' gradients.
@@ -67,13 +68,16 @@ struct NetworkWriter {
 
                 """
         }
-        out += """
+        return out + "\n" + threads()
+    }
 
-            /* Threads for the optimized kernels (GCC/Clang builds); see nngen_set_threads in nngen.h. */
-            \(EntryPoint.setThreads.prototype(names, real: "real")) { return nngen_set_threads(threads); }
+    /// The thread-count entry point.
+    func threads() -> String {
+        """
+        /* Threads for the optimized kernels (GCC/Clang builds); see nngen_set_threads in nngen.h. */
+        \(EntryPoint.setThreads.prototype(names, real: "real")) { return nngen_set_threads(threads); }
 
-            """
-        return out
+        """
     }
 
     /// The C expression for a source's values: the network input or a layer's output slot.

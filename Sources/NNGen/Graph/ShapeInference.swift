@@ -6,11 +6,14 @@ public enum ShapeInference {
     /// The learning-rate schedules `schedule KIND` accepts.
     static let scheduleKinds = ["constant", "cosine", "step"]
 
-    /// Parses and shape-checks a spec file's text in one go.
-    public static func load(_ text: String, path: String) throws -> ShapedGraph {
-        let spec = try SpecParser.parse(text, path: path)
+    /// Parses and shape-checks a spec file's text in one go; `batch` replaces the batch size of its input
+    /// (`nngen compile --inference --batch 1`), and `forwardOnly` checks it for a forward-only build (where a
+    /// batchnorm may see one sample: it uses its running statistics).
+    public static func load(_ text: String, path: String, batch: Int? = nil, forwardOnly: Bool = false) throws -> ShapedGraph {
+        var spec = try SpecParser.parse(text, path: path)
+        if let batch { spec = spec.withBatch(batch) }
         do {
-            var graph = try inferShapes(spec)
+            var graph = try inferShapes(spec, forwardOnly: forwardOnly)
             for index in graph.warnings.indices where graph.warnings[index].sourceLine == nil {
                 graph.warnings[index].sourceLine = graph.warnings[index].location.flatMap(spec.sourceLine)
             }
@@ -26,7 +29,7 @@ public enum ShapeInference {
     /// Builds the shaped graph, one statement at a time in source order, so the error thrown is the first
     /// problem in the file. Layers follow the input and precede the loss; `model`, `dtype`, `optimizer` and
     /// `schedule` may stand anywhere.
-    public static func inferShapes(_ spec: SpecFile) throws -> ShapedGraph {
+    public static func inferShapes(_ spec: SpecFile, forwardOnly: Bool = false) throws -> ShapedGraph {
         guard !spec.statements.isEmpty else {
             throw Diagnostic(
                 file: spec.path, "the spec has no statements",
@@ -109,7 +112,7 @@ public enum ShapeInference {
                 layers.append(
                     try shapeLayer(
                         kind: kind, name: name, attributes: rest, sources: sources, fromWritten: from != nil, graph: context,
-                        naming: &naming))
+                        naming: &naming, forwardOnly: forwardOnly))
             case .loss(let kind, let attributes, let keyword):
                 try once(loss?.location, "loss", keyword.location)
                 guard input != nil else { throw noInput("loss \(kind.text)", at: keyword.location) }
@@ -216,7 +219,7 @@ public enum ShapeInference {
     /// layer := KIND [NAME] attribute*, applied to its sources (`from=`, or the statement before).
     static func shapeLayer(
         kind: SpecToken, name: SpecToken?, attributes raw: [RawAttribute], sources: [TensorSource], fromWritten: Bool,
-        graph: SourceResolver, naming: inout LayerNaming
+        graph: SourceResolver, naming: inout LayerNaming, forwardOnly: Bool = false
     ) throws -> ShapedLayer {
         guard let definition = LayerRegistry.definition(kind.text) else { throw SpecParser.unknownLayerKind(kind) }
         let name = try naming.claim(kind: definition.keyword, explicit: name, at: kind.location)
@@ -225,7 +228,8 @@ public enum ShapeInference {
             raw, against: definition.attributes,
             statement: "\(definition.keyword) '\(name)'", at: kind.location, alsoAccepted: ["from"])
         let inputs = sources.map(graph.describe)
-        let context = LayerContext(name: name, kind: definition.keyword, inputs: inputs, attributes: attributes, location: kind.location)
+        var context = LayerContext(name: name, kind: definition.keyword, inputs: inputs, attributes: attributes, location: kind.location)
+        context.forwardOnly = forwardOnly
         let instance = try definition.instantiate(context)
         let tensors = [("output", instance.output)] + (instance.parameters + instance.buffers).map { ($0.suffix, $0.shape) }
         for (what, shape) in tensors where shape.count > largestTensor {

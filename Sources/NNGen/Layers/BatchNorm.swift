@@ -20,7 +20,7 @@ extension LayerDefinition {
             let n = shape.batch
             let channels = shape[1]
             let spatial = shape.rank == 4 ? shape[2] * shape[3] : 1
-            guard n * spatial >= 2 else {
+            guard n * spatial >= 2 || context.forwardOnly else {  // forward only: the running statistics
                 throw context.error(
                     "on \(shape) normalizes each feature over N·H·W = 1 value: in training its output would always be β",
                     hint: "use a batch of 2 or more, or layernorm for per-sample normalization")

@@ -74,8 +74,9 @@ extension LayerDefinition {
                 output: [n, f, oh, ow],
                 parameters: parameters,
                 saved: [
-                    SavedSpec("col", count: columns), SavedSpec("dcol", count: gradientColumns),
-                    SavedSpec("dout_t", count: outputCount), SavedSpec("dweight_t", count: ckkg * f + (bias ? f : 0)),
+                    SavedSpec("col", count: columns), SavedSpec("dcol", count: gradientColumns, backwardOnly: true),
+                    SavedSpec("dout_t", count: outputCount, backwardOnly: true),
+                    SavedSpec("dweight_t", count: ckkg * f + (bias ? f : 0), backwardOnly: true),
                 ],
                 constants: [
                     TemplateConstant("N", n, "batch"),

@@ -23,9 +23,13 @@ public struct TensorSpec: Sendable, Hashable {
 public struct SavedSpec: Sendable, Hashable {
     public var name: String
     public var count: Int
-    public init(_ name: String, count: Int) {
+    /// True for scratch only the backward pass uses: a forward-only build (`nngen compile --inference`)
+    /// does not allocate it.
+    public var backwardOnly: Bool
+    public init(_ name: String, count: Int, backwardOnly: Bool = false) {
         self.name = name
         self.count = count
+        self.backwardOnly = backwardOnly
     }
 }
 
@@ -102,6 +106,8 @@ public struct LayerContext: Sendable {
     public var inputs: [LayerInput]
     public var attributes: Attributes
     public var location: SourceLocation
+    /// True when the layer is checked for a forward-only build (`nngen compile --inference`).
+    public var forwardOnly = false
 
     /// The shape of the (first) input.
     public var input: TensorShape { inputs[0].shape }

@@ -9,14 +9,14 @@ extension MemoryPlan {
         }
         row(parameters.offset, parameters.count, "parameters")
         for t in parameterTensors { row(t.offset, t.count, "  \(t.name) \(t.shape)") }
-        row(gradients.offset, gradients.count, "gradients (parameter offset + \(parameters.count))")
+        if !forwardOnly { row(gradients.offset, gradients.count, "gradients (parameter offset + \(parameters.count))") }
         row(buffers.offset, buffers.count, "buffers")
         for t in bufferTensors { row(t.offset, t.count, "  \(t.name) \(t.shape)") }
-        row(optimizerState.offset, optimizerState.count, "optimizer state (\(stateSlots) × the parameter layout)")
-        row(activations.offset, activations.count, "activations")
+        if !forwardOnly { row(optimizerState.offset, optimizerState.count, "optimizer state (\(stateSlots) × the parameter layout)") }
+        row(activations.offset, activations.count, forwardOnly ? "activations (forward only, shared by liveness)" : "activations")
         for (index, layer) in graph.layers.enumerated() {
             row(layers[index].output, layer.output.count, "  \(layer.name) output \(layer.output)")
-            for saved in layer.instance.saved {
+            for saved in layer.instance.saved where !(forwardOnly && saved.backwardOnly) {
                 row(layers[index].saved[saved.name] ?? 0, saved.count, "  \(layer.name) saved \(saved.name)")
             }
         }

@@ -60,6 +60,9 @@ public struct MemoryPlan: Sendable {
     public var gradientSlabs: [MemoryRegion]
     /// Elements in the whole block.
     public var total: Int
+    /// True for a forward-only build's plan (`planForward`): no gradients, optimizer state or backward
+    /// scratch, activations shared by liveness.
+    public var forwardOnly = false
 
     /// Where the network output (the loss input) lives.
     public var outputOffset: Int { layers.last?.output ?? 0 }

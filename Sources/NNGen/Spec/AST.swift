@@ -68,6 +68,18 @@ public struct SpecFile: Sendable {
         guard location.file == path, location.line >= 1, location.line <= lines.count else { return nil }
         return Lexer.displayLine(lines[location.line - 1])
     }
+
+    /// The same spec with the input's batch size (its first dimension) replaced, located where the spec
+    /// writes it.
+    public func withBatch(_ batch: Int) -> SpecFile {
+        var copy = self
+        copy.statements = statements.map { statement in
+            guard case .input(let name, var dims, let keyword) = statement, let first = dims.first else { return statement }
+            dims[0] = SpecToken(text: String(batch), location: first.location)
+            return .input(name: name, dims: dims, keyword: keyword)
+        }
+        return copy
+    }
 }
 
 extension Statement: CustomStringConvertible {

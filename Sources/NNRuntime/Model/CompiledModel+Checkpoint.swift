@@ -36,7 +36,7 @@ extension CompiledModel {
     /// The value of the checkpoint metadata key `format`.
     static let checkpointFormat = "nngen-checkpoint-1"
     /// Tensor names of optimizer state start with this, then the slot and the parameter: `optimizer.0.fc1.weight`.
-    static let optimizerPrefix = "optimizer."
+    public static let optimizerPrefix = "optimizer."
 
     /// The optimizer's state (momentum velocity, Adam moments), one tensor per slot and parameter, named
     /// `optimizer.SLOT.PARAMETER` (`optimizer.0.fc1.weight`).

@@ -40,16 +40,32 @@ extension CompiledModel {
         _ tensors: [(name: String, tensor: HostTensor)], origin: String,
         ignoringPrefixes: [String] = []
     ) throws {
+        let values = try Self.checkedTensors(
+            tensors, plan: plan, modelName: graph.modelName, origin: origin, ignoringPrefixes: ignoringPrefixes)
+        for planned in plan.tensors {
+            if let v = values[planned.name] { store(v, at: planned.offset) }
+        }
+    }
+
+    /// Every parameter and buffer of `plan` from a file's tensors, by name: each present once, with its
+    /// shape, a float dtype and finite values; a tensor the plan lacks is an error unless its name has one
+    /// of `ignoringPrefixes`. Errors name the file and the tensor.
+    public static func checkedTensors(
+        _ tensors: [(name: String, tensor: HostTensor)], plan: MemoryPlan, modelName: String, origin: String,
+        ignoringPrefixes: [String] = []
+    ) throws -> [String: [Double]] {
         var byName: [String: HostTensor] = [:]
         for (name, tensor) in tensors {
             if ignoringPrefixes.contains(where: { name.hasPrefix($0) }) { continue }
             guard plan.tensor(named: name) != nil else {
                 throw Diagnostic(
-                    file: origin, "tensor '\(name)' is not in model '\(graph.modelName)'",
-                    hint: "the file may belong to another spec; the model's tensors are: " + tensorNames.joined(separator: ", "))
+                    file: origin, "tensor '\(name)' is not in model '\(modelName)'",
+                    hint: "the file may belong to another spec; the model's tensors are: "
+                        + plan.tensors.map(\.name).joined(separator: ", "))
             }
             byName[name] = tensor
         }
+        var values: [String: [Double]] = [:]
         for planned in plan.tensors {
             guard let tensor = byName[planned.name] else {
                 throw Diagnostic(
@@ -59,17 +75,18 @@ extension CompiledModel {
             guard tensor.shape == planned.shape.dims else {
                 throw Diagnostic(
                     file: origin,
-                    "tensor '\(planned.name)' has shape \(TensorShape(tensor.shape)); model '\(graph.modelName)' needs \(planned.shape)")
+                    "tensor '\(planned.name)' has shape \(TensorShape(tensor.shape)); model '\(modelName)' needs \(planned.shape)")
             }
             guard tensor.elementType == .float32 || tensor.elementType == .float64 else {
                 throw Diagnostic(
                     file: origin, "tensor '\(planned.name)' is \(tensor.elementType.rawValue); parameters must be float32 or float64")
             }
-            let values = tensor.doubles()
-            if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                throw Diagnostic(file: origin, "tensor '\(planned.name)' holds a non-finite value (\(values[bad])) at index \(bad)")
+            let v = tensor.doubles()
+            if let bad = v.firstIndex(where: { !$0.isFinite }) {
+                throw Diagnostic(file: origin, "tensor '\(planned.name)' holds a non-finite value (\(v[bad])) at index \(bad)")
             }
-            store(values, at: planned.offset)
+            values[planned.name] = v
         }
+        return values
     }
 }
