@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "NNGen", targets: ["NNGen"]),
         .library(name: "NNRuntime", targets: ["NNRuntime"]),
         .executable(name: "nngen", targets: ["NNGenCLI"]),
+        .executable(name: "nngen-fuzz", targets: ["NNGenFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -35,6 +36,10 @@ let package = Package(
             ],
             path: "Sources/NNGenCLI"
         ),
+        // The fuzzer of the spec front end and every file reader (scripts/fuzz.sh; a short run in CI).
+        // Its top-level state is shared with a signal handler and a watchdog thread on purpose: Swift 5 mode.
+        .executableTarget(
+            name: "NNGenFuzz", dependencies: ["NNGen", "NNRuntime"], path: "Sources/NNGenFuzz", swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "NNGenTests", dependencies: ["NNGen"], path: "Tests/NNGenTests", exclude: ["BadSpecs", "WarningSpecs"]),
         .testTarget(name: "NNRuntimeTests", dependencies: ["NNGen", "NNRuntime", "NNGenReports"], path: "Tests/NNRuntimeTests"),
         .testTarget(

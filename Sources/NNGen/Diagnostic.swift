@@ -60,19 +60,58 @@ public struct Diagnostic: Error, Sendable, CustomStringConvertible, Equatable {
         self.init(at: nil, message, hint: hint)
     }
 
-    /// The one-line form: `file:line:col: error: message; hint: ...`.
+    /// The one-line form: `file:line:col: error: message; hint: ...`. Control characters are escaped and
+    /// the message and hint cut to a bounded length, whatever text from a file they quote.
     public var description: String {
         var text = ""
-        if let location { text += "\(location): " }
-        text += "\(severity.rawValue): \(message)"
-        if let hint { text += "; hint: \(hint)" }
+        if let location { text += Self.printable("\(location)", limit: 500) + ": " }
+        text += "\(severity.rawValue): \(Self.printable(message, limit: Self.messageLimit))"
+        if let hint { text += "; hint: \(Self.printable(hint, limit: Self.messageLimit))" }
         return text
     }
 
-    /// The one-line form plus the source line and a caret under the column, when known.
+    /// The one-line form plus the source line and a caret under the column, when known: at most
+    /// `excerptWidth` characters of the line, around the column.
     public var rendered: String {
         guard let sourceLine, let location, location.line > 0 else { return description }
-        let caretPad = String(repeating: " ", count: max(0, location.column - 1))
-        return "\(description)\n    \(sourceLine)\n    \(caretPad)^"
+        let characters = Array(sourceLine)
+        let column = max(0, location.column - 1)
+        let start =
+            characters.count <= Self.excerptWidth ? 0 : max(0, min(column - Self.excerptWidth / 2, characters.count - Self.excerptWidth))
+        let end = min(characters.count, start + Self.excerptWidth)
+        var excerpt = Self.printable(String(characters[start..<end]), limit: Self.excerptWidth * 6)
+        var caret = String(repeating: " ", count: max(0, column - start))
+        if start > 0 {
+            excerpt = "…" + excerpt
+            caret = " " + caret
+        }
+        if end < characters.count { excerpt += "…" }
+        return "\(description)\n    \(excerpt)\n    \(caret)^"
+    }
+
+    /// Characters of a message or hint shown at most.
+    static let messageLimit = 2000
+    /// Characters of a source line shown at most.
+    static let excerptWidth = 120
+
+    /// `text` with control characters escaped (`\u{1B}`) and cut to `limit` characters (`…` and the count
+    /// left out), so that nothing a file holds can flood or drive a terminal.
+    public static func printable(_ text: String, limit: Int) -> String {
+        var out = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if count >= limit {
+                out += "… (\(text.unicodeScalars.count - count) more characters)"
+                break
+            }
+            let value = scalar.value
+            if value < 0x20 && scalar != "\t" || (0x7F...0x9F).contains(value) {
+                out += "\\u{" + String(value, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+            count += 1
+        }
+        return out
     }
 }

@@ -33,7 +33,8 @@ struct Compile: ParsableCommand {
                 var weights: EmbeddedWeights?
                 if let path = embedWeights {
                     let values = try CompiledModel.checkedTensors(
-                        try Safetensors.read(path: path).tensors, plan: plan, modelName: graph.modelName, origin: path,
+                        try Safetensors.read(path: path, limit: CompiledModel.tensorFileLimit(for: plan)).tensors, plan: plan,
+                        modelName: graph.modelName, dtype: graph.dtype, origin: path,
                         ignoringPrefixes: [CompiledModel.optimizerPrefix])
                     weights = EmbeddedWeights(values: values, origin: (path as NSString).lastPathComponent)
                 }

@@ -22,6 +22,9 @@ struct Eval: ParsableCommand {
                 try DataSource.npyPair(data: data, labels: labels, dataFlag: "--data", labelsFlag: "--labels")
                 ?? .fashionMNIST(directory: fashionMnist, split: .test)
             let dataset = try source.load(for: graph)
+            guard dataset.count > 0 else {
+                throw Diagnostic(file: source.description, "the data set has no samples: there is nothing to evaluate")
+            }
             let model = try CompiledModel(graph: graph, backend: backend)
             try model.loadParameters(from: params)
             let evaluation = model.evaluate(dataset)

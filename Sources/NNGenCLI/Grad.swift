@@ -18,6 +18,7 @@ struct Grad: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try AtomicFile.requireWritable(output)  // before any work
             let model = try CompiledModel(graph: try loadGraph(spec), backend: backend)
             let tensors = try GradientDump.run(model: model, parametersPath: params, inputPath: input, targetsPath: labels, mode: mode)
             try Safetensors.write(tensors, metadata: ["model": model.graph.modelName, "mode": mode.rawValue], to: output)

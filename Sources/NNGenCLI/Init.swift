@@ -14,6 +14,7 @@ struct Init: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try AtomicFile.requireWritable(output)  // before any work
             let model = try CompiledModel(graph: try loadGraph(spec))
             model.initialize(seed: seed)
             try Safetensors.write(model.exportTensors(), metadata: ["model": model.graph.modelName, "seed": String(seed)], to: output)

@@ -17,6 +17,7 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try AtomicFile.requireWritable(output)  // before any work
             let graph = try loadGraph(spec)
             let samples = try NPY.read(path: input)
             let features = graph.inputShape.featureCount
@@ -37,6 +38,9 @@ struct Predict: ParsableCommand {
                 values = samples.bytes.enumerated().map { Double(map.value($0.element, feature: $0.offset % features)) }
             } else {
                 values = samples.doubles()
+                if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                    throw Diagnostic(file: input, "sample \(bad / max(features, 1)) holds a non-finite value (\(values[bad]))")
+                }
                 if let warning = InputSanity.warning(values, graph: graph) {
                     FileHandle.standardError.write(Data("\(input): warning: \(warning)\n".utf8))
                 }

@@ -21,6 +21,8 @@ struct Train: ParsableCommand {
     @Option(help: "Random seed: parameter initialization and the shuffled order of every epoch.") var seed: UInt64 = 0
     @Option(help: "Write a checkpoint (.safetensors) here after every epoch.") var save: String?
     @Option(help: "Continue the run saved in this checkpoint.") var resume: String?
+    @Flag(help: "With --resume: continue even when the spec differs from the one the checkpoint was trained with.")
+    var allowSpecChange = false
     @Option(help: "Stop after this epoch, as if interrupted: the schedule still spans --epochs, so --resume continues exactly.")
     var stopAfter: Int?
     @Option(help: "How to compile the generated C.") var backend: Backend = .tiered
@@ -36,17 +38,18 @@ struct Train: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let wallStart = Date()
-            let options = TrainingOptions(
+            var options = TrainingOptions(
                 epochs: epochs, seed: seed, checkpointPath: save, stopAfterEpoch: stopAfter,
                 augmentation: Augmentation(cropPadding: crop, horizontalFlip: flip))
+            options.allowSpecChange = allowSpecChange
             try options.validate()
             let graph = try loadGraph(spec)
             try options.augmentation.check(for: graph)
+            for path in [save, plot, metrics].compactMap({ $0 }) { try AtomicFile.requireWritable(path) }
             let metricsLog = try metrics.map { try MetricsLog(path: $0) }
             if let plot, !plot.lowercased().hasSuffix(".svg") {
                 throw Diagnostic(file: plot, "the plot is written as SVG", hint: "name the file .svg")
             }
-            for path in [save, plot].compactMap({ $0 }) { try requireFolder(of: path) }
             let (trainingSource, testSource) = try data.sources()
             let console = ConsoleProgress()
             console.line("loading \(trainingSource)" + (testSource.map { " and \($0)" } ?? ""))
@@ -94,14 +97,5 @@ struct Train: ParsableCommand {
             console.line(final)
             for path in [save, metrics, plot].compactMap({ $0 }) { console.line("wrote \(path)") }
         }
-    }
-}
-
-/// Fails now, before any training, when the folder a file is to be written in does not exist.
-func requireFolder(of path: String) throws {
-    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-        throw Diagnostic(file: path, "cannot write here: folder '\(folder)' does not exist", hint: "create it first: mkdir -p \(folder)")
     }
 }

@@ -24,7 +24,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
 
         // Parameters as `nngen init` writes them, moved off their initial values.
-        let writer = try CompiledModel(graph: graph)
+        let writer = try CompiledModel(graph: graph, backend: testBackend)
         writer.initialize(seed: 11)
         var tensors: [String: [Double]] = [:]
         for (i, name) in writer.tensorNames.enumerated() {
@@ -39,7 +39,7 @@ import Testing
         let labels = (0..<graph.batch).map { ($0 * 3 + 1) % graph.outputShape[1] }
         try NPY.write(HostTensor(shape: [graph.batch], doubles: labels.map(Double.init), as: labelType), to: directory + "/y.npy")
 
-        let model = try CompiledModel(graph: graph)
+        let model = try CompiledModel(graph: graph, backend: testBackend)
         let dumped = try GradientDump.run(
             model: model, parametersPath: directory + "/params.safetensors",
             inputPath: directory + "/x.npy", targetsPath: directory + "/y.npy", mode: mode)
@@ -64,7 +64,7 @@ import Testing
 
     @Test func rejectsWrongInputShapeAndBadLabels() throws {
         let specPath = Self.root + "/examples/tiny_f64.spec"
-        let model = try CompiledModel(specPath: specPath)
+        let model = try CompiledModel(specPath: specPath, backend: testBackend)
         model.initialize(seed: 1)
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

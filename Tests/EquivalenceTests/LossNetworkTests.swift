@@ -41,7 +41,7 @@ struct LossNetworkCase: CustomStringConvertible, Sendable {
     }
 
     static func prepare(_ c: LossNetworkCase, dtype: DType, seed: UInt64 = 3) throws -> Prepared {
-        let model = try CompiledModel(graph: try ShapeInference.load(c.spec(dtype), path: "net.spec"))
+        let model = try CompiledModel(graph: try ShapeInference.load(c.spec(dtype), path: "net.spec"), backend: testBackend)
         model.initialize(seed: seed)
         // Move every tensor off its initial value so no gradient is trivially zero.
         for (i, name) in model.tensorNames.enumerated() {

@@ -14,7 +14,7 @@ import Testing
     /// A model whose output is `[N, K]` and whose loss is `loss`; only its loss kernels are called.
     static func model(_ loss: String, n: Int, k: Int, dtype: DType) throws -> CompiledModel {
         let spec = "input x [\(n), \(k)]\ndtype \(dtype.rawValue)\naffine fc out=\(k)\nloss \(loss)\n"
-        return try CompiledModel(graph: try ShapeInference.load(spec, path: "loss.spec"))
+        return try CompiledModel(graph: try ShapeInference.load(spec, path: "loss.spec"), backend: testBackend)
     }
 
     static func rounded(_ values: [Double], _ dtype: DType) -> [Double] {
@@ -120,7 +120,7 @@ import Testing
     /// mse reads any output shape as [N, K]: a [2, 1, 2, 3] output is compared element by element.
     @Test func mseOnAnImageShapedOutput() throws {
         let spec = "input x [2, 1, 2, 3]\ndtype float64\nbatchnorm bn\nloss mse\n"
-        let model = try CompiledModel(graph: try ShapeInference.load(spec, path: "mse4d.spec"))
+        let model = try CompiledModel(graph: try ShapeInference.load(spec, path: "mse4d.spec"), backend: testBackend)
         let output = RefTensor.random(shape: [2, 1, 2, 3], seed: 5, scale: 2)
         let target = RefTensor.random(shape: [2, 1, 2, 3], seed: 6, scale: 2)
         let expected = Reference.mseLoss(output: output, target: target)

@@ -59,7 +59,7 @@ struct OptimizerCase: CustomStringConvertible, Sendable {
 
     @Test(arguments: cases)
     func fiveTrainStepsMatchReference(c: OptimizerCase) throws {
-        let model = try CompiledModel(graph: try ShapeInference.load(Self.spec(c), path: "optimizer.spec"))
+        let model = try CompiledModel(graph: try ShapeInference.load(Self.spec(c), path: "optimizer.spec"), backend: testBackend)
         model.initialize(seed: 5)
         for (i, name) in model.tensorNames.enumerated() {
             let noise = RefTensor.random(shape: [try model.tensor(name).count], seed: 40 &+ UInt64(i), scale: 0.3).data
@@ -118,7 +118,8 @@ struct OptimizerCase: CustomStringConvertible, Sendable {
     /// Adam's first step moves every parameter whose gradient is well above eps by about lr against the sign of
     /// its gradient (m̂/sqrt(v̂) = g/|g|): a hand check independent of the reference implementation.
     @Test func adamFirstStepIsLearningRateTimesSign() throws {
-        let model = try CompiledModel(graph: try ShapeInference.load(Self.spec(Self.cases[4]), path: "optimizer.spec"))
+        let model = try CompiledModel(
+            graph: try ShapeInference.load(Self.spec(Self.cases[4]), path: "optimizer.spec"), backend: testBackend)
         model.initialize(seed: 9)
         let input = RefTensor.random(shape: model.graph.inputShape.dims, seed: 3, scale: 2).data
         let target = LossTarget.classes([0, 1, 2])

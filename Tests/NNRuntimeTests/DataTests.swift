@@ -262,7 +262,7 @@ private func writeSplit(
     defer { try? FileManager.default.removeItem(atPath: directory) }
     try writeSplit("t10k", in: directory, imageCount: 2, labels: [1, 2])
     let path = "\(directory)/t10k-images-idx3-ubyte.gz"
-    let compressed = try FileBytes.read(path)
+    let compressed = try FileBytes.read(path, limit: 1 << 30)
     try write(Array(compressed[..<(compressed.count / 2)]), to: path)
     let error = diagnostic { _ = try FashionMNIST.load(directory: directory, split: .test, cache: nil) }
     #expect(error?.location?.file == path)
@@ -342,7 +342,7 @@ private func setModificationTime(_ path: String, _ time: timespec) {
     // Garbage of the same size with the same modification time: only the cache can give the data now.
     let images = FashionMNIST.paths(directory: directory, split: .train).images
     let mtime = modificationTime(images)
-    let size = try FileBytes.read(images).count
+    let size = try FileBytes.read(images, limit: 1 << 30).count
     try write([UInt8](repeating: 0x55, count: size), to: images)
     setModificationTime(images, mtime)
     let second = try FashionMNIST.load(directory: directory, split: .train, cache: cache)
@@ -363,7 +363,7 @@ private func setModificationTime(_ path: String, _ time: timespec) {
     cache.store(payload, source: source)
     let entry = try #require(cache.entryPath(source: source))
     #expect(cache.lookup(source: source).map(Array.init) == payload)
-    let good = try FileBytes.read(entry)
+    let good = try FileBytes.read(entry, limit: 1 << 30)
 
     var flipped = good
     flipped[24 + 5000] ^= 0x10

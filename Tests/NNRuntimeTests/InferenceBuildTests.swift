@@ -162,7 +162,8 @@ import Testing
                     batch == 1
                     ? EmbeddedWeights(
                         values: try CompiledModel.checkedTensors(
-                            model.exportTensors(), plan: plan, modelName: m, origin: "ck.safetensors"), origin: "ck.safetensors")
+                            model.exportTensors(), plan: plan, modelName: m, dtype: graph.dtype, origin: "ck.safetensors"),
+                        origin: "ck.safetensors")
                     : nil
                 let source = try Emitter.emit(graph, plan: plan, templates: .embedded, options: EmitOptions(embeddedWeights: embedded))
                 #expect(!source.header.contains("_backward(") && !source.header.contains("_train_step("))

@@ -161,7 +161,7 @@ import Testing
         func encoded(_ tensors: [(name: String, tensor: HostTensor)]) throws -> [UInt8] {
             let path = build.directory + "/tmp.safetensors"
             try Safetensors.write(tensors, to: path)
-            return try FileBytes.read(path)
+            return try FileBytes.read(path, limit: 1 << 30)
         }
         func header(_ json: String, data: Int = 0) -> [UInt8] {
             let h = Array(json.utf8)
@@ -220,7 +220,7 @@ import Testing
         let result = try Self.run(
             build, ["predict", build.directory + "/p.safetensors", build.directory + "/raw.bin", build.directory + "/out.bin"])
         #expect(result.status == 0, "\(result.output)")
-        let out = try FileBytes.read(build.directory + "/out.bin")
+        let out = try FileBytes.read(build.directory + "/out.bin", limit: 1 << 30)
         let floats: [Float] = out.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         let c = floats.map { Double($0) }
         let map = ByteMap(build.graph.bytePreprocessing, channels: 1, featureCount: build.graph.inputShape.featureCount)

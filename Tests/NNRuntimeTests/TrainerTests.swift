@@ -92,9 +92,10 @@ import Testing
 
         // The same network with an absurd learning rate: the updates blow up within the epoch.
         let diverging = Toy.spec(dtype: "float32", batchnorm: false, optimizer: "sgd lr=1000000 momentum=0.9")
+        var options = TrainingOptions(epochs: 3, checkpointPath: checkpoint)
+        options.allowSpecChange = true  // (another lr: the resume is told to accept it)
         let trainer = try Trainer(
-            model: try Toy.model(diverging), trainingSet: Toy.trainingSet, testSet: nil,
-            options: TrainingOptions(epochs: 3, checkpointPath: checkpoint))
+            model: try Toy.model(diverging), trainingSet: Toy.trainingSet, testSet: nil, options: options)
         try trainer.resume(from: checkpoint)
         let error = try #require(thrownDiagnostic { try trainer.run() })
         #expect(error.message.contains("training stopped: the loss is"))

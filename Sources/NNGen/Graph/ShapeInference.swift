@@ -156,9 +156,19 @@ public enum ShapeInference {
                 hint: "add e.g. 'optimizer sgd lr=0.05'")
         }
         let preprocessing = try normalize.map { try shapeNormalize($0.attributes, at: $0.location, input: input.shape) }
+        let name = modelName?.text ?? baseName(spec.path)
+        // The generated C's own names (the prelude's NNGEN_H, nngen_set_threads, ...) start with nngen.
+        if name.lowercased() == "nngen" || name.lowercased().hasPrefix("nngen_") {
+            let written =
+                modelName.map { "model name '\($0.text)'" } ?? "model name '\(name)' (from the file name; the spec has no 'model' line)"
+            throw Diagnostic(
+                at: modelName?.location ?? SourceLocation(file: spec.path, line: 0, column: 0),
+                "\(written) is reserved: the generated C's own functions and macros start with nngen",
+                hint: "name the model otherwise, e.g. 'model my_net'")
+        }
         return ShapedGraph(
             warnings: layers.flatMap(\.instance.warnings),
-            modelName: modelName?.text ?? baseName(spec.path),
+            modelName: name,
             file: spec.path,
             dtype: dtype?.0 ?? .float32,
             inputName: input.name,

@@ -74,10 +74,11 @@ public enum CCCompiler {
             return CCBuild(library: library, cacheHit: true, warnings: "")
         }
         try AtomicFile.createDirectory(options.cacheDirectory)
+        removeStaleTemporaries(in: options.cacheDirectory)
         let temporary = "\(options.cacheDirectory)/.\(paths.stem).tmp-\(getpid())-\(temporaryCounter.next())"
         try writeSource(source, to: paths.source, temporary: temporary + ".c")
         let arguments = compiler.leadingArguments + options.flags + ["-fPIC", "-shared", "-o", temporary, paths.source, "-lm"]
-        let run = try runCompiler(compiler, arguments: arguments)
+        let run = try runCompiler(compiler, arguments: arguments, output: temporary)
         guard run.status == 0, FileManager.default.fileExists(atPath: temporary) else {
             unlink(temporary)
             throw compilerFailure(compiler: options.compiler, status: run.status, output: run.output)
@@ -140,7 +141,12 @@ public enum CCCompiler {
     /// Writes the source under a temporary name unique to this build, then renames it into place: builds
     /// of the same source running at once (threads or processes) never see half a file.
     static func writeSource(_ source: String, to path: String, temporary: String) throws {
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(source.utf8)) else {
+        let bytes = Array(source.utf8)
+        let file = fopen(temporary, "wb")
+        let written = file.map { file in bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) } } ?? 0
+        let closed = file.map { fclose($0) == 0 } ?? false
+        guard written == bytes.count, closed else {
+            unlink(temporary)
             throw Diagnostic(
                 file: temporary, "cannot write the C source into the cache",
                 hint: "check that the cache directory is writable, or set NNGEN_CACHE to one that is")
@@ -149,6 +155,18 @@ public enum CCCompiler {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
             throw Diagnostic(file: path, "cannot store the C source in the cache: \(reason)")
+        }
+    }
+
+    /// Removes what builds of processes that no longer run left in the cache: `.NAME.tmp-PID-N` files
+    /// (a compiler killed with its process, a library never renamed into place).
+    static func removeStaleTemporaries(in directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(".") {
+            guard let marker = name.range(of: ".tmp-") else { continue }
+            let pid = name[marker.upperBound...].prefix { $0.isNumber }
+            guard let process = Int32(pid), process != getpid(), !AtomicFile.processIsAlive(process) else { continue }
+            unlink(directory + "/" + name)
         }
     }
 
@@ -215,7 +233,9 @@ public enum CCCompiler {
 
     /// Runs the compiler with stdin closed, collecting stdout and stderr together. A launch that fails is
     /// retried twice, after a short pause, before it is reported.
-    static func runCompiler(_ compiler: ResolvedCompiler, arguments: [String]) throws -> (status: Int32, output: String) {
+    static func runCompiler(_ compiler: ResolvedCompiler, arguments: [String], output file: String? = nil) throws -> (
+        status: Int32, output: String
+    ) {
         var attempt = 0
         while true {
             let process = Process()
@@ -237,6 +257,9 @@ public enum CCCompiler {
                     "cannot run the C compiler '\(compiler.path)': \(error.localizedDescription)",
                     hint: "check that CC names an executable C compiler, or use --backend tcc")
             }
+            // A compiler still running when nngen exits is stopped then, and its output removed.
+            RunningCompilers.shared.add(process.processIdentifier, output: file)
+            defer { RunningCompilers.shared.remove(process.processIdentifier) }
             // Read before waiting: a compiler that fills the pipe would otherwise block forever.
             let output = pipe.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
@@ -279,6 +302,30 @@ final class Counter: @unchecked Sendable {
         lock.withLock {
             value += 1
             return value
+        }
+    }
+}
+
+/// The compilers nngen has started and not yet seen finish (a tiered model's background cc build, for
+/// one). When the process exits — a short `predict` may end before cc does — each is sent SIGTERM and its
+/// unfinished output removed, so no compiler outlives nngen and no half-built library stays in the cache.
+final class RunningCompilers: @unchecked Sendable {
+    static let shared = RunningCompilers()
+    private let lock = NSLock()
+    private var running: [Int32: String?] = [:]
+
+    private init() {
+        atexit { RunningCompilers.shared.stopAll() }
+    }
+
+    func add(_ pid: Int32, output: String?) { lock.withLock { running[pid] = output } }
+    func remove(_ pid: Int32) { _ = lock.withLock { running.removeValue(forKey: pid) } }
+
+    func stopAll() {
+        let all = lock.withLock { running }
+        for (pid, output) in all {
+            kill(pid, SIGTERM)
+            if let output { unlink(output) }
         }
     }
 }

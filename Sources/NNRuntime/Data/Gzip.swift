@@ -3,9 +3,9 @@ import CZlib
 import NNGen
 
 /// Decompression of gzip data in memory (RFC 1952), with zlib's `inflate`.
-enum Gzip {
+public enum Gzip {
     /// The largest output `decompress` produces by default, a guard against zip bombs: 2 GiB.
-    static let defaultLimit = 1 << 31
+    public static let defaultLimit = 1 << 31
 
     /// Whether `data` starts with the gzip magic bytes `1f 8b`.
     static func isGzip(_ data: [UInt8]) -> Bool {
@@ -17,7 +17,7 @@ enum Gzip {
     /// Concatenated gzip members are inflated one after the other, as `gunzip` does. `origin` names the
     /// data in errors. Throws a `Diagnostic` when the data is corrupt or truncated, or when the output
     /// would exceed `limit` bytes.
-    static func decompress(_ data: [UInt8], origin: String, limit: Int = defaultLimit) throws -> [UInt8] {
+    public static func decompress(_ data: [UInt8], origin: String, limit: Int = defaultLimit) throws -> [UInt8] {
         guard isGzip(data) else { return data }
         // One byte past the limit, so that output of exactly `limit` bytes still fits.
         let capacityLimit = limit + 1
@@ -89,10 +89,11 @@ enum Gzip {
     }
 
     /// A first guess at the output size: the gzip trailer's ISIZE (the uncompressed size modulo 2^32),
-    /// trusted only up to deflate's largest possible ratio, 1032:1.
+    /// trusted only up to 16 times the input (a truncated file ends in arbitrary bytes, not its trailer;
+    /// output beyond the guess grows by doubling as it is produced).
     private static func initialCapacity(_ data: [UInt8]) -> Int {
         guard data.count >= 18 else { return 1 << 16 }
         let tail = data.suffix(4).reversed().reduce(0) { $0 << 8 | Int($1) }
-        return max(1 << 16, min(tail, data.count * 1032)) + 1
+        return max(1 << 16, min(tail, data.count * 16)) + 1
     }
 }

@@ -12,12 +12,12 @@ import NNGen
 /// 4       4 * n      dimension sizes, big-endian UInt32
 /// 4 + 4n  product    the values, row-major
 /// ```
-enum IDX {
+public enum IDX {
     /// Reads, gunzips if needed, and decodes the IDX file at `path`. With a `cache`, a gzip file is
     /// inflated once: its decompressed bytes are stored there, and this and later calls map them from there.
     static func read(path: String, cache: DecodedCache? = nil) throws -> (dims: [Int], values: ReadOnlyBytes) {
         if let decoded = cache?.lookup(source: path) { return try decode(decoded, origin: path) }
-        let file = try FileBytes.read(path)
+        let file = try FileBytes.read(path, limit: FileBytes.dataLimit, what: "data file")
         guard Gzip.isGzip(file) else { return try decode(ReadOnlyBytes(file), origin: path) }
         let decoded = try Gzip.decompress(file, origin: path)
         if let cache {
@@ -28,7 +28,7 @@ enum IDX {
     }
 
     /// Decodes IDX bytes into dimension sizes and values. `origin` names the data in errors.
-    static func decode(_ bytes: [UInt8], origin: String) throws -> (dims: [Int], values: [UInt8]) {
+    public static func decode(_ bytes: [UInt8], origin: String) throws -> (dims: [Int], values: [UInt8]) {
         let (dims, values) = try decode(ReadOnlyBytes(bytes), origin: origin)
         return (dims, Array(values))
     }

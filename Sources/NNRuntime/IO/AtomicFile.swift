@@ -12,6 +12,7 @@ public enum AtomicFile {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw Diagnostic(file: path, "cannot write: directory '\(directory)' does not exist")
         }
+        removeStaleTemporaries(of: path)
         let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         guard let file = fopen(temporary, "wb") else {
             throw Diagnostic(file: path, "cannot write: \(String(cString: strerror(errno)))")
@@ -35,12 +36,63 @@ public enum AtomicFile {
         try write(Array(text.utf8), to: path)
     }
 
+    /// Throws now, before any work, when `path` cannot be written later: its folder is missing or not
+    /// writable (a probe file is created and removed, so read-only mounts and immutable folders are
+    /// caught too), or `path` is a folder.
+    public static func requireWritable(_ path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw Diagnostic(
+                file: path, "cannot write here: folder '\(folder)' does not exist", hint: "create it first: mkdir -p \(folder)")
+        }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw Diagnostic(file: path, "is a folder; expected a file name to write", hint: "name a file, e.g. \(path)/out.safetensors")
+        }
+        let probe = folder + "/.nngen-probe-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else {
+            throw Diagnostic(file: path, "cannot write in folder '\(folder)': \(String(cString: strerror(errno)))")
+        }
+        close(descriptor)
+        unlink(probe)
+    }
+
+    /// Removes temporary files a killed writer left beside `path` (`.NAME.tmp-PID-N` whose process is gone).
+    public static func removeStaleTemporaries(of path: String) {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        let prefix = "." + url.lastPathComponent + ".tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let pid = name.dropFirst(prefix.count).prefix { $0.isNumber }
+            guard let process = Int32(pid), process != getpid(), !processIsAlive(process) else { continue }
+            unlink(folder + "/" + name)
+        }
+    }
+
+    /// Whether a process with this id exists (it may belong to another user).
+    public static func processIsAlive(_ pid: Int32) -> Bool {
+        pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
+    }
+
     /// Creates a directory and its parents, with a clear error.
+    /// The message names the folder that could not be made and the system's reason (`Not a directory`).
     public static func createDirectory(_ path: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw Diagnostic(file: path, "cannot create directory: \(error.localizedDescription)")
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: prefix, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else {
+                    throw Diagnostic(file: path, "cannot create directory: '\(prefix)' exists and is not a directory")
+                }
+                continue
+            }
+            guard mkdir(prefix, 0o755) == 0 || errno == EEXIST else {
+                throw Diagnostic(file: path, "cannot create directory '\(prefix)': \(String(cString: strerror(errno)))")
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ public enum NPY {
 
     /// Reads the array in the .npy file at `path`.
     public static func read(path: String) throws -> HostTensor {
-        try decode(FileBytes.read(path), origin: path)
+        try decode(FileBytes.read(path, limit: FileBytes.dataLimit, what: "data file"), origin: path)
     }
 
     /// Decodes the bytes of a .npy file; `origin` names it in errors.

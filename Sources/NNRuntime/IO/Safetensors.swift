@@ -16,11 +16,15 @@ public enum Safetensors {
     /// A header longer than this is taken as a sign of a corrupt file rather than allocated.
     static let maxHeaderLength = 100_000_000
 
-    /// Reads the file at `path`: tensors in file order (by data offset), and the `__metadata__` strings.
-    public static func read(path: String) throws
+    /// The largest tensor file read when no model bounds it: 16 GiB.
+    public static let defaultLimit = 1 << 34
+
+    /// Reads the file at `path` (at most `limit` bytes): tensors in file order (by data offset), and the
+    /// `__metadata__` strings.
+    public static func read(path: String, limit: Int = defaultLimit) throws
         -> (tensors: [(name: String, tensor: HostTensor)], metadata: [String: String])
     {
-        try decode(FileBytes.read(path), origin: path)
+        try decode(FileBytes.read(path, limit: limit, what: "tensor file"), origin: path)
     }
 
     /// Decodes the bytes of a safetensors file; `origin` names it in errors.
@@ -76,6 +80,25 @@ public enum Safetensors {
             }
         }
         try scanner.end()
+
+        // The tensors' bytes tile the data exactly: none shares bytes with another, none is left over.
+        let ordered = entries.sorted { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        var covered = 0
+        for (index, entry) in ordered.enumerated() where entry.end > entry.begin {
+            if let previous = ordered[..<index].last(where: { $0.end > $0.begin }), previous.end > entry.begin {
+                throw Diagnostic(
+                    file: origin,
+                    "tensors '\(previous.name)' (bytes \(previous.begin)..<\(previous.end)) and '\(entry.name)' (bytes \(entry.begin)..<\(entry.end)) overlap",
+                    hint: hint)
+            }
+            covered += entry.end - entry.begin
+        }
+        guard covered == data.count - dataStart else {
+            throw Diagnostic(
+                file: origin,
+                "the data holds \(data.count - dataStart) bytes, but the tensors cover \(covered): \(data.count - dataStart - covered) bytes belong to no tensor",
+                hint: hint)
+        }
 
         let tensors = entries.enumerated()
             .sorted { ($0.element.begin, $0.offset) < ($1.element.begin, $1.offset) }

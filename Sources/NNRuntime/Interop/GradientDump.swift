@@ -11,7 +11,8 @@ public enum GradientDump {
         mode: RunMode
     ) throws -> [(name: String, tensor: HostTensor)] {
         let graph = model.graph
-        try model.importTensors(try Safetensors.read(path: parametersPath).tensors, origin: parametersPath)
+        try model.importTensors(
+            try Safetensors.read(path: parametersPath, limit: model.tensorFileLimit).tensors, origin: parametersPath)
         let input = try NPY.read(path: inputPath)
         guard input.shape == graph.inputShape.dims else {
             throw Diagnostic(
@@ -21,8 +22,17 @@ public enum GradientDump {
         guard input.elementType == .float32 || input.elementType == .float64 else {
             throw Diagnostic(file: inputPath, "input is \(input.elementType.rawValue); expected float32 or float64")
         }
+        let values = input.doubles()
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw Diagnostic(
+                file: inputPath,
+                "sample \(bad / max(graph.inputShape.featureCount, 1)) holds a non-finite value (\(values[bad])) at index \(bad)")
+        }
         let target = try readTarget(targetsPath, graph: graph)
-        let loss = try model.forward(input: input.doubles(), target: target, mode: mode)
+        if case .values(let targets) = target, let bad = targets.firstIndex(where: { !$0.isFinite }) {
+            throw Diagnostic(file: targetsPath, "target \(bad) is not finite (\(targets[bad]))")
+        }
+        let loss = try model.forward(input: values, target: target, mode: mode)
         let inputGradient = model.backward(mode: mode)
         let element = graph.dtype.elementType
         return [

@@ -21,6 +21,9 @@ public struct TrainingState: Sendable, Equatable {
     public var plannedEpochs: Int
     /// What the run measured so far.
     public var history: TrainingHistory
+    /// The model the checkpoint was trained with, as `ShapedGraph.identityLines` (nil in checkpoints
+    /// written before nngen recorded it).
+    public var graphIdentity: [String]?
 
     public init(epoch: Int, step: Int64, seed: UInt64, rngSeed: UInt64, plannedEpochs: Int, history: TrainingHistory) {
         self.epoch = epoch
@@ -70,14 +73,32 @@ extension CompiledModel {
             "history": try state.history.json(),
             // How raw bytes became inputs, so a reader of the file (or the generated library) can do the same.
             "preprocess": graph.bytePreprocessing.specText,
+            // What was trained, statement by statement, so a resume onto a changed spec can say what changed.
+            "graph": graph.identityLines.joined(separator: "\n"),
         ]
         try Safetensors.write(exportTensors() + exportOptimizerState(), metadata: metadata, to: path)
+    }
+
+    /// The largest tensor file this model reads: every parameter, buffer and optimizer state array as
+    /// float64, plus a header of at most `Safetensors.maxHeaderLength` bytes.
+    public var tensorFileLimit: Int { Self.tensorFileLimit(for: plan) }
+
+    /// The largest tensor file a model of this plan reads (see `tensorFileLimit`).
+    public static func tensorFileLimit(for plan: MemoryPlan) -> Int {
+        (plan.parameters.count * (1 + max(plan.stateSlots, 2)) + plan.buffers.count) * 8 + 8 + Safetensors.maxHeaderLength
     }
 
     /// Restores everything `writeCheckpoint` wrote: parameters, buffers, optimizer state, step count and
     /// RNG seed. Throws a `Diagnostic` naming the file when it is not a training checkpoint of this model.
     public func restoreCheckpoint(from path: String) throws -> TrainingState {
-        let (tensors, metadata) = try Safetensors.read(path: path)
+        let (tensors, metadata) = try Safetensors.read(path: path, limit: tensorFileLimit)
+        return try restoreCheckpoint(tensors: tensors, metadata: metadata, origin: path)
+    }
+
+    /// `restoreCheckpoint(from:)` of a checkpoint already decoded; `origin` names it in errors.
+    public func restoreCheckpoint(
+        tensors: [(name: String, tensor: HostTensor)], metadata: [String: String], origin path: String
+    ) throws -> TrainingState {
         guard metadata["format"] == Self.checkpointFormat else {
             throw Diagnostic(
                 file: path, "not a training checkpoint: it has no training state (epoch, step, RNG seeds, optimizer state)",
@@ -92,10 +113,13 @@ extension CompiledModel {
             }
             return value
         }
-        func number<T: FixedWidthInteger>(_ key: String, _: T.Type) throws -> T {
+        func number<T: FixedWidthInteger>(_ key: String, _: T.Type, max: T = T.max) throws -> T {
             let text = try field(key)
-            guard let value = T(text), value >= 0 else {
-                throw Diagnostic(file: path, "the checkpoint metadata '\(key)' is '\(text)', not a whole number ≥ 0")
+            guard let value = T(text), value >= 0, value <= max else {
+                throw Diagnostic(
+                    file: path,
+                    "the checkpoint metadata '\(key)' is '\(Diagnostic.printable(text, limit: 40))', not a whole number from 0 to \(max)",
+                    hint: "the file is damaged; resume from another checkpoint")
             }
             return value
         }
@@ -117,11 +141,12 @@ extension CompiledModel {
                     "a run continues exactly only with the same dtype, batch and optimizer; resume with the spec the checkpoint was trained with"
             )
         }
-        let state = TrainingState(
-            epoch: try number("epoch", Int.self), step: try number("step", Int64.self),
+        var state = TrainingState(
+            epoch: try number("epoch", Int.self, max: TrainingOptions.maxEpochs), step: try number("step", Int64.self, max: 1 << 62),
             seed: try number("seed", UInt64.self), rngSeed: try number("rng_seed", UInt64.self),
-            plannedEpochs: try number("epochs", Int.self),
+            plannedEpochs: try number("epochs", Int.self, max: TrainingOptions.maxEpochs),
             history: try TrainingHistory.decode(try field("history"), origin: path))
+        state.graphIdentity = metadata["graph"].map { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
         try importTensors(tensors, origin: path, ignoringPrefixes: [Self.optimizerPrefix])
         try importOptimizerState(tensors, origin: path)
         step = state.step
@@ -132,7 +157,8 @@ extension CompiledModel {
     /// Loads parameters and buffers from a checkpoint or a parameter file (`nngen init`), ignoring any
     /// optimizer state: what evaluation and prediction need.
     public func loadParameters(from path: String) throws {
-        try importTensors(try Safetensors.read(path: path).tensors, origin: path, ignoringPrefixes: [Self.optimizerPrefix])
+        try importTensors(
+            try Safetensors.read(path: path, limit: tensorFileLimit).tensors, origin: path, ignoringPrefixes: [Self.optimizerPrefix])
     }
 
     /// Stores every `optimizer.SLOT.PARAMETER` tensor; all of them must be present, with the parameter's shape.

@@ -41,7 +41,7 @@ extension CompiledModel {
         ignoringPrefixes: [String] = []
     ) throws {
         let values = try Self.checkedTensors(
-            tensors, plan: plan, modelName: graph.modelName, origin: origin, ignoringPrefixes: ignoringPrefixes)
+            tensors, plan: plan, modelName: graph.modelName, dtype: graph.dtype, origin: origin, ignoringPrefixes: ignoringPrefixes)
         for planned in plan.tensors {
             if let v = values[planned.name] { store(v, at: planned.offset) }
         }
@@ -51,7 +51,7 @@ extension CompiledModel {
     /// shape, a float dtype and finite values; a tensor the plan lacks is an error unless its name has one
     /// of `ignoringPrefixes`. Errors name the file and the tensor.
     public static func checkedTensors(
-        _ tensors: [(name: String, tensor: HostTensor)], plan: MemoryPlan, modelName: String, origin: String,
+        _ tensors: [(name: String, tensor: HostTensor)], plan: MemoryPlan, modelName: String, dtype: DType, origin: String,
         ignoringPrefixes: [String] = []
     ) throws -> [String: [Double]] {
         var byName: [String: HostTensor] = [:]
@@ -77,13 +77,20 @@ extension CompiledModel {
                     file: origin,
                     "tensor '\(planned.name)' has shape \(TensorShape(tensor.shape)); model '\(modelName)' needs \(planned.shape)")
             }
-            guard tensor.elementType == .float32 || tensor.elementType == .float64 else {
+            guard tensor.elementType == dtype.elementType else {
+                let convert = dtype == .float32 ? "numpy's astype(numpy.float32)" : "numpy's astype(numpy.float64)"
                 throw Diagnostic(
-                    file: origin, "tensor '\(planned.name)' is \(tensor.elementType.rawValue); parameters must be float32 or float64")
+                    file: origin, "tensor '\(planned.name)' is \(tensor.elementType.rawValue); model '\(modelName)' is \(dtype.rawValue)",
+                    hint: "convert the file (e.g. with \(convert)), or use the spec's dtype the file was written with")
             }
             let v = tensor.doubles()
             if let bad = v.firstIndex(where: { !$0.isFinite }) {
                 throw Diagnostic(file: origin, "tensor '\(planned.name)' holds a non-finite value (\(v[bad])) at index \(bad)")
+            }
+            if planned.name.hasSuffix(".running_var"), let bad = v.firstIndex(where: { $0 < 0 }) {
+                throw Diagnostic(
+                    file: origin, "tensor '\(planned.name)' holds a negative variance (\(v[bad])) at index \(bad)",
+                    hint: "a variance is never below 0: the file is damaged")
             }
             values[planned.name] = v
         }

@@ -157,9 +157,12 @@ public final class CompiledModel: @unchecked Sendable {
     }
 }
 
+/// The largest spec file nngen reads: 1 MiB (the examples are under 1 KiB).
+public let specByteLimit = 1 << 20
+
 /// Reads a spec file, with a clear error when it cannot be read.
 public func readSpec(_ path: String) throws -> String {
-    guard let text = String(validating: try FileBytes.read(path), as: UTF8.self) else {
+    guard let text = String(validating: try FileBytes.read(path, limit: specByteLimit, what: "spec"), as: UTF8.self) else {
         throw Diagnostic(file: path, "the spec file is not UTF-8 text")
     }
     return text

@@ -8,6 +8,8 @@ import NNGen
 public struct TrainingOptions: Sendable, Equatable {
     /// Epochs of the whole run, counting those already done when resuming. The cosine schedule spans them.
     public var epochs: Int
+    /// Resume even when the spec differs from the one the checkpoint records (`--allow-spec-change`).
+    public var allowSpecChange = false
     /// Seeds the parameter initialization and the shuffled order of every epoch.
     public var seed: UInt64
     /// Where to write a checkpoint after every epoch (nil: no checkpoints).
@@ -29,10 +31,16 @@ public struct TrainingOptions: Sendable, Equatable {
         self.augmentation = augmentation
     }
 
+    /// The most epochs a run may plan: far beyond any use, small enough that every step count fits.
+    public static let maxEpochs = 1_000_000
+
     /// Checks the values a person typed.
     public func validate() throws {
         guard epochs >= 1 else {
             throw Diagnostic("--epochs must be at least 1, got \(epochs)", hint: "e.g. --epochs 5")
+        }
+        guard epochs <= Self.maxEpochs else {
+            throw Diagnostic("--epochs \(epochs) is more than the \(Self.maxEpochs) a run may plan", hint: "e.g. --epochs 5")
         }
         if let stop = stopAfterEpoch, stop < 1 {
             throw Diagnostic("--stop-after must be at least 1, got \(stop)", hint: "it names the epoch to stop after, e.g. --stop-after 1")
@@ -172,6 +180,18 @@ public final class Trainer {
                 hint:
                     "--epochs counts every epoch of the run, including those in the checkpoint: use --epochs \(restored.epoch + 1) or more")
         }
+        if let recorded = restored.graphIdentity {
+            let changes = Self.changes(from: recorded, to: model.graph.identityLines)
+            if !changes.isEmpty {
+                let list = changes.prefix(5).joined(separator: "; ") + (changes.count > 5 ? "; and \(changes.count - 5) more" : "")
+                guard options.allowSpecChange else {
+                    throw Diagnostic(
+                        file: path, "the checkpoint was trained with another spec: \(list)",
+                        hint: "resume with the spec it was trained with, or pass --allow-spec-change to continue with this one")
+                }
+                try onEvent?(.note("continuing with a changed spec (--allow-spec-change): \(list)"))
+            }
+        }
         guard restored.step == Int64(restored.epoch * stepsPerEpoch) else {
             throw Diagnostic(
                 file: path,
@@ -186,6 +206,22 @@ public final class Trainer {
         }
         state = restored
         state.plannedEpochs = options.epochs
+    }
+
+    /// What differs between two models' identity lines, as `'old' → 'new'` (or added / removed lines).
+    static func changes(from old: [String], to new: [String]) -> [String] {
+        var out: [String] = []
+        for index in 0..<max(old.count, new.count) {
+            let a = index < old.count ? old[index] : nil
+            let b = index < new.count ? new[index] : nil
+            switch (a, b) {
+            case (let a?, let b?) where a != b: out.append("'\(a)' is now '\(b)'")
+            case (let a?, nil): out.append("'\(a)' is gone")
+            case (nil, let b?): out.append("'\(b)' is new")
+            default: break
+            }
+        }
+        return out
     }
 
     /// The learning rate of the next step of epoch `epoch` (0-based).
@@ -204,8 +240,9 @@ public final class Trainer {
         let endEpoch = min(options.epochs, options.stopAfterEpoch ?? options.epochs)
         var order = [Int](repeating: 0, count: trainingSet.count)
         let firstStep = model.step + 1
+        // (A hint for the first epochs' loss points, not a promise for all of them.)
         state.history.losses.reserveCapacity(
-            state.history.losses.count + (endEpoch - state.epoch) * (TrainingHistory.pointsPerEpoch + 1))
+            state.history.losses.count + min(endEpoch - state.epoch, 64) * (TrainingHistory.pointsPerEpoch + 1))
         try onEvent?(
             .started(
                 TrainingPlan(

@@ -34,7 +34,7 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
             try FashionMNIST.requireFiles(directory: directory, split: split)
         case .npy(let data, let labels):
             for path in [data, labels] {
-                let descriptor = open(path, O_RDONLY)
+                let descriptor = open(path, O_RDONLY | O_NONBLOCK)  // (a FIFO must not block here)
                 guard descriptor >= 0 else { throw Diagnostic(file: path, "cannot open for reading: \(FileBytes.systemError())") }
                 close(descriptor)
             }
@@ -46,7 +46,7 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
     /// preprocessed.
     public func load(for graph: ShapedGraph) throws -> LabeledDataset {
         let dataset = try load().mapped(by: graph.bytePreprocessing, channels: graph.inputShape[1])
-        try dataset.check(for: graph, origin: origin)
+        try dataset.check(for: graph, origin: origin, labelsOrigin: labelsOrigin)
         return dataset
     }
 
@@ -72,6 +72,14 @@ public enum DataSource: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .fashionMNIST(let directory, let split): "\(directory)/\(split.filePrefix)-images-idx3-ubyte.gz"
         case .npy(let data, _): data
+        }
+    }
+
+    /// The file the labels come from, named in label errors.
+    var labelsOrigin: String {
+        switch self {
+        case .fashionMNIST(let directory, let split): "\(directory)/\(split.filePrefix)-labels-idx1-ubyte.gz"
+        case .npy(_, let labels): labels
         }
     }
 }
@@ -131,7 +139,7 @@ extension LabeledDataset {
     /// Checks that this data set fits `graph`: each sample holds as many values as one input row (the
     /// input shape decides the layout, so `[N, 784]` and `[N, 1, 28, 28]` take the same samples), the
     /// loss takes class ids, and every label is a class of the network output. `origin` names the data.
-    public func check(for graph: ShapedGraph, origin: String) throws {
+    public func check(for graph: ShapedGraph, origin: String, labelsOrigin: String? = nil) throws {
         guard graph.loss.definition.target == .classIndices else {
             throw Diagnostic(
                 file: graph.file,
@@ -149,7 +157,7 @@ extension LabeledDataset {
         let classes = graph.outputShape.featureCount
         if let bad = labels.firstIndex(where: { $0 < 0 || Int($0) >= classes }) {
             throw Diagnostic(
-                file: origin,
+                file: labelsOrigin ?? origin,
                 "label \(labels[bad]) of sample \(bad) is out of range: model '\(graph.modelName)' has \(classes) classes (output \(graph.outputShape)), so labels must be in 0...\(classes - 1)",
                 hint: "set the last layer's out= to the number of classes")
         }

@@ -1,5 +1,6 @@
 // LayerHarness: one layer kind compiled alone, checked against the reference and against numerical gradients.
 
+import Foundation
 import NNGen
 import NNRuntime
 import Testing
@@ -49,7 +50,7 @@ struct LayerHarness {
             affine tail out=2
             loss softmax
             """
-        model = try CompiledModel(graph: try ShapeInference.load(spec, path: "test.spec"))
+        model = try CompiledModel(graph: try ShapeInference.load(spec, path: "test.spec"), backend: testBackend)
         model.initialize(seed: 0)
         layer = try model.layer(model.graph.layers[0].name)
         self.dtype = dtype
@@ -178,3 +179,7 @@ func expectClose(
     let error = difference.isNaN || got.contains(where: \.isNaN) ? Double.infinity : difference / scale
     #expect(error <= tolerance, "\(what): relative error \(error) > \(tolerance)", sourceLocation: sourceLocation)
 }
+
+/// The backend the equivalence tests compile with: libtcc, or the cc build with `NNGEN_TEST_BACKEND=cc`
+/// (how `.ci/run` runs them once more with the kernels built under ASan and UBSan, through NNGEN_CFLAGS).
+let testBackend: Backend = ProcessInfo.processInfo.environment["NNGEN_TEST_BACKEND"] == "cc" ? .cc : .tcc
