@@ -26,6 +26,11 @@ struct Bench: ParsableCommand {
     @Option(help: "Threads of the optimized kernels (default 0: every core; tcc always runs on one).") var threads: Int = 0
     @Flag(help: "Only build, run one training step and print the time since process start, then exit.")
     var firstStep = false
+    @Option(
+        help: ArgumentHelp(
+            "The cc build's target ISA: native (default), x86-64-v3 (AVX2 + FMA, 16 vector registers), x86-64-v4 (AVX-512), or any gcc -march value; the cc flags become -O3 -march=ISA -ffp-contract=off (NNGEN_CFLAGS is ignored).",
+            valueName: "ISA"))
+    var march: String?
 
     func run() throws {
         try reportingErrors {
@@ -43,7 +48,14 @@ struct Bench: ParsableCommand {
                 return
             }
             guard threads >= 0 else { throw Diagnostic("--threads must be 0 (every core) or more, got \(threads)") }
-            let options = BenchmarkOptions(steps: steps, warmup: warmup, repeats: repeats, threads: threads)
+            var options = BenchmarkOptions(steps: steps, warmup: warmup, repeats: repeats, threads: threads)
+            if let march {
+                guard !march.isEmpty, march.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+                    throw Diagnostic("--march '\(march)' is not an ISA name", hint: "e.g. --march x86-64-v3 (AVX2) or --march native")
+                }
+                options.cc.flags = ["-O3", "-march=\(march)", "-ffp-contract=off"]
+                print("cc flags: \(options.cc.flags.joined(separator: " "))")
+            }
             let peak = PeakThroughput.measure(dtype: graph.dtype, cc: options.cc)
             var measurements: [BackendMeasurement] = []
             for backend in backends.isEmpty ? [.tcc, .cc] : backends {

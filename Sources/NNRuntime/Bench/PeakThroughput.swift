@@ -23,7 +23,9 @@ public struct PeakThroughput: Sendable {
     public static func measure(dtype: DType, cc: CCOptions = CCOptions(), seconds: Double = 0.1) -> PeakThroughput {
         let fallback = dtype == .float32 ? issueFigureFloat32 : issueFigureFloat32 / 2
         var options = cc
-        options.flags = ["-O2", "-march=native", "-ffp-contract=fast"]
+        // The same target ISA as the kernels measured against it (`nngen bench --march x86-64-v3`: the AVX2 peak).
+        let march = cc.flags.first { $0.hasPrefix("-march=") } ?? "-march=native"
+        options.flags = ["-O2", march, "-ffp-contract=fast"]
         let build: CCBuild
         do {
             build = try CCCompiler.build(source: kernelSource, name: "nngen_peak", options: options)
