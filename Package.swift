@@ -8,11 +8,13 @@ let package = Package(
     products: [
         .library(name: "NNGen", targets: ["NNGen"]),
         .library(name: "NNRuntime", targets: ["NNRuntime"]),
+        .library(name: "NNImport", targets: ["NNImport"]),
         .executable(name: "nngen", targets: ["NNGenCLI"]),
         .executable(name: "nngen-fuzz", targets: ["NNGenFuzz"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // libtcc (Debian: libtcc-dev, plus tcc for libtcc1.a and its headers at run time).
@@ -26,12 +28,16 @@ let package = Package(
         .plugin(name: "EmbedTemplates", capability: .buildTool(), dependencies: ["EmbedTemplatesTool"]),
         // The runtime: compile C (libtcc), own model memory, tensor files, data sets, training.
         .target(name: "NNRuntime", dependencies: ["NNGen", "CTCC", "CZlib"], path: "Sources/NNRuntime"),
+        // ONNX import: onnx.pb.swift is generated once from proto/onnx.proto (scripts/regenerate-onnx.sh).
+        .target(
+            name: "NNImport", dependencies: ["NNGen", "NNRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Sources/NNImport"),
         // Presentation for the command line: the console progress bar, SVG loss curves, benchmark tables.
         .target(name: "NNGenReports", dependencies: ["NNGen", "NNRuntime"], path: "Sources/NNGenReports"),
         .executableTarget(
             name: "NNGenCLI",
             dependencies: [
-                "NNGen", "NNRuntime", "NNGenReports",
+                "NNGen", "NNRuntime", "NNGenReports", "NNImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/NNGenCLI"
@@ -39,9 +45,12 @@ let package = Package(
         // The fuzzer of the spec front end and every file reader (scripts/fuzz.sh; a short run in CI).
         // Its top-level state is shared with a signal handler and a watchdog thread on purpose: Swift 5 mode.
         .executableTarget(
-            name: "NNGenFuzz", dependencies: ["NNGen", "NNRuntime"], path: "Sources/NNGenFuzz", swiftSettings: [.swiftLanguageMode(.v5)]),
+            name: "NNGenFuzz", dependencies: ["NNGen", "NNRuntime", "NNImport"], path: "Sources/NNGenFuzz",
+            swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "NNGenTests", dependencies: ["NNGen"], path: "Tests/NNGenTests", exclude: ["BadSpecs", "WarningSpecs"]),
         .testTarget(name: "NNRuntimeTests", dependencies: ["NNGen", "NNRuntime", "NNGenReports"], path: "Tests/NNRuntimeTests"),
+        .testTarget(
+            name: "ImportTests", dependencies: ["NNGen", "NNRuntime", "NNImport"], path: "Tests/ImportTests", exclude: ["Fixtures"]),
         .testTarget(
             name: "EquivalenceTests", dependencies: ["NNGen", "NNRuntime"], path: "Tests/EquivalenceTests", exclude: ["Fixtures"]),
     ]

@@ -10,7 +10,7 @@ struct NNGenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nngen",
         abstract: "Compile a static network spec to shape-specialized C kernels, and run them.",
-        subcommands: [Check.self, Compile.self, Init.self, Grad.self, Bench.self, Train.self, Eval.self, Predict.self])
+        subcommands: [Check.self, Compile.self, Init.self, Grad.self, Bench.self, Train.self, Eval.self, Predict.self, Import.self])
 }
 
 /// Runs a command body; prints any `Diagnostic` as `file:line:col: error: ...` on stderr and exits 1.

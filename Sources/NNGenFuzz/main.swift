@@ -11,11 +11,12 @@
 
 import Foundation
 import NNGen
+import NNImport
 import NNRuntime
 
 setvbuf(stdout, nil, _IOLBF, 0)  // one line per target as it finishes, also into a file
 
-let targets = ["spec", "safetensors", "npy", "idx", "checkpoint"]
+let targets = ["spec", "safetensors", "npy", "idx", "checkpoint", "onnx"]
 
 // MARK: Command line
 
@@ -201,6 +202,8 @@ func makeRunner(_ target: String) throws -> ([UInt8]) -> Bool {
             guard let (tensors, metadata) = try? Safetensors.decode(bytes, origin: "fuzz.safetensors") else { return false }
             return (try? model.restoreCheckpoint(tensors: tensors, metadata: metadata, origin: "fuzz.safetensors")) != nil
         }
+    case "onnx":
+        return { bytes in (try? ONNXImporter.importModel(bytes: bytes, origin: "fuzz.onnx", options: ImportOptions(batch: 2))) != nil }
     case "selftest-crash":
         return { bytes in
             let values = bytes.map(Int8.init(truncatingIfNeeded:))

@@ -142,6 +142,22 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory + "/bad"))
     }
 
+    /// nngen import writes a spec and its parameters that check, and nngen eval-style loading accepts.
+    @Test func importWritesASpecAndItsParameters() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let onnx = Self.root + "/Tests/ImportTests/Fixtures/cnn.onnx"
+        let result = try Self.nngen(["import", onnx, "-o", directory, "--name", "ported", "--optimizer", "adam lr=0.001"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("wrote \(directory)/ported.spec and \(directory)/ported.safetensors (13 tensors)"))
+        let check = try Self.nngen(["check", directory + "/ported.spec"])
+        #expect(check.status == 0 && check.stdout.contains("model ported"), "\(check.stderr)")
+        let model = try CompiledModel(specPath: directory + "/ported.spec")
+        try model.loadParameters(from: directory + "/ported.safetensors")
+        let bad = try Self.nngen(["import", Self.root + "/Tests/ImportTests/Fixtures/unsupported.onnx", "-o", directory])
+        #expect(bad.status == 1 && bad.stderr.contains("operator Abs is not supported"))
+    }
+
     @Test func compileInitAndGradWriteTheirFiles() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
