@@ -10,7 +10,10 @@ struct NNGenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nngen",
         abstract: "Compile a static network spec to shape-specialized C kernels, and run them.",
-        subcommands: [Check.self, Compile.self, Init.self, Grad.self, Bench.self, Train.self, Eval.self, Predict.self, Import.self])
+        subcommands: [
+            Check.self, Compile.self, Init.self, Grad.self, Bench.self, Train.self, Eval.self, Predict.self, Import.self,
+            ImportWeights.self,
+        ])
 }
 
 /// Runs a command body; prints any `Diagnostic` as `file:line:col: error: ...` on stderr and exits 1.

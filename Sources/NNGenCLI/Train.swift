@@ -21,6 +21,11 @@ struct Train: ParsableCommand {
     @Option(help: "Random seed: parameter initialization and the shuffled order of every epoch.") var seed: UInt64 = 0
     @Option(help: "Write a checkpoint (.safetensors) here after every epoch.") var save: String?
     @Option(help: "Continue the run saved in this checkpoint.") var resume: String?
+    @Option(
+        help:
+            "Start from these parameters (nngen init, nngen import, import-weights, or a checkpoint's) instead of a fresh initialization: fine-tuning."
+    )
+    var params: String?
     @Flag(help: "With --resume: continue even when the spec differs from the one the checkpoint was trained with.")
     var allowSpecChange = false
     @Option(help: "Stop after this epoch, as if interrupted: the schedule still spans --epochs, so --resume continues exactly.")
@@ -81,6 +86,11 @@ struct Train: ParsableCommand {
                 if let plot {
                     try AtomicFile.write(LossCurve.svg(trainer.state.history, title: "nngen train \(graph.modelName)"), to: plot)
                 }
+            }
+            if let params {
+                guard resume == nil else { throw Diagnostic("--params and --resume both set the parameters", hint: "give one of them") }
+                try model.loadParameters(from: params)
+                console.line("starting from the parameters in \(params)")
             }
             if let resume {
                 try trainer.resume(from: resume)

@@ -226,9 +226,9 @@ private struct Importer {
         tensors.append((name, HostTensor(shape: dims, doubles: values, as: element)))
     }
 
-    func format(_ value: Double) -> String {
-        element == .float32 ? "\(Float(value))" : "\(value)"
-    }
+    /// An attribute value as the spec writes it. ONNX stores float attributes as float32: the shortest
+    /// decimal of that float (epsilon 1e-05, not 9.999999747378752e-06) is what the exporter was given.
+    func format(_ value: Double) -> String { "\(Float(value))" }
 
     /// The elements of a shape, or nil when a dimension is below 1 or the count passes 2^31.
     static func elements(_ shape: [Int]) -> Int? {

@@ -33,6 +33,42 @@ import Testing
         #expect(error / scale < 1e-5, "\(name) on \(backend): max difference \(error) (scale \(scale))")
     }
 
+    /// nngen grad on the imported float64 model equals PyTorch's loss, logits, input gradient and every
+    /// parameter gradient, recorded when the model was exported (norm-wise rtol 1e-7).
+    @Test(arguments: [("mlp64", RunMode.train), ("cnn64", .train), ("concat64", .train), ("residual64", .test)])
+    func gradOfTheImportedModelEqualsPyTorchs(name: String, mode: RunMode) throws {
+        let directory = NSTemporaryDirectory() + "nngen-import-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let imported = try ONNXImporter.importModel(path: "\(Self.fixtures)/\(name).onnx")
+        let graph = try ShapeInference.load(imported.spec, path: "\(name).spec")
+        #expect(graph.dtype == .float64)
+        if name == "concat64" { #expect(imported.spec.contains("concat") && imported.spec.contains("add ")) }
+        try Safetensors.write(imported.tensors, to: directory + "/p.safetensors")
+        let model = try CompiledModel(graph: graph, backend: .tcc)
+        let ours = try GradientDump.run(
+            model: model, parametersPath: directory + "/p.safetensors", inputPath: "\(Self.fixtures)/\(name)_x.npy",
+            targetsPath: "\(Self.fixtures)/\(name)_labels.npy", mode: mode)
+        let theirs = Dictionary(
+            uniqueKeysWithValues: try Safetensors.read(path: "\(Self.fixtures)/\(name)_grad.safetensors").tensors.map {
+                ($0.name, $0.tensor)
+            })
+        #expect(Set(ours.map(\.name)) == Set(theirs.keys), "\(name): \(ours.map(\.name).sorted()) vs \(theirs.keys.sorted())")
+        // A gradient that is zero in exact arithmetic (a bias before batchnorm) is judged against 1e-3 of the
+        // largest gradient, as everywhere in the equivalence tests, not against its own rounding noise.
+        let largest = ours.filter { $0.name.hasPrefix("grad.") }.map { $0.tensor.doubles().map(abs).max() ?? 0 }.max() ?? 0
+        for (key, tensor) in ours {
+            let expected = try #require(theirs[key], "\(name): PyTorch recorded no \(key)")
+            #expect(tensor.shape == expected.shape, "\(name) \(key): \(tensor.shape) vs \(expected.shape)")
+            let a = tensor.doubles()
+            let b = expected.doubles()
+            let floor = key.hasPrefix("grad.") ? 1e-3 * largest : 1e-12
+            let scale = max(a.map(abs).max() ?? 0, b.map(abs).max() ?? 0, floor)
+            let error = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+            #expect(error / scale < 1e-7, "\(name) \(key): relative difference \(error / scale)")
+        }
+    }
+
     @Test func specNamesTensorsAsPyTorchDoesAndCommentsTheNodes() throws {
         let imported = try ONNXImporter.importModel(path: "\(Self.fixtures)/cnn.onnx")
         #expect(imported.spec.contains("conv      conv1 filters=4 size=3 pad=1  # /conv1/Conv (Conv)"), "\(imported.spec)")
@@ -67,6 +103,18 @@ import Testing
         let fixed = try ONNXImporter.importModel(
             path: "\(Self.fixtures)/dynamic.onnx", options: ImportOptions(batch: 8, optimizer: "sgd lr=0.05"))
         #expect(fixed.spec.contains("input x [8, 12]") && fixed.spec.contains("optimizer sgd lr=0.05"))
+        // A truncated file and a corrupt protobuf: one clear error each.
+        let whole = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(Self.fixtures)/cnn.onnx")))
+        for (what, bytes) in [
+            ("truncated", Array(whole.prefix(whole.count / 2))), ("corrupt", [0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F] + whole),
+        ] {
+            do {
+                _ = try ONNXImporter.importModel(bytes: bytes, origin: "\(what).onnx")
+                Issue.record("a \(what) file was imported")
+            } catch let diagnostic as Diagnostic {
+                #expect(diagnostic.description.hasPrefix("\(what).onnx: error: "), "\(diagnostic)")
+            }
+        }
         // Not an ONNX file at all.
         let bogus = NSTemporaryDirectory() + "nngen-bogus-\(UUID().uuidString).onnx"
         try Data("not a protobuf \u{1}\u{2}\u{3}".utf8).write(to: URL(fileURLWithPath: bogus))

@@ -1,8 +1,9 @@
 // The nngen binary end to end: exit codes, messages on stderr, files written.
 
 import Foundation
-import NNRuntime
 import Testing
+
+@testable import NNRuntime
 
 @Suite struct CommandLineTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -154,6 +155,20 @@ import Testing
         #expect(check.status == 0 && check.stdout.contains("model ported"), "\(check.stderr)")
         let model = try CompiledModel(specPath: directory + "/ported.spec")
         try model.loadParameters(from: directory + "/ported.safetensors")
+        // Fine-tuning from the imported parameters: train --params.
+        var rng = SplitMix64(seed: 2)
+        try NPY.write(
+            HostTensor(shape: [6, 1, 8, 8], doubles: (0..<384).map { _ in rng.normal() }, as: .float32), to: directory + "/x.npy")
+        try NPY.write(HostTensor(shape: [6], doubles: [0, 1, 2, 0, 1, 2], as: .int32), to: directory + "/y.npy")
+        let data = ["--data", directory + "/x.npy", "--labels", directory + "/y.npy", "--backend", "tcc", "--epochs", "1"]
+        let tuned = try Self.nngen(["train", directory + "/ported.spec", "--params", directory + "/ported.safetensors"] + data)
+        #expect(tuned.status == 0 && tuned.stdout.contains("starting from the parameters in"), "\(tuned.stderr)")
+        let both = try Self.nngen(
+            [
+                "train", directory + "/ported.spec", "--params", directory + "/ported.safetensors", "--resume",
+                directory + "/ported.safetensors",
+            ] + data)
+        #expect(both.status == 1 && both.stderr.contains("--params and --resume"))
         let bad = try Self.nngen(["import", Self.root + "/Tests/ImportTests/Fixtures/unsupported.onnx", "-o", directory])
         #expect(bad.status == 1 && bad.stderr.contains("operator Abs is not supported"))
     }

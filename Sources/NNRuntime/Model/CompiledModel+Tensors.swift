@@ -73,9 +73,14 @@ extension CompiledModel {
                     hint: "write a complete file with: nngen init SPEC -o FILE")
             }
             guard tensor.shape == planned.shape.dims else {
+                let transposed = tensor.shape.count == 2 && tensor.shape == planned.shape.dims.reversed()
                 throw Diagnostic(
                     file: origin,
-                    "tensor '\(planned.name)' has shape \(TensorShape(tensor.shape)); model '\(modelName)' needs \(planned.shape)")
+                    "tensor '\(planned.name)' has shape \(TensorShape(tensor.shape)); model '\(modelName)' needs \(planned.shape)"
+                        + (transposed ? " — transposed?" : ""),
+                    hint: transposed
+                        ? "PyTorch's nn.Linear stores its weight as [out, in], nngen as [in, out]: nngen import-weights converts a state_dict"
+                        : nil)
             }
             guard tensor.elementType == dtype.elementType else {
                 let convert = dtype == .float32 ? "numpy's astype(numpy.float32)" : "numpy's astype(numpy.float64)"
