@@ -14,6 +14,14 @@ struct Train: ParsableCommand {
             files. Each epoch takes floor(N / batch) steps of the spec's batch size over a seeded shuffle; \
             the last N mod batch samples of each shuffled order are left out of that epoch. The test set is \
             evaluated in full after every epoch.
+
+            Data-parallel over MPI: 'mpirun -np K nngen train model.spec ...' (Open MPI, e.g. apt-get install \
+            openmpi-bin; add --hostfile FILE for several hosts) trains on K processes. The spec's batch is \
+            each process's share: a step takes K x batch samples, one allreduce averages the gradients, and \
+            every process makes the same update. Rank 0 prints and writes --save, --metrics and --plot; every \
+            rank reads the data and --resume/--params files, so on several hosts they must be at the same \
+            paths. --threads defaults to the cores divided by the processes on each host. A --resume needs \
+            as many processes as the checkpoint was trained with. Same K and seed: the same bits every run.
             """)
 
     @Argument(help: "The model spec.") var spec: String
@@ -41,22 +49,60 @@ struct Train: ParsableCommand {
     @Option(help: "Write the loss and accuracy curves to this .svg file after every epoch.") var plot: String?
 
     func run() throws {
-        try reportingErrors {
+        let environment = ProcessInfo.processInfo.environment
+        let launched = ProcessGroup.launcher(environment)
+        var group: ProcessGroup?
+        do {
+            try train(environment: environment, group: &group)
+            group?.finish()
+        } catch let error as CollectiveError {
+            // Raised on every rank at the same step: rank 0 says it once, and every rank leaves normally.
+            if (group?.rank ?? 0) == 0 { FileHandle.standardError.write(Data((error.diagnostic.rendered + "\n").utf8)) }
+            group?.finish()
+            throw ExitCode(1)
+        } catch let diagnostic as Diagnostic {
+            let who = launched.map { $0.size > 1 && $0.rank > 0 ? "rank \($0.rank) of \($0.size): " : "" } ?? ""
+            FileHandle.standardError.write(Data((who + diagnostic.rendered + "\n").utf8))
+            // An error of this rank alone: end the others now rather than leave them waiting for it.
+            group?.abort(code: 1)
+            throw ExitCode(1)
+        } catch {
+            group?.abort(code: 1)
+            throw error
+        }
+    }
+
+    func train(environment: [String: String], group: inout ProcessGroup?) throws {
+        do {
             let wallStart = Date()
             var options = TrainingOptions(
                 epochs: epochs, seed: seed, checkpointPath: save, stopAfterEpoch: stopAfter,
                 augmentation: Augmentation(cropPadding: crop, horizontalFlip: flip))
             options.allowSpecChange = allowSpecChange
             try options.validate()
-            let graph = try loadGraph(spec)
+            let launched = ProcessGroup.launcher(environment)
+            let leader = (launched?.rank ?? 0) == 0
+            let graph = try loadGraph(spec, warnings: leader)
             try options.augmentation.check(for: graph)
-            for path in [save, plot, metrics].compactMap({ $0 }) { try AtomicFile.requireWritable(path) }
-            let metricsLog = try metrics.map { try MetricsLog(path: $0) }
+            if params != nil, resume != nil {
+                throw Diagnostic("--params and --resume both set the parameters", hint: "give one of them")
+            }
             if let plot, !plot.lowercased().hasSuffix(".svg") {
                 throw Diagnostic(file: plot, "the plot is written as SVG", hint: "name the file .svg")
             }
+            guard threads >= 0 else { throw Diagnostic("--threads must be 0 (every core) or more, got \(threads)") }
+            group = try ProcessGroup.join(environment: environment)
+            // Rank 0 alone writes files and prints; the others train in silence.
+            if leader { for path in [save, plot, metrics].compactMap({ $0 }) { try AtomicFile.requireWritable(path) } }
+            let metricsLog = try leader ? metrics.map { try MetricsLog(path: $0) } : nil
+            let plot = leader ? plot : nil
             let (trainingSource, testSource) = try data.sources()
-            let console = ConsoleProgress()
+            let console = leader ? ConsoleProgress() : ConsoleProgress(isTerminal: false, write: { _ in })
+            if let group {
+                console.line(
+                    "data-parallel: \(group.size) processes (Open MPI, \(group.library)); a step trains on \(group.size) × the spec's batch"
+                )
+            }
             console.line("loading \(trainingSource)" + (testSource.map { " and \($0)" } ?? ""))
             // The training set loads on a background thread while the model compiles. The test set loads
             // in the background once training has started (it is needed at the end of epoch 1); its files
@@ -66,10 +112,9 @@ struct Train: ParsableCommand {
             try testSource?.requireFiles()
             let testSet = testSource.map { source in PendingDataset(source.description) { try source.load(for: graph) } }
 
-            guard threads >= 0 else { throw Diagnostic("--threads must be 0 (every core) or more, got \(threads)") }
             let model = try CompiledModel(graph: graph, backend: backend)
             let trainingSet = try pendingTrainingSet.wait()
-            model.threads = threads
+            model.threads = threads == 0 && group != nil ? Self.coresPerProcess(environment) : threads
             model.onBackendEvent = { console.line("backend: \($0)") }
             console.line(
                 "model \(graph.modelName): \(graph.parameterCount) parameters, input \(graph.inputShape), "
@@ -78,7 +123,7 @@ struct Train: ParsableCommand {
                     + (backend == .tiered && model.isCompilingInBackground ? " (cc compiling in the background)" : "")
                     + String(format: ", compiled in %.3f s", model.compileSeconds))
 
-            let trainer = try Trainer(model: model, trainingSet: trainingSet, pendingTestSet: testSet, options: options)
+            let trainer = try Trainer(model: model, trainingSet: trainingSet, pendingTestSet: testSet, options: options, group: group)
             trainer.onEvent = { event in
                 console.handle(event)
                 guard case .epochFinished(let record) = event else { return }
@@ -88,7 +133,6 @@ struct Train: ParsableCommand {
                 }
             }
             if let params {
-                guard resume == nil else { throw Diagnostic("--params and --resume both set the parameters", hint: "give one of them") }
                 try model.loadParameters(from: params)
                 console.line("starting from the parameters in \(params)")
             }
@@ -97,6 +141,7 @@ struct Train: ParsableCommand {
                 console.line("resumed \(resume): epoch \(trainer.state.epoch), step \(trainer.state.step), seed \(trainer.state.seed)")
             }
             if let save { console.line("a checkpoint is written to \(save) after every epoch") }
+            let stepsBefore = trainer.state.step
             try trainer.run()
 
             let wall = Date().timeIntervalSince(wallStart)
@@ -105,7 +150,22 @@ struct Train: ParsableCommand {
                 final += String(format: "; final test accuracy %.2f%% (loss %.4f)", 100 * accuracy, last.testLoss ?? .nan)
             }
             console.line(final)
+            if let group, trainer.state.step > stepsBefore {
+                let steps = Double(trainer.state.step - stepsBefore)
+                console.line(
+                    String(
+                        format: "allreduce: %.3f ms per step over %d processes (%.1f%% of the run, with the evaluations' reductions)",
+                        1000 * group.allreduceSeconds / max(steps, 1),
+                        group.size, 100 * group.allreduceSeconds / max(wall, 1e-9)))
+            }
             for path in [save, metrics, plot].compactMap({ $0 }) { console.line("wrote \(path)") }
         }
+    }
+
+    /// The default --threads of a data-parallel rank: the cores divided among the ranks on this host
+    /// (`OMPI_COMM_WORLD_LOCAL_SIZE`), at least 1.
+    static func coresPerProcess(_ environment: [String: String]) -> Int {
+        let local = environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) }.map { max(1, $0) } ?? 1
+        return max(1, ProcessInfo.processInfo.activeProcessorCount / local)
     }
 }

@@ -31,7 +31,8 @@ public final class ConsoleProgress {
     public func handle(_ event: TrainingEvent) {
         switch event {
         case .started(let plan):
-            var text = "training \(plan.modelName): \(plan.trainingSamples) samples, \(plan.stepsPerEpoch) steps of \(plan.batch) per epoch"
+            let perStep = plan.ranks > 1 ? "\(plan.ranks) ranks × \(plan.batch)" : "\(plan.batch)"
+            var text = "training \(plan.modelName): \(plan.trainingSamples) samples, \(plan.stepsPerEpoch) steps of \(perStep) per epoch"
             if plan.droppedPerEpoch > 0 {
                 text += " (the last \(plan.droppedPerEpoch) samples of each shuffled epoch are left out)"
             }

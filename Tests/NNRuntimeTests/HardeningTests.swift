@@ -25,10 +25,15 @@ import Testing
     static func nngen(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stderr: String, stdout: String)
     {
         let binary = try #require(CommandLineTests.binary, "nngen binary not found next to the tests")
-        // `timeout` turns a hang into a failure (status 124) instead of a stuck test run.
+        return try run(["60", binary] + arguments, environment: environment)
+    }
+
+    /// Runs `timeout ARGUMENTS` (seconds, program, its arguments) with `environment` added to this
+    /// process's: `timeout` turns a hang into a failure (status 124) instead of a stuck test run.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stderr: String, stdout: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["60", binary] + arguments
+        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
         process.environment = env

@@ -24,6 +24,8 @@ public struct TrainingState: Sendable, Equatable {
     /// The model the checkpoint was trained with, as `ShapedGraph.identityLines` (nil in checkpoints
     /// written before nngen recorded it).
     public var graphIdentity: [String]?
+    /// Processes of the data-parallel run that trained it (1: a single process); a resume needs as many.
+    public var ranks = 1
 
     public init(epoch: Int, step: Int64, seed: UInt64, rngSeed: UInt64, plannedEpochs: Int, history: TrainingHistory) {
         self.epoch = epoch
@@ -70,6 +72,7 @@ extension CompiledModel {
             "seed": String(state.seed),
             "rng_seed": String(state.rngSeed),
             "epochs": String(state.plannedEpochs),
+            "ranks": String(state.ranks),
             "history": try state.history.json(),
             // How raw bytes became inputs, so a reader of the file (or the generated library) can do the same.
             "preprocess": graph.bytePreprocessing.specText,
@@ -146,6 +149,12 @@ extension CompiledModel {
             seed: try number("seed", UInt64.self), rngSeed: try number("rng_seed", UInt64.self),
             plannedEpochs: try number("epochs", Int.self, max: TrainingOptions.maxEpochs),
             history: try TrainingHistory.decode(try field("history"), origin: path))
+        // (Checkpoints written before data-parallel training were all of one process.)
+        state.ranks = metadata["ranks"] == nil ? 1 : try number("ranks", Int.self, max: 1 << 24)
+        guard state.ranks >= 1 else {
+            throw Diagnostic(
+                file: path, "the checkpoint metadata 'ranks' is 0", hint: "the file is damaged; resume from another checkpoint")
+        }
         state.graphIdentity = metadata["graph"].map { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
         try importTensors(tensors, origin: path, ignoringPrefixes: [Self.optimizerPrefix])
         try importOptimizerState(tensors, origin: path)

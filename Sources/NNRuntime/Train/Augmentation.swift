@@ -79,20 +79,24 @@ final class Augmenter {
     }
 
     /// Transforms every sample of `model.inputBuffer`; `padValue` is a black pixel in the staged values.
-    func apply(to model: CompiledModel, step: Int64, padValue: Double) {
+    /// `firstSlot` is the staged batch's first slot in the global batch (a data-parallel rank's share
+    /// starts at rank · batch), so K ranks of batch N draw what one process of batch K·N would.
+    func apply(to model: CompiledModel, step: Int64, padValue: Double, firstSlot: Int = 0) {
         switch model.graph.dtype {
-        case .float32: transform(model.inputBuffer.assumingMemoryBound(to: Float.self), step: step, pad: Float(padValue))
-        case .float64: transform(model.inputBuffer.assumingMemoryBound(to: Double.self), step: step, pad: padValue)
+        case .float32:
+            transform(model.inputBuffer.assumingMemoryBound(to: Float.self), step: step, pad: Float(padValue), firstSlot: firstSlot)
+        case .float64:
+            transform(model.inputBuffer.assumingMemoryBound(to: Double.self), step: step, pad: padValue, firstSlot: firstSlot)
         }
     }
 
-    private func transform<T: BinaryFloatingPoint>(_ input: UnsafeMutablePointer<T>, step: Int64, pad: T) {
+    private func transform<T: BinaryFloatingPoint>(_ input: UnsafeMutablePointer<T>, step: Int64, pad: T, firstSlot: Int) {
         let plane = height * width
         let sample = channels * plane
         let copy = scratch.assumingMemoryBound(to: T.self)
         let p = augmentation.cropPadding
         for slot in 0..<batch {
-            let (oy, ox, flip) = draw(step: step, slot: slot)
+            let (oy, ox, flip) = draw(step: step, slot: firstSlot + slot)
             guard oy != p || ox != p || flip else { continue }
             let image = input + slot * sample
             copy.update(from: image, count: sample)

@@ -56,15 +56,37 @@ extension CompiledModel {
     /// Σ_real lᵢ = B·mean₁ − p·mean₂
     /// ```
     public func evaluate(_ dataset: LabeledDataset) -> Evaluation {
+        let sums = evaluationSums(dataset, rows: 0..<dataset.count)
+        let count = dataset.count
+        return Evaluation(count: count, loss: count > 0 ? sums.loss / Double(count) : 0, correct: sums.correct, confusion: sums.confusion)
+    }
+
+    /// `evaluate` split across the ranks of a data-parallel job: each evaluates a contiguous share of the
+    /// samples, and one allreduce adds up the loss sums, correct counts and confusion matrices. Every
+    /// rank returns the same evaluation.
+    public func evaluate(_ dataset: LabeledDataset, group: ProcessGroup) throws -> Evaluation {
+        let share = { (rank: Int) in rank * dataset.count / group.size }
+        var sums = evaluationSums(dataset, rows: share(group.rank)..<share(group.rank + 1))
+        let packed = try group.sum([sums.loss, Double(sums.correct)] + sums.confusion.flatMap { $0.map(Double.init) })
+        let classes = sums.confusion.count
+        sums.loss = packed[0]
+        sums.correct = Int(packed[1])
+        sums.confusion = (0..<classes).map { k in (0..<classes).map { Int(packed[2 + k * classes + $0]) } }
+        let count = dataset.count
+        return Evaluation(count: count, loss: count > 0 ? sums.loss / Double(count) : 0, correct: sums.correct, confusion: sums.confusion)
+    }
+
+    /// The loss sum, correct count and confusion matrix of the samples `rows` of `dataset`, in test mode.
+    func evaluationSums(_ dataset: LabeledDataset, rows range: Range<Int>) -> (loss: Double, correct: Int, confusion: [[Int]]) {
         let batch = graph.batch
         let classes = graph.outputShape.featureCount
         var rows = [Int](repeating: 0, count: batch)
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         var lossSum = 0.0
         var correct = 0
-        var start = 0
-        while start < dataset.count {
-            let real = min(batch, dataset.count - start)
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let real = min(batch, range.upperBound - start)
             for slot in 0..<batch { rows[slot] = start + (slot < real ? slot : 0) }
             rows.withUnsafeBufferPointer { stageBatch(dataset, rows: $0) }
             let mean = stagedForward(mode: .test, withTarget: true)
@@ -84,8 +106,7 @@ extension CompiledModel {
             }
             start += real
         }
-        let count = dataset.count
-        return Evaluation(count: count, loss: count > 0 ? lossSum / Double(count) : 0, correct: correct, confusion: confusion)
+        return (lossSum, correct, confusion)
     }
 
     /// The class probabilities (the softmax of the network outputs, test mode) of `count` samples given

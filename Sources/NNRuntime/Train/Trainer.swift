@@ -56,7 +56,10 @@ public struct TrainingPlan: Sendable, Equatable {
     /// The epoch the run stops after (1-based, ≤ `epochs`).
     public var endEpoch: Int
     public var epochs: Int
+    /// The spec's batch: each rank's share of a step.
     public var batch: Int
+    /// Processes of a data-parallel run (1: this process alone); a step trains on `ranks · batch` samples.
+    public var ranks: Int = 1
     public var stepsPerEpoch: Int
     public var trainingSamples: Int
     /// Samples left out of each epoch: the last partial batch of the shuffled order.
@@ -114,6 +117,14 @@ public enum TrainingEvent: Sendable {
 ///
 /// The loop copies one batch into the model's input and target buffers (converting bytes to values),
 /// calls the fused training step and reads the predictions back; it allocates nothing.
+///
+/// Given a `ProcessGroup` (nngen started by `mpirun -np K`) the run is data-parallel: every rank shuffles
+/// the same order, a step takes K·N samples of it and rank r trains on the r-th N of them; one allreduce
+/// averages the gradients, so every rank makes the same update (`stagedTrainStep(learningRate:group:)`).
+/// Loss and accuracy are summed over the ranks every step, so each rank sees the global figures and
+/// stops at the same step. After each epoch the ranks compare checksums of their state, average
+/// batchnorm's running statistics and evaluate a share of the test set each; rank 0 alone writes the
+/// checkpoint.
 public final class Trainer {
     public let model: CompiledModel
     public let trainingSet: LabeledDataset
@@ -130,6 +141,12 @@ public final class Trainer {
     public let stepsPerEpoch: Int
     /// Transforms each staged training batch, when the options ask for augmentation.
     private let augmenter: Augmenter?
+    /// The ranks of a data-parallel run, or nil for a single process.
+    public let group: ProcessGroup?
+    /// `group`'s size, or 1.
+    public var ranks: Int { group?.size ?? 1 }
+    /// `group`'s rank, or 0.
+    public var rank: Int { group?.rank ?? 0 }
 
     /// A trainer for `model`, which it initializes from `options.seed` (call `resume(from:)` to continue
     /// a checkpoint instead). Both data sets must fit the model (`LabeledDataset.check(for:origin:)`).
@@ -142,8 +159,10 @@ public final class Trainer {
 
     /// A trainer whose test set may still be loading: it is started after the first step and checked
     /// against the model when the first epoch ends (an error in it stops the run there).
-    public init(model: CompiledModel, trainingSet: LabeledDataset, pendingTestSet testSet: PendingDataset?, options: TrainingOptions) throws
-    {
+    public init(
+        model: CompiledModel, trainingSet: LabeledDataset, pendingTestSet testSet: PendingDataset?, options: TrainingOptions,
+        group: ProcessGroup? = nil
+    ) throws {
         try options.validate()
         let graph = model.graph
         guard graph.optimizer != nil else {
@@ -153,8 +172,14 @@ public final class Trainer {
         }
         try trainingSet.check(for: graph, origin: "the training set")
         try options.augmentation.check(for: graph)
-        stepsPerEpoch = trainingSet.count / graph.batch
+        let ranks = group?.size ?? 1
+        stepsPerEpoch = trainingSet.count / (graph.batch * ranks)
         guard stepsPerEpoch >= 1 else {
+            if ranks > 1 {
+                throw Diagnostic(
+                    "the training set has \(trainingSet.count) samples, fewer than one global batch of \(ranks) ranks × \(graph.batch)",
+                    hint: "run fewer ranks (mpirun -np) or lower the batch size in the spec's input line")
+            }
             throw Diagnostic(
                 "the training set has \(trainingSet.count) samples, fewer than one batch of \(graph.batch)",
                 hint: "lower the batch size in the spec's input line, e.g. 'input \(graph.inputName) [\(max(1, trainingSet.count)), ...]'")
@@ -163,11 +188,13 @@ public final class Trainer {
         self.trainingSet = trainingSet
         self.testSet = testSet
         self.options = options
+        self.group = group
         augmenter = options.augmentation.isIdentity ? nil : Augmenter(options.augmentation, graph: graph, seed: options.seed)
         model.initialize(seed: options.seed)
         state = TrainingState(
             epoch: 0, step: 0, seed: options.seed, rngSeed: model.rngSeed,
             plannedEpochs: options.epochs, history: TrainingHistory())
+        state.ranks = ranks
     }
 
     /// Continues the run saved in the checkpoint at `path`: parameters, buffers, optimizer state, step
@@ -191,6 +218,13 @@ public final class Trainer {
                 }
                 try onEvent?(.note("continuing with a changed spec (--allow-spec-change): \(list)"))
             }
+        }
+        guard restored.ranks == ranks else {
+            throw Diagnostic(
+                file: path,
+                "the checkpoint was trained by \(restored.ranks) process\(restored.ranks == 1 ? "" : "es"); this run has \(ranks)",
+                hint: restored.ranks == 1
+                    ? "resume it without mpirun (or with mpirun -np 1)" : "resume it with mpirun -np \(restored.ranks)")
         }
         guard restored.step == Int64(restored.epoch * stepsPerEpoch) else {
             throw Diagnostic(
@@ -247,8 +281,8 @@ public final class Trainer {
             .started(
                 TrainingPlan(
                     modelName: graph.modelName, startEpoch: state.epoch, endEpoch: endEpoch, epochs: options.epochs,
-                    batch: graph.batch, stepsPerEpoch: stepsPerEpoch, trainingSamples: trainingSet.count,
-                    droppedPerEpoch: trainingSet.count - stepsPerEpoch * graph.batch,
+                    batch: graph.batch, ranks: ranks, stepsPerEpoch: stepsPerEpoch, trainingSamples: trainingSet.count,
+                    droppedPerEpoch: trainingSet.count - stepsPerEpoch * graph.batch * ranks,
                     testSamples: testSet.flatMap { $0.isLoaded ? try? $0.wait().count : nil },
                     testSetLoading: testSet.map { !$0.isLoaded } ?? false, seed: state.seed)))
         while state.epoch < endEpoch {
@@ -277,17 +311,32 @@ public final class Trainer {
         let reportEvery = max(1, stepsPerEpoch / TrainingHistory.pointsPerEpoch)
         var sums = EpochSums()
         var interval = (loss: 0.0, steps: 0)
+        let samplesPerStep = batch * ranks
         for stepInEpoch in 0..<stepsPerEpoch {
-            let loss = try order.withUnsafeBufferPointer { order in
-                let rows = UnsafeBufferPointer(rebasing: order[stepInEpoch * batch..<(stepInEpoch + 1) * batch])
+            var (loss, correct) = try order.withUnsafeBufferPointer { order in
+                let first = (stepInEpoch * ranks + rank) * batch
+                let rows = UnsafeBufferPointer(rebasing: order[first..<first + batch])
                 model.stageBatch(trainingSet, rows: rows)
-                augmenter?.apply(to: model, step: model.step + 1, padValue: trainingSet.blackPixel)
+                augmenter?.apply(to: model, step: model.step + 1, padValue: trainingSet.blackPixel, firstSlot: rank * batch)
                 sums.learningRate = learningRate(epoch: epoch)
-                let loss = try model.stagedTrainStep(learningRate: sums.learningRate)
-                for slot in 0..<batch where model.predictedClass(slot) == Int(trainingSet.labels[rows[slot]]) { sums.correct += 1 }
-                return loss
+                let loss =
+                    try group.map { try model.stagedTrainStep(learningRate: sums.learningRate, group: $0) }
+                    ?? model.stagedTrainStep(learningRate: sums.learningRate)
+                var correct = 0
+                for slot in 0..<batch where model.predictedClass(slot) == Int(trainingSet.labels[rows[slot]]) { correct += 1 }
+                return (loss, correct)
             }
-            guard loss.isFinite else { throw nonFiniteLoss(loss, epoch: epoch, stepInEpoch: stepInEpoch) }
+            if let group {
+                // The global batch's mean loss and correct count: the same on every rank.
+                let global = try group.sum([loss, Double(correct)])
+                (loss, correct) = (global[0] / Double(ranks), Int(global[1]))
+            }
+            sums.correct += correct
+            guard loss.isFinite else {
+                let error = nonFiniteLoss(loss, epoch: epoch, stepInEpoch: stepInEpoch)
+                if group != nil { throw CollectiveError(error) }
+                throw error
+            }
             if model.step == firstStep {
                 try onEvent?(.firstStepFinished(secondsSinceProcessStart: ProcessClock.secondsSinceStart()))
                 testSet?.start()
@@ -307,8 +356,8 @@ public final class Trainer {
                     StepProgress(
                         epoch: epoch + 1, epochs: endEpoch, stepInEpoch: done, stepsPerEpoch: stepsPerEpoch,
                         step: model.step, loss: sums.loss / Double(done),
-                        accuracy: Double(sums.correct) / Double(done * batch), learningRate: sums.learningRate,
-                        samplesPerSecond: Double(done * batch) / max(elapsed, 1e-9), elapsed: elapsed)))
+                        accuracy: Double(sums.correct) / Double(done * samplesPerStep), learningRate: sums.learningRate,
+                        samplesPerSecond: Double(done * samplesPerStep) / max(elapsed, 1e-9), elapsed: elapsed)))
         }
         sums.seconds = Self.seconds(since: started)
         return sums
@@ -316,24 +365,28 @@ public final class Trainer {
 
     /// After the steps of epoch `epoch`: evaluate the test set, record the epoch, write the checkpoint.
     func finishEpoch(_ epoch: Int, _ trained: EpochSums, started: UInt64) throws {
-        let batch = model.graph.batch
+        let samplesPerStep = model.graph.batch * ranks
+        if let group {
+            try model.averageBuffers(group: group)
+            try model.checkSameOnEveryRank(group: group, epoch: epoch + 1)
+        }
         var evaluation: Evaluation?
         if let testSet = try loadedTestSet() {
             try onEvent?(.evaluating(epoch: epoch + 1))
-            evaluation = model.evaluate(testSet)
+            evaluation = try group.map { try model.evaluate(testSet, group: $0) } ?? model.evaluate(testSet)
         }
         let record = EpochRecord(
             epoch: epoch + 1, step: model.step, learningRate: trained.learningRate,
             trainLoss: trained.loss / Double(stepsPerEpoch),
-            trainAccuracy: Double(trained.correct) / Double(stepsPerEpoch * batch),
+            trainAccuracy: Double(trained.correct) / Double(stepsPerEpoch * samplesPerStep),
             testLoss: evaluation?.loss, testAccuracy: evaluation?.accuracy,
             seconds: Self.seconds(since: started),
-            samplesPerSecond: Double(stepsPerEpoch * batch) / max(trained.seconds, 1e-9))
+            samplesPerSecond: Double(stepsPerEpoch * samplesPerStep) / max(trained.seconds, 1e-9))
         state.epoch = epoch + 1
         state.step = model.step
         state.rngSeed = model.rngSeed
         state.history.epochs.append(record)
-        if let path = options.checkpointPath {
+        if let path = options.checkpointPath, rank == 0 {
             try model.writeCheckpoint(to: path, state: state)
             try onEvent?(.checkpointSaved(path: path, epoch: state.epoch))
         }
