@@ -15,8 +15,8 @@ command -v mpirun >/dev/null || { echo "mpirun not found: apt-get install openmp
 [[ "$(id -u)" -eq 0 ]] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 lscpu | sed -n 's/^Model name: *//p; s/^CPU family: */family /p; s/^Model: */model /p' | paste -sd' '
 
-report() {  # the last epoch's line and the allreduce line of a run's output
-    grep -E "^epoch $epochs |^allreduce" | sed 's/^/    /'
+report() {  # the last epoch's line and the allreduce line of a run's output (mpirun gives rank 0 a pty: drop the bar)
+    tr '\r' '\n' | sed 's/\x1b\[2K//g' | grep -E "^epoch $epochs |^allreduce" | sed 's/^/    /'
 }
 
 for workload in w1 w2; do
