@@ -74,7 +74,9 @@ public enum CCCompiler {
             return CCBuild(library: library, cacheHit: true, warnings: "")
         }
         try AtomicFile.createDirectory(options.cacheDirectory)
-        removeStaleTemporaries(in: options.cacheDirectory)
+        // What builds of processes that no longer run left: `.NAME.tmp-PID-N` files (a compiler killed
+        // with its process, a library never renamed into place).
+        AtomicFile.removeStaleTemporaries(inFolder: options.cacheDirectory) { $0.hasPrefix(".") }
         let temporary = "\(options.cacheDirectory)/.\(paths.stem).tmp-\(getpid())-\(temporaryCounter.next())"
         try writeSource(source, to: paths.source, temporary: temporary + ".c")
         let arguments = compiler.leadingArguments + options.flags + ["-fPIC", "-shared", "-o", temporary, paths.source, "-lm"]
@@ -155,18 +157,6 @@ public enum CCCompiler {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
             throw Diagnostic(file: path, "cannot store the C source in the cache: \(reason)")
-        }
-    }
-
-    /// Removes what builds of processes that no longer run left in the cache: `.NAME.tmp-PID-N` files
-    /// (a compiler killed with its process, a library never renamed into place).
-    static func removeStaleTemporaries(in directory: String) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-        for name in names where name.hasPrefix(".") {
-            guard let marker = name.range(of: ".tmp-") else { continue }
-            let pid = name[marker.upperBound...].prefix { $0.isNumber }
-            guard let process = Int32(pid), process != getpid(), !AtomicFile.processIsAlive(process) else { continue }
-            unlink(directory + "/" + name)
         }
     }
 

@@ -62,11 +62,17 @@ public enum AtomicFile {
     /// Removes temporary files a killed writer left beside `path` (`.NAME.tmp-PID-N` whose process is gone).
     public static func removeStaleTemporaries(of path: String) {
         let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent().path
         let prefix = "." + url.lastPathComponent + ".tmp-"
+        removeStaleTemporaries(inFolder: url.deletingLastPathComponent().path) { $0.hasPrefix(prefix) }
+    }
+
+    /// Removes the files of `folder` that `accepts` and whose name carries `.tmp-PID` (the last such
+    /// marker) of a process that no longer runs: what killed writers and builds leave behind.
+    public static func removeStaleTemporaries(inFolder folder: String, where accepts: (String) -> Bool) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
-        for name in names where name.hasPrefix(prefix) {
-            let pid = name.dropFirst(prefix.count).prefix { $0.isNumber }
+        for name in names where accepts(name) {
+            guard let marker = name.range(of: ".tmp-", options: .backwards) else { continue }
+            let pid = name[marker.upperBound...].prefix { $0.isNumber }
             guard let process = Int32(pid), process != getpid(), !processIsAlive(process) else { continue }
             unlink(folder + "/" + name)
         }
