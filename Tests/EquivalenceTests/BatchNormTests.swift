@@ -54,6 +54,16 @@ import Testing
         }
     }
 
+    /// `sync=true` in one process (no allreduce set: the sums are its own) is batchnorm of its batch,
+    /// through its own plain loops: the same reference, in both modes, every shape. (Over several
+    /// processes: DataParallelTests.)
+    @Test(arguments: shapes)
+    func syncMatchesReferenceInOneProcess(shape: [Int]) throws {
+        try checkLayer("batchnorm bn sync=true", input: shape, modes: [.train, .test], dtypes: Self.dtypes(shape)) {
+            Self.reference($0, eps: 1e-5, momentum: 0.9)
+        }
+    }
+
     /// Hand-computed: x = [1, 2, 3] in one feature has mean 2 and biased variance 2/3, so with eps → 0
     /// x̂ = [−1, 0, 1]·sqrt(3/2); running_mean = 0.9·0 + 0.1·2 = 0.2, running_var = 0.9·1 + 0.1·(2/3).
     @Test func handComputedValues() throws {

@@ -31,6 +31,7 @@ struct TemplateSample: CustomStringConvertible, Sendable {
         TemplateSample("leakyrelu", "leakyrelu r slope=0.2\naffine fc out=3"),
         TemplateSample("gelu", "gelu g\naffine fc out=3"),
         TemplateSample("batchnorm", "batchnorm bn\naffine fc out=3"),
+        TemplateSample("batchnorm", "batchnorm bn sync=true\naffine fc out=3"),
         TemplateSample("conv", "conv c filters=4 size=3 pad=1\naffine fc out=3"),
         TemplateSample("conv", "conv c filters=6 size=3 groups=3 bias=false\naffine fc out=3"),
         TemplateSample("maxpool", "maxpool p size=2\naffine fc out=3"),
@@ -78,7 +79,7 @@ struct TemplateSample: CustomStringConvertible, Sendable {
         if let index = graph.layers.firstIndex(where: { $0.kind == sample.kind }) {
             let layer = graph.layers[index]
             let constants = Emitter.layerConstants(layer, slots: plan.layers[index], plan: plan)
-            return (layer.definition.template, Set(constants.map(\.name)))
+            return (layer.template, Set(constants.map(\.name)))
         }
         if graph.loss.definition.keyword == sample.kind {
             return (graph.loss.definition.template, Set(Emitter.lossConstants(graph, plan: plan).map(\.name)))
@@ -114,7 +115,7 @@ struct TemplateSample: CustomStringConvertible, Sendable {
             guard let index = graph.layers.firstIndex(where: { $0.kind == sample.kind }) else { continue }
             let layer = graph.layers[index]
             let constants = Set(Emitter.layerConstants(layer, slots: plan.layers[index], plan: plan).map(\.name))
-            let defaults = Self.defaults(of: try TemplateLibrary.embedded.text(layer.definition.template + ".c"))
+            let defaults = Self.defaults(of: try TemplateLibrary.embedded.text(layer.template + ".c"))
             #expect(constants.isSubset(of: defaults), "forward-only \(sample): \(constants.subtracting(defaults).sorted())")
             #expect(!constants.contains { $0.hasPrefix("G_") || $0.hasPrefix("DX_") }, "forward-only \(sample) writes gradient constants")
         }

@@ -16,14 +16,15 @@ private let mpirunPath = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { Fi
 struct DataParallelTests {
     static let mpirun = mpirunPath
 
-    /// A float64 MLP without batchnorm of batch `batch`; with `batchnorm`, one after each affine.
-    static func spec(batch: Int, batchnorm: Bool = false) -> String {
+    /// A float64 MLP without batchnorm of batch `batch`; with `batchnorm`, one after the first affine, which
+    /// then has no bias (its gradient would be 0 but for rounding), `sync=true` with `sync`.
+    static func spec(batch: Int, batchnorm: Bool = false, sync: Bool = false) -> String {
         """
         model dp
         input x [\(batch), 2, 3, 3]
         dtype float64
-        affine fc1 out=7
-        \(batchnorm ? "batchnorm bn1" : "")
+        affine fc1 out=7\(batchnorm ? " bias=false" : "")
+        \(batchnorm ? "batchnorm bn1" + (sync ? " sync=true" : "") : "")
         relu
         affine fc2 out=5
         loss softmax
@@ -43,6 +44,8 @@ struct DataParallelTests {
         try spec(batch: 4).write(toFile: directory + "/b4.spec", atomically: true, encoding: .utf8)
         try spec(batch: 8).write(toFile: directory + "/b8.spec", atomically: true, encoding: .utf8)
         try spec(batch: 4, batchnorm: true).write(toFile: directory + "/bn4.spec", atomically: true, encoding: .utf8)
+        try spec(batch: 4, batchnorm: true, sync: true).write(toFile: directory + "/sync4.spec", atomically: true, encoding: .utf8)
+        try spec(batch: 8, batchnorm: true).write(toFile: directory + "/bn8.spec", atomically: true, encoding: .utf8)
         return directory
     }
 
@@ -101,6 +104,40 @@ struct DataParallelTests {
         let initial = try HardeningTests.nngen(["init", directory + "/b8.spec", "-o", directory + "/init.safetensors"])
         #expect(initial.status == 0, "\(initial.stderr)")
         #expect(try Self.tensors(directory + "/init.safetensors")["fc1.weight"] != one["fc1.weight"])
+    }
+
+    /// `batchnorm sync=true` takes its statistics over the global batch (PyTorch's SyncBatchNorm): 2 ranks of
+    /// batch 4 give the parameters, running statistics and momentum of one process of batch 8 with plain
+    /// batchnorm, to 1e-12 (float64). Without sync they do not (each rank normalizes its own 4).
+    @Test func syncBatchnormEqualsOneProcessWithTheGlobalBatch() throws {
+        let directory = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func worst(_ a: [String: [Double]], _ b: [String: [Double]]) -> Double {
+            var worst = 0.0
+            for (name, values) in a {
+                guard let other = b[name], other.count == values.count else { return .infinity }
+                for (x, y) in zip(values, other) { worst = max(worst, abs(x - y) / max(abs(x), 1e-300)) }
+            }
+            return worst
+        }
+        let single = try HardeningTests.nngen(
+            ["train", directory + "/bn8.spec", "--epochs", "1", "--save", directory + "/one.ckpt"] + Self.data(directory))
+        #expect(single.status == 0, "\(single.stderr)")
+        let one = try Self.tensors(directory + "/one.ckpt")
+        for (spec, synced) in [("sync4", true), ("bn4", false)] {
+            let ranks = try Self.run(
+                ["-np", "2", "nngen", "train", directory + "/\(spec).spec", "--epochs", "1", "--save", directory + "/\(spec).ckpt"]
+                    + Self.data(directory))
+            #expect(ranks.status == 0, "\(ranks.stderr)")
+            let two = try Self.tensors(directory + "/\(spec).ckpt")
+            #expect(Set(two.keys) == Set(one.keys))
+            let difference = worst(one, two)
+            if synced {
+                #expect(difference <= 1e-12, "sync=true: worst relative difference \(difference)")
+            } else {
+                #expect(difference > 1e-6, "without sync the ranks' statistics are their own: \(difference)")
+            }
+        }
     }
 
     /// With batchnorm the ranks' batch statistics differ, but the ranks still hold the same parameters

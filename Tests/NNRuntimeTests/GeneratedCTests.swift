@@ -75,6 +75,37 @@ import Testing
         #expect(!symbols.contains("backward"), "\(template) compiles backward code in a forward-only build:\n\(symbols)")
     }
 
+    /// A library with two `batchnorm sync=true` layers (spatial and per feature: their shared allreduce hook
+    /// declared once, `set_allreduce` in the header), training and forward-only, compiles warning-free.
+    @Test func syncBatchnormLibraryCompilesCleanly() throws {
+        let directory = NSTemporaryDirectory() + "nngen-sync-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try """
+        model syncbn
+        input x [4, 2, 5, 5]
+        conv c1 filters=3 size=3 pad=1
+        batchnorm b1 sync=true
+        relu
+        affine f1 out=6
+        batchnorm b2 sync=true
+        affine f2 out=3
+        loss softmax
+        optimizer sgd lr=0.1
+
+        """.write(toFile: directory + "/syncbn.spec", atomically: true, encoding: .utf8)
+        for (folder, extra) in [("train", [String]()), ("infer", ["--inference"])] {
+            let compile = try HardeningTests.nngen(["compile", directory + "/syncbn.spec", "-o", directory + "/" + folder] + extra)
+            #expect(compile.status == 0, "\(compile.stderr)")
+            let header = try String(contentsOfFile: directory + "/\(folder)/syncbn.h", encoding: .utf8)
+            #expect(header.contains("void syncbn_set_allreduce(nngen_allreduce_fn allreduce);"))
+            for compiler in Self.compilers where Self.available(compiler[0]) {
+                let result = Self.run(compiler + ["-I", directory + "/" + folder, directory + "/\(folder)/syncbn.c"])
+                #expect(result.status == 0 && !result.output.contains("warning"), "\(compiler[0]), \(folder):\n\(result.output)")
+            }
+        }
+    }
+
     @Test func gccIsAvailableHere() {
         #expect(Self.available("gcc") || Self.available("cc"), "no C compiler: install gcc")
     }

@@ -126,8 +126,8 @@ public enum Emitter {
         templates: TemplateLibrary, options: EmitOptions
     ) throws -> String {
         try section(
-            title: "\(layer.name): \(layer.kind) \(layer.input) → \(layer.output)   (templates/\(layer.definition.template).c)",
-            template: layer.definition.template, prefix: names.layer(layer.name),
+            title: "\(layer.name): \(layer.kind) \(layer.input) → \(layer.output)   (templates/\(layer.template).c)",
+            template: layer.template, prefix: names.layer(layer.name),
             constants: layerConstants(layer, slots: slots, plan: plan), templates: templates, options: options)
     }
 

@@ -88,6 +88,10 @@ extension EntryPoint {
         "real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng")
     /// Sets the kernels' thread count (≤ 0: the default) and returns the count in effect.
     public static let setThreads = EntryPoint(.network, "int", "set_threads", "int threads")
+    /// Sets the function that sums doubles over the processes of a data-parallel job (only in a build with
+    /// `batchnorm ... sync=true`; see `ShapedGraph.synchronizesBatchStatistics`).
+    public static let setAllreduce = EntryPoint(
+        .network, "void", "set_allreduce", "nngen_allreduce_fn allreduce")
 
     // MARK: The library (templates/library.c)
 

@@ -116,7 +116,7 @@ struct HeaderWriter {
              * thread. The threads start on first use and stay until the library is unloaded. Results do not
              * depend on the count. Call it between calls, not while another thread runs the model. */
             \(prototype(.setThreads));
-
+            \(graph.synchronizesBatchStatistics ? Self.allreduceDeclaration(prototype(.setAllreduce)) : "")
             """
         if let optimizer = graph.optimizer, !forwardOnly {
             out += """
@@ -246,6 +246,22 @@ struct HeaderWriter {
          * `total_steps` in the run (epochs × steps_per_epoch): schedule \(graph.schedule.specText),
          * lr \(graph.optimizer.map { Attributes.format($0.instance.learningRate) } ?? "0"). */
         \(prototype(.learningRate));
+
+        """
+    }
+
+    /// The data-parallel hook of a build with `batchnorm ... sync=true`: its function type and setter.
+    static func allreduceDeclaration(_ prototype: String) -> String {
+        """
+        #ifndef NNGEN_ALLREDUCE_FN_DEFINED
+        #define NNGEN_ALLREDUCE_FN_DEFINED
+        /* Replaces `count` doubles by their sums over every process of a data-parallel job. */
+        typedef void (*nngen_allreduce_fn)(double *values, int count);
+        #endif
+        /* batchnorm sync=true takes its batch statistics over every process: give it the sum (e.g. an
+         * MPI_Allreduce with MPI_IN_PLACE, MPI_DOUBLE, MPI_SUM) before training. NULL (the default): this
+         * process alone. */
+        \(prototype);
 
         """
     }

@@ -68,7 +68,19 @@ struct NetworkWriter {
 
                 """
         }
-        return out + "\n" + threads()
+        return out + "\n" + threads() + allreduce()
+    }
+
+    /// The data-parallel hook of `batchnorm ... sync=true` (declared by the batchnorm template).
+    func allreduce() -> String {
+        guard graph.synchronizesBatchStatistics else { return "" }
+        return """
+            /* The sum over the processes of a data-parallel job that batchnorm sync=true takes its batch
+             * statistics with: allreduce(values, count) replaces count doubles by their sums over every
+             * process (e.g. MPI_Allreduce with MPI_IN_PLACE, MPI_DOUBLE, MPI_SUM). NULL: this process alone. */
+            \(EntryPoint.setAllreduce.prototype(names, real: "real")) { nngen_allreduce_hook = allreduce; }
+
+            """
     }
 
     /// The thread-count entry point.

@@ -20,6 +20,8 @@ public struct ShapedLayer: Sendable {
     public var location: SourceLocation
 
     public var kind: String { definition.keyword }
+    /// The file in `templates/` (without `.c`) its kernels come from.
+    public var template: String { instance.template ?? definition.template }
     /// The shape of its (first) input.
     public var input: TensorShape { inputs[0] }
     public var output: TensorShape { instance.output }
@@ -63,6 +65,10 @@ public enum Schedule: Sendable, Hashable {
 
 /// A whole model after shape inference.
 public struct ShapedGraph: Sendable {
+    /// True when a batchnorm has `sync=true`: its statistics need the sums of every process of a
+    /// data-parallel job, through the generated `set_allreduce` entry point.
+    public var synchronizesBatchStatistics: Bool { layers.contains { $0.kind == "batchnorm" && $0.attributes.bool("sync") } }
+
     /// What shape inference noticed but accepted (`nngen check` and every command print them).
     public var warnings: [Diagnostic] = []
     public var modelName: String

@@ -1,7 +1,7 @@
 // batchnorm: per-feature ([N, D]) or per-channel ([N, C, H, W], spatial) batch normalization.
 
 extension LayerDefinition {
-    /// `batchnorm NAME [eps=1e-5] [momentum=0.9]` on `[N, D]` or `[N, C, H, W]`.
+    /// `batchnorm NAME [eps=1e-5] [momentum=0.9] [sync=false]` on `[N, D]` or `[N, C, H, W]`.
     public static let batchnorm = LayerDefinition(
         keyword: "batchnorm",
         summary: "batch normalization per feature ([N, D]) or per channel over N, H, W ([N, C, H, W])",
@@ -10,6 +10,9 @@ extension LayerDefinition {
             AttributeSpec(
                 "momentum", .real(min: 0, max: 1, openMin: false), default: .real(0.9),
                 "running = momentum·running + (1 − momentum)·batch"),
+            AttributeSpec(
+                "sync", .boolean, default: .boolean(false),
+                "batch statistics over every process of a data-parallel run (PyTorch's SyncBatchNorm)"),
         ],
         template: "batchnorm",
         instantiate: { context in
@@ -25,7 +28,7 @@ extension LayerDefinition {
                     "on \(shape) normalizes each feature over N·H·W = 1 value: in training its output would always be β",
                     hint: "use a batch of 2 or more, or layernorm for per-sample normalization")
             }
-            return LayerInstance(
+            var instance = LayerInstance(
                 output: shape,
                 parameters: [TensorSpec("gamma", [channels], .ones), TensorSpec("beta", [channels], .zeros)],
                 buffers: [TensorSpec("running_mean", [channels], .zeros), TensorSpec("running_var", [channels], .ones)],
@@ -38,5 +41,8 @@ extension LayerDefinition {
                     .real("MOMENTUM", context.attributes.double("momentum"), "running-statistics momentum"),
                 ],
                 forwardFLOPs: 8 * shape.count)
+            // sync=true: the statistics of every process's batch, in a template of its own.
+            if context.attributes.bool("sync") { instance.template = "batchnorm_sync" }
+            return instance
         })
 }

@@ -65,6 +65,8 @@ public struct LayerInstance: Sendable {
     public var forwardFLOPs: Int
     /// What the shape rule accepted but the user should know (e.g. input rows no window reads).
     public var warnings: [Diagnostic] = []
+    /// The template of this instance when not the definition's (e.g. `batchnorm_sync` for `sync=true`).
+    public var template: String?
 
     public init(
         output: TensorShape, parameters: [TensorSpec] = [], buffers: [TensorSpec] = [], saved: [SavedSpec] = [],

@@ -118,6 +118,30 @@ public final class ProcessGroup: @unchecked Sendable {
     }
 }
 
+extension ProcessGroup {
+    /// The group whose sums `batchnormAllreduce` takes: a C function pointer captures no context.
+    nonisolated(unsafe) static var current: ProcessGroup?
+
+    /// Makes this the group of `batchnormAllreduce` and gives that function to `model`, so its
+    /// `batchnorm ... sync=true` layers take their statistics over every rank.
+    public func connect(_ model: CompiledModel) {
+        Self.current = self
+        model.allreduce = Self.batchnormAllreduce
+    }
+
+    /// The `nngen_allreduce_fn` of sync batchnorm: a sum over `current`'s ranks, in place. A failed
+    /// collective ends the job: the kernel that asked cannot go on without it.
+    static let batchnormAllreduce: AllreduceFunction = { values, count in
+        guard let group = ProcessGroup.current, let values, count > 0 else { return }
+        do {
+            try group.sum(UnsafeMutableRawPointer(values), count: Int(count), dtype: .float64)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            group.abort(code: 1)
+        }
+    }
+}
+
 /// An error every rank of a job raised at the same point (e.g. a non-finite global loss): rank 0 reports
 /// it and every rank leaves the job normally, instead of one rank aborting the others.
 public struct CollectiveError: Error, Sendable {

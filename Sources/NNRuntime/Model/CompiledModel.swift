@@ -55,6 +55,11 @@ public final class CompiledModel: @unchecked Sendable {
     public private(set) var threadsInEffect: Int = 1
     /// Seeds the per-step random numbers of stochastic layers.
     public var rngSeed: UInt64 = 0
+    /// What `batchnorm ... sync=true` sums its statistics with over the processes of a data-parallel job
+    /// (nil: this process alone). Kept across a tiered switch; ignored by builds without a sync batchnorm.
+    public var allreduce: AllreduceFunction? {
+        didSet { functions.setAllreduce?(allreduce) }
+    }
 
     /// The code the function pointers point into; kept alive as long as they are used.
     private(set) var program: any CompiledProgram
@@ -114,6 +119,7 @@ public final class CompiledModel: @unchecked Sendable {
     public func install(_ program: any CompiledProgram, backend: Backend, compileSeconds: Double) throws {
         functions = try NetworkFunctions(graph: graph, program: program)
         threadsInEffect = Int(functions.setThreads(Int32(clamping: threads)))
+        functions.setAllreduce?(allreduce)
         self.program = program
         self.backend = backend
         self.compileSeconds = compileSeconds

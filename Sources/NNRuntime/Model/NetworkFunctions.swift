@@ -16,6 +16,10 @@ typealias TrainStepFunction =
     @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, Double, Int64, UInt64) -> Double
 /// `EntryPoint.setThreads`
 typealias SetThreadsFunction = @convention(c) (Int32) -> Int32
+/// The `nngen_allreduce_fn` of the generated C: sums `count` doubles over every process, in place.
+public typealias AllreduceFunction = @convention(c) (UnsafeMutablePointer<Double>?, Int32) -> Void
+/// `EntryPoint.setAllreduce`
+typealias SetAllreduceFunction = @convention(c) (AllreduceFunction?) -> Void
 /// `EntryPoint.layerForward`
 typealias LayerForwardFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, Int32, UInt64) -> Void
 /// `EntryPoint.layerBackward`
@@ -71,6 +75,8 @@ struct NetworkFunctions {
     var update: UpdateFunction?
     var trainStep: TrainStepFunction?
     var setThreads: SetThreadsFunction
+    /// Only in a build with `batchnorm ... sync=true`.
+    var setAllreduce: SetAllreduceFunction?
     var layers: [LayerFunctions]
     var lossForward: LossForwardFunction
     var lossBackward: LossBackwardFunction
@@ -92,6 +98,7 @@ struct NetworkFunctions {
             trainStep = try lookup(.trainStep, as: TrainStepFunction.self)
         }
         setThreads = try lookup(.setThreads, as: SetThreadsFunction.self)
+        if graph.synchronizesBatchStatistics { setAllreduce = try lookup(.setAllreduce, as: SetAllreduceFunction.self) }
         layers = try graph.layers.map { layer in
             switch layer.definition.arity {
             case .unary:

@@ -189,6 +189,7 @@ public final class Trainer {
         self.testSet = testSet
         self.options = options
         self.group = group
+        group?.connect(model)  // batchnorm sync=true: statistics over every rank
         augmenter = options.augmentation.isIdentity ? nil : Augmenter(options.augmentation, graph: graph, seed: options.seed)
         model.initialize(seed: options.seed)
         state = TrainingState(
