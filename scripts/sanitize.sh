@@ -5,9 +5,10 @@
 # The Swift test process is not instrumented, so the sanitizer runtimes are preloaded for the dlopen'ed
 # kernels (the same LD_PRELOAD runs ASan through `nngen ... --backend cc` with these NNGEN_CFLAGS).
 # About 10 minutes on 2 cores; CI runs it (scripts/test.sh --sanitizers).
+#   scripts/sanitize.sh [--skip-build]   (--skip-build: the tests are built already, as scripts/test.sh does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build --build-tests
+[ "${1:-}" = "--skip-build" ] || swift build --build-tests
 log=$(mktemp)
 cache=$(mktemp -d)
 status=0

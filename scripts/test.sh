@@ -11,5 +11,5 @@ swift build --build-tests
 swift test --skip-build
 scripts/fuzz.sh 15
 if [ "${1:-}" = "--sanitizers" ]; then
-  scripts/sanitize.sh
+  scripts/sanitize.sh --skip-build  # the test bundle built above (fuzz.sh builds only its own product)
 fi
