@@ -53,7 +53,7 @@ struct Train: ParsableCommand {
         let launched = ProcessGroup.launcher(environment)
         var group: ProcessGroup?
         do {
-            try train(environment: environment, group: &group)
+            try train(environment: environment, launched: launched, group: &group)
             group?.finish()
         } catch let error as CollectiveError {
             // Raised on every rank at the same step: rank 0 says it once, and every rank leaves normally.
@@ -72,94 +72,93 @@ struct Train: ParsableCommand {
         }
     }
 
-    func train(environment: [String: String], group: inout ProcessGroup?) throws {
-        do {
-            let wallStart = Date()
-            var options = TrainingOptions(
-                epochs: epochs, seed: seed, checkpointPath: save, stopAfterEpoch: stopAfter,
-                augmentation: Augmentation(cropPadding: crop, horizontalFlip: flip))
-            options.allowSpecChange = allowSpecChange
-            try options.validate()
-            let launched = ProcessGroup.launcher(environment)
-            let leader = (launched?.rank ?? 0) == 0
-            let graph = try loadGraph(spec, warnings: leader)
-            try options.augmentation.check(for: graph)
-            if params != nil, resume != nil {
-                throw Diagnostic("--params and --resume both set the parameters", hint: "give one of them")
-            }
-            if let plot, !plot.lowercased().hasSuffix(".svg") {
-                throw Diagnostic(file: plot, "the plot is written as SVG", hint: "name the file .svg")
-            }
-            guard threads >= 0 else { throw Diagnostic("--threads must be 0 (every core) or more, got \(threads)") }
-            group = try ProcessGroup.join(environment: environment)
-            // Rank 0 alone writes files and prints; the others train in silence.
-            if leader { for path in [save, plot, metrics].compactMap({ $0 }) { try AtomicFile.requireWritable(path) } }
-            let metricsLog = try leader ? metrics.map { try MetricsLog(path: $0) } : nil
-            let plot = leader ? plot : nil
-            let (trainingSource, testSource) = try data.sources()
-            let console = leader ? ConsoleProgress() : ConsoleProgress(isTerminal: false, write: { _ in })
-            if let group {
-                console.line(
-                    "data-parallel: \(group.size) processes (Open MPI, \(group.library)); a step trains on \(group.size) × the spec's batch"
-                )
-            }
-            console.line("loading \(trainingSource)" + (testSource.map { " and \($0)" } ?? ""))
-            // The training set loads on a background thread while the model compiles. The test set loads
-            // in the background once training has started (it is needed at the end of epoch 1); its files
-            // are checked now, so a missing one is reported before any training.
-            let pendingTrainingSet = PendingDataset(trainingSource.description) { try trainingSource.load(for: graph) }
-            pendingTrainingSet.start()
-            try testSource?.requireFiles()
-            let testSet = testSource.map { source in PendingDataset(source.description) { try source.load(for: graph) } }
-
-            let model = try CompiledModel(graph: graph, backend: backend)
-            let trainingSet = try pendingTrainingSet.wait()
-            model.threads = threads == 0 && group != nil ? Self.coresPerProcess(environment) : threads
-            model.onBackendEvent = { console.line("backend: \($0)") }
-            console.line(
-                "model \(graph.modelName): \(graph.parameterCount) parameters, input \(graph.inputShape), "
-                    + (graph.optimizer.map { "\($0.definition.keyword) lr=\($0.instance.learningRate)" } ?? "no optimizer")
-                    + ", schedule \(graph.schedule.specText); backend \(model.backend.rawValue)"
-                    + (backend == .tiered && model.isCompilingInBackground ? " (cc compiling in the background)" : "")
-                    + String(format: ", compiled in %.3f s", model.compileSeconds))
-
-            let trainer = try Trainer(model: model, trainingSet: trainingSet, pendingTestSet: testSet, options: options, group: group)
-            trainer.onEvent = { event in
-                console.handle(event)
-                guard case .epochFinished(let record) = event else { return }
-                try metricsLog?.append(record)
-                if let plot {
-                    try AtomicFile.write(LossCurve.svg(trainer.state.history, title: "nngen train \(graph.modelName)"), to: plot)
-                }
-            }
-            if let params {
-                try model.loadParameters(from: params)
-                console.line("starting from the parameters in \(params)")
-            }
-            if let resume {
-                try trainer.resume(from: resume)
-                console.line("resumed \(resume): epoch \(trainer.state.epoch), step \(trainer.state.step), seed \(trainer.state.seed)")
-            }
-            if let save { console.line("a checkpoint is written to \(save) after every epoch") }
-            let stepsBefore = trainer.state.step
-            try trainer.run()
-
-            let wall = Date().timeIntervalSince(wallStart)
-            var final = "done: epoch \(trainer.state.epoch) of \(epochs)" + String(format: " in %.1f s", wall)
-            if let last = trainer.state.history.epochs.last, let accuracy = last.testAccuracy {
-                final += String(format: "; final test accuracy %.2f%% (loss %.4f)", 100 * accuracy, last.testLoss ?? .nan)
-            }
-            console.line(final)
-            if let group, trainer.state.step > stepsBefore {
-                let steps = Double(trainer.state.step - stepsBefore)
-                console.line(
-                    String(
-                        format: "allreduce: %.3f ms per step over %d processes (%.1f%% of the run, with the evaluations' reductions)",
-                        1000 * group.allreduceSeconds / max(steps, 1),
-                        group.size, 100 * group.allreduceSeconds / max(wall, 1e-9)))
-            }
-            for path in [save, metrics, plot].compactMap({ $0 }) { console.line("wrote \(path)") }
+    /// The run itself; `launched` is what mpirun's environment says (nil without it), `group` is set once
+    /// the job is joined so that `run()` can finish or abort it.
+    func train(environment: [String: String], launched: (rank: Int, size: Int)?, group: inout ProcessGroup?) throws {
+        let wallStart = Date()
+        var options = TrainingOptions(
+            epochs: epochs, seed: seed, checkpointPath: save, stopAfterEpoch: stopAfter,
+            augmentation: Augmentation(cropPadding: crop, horizontalFlip: flip))
+        options.allowSpecChange = allowSpecChange
+        try options.validate()
+        let leader = (launched?.rank ?? 0) == 0
+        let graph = try loadGraph(spec, warnings: leader)
+        try options.augmentation.check(for: graph)
+        if params != nil, resume != nil {
+            throw Diagnostic("--params and --resume both set the parameters", hint: "give one of them")
         }
+        if let plot, !plot.lowercased().hasSuffix(".svg") {
+            throw Diagnostic(file: plot, "the plot is written as SVG", hint: "name the file .svg")
+        }
+        guard threads >= 0 else { throw Diagnostic("--threads must be 0 (every core) or more, got \(threads)") }
+        group = try ProcessGroup.join(environment: environment)
+        // Rank 0 alone writes files and prints; the others train in silence.
+        if leader { for path in [save, plot, metrics].compactMap({ $0 }) { try AtomicFile.requireWritable(path) } }
+        let metricsLog = try leader ? metrics.map { try MetricsLog(path: $0) } : nil
+        let plot = leader ? plot : nil
+        let (trainingSource, testSource) = try data.sources()
+        let console = leader ? ConsoleProgress() : ConsoleProgress(isTerminal: false, write: { _ in })
+        if let group {
+            console.line(
+                "data-parallel: \(group.size) processes (Open MPI, \(group.library)); a step trains on \(group.size) × the spec's batch"
+            )
+        }
+        console.line("loading \(trainingSource)" + (testSource.map { " and \($0)" } ?? ""))
+        // The training set loads on a background thread while the model compiles. The test set loads
+        // in the background once training has started (it is needed at the end of epoch 1); its files
+        // are checked now, so a missing one is reported before any training.
+        let pendingTrainingSet = PendingDataset(trainingSource.description) { try trainingSource.load(for: graph) }
+        pendingTrainingSet.start()
+        try testSource?.requireFiles()
+        let testSet = testSource.map { source in PendingDataset(source.description) { try source.load(for: graph) } }
+
+        let model = try CompiledModel(graph: graph, backend: backend)
+        let trainingSet = try pendingTrainingSet.wait()
+        model.threads = threads == 0 && group != nil ? Self.coresPerProcess(environment) : threads
+        model.onBackendEvent = { console.line("backend: \($0)") }
+        console.line(
+            "model \(graph.modelName): \(graph.parameterCount) parameters, input \(graph.inputShape), "
+                + (graph.optimizer.map { "\($0.definition.keyword) lr=\($0.instance.learningRate)" } ?? "no optimizer")
+                + ", schedule \(graph.schedule.specText); backend \(model.backend.rawValue)"
+                + (backend == .tiered && model.isCompilingInBackground ? " (cc compiling in the background)" : "")
+                + String(format: ", compiled in %.3f s", model.compileSeconds))
+
+        let trainer = try Trainer(model: model, trainingSet: trainingSet, pendingTestSet: testSet, options: options, group: group)
+        trainer.onEvent = { event in
+            console.handle(event)
+            guard case .epochFinished(let record) = event else { return }
+            try metricsLog?.append(record)
+            if let plot {
+                try AtomicFile.write(LossCurve.svg(trainer.state.history, title: "nngen train \(graph.modelName)"), to: plot)
+            }
+        }
+        if let params {
+            try model.loadParameters(from: params)
+            console.line("starting from the parameters in \(params)")
+        }
+        if let resume {
+            try trainer.resume(from: resume)
+            console.line("resumed \(resume): epoch \(trainer.state.epoch), step \(trainer.state.step), seed \(trainer.state.seed)")
+        }
+        if let save { console.line("a checkpoint is written to \(save) after every epoch") }
+        let stepsBefore = trainer.state.step
+        try trainer.run()
+
+        let wall = Date().timeIntervalSince(wallStart)
+        var final = "done: epoch \(trainer.state.epoch) of \(epochs)" + String(format: " in %.1f s", wall)
+        if let last = trainer.state.history.epochs.last, let accuracy = last.testAccuracy {
+            final += String(format: "; final test accuracy %.2f%% (loss %.4f)", 100 * accuracy, last.testLoss ?? .nan)
+        }
+        console.line(final)
+        if let group, trainer.state.step > stepsBefore {
+            let steps = Double(trainer.state.step - stepsBefore)
+            console.line(
+                String(
+                    format: "allreduce: %.3f ms per step over %d processes (%.1f%% of the run, with the evaluations' reductions)",
+                    1000 * group.allreduceSeconds / max(steps, 1),
+                    group.size, 100 * group.allreduceSeconds / max(wall, 1e-9)))
+        }
+        for path in [save, metrics, plot].compactMap({ $0 }) { console.line("wrote \(path)") }
     }
 
     /// The default --threads of a data-parallel rank: the cores divided among the ranks on this host

@@ -56,9 +56,7 @@ extension CompiledModel {
     /// Σ_real lᵢ = B·mean₁ − p·mean₂
     /// ```
     public func evaluate(_ dataset: LabeledDataset) -> Evaluation {
-        let sums = evaluationSums(dataset, rows: 0..<dataset.count)
-        let count = dataset.count
-        return Evaluation(count: count, loss: count > 0 ? sums.loss / Double(count) : 0, correct: sums.correct, confusion: sums.confusion)
+        Evaluation(count: dataset.count, sums: evaluationSums(dataset, rows: 0..<dataset.count))
     }
 
     /// `evaluate` split across the ranks of a data-parallel job: each evaluates a contiguous share of the
@@ -72,8 +70,7 @@ extension CompiledModel {
         sums.loss = packed[0]
         sums.correct = Int(packed[1])
         sums.confusion = (0..<classes).map { k in (0..<classes).map { Int(packed[2 + k * classes + $0]) } }
-        let count = dataset.count
-        return Evaluation(count: count, loss: count > 0 ? sums.loss / Double(count) : 0, correct: sums.correct, confusion: sums.confusion)
+        return Evaluation(count: dataset.count, sums: sums)
     }
 
     /// The loss sum, correct count and confusion matrix of the samples `rows` of `dataset`, in test mode.
@@ -140,6 +137,13 @@ extension CompiledModel {
             start += real
         }
         return probabilities
+    }
+}
+
+extension Evaluation {
+    /// The evaluation of `count` samples from their loss sum, correct count and confusion matrix.
+    init(count: Int, sums: (loss: Double, correct: Int, confusion: [[Int]])) {
+        self.init(count: count, loss: count > 0 ? sums.loss / Double(count) : 0, correct: sums.correct, confusion: sums.confusion)
     }
 }
 
