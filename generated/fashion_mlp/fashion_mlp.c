@@ -298,9 +298,17 @@ static inline void nngen_parallel(const nngen_job *jobs, int count) {
 #define NNGEN_LANES (NNGEN_VECTOR_BYTES / (int)sizeof(real))
 typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
 
-/* Tile shape for an output of `rows` × `cols`: nr vectors wide (up to 3), mr rows (as many as keep
- * three quarters of the vector registers for accumulators, at most 16 and at most `rows`). */
-#define NNGEN_GEMM_NR(cols)       ((cols) > 2 * NNGEN_LANES ? 3 : (cols) > NNGEN_LANES ? 2 : 1)
+/* Tile shape for an output of `rows` × `cols`: nr vectors wide (up to NNGEN_GEMM_NR_MAX), mr rows (as
+ * many as keep three quarters of the vector registers for accumulators, at most 16 and at most `rows`).
+ * Per k the tile loads nr vectors of B and broadcasts mr values of A, and without FMA contraction each
+ * product needs a register of its own before it is added. With 32 registers (AVX-512, NEON) an 8 × 3
+ * tile keeps all of that in registers. With 16 (AVX2, SSE) a 4 × 3 tile does not (12 accumulators +
+ * 3 B + 1 A + 1 product = 17), so the compiler reads each B vector from memory once per row: 16 loads
+ * per k for 12 products, which ran fc1 at 50 GFLOP/s on Zen 3; the 6 × 2 tile (12 + 2 + 1 + 1 = 16)
+ * needs 8 loads per k and ran it at 78. */
+#define NNGEN_GEMM_NR_MAX (NNGEN_REGISTERS >= 32 ? 3 : 2)
+#define NNGEN_GEMM_NR(cols)                                                                                  \
+    ((cols) > 2 * NNGEN_LANES && NNGEN_GEMM_NR_MAX >= 3 ? 3 : (cols) > NNGEN_LANES ? 2 : 1)
 #define NNGEN_GEMM_MR_FIT(cols)   (NNGEN_REGISTERS * 3 / 4 / NNGEN_GEMM_NR(cols))
 #define NNGEN_GEMM_MR_MAX(cols)   (NNGEN_GEMM_MR_FIT(cols) < 16 ? NNGEN_GEMM_MR_FIT(cols) : 16)
 #define NNGEN_GEMM_MR(rows, cols) ((rows) < NNGEN_GEMM_MR_MAX(cols) ? (rows) : NNGEN_GEMM_MR_MAX(cols))
