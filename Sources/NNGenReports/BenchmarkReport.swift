@@ -52,9 +52,14 @@ extension Benchmark {
 
         guard let first = measurements.first else { return lines.joined(separator: "\n") }
         lines.append("")
-        lines.append("per-layer kernel time, ms (median of \(options.repeats) calls), forward / backward:")
+        lines.append(
+            "per-layer kernel time, ms: alone (median of \(options.repeats) calls of the kernel by itself), "
+                + "and in the step (per training step, median of \(options.repeats) rounds of profiled steps):")
         var header = ["layer", "kind", "fwd MFLOP"]
-        for m in measurements { header += ["\(m.measuredBackend.rawValue) fwd", "\(m.measuredBackend.rawValue) bwd"] }
+        for m in measurements {
+            let name = m.measuredBackend.rawValue
+            header += ["\(name) fwd", "\(name) bwd", "in step fwd", "in step bwd"]
+        }
         var rows = [header]
         for (index, layer) in first.layers.enumerated() {
             var row = [layer.name, layer.kind, format(Double(layer.forwardFLOPs) / 1e6, 2)]
@@ -62,20 +67,33 @@ extension Benchmark {
                 row += [
                     milliseconds(m.layers[index].forwardSeconds, unit: false),
                     milliseconds(m.layers[index].backwardSeconds, unit: false),
+                    m.profile.map { milliseconds($0.forwardSeconds[index], unit: false) } ?? "–",
+                    m.profile.map { milliseconds($0.backwardSeconds[index], unit: false) } ?? "–",
                 ]
             }
             rows.append(row)
         }
+        var loss = ["loss", graph.loss.definition.keyword, ""]
         var update = ["update", graph.optimizer?.definition.keyword ?? "–", ""]
-        var rest = ["rest", "loss, glue", ""]
         for m in measurements {
-            update += [m.updateSeconds.map { milliseconds($0, unit: false) } ?? "–", ""]
-            let kernels = m.layers.reduce(0) { $0 + $1.forwardSeconds + $1.backwardSeconds } + (m.updateSeconds ?? 0)
-            let step = m.medianStepsPerSecond > 0 ? 1 / m.medianStepsPerSecond : 0
-            rest += [milliseconds(max(0, step - kernels), unit: false), ""]
+            loss += ["", "", m.profile.map { milliseconds($0.lossSeconds, unit: false) } ?? "–", ""]
+            update += [
+                m.updateSeconds.map { milliseconds($0, unit: false) } ?? "–", "",
+                m.profile.map { milliseconds($0.updateSeconds, unit: false) } ?? "–", "",
+            ]
         }
-        rows += [update, rest]
+        rows += [loss, update]
         lines += align(rows, rightFrom: 2)
+        for m in measurements {
+            guard let profile = m.profile, profile.stepSeconds > 0 else { continue }
+            let alone = m.layers.reduce(0) { $0 + $1.forwardSeconds + $1.backwardSeconds } + (m.updateSeconds ?? 0)
+            let share = 100 * profile.outsideSeconds / profile.stepSeconds
+            lines.append(
+                "\(m.measuredBackend.rawValue): outside kernels \(milliseconds(profile.outsideSeconds)) of a "
+                    + "\(milliseconds(profile.stepSeconds)) step (\(format(share, 1))%): the step minus every kernel call "
+                    + "timed inside it; the kernels took \(milliseconds(profile.kernelSeconds)) in the step, "
+                    + "\(milliseconds(alone)) timed alone (without the loss)")
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -65,6 +65,8 @@ public struct BackendMeasurement: Sendable {
     public var stepFLOPs: Int
     /// Threads the timed build ran its kernels on.
     public var threads: Int = 1
+    /// The kernels timed inside training steps, and the time between them.
+    public var profile: StepProfile?
 
     public var medianStepsPerSecond: Double { Benchmark.median(stepsPerSecond) }
     public var gflops: Double { medianStepsPerSecond * Double(stepFLOPs) / 1e9 }
@@ -133,12 +135,13 @@ public enum Benchmark {
             for _ in 0..<steps { _ = try model.stagedTrainStep(learningRate: learningRate) }
             rates.append(Double(steps) / seconds(since: begin))
         }
+        let profile = try stepProfile(model, learningRate: learningRate, steps: steps, repeats: options.repeats)
         let (layers, update) = layerTimes(model, repeats: options.repeats)
         return BackendMeasurement(
             backend: backend, compileSeconds: compileSeconds, cachedSeconds: cachedSeconds,
             firstStepSeconds: firstStepSeconds, events: model.backendEvents, measuredBackend: model.backend,
             stepsPerSecond: rates, stepsPerRepeat: steps, layers: layers, updateSeconds: update, stepFLOPs: trainingStepFLOPs(graph),
-            threads: model.threadsInEffect)
+            threads: model.threadsInEffect, profile: profile)
     }
 
     /// A fixed random batch: standard normal inputs, class ids `i·7 mod classes`, or normal targets.
