@@ -37,10 +37,18 @@ import Testing
     }
 
     static let compilers: [[String]] = [
-        ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-c", "-o", "/dev/null"],
-        ["clang", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-c", "-o", "/dev/null"],
-        ["tcc", "-Wall", "-Werror", "-c", "-o", "/dev/null"],
+        ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-c"],
+        ["clang", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-c"],
+        ["tcc", "-Wall", "-Werror", "-c"],
     ]
+
+    /// Runs `compiler` on `arguments` into a temporary object file, then removes it. Not `-o /dev/null`:
+    /// tcc unlinks its output before writing it, which as root replaces /dev/null with a regular file.
+    static func compileObject(_ compiler: [String], _ arguments: [String]) -> (status: Int32, output: String) {
+        let object = NSTemporaryDirectory() + "nngen-compile-\(UUID().uuidString).o"
+        defer { try? FileManager.default.removeItem(atPath: object) }
+        return run(compiler + ["-o", object] + arguments)
+    }
 
     @Test func everyExampleHasGeneratedCode() {
         #expect(Self.generatedSources.count >= 2)
@@ -49,7 +57,7 @@ import Testing
     @Test(arguments: generatedSources)
     func generatedLibraryCompilesCleanly(source: String) throws {
         for compiler in Self.compilers where Self.available(compiler[0]) {
-            let result = Self.run(compiler + [source])
+            let result = Self.compileObject(compiler, [source])
             #expect(result.status == 0, "\(compiler[0]) on \(source):\n\(result.output)")
             #expect(!result.output.contains("warning"), "\(compiler[0]) warned on \(source):\n\(result.output)")
         }
@@ -61,7 +69,7 @@ import Testing
     func templateCompilesOnItsOwn(template: String) throws {
         for compiler in Self.compilers where Self.available(compiler[0]) {
             for backward in ["1", "0"] {
-                let result = Self.run(compiler + ["-DNNGEN_BACKWARD=\(backward)", "-I", Self.root + "/templates", template])
+                let result = Self.compileObject(compiler, ["-DNNGEN_BACKWARD=\(backward)", "-I", Self.root + "/templates", template])
                 #expect(result.status == 0, "\(compiler[0]) on \(template), NNGEN_BACKWARD \(backward):\n\(result.output)")
             }
         }
@@ -100,7 +108,7 @@ import Testing
             let header = try String(contentsOfFile: directory + "/\(folder)/syncbn.h", encoding: .utf8)
             #expect(header.contains("void syncbn_set_allreduce(nngen_allreduce_fn allreduce);"))
             for compiler in Self.compilers where Self.available(compiler[0]) {
-                let result = Self.run(compiler + ["-I", directory + "/" + folder, directory + "/\(folder)/syncbn.c"])
+                let result = Self.compileObject(compiler, ["-I", directory + "/" + folder, directory + "/\(folder)/syncbn.c"])
                 #expect(result.status == 0 && !result.output.contains("warning"), "\(compiler[0]), \(folder):\n\(result.output)")
             }
         }
