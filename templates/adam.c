@@ -23,6 +23,8 @@
 #define RANGES       0, 8, 64, 3 /* offset, size of each parameter tensor */
 #endif
 
+#if NNGEN_BACKWARD /* an optimizer is part of training builds only (nngen_update_all is too) */
+
 #if TENSORS > 0
 /* The update of `count` elements: parameters p, gradients grad, moments m and v. */
 static void FN(update_range)(real *p, const real *grad, real *m, real *v, long count, double step_size,
@@ -36,6 +38,19 @@ static void FN(update_range)(real *p, const real *grad, real *m, real *v, long c
         p[i] = (real)(p[i] - step_size * mi / (sqrt(vi) * inv_sqrt_correction2 + EPS));
     }
 }
+
+/* Elements o .. o + count of every region (nngen_update_all's pieces; any order gives the same bits). */
+typedef struct {
+    real *mem;
+    double step_size, inv_sqrt_correction2;
+} FN(update_context);
+
+static void FN(update_piece)(void *context, long o, long count) {
+    const FN(update_context) *u = context;
+    real *mem = u->mem;
+    FN(update_range)(mem + o, mem + GRADS + o, mem + STATE0 + o, mem + STATE1 + o, count, u->step_size,
+                     u->inv_sqrt_correction2);
+}
 #endif
 
 void FN(update)(real *mem, double lr, int64_t step) {
@@ -44,14 +59,12 @@ void FN(update)(real *mem, double lr, int64_t step) {
     const double t = step > 0 ? (double)step : 1; /* step counts from 1; 0 would divide by 1 − β^0 = 0 */
     const double step_size = lr / (1 - pow(BETA1, t));
     const double inv_sqrt_correction2 = 1 / sqrt(1 - pow(BETA2, t));
-    for (int k = 0; k < TENSORS; k++) {
-        const long o = ranges[2 * k];
-        FN(update_range)(mem + o, mem + GRADS + o, mem + STATE0 + o, mem + STATE1 + o, ranges[2 * k + 1],
-                         step_size, inv_sqrt_correction2);
-    }
+    FN(update_context) u = {mem, step_size, inv_sqrt_correction2};
+    nngen_update_all(ranges, TENSORS, FN(update_piece), &u);
 #else
     (void)mem;
     (void)lr;
     (void)step;
 #endif
 }
+#endif /* NNGEN_BACKWARD */

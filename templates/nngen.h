@@ -494,4 +494,56 @@ static inline int nngen_set_threads(int threads) {
 }
 #endif
 
+/* ---------------------------------------------------------------------------------------------------
+ * Optimizer updates. Every element of the parameter tensors (offset, size pairs) is updated from its own
+ * gradient and state alone, so the elements can be cut into pieces that run on any thread, in any order,
+ * without changing a bit. nngen_update_all calls piece(context, offset, count) for pieces of at most
+ * NNGEN_UPDATE_PIECE elements of each tensor: on the thread pool in the fast path (one thread below
+ * NNGEN_UPDATE_PARALLEL elements in all), in order in the scalar path. Training builds only. */
+#if NNGEN_BACKWARD
+#define NNGEN_UPDATE_PIECE    16384
+#define NNGEN_UPDATE_PARALLEL 65536
+
+typedef struct {
+    const long *ranges; /* offset, size of each tensor */
+    int tensors;
+    void (*piece)(void *context, long offset, long count);
+    void *context;
+} nngen_update_job;
+
+/* Piece `task`: the pieces of tensor 0, then those of tensor 1, ... */
+static inline void nngen_update_task(void *context, int task) {
+    const nngen_update_job *u = context;
+    for (int t = 0; t < u->tensors; t++) {
+        const long size = u->ranges[2 * t + 1];
+        const long pieces = (size + NNGEN_UPDATE_PIECE - 1) / NNGEN_UPDATE_PIECE;
+        if (task < pieces) {
+            const long start = (long)task * NNGEN_UPDATE_PIECE;
+            const long count = size - start < NNGEN_UPDATE_PIECE ? size - start : NNGEN_UPDATE_PIECE;
+            u->piece(u->context, u->ranges[2 * t] + start, count);
+            return;
+        }
+        task -= (int)pieces;
+    }
+}
+
+static inline void nngen_update_all(const long *ranges, int tensors, void (*piece)(void *, long, long),
+                                    void *context) {
+    nngen_update_job u = {ranges, tensors, piece, context};
+    int tasks = 0;
+    long total = 0;
+    for (int t = 0; t < tensors; t++) {
+        tasks += (int)((ranges[2 * t + 1] + NNGEN_UPDATE_PIECE - 1) / NNGEN_UPDATE_PIECE);
+        total += ranges[2 * t + 1];
+    }
+#if NNGEN_FAST
+    const nngen_job job = {nngen_update_task, &u, tasks, total < NNGEN_UPDATE_PARALLEL};
+    nngen_parallel(&job, 1);
+#else
+    (void)total;
+    for (int task = 0; task < tasks; task++) nngen_update_task(&u, task);
+#endif
+}
+#endif /* NNGEN_BACKWARD */
+
 #endif /* NNGEN_H */

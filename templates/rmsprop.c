@@ -18,6 +18,8 @@
 #define RANGES       0, 8, 64, 3 /* offset, size of each parameter tensor */
 #endif
 
+#if NNGEN_BACKWARD /* an optimizer is part of training builds only (nngen_update_all is too) */
+
 #if TENSORS > 0
 /* The update of `count` elements: parameters p, gradients grad, cache c. */
 static void FN(update_range)(real *p, const real *grad, real *c, long count, double lr) {
@@ -28,18 +30,28 @@ static void FN(update_range)(real *p, const real *grad, real *c, long count, dou
         p[i] = (real)(p[i] - lr * g / (sqrt(ci) + EPS));
     }
 }
+
+/* Elements o .. o + count of every region (nngen_update_all's pieces; any order gives the same bits). */
+typedef struct {
+    real *mem;
+    double lr;
+} FN(update_context);
+
+static void FN(update_piece)(void *context, long o, long count) {
+    const FN(update_context) *u = context;
+    FN(update_range)(u->mem + o, u->mem + GRADS + o, u->mem + STATE0 + o, count, u->lr);
+}
 #endif
 
 void FN(update)(real *mem, double lr, int64_t step) {
 #if TENSORS > 0
     static const long ranges[2 * TENSORS] = {RANGES}; /* offset, size */
-    for (int t = 0; t < TENSORS; t++) {
-        const long o = ranges[2 * t];
-        FN(update_range)(mem + o, mem + GRADS + o, mem + STATE0 + o, ranges[2 * t + 1], lr);
-    }
+    FN(update_context) u = {mem, lr};
+    nngen_update_all(ranges, TENSORS, FN(update_piece), &u);
 #else
     (void)mem;
     (void)lr;
 #endif
     (void)step;
 }
+#endif /* NNGEN_BACKWARD */

@@ -15,6 +15,8 @@
 #define RANGES       0, 8, 64, 3 /* offset, size of each parameter tensor */
 #endif
 
+#if NNGEN_BACKWARD /* an optimizer is part of training builds only (nngen_update_all is too) */
+
 #if TENSORS > 0
 /* The update of `count` elements: parameters p, gradients grad, velocity v (unused without momentum). */
 static void FN(update_range)(real *p, const real *grad, real *v, long count, real rate) {
@@ -29,24 +31,33 @@ static void FN(update_range)(real *p, const real *grad, real *v, long count, rea
     for (long i = 0; i < count; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
 #endif
 }
+
+/* Elements o .. o + count of every region (nngen_update_all's pieces; any order gives the same bits). */
+typedef struct {
+    real *mem;
+    real rate;
+} FN(update_context);
+
+static void FN(update_piece)(void *context, long o, long count) {
+    const FN(update_context) *u = context;
+#if STATE_SLOTS > 0
+    real *v = u->mem + STATE0 + o;
+#else
+    real *v = 0;
+#endif
+    FN(update_range)(u->mem + o, u->mem + GRADS + o, v, count, u->rate);
+}
 #endif
 
 void FN(update)(real *mem, double lr, int64_t step) {
 #if TENSORS > 0
     static const long ranges[2 * TENSORS] = {RANGES}; /* offset, size */
-    const real rate = (real)lr;
-    for (int t = 0; t < TENSORS; t++) {
-        const long o = ranges[2 * t];
-#if STATE_SLOTS > 0
-        real *v = mem + STATE0 + o;
-#else
-        real *v = 0;
-#endif
-        FN(update_range)(mem + o, mem + GRADS + o, v, ranges[2 * t + 1], rate);
-    }
+    FN(update_context) u = {mem, (real)lr};
+    nngen_update_all(ranges, TENSORS, FN(update_piece), &u);
 #else
     (void)mem;
     (void)lr;
 #endif
     (void)step;
 }
+#endif /* NNGEN_BACKWARD */

@@ -501,6 +501,58 @@ static inline int nngen_set_threads(int threads) {
 }
 #endif
 
+/* ---------------------------------------------------------------------------------------------------
+ * Optimizer updates. Every element of the parameter tensors (offset, size pairs) is updated from its own
+ * gradient and state alone, so the elements can be cut into pieces that run on any thread, in any order,
+ * without changing a bit. nngen_update_all calls piece(context, offset, count) for pieces of at most
+ * NNGEN_UPDATE_PIECE elements of each tensor: on the thread pool in the fast path (one thread below
+ * NNGEN_UPDATE_PARALLEL elements in all), in order in the scalar path. Training builds only. */
+#if NNGEN_BACKWARD
+#define NNGEN_UPDATE_PIECE    16384
+#define NNGEN_UPDATE_PARALLEL 65536
+
+typedef struct {
+    const long *ranges; /* offset, size of each tensor */
+    int tensors;
+    void (*piece)(void *context, long offset, long count);
+    void *context;
+} nngen_update_job;
+
+/* Piece `task`: the pieces of tensor 0, then those of tensor 1, ... */
+static inline void nngen_update_task(void *context, int task) {
+    const nngen_update_job *u = context;
+    for (int t = 0; t < u->tensors; t++) {
+        const long size = u->ranges[2 * t + 1];
+        const long pieces = (size + NNGEN_UPDATE_PIECE - 1) / NNGEN_UPDATE_PIECE;
+        if (task < pieces) {
+            const long start = (long)task * NNGEN_UPDATE_PIECE;
+            const long count = size - start < NNGEN_UPDATE_PIECE ? size - start : NNGEN_UPDATE_PIECE;
+            u->piece(u->context, u->ranges[2 * t] + start, count);
+            return;
+        }
+        task -= (int)pieces;
+    }
+}
+
+static inline void nngen_update_all(const long *ranges, int tensors, void (*piece)(void *, long, long),
+                                    void *context) {
+    nngen_update_job u = {ranges, tensors, piece, context};
+    int tasks = 0;
+    long total = 0;
+    for (int t = 0; t < tensors; t++) {
+        tasks += (int)((ranges[2 * t + 1] + NNGEN_UPDATE_PIECE - 1) / NNGEN_UPDATE_PIECE);
+        total += ranges[2 * t + 1];
+    }
+#if NNGEN_FAST
+    const nngen_job job = {nngen_update_task, &u, tasks, total < NNGEN_UPDATE_PARALLEL};
+    nngen_parallel(&job, 1);
+#else
+    (void)total;
+    for (int task = 0; task < tasks; task++) nngen_update_task(&u, task);
+#endif
+}
+#endif /* NNGEN_BACKWARD */
+
 #endif /* NNGEN_H */
 
 
@@ -2169,6 +2221,8 @@ void FN(backward)(real *mem, const real *logits, const void *target, real *dlogi
  * over the parameter tensors (RANGES: offset and size of each, without the padding between them) updates
  * them all. */
 
+#if NNGEN_BACKWARD /* an optimizer is part of training builds only (nngen_update_all is too) */
+
 #if TENSORS > 0
 /* The update of `count` elements: parameters p, gradients grad, velocity v (unused without momentum). */
 static void FN(update_range)(real *p, const real *grad, real *v, long count, real rate) {
@@ -2183,27 +2237,36 @@ static void FN(update_range)(real *p, const real *grad, real *v, long count, rea
     for (long i = 0; i < count; i++) p[i] -= rate * (grad[i] + (real)WEIGHT_DECAY * p[i]);
 #endif
 }
+
+/* Elements o .. o + count of every region (nngen_update_all's pieces; any order gives the same bits). */
+typedef struct {
+    real *mem;
+    real rate;
+} FN(update_context);
+
+static void FN(update_piece)(void *context, long o, long count) {
+    const FN(update_context) *u = context;
+#if STATE_SLOTS > 0
+    real *v = u->mem + STATE0 + o;
+#else
+    real *v = 0;
+#endif
+    FN(update_range)(u->mem + o, u->mem + GRADS + o, v, count, u->rate);
+}
 #endif
 
 void FN(update)(real *mem, double lr, int64_t step) {
 #if TENSORS > 0
     static const long ranges[2 * TENSORS] = {RANGES}; /* offset, size */
-    const real rate = (real)lr;
-    for (int t = 0; t < TENSORS; t++) {
-        const long o = ranges[2 * t];
-#if STATE_SLOTS > 0
-        real *v = mem + STATE0 + o;
-#else
-        real *v = 0;
-#endif
-        FN(update_range)(mem + o, mem + GRADS + o, v, ranges[2 * t + 1], rate);
-    }
+    FN(update_context) u = {mem, (real)lr};
+    nngen_update_all(ranges, TENSORS, FN(update_piece), &u);
 #else
     (void)mem;
     (void)lr;
 #endif
     (void)step;
 }
+#endif /* NNGEN_BACKWARD */
 #undef NNGEN_GENERATED
 #undef FN
 #undef MOMENTUM
