@@ -31,6 +31,8 @@ struct Bench: ParsableCommand {
             "The cc build's target ISA: native (default), x86-64-v3 (AVX2 + FMA, 16 vector registers), x86-64-v4 (AVX-512), or any gcc -march value; the cc flags become -O3 -march=ISA -ffp-contract=off (NNGEN_CFLAGS is ignored).",
             valueName: "ISA"))
     var march: String?
+    @Flag(help: "Opt-in FMA mode: the cc build with -ffp-contract=fast (fused multiply-adds) instead of -ffp-contract=off.")
+    var fma = false
 
     func run() throws {
         try reportingErrors {
@@ -54,8 +56,9 @@ struct Bench: ParsableCommand {
                     throw Diagnostic("--march '\(march)' is not an ISA name", hint: "e.g. --march x86-64-v3 (AVX2) or --march native")
                 }
                 options.cc.flags = ["-O3", "-march=\(march)", "-ffp-contract=off"]
-                print("cc flags: \(options.cc.flags.joined(separator: " "))")
             }
+            if fma { options.cc.flags = CCOptions.contracted(options.cc.flags) }
+            if march != nil || fma { print("cc flags: \(options.cc.flags.joined(separator: " "))") }
             let peak = PeakThroughput.measure(dtype: graph.dtype, cc: options.cc)
             var measurements: [BackendMeasurement] = []
             for backend in backends.isEmpty ? [.tcc, .cc] : backends {

@@ -39,6 +39,11 @@ struct Train: ParsableCommand {
     @Option(help: "Stop after this epoch, as if interrupted: the schedule still spans --epochs, so --resume continues exactly.")
     var stopAfter: Int?
     @Option(help: "How to compile the generated C.") var backend: Backend = .tiered
+    @Flag(
+        help:
+            "Opt-in FMA mode (needs --backend cc): the cc build fuses multiply-adds (-ffp-contract=fast): faster, deterministic for any thread count, but not the tcc build's bits."
+    )
+    var fma = false
     @Option(help: "Threads of the optimized kernels (default 0: every core; tcc always runs on one).") var threads: Int = 0
     @OptionGroup var data: DataOptions
     @Option(help: "Random crop of every training image after padding it by this many pixels (torchvision's RandomCrop padding).")
@@ -91,6 +96,11 @@ struct Train: ParsableCommand {
             throw Diagnostic(file: plot, "the plot is written as SVG", hint: "name the file .svg")
         }
         guard threads >= 0 else { throw Diagnostic("--threads must be 0 (every core) or more, got \(threads)") }
+        if fma && backend != .cc {
+            throw Diagnostic(
+                "--fma needs --backend cc, got --backend \(backend.rawValue)",
+                hint: "tcc never fuses multiply-adds, so a tiered run would change its arithmetic when it switches to cc")
+        }
         group = try ProcessGroup.join(environment: environment)
         // Rank 0 alone writes files and prints; the others train in silence.
         if leader { for path in [save, plot, metrics].compactMap({ $0 }) { try AtomicFile.requireWritable(path) } }
@@ -112,7 +122,9 @@ struct Train: ParsableCommand {
         try testSource?.requireFiles()
         let testSet = testSource.map { source in PendingDataset(source.description) { try source.load(for: graph) } }
 
-        let model = try CompiledModel(graph: graph, backend: backend)
+        var cc = CCOptions()
+        if fma { cc.flags = CCOptions.contracted(cc.flags) }
+        let model = try CompiledModel(graph: graph, backend: backend, cc: cc)
         let trainingSet = try pendingTrainingSet.wait()
         model.threads = threads == 0 && group != nil ? Self.coresPerProcess(environment) : threads
         model.onBackendEvent = { console.line("backend: \($0)") }
