@@ -132,8 +132,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
  * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
- *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]    A = Wm rows of group g (FG, CKKG),
- *                                                               B = col[n] rows of group g (CKKG, OHW), C0 = b[f]
+ *   forward  out[n]ᵀ columns g·FG.. (OHW, FG) = b + col_g[n]ᵀ·Wm_gᵀ   A(p, k) = col[n][g·CKKG + k][p],
+ *                                                               B(k, f) = Wm[g·FG + f][k], C0 = b[f] along the row
+ *            (as outᵀ rather than out = Wm·col: the positions are many and the filters few, so the tiles
+ *            run full, over rows of positions, instead of a few rows of filters that reload col's panels;
+ *            the sums are the same: b[f], then k in order)
  *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
  *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
  *                                                               each sample adds onto it (the same sums as the
@@ -146,8 +149,12 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
  * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
  * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
-#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
-#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* Forward computes outᵀ FWD_ROWS positions at a time into a block on the stack (at most 16 KiB) and
+ * transposes each block into out. */
+#define FWD_NR   NNGEN_GEMM_NR(FG)
+#define FWD_MR   NNGEN_GEMM_MR(OHW, FG)
+#define FWD_FIT  (4096 / F / FWD_MR * FWD_MR)
+#define FWD_ROWS (FWD_FIT < FWD_MR ? FWD_MR : FWD_FIT < OHW ? FWD_FIT : OHW)
 /* One group: the dW rows of its block, and the db row with them (it has every filter). */
 #define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
 #define DW_PANELS        NNGEN_GEMM_PANELS(FG)
@@ -177,14 +184,19 @@ typedef struct {
 static void FN(forward_task)(void *context, int n) {
     const FN(arguments) *t = context;
     real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
+    real *out = t->mem + OUT + (long)n * F * OHW;
+    real block[FWD_ROWS * F] __attribute__((aligned(64))); /* outᵀ rows p0 .. p0 + rows, all filters */
     FN(im2col)(t->x + (long)n * C * IH * IW, col);
-    for (int g = 0; g < GROUPS; g++)
-        for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
-            nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG,
-                               CKKG, 1, col + (long)g * CKKG * OHW, OHW, 1,
-                               HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
-                               HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL,
-                               t->mem + OUT + ((long)n * F + g * FG) * OHW, OHW, panel);
+    for (int p0 = 0; p0 < OHW; p0 += FWD_ROWS) {
+        const int rows = OHW - p0 < FWD_ROWS ? OHW - p0 : FWD_ROWS;
+        for (int g = 0; g < GROUPS; g++)
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
+                nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
+                                   t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
+                                   HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
+        for (int f = 0; f < F; f++)
+            for (int i = 0; i < rows; i++) out[f * OHW + p0 + i] = block[i * F + f];
+    }
 }
 
 #if NNGEN_BACKWARD
@@ -277,6 +289,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
+#undef FWD_FIT
+#undef FWD_ROWS
 #undef DW_ROWS
 #undef DW_PANELS
 #undef DW_CHUNKS_WANTED

@@ -278,7 +278,8 @@ static inline void nngen_parallel(const nngen_job *jobs, int count) {
  *     of rows; one task = one (panel, row range).
  *   - A task walks the depth in blocks of NNGEN_GEMM_KC(nr): it copies B(kblock, panel) into a
  *     contiguous, zero-padded buffer on its stack (fits L1, read once per row tile), then runs the
- *     register tile over its rows `mr` at a time.
+ *     register tile over its rows `mr` at a time. A task of few row tiles whose B rows already hold
+ *     the full panel contiguously reads B in place instead (NNGEN_GEMM_DIRECT_TILES).
  *   - The register tile keeps mr × nr vectors of C in registers; per k it loads nr vectors of B,
  *     broadcasts mr values of A and does mr·nr vector multiply-adds. Edge tiles (fewer rows, fewer
  *     columns) compute on clamped rows and zero padding and store only the real elements. */
@@ -392,14 +393,15 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
 #define NNGEN_FROM_COLUMN 1
 #define NNGEN_FROM_C      2
 
-/* The register tile: C(0..mr, 0..width) = start + A(0..mr, 0..kc)·pack, where start is `start` (one
+/* The register tile: C(0..mr, 0..width) = start + A(0..mr, 0..kc)·B, B's row k being nr vectors at
+ * pack + k·pack_row (the packed block, or B itself), where start is `start` (one
  * vector per column block), else row_start[r] in every lane of row r, else C itself (both NULL).
  * `tile_rows` (≥ mr) and nr are compile-time constants, so the accumulators stay in registers; rows
  * from mr on repeat row mr − 1 and are not stored. */
 NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int mr, const int kc,
                                   const real *a, const long a_row, const long a_step, const real *pack,
-                                  const nngen_vec *start, const real *row_start, real *c, const long ldc,
-                                  const int width) {
+                                  const long pack_row, const nngen_vec *start, const real *row_start, real *c,
+                                  const long ldc, const int width) {
     nngen_vec acc[16][3];
     const real *row[16];
     for (int r = 0; r < tile_rows; r++) row[r] = a + (r < mr ? r : mr - 1) * a_row;
@@ -411,16 +413,21 @@ NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int m
                                     : nngen_load_part(c + r * ldc + v * NNGEN_LANES, lanes);
         }
     for (int k = 0; k < kc; k++) {
-        const nngen_vec *bk = (const nngen_vec *)(pack + k * nr * NNGEN_LANES);
+        nngen_vec bk[3];
+        for (int v = 0; v < nr; v++) memcpy(&bk[v], pack + k * pack_row + v * NNGEN_LANES, sizeof bk[v]);
         for (int r = 0; r < tile_rows; r++) {
             const nngen_vec ak = nngen_splat(row[r][k * a_step]);
             for (int v = 0; v < nr; v++) acc[r][v] += ak * bk[v];
         }
     }
-    for (int r = 0; r < mr; r++)
+    for (int r = 0; r < tile_rows;
+         r++) /* (not r < mr: the compiler then sees that every stored row was set) */
         for (int v = 0; v < nr; v++)
-            nngen_store_part(c + r * ldc + v * NNGEN_LANES, acc[r][v], width - v * NNGEN_LANES);
+            if (r < mr) nngen_store_part(c + r * ldc + v * NNGEN_LANES, acc[r][v], width - v * NNGEN_LANES);
 }
+
+/* Tasks of at most this many row tiles read B in place (see nngen_gemm_panel). */
+#define NNGEN_GEMM_DIRECT_TILES 4
 
 /* Rows i0 .. i1 of the columns j0 .. j0 + width (width ≤ nr vectors) of a GEMM: the depth in blocks of
  * NNGEN_GEMM_KC(nr), each B block packed once and run through the register tile mr rows at a time. */
@@ -431,6 +438,10 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
     real pack[NNGEN_PANEL_BYTES / sizeof(real)] __attribute__((aligned(64)));
     nngen_vec start[3];
     const int kc_max = NNGEN_GEMM_KC(nr);
+    /* Packing B costs a copy of the block for every task; it pays when many row tiles reuse the copy.
+     * A task of a few tiles over B rows that already hold the whole panel contiguously reads them in
+     * place (conv's forward: a handful of filters over im2col rows). The sums are the same either way. */
+    const int direct = b_col == 1 && width == nr * NNGEN_LANES && i1 - i0 <= NNGEN_GEMM_DIRECT_TILES * mr;
     for (int v = 0; v < nr; v++)
         start[v] = from == NNGEN_FROM_ROW && c0
                        ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES)
@@ -438,16 +449,22 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
     int k0 = 0;
     do { /* at least once: with depth 0, C = C0 */
         const int kc = depth - k0 < kc_max ? depth - k0 : kc_max;
-        nngen_pack_b(nr, pack, b + k0 * b_row + j0 * b_col, b_row, b_col, kc, width);
+        const real *bk = pack;
+        long bk_row = nr * NNGEN_LANES;
+        if (direct) { /* B's rows hold the panel as it is: the tiles read them in place */
+            bk = b + k0 * b_row + j0;
+            bk_row = b_row;
+        } else
+            nngen_pack_b(nr, pack, b + k0 * b_row + j0 * b_col, b_row, b_col, kc, width);
         const real *ak = a + k0 * a_step;
         const nngen_vec *first = k0 == 0 && from == NNGEN_FROM_ROW ? start : NULL;
         const real *first_rows = k0 == 0 && from == NNGEN_FROM_COLUMN ? c0 : NULL;
         int i = i0;
         for (; i + mr <= i1; i += mr) /* full tiles, then the rest of the rows */
-            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, pack, first,
+            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, bk, bk_row, first,
                             first_rows ? first_rows + i : NULL, c + i * ldc + j0, ldc, width);
         if (i < i1)
-            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, pack, first,
+            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, bk, bk_row, first,
                             first_rows ? first_rows + i : NULL, c + i * ldc + j0, ldc, width);
         k0 += kc;
     } while (k0 < depth);
