@@ -5,7 +5,10 @@ import NNGen
 
 public enum AtomicFile {
     /// Writes `bytes` to a temporary file beside `path`, flushes it, then renames it over `path`.
-    public static func write(_ bytes: [UInt8], to path: String) throws {
+    /// An existing `path` must be a regular file (renaming over `/dev/null` or a pipe would replace it
+    /// with a file); a symbolic link is followed, so the file it names is replaced and the link stays.
+    public static func write(_ bytes: [UInt8], to requested: String) throws {
+        let path = try target(of: requested)
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
@@ -31,6 +34,28 @@ public enum AtomicFile {
         }
     }
 
+    /// The file a write of `path` replaces: `path` itself, or the file its symbolic link names. Throws
+    /// when that exists and is not a regular file (a device such as /dev/null, a pipe, a socket).
+    static func target(of path: String) throws -> String {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return path }  // nothing there yet: a new file
+        var resolved = path
+        if info.st_mode & S_IFMT == S_IFLNK {
+            guard let real = realpath(path, nil) else { return path }  // a dangling link: rename replaces it
+            resolved = String(cString: real)
+            free(real)
+            guard stat(resolved, &info) == 0 else { return path }
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return resolved
+        case S_IFDIR: throw Diagnostic(file: path, "is a folder; expected a file name to write")
+        default:
+            throw Diagnostic(
+                file: path, "cannot write: not a regular file (a device, pipe or socket)",
+                hint: "nngen writes a file beside it and renames it into place, which would replace it; name a regular file")
+        }
+    }
+
     /// Writes UTF-8 text atomically.
     public static func write(_ text: String, to path: String) throws {
         try write(Array(text.utf8), to: path)
@@ -50,6 +75,7 @@ public enum AtomicFile {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             throw Diagnostic(file: path, "is a folder; expected a file name to write", hint: "name a file, e.g. \(path)/out.safetensors")
         }
+        _ = try target(of: path)
         let probe = folder + "/.nngen-probe-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard descriptor >= 0 else {
