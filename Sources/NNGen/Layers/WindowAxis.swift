@@ -30,10 +30,14 @@ struct WindowAxis {
         return out
     }
 
-    /// Input rows (not padding) after the last window: the floor of `output` leaves them out of every window.
+    /// Input rows (not padding) after the last window that the floor of `output` leaves out of every window.
+    /// When windows are narrower than their stride (a 1×1 convolution with stride 2), every window is followed
+    /// by `stride − extent` rows no window reads, by design; rows within that gap after the last window are
+    /// not counted (PyTorch's ResNet shortcuts on even sizes draw no warning).
     var droppedInput: Int {
-        let covered = (output - 1) * stride + dilation * (kernel - 1) + 1  // padded positions 0 ..< covered
-        return max(0, input + pad - covered)
+        let extent = dilation * (kernel - 1) + 1
+        let covered = (output - 1) * stride + extent  // padded positions 0 ..< covered
+        return max(0, input + pad - covered - max(0, stride - extent))
     }
 
     /// The smallest pad above this one (up to `limit`) that leaves no input row out, if any.
