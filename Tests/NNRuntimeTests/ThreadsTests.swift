@@ -80,7 +80,7 @@ import Testing
     /// True when `cc -march=native` defines __FMA__.
     static func nativeHasFMA() -> Bool {
         let empty = NSTemporaryDirectory() + "nngen-fma-probe-\(UUID().uuidString).c"
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         defer { try? FileManager.default.removeItem(atPath: empty) }
         return GeneratedCTests.run(["cc", "-march=native", "-dM", "-E", empty]).output.contains("#define __FMA__ 1")
     }

@@ -14,6 +14,14 @@ function first(shape,    parts) {
     return parts[1]
 }
 BEGIN { upper = toupper(model); previous = -1; real = "float" }
+# A graph's layer table has a "from" column: its layers read other layers than the one before them (and
+# add/concat read several), which the driver's one-input chain cannot call. Refuse it instead of crashing.
+/^ \*   layer +kind +from / {
+    print "bench/kernels: model '" model "' is a graph (from=, add, concat); this driver times chains only. " \
+          "Use: nngen bench SPEC (every kernel alone and in the step)" > "/dev/stderr"
+    refused = 1
+    exit 1
+}
 $1 == "#define" && $2 == upper "_MEM_SIZE" { print "#define BENCH_MEM_SIZE " $3 }
 $1 == "#define" && $2 == upper "_INPUT_SIZE" { print "#define BENCH_INPUT_SIZE " $3 }
 $1 == "#define" && $2 == upper "_OUTPUT_SIZE" { print "#define BENCH_OUTPUT_SIZE " $3 }
@@ -42,6 +50,7 @@ $1 == "#define" && $2 ~ /_OUTPUT$/ && $6 == "output" { output[$5] = $3 }
     previous = output[name]
 }
 END {
+    if (refused) exit 1
     print "typedef " real " bench_real;"
     print "#define BENCH_LAYERS" table
 }

@@ -161,19 +161,13 @@ public enum Benchmark {
     /// (train mode; the first layer gets no input-gradient buffer), and the update of all parameters.
     static func layerTimes(_ model: CompiledModel, repeats: Int) -> ([LayerTime], Double?) {
         let graph = model.graph
-        let size = graph.dtype.byteSize
         _ = model.stagedForward(mode: .train, rng: 1)
         let dout = model.scratchSlot(1)
         let dx = model.scratchSlot(2)
         model.store([Double](repeating: 1e-3, count: model.layerScratchCount), to: dout, offset: 0)
         var times: [LayerTime] = []
         for (index, layer) in graph.layers.enumerated() {
-            let inputs = layer.sources.map { source -> UnsafeRawPointer? in
-                switch source {
-                case .input: UnsafeRawPointer(model.inputBuffer)
-                case .layer(let p): UnsafeRawPointer(model.memory + model.plan.layers[p].output * size)
-                }
-            }
+            let inputs: [UnsafeRawPointer?] = layer.sources.map(model.pointer(to:))
             // As the training step: no gradient for the network input, one scratch buffer for the others.
             let gradients = layer.sources.map { $0 == .input ? nil : dx }
             let kernels = model.functions.layers[index]

@@ -24,6 +24,14 @@ public struct StepProfile: Sendable {
 }
 
 extension CompiledModel {
+    /// Where a layer reads `source`: the network input buffer, or the output of layer `p` in memory.
+    func pointer(to source: TensorSource) -> UnsafeRawPointer {
+        switch source {
+        case .input: UnsafeRawPointer(inputBuffer)
+        case .layer(let p): UnsafeRawPointer(memory + plan.layers[p].output * graph.dtype.byteSize)
+        }
+    }
+
     /// One training step made from Swift with the calls of the generated `train_step` — every layer's
     /// forward in order, the loss forward and backward, every layer's backward in reverse onto the same
     /// gradient slots (no gradient for the network input), the update — each call timed. Trains exactly as
@@ -40,25 +48,19 @@ extension CompiledModel {
         step += 1
         let rng = stepSeed
         func slot(_ offset: Int) -> UnsafeMutableRawPointer { memory + offset * size }
-        func input(_ source: TensorSource) -> UnsafeRawPointer? {
-            switch source {
-            case .input: UnsafeRawPointer(inputBuffer)
-            case .layer(let p): UnsafeRawPointer(slot(plan.layers[p].output))
-            }
-        }
         func gradient(_ source: TensorSource) -> UnsafeMutableRawPointer? {
             switch source {
             case .input: nil
             case .layer(let p): slot(plan.layers[p].gradient)
             }
         }
-        var clock = DispatchTime.now().uptimeNanoseconds
+        var clock: UInt64 = 0  // set just before the first call
         func lap(_ entry: Int) {
             let now = DispatchTime.now().uptimeNanoseconds
             seconds[entry] += Double(now - clock) / 1e9
             clock = now
         }
-        let inputs = layers.map { $0.sources.map(input) }
+        let inputs = layers.map { $0.sources.map(pointer(to:)) }
         let gradients = layers.map { $0.sources.map(gradient) }
         let loss = 2 * layers.count
         clock = DispatchTime.now().uptimeNanoseconds

@@ -24,14 +24,11 @@ public struct CCOptions: Sendable, Hashable {
     /// loops keep the order of every sum. Kernels that want FMA ask for it explicitly.
     public static let defaultFlags = ["-O3", "-march=native", "-ffp-contract=off"]
 
-    /// The opt-in contracted mode (`--fma`): `defaultFlags` with `-ffp-contract=fast`, so GCC and Clang
-    /// fuse each `a*b + c` into one FMA (one rounding instead of two). Still deterministic run to run and
-    /// for every thread count (each sum keeps its order; the tasks do not depend on the thread count), but
-    /// no longer the tcc build's bits, so it goes with the cc backend only.
-    public static let contractedFlags = ["-O3", "-march=native", "-ffp-contract=fast"]
-
-    /// `flags` with FMA contraction on: `-ffp-contract=off` (or any other contraction flag) becomes
-    /// `-ffp-contract=fast`, added when absent.
+    /// `flags` with FMA contraction on, the opt-in contracted mode (`--fma`): `-ffp-contract=off` (or any
+    /// other contraction flag) becomes `-ffp-contract=fast`, added when absent, so GCC and Clang fuse each
+    /// `a*b + c` into one FMA (one rounding instead of two). Still deterministic run to run and for every
+    /// thread count (each sum keeps its order; the tasks do not depend on the thread count), but no longer
+    /// the tcc build's bits, so it goes with the cc backend only.
     public static func contracted(_ flags: [String]) -> [String] {
         flags.filter { !$0.hasPrefix("-ffp-contract=") } + ["-ffp-contract=fast"]
     }
