@@ -241,6 +241,22 @@ private let tccRuns = TccRuns()
         #expect(CCCompiler.cached(source: source, name: "twice", options: options) != nil)
     }
 
+    /// A compiler orphaned by a tiered run that exited can write its temporary output after the next build
+    /// has cleaned the cache; a later start that hits the cache removes it (its writer no longer runs), and
+    /// leaves the temporaries of running processes alone.
+    @Test func cacheHitRemovesTheTemporariesOfDeadBuilds() throws {
+        let options = freshCache()
+        defer { removeCache(options) }
+        let source = "int nngen_test_seven(void) { return 7; }\n"
+        _ = try CCCompiler.build(source: source, name: "stale", options: options)
+        let dead = options.cacheDirectory + "/.stale-0123.tmp-999999999-1"
+        let alive = options.cacheDirectory + "/.stale-0123.tmp-\(getpid())-77"
+        for path in [dead, alive] { try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path)) }
+        #expect(try CCCompiler.build(source: source, name: "stale", options: options).cacheHit)
+        #expect(!FileManager.default.fileExists(atPath: dead), "the temporary of a process that no longer runs is removed")
+        #expect(FileManager.default.fileExists(atPath: alive), "a running process's temporary stays")
+    }
+
     @Test func secondModelStartCompilesNothing() throws {
         let options = freshCache()
         defer { removeCache(options) }

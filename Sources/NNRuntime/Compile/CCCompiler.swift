@@ -79,13 +79,14 @@ public enum CCCompiler {
     public static func build(source: String, name: String, options: CCOptions = CCOptions()) throws -> CCBuild {
         let compiler = try resolveCompiler(options.compiler)
         let paths = cachePaths(source: source, name: name, compiler: compiler, options: options)
+        // What builds of processes that no longer run left: `.NAME.tmp-PID-N` files (a compiler killed
+        // with its process, a library never renamed into place). Also on a cache hit: a compiler orphaned
+        // by a tiered run that exited may write its output after the next build has already cleaned up.
+        AtomicFile.removeStaleTemporaries(inFolder: options.cacheDirectory) { $0.hasPrefix(".") }
         if let library = cachedLibrary(paths: paths, source: source) {
             return CCBuild(library: library, cacheHit: true, warnings: "")
         }
         try AtomicFile.createDirectory(options.cacheDirectory)
-        // What builds of processes that no longer run left: `.NAME.tmp-PID-N` files (a compiler killed
-        // with its process, a library never renamed into place).
-        AtomicFile.removeStaleTemporaries(inFolder: options.cacheDirectory) { $0.hasPrefix(".") }
         let temporary = "\(options.cacheDirectory)/.\(paths.stem).tmp-\(getpid())-\(temporaryCounter.next())"
         try writeSource(source, to: paths.source, temporary: temporary + ".c")
         let arguments = compiler.leadingArguments + options.flags + ["-fPIC", "-shared", "-o", temporary, paths.source, "-lm"]
