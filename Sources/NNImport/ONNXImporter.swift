@@ -356,10 +356,7 @@ private struct Importer {
         let alpha = node.float("alpha", 1)
         let beta = node.float("beta", 1)
         // nngen's weight is [D, M]; PyTorch's Linear exports [M, D] with transB=1.
-        var weight = [Double](repeating: 0, count: k * m)
-        for r in 0..<k {
-            for c in 0..<m { weight[r * m + c] = alpha * (transB ? b.values[c * k + r] : b.values[r * m + c]) }
-        }
+        let weight = (transB ? LinearWeight.transposed(b.values, rows: m, cols: k) : b.values).map { alpha * $0 }
         let bias = try optionalConstant(node, 2)
         try affine(
             node, x: x, weight: weight, k: k, m: m, bias: bias.map { c in try broadcastBias(c, m, node).map { beta * $0 } },

@@ -87,8 +87,7 @@ public enum StateDictImporter {
                     if linearWeight && !nngenLayout { note = " (already [in, out])" }
                 } else if linearWeight, tensor.shape == want.reversed() {
                     // nn.Linear's weight is [out, in]; nngen's is [in, out].
-                    let (rows, cols) = (tensor.shape[0], tensor.shape[1])
-                    values = (0..<rows * cols).map { i in values[(i % rows) * cols + i / rows] }
+                    values = LinearWeight.transposed(values, rows: tensor.shape[0], cols: tensor.shape[1])
                     note = " transposed to \(TensorShape(want))"
                 } else if tensor.shape.reduce(1, *) == want.reduce(1, *), target.kind == "norm" {
                     note = " reshaped to \(TensorShape(want))"
