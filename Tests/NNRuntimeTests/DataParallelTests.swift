@@ -35,12 +35,7 @@ struct DataParallelTests {
 
     /// A folder with 40 float64 samples (`x.npy` [40, 2, 3, 3], `y.npy` [40]) and the specs.
     static func folder() throws -> String {
-        let directory = NSTemporaryDirectory() + "nngen-mpi-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var rng = SplitMix64(seed: 9)
-        let x = HostTensor(shape: [40, 2, 3, 3], doubles: (0..<720).map { _ in rng.normal() }, as: .float64)
-        try NPY.write(x, to: directory + "/x.npy")
-        try NPY.write(HostTensor(shape: [40], doubles: (0..<40).map { Double(($0 * 7) % 5) }, as: .int32), to: directory + "/y.npy")
+        let directory = try ImageFolder.make(prefix: "nngen-mpi", samples: 40, seed: 9) { ($0 * 7) % 5 }
         try spec(batch: 4).write(toFile: directory + "/b4.spec", atomically: true, encoding: .utf8)
         try spec(batch: 8).write(toFile: directory + "/b8.spec", atomically: true, encoding: .utf8)
         try spec(batch: 4, batchnorm: true).write(toFile: directory + "/bn4.spec", atomically: true, encoding: .utf8)

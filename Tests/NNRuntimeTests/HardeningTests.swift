@@ -13,13 +13,7 @@ import Testing
 
     /// A folder with float64 samples and labels for tiny_f64 (`x.npy` [8, 2, 3, 3], `y.npy` [8]).
     static func dataFolder() throws -> String {
-        let directory = NSTemporaryDirectory() + "nngen-hard-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var rng = SplitMix64(seed: 4)
-        let x = HostTensor(shape: [8, 2, 3, 3], doubles: (0..<144).map { _ in rng.normal() }, as: .float64)
-        try NPY.write(x, to: directory + "/x.npy")
-        try NPY.write(HostTensor(shape: [8], doubles: (0..<8).map { Double($0 % 5) }, as: .int32), to: directory + "/y.npy")
-        return directory
+        try ImageFolder.make(prefix: "nngen-hard", samples: 8, seed: 4) { $0 % 5 }
     }
 
     static func nngen(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stderr: String, stdout: String)

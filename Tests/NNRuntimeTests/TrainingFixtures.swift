@@ -83,3 +83,17 @@ func thrownDiagnostic(_ body: () throws -> Void) -> Diagnostic? {
         return nil
     }
 }
+
+/// A fresh temporary folder holding `x.npy` (`samples` float64 images [samples, 2, 3, 3], normal values from
+/// `seed`) and `y.npy` (int32 class ids `label(i)` in 0 ..< 5): the data of the command-line tests.
+enum ImageFolder {
+    static func make(prefix: String, samples: Int, seed: UInt64, label: (Int) -> Int) throws -> String {
+        let directory = NSTemporaryDirectory() + "\(prefix)-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var rng = SplitMix64(seed: seed)
+        let x = HostTensor(shape: [samples, 2, 3, 3], doubles: (0..<samples * 18).map { _ in rng.normal() }, as: .float64)
+        try NPY.write(x, to: directory + "/x.npy")
+        try NPY.write(HostTensor(shape: [samples], doubles: (0..<samples).map { Double(label($0)) }, as: .int32), to: directory + "/y.npy")
+        return directory
+    }
+}
