@@ -23,7 +23,8 @@ struct Check: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let graph = try loadGraph(spec, batch: batch, forwardOnly: inference)
+            let text = try readSpec(spec)  // read once: the statements dump and the batch-1 plan parse it again
+            let graph = try loadGraph(spec, text: text, batch: batch, forwardOnly: inference)
             print(
                 "model \(graph.modelName): \(graph.dtype.rawValue), input \(graph.inputName) \(graph.inputShape), loss \(graph.loss.definition.keyword)"
                     + (graph.optimizer.map { ", optimizer \($0.definition.keyword) lr=\($0.instance.learningRate)" } ?? ""))
@@ -33,7 +34,7 @@ struct Check: ParsableCommand {
             defer {
                 switch dump {
                 case .statements?:
-                    if let file = try? SpecParser.parse(try readSpec(spec), path: spec) {
+                    if let file = try? SpecParser.parse(text, path: spec) {
                         print("\nstatements:")
                         for statement in file.statements { print("  \(statement.location): \(statement)") }
                     }
@@ -56,7 +57,7 @@ struct Check: ParsableCommand {
                 // What `nngen compile --inference` needs, at this batch and one sample at a time.
                 let forward = MemoryPlan.planForward(graph)
                 var line = "inference build (compile --inference): \(LayerTable.group(forward.total * graph.dtype.byteSize)) bytes"
-                if graph.batch > 1, let single = try? ShapeInference.load(try readSpec(spec), path: spec, batch: 1, forwardOnly: true) {
+                if graph.batch > 1, let single = try? ShapeInference.load(text, path: spec, batch: 1, forwardOnly: true) {
                     line += ", with --batch 1: \(LayerTable.group(MemoryPlan.planForward(single).total * graph.dtype.byteSize)) bytes"
                 }
                 print(line)

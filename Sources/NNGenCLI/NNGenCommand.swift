@@ -26,12 +26,15 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-/// Parses and shape-checks a spec file; prints its warnings (with the source line and a caret) on stderr.
-func loadGraph(_ path: String, batch: Int? = nil, forwardOnly: Bool = false, warnings: Bool = true) throws -> ShapedGraph {
+/// Parses and shape-checks a spec file (or `text`, its contents when the caller has read them); prints its
+/// warnings (with the source line and a caret) on stderr.
+func loadGraph(
+    _ path: String, text: String? = nil, batch: Int? = nil, forwardOnly: Bool = false, warnings: Bool = true
+) throws -> ShapedGraph {
     if let batch, batch < 1 || batch > 1 << 20 {
         throw Diagnostic("--batch \(batch) is out of range", hint: "give a batch size from 1 to 1048576")
     }
-    let graph = try ShapeInference.load(try readSpec(path), path: path, batch: batch, forwardOnly: forwardOnly)
+    let graph = try ShapeInference.load(try text ?? readSpec(path), path: path, batch: batch, forwardOnly: forwardOnly)
     for warning in graph.warnings where warnings { FileHandle.standardError.write(Data((warning.rendered + "\n").utf8)) }
     return graph
 }
