@@ -1,5 +1,6 @@
-// Whole networks ending in the svm and mse losses: generated forward/backward/train step against the
-// reference network and numerical gradients (the softmax networks are in NetworkTests).
+// Whole networks ending in the svm and mse losses and in softmax with label smoothing: generated
+// forward/backward/train step against the reference network and numerical gradients (the plain softmax networks
+// are in NetworkTests).
 
 import NNGen
 import NNRuntime
@@ -28,13 +29,15 @@ struct LossNetworkCase: CustomStringConvertible, Sendable {
         LossNetworkCase(loss: "mse", input: [4, 2, 3, 3], body: "batchnorm bn0\nrelu\naffine fc1 out=5"),
         // An image-shaped output: mse compares all N·C·H·W elements.
         LossNetworkCase(loss: "mse", input: [3, 2, 2, 2], body: "batchnorm bn0\nrelu"),
+        LossNetworkCase(loss: "softmax smoothing=0.2", input: [3, 13], body: "affine fc1 out=7\nrelu\nbatchnorm bn1\naffine fc2 out=4"),
+        LossNetworkCase(loss: "softmax smoothing=0.1", input: [4, 2, 3, 3], body: "batchnorm bn0\nrelu\naffine fc1 out=10"),
     ]
 
     struct Prepared {
         var model: CompiledModel
         var input: [Double]
         var labels: [Int]
-        /// The mse targets (output-shaped); empty for svm.
+        /// The mse targets (output-shaped); empty for svm and softmax.
         var values: [Double]
         var tensors: [String: [Double]]
         var target: LossTarget { model.graph.loss.definition.target == .dense ? .values(values) : .classes(labels.map(Int32.init)) }
@@ -52,8 +55,9 @@ struct LossNetworkCase: CustomStringConvertible, Sendable {
         func rounded(_ values: [Double]) -> [Double] { dtype == .float64 ? values : values.map { Double(Float($0)) } }
         let input = rounded(RefTensor.random(shape: c.input, seed: seed &+ 99, scale: 2).data)
         let output = model.graph.outputShape
-        let labels = c.loss == "svm" ? Reference.randomLabels(count: output.batch, classes: output[1], seed: seed &+ 7) : []
-        let values = c.loss == "mse" ? rounded(RefTensor.random(shape: output.dims, seed: seed &+ 8, scale: 1).data) : []
+        let classes = model.graph.loss.definition.target == .classIndices
+        let labels = classes ? Reference.randomLabels(count: output.batch, classes: output[1], seed: seed &+ 7) : []
+        let values = !classes ? rounded(RefTensor.random(shape: output.dims, seed: seed &+ 8, scale: 1).data) : []
         var tensors: [String: [Double]] = [:]
         for name in model.tensorNames { tensors[name] = try model.tensor(name) }
         return Prepared(model: model, input: input, labels: labels, values: values, tensors: tensors)

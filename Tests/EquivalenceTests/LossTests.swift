@@ -96,6 +96,67 @@ import Testing
             [(third - 1) / 2, third / 2, third / 2, third / 2, third / 2, (third - 1) / 2], 1e-15, "softmax dlogits of zero logits")
     }
 
+    /// Label smoothing against the reference (float64 and float32) and finite differences, for ε from small to 1
+    /// (where the target is uniform and the true class no longer matters).
+    @Test(arguments: [0.1, 0.37, 1.0], [[1, 2], [3, 10], [7, 13]])
+    func smoothedSoftmaxMatchesReferenceAndFiniteDifferences(smoothing: Double, shape: [Int]) throws {
+        let (n, k) = (shape[0], shape[1])
+        let loss = "softmax smoothing=\(smoothing)"
+        for dtype in [DType.float64, .float32] {
+            let model = try Self.model(loss, n: n, k: k, dtype: dtype)
+            let logits = Self.rounded(RefTensor.random(shape: [n, k], seed: 21, scale: 2).data, dtype)
+            let labels = Reference.randomLabels(count: n, classes: k, seed: 22)
+            let r = Reference.softmaxCrossEntropy(logits: RefTensor(shape: [n, k], data: logits), labels: labels, smoothing: smoothing)
+            let target = LossTarget.classes(labels.map(Int32.init))
+            let context = "loss \(loss) on [\(n), \(k)], \(dtype.rawValue)"
+            expectClose([try model.loss.forward(logits: logits, target: target)], [r.loss], Tolerance.of(dtype), "loss of \(context)")
+            let analytic = try model.loss.backward(logits: logits, target: target)
+            expectClose(analytic, r.dlogits.data, Tolerance.of(dtype), "dlogits of \(context)")
+            if dtype == .float64 {
+                let numeric = Reference.numericalGradient(of: { (try? model.loss.forward(logits: $0, target: target)) ?? .nan }, at: logits)
+                expectClose(analytic, numeric, Tolerance.gradientCheck, "gradient check of \(context)", floor: gradientFloor([analytic]))
+            }
+        }
+    }
+
+    /// PyTorch's semantics: torch.nn.functional.cross_entropy(z, y, label_smoothing=ε) in float64 (torch 2.13) on
+    /// z = [[1, 2, 3], [0.5, −1, 2]], y = [2, 0], its loss and z.grad, for ε = 0.1 and ε = 1.
+    @Test func smoothedSoftmaxMatchesPyTorch() throws {
+        let logits: [Double] = [1, 2, 3, 0.5, -1, 2]
+        let target = LossTarget.classes([2, 0])
+        let torch: [(Double, Double, [Double])] = [
+            (
+                0.1, 1.124458630550769,
+                [
+                    0.02834861991852355, 0.10569756886073216, -0.13404618877925578, -0.3790214705966483, 0.0028896199686770582,
+                    0.3761318506279713,
+                ]
+            ),
+            (
+                1.0, 1.5744586305507688,
+                [
+                    -0.12165138008147644, -0.04430243113926784, 0.16595381122074424, -0.07902147059664831, -0.14711038003132293,
+                    0.22613185062797128,
+                ]
+            ),
+        ]
+        for (smoothing, loss, grad) in torch {
+            let model = try Self.model("softmax smoothing=\(smoothing)", n: 2, k: 3, dtype: .float64)
+            expectClose([try model.loss.forward(logits: logits, target: target)], [loss], 1e-14, "PyTorch's loss, smoothing \(smoothing)")
+            expectClose(try model.loss.backward(logits: logits, target: target), grad, 1e-14, "PyTorch's gradient, smoothing \(smoothing)")
+        }
+    }
+
+    /// `smoothing=0` is the plain loss, to the bit (the same generated arithmetic).
+    @Test func zeroSmoothingIsThePlainLossBitForBit() throws {
+        let logits = RefTensor.random(shape: [7, 10], seed: 3, scale: 3).data.map { Double(Float($0)) }
+        let target = LossTarget.classes(Reference.randomLabels(count: 7, classes: 10, seed: 4).map(Int32.init))
+        let plain = try Self.model("softmax", n: 7, k: 10, dtype: .float32)
+        let zero = try Self.model("softmax smoothing=0", n: 7, k: 10, dtype: .float32)
+        #expect(try plain.loss.forward(logits: logits, target: target) == zero.loss.forward(logits: logits, target: target))
+        #expect(try plain.loss.backward(logits: logits, target: target) == zero.loss.backward(logits: logits, target: target))
+    }
+
     /// Three samples, three classes (the CS231n example): margins 2.9 and 0 | 0 and 0 | 6.3 and 6.6,
     /// loss = (2.9 + 0 + 12.9)/3; each positive margin adds 1/3 to its class and −1/3 to the true class.
     @Test func svmOfKnownScores() throws {

@@ -33,11 +33,16 @@ public struct LossDefinition: Sendable {
 }
 
 extension LossDefinition {
-    /// `loss softmax`: mean softmax cross-entropy over the batch, labels are class ids.
+    /// `loss softmax [smoothing=0]`: mean softmax cross-entropy over the batch, labels are class ids; with label
+    /// smoothing ε the target distribution is (1 − ε)·onehot(y) + ε/K (PyTorch's `label_smoothing`).
     public static let softmax = LossDefinition(
         keyword: "softmax",
         summary: "mean softmax cross-entropy over the batch; targets: class ids [N]",
-        attributes: [],
+        attributes: [
+            AttributeSpec(
+                "smoothing", .real(min: 0, max: 1, openMin: false), default: .real(0),
+                "label smoothing ε: targets (1 − ε)·onehot + ε/K (PyTorch's label_smoothing)")
+        ],
         template: "softmax_loss",
         target: .classIndices,
         instantiate: { context in
@@ -54,7 +59,10 @@ extension LossDefinition {
             }
             return LossInstance(
                 saved: [SavedSpec("prob", count: shape.count)],
-                constants: [TemplateConstant("N", shape[0], "batch"), TemplateConstant("K", shape[1], "classes")],
+                constants: [
+                    TemplateConstant("N", shape[0], "batch"), TemplateConstant("K", shape[1], "classes"),
+                    .real("SMOOTHING", context.attributes.double("smoothing"), "label smoothing ε in [0, 1]"),
+                ],
                 forwardFLOPs: 4 * shape.count)
         })
 }

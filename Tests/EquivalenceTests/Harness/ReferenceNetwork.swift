@@ -43,7 +43,8 @@ enum ReferenceNetwork {
         let (loss, dlogits): (Double, RefTensor)
         switch graph.loss.definition.keyword {
         case "softmax":
-            (loss, dlogits) = Reference.softmaxCrossEntropy(logits: x, labels: labels)
+            (loss, dlogits) = Reference.softmaxCrossEntropy(
+                logits: x, labels: labels, smoothing: graph.loss.attributes.double("smoothing"))
         case "svm":
             (loss, dlogits) = Reference.svmLoss(scores: x, labels: labels)
         case "mse":

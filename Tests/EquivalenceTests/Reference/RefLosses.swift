@@ -3,16 +3,17 @@
 import Foundation
 
 extension Reference {
-    /// Softmax cross-entropy averaged over the batch; logits [N, C], labels are class ids [N].
+    /// Softmax cross-entropy averaged over the batch; logits [N, C], labels are class ids [N]; with label
+    /// smoothing ε the target distribution is q = (1 − ε)·onehot(y) + ε/C (PyTorch's `label_smoothing`).
     ///
     /// ```
     /// z[n, j]     = logits[n, j] − max_k logits[n, k]            (stability; does not change p)
     /// log p[n, j] = z[n, j] − log Σ_k exp(z[n, k])
-    /// loss        = −(1/N) Σ_n log p[n, y_n]
-    /// dlogits     = (p[n, j] − [j == y_n]) / N
+    /// loss        = −(1/N) Σ_n Σ_j q[n, j] · log p[n, j]          (ε = 0: −(1/N) Σ_n log p[n, y_n])
+    /// dlogits     = (p[n, j] − q[n, j]) / N
     /// ```
     static func softmaxCrossEntropy(
-        logits: RefTensor, labels: [Int]
+        logits: RefTensor, labels: [Int], smoothing: Double = 0
     ) -> (loss: Double, dlogits: RefTensor) {
         precondition(
             logits.shape.count == 2, "softmax loss: logits must be [N, C], got \(logits.shape)")
@@ -32,10 +33,11 @@ extension Reference {
                 sumExp += exp(logits[i * c + j] - rowMax)
             }
             let logSumExp = log(sumExp)
-            loss -= (logits[i * c + labels[i]] - rowMax) - logSumExp
             for j in 0..<c {
-                let p = exp(logits[i * c + j] - rowMax - logSumExp)
-                dlogits[i * c + j] = (p - (j == labels[i] ? 1 : 0)) / Double(n)
+                let q = (j == labels[i] ? 1 - smoothing : 0) + smoothing / Double(c)
+                let logP = logits[i * c + j] - rowMax - logSumExp
+                loss -= q * logP
+                dlogits[i * c + j] = (exp(logP) - q) / Double(n)
             }
         }
         return (loss / Double(n), dlogits)
