@@ -13,32 +13,12 @@ extension MemoryPlan {
     /// it); a layer's scratch arrays and the loss's only at their own time. Blocks are placed in time
     /// order, larger first, each at the lowest offset that overlaps no block alive at the same time.
     public static func planForward(_ graph: ShapedGraph) -> MemoryPlan {
-        var cursor = 0
-        func take(_ count: Int) -> Int {
-            let offset = cursor
-            cursor += align(max(count, 1))
-            return offset
-        }
-        var tensors: [PlannedTensor] = []
-        for layer in graph.layers {
-            for spec in layer.instance.parameters {
-                tensors.append(
-                    PlannedTensor(
-                        name: "\(layer.name).\(spec.suffix)", role: .parameter, offset: take(spec.shape.count), shape: spec.shape,
-                        spec: spec))
-            }
-        }
-        let parameters = MemoryRegion(offset: 0, count: cursor)
-        let bufferStart = cursor
-        for layer in graph.layers {
-            for spec in layer.instance.buffers {
-                tensors.append(
-                    PlannedTensor(
-                        name: "\(layer.name).\(spec.suffix)", role: .buffer, offset: take(spec.shape.count), shape: spec.shape, spec: spec))
-            }
-        }
-        let buffers = MemoryRegion(offset: bufferStart, count: cursor - bufferStart)
-        let activationStart = cursor
+        var cursor = Cursor()
+        var tensors = layOut(.parameter, of: graph, from: &cursor)
+        let parameters = MemoryRegion(offset: 0, count: cursor.offset)
+        tensors += layOut(.buffer, of: graph, from: &cursor)
+        let buffers = MemoryRegion(offset: parameters.count, count: cursor.offset - parameters.count)
+        let activationStart = cursor.offset
 
         // The blocks and when each is alive.
         enum Owner: Hashable {

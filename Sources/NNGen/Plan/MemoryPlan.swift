@@ -83,58 +83,61 @@ public struct MemoryPlan: Sendable {
 
     static func align(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
 
+    /// Hands out aligned blocks one after another from offset 0.
+    struct Cursor {
+        var offset = 0
+        /// The offset of a new block of `count` elements (at least one alignment unit, so offsets differ).
+        mutating func take(_ count: Int) -> Int {
+            let start = offset
+            offset += align(max(count, 1))
+            return start
+        }
+    }
+
+    /// Every layer's tensors of one role (its parameters or its buffers), in layer order, each taken from `cursor`.
+    static func layOut(_ role: TensorRole, of graph: ShapedGraph, from cursor: inout Cursor) -> [PlannedTensor] {
+        graph.layers.flatMap { layer in
+            (role == .parameter ? layer.instance.parameters : layer.instance.buffers).map { spec in
+                PlannedTensor(
+                    name: "\(layer.name).\(spec.suffix)", role: role, offset: cursor.take(spec.shape.count), shape: spec.shape,
+                    spec: spec)
+            }
+        }
+    }
+
     /// Lays out a shaped graph.
     public static func plan(_ graph: ShapedGraph) -> MemoryPlan {
-        var cursor = 0
-        func take(_ count: Int) -> Int {
-            let offset = cursor
-            cursor += align(max(count, 1))
-            return offset
-        }
-        var tensors: [PlannedTensor] = []
-        for layer in graph.layers {
-            for spec in layer.instance.parameters {
-                tensors.append(
-                    PlannedTensor(
-                        name: "\(layer.name).\(spec.suffix)", role: .parameter, offset: take(spec.shape.count), shape: spec.shape,
-                        spec: spec))
-            }
-        }
-        let parameters = MemoryRegion(offset: 0, count: cursor)
-        cursor += parameters.count
+        var cursor = Cursor()
+        var tensors = layOut(.parameter, of: graph, from: &cursor)
+        let parameters = MemoryRegion(offset: 0, count: cursor.offset)
+        cursor.offset += parameters.count
         let gradients = MemoryRegion(offset: parameters.count, count: parameters.count)
-        let bufferStart = cursor
-        for layer in graph.layers {
-            for spec in layer.instance.buffers {
-                tensors.append(
-                    PlannedTensor(
-                        name: "\(layer.name).\(spec.suffix)", role: .buffer, offset: take(spec.shape.count), shape: spec.shape, spec: spec))
-            }
-        }
-        let buffers = MemoryRegion(offset: bufferStart, count: cursor - bufferStart)
+        let bufferStart = cursor.offset
+        tensors += layOut(.buffer, of: graph, from: &cursor)
+        let buffers = MemoryRegion(offset: bufferStart, count: cursor.offset - bufferStart)
         let slots = graph.optimizer?.instance.stateSlots ?? 0
-        let optimizerState = MemoryRegion(offset: cursor, count: slots * parameters.count)
-        cursor += optimizerState.count
-        let activationStart = cursor
+        let optimizerState = MemoryRegion(offset: cursor.offset, count: slots * parameters.count)
+        cursor.offset += optimizerState.count
+        let activationStart = cursor.offset
         var layerSlots: [LayerSlots] = []
         for layer in graph.layers {
-            let output = take(layer.output.count)
+            let output = cursor.take(layer.output.count)
             var saved: [String: Int] = [:]
-            for s in layer.instance.saved { saved[s.name] = take(s.count) }
+            for s in layer.instance.saved { saved[s.name] = cursor.take(s.count) }
             layerSlots.append(LayerSlots(output: output, saved: saved, gradient: 0, accumulate: []))
         }
         var lossSaved: [String: Int] = [:]
-        for s in graph.loss.instance.saved { lossSaved[s.name] = take(s.count) }
+        for s in graph.loss.instance.saved { lossSaved[s.name] = cursor.take(s.count) }
         let slabs = GradientSlabs.assign(graph)
-        let gradientSlabs = slabs.sizes.map { MemoryRegion(offset: take($0), count: $0) }
+        let gradientSlabs = slabs.sizes.map { MemoryRegion(offset: cursor.take($0), count: $0) }
         for index in layerSlots.indices {
             layerSlots[index].gradient = gradientSlabs[slabs.slabOfLayer[index]].offset
             layerSlots[index].accumulate = slabs.accumulate[index]
         }
-        let activations = MemoryRegion(offset: activationStart, count: cursor - activationStart)
+        let activations = MemoryRegion(offset: activationStart, count: cursor.offset - activationStart)
         return MemoryPlan(
             parameters: parameters, gradients: gradients, buffers: buffers, optimizerState: optimizerState,
             stateSlots: slots, activations: activations, tensors: tensors, layers: layerSlots,
-            lossSaved: lossSaved, gradientSlabs: gradientSlabs, total: cursor)
+            lossSaved: lossSaved, gradientSlabs: gradientSlabs, total: cursor.offset)
     }
 }
