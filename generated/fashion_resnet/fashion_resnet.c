@@ -368,13 +368,15 @@ NNGEN_INLINE void nngen_store_part(real *p, nngen_vec v, int n) {
 NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const long b_row, const long b_col,
                                const int kc, const int width) {
     const int stride = nr * NNGEN_LANES;
+    /* Rows of B a vector at a time: an element loop of runtime length would become `rep movs`, whose
+     * start-up costs more than copying these 16- to 48-element rows. */
     if (b_col == 1) {
-        for (int k = 0; k < kc; k++) {
-            real *p = pack + k * stride;
-            const real *src = b + k * b_row;
-            for (int j = 0; j < width; j++) p[j] = src[j];
-            for (int j = width; j < stride; j++) p[j] = 0;
-        }
+        for (int k = 0; k < kc; k++)
+            for (int v = 0; v < nr; v++) {
+                const nngen_vec row =
+                    nngen_load_part(b + k * b_row + v * NNGEN_LANES, width - v * NNGEN_LANES);
+                memcpy(pack + k * stride + v * NNGEN_LANES, &row, sizeof row);
+            }
     } else { /* B is a transposed matrix (b_row == 1): read each of its columns contiguously */
         for (int j = 0; j < width; j++) {
             const real *src = b + j * b_col;
