@@ -26,7 +26,7 @@ struct Check: ParsableCommand {
             let text = try readSpec(spec)  // read once: the statements dump and the batch-1 plan parse it again
             let graph = try loadGraph(spec, text: text, batch: batch, forwardOnly: inference)
             print(
-                "model \(graph.modelName): \(graph.dtype.rawValue), input \(graph.inputName) \(graph.inputShape), loss \(graph.loss.definition.keyword)"
+                "model \(graph.modelName): \(graph.dtype.rawValue), input \(graph.inputName) \(graph.inputShape), loss \(graph.loss.specText)"
                     + (graph.optimizer.map { ", optimizer \($0.definition.keyword) lr=\($0.instance.learningRate)" } ?? ""))
             print(LayerTable.render(graph))
             let plan = inference ? MemoryPlan.planForward(graph) : MemoryPlan.plan(graph)

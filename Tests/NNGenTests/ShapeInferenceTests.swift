@@ -21,6 +21,17 @@ let contractExample = """
     func load(_ text: String, path: String = "t.spec") throws -> ShapedGraph { try ShapeInference.load(text, path: path) }
     let tiny = "input x [2, 3]\naffine fc1 out=2\nloss softmax\n"
 
+    /// The loss as headers and `nngen check` name it: its keyword, then the attributes not at their default.
+    @Test func lossSpecTextNamesChangedAttributes() throws {
+        #expect(try load(tiny).loss.specText == "softmax")
+        #expect(try load("input x [2, 3]\naffine fc1 out=2\nloss softmax smoothing=0\n").loss.specText == "softmax")
+        let smoothed = try load("model sm\ninput x [2, 3]\naffine fc1 out=2\nloss softmax smoothing=0.1\n")
+        #expect(smoothed.loss.specText == "softmax smoothing=0.1")
+        let header = try Emitter.emit(smoothed, plan: MemoryPlan.plan(smoothed), templates: .embedded).header
+        #expect(header.contains("output [2, 2], loss softmax smoothing=0.1."), "\(header.prefix(400))")
+        #expect(try load("input x [2, 3]\naffine fc1 out=2\nloss svm\n").loss.specText == "svm")
+    }
+
     @Test func theContractExample() throws {
         let graph = try load(contractExample, path: "examples/fashion_mlp.spec")
         #expect(graph.modelName == "fashion_mlp")

@@ -36,6 +36,17 @@ public struct ShapedLoss: Sendable {
     public var instance: LossInstance
     public var attributes: Attributes
     public var location: SourceLocation
+
+    /// The loss as the spec reads, with the real-valued attributes that differ from their defaults:
+    /// `softmax`, `softmax smoothing=0.1` (for headers and `nngen check`).
+    public var specText: String {
+        let changed = definition.attributes.compactMap { spec -> String? in
+            guard case .real(let standard)? = spec.defaultValue else { return nil }
+            let value = attributes.double(spec.name)
+            return value == standard ? nil : "\(spec.name)=\(value)"
+        }
+        return ([definition.keyword] + changed).joined(separator: " ")
+    }
 }
 
 /// The optimizer with its checked hyperparameters.
