@@ -307,8 +307,11 @@ final class Counter: @unchecked Sendable {
 }
 
 /// The compilers nngen has started and not yet seen finish (a tiered model's background cc build, for
-/// one). When the process exits — a short `predict` may end before cc does — each is sent SIGTERM and its
-/// unfinished output removed, so no compiler outlives nngen and no half-built library stays in the cache.
+/// one). When the process exits — a short `predict` may end before cc does — each is sent SIGTERM with its
+/// whole process group (Foundation's `Process` starts the child as the leader of a group of its own, and
+/// the driver's cc1, as and ld join it: SIGTERM to the driver alone leaves them running, under load for
+/// seconds) and its unfinished output removed, so no compiler outlives nngen and no half-built library
+/// stays in the cache.
 final class RunningCompilers: @unchecked Sendable {
     static let shared = RunningCompilers()
     private let lock = NSLock()
@@ -324,7 +327,7 @@ final class RunningCompilers: @unchecked Sendable {
     func stopAll() {
         let all = lock.withLock { running }
         for (pid, output) in all {
-            kill(pid, SIGTERM)
+            kill(getpgid(pid) == pid ? -pid : pid, SIGTERM)
             if let output { unlink(output) }
         }
     }
