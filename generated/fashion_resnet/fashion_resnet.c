@@ -576,11 +576,11 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
 
 
 /* ----------------------------------------------------------------------------------------------------
- * stem: conv [128, 1, 28, 28] → [128, 16, 28, 28]   (templates/conv.c)
+ * stem: conv [32, 1, 28, 28] → [32, 16, 28, 28]   (templates/conv.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_stem_##name
-#define N             128  /* batch */
+#define N             32  /* batch */
 #define C             1  /* input channels */
 #define IH            28  /* input height */
 #define IW            28  /* input width */
@@ -603,14 +603,14 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
 #define CKKG          9  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           236160  /* output [128, 16, 28, 28] */
+#define OUT           236160  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      0  /* stem.weight [16, 1, 3, 3] */
 #define G_WEIGHT      78336  /* gradient of stem.weight */
-#define S_COL         1841792  /* saved for backward: col (903168) */
-#define S_DCOL        2744960  /* saved for backward: dcol (56448) */
-#define S_DOUT_T      2801408  /* saved for backward: dout_t (1605632) */
-#define S_DWEIGHT_T   4407040  /* saved for backward: dweight_t (144) */
+#define S_COL         637568  /* saved for backward: col (225792) */
+#define S_DCOL        863360  /* saved for backward: dcol (56448) */
+#define S_DOUT_T      919808  /* saved for backward: dout_t (401408) */
+#define S_DWEIGHT_T   1321216  /* saved for backward: dweight_t (144) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -992,16 +992,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
- * stem_bn: batchnorm [128, 16, 28, 28] → [128, 16, 28, 28]   (templates/batchnorm.c)
+ * stem_bn: batchnorm [32, 16, 28, 28] → [32, 16, 28, 28]   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_stem_bn_##name
-#define N              128  /* batch */
+#define N              32  /* batch */
 #define C              16  /* features or channels */
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            4407232  /* output [128, 16, 28, 28] */
+#define OUT            1321408  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        192  /* stem_bn.gamma [16] */
 #define G_GAMMA        78528  /* gradient of stem_bn.gamma */
@@ -1009,8 +1009,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         78592  /* gradient of stem_bn.beta */
 #define B_RUNNING_MEAN 156672  /* stem_bn.running_mean [16] */
 #define B_RUNNING_VAR  156736  /* stem_bn.running_var [16] */
-#define S_MEAN         6012864  /* saved for backward: mean (16) */
-#define S_INVSTD       6012928  /* saved for backward: invstd (16) */
+#define S_MEAN         1722816  /* saved for backward: mean (16) */
+#define S_INVSTD       1722880  /* saved for backward: invstd (16) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -1374,12 +1374,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_INVSTD
 
 /* ----------------------------------------------------------------------------------------------------
- * stem_r: relu [128, 16, 28, 28] → [128, 16, 28, 28]   (templates/relu.c)
+ * stem_r: relu [32, 16, 28, 28] → [32, 16, 28, 28]   (templates/relu.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_stem_r_##name
-#define COUNT         1605632  /* elements */
-#define OUT           6012992  /* output [128, 16, 28, 28] */
+#define COUNT         401408  /* elements */
+#define OUT           1722944  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -1471,11 +1471,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DX_ACCUMULATE
 
 /* ----------------------------------------------------------------------------------------------------
- * s1b0c1: conv [128, 16, 28, 28] → [128, 16, 28, 28]   (templates/conv.c)
+ * s1b0c1: conv [32, 16, 28, 28] → [32, 16, 28, 28]   (templates/conv.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0c1_##name
-#define N             128  /* batch */
+#define N             32  /* batch */
 #define C             16  /* input channels */
 #define IH            28  /* input height */
 #define IW            28  /* input width */
@@ -1498,14 +1498,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           7618624  /* output [128, 16, 28, 28] */
+#define OUT           2124352  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      320  /* s1b0c1.weight [16, 16, 3, 3] */
 #define G_WEIGHT      78656  /* gradient of s1b0c1.weight */
-#define S_COL         9224256  /* saved for backward: col (14450688) */
-#define S_DCOL        23674944  /* saved for backward: dcol (903168) */
-#define S_DOUT_T      24578112  /* saved for backward: dout_t (1605632) */
-#define S_DWEIGHT_T   26183744  /* saved for backward: dweight_t (2304) */
+#define S_COL         2525760  /* saved for backward: col (3612672) */
+#define S_DCOL        6138432  /* saved for backward: dcol (903168) */
+#define S_DOUT_T      7041600  /* saved for backward: dout_t (401408) */
+#define S_DWEIGHT_T   7443008  /* saved for backward: dweight_t (2304) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -1887,16 +1887,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
- * s1b0n1: batchnorm [128, 16, 28, 28] → [128, 16, 28, 28]   (templates/batchnorm.c)
+ * s1b0n1: batchnorm [32, 16, 28, 28] → [32, 16, 28, 28]   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0n1_##name
-#define N              128  /* batch */
+#define N              32  /* batch */
 #define C              16  /* features or channels */
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            26186048  /* output [128, 16, 28, 28] */
+#define OUT            7445312  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        2624  /* s1b0n1.gamma [16] */
 #define G_GAMMA        80960  /* gradient of s1b0n1.gamma */
@@ -1904,8 +1904,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         81024  /* gradient of s1b0n1.beta */
 #define B_RUNNING_MEAN 156800  /* s1b0n1.running_mean [16] */
 #define B_RUNNING_VAR  156864  /* s1b0n1.running_var [16] */
-#define S_MEAN         27791680  /* saved for backward: mean (16) */
-#define S_INVSTD       27791744  /* saved for backward: invstd (16) */
+#define S_MEAN         7846720  /* saved for backward: mean (16) */
+#define S_INVSTD       7846784  /* saved for backward: invstd (16) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -2269,12 +2269,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_INVSTD
 
 /* ----------------------------------------------------------------------------------------------------
- * s1b0r1: relu [128, 16, 28, 28] → [128, 16, 28, 28]   (templates/relu.c)
+ * s1b0r1: relu [32, 16, 28, 28] → [32, 16, 28, 28]   (templates/relu.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0r1_##name
-#define COUNT         1605632  /* elements */
-#define OUT           27791808  /* output [128, 16, 28, 28] */
+#define COUNT         401408  /* elements */
+#define OUT           7846848  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -2366,11 +2366,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DX_ACCUMULATE
 
 /* ----------------------------------------------------------------------------------------------------
- * s1b0c2: conv [128, 16, 28, 28] → [128, 16, 28, 28]   (templates/conv.c)
+ * s1b0c2: conv [32, 16, 28, 28] → [32, 16, 28, 28]   (templates/conv.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0c2_##name
-#define N             128  /* batch */
+#define N             32  /* batch */
 #define C             16  /* input channels */
 #define IH            28  /* input height */
 #define IW            28  /* input width */
@@ -2393,14 +2393,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           29397440  /* output [128, 16, 28, 28] */
+#define OUT           8248256  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      2752  /* s1b0c2.weight [16, 16, 3, 3] */
 #define G_WEIGHT      81088  /* gradient of s1b0c2.weight */
-#define S_COL         31003072  /* saved for backward: col (14450688) */
-#define S_DCOL        45453760  /* saved for backward: dcol (903168) */
-#define S_DOUT_T      46356928  /* saved for backward: dout_t (1605632) */
-#define S_DWEIGHT_T   47962560  /* saved for backward: dweight_t (2304) */
+#define S_COL         8649664  /* saved for backward: col (3612672) */
+#define S_DCOL        12262336  /* saved for backward: dcol (903168) */
+#define S_DOUT_T      13165504  /* saved for backward: dout_t (401408) */
+#define S_DWEIGHT_T   13566912  /* saved for backward: dweight_t (2304) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -2782,16 +2782,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
- * s1b0n2: batchnorm [128, 16, 28, 28] → [128, 16, 28, 28]   (templates/batchnorm.c)
+ * s1b0n2: batchnorm [32, 16, 28, 28] → [32, 16, 28, 28]   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0n2_##name
-#define N              128  /* batch */
+#define N              32  /* batch */
 #define C              16  /* features or channels */
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            47964864  /* output [128, 16, 28, 28] */
+#define OUT            13569216  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        5056  /* s1b0n2.gamma [16] */
 #define G_GAMMA        83392  /* gradient of s1b0n2.gamma */
@@ -2799,8 +2799,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         83456  /* gradient of s1b0n2.beta */
 #define B_RUNNING_MEAN 156928  /* s1b0n2.running_mean [16] */
 #define B_RUNNING_VAR  156992  /* s1b0n2.running_var [16] */
-#define S_MEAN         49570496  /* saved for backward: mean (16) */
-#define S_INVSTD       49570560  /* saved for backward: invstd (16) */
+#define S_MEAN         13970624  /* saved for backward: mean (16) */
+#define S_INVSTD       13970688  /* saved for backward: invstd (16) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -3164,12 +3164,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_INVSTD
 
 /* ----------------------------------------------------------------------------------------------------
- * s1b0a: add [128, 16, 28, 28] → [128, 16, 28, 28]   (templates/add.c)
+ * s1b0a: add [32, 16, 28, 28] → [32, 16, 28, 28]   (templates/add.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0a_##name
-#define COUNT              1605632  /* elements of each input and of the output */
-#define OUT                49570624  /* output [128, 16, 28, 28] */
+#define COUNT              401408  /* elements of each input and of the output */
+#define OUT                13970752  /* output [32, 16, 28, 28] */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
@@ -3214,12 +3214,12 @@ void FN(backward)(real *mem, const real *const *x, const real *dout, real *const
 #undef DX_ACCUMULATE_LIST
 
 /* ----------------------------------------------------------------------------------------------------
- * s1b0r: relu [128, 16, 28, 28] → [128, 16, 28, 28]   (templates/relu.c)
+ * s1b0r: relu [32, 16, 28, 28] → [32, 16, 28, 28]   (templates/relu.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0r_##name
-#define COUNT         1605632  /* elements */
-#define OUT           51176256  /* output [128, 16, 28, 28] */
+#define COUNT         401408  /* elements */
+#define OUT           14372160  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -3311,11 +3311,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DX_ACCUMULATE
 
 /* ----------------------------------------------------------------------------------------------------
- * s2b0c1: conv [128, 16, 28, 28] → [128, 32, 14, 14]   (templates/conv.c)
+ * s2b0c1: conv [32, 16, 28, 28] → [32, 32, 14, 14]   (templates/conv.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0c1_##name
-#define N             128  /* batch */
+#define N             32  /* batch */
 #define C             16  /* input channels */
 #define IH            28  /* input height */
 #define IW            28  /* input width */
@@ -3338,14 +3338,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           52781888  /* output [128, 32, 14, 14] */
+#define OUT           14773568  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      5184  /* s2b0c1.weight [32, 16, 3, 3] */
 #define G_WEIGHT      83520  /* gradient of s2b0c1.weight */
-#define S_COL         53584704  /* saved for backward: col (3612672) */
-#define S_DCOL        57197376  /* saved for backward: dcol (225792) */
-#define S_DOUT_T      57423168  /* saved for backward: dout_t (802816) */
-#define S_DWEIGHT_T   58225984  /* saved for backward: dweight_t (4608) */
+#define S_COL         14974272  /* saved for backward: col (903168) */
+#define S_DCOL        15877440  /* saved for backward: dcol (225792) */
+#define S_DOUT_T      16103232  /* saved for backward: dout_t (200704) */
+#define S_DWEIGHT_T   16303936  /* saved for backward: dweight_t (4608) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -3727,16 +3727,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
- * s2b0n1: batchnorm [128, 32, 14, 14] → [128, 32, 14, 14]   (templates/batchnorm.c)
+ * s2b0n1: batchnorm [32, 32, 14, 14] → [32, 32, 14, 14]   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0n1_##name
-#define N              128  /* batch */
+#define N              32  /* batch */
 #define C              32  /* features or channels */
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            58230592  /* output [128, 32, 14, 14] */
+#define OUT            16308544  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        9792  /* s2b0n1.gamma [32] */
 #define G_GAMMA        88128  /* gradient of s2b0n1.gamma */
@@ -3744,8 +3744,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         88192  /* gradient of s2b0n1.beta */
 #define B_RUNNING_MEAN 157056  /* s2b0n1.running_mean [32] */
 #define B_RUNNING_VAR  157120  /* s2b0n1.running_var [32] */
-#define S_MEAN         59033408  /* saved for backward: mean (32) */
-#define S_INVSTD       59033472  /* saved for backward: invstd (32) */
+#define S_MEAN         16509248  /* saved for backward: mean (32) */
+#define S_INVSTD       16509312  /* saved for backward: invstd (32) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -4109,12 +4109,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_INVSTD
 
 /* ----------------------------------------------------------------------------------------------------
- * s2b0r1: relu [128, 32, 14, 14] → [128, 32, 14, 14]   (templates/relu.c)
+ * s2b0r1: relu [32, 32, 14, 14] → [32, 32, 14, 14]   (templates/relu.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0r1_##name
-#define COUNT         802816  /* elements */
-#define OUT           59033536  /* output [128, 32, 14, 14] */
+#define COUNT         200704  /* elements */
+#define OUT           16509376  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -4206,11 +4206,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DX_ACCUMULATE
 
 /* ----------------------------------------------------------------------------------------------------
- * s2b0c2: conv [128, 32, 14, 14] → [128, 32, 14, 14]   (templates/conv.c)
+ * s2b0c2: conv [32, 32, 14, 14] → [32, 32, 14, 14]   (templates/conv.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0c2_##name
-#define N             128  /* batch */
+#define N             32  /* batch */
 #define C             32  /* input channels */
 #define IH            14  /* input height */
 #define IW            14  /* input width */
@@ -4233,14 +4233,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          288  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           59836352  /* output [128, 32, 14, 14] */
+#define OUT           16710080  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      9920  /* s2b0c2.weight [32, 32, 3, 3] */
 #define G_WEIGHT      88256  /* gradient of s2b0c2.weight */
-#define S_COL         60639168  /* saved for backward: col (7225344) */
-#define S_DCOL        67864512  /* saved for backward: dcol (451584) */
-#define S_DOUT_T      68316096  /* saved for backward: dout_t (802816) */
-#define S_DWEIGHT_T   69118912  /* saved for backward: dweight_t (9216) */
+#define S_COL         16910784  /* saved for backward: col (1806336) */
+#define S_DCOL        18717120  /* saved for backward: dcol (451584) */
+#define S_DOUT_T      19168704  /* saved for backward: dout_t (200704) */
+#define S_DWEIGHT_T   19369408  /* saved for backward: dweight_t (9216) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -4622,16 +4622,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
- * s2b0n2: batchnorm [128, 32, 14, 14] → [128, 32, 14, 14]   (templates/batchnorm.c)
+ * s2b0n2: batchnorm [32, 32, 14, 14] → [32, 32, 14, 14]   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0n2_##name
-#define N              128  /* batch */
+#define N              32  /* batch */
 #define C              32  /* features or channels */
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            69128128  /* output [128, 32, 14, 14] */
+#define OUT            19378624  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        19136  /* s2b0n2.gamma [32] */
 #define G_GAMMA        97472  /* gradient of s2b0n2.gamma */
@@ -4639,8 +4639,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         97536  /* gradient of s2b0n2.beta */
 #define B_RUNNING_MEAN 157184  /* s2b0n2.running_mean [32] */
 #define B_RUNNING_VAR  157248  /* s2b0n2.running_var [32] */
-#define S_MEAN         69930944  /* saved for backward: mean (32) */
-#define S_INVSTD       69931008  /* saved for backward: invstd (32) */
+#define S_MEAN         19579328  /* saved for backward: mean (32) */
+#define S_INVSTD       19579392  /* saved for backward: invstd (32) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -5004,11 +5004,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_INVSTD
 
 /* ----------------------------------------------------------------------------------------------------
- * s2b0p: conv [128, 16, 28, 28] → [128, 32, 14, 14]   (templates/conv.c)
+ * s2b0p: conv [32, 16, 28, 28] → [32, 32, 14, 14]   (templates/conv.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0p_##name
-#define N             128  /* batch */
+#define N             32  /* batch */
 #define C             16  /* input channels */
 #define IH            28  /* input height */
 #define IW            28  /* input width */
@@ -5031,14 +5031,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          16  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           69931072  /* output [128, 32, 14, 14] */
+#define OUT           19579456  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      19264  /* s2b0p.weight [32, 16, 1, 1] */
 #define G_WEIGHT      97600  /* gradient of s2b0p.weight */
-#define S_COL         70733888  /* saved for backward: col (401408) */
-#define S_DCOL        71135296  /* saved for backward: dcol (25088) */
-#define S_DOUT_T      71160384  /* saved for backward: dout_t (802816) */
-#define S_DWEIGHT_T   71963200  /* saved for backward: dweight_t (512) */
+#define S_COL         19780160  /* saved for backward: col (100352) */
+#define S_DCOL        19880512  /* saved for backward: dcol (25088) */
+#define S_DOUT_T      19905600  /* saved for backward: dout_t (200704) */
+#define S_DWEIGHT_T   20106304  /* saved for backward: dweight_t (512) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -5420,16 +5420,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
- * s2b0pn: batchnorm [128, 32, 14, 14] → [128, 32, 14, 14]   (templates/batchnorm.c)
+ * s2b0pn: batchnorm [32, 32, 14, 14] → [32, 32, 14, 14]   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0pn_##name
-#define N              128  /* batch */
+#define N              32  /* batch */
 #define C              32  /* features or channels */
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            71963712  /* output [128, 32, 14, 14] */
+#define OUT            20106816  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        19776  /* s2b0pn.gamma [32] */
 #define G_GAMMA        98112  /* gradient of s2b0pn.gamma */
@@ -5437,8 +5437,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         98176  /* gradient of s2b0pn.beta */
 #define B_RUNNING_MEAN 157312  /* s2b0pn.running_mean [32] */
 #define B_RUNNING_VAR  157376  /* s2b0pn.running_var [32] */
-#define S_MEAN         72766528  /* saved for backward: mean (32) */
-#define S_INVSTD       72766592  /* saved for backward: invstd (32) */
+#define S_MEAN         20307520  /* saved for backward: mean (32) */
+#define S_INVSTD       20307584  /* saved for backward: invstd (32) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -5802,12 +5802,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_INVSTD
 
 /* ----------------------------------------------------------------------------------------------------
- * s2b0a: add [128, 32, 14, 14] → [128, 32, 14, 14]   (templates/add.c)
+ * s2b0a: add [32, 32, 14, 14] → [32, 32, 14, 14]   (templates/add.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0a_##name
-#define COUNT              802816  /* elements of each input and of the output */
-#define OUT                72766656  /* output [128, 32, 14, 14] */
+#define COUNT              200704  /* elements of each input and of the output */
+#define OUT                20307648  /* output [32, 32, 14, 14] */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
@@ -5852,12 +5852,12 @@ void FN(backward)(real *mem, const real *const *x, const real *dout, real *const
 #undef DX_ACCUMULATE_LIST
 
 /* ----------------------------------------------------------------------------------------------------
- * s2b0r: relu [128, 32, 14, 14] → [128, 32, 14, 14]   (templates/relu.c)
+ * s2b0r: relu [32, 32, 14, 14] → [32, 32, 14, 14]   (templates/relu.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0r_##name
-#define COUNT         802816  /* elements */
-#define OUT           73569472  /* output [128, 32, 14, 14] */
+#define COUNT         200704  /* elements */
+#define OUT           20508352  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -5949,11 +5949,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DX_ACCUMULATE
 
 /* ----------------------------------------------------------------------------------------------------
- * s3b0c1: conv [128, 32, 14, 14] → [128, 64, 7, 7]   (templates/conv.c)
+ * s3b0c1: conv [32, 32, 14, 14] → [32, 64, 7, 7]   (templates/conv.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0c1_##name
-#define N             128  /* batch */
+#define N             32  /* batch */
 #define C             32  /* input channels */
 #define IH            14  /* input height */
 #define IW            14  /* input width */
@@ -5976,14 +5976,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          288  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           74372288  /* output [128, 64, 7, 7] */
+#define OUT           20709056  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      19904  /* s3b0c1.weight [64, 32, 3, 3] */
 #define G_WEIGHT      98240  /* gradient of s3b0c1.weight */
-#define S_COL         74773696  /* saved for backward: col (1806336) */
-#define S_DCOL        76580032  /* saved for backward: dcol (112896) */
-#define S_DOUT_T      76692928  /* saved for backward: dout_t (401408) */
-#define S_DWEIGHT_T   77094336  /* saved for backward: dweight_t (18432) */
+#define S_COL         20809408  /* saved for backward: col (451584) */
+#define S_DCOL        21260992  /* saved for backward: dcol (112896) */
+#define S_DOUT_T      21373888  /* saved for backward: dout_t (100352) */
+#define S_DWEIGHT_T   21474240  /* saved for backward: dweight_t (18432) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -6365,16 +6365,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
- * s3b0n1: batchnorm [128, 64, 7, 7] → [128, 64, 7, 7]   (templates/batchnorm.c)
+ * s3b0n1: batchnorm [32, 64, 7, 7] → [32, 64, 7, 7]   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0n1_##name
-#define N              128  /* batch */
+#define N              32  /* batch */
 #define C              64  /* features or channels */
 #define S              49  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            77112768  /* output [128, 64, 7, 7] */
+#define OUT            21492672  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        38336  /* s3b0n1.gamma [64] */
 #define G_GAMMA        116672  /* gradient of s3b0n1.gamma */
@@ -6382,8 +6382,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         116736  /* gradient of s3b0n1.beta */
 #define B_RUNNING_MEAN 157440  /* s3b0n1.running_mean [64] */
 #define B_RUNNING_VAR  157504  /* s3b0n1.running_var [64] */
-#define S_MEAN         77514176  /* saved for backward: mean (64) */
-#define S_INVSTD       77514240  /* saved for backward: invstd (64) */
+#define S_MEAN         21593024  /* saved for backward: mean (64) */
+#define S_INVSTD       21593088  /* saved for backward: invstd (64) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -6747,12 +6747,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_INVSTD
 
 /* ----------------------------------------------------------------------------------------------------
- * s3b0r1: relu [128, 64, 7, 7] → [128, 64, 7, 7]   (templates/relu.c)
+ * s3b0r1: relu [32, 64, 7, 7] → [32, 64, 7, 7]   (templates/relu.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0r1_##name
-#define COUNT         401408  /* elements */
-#define OUT           77514304  /* output [128, 64, 7, 7] */
+#define COUNT         100352  /* elements */
+#define OUT           21593152  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -6844,11 +6844,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DX_ACCUMULATE
 
 /* ----------------------------------------------------------------------------------------------------
- * s3b0c2: conv [128, 64, 7, 7] → [128, 64, 7, 7]   (templates/conv.c)
+ * s3b0c2: conv [32, 64, 7, 7] → [32, 64, 7, 7]   (templates/conv.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0c2_##name
-#define N             128  /* batch */
+#define N             32  /* batch */
 #define C             64  /* input channels */
 #define IH            7  /* input height */
 #define IW            7  /* input width */
@@ -6871,14 +6871,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          576  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           77915712  /* output [128, 64, 7, 7] */
+#define OUT           21693504  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      38464  /* s3b0c2.weight [64, 64, 3, 3] */
 #define G_WEIGHT      116800  /* gradient of s3b0c2.weight */
-#define S_COL         78317120  /* saved for backward: col (3612672) */
-#define S_DCOL        81929792  /* saved for backward: dcol (225792) */
-#define S_DOUT_T      82155584  /* saved for backward: dout_t (401408) */
-#define S_DWEIGHT_T   82556992  /* saved for backward: dweight_t (36864) */
+#define S_COL         21793856  /* saved for backward: col (903168) */
+#define S_DCOL        22697024  /* saved for backward: dcol (225792) */
+#define S_DOUT_T      22922816  /* saved for backward: dout_t (100352) */
+#define S_DWEIGHT_T   23023168  /* saved for backward: dweight_t (36864) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -7260,16 +7260,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
- * s3b0n2: batchnorm [128, 64, 7, 7] → [128, 64, 7, 7]   (templates/batchnorm.c)
+ * s3b0n2: batchnorm [32, 64, 7, 7] → [32, 64, 7, 7]   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0n2_##name
-#define N              128  /* batch */
+#define N              32  /* batch */
 #define C              64  /* features or channels */
 #define S              49  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            82593856  /* output [128, 64, 7, 7] */
+#define OUT            23060032  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        75328  /* s3b0n2.gamma [64] */
 #define G_GAMMA        153664  /* gradient of s3b0n2.gamma */
@@ -7277,8 +7277,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         153728  /* gradient of s3b0n2.beta */
 #define B_RUNNING_MEAN 157568  /* s3b0n2.running_mean [64] */
 #define B_RUNNING_VAR  157632  /* s3b0n2.running_var [64] */
-#define S_MEAN         82995264  /* saved for backward: mean (64) */
-#define S_INVSTD       82995328  /* saved for backward: invstd (64) */
+#define S_MEAN         23160384  /* saved for backward: mean (64) */
+#define S_INVSTD       23160448  /* saved for backward: invstd (64) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -7642,11 +7642,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_INVSTD
 
 /* ----------------------------------------------------------------------------------------------------
- * s3b0p: conv [128, 32, 14, 14] → [128, 64, 7, 7]   (templates/conv.c)
+ * s3b0p: conv [32, 32, 14, 14] → [32, 64, 7, 7]   (templates/conv.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0p_##name
-#define N             128  /* batch */
+#define N             32  /* batch */
 #define C             32  /* input channels */
 #define IH            14  /* input height */
 #define IW            14  /* input width */
@@ -7669,14 +7669,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          32  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           82995392  /* output [128, 64, 7, 7] */
+#define OUT           23160512  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      75456  /* s3b0p.weight [64, 32, 1, 1] */
 #define G_WEIGHT      153792  /* gradient of s3b0p.weight */
-#define S_COL         83396800  /* saved for backward: col (200704) */
-#define S_DCOL        83597504  /* saved for backward: dcol (12544) */
-#define S_DOUT_T      83610048  /* saved for backward: dout_t (401408) */
-#define S_DWEIGHT_T   84011456  /* saved for backward: dweight_t (2048) */
+#define S_COL         23260864  /* saved for backward: col (50176) */
+#define S_DCOL        23311040  /* saved for backward: dcol (12544) */
+#define S_DOUT_T      23323584  /* saved for backward: dout_t (100352) */
+#define S_DWEIGHT_T   23423936  /* saved for backward: dweight_t (2048) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -8058,16 +8058,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
- * s3b0pn: batchnorm [128, 64, 7, 7] → [128, 64, 7, 7]   (templates/batchnorm.c)
+ * s3b0pn: batchnorm [32, 64, 7, 7] → [32, 64, 7, 7]   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0pn_##name
-#define N              128  /* batch */
+#define N              32  /* batch */
 #define C              64  /* features or channels */
 #define S              49  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            84013504  /* output [128, 64, 7, 7] */
+#define OUT            23425984  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        77504  /* s3b0pn.gamma [64] */
 #define G_GAMMA        155840  /* gradient of s3b0pn.gamma */
@@ -8075,8 +8075,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         155904  /* gradient of s3b0pn.beta */
 #define B_RUNNING_MEAN 157696  /* s3b0pn.running_mean [64] */
 #define B_RUNNING_VAR  157760  /* s3b0pn.running_var [64] */
-#define S_MEAN         84414912  /* saved for backward: mean (64) */
-#define S_INVSTD       84414976  /* saved for backward: invstd (64) */
+#define S_MEAN         23526336  /* saved for backward: mean (64) */
+#define S_INVSTD       23526400  /* saved for backward: invstd (64) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -8440,12 +8440,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_INVSTD
 
 /* ----------------------------------------------------------------------------------------------------
- * s3b0a: add [128, 64, 7, 7] → [128, 64, 7, 7]   (templates/add.c)
+ * s3b0a: add [32, 64, 7, 7] → [32, 64, 7, 7]   (templates/add.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0a_##name
-#define COUNT              401408  /* elements of each input and of the output */
-#define OUT                84415040  /* output [128, 64, 7, 7] */
+#define COUNT              100352  /* elements of each input and of the output */
+#define OUT                23526464  /* output [32, 64, 7, 7] */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
@@ -8490,12 +8490,12 @@ void FN(backward)(real *mem, const real *const *x, const real *dout, real *const
 #undef DX_ACCUMULATE_LIST
 
 /* ----------------------------------------------------------------------------------------------------
- * s3b0r: relu [128, 64, 7, 7] → [128, 64, 7, 7]   (templates/relu.c)
+ * s3b0r: relu [32, 64, 7, 7] → [32, 64, 7, 7]   (templates/relu.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0r_##name
-#define COUNT         401408  /* elements */
-#define OUT           84816448  /* output [128, 64, 7, 7] */
+#define COUNT         100352  /* elements */
+#define OUT           23626816  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -8587,11 +8587,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DX_ACCUMULATE
 
 /* ----------------------------------------------------------------------------------------------------
- * pool: globalavgpool [128, 64, 7, 7] → [128, 64, 1, 1]   (templates/avgpool.c)
+ * pool: globalavgpool [32, 64, 7, 7] → [32, 64, 1, 1]   (templates/avgpool.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_pool_##name
-#define N             128  /* batch */
+#define N             32  /* batch */
 #define C             64  /* channels */
 #define H             7  /* input height */
 #define W             7  /* input width */
@@ -8604,7 +8604,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define OH            1  /* output height */
 #define OW            1  /* output width */
 #define COUNT_PAD     1  /* the divisor is H·W */
-#define OUT           85217856  /* output [128, 64, 1, 1] */
+#define OUT           23727168  /* output [32, 64, 1, 1] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* avgpool.c — average pooling as PyTorch's nn.AvgPool2d (and, with one H×W window, nn.AdaptiveAvgPool2d(1)):
  * KH×KW windows, steps SH and SW, zero padding PH and PW: x (N, C, H, W) → out (N, C, OH, OW).
@@ -8687,15 +8687,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DX_ACCUMULATE
 
 /* ----------------------------------------------------------------------------------------------------
- * fc: affine [128, 64, 1, 1] → [128, 10]   (templates/affine.c)
+ * fc: affine [32, 64, 1, 1] → [32, 10]   (templates/affine.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_fc_##name
-#define N             128  /* batch */
+#define N             32  /* batch */
 #define D             64  /* input features (flattened) */
 #define M             10  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           85226048  /* output [128, 10] */
+#define OUT           23729216  /* output [32, 10] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      77632  /* fc.weight [64, 10] */
 #define G_WEIGHT      155968  /* gradient of fc.weight */
@@ -8896,14 +8896,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef G_BIAS
 
 /* ----------------------------------------------------------------------------------------------------
- * loss: softmax on [128, 10]   (templates/softmax_loss.c)
+ * loss: softmax on [32, 10]   (templates/softmax_loss.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_loss_##name
-#define N         128  /* batch */
+#define N         32  /* batch */
 #define K         10  /* classes */
 #define SMOOTHING 0.0  /* label smoothing ε in [0, 1] */
-#define S_PROB    85227328  /* saved for backward: prob (1280) */
+#define S_PROB    23729536  /* saved for backward: prob (320) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids, with optional
  * label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing=ε)): the target distribution is
  * q = (1 − ε)·onehot(y) + ε/K. Math (docs/spec.md, loss softmax): p = softmax(z) computed stably as
@@ -9068,94 +9068,94 @@ void FN(update)(real *mem, double lr, int64_t step) {
  */
 
 double fashion_resnet_forward(real *mem, const real *input, const void *target, int train, uint64_t rng) {
-    fashion_resnet_stem_forward(mem, input, train, rng);  /* conv [128, 1, 28, 28] → [128, 16, 28, 28] */
-    fashion_resnet_stem_bn_forward(mem, mem + FASHION_RESNET_STEM_OUTPUT, train, rng);  /* batchnorm [128, 16, 28, 28] → [128, 16, 28, 28] */
-    fashion_resnet_stem_r_forward(mem, mem + FASHION_RESNET_STEM_BN_OUTPUT, train, rng);  /* relu [128, 16, 28, 28] → [128, 16, 28, 28] */
-    fashion_resnet_s1b0c1_forward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, train, rng);  /* conv [128, 16, 28, 28] → [128, 16, 28, 28] */
-    fashion_resnet_s1b0n1_forward(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, train, rng);  /* batchnorm [128, 16, 28, 28] → [128, 16, 28, 28] */
-    fashion_resnet_s1b0r1_forward(mem, mem + FASHION_RESNET_S1B0N1_OUTPUT, train, rng);  /* relu [128, 16, 28, 28] → [128, 16, 28, 28] */
-    fashion_resnet_s1b0c2_forward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, train, rng);  /* conv [128, 16, 28, 28] → [128, 16, 28, 28] */
-    fashion_resnet_s1b0n2_forward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, train, rng);  /* batchnorm [128, 16, 28, 28] → [128, 16, 28, 28] */
-    {  /* add [128, 16, 28, 28] + [128, 16, 28, 28] → [128, 16, 28, 28] */
+    fashion_resnet_stem_forward(mem, input, train, rng);  /* conv [32, 1, 28, 28] → [32, 16, 28, 28] */
+    fashion_resnet_stem_bn_forward(mem, mem + FASHION_RESNET_STEM_OUTPUT, train, rng);  /* batchnorm [32, 16, 28, 28] → [32, 16, 28, 28] */
+    fashion_resnet_stem_r_forward(mem, mem + FASHION_RESNET_STEM_BN_OUTPUT, train, rng);  /* relu [32, 16, 28, 28] → [32, 16, 28, 28] */
+    fashion_resnet_s1b0c1_forward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, train, rng);  /* conv [32, 16, 28, 28] → [32, 16, 28, 28] */
+    fashion_resnet_s1b0n1_forward(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, train, rng);  /* batchnorm [32, 16, 28, 28] → [32, 16, 28, 28] */
+    fashion_resnet_s1b0r1_forward(mem, mem + FASHION_RESNET_S1B0N1_OUTPUT, train, rng);  /* relu [32, 16, 28, 28] → [32, 16, 28, 28] */
+    fashion_resnet_s1b0c2_forward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, train, rng);  /* conv [32, 16, 28, 28] → [32, 16, 28, 28] */
+    fashion_resnet_s1b0n2_forward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, train, rng);  /* batchnorm [32, 16, 28, 28] → [32, 16, 28, 28] */
+    {  /* add [32, 16, 28, 28] + [32, 16, 28, 28] → [32, 16, 28, 28] */
         const real *const x[2] = {mem + FASHION_RESNET_S1B0N2_OUTPUT, mem + FASHION_RESNET_STEM_R_OUTPUT};
         fashion_resnet_s1b0a_forward(mem, x, train, rng);
     }
-    fashion_resnet_s1b0r_forward(mem, mem + FASHION_RESNET_S1B0A_OUTPUT, train, rng);  /* relu [128, 16, 28, 28] → [128, 16, 28, 28] */
-    fashion_resnet_s2b0c1_forward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, train, rng);  /* conv [128, 16, 28, 28] → [128, 32, 14, 14] */
-    fashion_resnet_s2b0n1_forward(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, train, rng);  /* batchnorm [128, 32, 14, 14] → [128, 32, 14, 14] */
-    fashion_resnet_s2b0r1_forward(mem, mem + FASHION_RESNET_S2B0N1_OUTPUT, train, rng);  /* relu [128, 32, 14, 14] → [128, 32, 14, 14] */
-    fashion_resnet_s2b0c2_forward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, train, rng);  /* conv [128, 32, 14, 14] → [128, 32, 14, 14] */
-    fashion_resnet_s2b0n2_forward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, train, rng);  /* batchnorm [128, 32, 14, 14] → [128, 32, 14, 14] */
-    fashion_resnet_s2b0p_forward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, train, rng);  /* conv [128, 16, 28, 28] → [128, 32, 14, 14] */
-    fashion_resnet_s2b0pn_forward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, train, rng);  /* batchnorm [128, 32, 14, 14] → [128, 32, 14, 14] */
-    {  /* add [128, 32, 14, 14] + [128, 32, 14, 14] → [128, 32, 14, 14] */
+    fashion_resnet_s1b0r_forward(mem, mem + FASHION_RESNET_S1B0A_OUTPUT, train, rng);  /* relu [32, 16, 28, 28] → [32, 16, 28, 28] */
+    fashion_resnet_s2b0c1_forward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, train, rng);  /* conv [32, 16, 28, 28] → [32, 32, 14, 14] */
+    fashion_resnet_s2b0n1_forward(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, train, rng);  /* batchnorm [32, 32, 14, 14] → [32, 32, 14, 14] */
+    fashion_resnet_s2b0r1_forward(mem, mem + FASHION_RESNET_S2B0N1_OUTPUT, train, rng);  /* relu [32, 32, 14, 14] → [32, 32, 14, 14] */
+    fashion_resnet_s2b0c2_forward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, train, rng);  /* conv [32, 32, 14, 14] → [32, 32, 14, 14] */
+    fashion_resnet_s2b0n2_forward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, train, rng);  /* batchnorm [32, 32, 14, 14] → [32, 32, 14, 14] */
+    fashion_resnet_s2b0p_forward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, train, rng);  /* conv [32, 16, 28, 28] → [32, 32, 14, 14] */
+    fashion_resnet_s2b0pn_forward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, train, rng);  /* batchnorm [32, 32, 14, 14] → [32, 32, 14, 14] */
+    {  /* add [32, 32, 14, 14] + [32, 32, 14, 14] → [32, 32, 14, 14] */
         const real *const x[2] = {mem + FASHION_RESNET_S2B0N2_OUTPUT, mem + FASHION_RESNET_S2B0PN_OUTPUT};
         fashion_resnet_s2b0a_forward(mem, x, train, rng);
     }
-    fashion_resnet_s2b0r_forward(mem, mem + FASHION_RESNET_S2B0A_OUTPUT, train, rng);  /* relu [128, 32, 14, 14] → [128, 32, 14, 14] */
-    fashion_resnet_s3b0c1_forward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, train, rng);  /* conv [128, 32, 14, 14] → [128, 64, 7, 7] */
-    fashion_resnet_s3b0n1_forward(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, train, rng);  /* batchnorm [128, 64, 7, 7] → [128, 64, 7, 7] */
-    fashion_resnet_s3b0r1_forward(mem, mem + FASHION_RESNET_S3B0N1_OUTPUT, train, rng);  /* relu [128, 64, 7, 7] → [128, 64, 7, 7] */
-    fashion_resnet_s3b0c2_forward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, train, rng);  /* conv [128, 64, 7, 7] → [128, 64, 7, 7] */
-    fashion_resnet_s3b0n2_forward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, train, rng);  /* batchnorm [128, 64, 7, 7] → [128, 64, 7, 7] */
-    fashion_resnet_s3b0p_forward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, train, rng);  /* conv [128, 32, 14, 14] → [128, 64, 7, 7] */
-    fashion_resnet_s3b0pn_forward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, train, rng);  /* batchnorm [128, 64, 7, 7] → [128, 64, 7, 7] */
-    {  /* add [128, 64, 7, 7] + [128, 64, 7, 7] → [128, 64, 7, 7] */
+    fashion_resnet_s2b0r_forward(mem, mem + FASHION_RESNET_S2B0A_OUTPUT, train, rng);  /* relu [32, 32, 14, 14] → [32, 32, 14, 14] */
+    fashion_resnet_s3b0c1_forward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, train, rng);  /* conv [32, 32, 14, 14] → [32, 64, 7, 7] */
+    fashion_resnet_s3b0n1_forward(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, train, rng);  /* batchnorm [32, 64, 7, 7] → [32, 64, 7, 7] */
+    fashion_resnet_s3b0r1_forward(mem, mem + FASHION_RESNET_S3B0N1_OUTPUT, train, rng);  /* relu [32, 64, 7, 7] → [32, 64, 7, 7] */
+    fashion_resnet_s3b0c2_forward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, train, rng);  /* conv [32, 64, 7, 7] → [32, 64, 7, 7] */
+    fashion_resnet_s3b0n2_forward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, train, rng);  /* batchnorm [32, 64, 7, 7] → [32, 64, 7, 7] */
+    fashion_resnet_s3b0p_forward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, train, rng);  /* conv [32, 32, 14, 14] → [32, 64, 7, 7] */
+    fashion_resnet_s3b0pn_forward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, train, rng);  /* batchnorm [32, 64, 7, 7] → [32, 64, 7, 7] */
+    {  /* add [32, 64, 7, 7] + [32, 64, 7, 7] → [32, 64, 7, 7] */
         const real *const x[2] = {mem + FASHION_RESNET_S3B0N2_OUTPUT, mem + FASHION_RESNET_S3B0PN_OUTPUT};
         fashion_resnet_s3b0a_forward(mem, x, train, rng);
     }
-    fashion_resnet_s3b0r_forward(mem, mem + FASHION_RESNET_S3B0A_OUTPUT, train, rng);  /* relu [128, 64, 7, 7] → [128, 64, 7, 7] */
-    fashion_resnet_pool_forward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, train, rng);  /* globalavgpool [128, 64, 7, 7] → [128, 64, 1, 1] */
-    fashion_resnet_fc_forward(mem, mem + FASHION_RESNET_POOL_OUTPUT, train, rng);  /* affine [128, 64, 1, 1] → [128, 10] */
+    fashion_resnet_s3b0r_forward(mem, mem + FASHION_RESNET_S3B0A_OUTPUT, train, rng);  /* relu [32, 64, 7, 7] → [32, 64, 7, 7] */
+    fashion_resnet_pool_forward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, train, rng);  /* globalavgpool [32, 64, 7, 7] → [32, 64, 1, 1] */
+    fashion_resnet_fc_forward(mem, mem + FASHION_RESNET_POOL_OUTPUT, train, rng);  /* affine [32, 64, 1, 1] → [32, 10] */
     if (!target) return 0;
     return fashion_resnet_loss_forward(mem, mem + FASHION_RESNET_OUTPUT_OFFSET, target);
 }
 
 /* Layer-output gradients live in 3 slabs (see the memory plan: nngen check --dump plan); a gradient read by several layers is the sum of what each sends back. */
 void fashion_resnet_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
-    fashion_resnet_loss_backward(mem, mem + FASHION_RESNET_OUTPUT_OFFSET, target, mem + 85228608 /* dfc */);
-    fashion_resnet_fc_backward(mem, mem + FASHION_RESNET_POOL_OUTPUT, mem + 85228608 /* dfc */, mem + 86834240 /* dpool */, train);
-    fashion_resnet_pool_backward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, mem + 86834240 /* dpool */, mem + 85228608 /* ds3b0r */, train);
-    fashion_resnet_s3b0r_backward(mem, mem + FASHION_RESNET_S3B0A_OUTPUT, mem + 85228608 /* ds3b0r */, mem + 86834240 /* ds3b0a */, train);
+    fashion_resnet_loss_backward(mem, mem + FASHION_RESNET_OUTPUT_OFFSET, target, mem + 23729856 /* dfc */);
+    fashion_resnet_fc_backward(mem, mem + FASHION_RESNET_POOL_OUTPUT, mem + 23729856 /* dfc */, mem + 24131264 /* dpool */, train);
+    fashion_resnet_pool_backward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, mem + 24131264 /* dpool */, mem + 23729856 /* ds3b0r */, train);
+    fashion_resnet_s3b0r_backward(mem, mem + FASHION_RESNET_S3B0A_OUTPUT, mem + 23729856 /* ds3b0r */, mem + 24131264 /* ds3b0a */, train);
     {
         const real *const x[2] = {mem + FASHION_RESNET_S3B0N2_OUTPUT, mem + FASHION_RESNET_S3B0PN_OUTPUT};
-        real *const dx[2] = {mem + 88439872 /* ds3b0n2 */, mem + 85228608 /* ds3b0pn */};
-        fashion_resnet_s3b0a_backward(mem, x, mem + 86834240 /* ds3b0a */, dx, train);
+        real *const dx[2] = {mem + 24532672 /* ds3b0n2 */, mem + 23729856 /* ds3b0pn */};
+        fashion_resnet_s3b0a_backward(mem, x, mem + 24131264 /* ds3b0a */, dx, train);
     }
-    fashion_resnet_s3b0pn_backward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, mem + 85228608 /* ds3b0pn */, mem + 86834240 /* ds3b0p */, train);
-    fashion_resnet_s3b0p_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 86834240 /* ds3b0p */, mem + 85228608 /* ds2b0r */, train);
-    fashion_resnet_s3b0n2_backward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, mem + 88439872 /* ds3b0n2 */, mem + 86834240 /* ds3b0c2 */, train);
-    fashion_resnet_s3b0c2_backward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, mem + 86834240 /* ds3b0c2 */, mem + 88439872 /* ds3b0r1 */, train);
-    fashion_resnet_s3b0r1_backward(mem, mem + FASHION_RESNET_S3B0N1_OUTPUT, mem + 88439872 /* ds3b0r1 */, mem + 86834240 /* ds3b0n1 */, train);
-    fashion_resnet_s3b0n1_backward(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 86834240 /* ds3b0n1 */, mem + 88439872 /* ds3b0c1 */, train);
-    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 88439872 /* ds3b0c1 */, mem + 85228608 /* ds2b0r */, train);
-    fashion_resnet_s2b0r_backward(mem, mem + FASHION_RESNET_S2B0A_OUTPUT, mem + 85228608 /* ds2b0r */, mem + 86834240 /* ds2b0a */, train);
+    fashion_resnet_s3b0pn_backward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, mem + 23729856 /* ds3b0pn */, mem + 24131264 /* ds3b0p */, train);
+    fashion_resnet_s3b0p_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 24131264 /* ds3b0p */, mem + 23729856 /* ds2b0r */, train);
+    fashion_resnet_s3b0n2_backward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, mem + 24532672 /* ds3b0n2 */, mem + 24131264 /* ds3b0c2 */, train);
+    fashion_resnet_s3b0c2_backward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, mem + 24131264 /* ds3b0c2 */, mem + 24532672 /* ds3b0r1 */, train);
+    fashion_resnet_s3b0r1_backward(mem, mem + FASHION_RESNET_S3B0N1_OUTPUT, mem + 24532672 /* ds3b0r1 */, mem + 24131264 /* ds3b0n1 */, train);
+    fashion_resnet_s3b0n1_backward(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 24131264 /* ds3b0n1 */, mem + 24532672 /* ds3b0c1 */, train);
+    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 24532672 /* ds3b0c1 */, mem + 23729856 /* ds2b0r */, train);
+    fashion_resnet_s2b0r_backward(mem, mem + FASHION_RESNET_S2B0A_OUTPUT, mem + 23729856 /* ds2b0r */, mem + 24131264 /* ds2b0a */, train);
     {
         const real *const x[2] = {mem + FASHION_RESNET_S2B0N2_OUTPUT, mem + FASHION_RESNET_S2B0PN_OUTPUT};
-        real *const dx[2] = {mem + 88439872 /* ds2b0n2 */, mem + 85228608 /* ds2b0pn */};
-        fashion_resnet_s2b0a_backward(mem, x, mem + 86834240 /* ds2b0a */, dx, train);
+        real *const dx[2] = {mem + 24532672 /* ds2b0n2 */, mem + 23729856 /* ds2b0pn */};
+        fashion_resnet_s2b0a_backward(mem, x, mem + 24131264 /* ds2b0a */, dx, train);
     }
-    fashion_resnet_s2b0pn_backward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, mem + 85228608 /* ds2b0pn */, mem + 86834240 /* ds2b0p */, train);
-    fashion_resnet_s2b0p_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 86834240 /* ds2b0p */, mem + 85228608 /* ds1b0r */, train);
-    fashion_resnet_s2b0n2_backward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, mem + 88439872 /* ds2b0n2 */, mem + 86834240 /* ds2b0c2 */, train);
-    fashion_resnet_s2b0c2_backward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, mem + 86834240 /* ds2b0c2 */, mem + 88439872 /* ds2b0r1 */, train);
-    fashion_resnet_s2b0r1_backward(mem, mem + FASHION_RESNET_S2B0N1_OUTPUT, mem + 88439872 /* ds2b0r1 */, mem + 86834240 /* ds2b0n1 */, train);
-    fashion_resnet_s2b0n1_backward(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, mem + 86834240 /* ds2b0n1 */, mem + 88439872 /* ds2b0c1 */, train);
-    fashion_resnet_s2b0c1_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 88439872 /* ds2b0c1 */, mem + 85228608 /* ds1b0r */, train);
-    fashion_resnet_s1b0r_backward(mem, mem + FASHION_RESNET_S1B0A_OUTPUT, mem + 85228608 /* ds1b0r */, mem + 86834240 /* ds1b0a */, train);
+    fashion_resnet_s2b0pn_backward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, mem + 23729856 /* ds2b0pn */, mem + 24131264 /* ds2b0p */, train);
+    fashion_resnet_s2b0p_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 24131264 /* ds2b0p */, mem + 23729856 /* ds1b0r */, train);
+    fashion_resnet_s2b0n2_backward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, mem + 24532672 /* ds2b0n2 */, mem + 24131264 /* ds2b0c2 */, train);
+    fashion_resnet_s2b0c2_backward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, mem + 24131264 /* ds2b0c2 */, mem + 24532672 /* ds2b0r1 */, train);
+    fashion_resnet_s2b0r1_backward(mem, mem + FASHION_RESNET_S2B0N1_OUTPUT, mem + 24532672 /* ds2b0r1 */, mem + 24131264 /* ds2b0n1 */, train);
+    fashion_resnet_s2b0n1_backward(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, mem + 24131264 /* ds2b0n1 */, mem + 24532672 /* ds2b0c1 */, train);
+    fashion_resnet_s2b0c1_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 24532672 /* ds2b0c1 */, mem + 23729856 /* ds1b0r */, train);
+    fashion_resnet_s1b0r_backward(mem, mem + FASHION_RESNET_S1B0A_OUTPUT, mem + 23729856 /* ds1b0r */, mem + 24131264 /* ds1b0a */, train);
     {
         const real *const x[2] = {mem + FASHION_RESNET_S1B0N2_OUTPUT, mem + FASHION_RESNET_STEM_R_OUTPUT};
-        real *const dx[2] = {mem + 85228608 /* ds1b0n2 */, mem + 88439872 /* dstem_r */};
-        fashion_resnet_s1b0a_backward(mem, x, mem + 86834240 /* ds1b0a */, dx, train);
+        real *const dx[2] = {mem + 23729856 /* ds1b0n2 */, mem + 24532672 /* dstem_r */};
+        fashion_resnet_s1b0a_backward(mem, x, mem + 24131264 /* ds1b0a */, dx, train);
     }
-    fashion_resnet_s1b0n2_backward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, mem + 85228608 /* ds1b0n2 */, mem + 86834240 /* ds1b0c2 */, train);
-    fashion_resnet_s1b0c2_backward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, mem + 86834240 /* ds1b0c2 */, mem + 85228608 /* ds1b0r1 */, train);
-    fashion_resnet_s1b0r1_backward(mem, mem + FASHION_RESNET_S1B0N1_OUTPUT, mem + 85228608 /* ds1b0r1 */, mem + 86834240 /* ds1b0n1 */, train);
-    fashion_resnet_s1b0n1_backward(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 86834240 /* ds1b0n1 */, mem + 85228608 /* ds1b0c1 */, train);
-    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 85228608 /* ds1b0c1 */, mem + 88439872 /* dstem_r */, train);
-    fashion_resnet_stem_r_backward(mem, mem + FASHION_RESNET_STEM_BN_OUTPUT, mem + 88439872 /* dstem_r */, mem + 85228608 /* dstem_bn */, train);
-    fashion_resnet_stem_bn_backward(mem, mem + FASHION_RESNET_STEM_OUTPUT, mem + 85228608 /* dstem_bn */, mem + 86834240 /* dstem */, train);
-    fashion_resnet_stem_backward(mem, input, mem + 86834240 /* dstem */, grad_input, train);
+    fashion_resnet_s1b0n2_backward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, mem + 23729856 /* ds1b0n2 */, mem + 24131264 /* ds1b0c2 */, train);
+    fashion_resnet_s1b0c2_backward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, mem + 24131264 /* ds1b0c2 */, mem + 23729856 /* ds1b0r1 */, train);
+    fashion_resnet_s1b0r1_backward(mem, mem + FASHION_RESNET_S1B0N1_OUTPUT, mem + 23729856 /* ds1b0r1 */, mem + 24131264 /* ds1b0n1 */, train);
+    fashion_resnet_s1b0n1_backward(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 24131264 /* ds1b0n1 */, mem + 23729856 /* ds1b0c1 */, train);
+    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 23729856 /* ds1b0c1 */, mem + 24532672 /* dstem_r */, train);
+    fashion_resnet_stem_r_backward(mem, mem + FASHION_RESNET_STEM_BN_OUTPUT, mem + 24532672 /* dstem_r */, mem + 23729856 /* dstem_bn */, train);
+    fashion_resnet_stem_bn_backward(mem, mem + FASHION_RESNET_STEM_OUTPUT, mem + 23729856 /* dstem_bn */, mem + 24131264 /* dstem */, train);
+    fashion_resnet_stem_backward(mem, input, mem + 24131264 /* dstem */, grad_input, train);
 }
 
 double fashion_resnet_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {
@@ -9261,7 +9261,7 @@ const fashion_resnet_tensor fashion_resnet_state_tensors[FASHION_RESNET_STATE_TE
 #define FN(name) fashion_resnet_##name
 #define TENSORS          47  /* parameters and buffers */
 #define STATE_TENSORS    29  /* optimizer state arrays */
-#define MEM_SIZE         90045504  /* elements of mem */
+#define MEM_SIZE         24934080  /* elements of mem */
 #define DTYPE_NAME       "F32"  /* the model's element type in safetensors */
 #define INIT_TABLE       /* kind, FNV-1a of the name, offset, count, scale */ \
     {2, 0x52cd747f594d5ceaull, 0, 144, 0.4714045207910317}, /* stem.weight he */ \
@@ -9386,14 +9386,14 @@ const fashion_resnet_tensor fashion_resnet_state_tensors[FASHION_RESNET_STATE_TE
     "{\"dtype\":\"F32\",\"shape\":[64,10],\"data_offsets\":[622120,624680]},\"optimizer.0.fc.bias\":{\"dt" \
     "ype\":\"F32\",\"shape\":[10],\"data_offsets\":[624680,624720]}}   "
 #define SAVE_HEADER_SIZE 6392  /* its length in bytes (a multiple of 8) */
-#define BATCH            128  /* samples per call */
-#define INPUT_SIZE       100352  /* elements of one input batch */
+#define BATCH            32  /* samples per call */
+#define INPUT_SIZE       25088  /* elements of one input batch */
 #define PRE_CHANNELS     1  /* channels of the preprocessing (1: one map for all) */
 #define PRE_PLANE        784  /* values of a sample per channel */
 #define PRE_SCALES       0.011108497f  /* per channel: 1/(max·std) — normalize mean=0.2860405969887955 std=0.35302424451492254 max=255 */
 #define PRE_SHIFTS       -0.8102577f  /* per channel: −mean/std */
-#define OUTPUT_OFFSET    85226048  /* the network output in mem */
-#define OUTPUT_SIZE      1280  /* its elements */
+#define OUTPUT_OFFSET    23729216  /* the network output in mem */
+#define OUTPUT_SIZE      320  /* its elements */
 #define CLASSES          10  /* output values per sample */
 #define PROBABILITIES    1  /* 1: predict returns the softmax of the output (loss softmax) */
 #define LR_BASE          0.05  /* the spec's lr */
