@@ -42,6 +42,18 @@ import Testing
         // where GCC's flow warnings (-Wmaybe-uninitialized) can appear.
         ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=native", "-ffp-contract=off", "-c"],
         ["clang", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-c"],
+        // The AVX2 path (the 4 × 3 tile with its inline asm, whatever this machine has) in the default mode
+        // and in the opt-in FMA mode (`--fma`), with both compilers.
+        ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=x86-64-v3", "-ffp-contract=off", "-c"],
+        ["clang", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=x86-64-v3", "-ffp-contract=off", "-c"],
+        [
+            "gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=x86-64-v3", "-ffp-contract=fast",
+            "-DNNGEN_FMA=1", "-c",
+        ],
+        [
+            "clang", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=x86-64-v3", "-ffp-contract=fast",
+            "-DNNGEN_FMA=1", "-c",
+        ],
         ["tcc", "-Wall", "-Werror", "-c"],
     ]
 

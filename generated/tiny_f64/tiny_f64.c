@@ -299,17 +299,40 @@ static inline void nngen_parallel(const nngen_job *jobs, int count) {
 #define NNGEN_LANES (NNGEN_VECTOR_BYTES / (int)sizeof(real))
 typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
 
+/* NNGEN_FMA is 1 in the opt-in FMA mode (the cc backend's --fma: -ffp-contract=fast -DNNGEN_FMA=1), where
+ * the compiler fuses each multiply and add into one instruction; 0 by default, where every product is
+ * rounded before it is added, as in the scalar path. */
+#ifndef NNGEN_FMA
+#define NNGEN_FMA 0
+#endif
+
+/* NNGEN_TILE_4X3 is 1 on x86 with 256-bit AVX vectors and 16 registers (AVX2 without AVX-512): the 4 × 3
+ * register tile of nngen_gemm_4x3 below. */
+#if defined(__AVX__) && !defined(__AVX512F__) && (defined(__x86_64__) || defined(__i386__))
+#define NNGEN_TILE_4X3 1
+#else
+#define NNGEN_TILE_4X3 0
+#endif
+
 /* Tile shape for an output of `rows` × `cols`: nr vectors wide (up to NNGEN_GEMM_NR_MAX), mr rows (as
  * many as keep three quarters of the vector registers for accumulators, at most 16 and at most `rows`).
  * Per k the tile loads nr vectors of B and broadcasts mr values of A, and without FMA contraction each
  * product needs a register of its own before it is added. With 32 registers (AVX-512, NEON) an 8 × 3
- * tile keeps all of that in registers. With 16 (AVX2, SSE) a 4 × 3 tile does not (12 accumulators +
- * 3 B + 1 A + 1 product = 17), so the compiler reads each B vector from memory once per row: 16 loads
- * per k for 12 products, which ran fc1 at 50 GFLOP/s on Zen 3; the 6 × 2 tile (12 + 2 + 1 + 1 = 16)
- * needs 8 loads per k and ran it at 78. */
-#define NNGEN_GEMM_NR_MAX (NNGEN_REGISTERS >= 32 ? 3 : 2)
+ * tile keeps all of that in registers. With 16 (AVX2) a 4 × 3 tile needs 12 accumulators + 3 B + 1 A + 1
+ * product = 17: left to itself, the compiler then reads every B vector from memory once per row (16 loads
+ * per k for 12 products: fc1 at 50 GFLOP/s on Zen 3), so nngen_gemm_4x3 keeps two B vectors in registers
+ * and multiplies by the third straight from memory (4 + 2 loads and 4 folded loads per k). That runs the
+ * GEMMs of W1 4–5% faster than the 6 × 2 tile (12 + 2 + 1 + 1 = 16) used before, which broadcasts 6
+ * values of A per k. SSE (16 registers of 128 bits) keeps the 6 × 2 tile. */
+#define NNGEN_GEMM_NR_MAX (NNGEN_REGISTERS >= 32 || NNGEN_TILE_4X3 ? 3 : 2)
+/* The 4 × 3 tile only where its panels of 3 vectors cut the columns well: a multiple of 3 vectors, or at
+ * least 12 (a narrower last panel then costs under a twelfth); 32 or 64 columns keep the 6 × 2 tile. */
+#define NNGEN_GEMM_VECTORS(cols) (((cols) + NNGEN_LANES - 1) / NNGEN_LANES)
+#define NNGEN_GEMM_THREE(cols)                                                                               \
+    (NNGEN_GEMM_VECTORS(cols) >= 3 &&                                                                        \
+     (!NNGEN_TILE_4X3 || NNGEN_GEMM_VECTORS(cols) % 3 == 0 || NNGEN_GEMM_VECTORS(cols) >= 12))
 #define NNGEN_GEMM_NR(cols)                                                                                  \
-    ((cols) > 2 * NNGEN_LANES && NNGEN_GEMM_NR_MAX >= 3 ? 3 : (cols) > NNGEN_LANES ? 2 : 1)
+    (NNGEN_GEMM_NR_MAX >= 3 && NNGEN_GEMM_THREE(cols) ? 3 : (cols) > NNGEN_LANES ? 2 : 1)
 #define NNGEN_GEMM_MR_FIT(cols)   (NNGEN_REGISTERS * 3 / 4 / NNGEN_GEMM_NR(cols))
 #define NNGEN_GEMM_MR_MAX(cols)   (NNGEN_GEMM_MR_FIT(cols) < 16 ? NNGEN_GEMM_MR_FIT(cols) : 16)
 #define NNGEN_GEMM_MR(rows, cols) ((rows) < NNGEN_GEMM_MR_MAX(cols) ? (rows) : NNGEN_GEMM_MR_MAX(cols))
@@ -395,6 +418,70 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
 #define NNGEN_FROM_COLUMN 1
 #define NNGEN_FROM_C      2
 
+#if NNGEN_TILE_4X3
+#if !NNGEN_FMA
+/* a · (the vector at p), multiplied straight from memory: one instruction that loads and multiplies, so
+ * that the product needs no register for the loaded vector. (An asm statement because the compilers
+ * otherwise either keep the vector in a register, spilling accumulators, or reload every B vector.) */
+NNGEN_INLINE nngen_vec nngen_mul_memory(nngen_vec a, const real *p) {
+    nngen_vec product;
+    if (sizeof(real) == 4)
+        __asm__("vmulps {%1, %2, %0|%0, %2, %1}" : "=x"(product) : "m"(*(const nngen_vec *)p), "x"(a));
+    else
+        __asm__("vmulpd {%1, %2, %0|%0, %2, %1}" : "=x"(product) : "m"(*(const nngen_vec *)p), "x"(a));
+    return product;
+}
+#endif
+
+/* The k loop of a full 4-row, 3-vector tile (see NNGEN_TILE_4X3): acc[r][v] += A(r, k)·B(k, v) for k = 0
+ * .. kc − 1, in order, with the twelve accumulators in named variables so that they stay in registers.
+ * Row r of A is row[r], its k-th value row[r][k·a_step]; B's row k is pack + k·pack_row. Without FMA, B's
+ * first two vectors are pinned in registers (the empty asm) and the third is multiplied from memory; with
+ * FMA all three fit (12 + 3 + 1 A). */
+NNGEN_INLINE void nngen_gemm_4x3(const int kc, const real *const row[16], const long a_step, const real *pack,
+                                 const long pack_row, nngen_vec acc[16][3]) {
+    nngen_vec c00 = acc[0][0], c01 = acc[0][1], c02 = acc[0][2];
+    nngen_vec c10 = acc[1][0], c11 = acc[1][1], c12 = acc[1][2];
+    nngen_vec c20 = acc[2][0], c21 = acc[2][1], c22 = acc[2][2];
+    nngen_vec c30 = acc[3][0], c31 = acc[3][1], c32 = acc[3][2];
+    const real *const r0 = row[0], *const r1 = row[1], *const r2 = row[2], *const r3 = row[3];
+#if NNGEN_FMA
+#define NNGEN_THIRD(ak, bp) ((ak)*b2)
+#else
+#define NNGEN_THIRD(ak, bp) nngen_mul_memory(ak, (bp) + 2 * NNGEN_LANES)
+#endif
+/* one row of the tile at depth k: three products with the row's broadcast A value */
+#define NNGEN_ROW3(r, x0, x1, x2)                                                                            \
+    do {                                                                                                     \
+        const nngen_vec ak = nngen_splat(r[k * a_step]);                                                     \
+        x0 += ak * b0;                                                                                       \
+        x1 += ak * b1;                                                                                       \
+        x2 += NNGEN_THIRD(ak, bp);                                                                           \
+    } while (0)
+#pragma GCC unroll 2
+    for (int k = 0; k < kc; k++) {
+        const real *const bp = pack + k * pack_row;
+        nngen_vec b0, b1, b2;
+        memcpy(&b0, bp, sizeof b0);
+        memcpy(&b1, bp + NNGEN_LANES, sizeof b1);
+        memcpy(&b2, bp + 2 * NNGEN_LANES, sizeof b2);
+#if !NNGEN_FMA
+        __asm__("" : "+x"(b0), "+x"(b1));
+#endif
+        NNGEN_ROW3(r0, c00, c01, c02);
+        NNGEN_ROW3(r1, c10, c11, c12);
+        NNGEN_ROW3(r2, c20, c21, c22);
+        NNGEN_ROW3(r3, c30, c31, c32);
+    }
+#undef NNGEN_ROW3
+#undef NNGEN_THIRD
+    acc[0][0] = c00, acc[0][1] = c01, acc[0][2] = c02;
+    acc[1][0] = c10, acc[1][1] = c11, acc[1][2] = c12;
+    acc[2][0] = c20, acc[2][1] = c21, acc[2][2] = c22;
+    acc[3][0] = c30, acc[3][1] = c31, acc[3][2] = c32;
+}
+#endif /* NNGEN_TILE_4X3 */
+
 /* The register tile: C(0..mr, 0..width) = start + A(0..mr, 0..kc)·B, B's row k being nr vectors at
  * pack + k·pack_row (the packed block, or B itself), where start is `start` (one
  * vector per column block), else row_start[r] in every lane of row r, else C itself (both NULL).
@@ -414,14 +501,19 @@ NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int m
                         : row_start ? nngen_splat(row_start[r < mr ? r : mr - 1])
                                     : nngen_load_part(c + r * ldc + v * NNGEN_LANES, lanes);
         }
-    for (int k = 0; k < kc; k++) {
-        nngen_vec bk[3];
-        for (int v = 0; v < nr; v++) memcpy(&bk[v], pack + k * pack_row + v * NNGEN_LANES, sizeof bk[v]);
-        for (int r = 0; r < tile_rows; r++) {
-            const nngen_vec ak = nngen_splat(row[r][k * a_step]);
-            for (int v = 0; v < nr; v++) acc[r][v] += ak * bk[v];
+#if NNGEN_TILE_4X3
+    if (nr == 3 && tile_rows == 4)
+        nngen_gemm_4x3(kc, row, a_step, pack, pack_row, acc);
+    else
+#endif
+        for (int k = 0; k < kc; k++) {
+            nngen_vec bk[3];
+            for (int v = 0; v < nr; v++) memcpy(&bk[v], pack + k * pack_row + v * NNGEN_LANES, sizeof bk[v]);
+            for (int r = 0; r < tile_rows; r++) {
+                const nngen_vec ak = nngen_splat(row[r][k * a_step]);
+                for (int v = 0; v < nr; v++) acc[r][v] += ak * bk[v];
+            }
         }
-    }
     for (int r = 0; r < tile_rows;
          r++) /* (not r < mr: the compiler then sees that every stored row was set) */
         for (int v = 0; v < nr; v++)
@@ -439,7 +531,10 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
                                    real *c, const long ldc, const int j0, const int width) {
     real pack[NNGEN_PANEL_BYTES / sizeof(real)] __attribute__((aligned(64)));
     nngen_vec start[3];
-    const int kc_max = NNGEN_GEMM_KC(nr);
+    /* The depth in equal blocks of at most NNGEN_GEMM_KC(nr): 784 = 4 × 196, not 3 × 256 + 16 (a block of
+     * 16 costs each tile almost as much set-up as one of 256) */
+    const int blocks = (depth + NNGEN_GEMM_KC(nr) - 1) / NNGEN_GEMM_KC(nr);
+    const int kc_max = blocks > 1 ? (depth + blocks - 1) / blocks : NNGEN_GEMM_KC(nr);
     /* Packing B costs a copy of the block for every task; it pays when many row tiles reuse the copy.
      * A task of a few tiles over B rows that already hold the whole panel contiguously reads them in
      * place (conv's forward: a handful of filters over im2col rows). The sums are the same either way. */

@@ -26,11 +26,13 @@ public struct CCOptions: Sendable, Hashable {
 
     /// `flags` with FMA contraction on, the opt-in contracted mode (`--fma`): `-ffp-contract=off` (or any
     /// other contraction flag) becomes `-ffp-contract=fast`, added when absent, so GCC and Clang fuse each
-    /// `a*b + c` into one FMA (one rounding instead of two). Still deterministic run to run and for every
-    /// thread count (each sum keeps its order; the tasks do not depend on the thread count), but no longer
-    /// the tcc build's bits, so it goes with the cc backend only.
+    /// `a*b + c` into one FMA (one rounding instead of two), and `-DNNGEN_FMA=1` tells the kernels so (the
+    /// AVX2 GEMM tile then keeps every B vector in a register: the product needs none). Still
+    /// deterministic run to run and for every thread count (each sum keeps its order; the tasks do not
+    /// depend on the thread count), but no longer the tcc build's bits, so it goes with the cc backend only.
     public static func contracted(_ flags: [String]) -> [String] {
-        flags.filter { !$0.hasPrefix("-ffp-contract=") } + ["-ffp-contract=fast"]
+        flags.filter { !$0.hasPrefix("-ffp-contract=") && !$0.hasPrefix("-DNNGEN_FMA") }
+            + ["-ffp-contract=fast", "-DNNGEN_FMA=1"]
     }
 
     /// Options from the environment, each overridable by an argument.
