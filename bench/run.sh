@@ -2,8 +2,9 @@
 # Runs `nngen bench` on issue 5's workloads W1 and W2 and, when they are installed, the same networks in
 # PyTorch eager (bench/pytorch_compare.py) and as one JAX jit step (bench/jax_compare.py), each framework
 # in its own process, 1-thread runs pinned to one core with `taskset -c 0` (XLA takes every core
-# otherwise), then prints nngen cc / the better peer for each workload and thread count. Not a test:
-# figures depend on the machine.
+# otherwise), then prints nngen cc / the better peer for each workload and thread count, for the default
+# (bit-identical to tcc) build and for the opt-in FMA mode (`--fma`). Not a test: figures depend on the
+# machine.
 #   bench/run.sh [extra nngen bench options, e.g. --repeats 7]
 # Set NNGEN to an nngen binary to skip the release build.
 set -euo pipefail
@@ -39,6 +40,15 @@ for workload in w1 w2; do
     echo "=== $workload, 2 threads: nngen bench bench/$workload.spec --backend cc --threads 2 $*"
     report2="$("$NNGEN" bench "bench/$workload.spec" --backend cc --threads 2 "$@" 2>&1)" || true
     echo "$report2"
+    fma=()
+    for threads in 1 2; do
+        launcher=()
+        [[ $threads == 1 ]] && launcher=("${pin[@]}")
+        echo "=== $workload, $threads thread(s), FMA mode: nngen bench bench/$workload.spec --backend cc --threads $threads --fma $*"
+        report="$("${launcher[@]}" "$NNGEN" bench "bench/$workload.spec" --backend cc --threads "$threads" --fma "$@" 2>&1)" || true
+        echo "$report"
+        fma+=("$(echo "$report" | sed -n 's/^steps\/s median: .*cc=\([0-9.]*\).*/\1/p')")
+    done
     echo "--- time to the first training step (tcc, fresh process):"
     "$NNGEN" bench "bench/$workload.spec" --first-step --backend tcc || true
     both="$(echo "$report1" | summary 1),$(echo "$report2" | summary 2)"
@@ -59,19 +69,20 @@ for workload in w1 w2; do
             echo "$line"
             jax_rate="$(echo "$line" | rate)"
         fi
-        table+=("$(python3 - "$workload" "$threads" "$nngen_cc" "$torch_rate" "$jax_rate" <<'EOF'
+        nngen_fma="${fma[$((threads - 1))]}"
+        table+=("$(python3 - "$workload" "$threads" "$nngen_cc" "$torch_rate" "$jax_rate" "$nngen_fma" <<'EOF'
 import sys
-workload, threads, nngen, torch, jax = sys.argv[1:]
+workload, threads, nngen, torch, jax, fma = sys.argv[1:]
 def number(text):
     try:
         return float(text)
     except ValueError:
         return None
-nngen, torch, jax = map(number, (nngen, torch, jax))
+nngen, torch, jax, fma = map(number, (nngen, torch, jax, fma))
 peers = [value for value in (torch, jax) if value]
-ratio = f"{nngen / max(peers):.2f}x" if nngen and peers else "-"
+ratio = lambda value: f"{value / max(peers):.2f}x" if value and peers else "-"
 cell = lambda value: f"{value:.1f}" if value else "-"
-print(f"| {workload} | {threads} | {cell(nngen)} | {cell(torch)} | {cell(jax)} | {ratio} |")
+print(f"| {workload} | {threads} | {cell(nngen)} | {cell(torch)} | {cell(jax)} | {ratio(nngen)} | {cell(fma)} | {ratio(fma)} |")
 EOF
 )")
     done
@@ -81,6 +92,6 @@ EOF
 done
 
 echo "training steps/s, medians (1 thread pinned with taskset -c 0):"
-echo "| workload | threads | nngen cc | PyTorch eager | JAX jit | nngen / better peer |"
-echo "|---|---|---|---|---|---|"
+echo "| workload | threads | nngen cc | PyTorch eager | JAX jit | nngen / better peer | nngen cc --fma | --fma / better peer |"
+echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${table[@]}"
