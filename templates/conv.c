@@ -323,7 +323,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
             for (int k = 0; k < CKKG; k++) {
                 const real wk = wf[k];
                 const real *ck = col + ((f / FG) * CKKG + k) * OHW;
-                for (int p = 0; p < OHW; p++) o[p] += wk * ck[p];
+                for (int p = 0; p < OHW; p++) o[p] = NNGEN_MADD(wk, ck[p], o[p]);
             }
         }
     }
@@ -355,7 +355,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
             for (int k = 0; k < CKKG; k++) {
                 const real *ck = col + ((f / FG) * CKKG + k) * OHW;
                 real s = dw[f * CKKG + k];
-                for (int p = 0; p < OHW; p++) s += gf[p] * ck[p];
+                for (int p = 0; p < OHW; p++) s = NNGEN_MADD(gf[p], ck[p], s);
                 dw[f * CKKG + k] = s;
             }
         }
@@ -368,7 +368,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
             for (int k = 0; k < CKKG; k++) {
                 const real wk = w[f * CKKG + k];
                 real *d = dcol + ((f / FG) * CKKG + k) * OHW;
-                for (int p = 0; p < OHW; p++) d[p] += wk * g[f * OHW + p];
+                for (int p = 0; p < OHW; p++) d[p] = NNGEN_MADD(wk, g[f * OHW + p], d[p]);
             }
         FN(col2im)(dcol, dx + n * C * IH * IW);
     }

@@ -21,6 +21,8 @@ typedef NNGEN_REAL real;
 #endif
 
 double exp(double);
+float fmaf(float, float, float);
+double fma(double, double, double);
 double log(double);
 double sqrt(double);
 double cos(double);
@@ -30,6 +32,16 @@ double erf(double);
 void *memset(void *, int, size_t);
 void *memcpy(void *, const void *, size_t);
 int strcmp(const char *, const char *);
+
+/* The multiply-add of every GEMM (affine, conv): c + a·b rounded once, IEEE 754's fusedMultiplyAdd, which
+ * C's fma/fmaf compute correctly rounded on every machine (in hardware where the CPU has FMA, else in
+ * software). Both paths use it for the same products in the same order: the scalar path through this
+ * macro, the fast path through the CPU's vector FMA (nngen_fmadd below), so tcc and cc builds, any thread
+ * count and every CPU compute the same bits, at the FMA units' full rate (a separate multiply and add,
+ * each rounded, runs at half of it on Intel's cores). The rest of the arithmetic rounds every operation:
+ * the cc backend compiles with -ffp-contract=off so that the compiler fuses nothing on its own. */
+#define NNGEN_MADD(a, b, c)                                                                                  \
+    (sizeof(real) == 4 ? (real)fmaf((float)(a), (float)(b), (float)(c)) : (real)fma((a), (b), (c)))
 
 /* A layer's input gradient: dx = v, or dx += v when the layer's DX_ACCUMULATE is 1. The gradient of a
  * tensor that several layers read is the sum of what each sends back: the reader that runs first in
@@ -292,13 +304,6 @@ static inline void nngen_parallel(const nngen_job *jobs, int count) {
 #define NNGEN_LANES (NNGEN_VECTOR_BYTES / (int)sizeof(real))
 typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
 
-/* NNGEN_FMA is 1 in the opt-in FMA mode (the cc backend's --fma: -ffp-contract=fast -DNNGEN_FMA=1), where
- * the compiler fuses each multiply and add into one instruction; 0 by default, where every product is
- * rounded before it is added, as in the scalar path. */
-#ifndef NNGEN_FMA
-#define NNGEN_FMA 0
-#endif
-
 /* NNGEN_TILE_4X3 is 1 on x86 with 256-bit AVX vectors and 16 registers (AVX2 without AVX-512): the 4 × 3
  * register tile of nngen_gemm_4x3 below. */
 #if defined(__AVX__) && !defined(__AVX512F__) && (defined(__x86_64__) || defined(__i386__))
@@ -309,14 +314,10 @@ typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
 
 /* Tile shape for an output of `rows` × `cols`: nr vectors wide (up to NNGEN_GEMM_NR_MAX), mr rows (as
  * many as keep three quarters of the vector registers for accumulators, at most 16 and at most `rows`).
- * Per k the tile loads nr vectors of B and broadcasts mr values of A, and without FMA contraction each
- * product needs a register of its own before it is added. With 32 registers (AVX-512, NEON) an 8 × 3
- * tile keeps all of that in registers. With 16 (AVX2) a 4 × 3 tile needs 12 accumulators + 3 B + 1 A + 1
- * product = 17: left to itself, the compiler then reads every B vector from memory once per row (16 loads
- * per k for 12 products: fc1 at 50 GFLOP/s on Zen 3), so nngen_gemm_4x3 keeps two B vectors in registers
- * and multiplies by the third straight from memory (4 + 2 loads and 4 folded loads per k). That runs the
- * GEMMs of W1 4–5% faster than the 6 × 2 tile (12 + 2 + 1 + 1 = 16) used before, which broadcasts 6
- * values of A per k. SSE (16 registers of 128 bits) keeps the 6 × 2 tile. */
+ * Per k the tile loads nr vectors of B, broadcasts mr values of A and does mr·nr fused multiply-adds.
+ * With 32 registers (AVX-512, NEON) an 8 × 3 tile (24 accumulators + 3 B + 1 A). With 16 (AVX2) the 4 × 3
+ * tile of nngen_gemm_4x3 (12 + 3 + 1: 4 broadcasts and 3 loads per 12 products), where its panels of 3
+ * vectors cut the columns well, else 6 × 2 (12 + 2 + 1). SSE (16 registers of 128 bits) keeps 6 × 2. */
 #define NNGEN_GEMM_NR_MAX (NNGEN_REGISTERS >= 32 || NNGEN_TILE_4X3 ? 3 : 2)
 /* The 4 × 3 tile only where its panels of 3 vectors cut the columns well: a multiple of 3 vectors, or at
  * least 12 (a narrower last panel then costs under a twelfth); 32 or 64 columns keep the 6 × 2 tile. */
@@ -359,6 +360,30 @@ typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
 
 /* x in every lane. (x − 0 is x for every x, −0 included, and compiles to a broadcast.) */
 NNGEN_INLINE nngen_vec nngen_splat(real x) { return x - (nngen_vec){0}; }
+
+/* c + a·b in every lane, rounded once (NNGEN_MADD's vector form): the CPU's FMA instruction (AVX-512,
+ * AVX2 with FMA, NEON), else fmaf/fma lane by lane (correct, but slow: build with -march=native or -mfma
+ * on x86 CPUs that have FMA). */
+#if defined(__AVX512F__) || (defined(__AVX__) && defined(__FMA__))
+#include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+NNGEN_INLINE nngen_vec nngen_fmadd(nngen_vec a, nngen_vec b, nngen_vec c) {
+#if defined(__AVX512F__)
+    if (sizeof(real) == 4) return (nngen_vec)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+    return (nngen_vec)_mm512_fmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
+#elif defined(__AVX__) && defined(__FMA__)
+    if (sizeof(real) == 4) return (nngen_vec)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+    return (nngen_vec)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);
+#elif defined(__aarch64__)
+    if (sizeof(real) == 4) return (nngen_vec)vfmaq_f32((float32x4_t)c, (float32x4_t)a, (float32x4_t)b);
+    return (nngen_vec)vfmaq_f64((float64x2_t)c, (float64x2_t)a, (float64x2_t)b);
+#else
+    for (int l = 0; l < NNGEN_LANES; l++) c[l] = NNGEN_MADD(a[l], b[l], c[l]);
+    return c;
+#endif
+}
 
 /* The first n elements at p (all of them when n ≥ NNGEN_LANES), zeros after. */
 NNGEN_INLINE nngen_vec nngen_load_part(const real *p, int n) {
@@ -412,25 +437,10 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
 #define NNGEN_FROM_C      2
 
 #if NNGEN_TILE_4X3
-#if !NNGEN_FMA
-/* a · (the vector at p), multiplied straight from memory: one instruction that loads and multiplies, so
- * that the product needs no register for the loaded vector. (An asm statement because the compilers
- * otherwise either keep the vector in a register, spilling accumulators, or reload every B vector.) */
-NNGEN_INLINE nngen_vec nngen_mul_memory(nngen_vec a, const real *p) {
-    nngen_vec product;
-    if (sizeof(real) == 4)
-        __asm__("vmulps {%1, %2, %0|%0, %2, %1}" : "=x"(product) : "m"(*(const nngen_vec *)p), "x"(a));
-    else
-        __asm__("vmulpd {%1, %2, %0|%0, %2, %1}" : "=x"(product) : "m"(*(const nngen_vec *)p), "x"(a));
-    return product;
-}
-#endif
-
 /* The k loop of a full 4-row, 3-vector tile (see NNGEN_TILE_4X3): acc[r][v] += A(r, k)·B(k, v) for k = 0
- * .. kc − 1, in order, with the twelve accumulators in named variables so that they stay in registers.
- * Row r of A is row[r], its k-th value row[r][k·a_step]; B's row k is pack + k·pack_row. Without FMA, B's
- * first two vectors are pinned in registers (the empty asm) and the third is multiplied from memory; with
- * FMA all three fit (12 + 3 + 1 A). */
+ * .. kc − 1, in order, with the twelve accumulators in named variables so that they stay in registers
+ * (12 + 3 B + 1 A: all 16). Row r of A is row[r], its k-th value row[r][k·a_step]; B's row k is pack +
+ * k·pack_row. */
 NNGEN_INLINE void nngen_gemm_4x3(const int kc, const real *const row[16], const long a_step, const real *pack,
                                  const long pack_row, nngen_vec acc[16][3]) {
     nngen_vec c00 = acc[0][0], c01 = acc[0][1], c02 = acc[0][2];
@@ -438,18 +448,13 @@ NNGEN_INLINE void nngen_gemm_4x3(const int kc, const real *const row[16], const 
     nngen_vec c20 = acc[2][0], c21 = acc[2][1], c22 = acc[2][2];
     nngen_vec c30 = acc[3][0], c31 = acc[3][1], c32 = acc[3][2];
     const real *const r0 = row[0], *const r1 = row[1], *const r2 = row[2], *const r3 = row[3];
-#if NNGEN_FMA
-#define NNGEN_THIRD(ak, bp) ((ak)*b2)
-#else
-#define NNGEN_THIRD(ak, bp) nngen_mul_memory(ak, (bp) + 2 * NNGEN_LANES)
-#endif
 /* one row of the tile at depth k: three products with the row's broadcast A value */
 #define NNGEN_ROW3(r, x0, x1, x2)                                                                            \
     do {                                                                                                     \
         const nngen_vec ak = nngen_splat(r[k * a_step]);                                                     \
-        x0 += ak * b0;                                                                                       \
-        x1 += ak * b1;                                                                                       \
-        x2 += NNGEN_THIRD(ak, bp);                                                                           \
+        x0 = nngen_fmadd(ak, b0, x0);                                                                        \
+        x1 = nngen_fmadd(ak, b1, x1);                                                                        \
+        x2 = nngen_fmadd(ak, b2, x2);                                                                        \
     } while (0)
 #pragma GCC unroll 2
     for (int k = 0; k < kc; k++) {
@@ -458,16 +463,12 @@ NNGEN_INLINE void nngen_gemm_4x3(const int kc, const real *const row[16], const 
         memcpy(&b0, bp, sizeof b0);
         memcpy(&b1, bp + NNGEN_LANES, sizeof b1);
         memcpy(&b2, bp + 2 * NNGEN_LANES, sizeof b2);
-#if !NNGEN_FMA
-        __asm__("" : "+x"(b0), "+x"(b1));
-#endif
         NNGEN_ROW3(r0, c00, c01, c02);
         NNGEN_ROW3(r1, c10, c11, c12);
         NNGEN_ROW3(r2, c20, c21, c22);
         NNGEN_ROW3(r3, c30, c31, c32);
     }
 #undef NNGEN_ROW3
-#undef NNGEN_THIRD
     acc[0][0] = c00, acc[0][1] = c01, acc[0][2] = c02;
     acc[1][0] = c10, acc[1][1] = c11, acc[1][2] = c12;
     acc[2][0] = c20, acc[2][1] = c21, acc[2][2] = c22;
@@ -504,7 +505,7 @@ NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int m
             for (int v = 0; v < nr; v++) memcpy(&bk[v], pack + k * pack_row + v * NNGEN_LANES, sizeof bk[v]);
             for (int r = 0; r < tile_rows; r++) {
                 const nngen_vec ak = nngen_splat(row[r][k * a_step]);
-                for (int v = 0; v < nr; v++) acc[r][v] += ak * bk[v];
+                for (int v = 0; v < nr; v++) acc[r][v] = nngen_fmadd(ak, bk[v], acc[r][v]);
             }
         }
     for (int r = 0; r < tile_rows;

@@ -42,18 +42,17 @@ import Testing
         // where GCC's flow warnings (-Wmaybe-uninitialized) can appear.
         ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=native", "-ffp-contract=off", "-c"],
         ["clang", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-c"],
-        // The AVX2 path (the 4 × 3 tile with its inline asm, whatever this machine has) in the default mode
-        // and in the opt-in FMA mode (`--fma`), with both compilers.
+        // The AVX2 path (the 4 × 3 tile, whatever this machine has) in the default mode and in the opt-in
+        // FMA mode (`--fma`), the AVX-512 path, and x86-64-v2 (no FMA instruction: nngen_fmadd lane by
+        // lane), with both compilers.
         ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=x86-64-v3", "-ffp-contract=off", "-c"],
         ["clang", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=x86-64-v3", "-ffp-contract=off", "-c"],
-        [
-            "gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=x86-64-v3", "-ffp-contract=fast",
-            "-DNNGEN_FMA=1", "-c",
-        ],
-        [
-            "clang", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=x86-64-v3", "-ffp-contract=fast",
-            "-DNNGEN_FMA=1", "-c",
-        ],
+        ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=x86-64-v3", "-ffp-contract=fast", "-c"],
+        ["clang", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=x86-64-v3", "-ffp-contract=fast", "-c"],
+        ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=x86-64-v4", "-ffp-contract=off", "-c"],
+        ["clang", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O3", "-march=x86-64-v4", "-ffp-contract=off", "-c"],
+        ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-march=x86-64-v2", "-ffp-contract=off", "-c"],
+        ["clang", "-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-march=x86-64-v2", "-ffp-contract=off", "-c"],
         ["tcc", "-Wall", "-Werror", "-c"],
     ]
 

@@ -129,7 +129,9 @@ void fashion_mlp_loss_backward(float *mem, const float *logits, const void *targ
  * The library. No function allocates (but the file helpers) or keeps global state: each works on the
  * `mem` it is given, so separate mem blocks may be used from separate threads; one mem block is used by
  * one thread at a time. Link with -lm; for results bit-identical to nngen's, compile with
- * -ffp-contract=off (and -pthread for the thread pool, or -DNNGEN_SCALAR for plain loops).
+ * -ffp-contract=off (and -pthread for the thread pool, or -DNNGEN_SCALAR for plain loops). The
+ * GEMMs add each product with one fused multiply-add (fma): on x86 build with -march=native (or
+ * -mfma) so that it is one vector instruction; without FMA it is computed lane by lane, slowly.
  */
 
 /* Error codes of load and the file helpers (FASHION_MLP_... and the same in every generated library). */

@@ -18,21 +18,20 @@ public struct CCOptions: Sendable, Hashable {
 
     /// `-O3 -march=native -ffp-contract=off`.
     ///
-    /// `-ffp-contract=off` keeps GCC from fusing `a*b + c` into one FMA instruction (GCC's default in
-    /// GNU mode is `-ffp-contract=fast`; tcc never fuses). With it, the cc build computes exactly what
-    /// the tcc build computes, bit for bit: no flag here reassociates (no `-ffast-math`), so vectorized
-    /// loops keep the order of every sum. Kernels that want FMA ask for it explicitly.
+    /// `-ffp-contract=off` keeps GCC from fusing `a*b + c` into one FMA instruction wherever it likes (GCC's
+    /// default in GNU mode is `-ffp-contract=fast`; tcc never fuses). The kernels fuse exactly where they
+    /// say so (the GEMMs' products: fma/fmaf in the scalar path, the CPU's vector FMA in the fast path), so
+    /// with it the cc build computes exactly what the tcc build computes, bit for bit: no flag here
+    /// reassociates (no `-ffast-math`), so vectorized loops keep the order of every sum.
     public static let defaultFlags = ["-O3", "-march=native", "-ffp-contract=off"]
 
     /// `flags` with FMA contraction on, the opt-in contracted mode (`--fma`): `-ffp-contract=off` (or any
-    /// other contraction flag) becomes `-ffp-contract=fast`, added when absent, so GCC and Clang fuse each
-    /// `a*b + c` into one FMA (one rounding instead of two), and `-DNNGEN_FMA=1` tells the kernels so (the
-    /// AVX2 GEMM tile then keeps every B vector in a register: the product needs none). Still
+    /// other contraction flag) becomes `-ffp-contract=fast`, added when absent, so GCC and Clang also fuse
+    /// the multiply-adds outside the GEMMs (batchnorm, the optimizer update, ...) into FMAs. Still
     /// deterministic run to run and for every thread count (each sum keeps its order; the tasks do not
     /// depend on the thread count), but no longer the tcc build's bits, so it goes with the cc backend only.
     public static func contracted(_ flags: [String]) -> [String] {
-        flags.filter { !$0.hasPrefix("-ffp-contract=") && !$0.hasPrefix("-DNNGEN_FMA") }
-            + ["-ffp-contract=fast", "-DNNGEN_FMA=1"]
+        flags.filter { !$0.hasPrefix("-ffp-contract=") } + ["-ffp-contract=fast"]
     }
 
     /// Options from the environment, each overridable by an argument.
