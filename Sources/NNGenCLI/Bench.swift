@@ -31,7 +31,10 @@ struct Bench: ParsableCommand {
             "The cc build's target ISA: native (default), x86-64-v3 (AVX2 + FMA, 16 vector registers), x86-64-v4 (AVX-512), or any gcc -march value; the cc flags become -O3 -march=ISA -ffp-contract=off (NNGEN_CFLAGS is ignored).",
             valueName: "ISA"))
     var march: String?
-    @Flag(help: "Opt-in FMA mode: the cc build with -ffp-contract=fast (fused multiply-adds) instead of -ffp-contract=off.")
+    @Flag(
+        help:
+            "Opt-in contracted mode: the cc build with -ffp-contract=fast (multiply-adds fused outside the GEMMs too) instead of -ffp-contract=off."
+    )
     var fma = false
 
     func run() throws {

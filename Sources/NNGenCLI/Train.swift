@@ -41,7 +41,7 @@ struct Train: ParsableCommand {
     @Option(help: "How to compile the generated C.") var backend: Backend = .tiered
     @Flag(
         help:
-            "Opt-in FMA mode (needs --backend cc): the cc build fuses multiply-adds (-ffp-contract=fast): faster, deterministic for any thread count, but not the tcc build's bits."
+            "Opt-in contracted mode (needs --backend cc): the cc build also fuses the multiply-adds outside the GEMMs, which every build fuses (-ffp-contract=fast): deterministic for any thread count, but not the tcc build's bits."
     )
     var fma = false
     @Option(help: "Threads of the optimized kernels (default 0: every core; tcc always runs on one).") var threads: Int = 0
