@@ -278,10 +278,19 @@ import Testing
             usleep(250_000)
         }
         #expect(orphans.isEmpty, "compilers still running in the cache after nngen exited: \(orphans)")
+        func temporaries() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).filter { $0.contains(".tmp-") || $0.contains("nosync") }
+        }
         let build = try Self.nngen(predict + ["cc"], environment: ["NNGEN_CACHE": cache, "NNGEN_CFLAGS": "-O3 -ffp-contract=off"])
         #expect(build.status == 0, "\(build.stderr)")
-        let left = ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).filter {
-            $0.contains(".tmp-") || $0.contains("nosync")
+        var left = temporaries()
+        if !left.isEmpty {
+            // Under load (the parallel suite, once in CI on 2026-12-06) a killed run's linker could still
+            // create its output after that build's sweep, though no process showed the cache in its command
+            // line any more; the contract is that a later build removes it, as this one, a cache hit, must.
+            let again = try Self.nngen(predict + ["cc"], environment: ["NNGEN_CACHE": cache, "NNGEN_CFLAGS": "-O3 -ffp-contract=off"])
+            #expect(again.status == 0, "\(again.stderr)")
+            left = temporaries()
         }
         #expect(left.isEmpty, "temporary files left in the cache: \(left)")
     }
