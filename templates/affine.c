@@ -95,8 +95,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #else /* scalar path */
 
-/* o[i] += a·v[i] for i < M (each a fused multiply-add, NNGEN_MADD). Unrolled by 8 with moving pointers: tcc does not optimize, and this form runs
- * about 2.6× faster under it than an indexed loop; every o[i] still gets exactly one update, in order. */
+/* o[i] += a·v[i] for i < M, each a fused multiply-add (NNGEN_MADD). Unrolled by 8 with moving pointers:
+ * tcc does not optimize, and this form runs about 2.6× faster under it than an indexed loop; every o[i]
+ * still gets exactly one update, in order. */
 static void FN(axpy)(real *o, real a, const real *v) {
     real *const end = o + (M & ~7);
     while (o < end) {

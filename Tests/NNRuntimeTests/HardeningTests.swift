@@ -259,11 +259,12 @@ import Testing
         let data = try Self.dataFolder()
         defer { try? FileManager.default.removeItem(atPath: data) }
         let cache = data + "/cache"
+        let environment = ["NNGEN_CACHE": cache, "NNGEN_CFLAGS": "-O3 -ffp-contract=off"]
         let params = data + "/p.safetensors"
         #expect(try Self.nngen(["init", Self.spec, "-o", params]).status == 0)
         let predict = ["predict", Self.spec, "--params", params, "--input", data + "/x.npy", "-o", data + "/p.npy", "--backend"]
         for _ in 0..<3 {
-            let result = try Self.nngen(predict + ["tiered"], environment: ["NNGEN_CACHE": cache, "NNGEN_CFLAGS": "-O3 -ffp-contract=off"])
+            let result = try Self.nngen(predict + ["tiered"], environment: environment)
             #expect(result.status == 0, "\(result.stderr)")
         }
         // No process still works in the cache once the last run has exited (give a killed driver a moment).
@@ -281,14 +282,14 @@ import Testing
         func temporaries() -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: cache)) ?? []).filter { $0.contains(".tmp-") || $0.contains("nosync") }
         }
-        let build = try Self.nngen(predict + ["cc"], environment: ["NNGEN_CACHE": cache, "NNGEN_CFLAGS": "-O3 -ffp-contract=off"])
+        let build = try Self.nngen(predict + ["cc"], environment: environment)
         #expect(build.status == 0, "\(build.stderr)")
         var left = temporaries()
         if !left.isEmpty {
             // Under load (the parallel suite, once in CI on 2026-12-06) a killed run's linker could still
             // create its output after that build's sweep, though no process showed the cache in its command
             // line any more; the contract is that a later build removes it, as this one, a cache hit, must.
-            let again = try Self.nngen(predict + ["cc"], environment: ["NNGEN_CACHE": cache, "NNGEN_CFLAGS": "-O3 -ffp-contract=off"])
+            let again = try Self.nngen(predict + ["cc"], environment: environment)
             #expect(again.status == 0, "\(again.stderr)")
             left = temporaries()
         }
