@@ -61,8 +61,16 @@ extension Benchmark {
             header += ["\(name) fwd", "\(name) bwd", "in step fwd", "in step bwd"]
         }
         var rows = [header]
+        let fusions = ActivationFusion.find(in: graph)
         for (index, layer) in first.layers.enumerated() {
             var row = [layer.name, layer.kind, format(Double(layer.forwardFLOPs) / 1e6, 2)]
+            if let fusion = fusions.first(where: { $0.activation == index }) {
+                // Its kernels are not called: the producer's fused kernels apply it (timed on that row).
+                let cell = "in \(graph.layers[fusion.producer].name)"
+                row += [String](repeating: cell, count: 4 * measurements.count)
+                rows.append(row)
+                continue
+            }
             for m in measurements {
                 row += [
                     milliseconds(m.layers[index].forwardSeconds, unit: false),

@@ -43,4 +43,13 @@ import Testing
         #expect(lines.contains("   256       128  optimizer state (1 × the parameter layout)"))
         #expect(lines.last == "   \(plan.total)         0  end")
     }
+
+    /// A fused batchnorm + relu shows in the plan: who writes the relu's output, which gradient is never stored.
+    @Test func planTableNamesFusions() throws {
+        let spec = "input x [4, 6]\nbatchnorm bn\nrelu r\naffine fc out=3\nloss softmax\noptimizer sgd lr=0.1\n"
+        let graph = try ShapeInference.load(spec, path: "f.spec")
+        let text = MemoryPlan.plan(graph).render(graph)
+        #expect(text.contains("  r output [4, 6] (written by bn_forward_relu)"), "\(text)")
+        #expect(text.contains("dbn (never stored: bn_backward_relu)"), "\(text)")
+    }
 }

@@ -274,12 +274,16 @@ let contractExample = """
 
 /// Two gradients that are alive at the same time during backward never share a slab, and each fits its slab.
 /// Backward runs the loss at time 0 and layer i at time L − i; the gradient of layer p's output is alive from
-/// its first write (its last reader, or the loss) to p's own backward.
+/// its first write (its last reader, or the loss) to p's own backward. With a fusion, the activation's
+/// gradient is alive to its producer's backward (which reads it), and the producer's is never written.
 func expectGradientLiveness(_ graph: ShapedGraph, _ plan: MemoryPlan, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
     let count = graph.layers.count
     func interval(_ p: Int) -> ClosedRange<Int> {
         let readers = graph.layers.indices.filter { graph.layers[$0].sources.contains(.layer(p)) }
-        return (readers.max().map { count - $0 } ?? 0)...(count - p)
+        let born = readers.max().map { count - $0 } ?? 0
+        if plan.fusion(producer: p) != nil { return born...born }
+        if let fusion = plan.fusion(activation: p) { return born...(count - fusion.producer) }
+        return born...(count - p)
     }
     for p in 0..<count {
         let slab = plan.gradientSlabs.first { $0.offset == plan.layers[p].gradient }

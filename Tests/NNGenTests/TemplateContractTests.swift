@@ -32,6 +32,8 @@ struct TemplateSample: CustomStringConvertible, Sendable {
         TemplateSample("gelu", "gelu g\naffine fc out=3"),
         TemplateSample("batchnorm", "batchnorm bn\naffine fc out=3"),
         TemplateSample("batchnorm", "batchnorm bn sync=true\naffine fc out=3"),
+        TemplateSample("batchnorm", "batchnorm bn\nrelu r\naffine fc out=3"),  // with relu fused: RELU_OUT
+        TemplateSample("batchnorm", input: "[4, 5]", "batchnorm bn\nrelu r\naffine fc out=3"),
         TemplateSample("conv", "conv c filters=4 size=3 pad=1\naffine fc out=3"),
         TemplateSample("conv", "conv c filters=6 size=3 groups=3 bias=false\naffine fc out=3"),
         TemplateSample("maxpool", "maxpool p size=2\naffine fc out=3"),
@@ -78,7 +80,8 @@ struct TemplateSample: CustomStringConvertible, Sendable {
         let plan = MemoryPlan.plan(graph)
         if let index = graph.layers.firstIndex(where: { $0.kind == sample.kind }) {
             let layer = graph.layers[index]
-            let constants = Emitter.layerConstants(layer, slots: plan.layers[index], plan: plan)
+            let constants = Emitter.layerConstants(
+                layer, slots: plan.layers[index], plan: plan, fusion: plan.fusion(producer: index))
             return (layer.template, Set(constants.map(\.name)))
         }
         if graph.loss.definition.keyword == sample.kind {
@@ -114,7 +117,8 @@ struct TemplateSample: CustomStringConvertible, Sendable {
             let plan = MemoryPlan.planForward(graph)
             guard let index = graph.layers.firstIndex(where: { $0.kind == sample.kind }) else { continue }
             let layer = graph.layers[index]
-            let constants = Set(Emitter.layerConstants(layer, slots: plan.layers[index], plan: plan).map(\.name))
+            let constants = Set(
+                Emitter.layerConstants(layer, slots: plan.layers[index], plan: plan, fusion: plan.fusion(producer: index)).map(\.name))
             let defaults = Self.defaults(of: try TemplateLibrary.embedded.text(layer.template + ".c"))
             #expect(constants.isSubset(of: defaults), "forward-only \(sample): \(constants.subtracting(defaults).sorted())")
             #expect(!constants.contains { $0.hasPrefix("G_") || $0.hasPrefix("DX_") }, "forward-only \(sample) writes gradient constants")
@@ -132,6 +136,15 @@ struct TemplateSample: CustomStringConvertible, Sendable {
         expected += LayerRegistry.all.map { ($0.template, $0.entryPoints) }
         expected += LossDefinition.all.map { ($0.template, EntryPoint.loss) }
         expected += OptimizerDefinition.all.map { ($0.template, EntryPoint.optimizer) }
+        // The fused entry points of every sample's fusions, in the producer's template.
+        for sample in Self.samples {
+            let graph = try ShapeInference.load(sample.spec, path: "sample.spec")
+            for fusion in MemoryPlan.plan(graph).fusions {
+                expected.append(
+                    (graph.layers[fusion.producer].template, [.fusedForward(fusion.kind), .fusedBackward(fusion.kind)]))
+            }
+        }
+        #expect(expected.contains { $0.entries.contains(.fusedForward("relu")) }, "no sample has a fusion")
         for (template, entries) in expected {
             let text = try TemplateLibrary.embedded.text(template + ".c")
             for entry in entries {

@@ -34,7 +34,12 @@ import Testing
         }
         let bytes = plain.plan.total * graph.dtype.byteSize
         #expect(memcmp(plain.memory, profiled.memory, bytes) == 0, "the memory of the two models differs")
-        #expect(seconds.allSatisfy { $0 > 0 }, "every kernel call was timed: \(seconds)")
+        // A fused activation's kernels are not called (its producer's fused kernels are): its entries stay 0.
+        let skipped = Set(plain.plan.fusions.flatMap { [2 * $0.activation, 2 * $0.activation + 1] })
+        #expect(name != "fashion_mlp" || skipped.count == 4, "fashion_mlp's two batchnorm + relu pairs are fused")
+        for (entry, value) in seconds.enumerated() {
+            #expect(skipped.contains(entry) ? value == 0 : value > 0, "kernel call \(entry) timed \(value) s: \(seconds)")
+        }
     }
 
     /// `nngen bench` prints the split, and the kernels inside the step add up to about the step.

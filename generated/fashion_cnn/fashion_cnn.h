@@ -128,6 +128,10 @@ void fashion_cnn_c1_forward(float *mem, const float *x, int train, uint64_t rng)
 void fashion_cnn_c1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_bn1_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [64, 16, 28, 28] → [64, 16, 28, 28] */
 void fashion_cnn_bn1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
+/* bn1, then relu1 in the same pass (what forward and backward call): forward writes both
+ * outputs; backward reads relu1's output gradient as dout and never stores bn1's. */
+void fashion_cnn_bn1_forward_relu(float *mem, const float *x, int train, uint64_t rng);
+void fashion_cnn_bn1_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_relu1_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [64, 16, 28, 28] → [64, 16, 28, 28] */
 void fashion_cnn_relu1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_p1_forward(float *mem, const float *x, int train, uint64_t rng);  /* maxpool [64, 16, 28, 28] → [64, 16, 14, 14] */
@@ -136,6 +140,10 @@ void fashion_cnn_c2_forward(float *mem, const float *x, int train, uint64_t rng)
 void fashion_cnn_c2_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_bn2_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [64, 32, 14, 14] → [64, 32, 14, 14] */
 void fashion_cnn_bn2_backward(float *mem, const float *x, const float *dout, float *dx, int train);
+/* bn2, then relu2 in the same pass (what forward and backward call): forward writes both
+ * outputs; backward reads relu2's output gradient as dout and never stores bn2's. */
+void fashion_cnn_bn2_forward_relu(float *mem, const float *x, int train, uint64_t rng);
+void fashion_cnn_bn2_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_relu2_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [64, 32, 14, 14] → [64, 32, 14, 14] */
 void fashion_cnn_relu2_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_p2_forward(float *mem, const float *x, int train, uint64_t rng);  /* maxpool [64, 32, 14, 14] → [64, 32, 7, 7] */
@@ -144,6 +152,10 @@ void fashion_cnn_fc1_forward(float *mem, const float *x, int train, uint64_t rng
 void fashion_cnn_fc1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_bn3_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [64, 128] → [64, 128] */
 void fashion_cnn_bn3_backward(float *mem, const float *x, const float *dout, float *dx, int train);
+/* bn3, then relu3 in the same pass (what forward and backward call): forward writes both
+ * outputs; backward reads relu3's output gradient as dout and never stores bn3's. */
+void fashion_cnn_bn3_forward_relu(float *mem, const float *x, int train, uint64_t rng);
+void fashion_cnn_bn3_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_relu3_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [64, 128] → [64, 128] */
 void fashion_cnn_relu3_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_fc2_forward(float *mem, const float *x, int train, uint64_t rng);  /* affine [64, 128] → [64, 10] */

@@ -882,7 +882,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef G_BIAS
 
 /* ----------------------------------------------------------------------------------------------------
- * bn1: batchnorm [128, 512] → [128, 512]   (templates/batchnorm.c)
+ * bn1: batchnorm [128, 512] → [128, 512], then relu in the same pass   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_mlp_bn1_##name
@@ -892,6 +892,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
 #define OUT            1679296  /* output [128, 512] */
+#define RELU_OUT       1745856  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        401920  /* bn1.gamma [512] */
 #define G_GAMMA        939328  /* gradient of bn1.gamma */
@@ -906,10 +907,44 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
- * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits.
+ * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
+ * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
+ * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
+ * same order as the two layers' separate calls, one pass over memory fewer each way. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+
+#if NNGEN_BACKWARD
+/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
+ * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
+ * branch into a vector select where the result feeds floating-point arithmetic. */
+static inline real FN(relu_gradient)(real y, real g) {
+    union {
+        real r;
+        uint32_t w32;
+        uint64_t w64;
+    } v = {g};
+    if (sizeof(real) == 4)
+        v.w32 &= -(uint32_t)(y > 0);
+    else
+        v.w64 &= -(uint64_t)(y > 0);
+    return v.r;
+}
+
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, with y this layer's output. */
+#define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#endif /* NNGEN_BACKWARD */
+
+/* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
+ * them once per entry point with it known, so each loop is as plain as without the option. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -961,22 +996,25 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            LOAD(g, grow + s);
+            real masked[SUM_LANES];
+            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+            LOAD(g, masked);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
         }
         for (; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             acc[s % SUM_LANES] += g;
             acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -999,13 +1037,14 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         for (int s = 0; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             part_dout[s % SUM_LANES] += g;
             part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -1014,8 +1053,8 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
 #endif /* NNGEN_BACKWARD */
 #endif
 
-/* Forward of channel c (the formulas below, at FN(forward)). */
-static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+/* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
+PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
     real *out = mem + OUT;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
@@ -1039,16 +1078,26 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
         real *o = out + (n * C + c) * S;
-        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        if (fused) {
+            real *r = relu + (n * C + c) * S;
+            for (int s = 0; s < S; s++) {
+                const real v = row[s] * scale + shift;
+                o[s] = v;
+                r[s] = v > 0 ? v : 0;
+            }
+        } else
+            for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward of channel c (the formulas below, at FN(backward)). */
-static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+/* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
+PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                               int c) {
+    const real *y = mem + OUT;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
-    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
     const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
@@ -1056,15 +1105,16 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
     if (!dx) return;
     const double inv_m = 1.0 / (N * S);
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
-        real *d = dx + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
+        real *d = dx + base;
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
+                NNGEN_DX(d[s], (real)(k * (DOUT(base + s) - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
 }
 #endif /* NNGEN_BACKWARD */
@@ -1080,46 +1130,69 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c);
+    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif /* NNGEN_BACKWARD */
+#endif
+
+#ifdef RELU_OUT
+static void FN(forward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
+}
+#endif
+#endif /* RELU_OUT */
+
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    (void)rng;
+/* Every channel's forward; relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(forward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Every channel's backward, dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(backward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
@@ -1136,19 +1209,20 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the same order as a per-channel loop — the result is the same to the bit. */
 #define CB (C < 256 ? C : 256)
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+/* Forward (the formulas at FN(forward) below); relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
     const real *gamma = mem + P_GAMMA;
     const real *beta = mem + P_BETA;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
-    (void)rng;
     for (int c0 = 0; c0 < C; c0 += CB) {
         const int cn = C - c0 < CB ? C - c0 : CB;
         double mean[CB], var[CB];
@@ -1184,18 +1258,26 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
             scale[c] = (real)(gamma[c0 + c] * invstd);
             shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
         }
-        for (int n = 0; n < N; n++)
-            for (int c = 0; c < cn; c++)
-                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        for (int n = 0; n < N; n++) {
+            if (fused)
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) {
+                        const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+                        AT(out, n, c0 + c, s) = v;
+                        AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
+                    }
+            else
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++)
+                        AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        }
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+    const real *y = mem + OUT;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -1212,7 +1294,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = AT(dout, n, c0 + c, s);
+                    const double g = DOUT(((n)*C + c0 + c) * S + s);
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -1229,14 +1311,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
         }
     }
 }
@@ -1244,6 +1326,43 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef CB
 #endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 0);
+}
+
+#if NNGEN_BACKWARD
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 0, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 1);
+}
+
+#if NNGEN_BACKWARD
+/* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
+ * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 1, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
+#undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -1253,6 +1372,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef EPS
 #undef MOMENTUM
 #undef OUT
+#undef RELU_OUT
 #undef DX_ACCUMULATE
 #undef P_GAMMA
 #undef G_GAMMA
@@ -1571,7 +1691,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef G_BIAS
 
 /* ----------------------------------------------------------------------------------------------------
- * bn2: batchnorm [128, 256] → [128, 256]   (templates/batchnorm.c)
+ * bn2: batchnorm [128, 256] → [128, 256], then relu in the same pass   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_mlp_bn2_##name
@@ -1581,6 +1701,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
 #define OUT            1844160  /* output [128, 256] */
+#define RELU_OUT       1877440  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        534272  /* bn2.gamma [256] */
 #define G_GAMMA        1071680  /* gradient of bn2.gamma */
@@ -1595,10 +1716,44 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
- * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits.
+ * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
+ * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
+ * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
+ * same order as the two layers' separate calls, one pass over memory fewer each way. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+
+#if NNGEN_BACKWARD
+/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
+ * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
+ * branch into a vector select where the result feeds floating-point arithmetic. */
+static inline real FN(relu_gradient)(real y, real g) {
+    union {
+        real r;
+        uint32_t w32;
+        uint64_t w64;
+    } v = {g};
+    if (sizeof(real) == 4)
+        v.w32 &= -(uint32_t)(y > 0);
+    else
+        v.w64 &= -(uint64_t)(y > 0);
+    return v.r;
+}
+
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, with y this layer's output. */
+#define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#endif /* NNGEN_BACKWARD */
+
+/* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
+ * them once per entry point with it known, so each loop is as plain as without the option. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -1650,22 +1805,25 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            LOAD(g, grow + s);
+            real masked[SUM_LANES];
+            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+            LOAD(g, masked);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
         }
         for (; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             acc[s % SUM_LANES] += g;
             acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -1688,13 +1846,14 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         for (int s = 0; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             part_dout[s % SUM_LANES] += g;
             part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -1703,8 +1862,8 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
 #endif /* NNGEN_BACKWARD */
 #endif
 
-/* Forward of channel c (the formulas below, at FN(forward)). */
-static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+/* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
+PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
     real *out = mem + OUT;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
@@ -1728,16 +1887,26 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
         real *o = out + (n * C + c) * S;
-        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        if (fused) {
+            real *r = relu + (n * C + c) * S;
+            for (int s = 0; s < S; s++) {
+                const real v = row[s] * scale + shift;
+                o[s] = v;
+                r[s] = v > 0 ? v : 0;
+            }
+        } else
+            for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward of channel c (the formulas below, at FN(backward)). */
-static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+/* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
+PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                               int c) {
+    const real *y = mem + OUT;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
-    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
     const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
@@ -1745,15 +1914,16 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
     if (!dx) return;
     const double inv_m = 1.0 / (N * S);
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
-        real *d = dx + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
+        real *d = dx + base;
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
+                NNGEN_DX(d[s], (real)(k * (DOUT(base + s) - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
 }
 #endif /* NNGEN_BACKWARD */
@@ -1769,46 +1939,69 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c);
+    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif /* NNGEN_BACKWARD */
+#endif
+
+#ifdef RELU_OUT
+static void FN(forward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
+}
+#endif
+#endif /* RELU_OUT */
+
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    (void)rng;
+/* Every channel's forward; relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(forward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Every channel's backward, dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(backward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
@@ -1825,19 +2018,20 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the same order as a per-channel loop — the result is the same to the bit. */
 #define CB (C < 256 ? C : 256)
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+/* Forward (the formulas at FN(forward) below); relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
     const real *gamma = mem + P_GAMMA;
     const real *beta = mem + P_BETA;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
-    (void)rng;
     for (int c0 = 0; c0 < C; c0 += CB) {
         const int cn = C - c0 < CB ? C - c0 : CB;
         double mean[CB], var[CB];
@@ -1873,18 +2067,26 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
             scale[c] = (real)(gamma[c0 + c] * invstd);
             shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
         }
-        for (int n = 0; n < N; n++)
-            for (int c = 0; c < cn; c++)
-                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        for (int n = 0; n < N; n++) {
+            if (fused)
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) {
+                        const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+                        AT(out, n, c0 + c, s) = v;
+                        AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
+                    }
+            else
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++)
+                        AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        }
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+    const real *y = mem + OUT;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -1901,7 +2103,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = AT(dout, n, c0 + c, s);
+                    const double g = DOUT(((n)*C + c0 + c) * S + s);
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -1918,14 +2120,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
         }
     }
 }
@@ -1933,6 +2135,43 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef CB
 #endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 0);
+}
+
+#if NNGEN_BACKWARD
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 0, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 1);
+}
+
+#if NNGEN_BACKWARD
+/* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
+ * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 1, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
+#undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -1942,6 +2181,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef EPS
 #undef MOMENTUM
 #undef OUT
+#undef RELU_OUT
 #undef DX_ACCUMULATE
 #undef P_GAMMA
 #undef G_GAMMA
@@ -2414,11 +2654,11 @@ void FN(update)(real *mem, double lr, int64_t step) {
 
 double fashion_mlp_forward(real *mem, const real *input, const void *target, int train, uint64_t rng) {
     fashion_mlp_fc1_forward(mem, input, train, rng);  /* affine [128, 784] → [128, 512] */
-    fashion_mlp_bn1_forward(mem, mem + FASHION_MLP_FC1_OUTPUT, train, rng);  /* batchnorm [128, 512] → [128, 512] */
-    fashion_mlp_relu1_forward(mem, mem + FASHION_MLP_BN1_OUTPUT, train, rng);  /* relu [128, 512] → [128, 512] */
+    fashion_mlp_bn1_forward_relu(mem, mem + FASHION_MLP_FC1_OUTPUT, train, rng);  /* batchnorm [128, 512] → [128, 512], then relu1 */
+    /* relu1: applied by bn1_forward_relu */
     fashion_mlp_fc2_forward(mem, mem + FASHION_MLP_RELU1_OUTPUT, train, rng);  /* affine [128, 512] → [128, 256] */
-    fashion_mlp_bn2_forward(mem, mem + FASHION_MLP_FC2_OUTPUT, train, rng);  /* batchnorm [128, 256] → [128, 256] */
-    fashion_mlp_relu2_forward(mem, mem + FASHION_MLP_BN2_OUTPUT, train, rng);  /* relu [128, 256] → [128, 256] */
+    fashion_mlp_bn2_forward_relu(mem, mem + FASHION_MLP_FC2_OUTPUT, train, rng);  /* batchnorm [128, 256] → [128, 256], then relu2 */
+    /* relu2: applied by bn2_forward_relu */
     fashion_mlp_fc3_forward(mem, mem + FASHION_MLP_RELU2_OUTPUT, train, rng);  /* affine [128, 256] → [128, 10] */
     if (!target) return 0;
     return fashion_mlp_loss_forward(mem, mem + FASHION_MLP_OUTPUT_OFFSET, target);
@@ -2428,11 +2668,11 @@ double fashion_mlp_forward(real *mem, const real *input, const void *target, int
 void fashion_mlp_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
     fashion_mlp_loss_backward(mem, mem + FASHION_MLP_OUTPUT_OFFSET, target, mem + 1912768 /* dfc3 */);
     fashion_mlp_fc3_backward(mem, mem + FASHION_MLP_RELU2_OUTPUT, mem + 1912768 /* dfc3 */, mem + 1978304 /* drelu2 */, train);
-    fashion_mlp_relu2_backward(mem, mem + FASHION_MLP_BN2_OUTPUT, mem + 1978304 /* drelu2 */, mem + 1912768 /* dbn2 */, train);
-    fashion_mlp_bn2_backward(mem, mem + FASHION_MLP_FC2_OUTPUT, mem + 1912768 /* dbn2 */, mem + 1978304 /* dfc2 */, train);
-    fashion_mlp_fc2_backward(mem, mem + FASHION_MLP_RELU1_OUTPUT, mem + 1978304 /* dfc2 */, mem + 1912768 /* drelu1 */, train);
-    fashion_mlp_relu1_backward(mem, mem + FASHION_MLP_BN1_OUTPUT, mem + 1912768 /* drelu1 */, mem + 1978304 /* dbn1 */, train);
-    fashion_mlp_bn1_backward(mem, mem + FASHION_MLP_FC1_OUTPUT, mem + 1978304 /* dbn1 */, mem + 1912768 /* dfc1 */, train);
+    /* relu2: by bn2_backward_relu */
+    fashion_mlp_bn2_backward_relu(mem, mem + FASHION_MLP_FC2_OUTPUT, mem + 1978304 /* drelu2 */, mem + 1912768 /* dfc2 */, train);
+    fashion_mlp_fc2_backward(mem, mem + FASHION_MLP_RELU1_OUTPUT, mem + 1912768 /* dfc2 */, mem + 1978304 /* drelu1 */, train);
+    /* relu1: by bn1_backward_relu */
+    fashion_mlp_bn1_backward_relu(mem, mem + FASHION_MLP_FC1_OUTPUT, mem + 1978304 /* drelu1 */, mem + 1912768 /* dfc1 */, train);
     fashion_mlp_fc1_backward(mem, input, mem + 1912768 /* dfc1 */, grad_input, train);
 }
 

@@ -112,12 +112,20 @@ void fashion_mlp_fc1_forward(float *mem, const float *x, int train, uint64_t rng
 void fashion_mlp_fc1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_mlp_bn1_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [128, 512] → [128, 512] */
 void fashion_mlp_bn1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
+/* bn1, then relu1 in the same pass (what forward and backward call): forward writes both
+ * outputs; backward reads relu1's output gradient as dout and never stores bn1's. */
+void fashion_mlp_bn1_forward_relu(float *mem, const float *x, int train, uint64_t rng);
+void fashion_mlp_bn1_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_mlp_relu1_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [128, 512] → [128, 512] */
 void fashion_mlp_relu1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_mlp_fc2_forward(float *mem, const float *x, int train, uint64_t rng);  /* affine [128, 512] → [128, 256] */
 void fashion_mlp_fc2_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_mlp_bn2_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [128, 256] → [128, 256] */
 void fashion_mlp_bn2_backward(float *mem, const float *x, const float *dout, float *dx, int train);
+/* bn2, then relu2 in the same pass (what forward and backward call): forward writes both
+ * outputs; backward reads relu2's output gradient as dout and never stores bn2's. */
+void fashion_mlp_bn2_forward_relu(float *mem, const float *x, int train, uint64_t rng);
+void fashion_mlp_bn2_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_mlp_relu2_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [128, 256] → [128, 256] */
 void fashion_mlp_relu2_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_mlp_fc3_forward(float *mem, const float *x, int train, uint64_t rng);  /* affine [128, 256] → [128, 10] */

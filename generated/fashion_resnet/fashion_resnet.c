@@ -1088,7 +1088,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
- * stem_bn: batchnorm [32, 16, 28, 28] → [32, 16, 28, 28]   (templates/batchnorm.c)
+ * stem_bn: batchnorm [32, 16, 28, 28] → [32, 16, 28, 28], then relu in the same pass   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_stem_bn_##name
@@ -1098,6 +1098,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
 #define OUT            1321408  /* output [32, 16, 28, 28] */
+#define RELU_OUT       1722944  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        192  /* stem_bn.gamma [16] */
 #define G_GAMMA        78528  /* gradient of stem_bn.gamma */
@@ -1112,10 +1113,44 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
- * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits.
+ * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
+ * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
+ * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
+ * same order as the two layers' separate calls, one pass over memory fewer each way. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+
+#if NNGEN_BACKWARD
+/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
+ * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
+ * branch into a vector select where the result feeds floating-point arithmetic. */
+static inline real FN(relu_gradient)(real y, real g) {
+    union {
+        real r;
+        uint32_t w32;
+        uint64_t w64;
+    } v = {g};
+    if (sizeof(real) == 4)
+        v.w32 &= -(uint32_t)(y > 0);
+    else
+        v.w64 &= -(uint64_t)(y > 0);
+    return v.r;
+}
+
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, with y this layer's output. */
+#define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#endif /* NNGEN_BACKWARD */
+
+/* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
+ * them once per entry point with it known, so each loop is as plain as without the option. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -1167,22 +1202,25 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            LOAD(g, grow + s);
+            real masked[SUM_LANES];
+            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+            LOAD(g, masked);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
         }
         for (; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             acc[s % SUM_LANES] += g;
             acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -1205,13 +1243,14 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         for (int s = 0; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             part_dout[s % SUM_LANES] += g;
             part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -1220,8 +1259,8 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
 #endif /* NNGEN_BACKWARD */
 #endif
 
-/* Forward of channel c (the formulas below, at FN(forward)). */
-static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+/* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
+PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
     real *out = mem + OUT;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
@@ -1245,16 +1284,26 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
         real *o = out + (n * C + c) * S;
-        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        if (fused) {
+            real *r = relu + (n * C + c) * S;
+            for (int s = 0; s < S; s++) {
+                const real v = row[s] * scale + shift;
+                o[s] = v;
+                r[s] = v > 0 ? v : 0;
+            }
+        } else
+            for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward of channel c (the formulas below, at FN(backward)). */
-static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+/* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
+PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                               int c) {
+    const real *y = mem + OUT;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
-    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
     const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
@@ -1262,15 +1311,16 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
     if (!dx) return;
     const double inv_m = 1.0 / (N * S);
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
-        real *d = dx + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
+        real *d = dx + base;
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
+                NNGEN_DX(d[s], (real)(k * (DOUT(base + s) - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
 }
 #endif /* NNGEN_BACKWARD */
@@ -1286,46 +1336,69 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c);
+    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif /* NNGEN_BACKWARD */
+#endif
+
+#ifdef RELU_OUT
+static void FN(forward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
+}
+#endif
+#endif /* RELU_OUT */
+
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    (void)rng;
+/* Every channel's forward; relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(forward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Every channel's backward, dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(backward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
@@ -1342,19 +1415,20 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the same order as a per-channel loop — the result is the same to the bit. */
 #define CB (C < 256 ? C : 256)
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+/* Forward (the formulas at FN(forward) below); relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
     const real *gamma = mem + P_GAMMA;
     const real *beta = mem + P_BETA;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
-    (void)rng;
     for (int c0 = 0; c0 < C; c0 += CB) {
         const int cn = C - c0 < CB ? C - c0 : CB;
         double mean[CB], var[CB];
@@ -1390,18 +1464,26 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
             scale[c] = (real)(gamma[c0 + c] * invstd);
             shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
         }
-        for (int n = 0; n < N; n++)
-            for (int c = 0; c < cn; c++)
-                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        for (int n = 0; n < N; n++) {
+            if (fused)
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) {
+                        const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+                        AT(out, n, c0 + c, s) = v;
+                        AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
+                    }
+            else
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++)
+                        AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        }
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+    const real *y = mem + OUT;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -1418,7 +1500,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = AT(dout, n, c0 + c, s);
+                    const double g = DOUT(((n)*C + c0 + c) * S + s);
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -1435,14 +1517,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
         }
     }
 }
@@ -1450,6 +1532,43 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef CB
 #endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 0);
+}
+
+#if NNGEN_BACKWARD
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 0, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 1);
+}
+
+#if NNGEN_BACKWARD
+/* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
+ * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 1, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
+#undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -1459,6 +1578,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef EPS
 #undef MOMENTUM
 #undef OUT
+#undef RELU_OUT
 #undef DX_ACCUMULATE
 #undef P_GAMMA
 #undef G_GAMMA
@@ -1983,7 +2103,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
- * s1b0n1: batchnorm [32, 16, 28, 28] → [32, 16, 28, 28]   (templates/batchnorm.c)
+ * s1b0n1: batchnorm [32, 16, 28, 28] → [32, 16, 28, 28], then relu in the same pass   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0n1_##name
@@ -1993,6 +2113,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
 #define OUT            7445312  /* output [32, 16, 28, 28] */
+#define RELU_OUT       7846848  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        2624  /* s1b0n1.gamma [16] */
 #define G_GAMMA        80960  /* gradient of s1b0n1.gamma */
@@ -2007,10 +2128,44 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
- * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits.
+ * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
+ * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
+ * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
+ * same order as the two layers' separate calls, one pass over memory fewer each way. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+
+#if NNGEN_BACKWARD
+/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
+ * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
+ * branch into a vector select where the result feeds floating-point arithmetic. */
+static inline real FN(relu_gradient)(real y, real g) {
+    union {
+        real r;
+        uint32_t w32;
+        uint64_t w64;
+    } v = {g};
+    if (sizeof(real) == 4)
+        v.w32 &= -(uint32_t)(y > 0);
+    else
+        v.w64 &= -(uint64_t)(y > 0);
+    return v.r;
+}
+
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, with y this layer's output. */
+#define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#endif /* NNGEN_BACKWARD */
+
+/* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
+ * them once per entry point with it known, so each loop is as plain as without the option. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -2062,22 +2217,25 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            LOAD(g, grow + s);
+            real masked[SUM_LANES];
+            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+            LOAD(g, masked);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
         }
         for (; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             acc[s % SUM_LANES] += g;
             acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -2100,13 +2258,14 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         for (int s = 0; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             part_dout[s % SUM_LANES] += g;
             part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -2115,8 +2274,8 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
 #endif /* NNGEN_BACKWARD */
 #endif
 
-/* Forward of channel c (the formulas below, at FN(forward)). */
-static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+/* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
+PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
     real *out = mem + OUT;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
@@ -2140,16 +2299,26 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
         real *o = out + (n * C + c) * S;
-        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        if (fused) {
+            real *r = relu + (n * C + c) * S;
+            for (int s = 0; s < S; s++) {
+                const real v = row[s] * scale + shift;
+                o[s] = v;
+                r[s] = v > 0 ? v : 0;
+            }
+        } else
+            for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward of channel c (the formulas below, at FN(backward)). */
-static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+/* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
+PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                               int c) {
+    const real *y = mem + OUT;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
-    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
     const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
@@ -2157,15 +2326,16 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
     if (!dx) return;
     const double inv_m = 1.0 / (N * S);
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
-        real *d = dx + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
+        real *d = dx + base;
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
+                NNGEN_DX(d[s], (real)(k * (DOUT(base + s) - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
 }
 #endif /* NNGEN_BACKWARD */
@@ -2181,46 +2351,69 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c);
+    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif /* NNGEN_BACKWARD */
+#endif
+
+#ifdef RELU_OUT
+static void FN(forward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
+}
+#endif
+#endif /* RELU_OUT */
+
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    (void)rng;
+/* Every channel's forward; relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(forward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Every channel's backward, dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(backward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
@@ -2237,19 +2430,20 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the same order as a per-channel loop — the result is the same to the bit. */
 #define CB (C < 256 ? C : 256)
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+/* Forward (the formulas at FN(forward) below); relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
     const real *gamma = mem + P_GAMMA;
     const real *beta = mem + P_BETA;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
-    (void)rng;
     for (int c0 = 0; c0 < C; c0 += CB) {
         const int cn = C - c0 < CB ? C - c0 : CB;
         double mean[CB], var[CB];
@@ -2285,18 +2479,26 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
             scale[c] = (real)(gamma[c0 + c] * invstd);
             shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
         }
-        for (int n = 0; n < N; n++)
-            for (int c = 0; c < cn; c++)
-                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        for (int n = 0; n < N; n++) {
+            if (fused)
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) {
+                        const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+                        AT(out, n, c0 + c, s) = v;
+                        AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
+                    }
+            else
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++)
+                        AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        }
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+    const real *y = mem + OUT;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -2313,7 +2515,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = AT(dout, n, c0 + c, s);
+                    const double g = DOUT(((n)*C + c0 + c) * S + s);
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -2330,14 +2532,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
         }
     }
 }
@@ -2345,6 +2547,43 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef CB
 #endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 0);
+}
+
+#if NNGEN_BACKWARD
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 0, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 1);
+}
+
+#if NNGEN_BACKWARD
+/* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
+ * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 1, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
+#undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -2354,6 +2593,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef EPS
 #undef MOMENTUM
 #undef OUT
+#undef RELU_OUT
 #undef DX_ACCUMULATE
 #undef P_GAMMA
 #undef G_GAMMA
@@ -2902,10 +3142,44 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
- * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits.
+ * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
+ * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
+ * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
+ * same order as the two layers' separate calls, one pass over memory fewer each way. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+
+#if NNGEN_BACKWARD
+/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
+ * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
+ * branch into a vector select where the result feeds floating-point arithmetic. */
+static inline real FN(relu_gradient)(real y, real g) {
+    union {
+        real r;
+        uint32_t w32;
+        uint64_t w64;
+    } v = {g};
+    if (sizeof(real) == 4)
+        v.w32 &= -(uint32_t)(y > 0);
+    else
+        v.w64 &= -(uint64_t)(y > 0);
+    return v.r;
+}
+
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, with y this layer's output. */
+#define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#endif /* NNGEN_BACKWARD */
+
+/* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
+ * them once per entry point with it known, so each loop is as plain as without the option. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -2957,22 +3231,25 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            LOAD(g, grow + s);
+            real masked[SUM_LANES];
+            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+            LOAD(g, masked);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
         }
         for (; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             acc[s % SUM_LANES] += g;
             acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -2995,13 +3272,14 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         for (int s = 0; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             part_dout[s % SUM_LANES] += g;
             part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -3010,8 +3288,8 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
 #endif /* NNGEN_BACKWARD */
 #endif
 
-/* Forward of channel c (the formulas below, at FN(forward)). */
-static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+/* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
+PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
     real *out = mem + OUT;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
@@ -3035,16 +3313,26 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
         real *o = out + (n * C + c) * S;
-        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        if (fused) {
+            real *r = relu + (n * C + c) * S;
+            for (int s = 0; s < S; s++) {
+                const real v = row[s] * scale + shift;
+                o[s] = v;
+                r[s] = v > 0 ? v : 0;
+            }
+        } else
+            for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward of channel c (the formulas below, at FN(backward)). */
-static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+/* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
+PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                               int c) {
+    const real *y = mem + OUT;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
-    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
     const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
@@ -3052,15 +3340,16 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
     if (!dx) return;
     const double inv_m = 1.0 / (N * S);
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
-        real *d = dx + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
+        real *d = dx + base;
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
+                NNGEN_DX(d[s], (real)(k * (DOUT(base + s) - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
 }
 #endif /* NNGEN_BACKWARD */
@@ -3076,46 +3365,69 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c);
+    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif /* NNGEN_BACKWARD */
+#endif
+
+#ifdef RELU_OUT
+static void FN(forward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
+}
+#endif
+#endif /* RELU_OUT */
+
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    (void)rng;
+/* Every channel's forward; relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(forward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Every channel's backward, dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(backward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
@@ -3132,19 +3444,20 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the same order as a per-channel loop — the result is the same to the bit. */
 #define CB (C < 256 ? C : 256)
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+/* Forward (the formulas at FN(forward) below); relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
     const real *gamma = mem + P_GAMMA;
     const real *beta = mem + P_BETA;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
-    (void)rng;
     for (int c0 = 0; c0 < C; c0 += CB) {
         const int cn = C - c0 < CB ? C - c0 : CB;
         double mean[CB], var[CB];
@@ -3180,18 +3493,26 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
             scale[c] = (real)(gamma[c0 + c] * invstd);
             shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
         }
-        for (int n = 0; n < N; n++)
-            for (int c = 0; c < cn; c++)
-                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        for (int n = 0; n < N; n++) {
+            if (fused)
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) {
+                        const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+                        AT(out, n, c0 + c, s) = v;
+                        AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
+                    }
+            else
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++)
+                        AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        }
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+    const real *y = mem + OUT;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -3208,7 +3529,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = AT(dout, n, c0 + c, s);
+                    const double g = DOUT(((n)*C + c0 + c) * S + s);
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -3225,14 +3546,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
         }
     }
 }
@@ -3240,6 +3561,43 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef CB
 #endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 0);
+}
+
+#if NNGEN_BACKWARD
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 0, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 1);
+}
+
+#if NNGEN_BACKWARD
+/* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
+ * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 1, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
+#undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -3823,7 +4181,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
- * s2b0n1: batchnorm [32, 32, 14, 14] → [32, 32, 14, 14]   (templates/batchnorm.c)
+ * s2b0n1: batchnorm [32, 32, 14, 14] → [32, 32, 14, 14], then relu in the same pass   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0n1_##name
@@ -3833,6 +4191,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
 #define OUT            16308544  /* output [32, 32, 14, 14] */
+#define RELU_OUT       16509376  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        9792  /* s2b0n1.gamma [32] */
 #define G_GAMMA        88128  /* gradient of s2b0n1.gamma */
@@ -3847,10 +4206,44 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
- * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits.
+ * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
+ * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
+ * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
+ * same order as the two layers' separate calls, one pass over memory fewer each way. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+
+#if NNGEN_BACKWARD
+/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
+ * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
+ * branch into a vector select where the result feeds floating-point arithmetic. */
+static inline real FN(relu_gradient)(real y, real g) {
+    union {
+        real r;
+        uint32_t w32;
+        uint64_t w64;
+    } v = {g};
+    if (sizeof(real) == 4)
+        v.w32 &= -(uint32_t)(y > 0);
+    else
+        v.w64 &= -(uint64_t)(y > 0);
+    return v.r;
+}
+
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, with y this layer's output. */
+#define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#endif /* NNGEN_BACKWARD */
+
+/* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
+ * them once per entry point with it known, so each loop is as plain as without the option. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -3902,22 +4295,25 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            LOAD(g, grow + s);
+            real masked[SUM_LANES];
+            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+            LOAD(g, masked);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
         }
         for (; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             acc[s % SUM_LANES] += g;
             acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -3940,13 +4336,14 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         for (int s = 0; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             part_dout[s % SUM_LANES] += g;
             part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -3955,8 +4352,8 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
 #endif /* NNGEN_BACKWARD */
 #endif
 
-/* Forward of channel c (the formulas below, at FN(forward)). */
-static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+/* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
+PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
     real *out = mem + OUT;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
@@ -3980,16 +4377,26 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
         real *o = out + (n * C + c) * S;
-        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        if (fused) {
+            real *r = relu + (n * C + c) * S;
+            for (int s = 0; s < S; s++) {
+                const real v = row[s] * scale + shift;
+                o[s] = v;
+                r[s] = v > 0 ? v : 0;
+            }
+        } else
+            for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward of channel c (the formulas below, at FN(backward)). */
-static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+/* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
+PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                               int c) {
+    const real *y = mem + OUT;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
-    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
     const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
@@ -3997,15 +4404,16 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
     if (!dx) return;
     const double inv_m = 1.0 / (N * S);
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
-        real *d = dx + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
+        real *d = dx + base;
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
+                NNGEN_DX(d[s], (real)(k * (DOUT(base + s) - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
 }
 #endif /* NNGEN_BACKWARD */
@@ -4021,46 +4429,69 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c);
+    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif /* NNGEN_BACKWARD */
+#endif
+
+#ifdef RELU_OUT
+static void FN(forward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
+}
+#endif
+#endif /* RELU_OUT */
+
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    (void)rng;
+/* Every channel's forward; relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(forward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Every channel's backward, dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(backward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
@@ -4077,19 +4508,20 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the same order as a per-channel loop — the result is the same to the bit. */
 #define CB (C < 256 ? C : 256)
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+/* Forward (the formulas at FN(forward) below); relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
     const real *gamma = mem + P_GAMMA;
     const real *beta = mem + P_BETA;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
-    (void)rng;
     for (int c0 = 0; c0 < C; c0 += CB) {
         const int cn = C - c0 < CB ? C - c0 : CB;
         double mean[CB], var[CB];
@@ -4125,18 +4557,26 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
             scale[c] = (real)(gamma[c0 + c] * invstd);
             shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
         }
-        for (int n = 0; n < N; n++)
-            for (int c = 0; c < cn; c++)
-                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        for (int n = 0; n < N; n++) {
+            if (fused)
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) {
+                        const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+                        AT(out, n, c0 + c, s) = v;
+                        AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
+                    }
+            else
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++)
+                        AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        }
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+    const real *y = mem + OUT;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -4153,7 +4593,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = AT(dout, n, c0 + c, s);
+                    const double g = DOUT(((n)*C + c0 + c) * S + s);
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -4170,14 +4610,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
         }
     }
 }
@@ -4185,6 +4625,43 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef CB
 #endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 0);
+}
+
+#if NNGEN_BACKWARD
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 0, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 1);
+}
+
+#if NNGEN_BACKWARD
+/* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
+ * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 1, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
+#undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -4194,6 +4671,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef EPS
 #undef MOMENTUM
 #undef OUT
+#undef RELU_OUT
 #undef DX_ACCUMULATE
 #undef P_GAMMA
 #undef G_GAMMA
@@ -4742,10 +5220,44 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
- * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits.
+ * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
+ * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
+ * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
+ * same order as the two layers' separate calls, one pass over memory fewer each way. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+
+#if NNGEN_BACKWARD
+/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
+ * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
+ * branch into a vector select where the result feeds floating-point arithmetic. */
+static inline real FN(relu_gradient)(real y, real g) {
+    union {
+        real r;
+        uint32_t w32;
+        uint64_t w64;
+    } v = {g};
+    if (sizeof(real) == 4)
+        v.w32 &= -(uint32_t)(y > 0);
+    else
+        v.w64 &= -(uint64_t)(y > 0);
+    return v.r;
+}
+
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, with y this layer's output. */
+#define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#endif /* NNGEN_BACKWARD */
+
+/* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
+ * them once per entry point with it known, so each loop is as plain as without the option. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -4797,22 +5309,25 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            LOAD(g, grow + s);
+            real masked[SUM_LANES];
+            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+            LOAD(g, masked);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
         }
         for (; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             acc[s % SUM_LANES] += g;
             acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -4835,13 +5350,14 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         for (int s = 0; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             part_dout[s % SUM_LANES] += g;
             part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -4850,8 +5366,8 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
 #endif /* NNGEN_BACKWARD */
 #endif
 
-/* Forward of channel c (the formulas below, at FN(forward)). */
-static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+/* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
+PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
     real *out = mem + OUT;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
@@ -4875,16 +5391,26 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
         real *o = out + (n * C + c) * S;
-        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        if (fused) {
+            real *r = relu + (n * C + c) * S;
+            for (int s = 0; s < S; s++) {
+                const real v = row[s] * scale + shift;
+                o[s] = v;
+                r[s] = v > 0 ? v : 0;
+            }
+        } else
+            for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward of channel c (the formulas below, at FN(backward)). */
-static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+/* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
+PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                               int c) {
+    const real *y = mem + OUT;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
-    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
     const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
@@ -4892,15 +5418,16 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
     if (!dx) return;
     const double inv_m = 1.0 / (N * S);
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
-        real *d = dx + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
+        real *d = dx + base;
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
+                NNGEN_DX(d[s], (real)(k * (DOUT(base + s) - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
 }
 #endif /* NNGEN_BACKWARD */
@@ -4916,46 +5443,69 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c);
+    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif /* NNGEN_BACKWARD */
+#endif
+
+#ifdef RELU_OUT
+static void FN(forward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
+}
+#endif
+#endif /* RELU_OUT */
+
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    (void)rng;
+/* Every channel's forward; relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(forward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Every channel's backward, dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(backward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
@@ -4972,19 +5522,20 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the same order as a per-channel loop — the result is the same to the bit. */
 #define CB (C < 256 ? C : 256)
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+/* Forward (the formulas at FN(forward) below); relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
     const real *gamma = mem + P_GAMMA;
     const real *beta = mem + P_BETA;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
-    (void)rng;
     for (int c0 = 0; c0 < C; c0 += CB) {
         const int cn = C - c0 < CB ? C - c0 : CB;
         double mean[CB], var[CB];
@@ -5020,18 +5571,26 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
             scale[c] = (real)(gamma[c0 + c] * invstd);
             shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
         }
-        for (int n = 0; n < N; n++)
-            for (int c = 0; c < cn; c++)
-                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        for (int n = 0; n < N; n++) {
+            if (fused)
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) {
+                        const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+                        AT(out, n, c0 + c, s) = v;
+                        AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
+                    }
+            else
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++)
+                        AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        }
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+    const real *y = mem + OUT;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -5048,7 +5607,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = AT(dout, n, c0 + c, s);
+                    const double g = DOUT(((n)*C + c0 + c) * S + s);
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -5065,14 +5624,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
         }
     }
 }
@@ -5080,6 +5639,43 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef CB
 #endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 0);
+}
+
+#if NNGEN_BACKWARD
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 0, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 1);
+}
+
+#if NNGEN_BACKWARD
+/* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
+ * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 1, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
+#undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -5540,10 +6136,44 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
- * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits.
+ * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
+ * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
+ * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
+ * same order as the two layers' separate calls, one pass over memory fewer each way. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+
+#if NNGEN_BACKWARD
+/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
+ * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
+ * branch into a vector select where the result feeds floating-point arithmetic. */
+static inline real FN(relu_gradient)(real y, real g) {
+    union {
+        real r;
+        uint32_t w32;
+        uint64_t w64;
+    } v = {g};
+    if (sizeof(real) == 4)
+        v.w32 &= -(uint32_t)(y > 0);
+    else
+        v.w64 &= -(uint64_t)(y > 0);
+    return v.r;
+}
+
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, with y this layer's output. */
+#define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#endif /* NNGEN_BACKWARD */
+
+/* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
+ * them once per entry point with it known, so each loop is as plain as without the option. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -5595,22 +6225,25 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            LOAD(g, grow + s);
+            real masked[SUM_LANES];
+            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+            LOAD(g, masked);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
         }
         for (; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             acc[s % SUM_LANES] += g;
             acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -5633,13 +6266,14 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         for (int s = 0; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             part_dout[s % SUM_LANES] += g;
             part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -5648,8 +6282,8 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
 #endif /* NNGEN_BACKWARD */
 #endif
 
-/* Forward of channel c (the formulas below, at FN(forward)). */
-static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+/* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
+PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
     real *out = mem + OUT;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
@@ -5673,16 +6307,26 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
         real *o = out + (n * C + c) * S;
-        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        if (fused) {
+            real *r = relu + (n * C + c) * S;
+            for (int s = 0; s < S; s++) {
+                const real v = row[s] * scale + shift;
+                o[s] = v;
+                r[s] = v > 0 ? v : 0;
+            }
+        } else
+            for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward of channel c (the formulas below, at FN(backward)). */
-static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+/* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
+PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                               int c) {
+    const real *y = mem + OUT;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
-    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
     const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
@@ -5690,15 +6334,16 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
     if (!dx) return;
     const double inv_m = 1.0 / (N * S);
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
-        real *d = dx + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
+        real *d = dx + base;
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
+                NNGEN_DX(d[s], (real)(k * (DOUT(base + s) - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
 }
 #endif /* NNGEN_BACKWARD */
@@ -5714,46 +6359,69 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c);
+    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif /* NNGEN_BACKWARD */
+#endif
+
+#ifdef RELU_OUT
+static void FN(forward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
+}
+#endif
+#endif /* RELU_OUT */
+
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    (void)rng;
+/* Every channel's forward; relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(forward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Every channel's backward, dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(backward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
@@ -5770,19 +6438,20 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the same order as a per-channel loop — the result is the same to the bit. */
 #define CB (C < 256 ? C : 256)
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+/* Forward (the formulas at FN(forward) below); relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
     const real *gamma = mem + P_GAMMA;
     const real *beta = mem + P_BETA;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
-    (void)rng;
     for (int c0 = 0; c0 < C; c0 += CB) {
         const int cn = C - c0 < CB ? C - c0 : CB;
         double mean[CB], var[CB];
@@ -5818,18 +6487,26 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
             scale[c] = (real)(gamma[c0 + c] * invstd);
             shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
         }
-        for (int n = 0; n < N; n++)
-            for (int c = 0; c < cn; c++)
-                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        for (int n = 0; n < N; n++) {
+            if (fused)
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) {
+                        const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+                        AT(out, n, c0 + c, s) = v;
+                        AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
+                    }
+            else
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++)
+                        AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        }
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+    const real *y = mem + OUT;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -5846,7 +6523,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = AT(dout, n, c0 + c, s);
+                    const double g = DOUT(((n)*C + c0 + c) * S + s);
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -5863,14 +6540,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
         }
     }
 }
@@ -5878,6 +6555,43 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef CB
 #endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 0);
+}
+
+#if NNGEN_BACKWARD
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 0, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 1);
+}
+
+#if NNGEN_BACKWARD
+/* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
+ * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 1, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
+#undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -6461,7 +7175,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef S_DWEIGHT_T
 
 /* ----------------------------------------------------------------------------------------------------
- * s3b0n1: batchnorm [32, 64, 7, 7] → [32, 64, 7, 7]   (templates/batchnorm.c)
+ * s3b0n1: batchnorm [32, 64, 7, 7] → [32, 64, 7, 7], then relu in the same pass   (templates/batchnorm.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0n1_##name
@@ -6471,6 +7185,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
 #define OUT            21492672  /* output [32, 64, 7, 7] */
+#define RELU_OUT       21593152  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        38336  /* s3b0n1.gamma [64] */
 #define G_GAMMA        116672  /* gradient of s3b0n1.gamma */
@@ -6485,10 +7200,44 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
- * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits.
+ * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
+ * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
+ * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
+ * same order as the two layers' separate calls, one pass over memory fewer each way. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+
+#if NNGEN_BACKWARD
+/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
+ * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
+ * branch into a vector select where the result feeds floating-point arithmetic. */
+static inline real FN(relu_gradient)(real y, real g) {
+    union {
+        real r;
+        uint32_t w32;
+        uint64_t w64;
+    } v = {g};
+    if (sizeof(real) == 4)
+        v.w32 &= -(uint32_t)(y > 0);
+    else
+        v.w64 &= -(uint64_t)(y > 0);
+    return v.r;
+}
+
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, with y this layer's output. */
+#define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#endif /* NNGEN_BACKWARD */
+
+/* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
+ * them once per entry point with it known, so each loop is as plain as without the option. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -6540,22 +7289,25 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            LOAD(g, grow + s);
+            real masked[SUM_LANES];
+            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+            LOAD(g, masked);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
         }
         for (; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             acc[s % SUM_LANES] += g;
             acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -6578,13 +7330,14 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         for (int s = 0; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             part_dout[s % SUM_LANES] += g;
             part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -6593,8 +7346,8 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
 #endif /* NNGEN_BACKWARD */
 #endif
 
-/* Forward of channel c (the formulas below, at FN(forward)). */
-static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+/* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
+PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
     real *out = mem + OUT;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
@@ -6618,16 +7371,26 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
         real *o = out + (n * C + c) * S;
-        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        if (fused) {
+            real *r = relu + (n * C + c) * S;
+            for (int s = 0; s < S; s++) {
+                const real v = row[s] * scale + shift;
+                o[s] = v;
+                r[s] = v > 0 ? v : 0;
+            }
+        } else
+            for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward of channel c (the formulas below, at FN(backward)). */
-static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+/* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
+PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                               int c) {
+    const real *y = mem + OUT;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
-    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
     const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
@@ -6635,15 +7398,16 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
     if (!dx) return;
     const double inv_m = 1.0 / (N * S);
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
-        real *d = dx + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
+        real *d = dx + base;
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
+                NNGEN_DX(d[s], (real)(k * (DOUT(base + s) - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
 }
 #endif /* NNGEN_BACKWARD */
@@ -6659,46 +7423,69 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c);
+    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif /* NNGEN_BACKWARD */
+#endif
+
+#ifdef RELU_OUT
+static void FN(forward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
+}
+#endif
+#endif /* RELU_OUT */
+
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    (void)rng;
+/* Every channel's forward; relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(forward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Every channel's backward, dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(backward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
@@ -6715,19 +7502,20 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the same order as a per-channel loop — the result is the same to the bit. */
 #define CB (C < 256 ? C : 256)
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+/* Forward (the formulas at FN(forward) below); relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
     const real *gamma = mem + P_GAMMA;
     const real *beta = mem + P_BETA;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
-    (void)rng;
     for (int c0 = 0; c0 < C; c0 += CB) {
         const int cn = C - c0 < CB ? C - c0 : CB;
         double mean[CB], var[CB];
@@ -6763,18 +7551,26 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
             scale[c] = (real)(gamma[c0 + c] * invstd);
             shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
         }
-        for (int n = 0; n < N; n++)
-            for (int c = 0; c < cn; c++)
-                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        for (int n = 0; n < N; n++) {
+            if (fused)
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) {
+                        const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+                        AT(out, n, c0 + c, s) = v;
+                        AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
+                    }
+            else
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++)
+                        AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        }
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+    const real *y = mem + OUT;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -6791,7 +7587,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = AT(dout, n, c0 + c, s);
+                    const double g = DOUT(((n)*C + c0 + c) * S + s);
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -6808,14 +7604,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
         }
     }
 }
@@ -6823,6 +7619,43 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef CB
 #endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 0);
+}
+
+#if NNGEN_BACKWARD
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 0, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 1);
+}
+
+#if NNGEN_BACKWARD
+/* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
+ * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 1, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
+#undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -6832,6 +7665,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef EPS
 #undef MOMENTUM
 #undef OUT
+#undef RELU_OUT
 #undef DX_ACCUMULATE
 #undef P_GAMMA
 #undef G_GAMMA
@@ -7380,10 +8214,44 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
- * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits.
+ * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
+ * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
+ * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
+ * same order as the two layers' separate calls, one pass over memory fewer each way. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+
+#if NNGEN_BACKWARD
+/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
+ * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
+ * branch into a vector select where the result feeds floating-point arithmetic. */
+static inline real FN(relu_gradient)(real y, real g) {
+    union {
+        real r;
+        uint32_t w32;
+        uint64_t w64;
+    } v = {g};
+    if (sizeof(real) == 4)
+        v.w32 &= -(uint32_t)(y > 0);
+    else
+        v.w64 &= -(uint64_t)(y > 0);
+    return v.r;
+}
+
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, with y this layer's output. */
+#define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#endif /* NNGEN_BACKWARD */
+
+/* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
+ * them once per entry point with it known, so each loop is as plain as without the option. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -7435,22 +8303,25 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            LOAD(g, grow + s);
+            real masked[SUM_LANES];
+            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+            LOAD(g, masked);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
         }
         for (; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             acc[s % SUM_LANES] += g;
             acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -7473,13 +8344,14 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         for (int s = 0; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             part_dout[s % SUM_LANES] += g;
             part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -7488,8 +8360,8 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
 #endif /* NNGEN_BACKWARD */
 #endif
 
-/* Forward of channel c (the formulas below, at FN(forward)). */
-static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+/* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
+PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
     real *out = mem + OUT;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
@@ -7513,16 +8385,26 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
         real *o = out + (n * C + c) * S;
-        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        if (fused) {
+            real *r = relu + (n * C + c) * S;
+            for (int s = 0; s < S; s++) {
+                const real v = row[s] * scale + shift;
+                o[s] = v;
+                r[s] = v > 0 ? v : 0;
+            }
+        } else
+            for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward of channel c (the formulas below, at FN(backward)). */
-static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+/* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
+PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                               int c) {
+    const real *y = mem + OUT;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
-    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
     const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
@@ -7530,15 +8412,16 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
     if (!dx) return;
     const double inv_m = 1.0 / (N * S);
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
-        real *d = dx + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
+        real *d = dx + base;
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
+                NNGEN_DX(d[s], (real)(k * (DOUT(base + s) - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
 }
 #endif /* NNGEN_BACKWARD */
@@ -7554,46 +8437,69 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c);
+    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif /* NNGEN_BACKWARD */
+#endif
+
+#ifdef RELU_OUT
+static void FN(forward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
+}
+#endif
+#endif /* RELU_OUT */
+
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    (void)rng;
+/* Every channel's forward; relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(forward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Every channel's backward, dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(backward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
@@ -7610,19 +8516,20 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the same order as a per-channel loop — the result is the same to the bit. */
 #define CB (C < 256 ? C : 256)
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+/* Forward (the formulas at FN(forward) below); relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
     const real *gamma = mem + P_GAMMA;
     const real *beta = mem + P_BETA;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
-    (void)rng;
     for (int c0 = 0; c0 < C; c0 += CB) {
         const int cn = C - c0 < CB ? C - c0 : CB;
         double mean[CB], var[CB];
@@ -7658,18 +8565,26 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
             scale[c] = (real)(gamma[c0 + c] * invstd);
             shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
         }
-        for (int n = 0; n < N; n++)
-            for (int c = 0; c < cn; c++)
-                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        for (int n = 0; n < N; n++) {
+            if (fused)
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) {
+                        const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+                        AT(out, n, c0 + c, s) = v;
+                        AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
+                    }
+            else
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++)
+                        AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        }
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+    const real *y = mem + OUT;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -7686,7 +8601,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = AT(dout, n, c0 + c, s);
+                    const double g = DOUT(((n)*C + c0 + c) * S + s);
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -7703,14 +8618,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
         }
     }
 }
@@ -7718,6 +8633,43 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef CB
 #endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 0);
+}
+
+#if NNGEN_BACKWARD
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 0, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 1);
+}
+
+#if NNGEN_BACKWARD
+/* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
+ * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 1, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
+#undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -8178,10 +9130,44 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
  * Sums are taken in double. With S = 1 each runs over n in order; with S > 1 over SUM_LANES partial sums
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
- * the order a vector unit needs, used by the scalar path too, so both give the same bits. */
+ * the order a vector unit needs, used by the scalar path too, so both give the same bits.
+ * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
+ * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
+ * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
+ * same order as the two layers' separate calls, one pass over memory fewer each way. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+
+#if NNGEN_BACKWARD
+/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
+ * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
+ * branch into a vector select where the result feeds floating-point arithmetic. */
+static inline real FN(relu_gradient)(real y, real g) {
+    union {
+        real r;
+        uint32_t w32;
+        uint64_t w64;
+    } v = {g};
+    if (sizeof(real) == 4)
+        v.w32 &= -(uint32_t)(y > 0);
+    else
+        v.w64 &= -(uint64_t)(y > 0);
+    return v.r;
+}
+
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, with y this layer's output. */
+#define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#endif /* NNGEN_BACKWARD */
+
+/* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
+ * them once per entry point with it known, so each loop is as plain as without the option. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
@@ -8233,22 +9219,25 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes. */
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+/* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     FN(dvec) acc = {0}, acc_xhat = {0};
     for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S, *grow = dout + ((long)n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            LOAD(g, grow + s);
+            real masked[SUM_LANES];
+            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+            LOAD(g, masked);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
         }
         for (; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             acc[s % SUM_LANES] += g;
             acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -8271,13 +9260,14 @@ static void FN(sums)(const real *x, int c, int squares, double shift, double *pa
 }
 
 #if NNGEN_BACKWARD
-static void FN(gradient_sums)(const real *x, const real *dout, int c, double mean, double invstd,
-                              double *part_dout, double *part_dout_xhat) {
+PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
+                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
         for (int s = 0; s < S; s++) {
-            const double g = grow[s];
+            const double g = DOUT(base + s);
             part_dout[s % SUM_LANES] += g;
             part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
         }
@@ -8286,8 +9276,8 @@ static void FN(gradient_sums)(const real *x, const real *dout, int c, double mea
 #endif /* NNGEN_BACKWARD */
 #endif
 
-/* Forward of channel c (the formulas below, at FN(forward)). */
-static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
+/* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
+PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
     real *out = mem + OUT;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
@@ -8311,16 +9301,26 @@ static void FN(channel_forward)(real *mem, const real *x, int train, int c) {
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
         real *o = out + (n * C + c) * S;
-        for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        if (fused) {
+            real *r = relu + (n * C + c) * S;
+            for (int s = 0; s < S; s++) {
+                const real v = row[s] * scale + shift;
+                o[s] = v;
+                r[s] = v > 0 ? v : 0;
+            }
+        } else
+            for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward of channel c (the formulas below, at FN(backward)). */
-static void FN(channel_backward)(real *mem, const real *x, const real *dout, real *dx, int train, int c) {
+/* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
+PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                               int c) {
+    const real *y = mem + OUT;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
-    FN(gradient_sums)(x, dout, c, mean, invstd, part_dout, part_dout_xhat);
+    FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
     const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
@@ -8328,15 +9328,16 @@ static void FN(channel_backward)(real *mem, const real *x, const real *dout, rea
     if (!dx) return;
     const double inv_m = 1.0 / (N * S);
     for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S, *grow = dout + (n * C + c) * S;
-        real *d = dx + (n * C + c) * S;
+        const long base = ((long)n * C + c) * S;
+        const real *row = x + base;
+        real *d = dx + base;
         if (train)
             for (int s = 0; s < S; s++) {
                 const double xhat = (row[s] - mean) * invstd;
-                NNGEN_DX(d[s], (real)(k * (grow[s] - inv_m * (sum_dout + xhat * sum_dout_xhat))));
+                NNGEN_DX(d[s], (real)(k * (DOUT(base + s) - inv_m * (sum_dout + xhat * sum_dout_xhat))));
             }
         else
-            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * grow[s]));
+            for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
 }
 #endif /* NNGEN_BACKWARD */
@@ -8352,46 +9353,69 @@ typedef struct {
 
 static void FN(forward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c);
+    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, t->dx, t->train, c);
+    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif /* NNGEN_BACKWARD */
+#endif
+
+#ifdef RELU_OUT
+static void FN(forward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_task)(void *context, int c) {
+    const FN(arguments) *t = context;
+    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
+}
+#endif
+#endif /* RELU_OUT */
+
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
 #define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    (void)rng;
+/* Every channel's forward; relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(forward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c);
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
+    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Every channel's backward, dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+#else
     const nngen_job job = {FN(backward_task), &t, C, SMALL};
+#endif
     nngen_parallel(&job, 1);
 #else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, dx, train, c);
+    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
@@ -8408,19 +9432,20 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * the same order as a per-channel loop — the result is the same to the bit. */
 #define CB (C < 256 ? C : 256)
 
-/* Forward. Train mode, per channel c over its M = N·S values:
- *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
- *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
- * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+/* Forward (the formulas at FN(forward) below); relu's output too when `fused`. */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL;
+#endif
     const real *gamma = mem + P_GAMMA;
     const real *beta = mem + P_BETA;
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
-    (void)rng;
     for (int c0 = 0; c0 < C; c0 += CB) {
         const int cn = C - c0 < CB ? C - c0 : CB;
         double mean[CB], var[CB];
@@ -8456,18 +9481,26 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
             scale[c] = (real)(gamma[c0 + c] * invstd);
             shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
         }
-        for (int n = 0; n < N; n++)
-            for (int c = 0; c < cn; c++)
-                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        for (int n = 0; n < N; n++) {
+            if (fused)
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++) {
+                        const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+                        AT(out, n, c0 + c, s) = v;
+                        AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
+                    }
+            else
+                for (int c = 0; c < cn; c++)
+                    for (int s = 0; s < S; s++)
+                        AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+        }
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
- *   dβ = Σ dout,   dγ = Σ dout·x̂
- *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
- *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+/* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+    const real *y = mem + OUT;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -8484,7 +9517,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = AT(dout, n, c0 + c, s);
+                    const double g = DOUT(((n)*C + c0 + c) * S + s);
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -8501,14 +9534,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (AT(dout, n, c0 + c, s) -
+                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * AT(dout, n, c0 + c, s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
         }
     }
 }
@@ -8516,6 +9549,43 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef CB
 #endif
+
+/* Forward. Train mode, per channel c over its M = N·S values:
+ *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
+ *   running_mean = MOMENTUM·running_mean + (1 − MOMENTUM)·μ   (likewise running_var with σ²)
+ * Test mode uses running_mean and running_var for μ and σ². Saves μ and 1/sqrt(σ² + ε) for backward. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 0);
+}
+
+#if NNGEN_BACKWARD
+/* Backward, per channel, with x̂ = (x − μ)·invstd and M = N·S:
+ *   dβ = Σ dout,   dγ = Σ dout·x̂
+ *   train: dx = (γ·invstd / M)·(M·dout − dβ − x̂·dγ)   (μ and σ² depend on x)
+ *   test:  dx = γ·invstd·dout                          (running statistics are constants) */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 0, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
+    (void)rng;
+    FN(forward_pass)(mem, x, train, 1);
+}
+
+#if NNGEN_BACKWARD
+/* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
+ * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(backward_pass)(mem, x, dout, 1, dx, train);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
+#undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
 #undef FN
@@ -9166,11 +10236,11 @@ void FN(update)(real *mem, double lr, int64_t step) {
 
 double fashion_resnet_forward(real *mem, const real *input, const void *target, int train, uint64_t rng) {
     fashion_resnet_stem_forward(mem, input, train, rng);  /* conv [32, 1, 28, 28] → [32, 16, 28, 28] */
-    fashion_resnet_stem_bn_forward(mem, mem + FASHION_RESNET_STEM_OUTPUT, train, rng);  /* batchnorm [32, 16, 28, 28] → [32, 16, 28, 28] */
-    fashion_resnet_stem_r_forward(mem, mem + FASHION_RESNET_STEM_BN_OUTPUT, train, rng);  /* relu [32, 16, 28, 28] → [32, 16, 28, 28] */
+    fashion_resnet_stem_bn_forward_relu(mem, mem + FASHION_RESNET_STEM_OUTPUT, train, rng);  /* batchnorm [32, 16, 28, 28] → [32, 16, 28, 28], then stem_r */
+    /* stem_r: applied by stem_bn_forward_relu */
     fashion_resnet_s1b0c1_forward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, train, rng);  /* conv [32, 16, 28, 28] → [32, 16, 28, 28] */
-    fashion_resnet_s1b0n1_forward(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, train, rng);  /* batchnorm [32, 16, 28, 28] → [32, 16, 28, 28] */
-    fashion_resnet_s1b0r1_forward(mem, mem + FASHION_RESNET_S1B0N1_OUTPUT, train, rng);  /* relu [32, 16, 28, 28] → [32, 16, 28, 28] */
+    fashion_resnet_s1b0n1_forward_relu(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, train, rng);  /* batchnorm [32, 16, 28, 28] → [32, 16, 28, 28], then s1b0r1 */
+    /* s1b0r1: applied by s1b0n1_forward_relu */
     fashion_resnet_s1b0c2_forward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, train, rng);  /* conv [32, 16, 28, 28] → [32, 16, 28, 28] */
     fashion_resnet_s1b0n2_forward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, train, rng);  /* batchnorm [32, 16, 28, 28] → [32, 16, 28, 28] */
     {  /* add [32, 16, 28, 28] + [32, 16, 28, 28] → [32, 16, 28, 28] */
@@ -9179,8 +10249,8 @@ double fashion_resnet_forward(real *mem, const real *input, const void *target, 
     }
     fashion_resnet_s1b0r_forward(mem, mem + FASHION_RESNET_S1B0A_OUTPUT, train, rng);  /* relu [32, 16, 28, 28] → [32, 16, 28, 28] */
     fashion_resnet_s2b0c1_forward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, train, rng);  /* conv [32, 16, 28, 28] → [32, 32, 14, 14] */
-    fashion_resnet_s2b0n1_forward(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, train, rng);  /* batchnorm [32, 32, 14, 14] → [32, 32, 14, 14] */
-    fashion_resnet_s2b0r1_forward(mem, mem + FASHION_RESNET_S2B0N1_OUTPUT, train, rng);  /* relu [32, 32, 14, 14] → [32, 32, 14, 14] */
+    fashion_resnet_s2b0n1_forward_relu(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, train, rng);  /* batchnorm [32, 32, 14, 14] → [32, 32, 14, 14], then s2b0r1 */
+    /* s2b0r1: applied by s2b0n1_forward_relu */
     fashion_resnet_s2b0c2_forward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, train, rng);  /* conv [32, 32, 14, 14] → [32, 32, 14, 14] */
     fashion_resnet_s2b0n2_forward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, train, rng);  /* batchnorm [32, 32, 14, 14] → [32, 32, 14, 14] */
     fashion_resnet_s2b0p_forward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, train, rng);  /* conv [32, 16, 28, 28] → [32, 32, 14, 14] */
@@ -9191,8 +10261,8 @@ double fashion_resnet_forward(real *mem, const real *input, const void *target, 
     }
     fashion_resnet_s2b0r_forward(mem, mem + FASHION_RESNET_S2B0A_OUTPUT, train, rng);  /* relu [32, 32, 14, 14] → [32, 32, 14, 14] */
     fashion_resnet_s3b0c1_forward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, train, rng);  /* conv [32, 32, 14, 14] → [32, 64, 7, 7] */
-    fashion_resnet_s3b0n1_forward(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, train, rng);  /* batchnorm [32, 64, 7, 7] → [32, 64, 7, 7] */
-    fashion_resnet_s3b0r1_forward(mem, mem + FASHION_RESNET_S3B0N1_OUTPUT, train, rng);  /* relu [32, 64, 7, 7] → [32, 64, 7, 7] */
+    fashion_resnet_s3b0n1_forward_relu(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, train, rng);  /* batchnorm [32, 64, 7, 7] → [32, 64, 7, 7], then s3b0r1 */
+    /* s3b0r1: applied by s3b0n1_forward_relu */
     fashion_resnet_s3b0c2_forward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, train, rng);  /* conv [32, 64, 7, 7] → [32, 64, 7, 7] */
     fashion_resnet_s3b0n2_forward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, train, rng);  /* batchnorm [32, 64, 7, 7] → [32, 64, 7, 7] */
     fashion_resnet_s3b0p_forward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, train, rng);  /* conv [32, 32, 14, 14] → [32, 64, 7, 7] */
@@ -9223,9 +10293,9 @@ void fashion_resnet_backward(real *mem, const real *input, const void *target, r
     fashion_resnet_s3b0p_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 24131264 /* ds3b0p */, mem + 23729856 /* ds2b0r */, train);
     fashion_resnet_s3b0n2_backward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, mem + 24532672 /* ds3b0n2 */, mem + 24131264 /* ds3b0c2 */, train);
     fashion_resnet_s3b0c2_backward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, mem + 24131264 /* ds3b0c2 */, mem + 24532672 /* ds3b0r1 */, train);
-    fashion_resnet_s3b0r1_backward(mem, mem + FASHION_RESNET_S3B0N1_OUTPUT, mem + 24532672 /* ds3b0r1 */, mem + 24131264 /* ds3b0n1 */, train);
-    fashion_resnet_s3b0n1_backward(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 24131264 /* ds3b0n1 */, mem + 24532672 /* ds3b0c1 */, train);
-    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 24532672 /* ds3b0c1 */, mem + 23729856 /* ds2b0r */, train);
+    /* s3b0r1: by s3b0n1_backward_relu */
+    fashion_resnet_s3b0n1_backward_relu(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 24532672 /* ds3b0r1 */, mem + 24131264 /* ds3b0c1 */, train);
+    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 24131264 /* ds3b0c1 */, mem + 23729856 /* ds2b0r */, train);
     fashion_resnet_s2b0r_backward(mem, mem + FASHION_RESNET_S2B0A_OUTPUT, mem + 23729856 /* ds2b0r */, mem + 24131264 /* ds2b0a */, train);
     {
         const real *const x[2] = {mem + FASHION_RESNET_S2B0N2_OUTPUT, mem + FASHION_RESNET_S2B0PN_OUTPUT};
@@ -9236,9 +10306,9 @@ void fashion_resnet_backward(real *mem, const real *input, const void *target, r
     fashion_resnet_s2b0p_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 24131264 /* ds2b0p */, mem + 23729856 /* ds1b0r */, train);
     fashion_resnet_s2b0n2_backward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, mem + 24532672 /* ds2b0n2 */, mem + 24131264 /* ds2b0c2 */, train);
     fashion_resnet_s2b0c2_backward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, mem + 24131264 /* ds2b0c2 */, mem + 24532672 /* ds2b0r1 */, train);
-    fashion_resnet_s2b0r1_backward(mem, mem + FASHION_RESNET_S2B0N1_OUTPUT, mem + 24532672 /* ds2b0r1 */, mem + 24131264 /* ds2b0n1 */, train);
-    fashion_resnet_s2b0n1_backward(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, mem + 24131264 /* ds2b0n1 */, mem + 24532672 /* ds2b0c1 */, train);
-    fashion_resnet_s2b0c1_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 24532672 /* ds2b0c1 */, mem + 23729856 /* ds1b0r */, train);
+    /* s2b0r1: by s2b0n1_backward_relu */
+    fashion_resnet_s2b0n1_backward_relu(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, mem + 24532672 /* ds2b0r1 */, mem + 24131264 /* ds2b0c1 */, train);
+    fashion_resnet_s2b0c1_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 24131264 /* ds2b0c1 */, mem + 23729856 /* ds1b0r */, train);
     fashion_resnet_s1b0r_backward(mem, mem + FASHION_RESNET_S1B0A_OUTPUT, mem + 23729856 /* ds1b0r */, mem + 24131264 /* ds1b0a */, train);
     {
         const real *const x[2] = {mem + FASHION_RESNET_S1B0N2_OUTPUT, mem + FASHION_RESNET_STEM_R_OUTPUT};
@@ -9247,12 +10317,12 @@ void fashion_resnet_backward(real *mem, const real *input, const void *target, r
     }
     fashion_resnet_s1b0n2_backward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, mem + 23729856 /* ds1b0n2 */, mem + 24131264 /* ds1b0c2 */, train);
     fashion_resnet_s1b0c2_backward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, mem + 24131264 /* ds1b0c2 */, mem + 23729856 /* ds1b0r1 */, train);
-    fashion_resnet_s1b0r1_backward(mem, mem + FASHION_RESNET_S1B0N1_OUTPUT, mem + 23729856 /* ds1b0r1 */, mem + 24131264 /* ds1b0n1 */, train);
-    fashion_resnet_s1b0n1_backward(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 24131264 /* ds1b0n1 */, mem + 23729856 /* ds1b0c1 */, train);
-    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 23729856 /* ds1b0c1 */, mem + 24532672 /* dstem_r */, train);
-    fashion_resnet_stem_r_backward(mem, mem + FASHION_RESNET_STEM_BN_OUTPUT, mem + 24532672 /* dstem_r */, mem + 23729856 /* dstem_bn */, train);
-    fashion_resnet_stem_bn_backward(mem, mem + FASHION_RESNET_STEM_OUTPUT, mem + 23729856 /* dstem_bn */, mem + 24131264 /* dstem */, train);
-    fashion_resnet_stem_backward(mem, input, mem + 24131264 /* dstem */, grad_input, train);
+    /* s1b0r1: by s1b0n1_backward_relu */
+    fashion_resnet_s1b0n1_backward_relu(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 23729856 /* ds1b0r1 */, mem + 24131264 /* ds1b0c1 */, train);
+    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 24131264 /* ds1b0c1 */, mem + 24532672 /* dstem_r */, train);
+    /* stem_r: by stem_bn_backward_relu */
+    fashion_resnet_stem_bn_backward_relu(mem, mem + FASHION_RESNET_STEM_OUTPUT, mem + 24532672 /* dstem_r */, mem + 23729856 /* dstem */, train);
+    fashion_resnet_stem_backward(mem, input, mem + 23729856 /* dstem */, grad_input, train);
 }
 
 double fashion_resnet_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {

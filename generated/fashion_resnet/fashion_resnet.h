@@ -191,12 +191,20 @@ void fashion_resnet_stem_forward(float *mem, const float *x, int train, uint64_t
 void fashion_resnet_stem_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_stem_bn_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [32, 16, 28, 28] → [32, 16, 28, 28] */
 void fashion_resnet_stem_bn_backward(float *mem, const float *x, const float *dout, float *dx, int train);
+/* stem_bn, then stem_r in the same pass (what forward and backward call): forward writes both
+ * outputs; backward reads stem_r's output gradient as dout and never stores stem_bn's. */
+void fashion_resnet_stem_bn_forward_relu(float *mem, const float *x, int train, uint64_t rng);
+void fashion_resnet_stem_bn_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_stem_r_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [32, 16, 28, 28] → [32, 16, 28, 28] */
 void fashion_resnet_stem_r_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s1b0c1_forward(float *mem, const float *x, int train, uint64_t rng);  /* conv [32, 16, 28, 28] → [32, 16, 28, 28] */
 void fashion_resnet_s1b0c1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s1b0n1_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [32, 16, 28, 28] → [32, 16, 28, 28] */
 void fashion_resnet_s1b0n1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
+/* s1b0n1, then s1b0r1 in the same pass (what forward and backward call): forward writes both
+ * outputs; backward reads s1b0r1's output gradient as dout and never stores s1b0n1's. */
+void fashion_resnet_s1b0n1_forward_relu(float *mem, const float *x, int train, uint64_t rng);
+void fashion_resnet_s1b0n1_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s1b0r1_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [32, 16, 28, 28] → [32, 16, 28, 28] */
 void fashion_resnet_s1b0r1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s1b0c2_forward(float *mem, const float *x, int train, uint64_t rng);  /* conv [32, 16, 28, 28] → [32, 16, 28, 28] */
@@ -211,6 +219,10 @@ void fashion_resnet_s2b0c1_forward(float *mem, const float *x, int train, uint64
 void fashion_resnet_s2b0c1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s2b0n1_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [32, 32, 14, 14] → [32, 32, 14, 14] */
 void fashion_resnet_s2b0n1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
+/* s2b0n1, then s2b0r1 in the same pass (what forward and backward call): forward writes both
+ * outputs; backward reads s2b0r1's output gradient as dout and never stores s2b0n1's. */
+void fashion_resnet_s2b0n1_forward_relu(float *mem, const float *x, int train, uint64_t rng);
+void fashion_resnet_s2b0n1_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s2b0r1_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [32, 32, 14, 14] → [32, 32, 14, 14] */
 void fashion_resnet_s2b0r1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s2b0c2_forward(float *mem, const float *x, int train, uint64_t rng);  /* conv [32, 32, 14, 14] → [32, 32, 14, 14] */
@@ -229,6 +241,10 @@ void fashion_resnet_s3b0c1_forward(float *mem, const float *x, int train, uint64
 void fashion_resnet_s3b0c1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s3b0n1_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [32, 64, 7, 7] → [32, 64, 7, 7] */
 void fashion_resnet_s3b0n1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
+/* s3b0n1, then s3b0r1 in the same pass (what forward and backward call): forward writes both
+ * outputs; backward reads s3b0r1's output gradient as dout and never stores s3b0n1's. */
+void fashion_resnet_s3b0n1_forward_relu(float *mem, const float *x, int train, uint64_t rng);
+void fashion_resnet_s3b0n1_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s3b0r1_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [32, 64, 7, 7] → [32, 64, 7, 7] */
 void fashion_resnet_s3b0r1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s3b0c2_forward(float *mem, const float *x, int train, uint64_t rng);  /* conv [32, 64, 7, 7] → [32, 64, 7, 7] */

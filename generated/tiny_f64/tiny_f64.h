@@ -108,6 +108,10 @@ void tiny_f64_fc1_forward(double *mem, const double *x, int train, uint64_t rng)
 void tiny_f64_fc1_backward(double *mem, const double *x, const double *dout, double *dx, int train);
 void tiny_f64_bn1_forward(double *mem, const double *x, int train, uint64_t rng);  /* batchnorm [4, 7] → [4, 7] */
 void tiny_f64_bn1_backward(double *mem, const double *x, const double *dout, double *dx, int train);
+/* bn1, then relu1 in the same pass (what forward and backward call): forward writes both
+ * outputs; backward reads relu1's output gradient as dout and never stores bn1's. */
+void tiny_f64_bn1_forward_relu(double *mem, const double *x, int train, uint64_t rng);
+void tiny_f64_bn1_backward_relu(double *mem, const double *x, const double *dout, double *dx, int train);
 void tiny_f64_relu1_forward(double *mem, const double *x, int train, uint64_t rng);  /* relu [4, 7] → [4, 7] */
 void tiny_f64_relu1_backward(double *mem, const double *x, const double *dout, double *dx, int train);
 void tiny_f64_fc2_forward(double *mem, const double *x, int train, uint64_t rng);  /* affine [4, 7] → [4, 5] */

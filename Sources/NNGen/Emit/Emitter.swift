@@ -32,7 +32,9 @@ public enum Emitter {
         body += stripDefaults(try templates.text("nngen.h"), file: "nngen.h", lineDirectives: false)
         body += "\n"
         for (index, layer) in graph.layers.enumerated() {
-            body += try layerSection(layer, slots: plan.layers[index], plan: plan, names: names, templates: templates, options: options)
+            body += try layerSection(
+                layer, slots: plan.layers[index], plan: plan, fusion: plan.fusion(producer: index), names: names,
+                templates: templates, options: options)
         }
         body += try lossSection(graph, plan: plan, names: names, templates: templates, options: options)
         if let optimizer = graph.optimizer, !plan.forwardOnly {
@@ -80,11 +82,20 @@ public enum Emitter {
         return out
     }
 
-    /// The `#define`s a layer's template gets: its shape constants, then the offsets of its output,
-    /// parameters (`P_`), their gradients (`G_`), buffers (`B_`) and saved arrays (`S_`).
-    static func layerConstants(_ layer: ShapedLayer, slots: LayerSlots, plan: MemoryPlan) -> [TemplateConstant] {
+    /// The `#define`s a layer's template gets: its shape constants, then the offsets of its output (and of
+    /// the output of an activation it applies, `fusion`), parameters (`P_`), their gradients (`G_`),
+    /// buffers (`B_`) and saved arrays (`S_`).
+    static func layerConstants(
+        _ layer: ShapedLayer, slots: LayerSlots, plan: MemoryPlan, fusion: ActivationFusion? = nil
+    ) -> [TemplateConstant] {
         var constants = layer.instance.constants
         constants.append(TemplateConstant("OUT", slots.output, "output \(layer.output)"))
+        if let fusion {
+            constants.append(
+                TemplateConstant(
+                    fusion.outputConstant, plan.layers[fusion.activation].output,
+                    "output of the \(fusion.kind) this layer applies (forward_\(fusion.kind), backward_\(fusion.kind))"))
+        }
         switch layer.definition.arity {
         case .unary where plan.forwardOnly: break
         case .merge where plan.forwardOnly:
@@ -122,13 +133,14 @@ public enum Emitter {
     }
 
     static func layerSection(
-        _ layer: ShapedLayer, slots: LayerSlots, plan: MemoryPlan, names: Names,
+        _ layer: ShapedLayer, slots: LayerSlots, plan: MemoryPlan, fusion: ActivationFusion?, names: Names,
         templates: TemplateLibrary, options: EmitOptions
     ) throws -> String {
-        try section(
-            title: "\(layer.name): \(layer.kind) \(layer.input) → \(layer.output)   (templates/\(layer.template).c)",
+        let fused = fusion.map { ", then \($0.kind) in the same pass" } ?? ""
+        return try section(
+            title: "\(layer.name): \(layer.kind) \(layer.input) → \(layer.output)\(fused)   (templates/\(layer.template).c)",
             template: layer.template, prefix: names.layer(layer.name),
-            constants: layerConstants(layer, slots: slots, plan: plan), templates: templates, options: options)
+            constants: layerConstants(layer, slots: slots, plan: plan, fusion: fusion), templates: templates, options: options)
     }
 
     /// The `#define`s the loss template gets: its constants and the offsets of its saved arrays.

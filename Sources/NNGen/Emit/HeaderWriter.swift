@@ -136,12 +136,19 @@ struct HeaderWriter {
             out += " * DX_ACCUMULATE is 1, because another reader of the same tensor wrote its gradient first).\n"
             out += " * A merge layer (add, concat) reads x[0], x[1], ... and writes dx[0], dx[1], ... */\n"
         }
-        for layer in graph.layers {
+        for (index, layer) in graph.layers.enumerated() {
             let (forward, backward) =
                 layer.definition.arity == .unary ? (EntryPoint.layerForward, EntryPoint.layerBackward) : (.mergeForward, .mergeBackward)
             let shapes = layer.inputs.map(\.description).joined(separator: " + ")
             out += "\(prototype(forward, owner: layer.name));  /* \(layer.kind) \(shapes) → \(layer.output) */\n"
             if !forwardOnly { out += "\(prototype(backward, owner: layer.name));\n" }
+            if let fusion = plan.fusion(producer: index) {
+                let activation = graph.layers[fusion.activation].name
+                out += "/* \(layer.name), then \(activation) in the same pass (what forward and backward call): forward writes both\n"
+                out += " * outputs; backward reads \(activation)'s output gradient as dout and never stores \(layer.name)'s. */\n"
+                out += "\(prototype(.fusedForward(fusion.kind), owner: layer.name));\n"
+                if !forwardOnly { out += "\(prototype(.fusedBackward(fusion.kind), owner: layer.name));\n" }
+            }
         }
         out += "\(prototype(.lossForward, owner: "loss"));\n"
         if !forwardOnly { out += "\(prototype(.lossBackward, owner: "loss"));\n" }

@@ -16,10 +16,19 @@ struct NetworkWriter {
         out += "\(EntryPoint.forward.prototype(names, real: "real")) {\n"
         for (index, layer) in graph.layers.enumerated() {
             let shapes = "\(layer.kind) " + layer.inputs.map(\.description).joined(separator: " + ") + " → \(layer.output)"
+            if let fusion = plan.fusion(activation: index) {
+                out += "    /* \(layer.name): applied by \(graph.layers[fusion.producer].name)_forward_\(fusion.kind) */\n"
+                continue
+            }
             switch layer.definition.arity {
             case .unary:
                 let arguments = "mem, \(source(layer.sources[0])), train, rng"
-                out += "    \(call(.layerForward, layer.name, arguments));  /* \(shapes) */\n"
+                if let fusion = plan.fusion(producer: index) {
+                    let activation = graph.layers[fusion.activation]
+                    out += "    \(call(.fusedForward(fusion.kind), layer.name, arguments));  /* \(shapes), then \(activation.name) */\n"
+                } else {
+                    out += "    \(call(.layerForward, layer.name, arguments));  /* \(shapes) */\n"
+                }
             case .merge:
                 out += "    {  /* \(shapes) */\n"
                 out += "        const real *const x[\(layer.sources.count)] = {\(sourceList(index))};\n"
@@ -40,11 +49,22 @@ struct NetworkWriter {
         out += "    \(call(.lossBackward, "loss", "mem, \(output), target, \(gradient(.layer(graph.layers.count - 1)))"));\n"
         for index in graph.layers.indices.reversed() {
             let layer = graph.layers[index]
+            if let fusion = plan.fusion(activation: index) {
+                out += "    /* \(layer.name): by \(graph.layers[fusion.producer].name)_backward_\(fusion.kind) */\n"
+                continue
+            }
             let dout = gradient(.layer(index))
             switch layer.definition.arity {
             case .unary:
-                let arguments = "mem, \(source(layer.sources[0])), \(dout), \(gradient(layer.sources[0])), train"
-                out += "    \(call(.layerBackward, layer.name, arguments));\n"
+                if let fusion = plan.fusion(producer: index) {
+                    // The activation's output gradient in; the producer's output gradient is never made.
+                    let arguments =
+                        "mem, \(source(layer.sources[0])), \(gradient(.layer(fusion.activation))), \(gradient(layer.sources[0])), train"
+                    out += "    \(call(.fusedBackward(fusion.kind), layer.name, arguments));\n"
+                } else {
+                    let arguments = "mem, \(source(layer.sources[0])), \(dout), \(gradient(layer.sources[0])), train"
+                    out += "    \(call(.layerBackward, layer.name, arguments));\n"
+                }
             case .merge:
                 out += "    {\n"
                 out += "        const real *const x[\(layer.sources.count)] = {\(sourceList(index))};\n"

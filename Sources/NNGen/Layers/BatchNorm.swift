@@ -42,7 +42,11 @@ extension LayerDefinition {
                 ],
                 forwardFLOPs: 8 * shape.count)
             // sync=true: the statistics of every process's batch, in a template of its own.
-            if context.attributes.bool("sync") { instance.template = "batchnorm_sync" }
+            if context.attributes.bool("sync") {
+                instance.template = "batchnorm_sync"
+            } else {
+                instance.fusibleActivations = ["relu"]  // batchnorm.c's forward_relu and backward_relu
+            }
             return instance
         })
 }

@@ -67,6 +67,10 @@ public struct LayerInstance: Sendable {
     public var warnings: [Diagnostic] = []
     /// The template of this instance when not the definition's (e.g. `batchnorm_sync` for `sync=true`).
     public var template: String?
+    /// Keywords of one-input activations this instance's template can apply in its own loops, when such
+    /// a layer alone reads its output: the template then defines `FN(forward_<keyword>)` and
+    /// `FN(backward_<keyword>)` under `#ifdef <KEYWORD>_OUT` (see `ActivationFusion`).
+    public var fusibleActivations: [String] = []
 
     public init(
         output: TensorShape, parameters: [TensorSpec] = [], buffers: [TensorSpec] = [], saved: [SavedSpec] = [],

@@ -16,7 +16,10 @@ struct GradientSlabs {
     /// layer p's output is written first by its last consumer (the loss, for the last layer) and read last by
     /// p itself; it is alive in between. Slabs are handed out in time order, best fit first: the smallest
     /// free slab that is large enough, else the largest free one (which grows), else a new one.
-    static func assign(_ graph: ShapedGraph) -> GradientSlabs {
+    ///
+    /// A fusion moves two lifetimes: the fused backward reads the activation output's gradient at the
+    /// producer's time, and the producer output's gradient is never written (it dies where it is born).
+    static func assign(_ graph: ShapedGraph, fusions: [ActivationFusion] = []) -> GradientSlabs {
         let count = graph.layers.count
         func time(_ layer: Int) -> Int { count - layer }
         // The last consumer in spec order runs first in backward; the last layer's gradient comes from the loss.
@@ -25,6 +28,11 @@ struct GradientSlabs {
             for case .layer(let p) in layer.sources { lastConsumer[p] = consumer }
         }
         let born = lastConsumer.map { $0.map(time) ?? 0 }
+        var dies = (0..<count).map(time)
+        for fusion in fusions {
+            dies[fusion.activation] = time(fusion.producer)
+            dies[fusion.producer] = born[fusion.producer]
+        }
         var sizes: [Int] = []
         var freeAt: [Int] = []  // the time after which each slab's current gradient is dead
         var slabOfLayer = [Int](repeating: 0, count: count)
@@ -42,7 +50,7 @@ struct GradientSlabs {
                     sizes.append(need)
                     freeAt.append(0)
                 }
-                freeAt[slab] = time(p)
+                freeAt[slab] = dies[p]
                 slabOfLayer[p] = slab
             }
         }

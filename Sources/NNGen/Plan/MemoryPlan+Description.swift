@@ -15,7 +15,8 @@ extension MemoryPlan {
         if !forwardOnly { row(optimizerState.offset, optimizerState.count, "optimizer state (\(stateSlots) × the parameter layout)") }
         row(activations.offset, activations.count, forwardOnly ? "activations (forward only, shared by liveness)" : "activations")
         for (index, layer) in graph.layers.enumerated() {
-            row(layers[index].output, layer.output.count, "  \(layer.name) output \(layer.output)")
+            let writer = fusion(activation: index).map { " (written by \(graph.layers[$0.producer].name)_forward_\($0.kind))" }
+            row(layers[index].output, layer.output.count, "  \(layer.name) output \(layer.output)" + (writer ?? ""))
             for saved in layer.instance.saved where !(forwardOnly && saved.backwardOnly) {
                 row(layers[index].saved[saved.name] ?? 0, saved.count, "  \(layer.name) saved \(saved.name)")
             }
@@ -24,8 +25,12 @@ extension MemoryPlan {
             row(lossSaved[saved.name] ?? 0, saved.count, "  loss saved \(saved.name)")
         }
         for (slab, region) in gradientSlabs.enumerated() {
-            let held = graph.layers.indices.filter { layers[$0].gradient == region.offset }.map { graph.layers[$0].name }
-            row(region.offset, region.count, "  gradient slab \(slab): d" + held.joined(separator: ", d"))
+            let held = graph.layers.indices.filter { layers[$0].gradient == region.offset }.map { index in
+                let name = "d" + graph.layers[index].name
+                guard let fusion = fusion(producer: index) else { return name }
+                return name + " (never stored: \(graph.layers[index].name)_backward_\(fusion.kind))"
+            }
+            row(region.offset, region.count, "  gradient slab \(slab): " + held.joined(separator: ", "))
         }
         row(total, 0, "end")
         let widths = (0..<3).map { c in rows.map { $0[c].count }.max() ?? 0 }

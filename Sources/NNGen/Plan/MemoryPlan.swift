@@ -63,6 +63,14 @@ public struct MemoryPlan: Sendable {
     /// True for a forward-only build's plan (`planForward`): no gradients, optimizer state or backward
     /// scratch, activations shared by liveness.
     public var forwardOnly = false
+    /// The activations the whole-network functions apply inside the layer before them (none in a
+    /// forward-only plan).
+    public var fusions: [ActivationFusion] = []
+
+    /// The fusion whose producer is layer `index` (it calls the fused entry points).
+    public func fusion(producer index: Int) -> ActivationFusion? { fusions.first { $0.producer == index } }
+    /// The fusion whose activation is layer `index` (the network does not call its own kernels).
+    public func fusion(activation index: Int) -> ActivationFusion? { fusions.first { $0.activation == index } }
 
     /// Where the network output (the loss input) lives.
     public var outputOffset: Int { layers.last?.output ?? 0 }
@@ -128,7 +136,8 @@ public struct MemoryPlan: Sendable {
         }
         var lossSaved: [String: Int] = [:]
         for s in graph.loss.instance.saved { lossSaved[s.name] = cursor.take(s.count) }
-        let slabs = GradientSlabs.assign(graph)
+        let fusions = ActivationFusion.find(in: graph)
+        let slabs = GradientSlabs.assign(graph, fusions: fusions)
         let gradientSlabs = slabs.sizes.map { MemoryRegion(offset: cursor.take($0), count: $0) }
         for index in layerSlots.indices {
             layerSlots[index].gradient = gradientSlabs[slabs.slabOfLayer[index]].offset
@@ -138,6 +147,6 @@ public struct MemoryPlan: Sendable {
         return MemoryPlan(
             parameters: parameters, gradients: gradients, buffers: buffers, optimizerState: optimizerState,
             stateSlots: slots, activations: activations, tensors: tensors, layers: layerSlots,
-            lossSaved: lossSaved, gradientSlabs: gradientSlabs, total: cursor.offset)
+            lossSaved: lossSaved, gradientSlabs: gradientSlabs, total: cursor.offset, fusions: fusions)
     }
 }

@@ -158,7 +158,8 @@ public enum Benchmark {
     }
 
     /// Times every layer's forward and backward kernel on its real input, as the training step calls them
-    /// (train mode; the first layer gets no input-gradient buffer), and the update of all parameters.
+    /// (train mode; the first layer gets no input-gradient buffer; a fused activation inside its producer's
+    /// kernels, its own times 0), and the update of all parameters.
     static func layerTimes(_ model: CompiledModel, repeats: Int) -> ([LayerTime], Double?) {
         let graph = model.graph
         _ = model.stagedForward(mode: .train, rng: 1)
@@ -171,11 +172,23 @@ public enum Benchmark {
             // As the training step: no gradient for the network input, one scratch buffer for the others.
             let gradients = layer.sources.map { $0 == .input ? nil : dx }
             let kernels = model.functions.layers[index]
-            let forwardSeconds = median((0..<repeats).map { _ in timed { kernels.forward(model.memory, inputs, train: 1, rng: 1) } })
-            let backwardSeconds = median(
-                (0..<repeats).map { _ in
-                    timed { kernels.backward(model.memory, inputs, dout: dout, dx: gradients, train: 1) }
-                })
+            // As the step calls them: a fused activation's kernels are inside its producer's (its times 0).
+            let calls: (forward: () -> Void, backward: () -> Void)?
+            if model.plan.fusion(activation: index) != nil {
+                calls = nil
+            } else if let fused = model.functions.fused[index] {
+                calls = (
+                    { fused.forward(model.memory, inputs[0], 1, 1) },
+                    { fused.backward(model.memory, inputs[0], dout, gradients[0], 1) }
+                )
+            } else {
+                calls = (
+                    { kernels.forward(model.memory, inputs, train: 1, rng: 1) },
+                    { kernels.backward(model.memory, inputs, dout: dout, dx: gradients, train: 1) }
+                )
+            }
+            let forwardSeconds = calls.map { c in median((0..<repeats).map { _ in timed(c.forward) }) } ?? 0
+            let backwardSeconds = calls.map { c in median((0..<repeats).map { _ in timed(c.backward) }) } ?? 0
             times.append(
                 LayerTime(
                     name: layer.name, kind: layer.kind, forwardSeconds: forwardSeconds,

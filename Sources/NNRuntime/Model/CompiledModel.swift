@@ -103,7 +103,7 @@ public final class CompiledModel: @unchecked Sendable {
         self.backend = compiled.backend
         program = compiled.program
         compileSeconds = compiled.seconds
-        functions = try NetworkFunctions(graph: graph, program: compiled.program)
+        functions = try NetworkFunctions(graph: graph, plan: plan, program: compiled.program)
         threadsInEffect = Int(functions.setThreads(0))
         let size = graph.dtype.byteSize
         memory = Self.allocate(bytes: plan.total * size)
@@ -117,7 +117,7 @@ public final class CompiledModel: @unchecked Sendable {
     /// Switches to code compiled by another backend from the same source (tiered compilation). Call it
     /// between steps: the memory layout is identical, so training continues where it was.
     public func install(_ program: any CompiledProgram, backend: Backend, compileSeconds: Double) throws {
-        functions = try NetworkFunctions(graph: graph, program: program)
+        functions = try NetworkFunctions(graph: graph, plan: plan, program: program)
         threadsInEffect = Int(functions.setThreads(Int32(clamping: threads)))
         functions.setAllreduce?(allreduce)
         self.program = program

@@ -78,11 +78,14 @@ struct NetworkFunctions {
     /// Only in a build with `batchnorm ... sync=true`.
     var setAllreduce: SetAllreduceFunction?
     var layers: [LayerFunctions]
+    /// Per layer, its forward and backward with the activation it applies (`EntryPoint.fusedForward`),
+    /// for the producers of the plan's fusions; nil for every other layer.
+    var fused: [(forward: LayerForwardFunction, backward: LayerBackwardFunction)?]
     var lossForward: LossForwardFunction
     var lossBackward: LossBackwardFunction
 
     /// Looks every symbol up by its generated name.
-    init(graph: ShapedGraph, program: any CompiledProgram) throws {
+    init(graph: ShapedGraph, plan: MemoryPlan, program: any CompiledProgram) throws {
         let names = Names(model: graph.modelName)
         func lookup<F>(_ entry: EntryPoint, owner: String? = nil, as type: F.Type) throws -> F {
             let name = entry.symbol(names, owner: owner)
@@ -110,6 +113,14 @@ struct NetworkFunctions {
                     try lookup(.mergeForward, owner: layer.name, as: MergeForwardFunction.self),
                     try lookup(.mergeBackward, owner: layer.name, as: MergeBackwardFunction.self))
             }
+        }
+        fused = try graph.layers.indices.map { index in
+            guard let fusion = plan.fusion(producer: index) else { return nil }
+            let owner = graph.layers[index].name
+            return (
+                try lookup(.fusedForward(fusion.kind), owner: owner, as: LayerForwardFunction.self),
+                try lookup(.fusedBackward(fusion.kind), owner: owner, as: LayerBackwardFunction.self)
+            )
         }
         lossForward = try lookup(.lossForward, owner: "loss", as: LossForwardFunction.self)
         lossBackward = try lookup(.lossBackward, owner: "loss", as: LossBackwardFunction.self)

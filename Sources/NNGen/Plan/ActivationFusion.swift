@@ -1,0 +1,52 @@
+// ActivationFusion: which activations the whole-network functions apply inside the layer before them
+// (batchnorm then relu in one pass over memory), chosen from the graph at compile time.
+
+/// A layer whose template also applies the activation that alone reads its output.
+///
+/// The network's forward calls `<producer>_forward_<kind>`, which writes both outputs (the producer's, so
+/// that every layer's output stays inspectable, and the activation's) in one pass; the activation's own
+/// forward is not called. Backward calls `<producer>_backward_<kind>` with the activation output's
+/// gradient: it applies the activation's derivative while it reads that gradient (for relu the mask
+/// `producer output > 0`), so the producer output's gradient is never written, and the activation's
+/// backward is not called. Both compute the same values in the same order as the two separate calls:
+/// the results are the same bits, which the equivalence and backend tests check.
+public struct ActivationFusion: Sendable, Hashable {
+    /// The layer whose template applies the activation: `bn1`.
+    public var producer: Int
+    /// The activation layer, `producer + 1`: `relu1`.
+    public var activation: Int
+    /// The activation's keyword, which names the fused entry points: `relu` in `bn1_forward_relu`.
+    public var kind: String
+
+    /// The fusions of a graph: every layer followed by an activation its instance can apply
+    /// (`LayerInstance.fusibleActivations`) that reads its output and nothing else, where no other layer
+    /// reads that output and the activation is the next layer in the forward order.
+    public static func find(in graph: ShapedGraph) -> [ActivationFusion] {
+        var readers = [Int](repeating: 0, count: graph.layers.count)
+        for layer in graph.layers {
+            for case .layer(let p) in layer.sources { readers[p] += 1 }
+        }
+        return graph.layers.indices.dropLast().compactMap { producer in
+            let next = graph.layers[producer + 1]
+            guard next.definition.arity == .unary, next.sources == [.layer(producer)], readers[producer] == 1,
+                graph.layers[producer].instance.fusibleActivations.contains(next.kind)
+            else { return nil }
+            return ActivationFusion(producer: producer, activation: producer + 1, kind: next.kind)
+        }
+    }
+
+    /// The `#define` a producer's template gets: where the activation's output goes, e.g. `RELU_OUT`.
+    public var outputConstant: String { kind.uppercased() + "_OUT" }
+}
+
+extension EntryPoint {
+    /// A layer's forward with a fused activation: the layer's forward, then the activation's, in one pass.
+    public static func fusedForward(_ kind: String) -> EntryPoint {
+        EntryPoint(.layer, "void", "forward_\(kind)", "real *mem, const real *x, int train, uint64_t rng")
+    }
+
+    /// A layer's backward with a fused activation: `dout` is the gradient of the activation's output.
+    public static func fusedBackward(_ kind: String) -> EntryPoint {
+        EntryPoint(.layer, "void", "backward_\(kind)", "real *mem, const real *x, const real *dout, real *dx, int train")
+    }
+}
