@@ -1,8 +1,9 @@
 // The fused batchnorm + relu entry points against the two layers' own kernels: a C driver runs a generated
 // library's whole-network forward and backward (which call bn_forward_relu and bn_backward_relu) and, on a
 // second copy of the memory, every layer's own forward and backward in the same order; every parameter
-// gradient, buffer, layer output and the loss must be the same bits, with gcc's optimized kernels and tcc's
-// scalar ones, in float32 and float64, in train and in test mode.
+// gradient, buffer, layer output (but the fused batchnorms', which the network does not store) and the loss
+// must be the same bits, with gcc's optimized kernels and tcc's scalar ones, in float32 and float64, in
+// train and in test mode.
 
 import Foundation
 import NNGen
@@ -43,7 +44,10 @@ import Testing
             let dx = index == 0 ? "NULL" : "d[\(index - 1)]"
             separateBackward = "    fuse_\(layer.name)_backward(b, \(source(index, "b")), d[\(index)], \(dx), train);\n" + separateBackward
         }
-        let outputs = graph.layers.indices.map { "{\(output($0)), \(graph.layers[$0].output.count)}" }.joined(separator: ", ")
+        // Every output but the fused batchnorms': the network's forward does not store them.
+        let fused = Set(MemoryPlan.plan(graph).fusions.map(\.producer))
+        let outputs = graph.layers.indices.filter { !fused.contains($0) }
+            .map { "{\(output($0)), \(graph.layers[$0].output.count)}" }.joined(separator: ", ")
         let last = graph.layers.count - 1
         let relu = graph.layers.indices.filter { graph.layers[$0].kind == "relu" }
         return """

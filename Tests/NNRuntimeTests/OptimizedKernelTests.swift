@@ -209,7 +209,10 @@ private func exercise(_ model: CompiledModel) throws -> [String: [Double]] {
     defer { dx.deallocate() }
     model.stagedBackward(mode: .train, inputGradient: dx)
     values["grad.input"] = model.load(from: dx, offset: 0, count: count)
-    for index in model.graph.layers.indices { values["output of \(model.graph.layers[index].name)"] = model.layerOutput(index) }
+    // Every layer output the network stores (a fused batchnorm's is not: its relu's is).
+    for index in model.graph.layers.indices where model.plan.fusion(producer: index) == nil {
+        values["output of \(model.graph.layers[index].name)"] = model.layerOutput(index)
+    }
     for name in model.parameterNames { values["grad.\(name)"] = try model.gradient(name) }
     for step in 1...2 { values["loss of step \(step)"] = [try model.stagedTrainStep(learningRate: 0.05)] }
     for name in model.tensorNames { values["\(name) after 2 steps"] = try model.tensor(name) }

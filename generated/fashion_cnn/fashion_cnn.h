@@ -79,15 +79,15 @@ extern "C" {
 
 /* Layer outputs: offset into mem. */
 #define FASHION_CNN_C1_OUTPUT 623360  /* c1 output [64, 16, 28, 28] */
-#define FASHION_CNN_BN1_OUTPUT 2787392  /* bn1 output [64, 16, 28, 28] */
+#define FASHION_CNN_BN1_OUTPUT 2787392  /* bn1 output [64, 16, 28, 28] (not written by forward: bn1_forward_relu writes relu1's) */
 #define FASHION_CNN_RELU1_OUTPUT 3590336  /* relu1 output [64, 16, 28, 28] */
 #define FASHION_CNN_P1_OUTPUT 4393152  /* p1 output [64, 16, 14, 14] */
 #define FASHION_CNN_C2_OUTPUT 4593856  /* c2 output [64, 32, 14, 14] */
-#define FASHION_CNN_BN2_OUTPUT 7446016  /* bn2 output [64, 32, 14, 14] */
+#define FASHION_CNN_BN2_OUTPUT 7446016  /* bn2 output [64, 32, 14, 14] (not written by forward: bn2_forward_relu writes relu2's) */
 #define FASHION_CNN_RELU2_OUTPUT 7847552  /* relu2 output [64, 32, 14, 14] */
 #define FASHION_CNN_P2_OUTPUT 8248960  /* p2 output [64, 32, 7, 7] */
 #define FASHION_CNN_FC1_OUTPUT 8349312  /* fc1 output [64, 128] */
-#define FASHION_CNN_BN3_OUTPUT 8357504  /* bn3 output [64, 128] */
+#define FASHION_CNN_BN3_OUTPUT 8357504  /* bn3 output [64, 128] (not written by forward: bn3_forward_relu writes relu3's) */
 #define FASHION_CNN_RELU3_OUTPUT 8365952  /* relu3 output [64, 128] */
 #define FASHION_CNN_FC2_OUTPUT 8374144  /* fc2 output [64, 10] */
 
@@ -128,8 +128,9 @@ void fashion_cnn_c1_forward(float *mem, const float *x, int train, uint64_t rng)
 void fashion_cnn_c1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_bn1_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [64, 16, 28, 28] → [64, 16, 28, 28] */
 void fashion_cnn_bn1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
-/* bn1, then relu1 in the same pass (what forward and backward call): forward writes both
- * outputs; backward reads relu1's output gradient as dout and never stores bn1's. */
+/* bn1, then relu1 in the same pass (what forward and backward call): forward writes
+ * relu1's output, not bn1's; backward reads relu1's output gradient as dout and
+ * never stores bn1's. */
 void fashion_cnn_bn1_forward_relu(float *mem, const float *x, int train, uint64_t rng);
 void fashion_cnn_bn1_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_relu1_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [64, 16, 28, 28] → [64, 16, 28, 28] */
@@ -140,8 +141,9 @@ void fashion_cnn_c2_forward(float *mem, const float *x, int train, uint64_t rng)
 void fashion_cnn_c2_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_bn2_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [64, 32, 14, 14] → [64, 32, 14, 14] */
 void fashion_cnn_bn2_backward(float *mem, const float *x, const float *dout, float *dx, int train);
-/* bn2, then relu2 in the same pass (what forward and backward call): forward writes both
- * outputs; backward reads relu2's output gradient as dout and never stores bn2's. */
+/* bn2, then relu2 in the same pass (what forward and backward call): forward writes
+ * relu2's output, not bn2's; backward reads relu2's output gradient as dout and
+ * never stores bn2's. */
 void fashion_cnn_bn2_forward_relu(float *mem, const float *x, int train, uint64_t rng);
 void fashion_cnn_bn2_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_relu2_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [64, 32, 14, 14] → [64, 32, 14, 14] */
@@ -152,8 +154,9 @@ void fashion_cnn_fc1_forward(float *mem, const float *x, int train, uint64_t rng
 void fashion_cnn_fc1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_bn3_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [64, 128] → [64, 128] */
 void fashion_cnn_bn3_backward(float *mem, const float *x, const float *dout, float *dx, int train);
-/* bn3, then relu3 in the same pass (what forward and backward call): forward writes both
- * outputs; backward reads relu3's output gradient as dout and never stores bn3's. */
+/* bn3, then relu3 in the same pass (what forward and backward call): forward writes
+ * relu3's output, not bn3's; backward reads relu3's output gradient as dout and
+ * never stores bn3's. */
 void fashion_cnn_bn3_forward_relu(float *mem, const float *x, int train, uint64_t rng);
 void fashion_cnn_bn3_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_cnn_relu3_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [64, 128] → [64, 128] */

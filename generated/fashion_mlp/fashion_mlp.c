@@ -909,9 +909,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits.
  * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
- * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
- * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
- * same order as the two layers' separate calls, one pass over memory fewer each way. */
+ * forward writes relu's output r = max(0, out) in its last loop instead of out (which is not stored);
+ * backward reads relu's output gradient dr and uses dout = dr·1[r > 0] (relu's backward: r > 0 exactly
+ * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
+ * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
@@ -934,8 +935,13 @@ static inline real FN(relu_gradient)(real y, real g) {
 }
 
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y this layer's output. */
+ * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#ifdef RELU_OUT
+#define MASK RELU_OUT
+#else
+#define MASK OUT /* read only when fused, which needs RELU_OUT */
+#endif
 #endif /* NNGEN_BACKWARD */
 
 /* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
@@ -1077,16 +1083,16 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
     mem[S_INVSTD + c] = (real)invstd;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
-        real *o = out + (n * C + c) * S;
         if (fused) {
             real *r = relu + (n * C + c) * S;
             for (int s = 0; s < S; s++) {
                 const real v = row[s] * scale + shift;
-                o[s] = v;
                 r[s] = v > 0 ? v : 0;
             }
-        } else
+        } else {
+            real *o = out + (n * C + c) * S;
             for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        }
     }
 }
 
@@ -1094,7 +1100,7 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
 PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
                                int c) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
@@ -1263,7 +1269,6 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
-                        AT(out, n, c0 + c, s) = v;
                         AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
                     }
             else
@@ -1277,7 +1282,7 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_BACKWARD
 /* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -1347,7 +1352,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
-/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) computes it;
+ * out itself is not stored. */
 void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
     FN(forward_pass)(mem, x, train, 1);
@@ -1355,13 +1361,16 @@ void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
 
 #if NNGEN_BACKWARD
 /* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
- * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+ * gradient dr·1[r > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
 void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(backward_pass)(mem, x, dout, 1, dx, train);
 }
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 #undef PASS
+#if NNGEN_BACKWARD
+#undef MASK
+#endif
 #undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
@@ -1718,9 +1727,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits.
  * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
- * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
- * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
- * same order as the two layers' separate calls, one pass over memory fewer each way. */
+ * forward writes relu's output r = max(0, out) in its last loop instead of out (which is not stored);
+ * backward reads relu's output gradient dr and uses dout = dr·1[r > 0] (relu's backward: r > 0 exactly
+ * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
+ * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
@@ -1743,8 +1753,13 @@ static inline real FN(relu_gradient)(real y, real g) {
 }
 
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y this layer's output. */
+ * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#ifdef RELU_OUT
+#define MASK RELU_OUT
+#else
+#define MASK OUT /* read only when fused, which needs RELU_OUT */
+#endif
 #endif /* NNGEN_BACKWARD */
 
 /* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
@@ -1886,16 +1901,16 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
     mem[S_INVSTD + c] = (real)invstd;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
-        real *o = out + (n * C + c) * S;
         if (fused) {
             real *r = relu + (n * C + c) * S;
             for (int s = 0; s < S; s++) {
                 const real v = row[s] * scale + shift;
-                o[s] = v;
                 r[s] = v > 0 ? v : 0;
             }
-        } else
+        } else {
+            real *o = out + (n * C + c) * S;
             for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        }
     }
 }
 
@@ -1903,7 +1918,7 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
 PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
                                int c) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
@@ -2072,7 +2087,6 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
-                        AT(out, n, c0 + c, s) = v;
                         AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
                     }
             else
@@ -2086,7 +2100,7 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_BACKWARD
 /* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -2156,7 +2170,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
-/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) computes it;
+ * out itself is not stored. */
 void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
     FN(forward_pass)(mem, x, train, 1);
@@ -2164,13 +2179,16 @@ void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
 
 #if NNGEN_BACKWARD
 /* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
- * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+ * gradient dr·1[r > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
 void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(backward_pass)(mem, x, dout, 1, dx, train);
 }
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 #undef PASS
+#if NNGEN_BACKWARD
+#undef MASK
+#endif
 #undef DOUT
 #undef AT
 #undef NNGEN_GENERATED

@@ -68,10 +68,10 @@ extern "C" {
 
 /* Layer outputs: offset into mem. */
 #define FASHION_MLP_FC1_OUTPUT 1613760  /* fc1 output [128, 512] */
-#define FASHION_MLP_BN1_OUTPUT 1679296  /* bn1 output [128, 512] */
+#define FASHION_MLP_BN1_OUTPUT 1679296  /* bn1 output [128, 512] (not written by forward: bn1_forward_relu writes relu1's) */
 #define FASHION_MLP_RELU1_OUTPUT 1745856  /* relu1 output [128, 512] */
 #define FASHION_MLP_FC2_OUTPUT 1811392  /* fc2 output [128, 256] */
-#define FASHION_MLP_BN2_OUTPUT 1844160  /* bn2 output [128, 256] */
+#define FASHION_MLP_BN2_OUTPUT 1844160  /* bn2 output [128, 256] (not written by forward: bn2_forward_relu writes relu2's) */
 #define FASHION_MLP_RELU2_OUTPUT 1877440  /* relu2 output [128, 256] */
 #define FASHION_MLP_FC3_OUTPUT 1910208  /* fc3 output [128, 10] */
 
@@ -112,8 +112,9 @@ void fashion_mlp_fc1_forward(float *mem, const float *x, int train, uint64_t rng
 void fashion_mlp_fc1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_mlp_bn1_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [128, 512] → [128, 512] */
 void fashion_mlp_bn1_backward(float *mem, const float *x, const float *dout, float *dx, int train);
-/* bn1, then relu1 in the same pass (what forward and backward call): forward writes both
- * outputs; backward reads relu1's output gradient as dout and never stores bn1's. */
+/* bn1, then relu1 in the same pass (what forward and backward call): forward writes
+ * relu1's output, not bn1's; backward reads relu1's output gradient as dout and
+ * never stores bn1's. */
 void fashion_mlp_bn1_forward_relu(float *mem, const float *x, int train, uint64_t rng);
 void fashion_mlp_bn1_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_mlp_relu1_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [128, 512] → [128, 512] */
@@ -122,8 +123,9 @@ void fashion_mlp_fc2_forward(float *mem, const float *x, int train, uint64_t rng
 void fashion_mlp_fc2_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_mlp_bn2_forward(float *mem, const float *x, int train, uint64_t rng);  /* batchnorm [128, 256] → [128, 256] */
 void fashion_mlp_bn2_backward(float *mem, const float *x, const float *dout, float *dx, int train);
-/* bn2, then relu2 in the same pass (what forward and backward call): forward writes both
- * outputs; backward reads relu2's output gradient as dout and never stores bn2's. */
+/* bn2, then relu2 in the same pass (what forward and backward call): forward writes
+ * relu2's output, not bn2's; backward reads relu2's output gradient as dout and
+ * never stores bn2's. */
 void fashion_mlp_bn2_forward_relu(float *mem, const float *x, int train, uint64_t rng);
 void fashion_mlp_bn2_backward_relu(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_mlp_relu2_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [128, 256] → [128, 256] */

@@ -1115,9 +1115,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits.
  * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
- * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
- * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
- * same order as the two layers' separate calls, one pass over memory fewer each way. */
+ * forward writes relu's output r = max(0, out) in its last loop instead of out (which is not stored);
+ * backward reads relu's output gradient dr and uses dout = dr·1[r > 0] (relu's backward: r > 0 exactly
+ * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
+ * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
@@ -1140,8 +1141,13 @@ static inline real FN(relu_gradient)(real y, real g) {
 }
 
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y this layer's output. */
+ * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#ifdef RELU_OUT
+#define MASK RELU_OUT
+#else
+#define MASK OUT /* read only when fused, which needs RELU_OUT */
+#endif
 #endif /* NNGEN_BACKWARD */
 
 /* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
@@ -1283,16 +1289,16 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
     mem[S_INVSTD + c] = (real)invstd;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
-        real *o = out + (n * C + c) * S;
         if (fused) {
             real *r = relu + (n * C + c) * S;
             for (int s = 0; s < S; s++) {
                 const real v = row[s] * scale + shift;
-                o[s] = v;
                 r[s] = v > 0 ? v : 0;
             }
-        } else
+        } else {
+            real *o = out + (n * C + c) * S;
             for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        }
     }
 }
 
@@ -1300,7 +1306,7 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
 PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
                                int c) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
@@ -1469,7 +1475,6 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
-                        AT(out, n, c0 + c, s) = v;
                         AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
                     }
             else
@@ -1483,7 +1488,7 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_BACKWARD
 /* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -1553,7 +1558,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
-/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) computes it;
+ * out itself is not stored. */
 void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
     FN(forward_pass)(mem, x, train, 1);
@@ -1561,13 +1567,16 @@ void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
 
 #if NNGEN_BACKWARD
 /* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
- * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+ * gradient dr·1[r > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
 void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(backward_pass)(mem, x, dout, 1, dx, train);
 }
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 #undef PASS
+#if NNGEN_BACKWARD
+#undef MASK
+#endif
 #undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
@@ -2130,9 +2139,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits.
  * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
- * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
- * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
- * same order as the two layers' separate calls, one pass over memory fewer each way. */
+ * forward writes relu's output r = max(0, out) in its last loop instead of out (which is not stored);
+ * backward reads relu's output gradient dr and uses dout = dr·1[r > 0] (relu's backward: r > 0 exactly
+ * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
+ * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
@@ -2155,8 +2165,13 @@ static inline real FN(relu_gradient)(real y, real g) {
 }
 
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y this layer's output. */
+ * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#ifdef RELU_OUT
+#define MASK RELU_OUT
+#else
+#define MASK OUT /* read only when fused, which needs RELU_OUT */
+#endif
 #endif /* NNGEN_BACKWARD */
 
 /* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
@@ -2298,16 +2313,16 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
     mem[S_INVSTD + c] = (real)invstd;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
-        real *o = out + (n * C + c) * S;
         if (fused) {
             real *r = relu + (n * C + c) * S;
             for (int s = 0; s < S; s++) {
                 const real v = row[s] * scale + shift;
-                o[s] = v;
                 r[s] = v > 0 ? v : 0;
             }
-        } else
+        } else {
+            real *o = out + (n * C + c) * S;
             for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        }
     }
 }
 
@@ -2315,7 +2330,7 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
 PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
                                int c) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
@@ -2484,7 +2499,6 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
-                        AT(out, n, c0 + c, s) = v;
                         AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
                     }
             else
@@ -2498,7 +2512,7 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_BACKWARD
 /* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -2568,7 +2582,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
-/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) computes it;
+ * out itself is not stored. */
 void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
     FN(forward_pass)(mem, x, train, 1);
@@ -2576,13 +2591,16 @@ void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
 
 #if NNGEN_BACKWARD
 /* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
- * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+ * gradient dr·1[r > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
 void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(backward_pass)(mem, x, dout, 1, dx, train);
 }
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 #undef PASS
+#if NNGEN_BACKWARD
+#undef MASK
+#endif
 #undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
@@ -3144,9 +3162,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits.
  * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
- * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
- * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
- * same order as the two layers' separate calls, one pass over memory fewer each way. */
+ * forward writes relu's output r = max(0, out) in its last loop instead of out (which is not stored);
+ * backward reads relu's output gradient dr and uses dout = dr·1[r > 0] (relu's backward: r > 0 exactly
+ * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
+ * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
@@ -3169,8 +3188,13 @@ static inline real FN(relu_gradient)(real y, real g) {
 }
 
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y this layer's output. */
+ * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#ifdef RELU_OUT
+#define MASK RELU_OUT
+#else
+#define MASK OUT /* read only when fused, which needs RELU_OUT */
+#endif
 #endif /* NNGEN_BACKWARD */
 
 /* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
@@ -3312,16 +3336,16 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
     mem[S_INVSTD + c] = (real)invstd;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
-        real *o = out + (n * C + c) * S;
         if (fused) {
             real *r = relu + (n * C + c) * S;
             for (int s = 0; s < S; s++) {
                 const real v = row[s] * scale + shift;
-                o[s] = v;
                 r[s] = v > 0 ? v : 0;
             }
-        } else
+        } else {
+            real *o = out + (n * C + c) * S;
             for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        }
     }
 }
 
@@ -3329,7 +3353,7 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
 PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
                                int c) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
@@ -3498,7 +3522,6 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
-                        AT(out, n, c0 + c, s) = v;
                         AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
                     }
             else
@@ -3512,7 +3535,7 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_BACKWARD
 /* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -3582,7 +3605,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
-/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) computes it;
+ * out itself is not stored. */
 void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
     FN(forward_pass)(mem, x, train, 1);
@@ -3590,13 +3614,16 @@ void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
 
 #if NNGEN_BACKWARD
 /* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
- * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+ * gradient dr·1[r > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
 void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(backward_pass)(mem, x, dout, 1, dx, train);
 }
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 #undef PASS
+#if NNGEN_BACKWARD
+#undef MASK
+#endif
 #undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
@@ -4208,9 +4235,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits.
  * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
- * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
- * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
- * same order as the two layers' separate calls, one pass over memory fewer each way. */
+ * forward writes relu's output r = max(0, out) in its last loop instead of out (which is not stored);
+ * backward reads relu's output gradient dr and uses dout = dr·1[r > 0] (relu's backward: r > 0 exactly
+ * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
+ * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
@@ -4233,8 +4261,13 @@ static inline real FN(relu_gradient)(real y, real g) {
 }
 
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y this layer's output. */
+ * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#ifdef RELU_OUT
+#define MASK RELU_OUT
+#else
+#define MASK OUT /* read only when fused, which needs RELU_OUT */
+#endif
 #endif /* NNGEN_BACKWARD */
 
 /* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
@@ -4376,16 +4409,16 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
     mem[S_INVSTD + c] = (real)invstd;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
-        real *o = out + (n * C + c) * S;
         if (fused) {
             real *r = relu + (n * C + c) * S;
             for (int s = 0; s < S; s++) {
                 const real v = row[s] * scale + shift;
-                o[s] = v;
                 r[s] = v > 0 ? v : 0;
             }
-        } else
+        } else {
+            real *o = out + (n * C + c) * S;
             for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        }
     }
 }
 
@@ -4393,7 +4426,7 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
 PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
                                int c) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
@@ -4562,7 +4595,6 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
-                        AT(out, n, c0 + c, s) = v;
                         AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
                     }
             else
@@ -4576,7 +4608,7 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_BACKWARD
 /* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -4646,7 +4678,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
-/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) computes it;
+ * out itself is not stored. */
 void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
     FN(forward_pass)(mem, x, train, 1);
@@ -4654,13 +4687,16 @@ void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
 
 #if NNGEN_BACKWARD
 /* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
- * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+ * gradient dr·1[r > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
 void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(backward_pass)(mem, x, dout, 1, dx, train);
 }
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 #undef PASS
+#if NNGEN_BACKWARD
+#undef MASK
+#endif
 #undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
@@ -5222,9 +5258,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits.
  * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
- * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
- * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
- * same order as the two layers' separate calls, one pass over memory fewer each way. */
+ * forward writes relu's output r = max(0, out) in its last loop instead of out (which is not stored);
+ * backward reads relu's output gradient dr and uses dout = dr·1[r > 0] (relu's backward: r > 0 exactly
+ * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
+ * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
@@ -5247,8 +5284,13 @@ static inline real FN(relu_gradient)(real y, real g) {
 }
 
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y this layer's output. */
+ * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#ifdef RELU_OUT
+#define MASK RELU_OUT
+#else
+#define MASK OUT /* read only when fused, which needs RELU_OUT */
+#endif
 #endif /* NNGEN_BACKWARD */
 
 /* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
@@ -5390,16 +5432,16 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
     mem[S_INVSTD + c] = (real)invstd;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
-        real *o = out + (n * C + c) * S;
         if (fused) {
             real *r = relu + (n * C + c) * S;
             for (int s = 0; s < S; s++) {
                 const real v = row[s] * scale + shift;
-                o[s] = v;
                 r[s] = v > 0 ? v : 0;
             }
-        } else
+        } else {
+            real *o = out + (n * C + c) * S;
             for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        }
     }
 }
 
@@ -5407,7 +5449,7 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
 PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
                                int c) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
@@ -5576,7 +5618,6 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
-                        AT(out, n, c0 + c, s) = v;
                         AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
                     }
             else
@@ -5590,7 +5631,7 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_BACKWARD
 /* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -5660,7 +5701,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
-/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) computes it;
+ * out itself is not stored. */
 void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
     FN(forward_pass)(mem, x, train, 1);
@@ -5668,13 +5710,16 @@ void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
 
 #if NNGEN_BACKWARD
 /* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
- * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+ * gradient dr·1[r > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
 void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(backward_pass)(mem, x, dout, 1, dx, train);
 }
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 #undef PASS
+#if NNGEN_BACKWARD
+#undef MASK
+#endif
 #undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
@@ -6138,9 +6183,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits.
  * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
- * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
- * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
- * same order as the two layers' separate calls, one pass over memory fewer each way. */
+ * forward writes relu's output r = max(0, out) in its last loop instead of out (which is not stored);
+ * backward reads relu's output gradient dr and uses dout = dr·1[r > 0] (relu's backward: r > 0 exactly
+ * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
+ * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
@@ -6163,8 +6209,13 @@ static inline real FN(relu_gradient)(real y, real g) {
 }
 
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y this layer's output. */
+ * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#ifdef RELU_OUT
+#define MASK RELU_OUT
+#else
+#define MASK OUT /* read only when fused, which needs RELU_OUT */
+#endif
 #endif /* NNGEN_BACKWARD */
 
 /* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
@@ -6306,16 +6357,16 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
     mem[S_INVSTD + c] = (real)invstd;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
-        real *o = out + (n * C + c) * S;
         if (fused) {
             real *r = relu + (n * C + c) * S;
             for (int s = 0; s < S; s++) {
                 const real v = row[s] * scale + shift;
-                o[s] = v;
                 r[s] = v > 0 ? v : 0;
             }
-        } else
+        } else {
+            real *o = out + (n * C + c) * S;
             for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        }
     }
 }
 
@@ -6323,7 +6374,7 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
 PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
                                int c) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
@@ -6492,7 +6543,6 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
-                        AT(out, n, c0 + c, s) = v;
                         AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
                     }
             else
@@ -6506,7 +6556,7 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_BACKWARD
 /* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -6576,7 +6626,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
-/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) computes it;
+ * out itself is not stored. */
 void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
     FN(forward_pass)(mem, x, train, 1);
@@ -6584,13 +6635,16 @@ void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
 
 #if NNGEN_BACKWARD
 /* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
- * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+ * gradient dr·1[r > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
 void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(backward_pass)(mem, x, dout, 1, dx, train);
 }
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 #undef PASS
+#if NNGEN_BACKWARD
+#undef MASK
+#endif
 #undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
@@ -7202,9 +7256,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits.
  * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
- * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
- * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
- * same order as the two layers' separate calls, one pass over memory fewer each way. */
+ * forward writes relu's output r = max(0, out) in its last loop instead of out (which is not stored);
+ * backward reads relu's output gradient dr and uses dout = dr·1[r > 0] (relu's backward: r > 0 exactly
+ * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
+ * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
@@ -7227,8 +7282,13 @@ static inline real FN(relu_gradient)(real y, real g) {
 }
 
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y this layer's output. */
+ * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#ifdef RELU_OUT
+#define MASK RELU_OUT
+#else
+#define MASK OUT /* read only when fused, which needs RELU_OUT */
+#endif
 #endif /* NNGEN_BACKWARD */
 
 /* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
@@ -7370,16 +7430,16 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
     mem[S_INVSTD + c] = (real)invstd;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
-        real *o = out + (n * C + c) * S;
         if (fused) {
             real *r = relu + (n * C + c) * S;
             for (int s = 0; s < S; s++) {
                 const real v = row[s] * scale + shift;
-                o[s] = v;
                 r[s] = v > 0 ? v : 0;
             }
-        } else
+        } else {
+            real *o = out + (n * C + c) * S;
             for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        }
     }
 }
 
@@ -7387,7 +7447,7 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
 PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
                                int c) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
@@ -7556,7 +7616,6 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
-                        AT(out, n, c0 + c, s) = v;
                         AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
                     }
             else
@@ -7570,7 +7629,7 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_BACKWARD
 /* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -7640,7 +7699,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
-/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) computes it;
+ * out itself is not stored. */
 void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
     FN(forward_pass)(mem, x, train, 1);
@@ -7648,13 +7708,16 @@ void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
 
 #if NNGEN_BACKWARD
 /* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
- * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+ * gradient dr·1[r > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
 void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(backward_pass)(mem, x, dout, 1, dx, train);
 }
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 #undef PASS
+#if NNGEN_BACKWARD
+#undef MASK
+#endif
 #undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
@@ -8216,9 +8279,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits.
  * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
- * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
- * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
- * same order as the two layers' separate calls, one pass over memory fewer each way. */
+ * forward writes relu's output r = max(0, out) in its last loop instead of out (which is not stored);
+ * backward reads relu's output gradient dr and uses dout = dr·1[r > 0] (relu's backward: r > 0 exactly
+ * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
+ * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
@@ -8241,8 +8305,13 @@ static inline real FN(relu_gradient)(real y, real g) {
 }
 
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y this layer's output. */
+ * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#ifdef RELU_OUT
+#define MASK RELU_OUT
+#else
+#define MASK OUT /* read only when fused, which needs RELU_OUT */
+#endif
 #endif /* NNGEN_BACKWARD */
 
 /* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
@@ -8384,16 +8453,16 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
     mem[S_INVSTD + c] = (real)invstd;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
-        real *o = out + (n * C + c) * S;
         if (fused) {
             real *r = relu + (n * C + c) * S;
             for (int s = 0; s < S; s++) {
                 const real v = row[s] * scale + shift;
-                o[s] = v;
                 r[s] = v > 0 ? v : 0;
             }
-        } else
+        } else {
+            real *o = out + (n * C + c) * S;
             for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        }
     }
 }
 
@@ -8401,7 +8470,7 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
 PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
                                int c) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
@@ -8570,7 +8639,6 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
-                        AT(out, n, c0 + c, s) = v;
                         AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
                     }
             else
@@ -8584,7 +8652,7 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_BACKWARD
 /* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -8654,7 +8722,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
-/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) computes it;
+ * out itself is not stored. */
 void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
     FN(forward_pass)(mem, x, train, 1);
@@ -8662,13 +8731,16 @@ void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
 
 #if NNGEN_BACKWARD
 /* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
- * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+ * gradient dr·1[r > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
 void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(backward_pass)(mem, x, dout, 1, dx, train);
 }
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 #undef PASS
+#if NNGEN_BACKWARD
+#undef MASK
+#endif
 #undef DOUT
 #undef AT
 #undef NNGEN_GENERATED
@@ -9132,9 +9204,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * (lane l takes the positions s ≡ l mod SUM_LANES, n then s in order) added up pairwise at the end:
  * the order a vector unit needs, used by the scalar path too, so both give the same bits.
  * With RELU_OUT (a relu alone reads this layer's output) the network calls forward_relu and backward_relu:
- * forward also writes relu's output, r = max(0, out), in its last loop; backward reads relu's output
- * gradient dr and uses dout = dr·1[out > 0] (relu's backward) where it reads dout. The same values in the
- * same order as the two layers' separate calls, one pass over memory fewer each way. */
+ * forward writes relu's output r = max(0, out) in its last loop instead of out (which is not stored);
+ * backward reads relu's output gradient dr and uses dout = dr·1[r > 0] (relu's backward: r > 0 exactly
+ * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
+ * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
 /* Element (n, c, s) of a (N, C, S) tensor. */
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
@@ -9157,8 +9230,13 @@ static inline real FN(relu_gradient)(real y, real g) {
 }
 
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y this layer's output. */
+ * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#ifdef RELU_OUT
+#define MASK RELU_OUT
+#else
+#define MASK OUT /* read only when fused, which needs RELU_OUT */
+#endif
 #endif /* NNGEN_BACKWARD */
 
 /* The passes below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang compile
@@ -9300,16 +9378,16 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
     mem[S_INVSTD + c] = (real)invstd;
     for (int n = 0; n < N; n++) {
         const real *row = x + (n * C + c) * S;
-        real *o = out + (n * C + c) * S;
         if (fused) {
             real *r = relu + (n * C + c) * S;
             for (int s = 0; s < S; s++) {
                 const real v = row[s] * scale + shift;
-                o[s] = v;
                 r[s] = v > 0 ? v : 0;
             }
-        } else
+        } else {
+            real *o = out + (n * C + c) * S;
             for (int s = 0; s < S; s++) o[s] = row[s] * scale + shift;
+        }
     }
 }
 
@@ -9317,7 +9395,7 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
 PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
                                int c) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
@@ -9486,7 +9564,6 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++) {
                         const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
-                        AT(out, n, c0 + c, s) = v;
                         AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
                     }
             else
@@ -9500,7 +9577,7 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_BACKWARD
 /* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-    const real *y = mem + OUT;
+    const real *y = mem + MASK;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
@@ -9570,7 +9647,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
-/* Forward, then relu on the output: out as FN(forward) writes it, and relu's output r = max(0, out). */
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) computes it;
+ * out itself is not stored. */
 void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
     FN(forward_pass)(mem, x, train, 1);
@@ -9578,13 +9656,16 @@ void FN(forward_relu)(real *mem, const real *x, int train, uint64_t rng) {
 
 #if NNGEN_BACKWARD
 /* Relu's backward, then this layer's: dout is relu's output gradient dr, and this layer's output
- * gradient dr·1[out > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
+ * gradient dr·1[r > 0] (relu's dx) is read where FN(backward) reads dout, never stored. */
 void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(backward_pass)(mem, x, dout, 1, dx, train);
 }
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 #undef PASS
+#if NNGEN_BACKWARD
+#undef MASK
+#endif
 #undef DOUT
 #undef AT
 #undef NNGEN_GENERATED

@@ -65,7 +65,7 @@ extern "C" {
 /* Layer outputs: offset into mem. */
 #define TINY_F64_BN0_OUTPUT 1984  /* bn0 output [4, 2, 3, 3] */
 #define TINY_F64_FC1_OUTPUT 2240  /* fc1 output [4, 7] */
-#define TINY_F64_BN1_OUTPUT 2304  /* bn1 output [4, 7] */
+#define TINY_F64_BN1_OUTPUT 2304  /* bn1 output [4, 7] (not written by forward: bn1_forward_relu writes relu1's) */
 #define TINY_F64_RELU1_OUTPUT 2496  /* relu1 output [4, 7] */
 #define TINY_F64_FC2_OUTPUT 2560  /* fc2 output [4, 5] */
 
@@ -108,8 +108,9 @@ void tiny_f64_fc1_forward(double *mem, const double *x, int train, uint64_t rng)
 void tiny_f64_fc1_backward(double *mem, const double *x, const double *dout, double *dx, int train);
 void tiny_f64_bn1_forward(double *mem, const double *x, int train, uint64_t rng);  /* batchnorm [4, 7] → [4, 7] */
 void tiny_f64_bn1_backward(double *mem, const double *x, const double *dout, double *dx, int train);
-/* bn1, then relu1 in the same pass (what forward and backward call): forward writes both
- * outputs; backward reads relu1's output gradient as dout and never stores bn1's. */
+/* bn1, then relu1 in the same pass (what forward and backward call): forward writes
+ * relu1's output, not bn1's; backward reads relu1's output gradient as dout and
+ * never stores bn1's. */
 void tiny_f64_bn1_forward_relu(double *mem, const double *x, int train, uint64_t rng);
 void tiny_f64_bn1_backward_relu(double *mem, const double *x, const double *dout, double *dx, int train);
 void tiny_f64_relu1_forward(double *mem, const double *x, int train, uint64_t rng);  /* relu [4, 7] → [4, 7] */

@@ -91,7 +91,10 @@ struct HeaderWriter {
         }
         out += "\n/* Layer outputs: offset into mem. */\n"
         for (index, layer) in graph.layers.enumerated() {
-            define(layer.name + "_OUTPUT", plan.layers[index].output, "\(layer.name) output \(layer.output)")
+            let unstored = plan.fusion(producer: index).map { fusion in
+                " (not written by forward: \(layer.name)_forward_\(fusion.kind) writes \(graph.layers[fusion.activation].name)'s)"
+            }
+            define(layer.name + "_OUTPUT", plan.layers[index].output, "\(layer.name) output \(layer.output)" + (unstored ?? ""))
         }
         out += """
 
@@ -144,8 +147,9 @@ struct HeaderWriter {
             if !forwardOnly { out += "\(prototype(backward, owner: layer.name));\n" }
             if let fusion = plan.fusion(producer: index) {
                 let activation = graph.layers[fusion.activation].name
-                out += "/* \(layer.name), then \(activation) in the same pass (what forward and backward call): forward writes both\n"
-                out += " * outputs; backward reads \(activation)'s output gradient as dout and never stores \(layer.name)'s. */\n"
+                out += "/* \(layer.name), then \(activation) in the same pass (what forward and backward call): forward writes\n"
+                out += " * \(activation)'s output, not \(layer.name)'s; backward reads \(activation)'s output gradient as dout and\n"
+                out += " * never stores \(layer.name)'s. */\n"
                 out += "\(prototype(.fusedForward(fusion.kind), owner: layer.name));\n"
                 if !forwardOnly { out += "\(prototype(.fusedBackward(fusion.kind), owner: layer.name));\n" }
             }

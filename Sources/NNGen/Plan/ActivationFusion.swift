@@ -3,13 +3,14 @@
 
 /// A layer whose template also applies the activation that alone reads its output.
 ///
-/// The network's forward calls `<producer>_forward_<kind>`, which writes both outputs (the producer's, so
-/// that every layer's output stays inspectable, and the activation's) in one pass; the activation's own
-/// forward is not called. Backward calls `<producer>_backward_<kind>` with the activation output's
-/// gradient: it applies the activation's derivative while it reads that gradient (for relu the mask
-/// `producer output > 0`), so the producer output's gradient is never written, and the activation's
-/// backward is not called. Both compute the same values in the same order as the two separate calls:
-/// the results are the same bits, which the equivalence and backend tests check.
+/// The network's forward calls `<producer>_forward_<kind>`, which writes the activation's output in the
+/// producer's last loop and does not store the producer's own (its slot keeps what it held: the layer's
+/// own forward, `LayerKernels`, still writes it); the activation's forward is not called. Backward calls
+/// `<producer>_backward_<kind>` with the activation output's gradient: it applies the activation's
+/// derivative while it reads that gradient (for relu the mask `relu output > 0`), so the producer output's
+/// gradient is never stored, and the activation's backward is not called. Both compute the same values in
+/// the same order as the two separate calls: the same bits (`ActivationFusionTests`), one pass over memory
+/// fewer each way, and one tensor fewer in the forward's working set.
 public struct ActivationFusion: Sendable, Hashable {
     /// The layer whose template applies the activation: `bn1`.
     public var producer: Int

@@ -11,8 +11,8 @@ extension MemoryPlan {
     /// Forward runs layer 0 (time 0) to layer L−1 (time L−1), then the loss (time L). A layer's output is
     /// alive from its own time to its last reader's (the network output to the end, where predict reads
     /// it); a layer's scratch arrays and the loss's only at their own time. No activation is fused
-    /// (`ActivationFusion`): a fused forward writes two outputs at once, which would keep one more block
-    /// alive at the producer's time, and a forward-only build is made to be small. Blocks are placed in time
+    /// (`ActivationFusion`): this plan would have to give the fused producer's unstored output no block
+    /// of its own, or the fused call would keep three blocks alive where the separate calls keep two. Blocks are placed in time
     /// order, larger first, each at the lowest offset that overlaps no block alive at the same time.
     public static func planForward(_ graph: ShapedGraph) -> MemoryPlan {
         var cursor = Cursor()
