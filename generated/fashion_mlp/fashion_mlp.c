@@ -918,9 +918,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if NNGEN_BACKWARD
-/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
- * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
- * branch into a vector select where the result feeds floating-point arithmetic. */
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+#if NNGEN_FAST
+/* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
+ * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
+ * where the result feeds floating-point arithmetic. */
 static inline real FN(relu_gradient)(real y, real g) {
     union {
         real r;
@@ -933,10 +936,10 @@ static inline real FN(relu_gradient)(real y, real g) {
         v.w64 &= -(uint64_t)(y > 0);
     return v.r;
 }
-
-/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#else /* tcc: a call per element would cost more than the branch */
+#define DOUT(i) (fused && !(y[i] > 0) ? 0 : dout[i])
+#endif
 #ifdef RELU_OUT
 #define MASK RELU_OUT
 #else
@@ -1736,9 +1739,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if NNGEN_BACKWARD
-/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
- * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
- * branch into a vector select where the result feeds floating-point arithmetic. */
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+#if NNGEN_FAST
+/* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
+ * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
+ * where the result feeds floating-point arithmetic. */
 static inline real FN(relu_gradient)(real y, real g) {
     union {
         real r;
@@ -1751,10 +1757,10 @@ static inline real FN(relu_gradient)(real y, real g) {
         v.w64 &= -(uint64_t)(y > 0);
     return v.r;
 }
-
-/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#else /* tcc: a call per element would cost more than the branch */
+#define DOUT(i) (fused && !(y[i] > 0) ? 0 : dout[i])
+#endif
 #ifdef RELU_OUT
 #define MASK RELU_OUT
 #else

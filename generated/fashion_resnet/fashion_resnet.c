@@ -1124,9 +1124,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if NNGEN_BACKWARD
-/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
- * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
- * branch into a vector select where the result feeds floating-point arithmetic. */
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+#if NNGEN_FAST
+/* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
+ * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
+ * where the result feeds floating-point arithmetic. */
 static inline real FN(relu_gradient)(real y, real g) {
     union {
         real r;
@@ -1139,10 +1142,10 @@ static inline real FN(relu_gradient)(real y, real g) {
         v.w64 &= -(uint64_t)(y > 0);
     return v.r;
 }
-
-/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#else /* tcc: a call per element would cost more than the branch */
+#define DOUT(i) (fused && !(y[i] > 0) ? 0 : dout[i])
+#endif
 #ifdef RELU_OUT
 #define MASK RELU_OUT
 #else
@@ -2148,9 +2151,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if NNGEN_BACKWARD
-/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
- * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
- * branch into a vector select where the result feeds floating-point arithmetic. */
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+#if NNGEN_FAST
+/* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
+ * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
+ * where the result feeds floating-point arithmetic. */
 static inline real FN(relu_gradient)(real y, real g) {
     union {
         real r;
@@ -2163,10 +2169,10 @@ static inline real FN(relu_gradient)(real y, real g) {
         v.w64 &= -(uint64_t)(y > 0);
     return v.r;
 }
-
-/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#else /* tcc: a call per element would cost more than the branch */
+#define DOUT(i) (fused && !(y[i] > 0) ? 0 : dout[i])
+#endif
 #ifdef RELU_OUT
 #define MASK RELU_OUT
 #else
@@ -3171,9 +3177,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if NNGEN_BACKWARD
-/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
- * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
- * branch into a vector select where the result feeds floating-point arithmetic. */
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+#if NNGEN_FAST
+/* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
+ * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
+ * where the result feeds floating-point arithmetic. */
 static inline real FN(relu_gradient)(real y, real g) {
     union {
         real r;
@@ -3186,10 +3195,10 @@ static inline real FN(relu_gradient)(real y, real g) {
         v.w64 &= -(uint64_t)(y > 0);
     return v.r;
 }
-
-/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#else /* tcc: a call per element would cost more than the branch */
+#define DOUT(i) (fused && !(y[i] > 0) ? 0 : dout[i])
+#endif
 #ifdef RELU_OUT
 #define MASK RELU_OUT
 #else
@@ -4244,9 +4253,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if NNGEN_BACKWARD
-/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
- * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
- * branch into a vector select where the result feeds floating-point arithmetic. */
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+#if NNGEN_FAST
+/* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
+ * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
+ * where the result feeds floating-point arithmetic. */
 static inline real FN(relu_gradient)(real y, real g) {
     union {
         real r;
@@ -4259,10 +4271,10 @@ static inline real FN(relu_gradient)(real y, real g) {
         v.w64 &= -(uint64_t)(y > 0);
     return v.r;
 }
-
-/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#else /* tcc: a call per element would cost more than the branch */
+#define DOUT(i) (fused && !(y[i] > 0) ? 0 : dout[i])
+#endif
 #ifdef RELU_OUT
 #define MASK RELU_OUT
 #else
@@ -5267,9 +5279,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if NNGEN_BACKWARD
-/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
- * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
- * branch into a vector select where the result feeds floating-point arithmetic. */
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+#if NNGEN_FAST
+/* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
+ * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
+ * where the result feeds floating-point arithmetic. */
 static inline real FN(relu_gradient)(real y, real g) {
     union {
         real r;
@@ -5282,10 +5297,10 @@ static inline real FN(relu_gradient)(real y, real g) {
         v.w64 &= -(uint64_t)(y > 0);
     return v.r;
 }
-
-/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#else /* tcc: a call per element would cost more than the branch */
+#define DOUT(i) (fused && !(y[i] > 0) ? 0 : dout[i])
+#endif
 #ifdef RELU_OUT
 #define MASK RELU_OUT
 #else
@@ -6192,9 +6207,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if NNGEN_BACKWARD
-/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
- * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
- * branch into a vector select where the result feeds floating-point arithmetic. */
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+#if NNGEN_FAST
+/* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
+ * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
+ * where the result feeds floating-point arithmetic. */
 static inline real FN(relu_gradient)(real y, real g) {
     union {
         real r;
@@ -6207,10 +6225,10 @@ static inline real FN(relu_gradient)(real y, real g) {
         v.w64 &= -(uint64_t)(y > 0);
     return v.r;
 }
-
-/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#else /* tcc: a call per element would cost more than the branch */
+#define DOUT(i) (fused && !(y[i] > 0) ? 0 : dout[i])
+#endif
 #ifdef RELU_OUT
 #define MASK RELU_OUT
 #else
@@ -7265,9 +7283,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if NNGEN_BACKWARD
-/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
- * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
- * branch into a vector select where the result feeds floating-point arithmetic. */
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+#if NNGEN_FAST
+/* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
+ * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
+ * where the result feeds floating-point arithmetic. */
 static inline real FN(relu_gradient)(real y, real g) {
     union {
         real r;
@@ -7280,10 +7301,10 @@ static inline real FN(relu_gradient)(real y, real g) {
         v.w64 &= -(uint64_t)(y > 0);
     return v.r;
 }
-
-/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#else /* tcc: a call per element would cost more than the branch */
+#define DOUT(i) (fused && !(y[i] > 0) ? 0 : dout[i])
+#endif
 #ifdef RELU_OUT
 #define MASK RELU_OUT
 #else
@@ -8288,9 +8309,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if NNGEN_BACKWARD
-/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
- * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
- * branch into a vector select where the result feeds floating-point arithmetic. */
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+#if NNGEN_FAST
+/* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
+ * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
+ * where the result feeds floating-point arithmetic. */
 static inline real FN(relu_gradient)(real y, real g) {
     union {
         real r;
@@ -8303,10 +8327,10 @@ static inline real FN(relu_gradient)(real y, real g) {
         v.w64 &= -(uint64_t)(y > 0);
     return v.r;
 }
-
-/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#else /* tcc: a call per element would cost more than the branch */
+#define DOUT(i) (fused && !(y[i] > 0) ? 0 : dout[i])
+#endif
 #ifdef RELU_OUT
 #define MASK RELU_OUT
 #else
@@ -9213,9 +9237,12 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
 
 #if NNGEN_BACKWARD
-/* relu's backward at one element: its output gradient g where its input y > 0, else +0 — the value of
- * `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all zeros) because GCC does not turn that
- * branch into a vector select where the result feeds floating-point arithmetic. */
+/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+#if NNGEN_FAST
+/* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
+ * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
+ * where the result feeds floating-point arithmetic. */
 static inline real FN(relu_gradient)(real y, real g) {
     union {
         real r;
@@ -9228,10 +9255,10 @@ static inline real FN(relu_gradient)(real y, real g) {
         v.w64 &= -(uint64_t)(y > 0);
     return v.r;
 }
-
-/* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, with y relu's output (MASK). */
 #define DOUT(i) (fused ? FN(relu_gradient)(y[i], dout[i]) : dout[i])
+#else /* tcc: a call per element would cost more than the branch */
+#define DOUT(i) (fused && !(y[i] > 0) ? 0 : dout[i])
+#endif
 #ifdef RELU_OUT
 #define MASK RELU_OUT
 #else
