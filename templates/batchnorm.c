@@ -30,12 +30,14 @@
 #define RELU_OUT       576 /* output of a relu applied here; only when one follows */
 #endif
 
-/* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+/* The index of element (n, c, s) of a (N, C, S) tensor, and the element of t there. */
+#define IDX(n, c, s)   (((n)*C + (c)) * S + (s))
+#define AT(t, n, c, s) (t)[IDX(n, c, s)]
 
 #if NNGEN_BACKWARD
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). It reads the locals `fused`,
+ * `dout` and `y` of the function it is used in. */
 #if NNGEN_FAST
 /* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
  * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
@@ -131,9 +133,12 @@ PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int 
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            real masked[SUM_LANES];
-            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
-            LOAD(g, masked);
+            if (fused) {
+                real masked[SUM_LANES];
+                for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+                LOAD(g, masked);
+            } else
+                LOAD(g, dout + base + s);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
@@ -263,7 +268,7 @@ static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
 static void FN(forward_relu_task)(void *context, int c) {
@@ -276,7 +281,7 @@ static void FN(backward_relu_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
@@ -418,7 +423,7 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = DOUT(((n)*C + c0 + c) * S + s);
+                    const double g = DOUT(IDX(n, c0 + c, s));
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -435,14 +440,14 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
+                                 (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
         }
     }
 }
@@ -492,3 +497,4 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #endif
 #undef DOUT
 #undef AT
+#undef IDX

@@ -79,15 +79,15 @@ extern "C" {
 
 /* Layer outputs: offset into mem. */
 #define FASHION_CNN_C1_OUTPUT 623360  /* c1 output [64, 16, 28, 28] */
-#define FASHION_CNN_BN1_OUTPUT 2787392  /* bn1 output [64, 16, 28, 28] (not written by forward: bn1_forward_relu writes relu1's) */
+#define FASHION_CNN_BN1_OUTPUT 2787392  /* bn1 output [64, 16, 28, 28] (not written by forward: fashion_cnn_bn1_forward_relu writes relu1's) */
 #define FASHION_CNN_RELU1_OUTPUT 3590336  /* relu1 output [64, 16, 28, 28] */
 #define FASHION_CNN_P1_OUTPUT 4393152  /* p1 output [64, 16, 14, 14] */
 #define FASHION_CNN_C2_OUTPUT 4593856  /* c2 output [64, 32, 14, 14] */
-#define FASHION_CNN_BN2_OUTPUT 7446016  /* bn2 output [64, 32, 14, 14] (not written by forward: bn2_forward_relu writes relu2's) */
+#define FASHION_CNN_BN2_OUTPUT 7446016  /* bn2 output [64, 32, 14, 14] (not written by forward: fashion_cnn_bn2_forward_relu writes relu2's) */
 #define FASHION_CNN_RELU2_OUTPUT 7847552  /* relu2 output [64, 32, 14, 14] */
 #define FASHION_CNN_P2_OUTPUT 8248960  /* p2 output [64, 32, 7, 7] */
 #define FASHION_CNN_FC1_OUTPUT 8349312  /* fc1 output [64, 128] */
-#define FASHION_CNN_BN3_OUTPUT 8357504  /* bn3 output [64, 128] (not written by forward: bn3_forward_relu writes relu3's) */
+#define FASHION_CNN_BN3_OUTPUT 8357504  /* bn3 output [64, 128] (not written by forward: fashion_cnn_bn3_forward_relu writes relu3's) */
 #define FASHION_CNN_RELU3_OUTPUT 8365952  /* relu3 output [64, 128] */
 #define FASHION_CNN_FC2_OUTPUT 8374144  /* fc2 output [64, 10] */
 

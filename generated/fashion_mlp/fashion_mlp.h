@@ -68,10 +68,10 @@ extern "C" {
 
 /* Layer outputs: offset into mem. */
 #define FASHION_MLP_FC1_OUTPUT 1613760  /* fc1 output [128, 512] */
-#define FASHION_MLP_BN1_OUTPUT 1679296  /* bn1 output [128, 512] (not written by forward: bn1_forward_relu writes relu1's) */
+#define FASHION_MLP_BN1_OUTPUT 1679296  /* bn1 output [128, 512] (not written by forward: fashion_mlp_bn1_forward_relu writes relu1's) */
 #define FASHION_MLP_RELU1_OUTPUT 1745856  /* relu1 output [128, 512] */
 #define FASHION_MLP_FC2_OUTPUT 1811392  /* fc2 output [128, 256] */
-#define FASHION_MLP_BN2_OUTPUT 1844160  /* bn2 output [128, 256] (not written by forward: bn2_forward_relu writes relu2's) */
+#define FASHION_MLP_BN2_OUTPUT 1844160  /* bn2 output [128, 256] (not written by forward: fashion_mlp_bn2_forward_relu writes relu2's) */
 #define FASHION_MLP_RELU2_OUTPUT 1877440  /* relu2 output [128, 256] */
 #define FASHION_MLP_FC3_OUTPUT 1910208  /* fc3 output [128, 10] */
 

@@ -412,6 +412,36 @@ NNGEN_INLINE void nngen_store_part(real *p, nngen_vec v, int n) {
             if (l < n) p[l] = v[l];
 }
 
+#if defined(__AVX512F__) || (defined(__AVX__) && defined(__FMA__))
+#define NNGEN_PACK_8X8 1
+/* Rows 0..7 of pack (stride apart), 8 floats each, = the transpose of the 8 × 8 block at b whose rows
+ * are b_col apart: pack[k·stride + j] = b[j·b_col + k]. Eight loads, the usual AVX transpose (unpack pairs
+ * of rows, shuffle pairs of pairs, swap 128-bit halves), eight stores: about a third of an instruction per
+ * element where an element-by-element copy takes two. */
+NNGEN_INLINE void nngen_pack_8x8(float *pack, const long stride, const float *b, const long b_col) {
+    __m256 r[8], t[8], s[8];
+    for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(b + i * b_col);
+    /* t[i], t[i + 1]: rows i and i + 1 interleaved (r[i][0], r[i+1][0], r[i][1], r[i+1][1], ... per half) */
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    /* s[i + c]: element c (c + 4 in the upper half) of rows i .. i + 3 */
+    for (int i = 0; i < 8; i += 4) {
+        s[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) { /* column c: rows 0..3 from s[c], rows 4..7 from s[c + 4] */
+        _mm256_storeu_ps(pack + c * stride, _mm256_permute2f128_ps(s[c], s[c + 4], 0x20));
+        _mm256_storeu_ps(pack + (c + 4) * stride, _mm256_permute2f128_ps(s[c], s[c + 4], 0x31));
+    }
+}
+#else
+#define NNGEN_PACK_8X8 0
+#endif
+
 /* Copies B(0..kc, 0..width) into pack as kc rows of nr vectors, zero-padded beyond width. */
 NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const long b_row, const long b_col,
                                const int kc, const int width) {
@@ -426,9 +456,24 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
                 memcpy(pack + k * stride + v * NNGEN_LANES, &row, sizeof row);
             }
     } else { /* B is a transposed matrix (b_row == 1): read each of its columns contiguously */
+        int j0 = 0;
+#if NNGEN_PACK_8X8
+        if (sizeof(real) == 4 && b_row == 1) /* float: 8 × 8 blocks transposed in registers */
+            for (; j0 + 8 <= width; j0 += 8) {
+                int k = 0;
+                for (; k + 8 <= kc; k += 8)
+                    nngen_pack_8x8((float *)pack + k * stride + j0, stride, (const float *)b + j0 * b_col + k,
+                                   b_col);
+                for (; k < kc; k++)
+                    for (int j = j0; j < j0 + 8; j++) pack[k * stride + j] = b[j * b_col + k];
+            }
+#endif
+        /* The other columns (from j0 on), each read contiguously. (The loop starts at 0: started at j0,
+         * GCC 12 at -O3 -march=x86-64-v4 reports out-of-bounds iterations that are never reached.) */
         for (int j = 0; j < width; j++) {
             const real *src = b + j * b_col;
-            for (int k = 0; k < kc; k++) pack[k * stride + j] = src[k * b_row];
+            if (j >= j0)
+                for (int k = 0; k < kc; k++) pack[k * stride + j] = src[k * b_row];
         }
         for (int k = 0; k < kc; k++)
             for (int j = width; j < stride; j++) pack[k * stride + j] = 0;
@@ -1120,12 +1165,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
  * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
-/* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+/* The index of element (n, c, s) of a (N, C, S) tensor, and the element of t there. */
+#define IDX(n, c, s)   (((n)*C + (c)) * S + (s))
+#define AT(t, n, c, s) (t)[IDX(n, c, s)]
 
 #if NNGEN_BACKWARD
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). It reads the locals `fused`,
+ * `dout` and `y` of the function it is used in. */
 #if NNGEN_FAST
 /* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
  * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
@@ -1221,9 +1268,12 @@ PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int 
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            real masked[SUM_LANES];
-            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
-            LOAD(g, masked);
+            if (fused) {
+                real masked[SUM_LANES];
+                for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+                LOAD(g, masked);
+            } else
+                LOAD(g, dout + base + s);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
@@ -1353,7 +1403,7 @@ static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
 static void FN(forward_relu_task)(void *context, int c) {
@@ -1366,7 +1416,7 @@ static void FN(backward_relu_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
@@ -1508,7 +1558,7 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = DOUT(((n)*C + c0 + c) * S + s);
+                    const double g = DOUT(IDX(n, c0 + c, s));
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -1525,14 +1575,14 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
+                                 (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
         }
     }
 }
@@ -1582,6 +1632,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #endif
 #undef DOUT
 #undef AT
+#undef IDX
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -2147,12 +2198,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
  * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
-/* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+/* The index of element (n, c, s) of a (N, C, S) tensor, and the element of t there. */
+#define IDX(n, c, s)   (((n)*C + (c)) * S + (s))
+#define AT(t, n, c, s) (t)[IDX(n, c, s)]
 
 #if NNGEN_BACKWARD
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). It reads the locals `fused`,
+ * `dout` and `y` of the function it is used in. */
 #if NNGEN_FAST
 /* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
  * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
@@ -2248,9 +2301,12 @@ PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int 
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            real masked[SUM_LANES];
-            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
-            LOAD(g, masked);
+            if (fused) {
+                real masked[SUM_LANES];
+                for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+                LOAD(g, masked);
+            } else
+                LOAD(g, dout + base + s);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
@@ -2380,7 +2436,7 @@ static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
 static void FN(forward_relu_task)(void *context, int c) {
@@ -2393,7 +2449,7 @@ static void FN(backward_relu_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
@@ -2535,7 +2591,7 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = DOUT(((n)*C + c0 + c) * S + s);
+                    const double g = DOUT(IDX(n, c0 + c, s));
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -2552,14 +2608,14 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
+                                 (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
         }
     }
 }
@@ -2609,6 +2665,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #endif
 #undef DOUT
 #undef AT
+#undef IDX
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -3173,12 +3230,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
  * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
-/* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+/* The index of element (n, c, s) of a (N, C, S) tensor, and the element of t there. */
+#define IDX(n, c, s)   (((n)*C + (c)) * S + (s))
+#define AT(t, n, c, s) (t)[IDX(n, c, s)]
 
 #if NNGEN_BACKWARD
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). It reads the locals `fused`,
+ * `dout` and `y` of the function it is used in. */
 #if NNGEN_FAST
 /* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
  * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
@@ -3274,9 +3333,12 @@ PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int 
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            real masked[SUM_LANES];
-            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
-            LOAD(g, masked);
+            if (fused) {
+                real masked[SUM_LANES];
+                for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+                LOAD(g, masked);
+            } else
+                LOAD(g, dout + base + s);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
@@ -3406,7 +3468,7 @@ static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
 static void FN(forward_relu_task)(void *context, int c) {
@@ -3419,7 +3481,7 @@ static void FN(backward_relu_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
@@ -3561,7 +3623,7 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = DOUT(((n)*C + c0 + c) * S + s);
+                    const double g = DOUT(IDX(n, c0 + c, s));
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -3578,14 +3640,14 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
+                                 (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
         }
     }
 }
@@ -3635,6 +3697,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #endif
 #undef DOUT
 #undef AT
+#undef IDX
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -4249,12 +4312,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
  * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
-/* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+/* The index of element (n, c, s) of a (N, C, S) tensor, and the element of t there. */
+#define IDX(n, c, s)   (((n)*C + (c)) * S + (s))
+#define AT(t, n, c, s) (t)[IDX(n, c, s)]
 
 #if NNGEN_BACKWARD
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). It reads the locals `fused`,
+ * `dout` and `y` of the function it is used in. */
 #if NNGEN_FAST
 /* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
  * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
@@ -4350,9 +4415,12 @@ PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int 
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            real masked[SUM_LANES];
-            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
-            LOAD(g, masked);
+            if (fused) {
+                real masked[SUM_LANES];
+                for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+                LOAD(g, masked);
+            } else
+                LOAD(g, dout + base + s);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
@@ -4482,7 +4550,7 @@ static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
 static void FN(forward_relu_task)(void *context, int c) {
@@ -4495,7 +4563,7 @@ static void FN(backward_relu_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
@@ -4637,7 +4705,7 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = DOUT(((n)*C + c0 + c) * S + s);
+                    const double g = DOUT(IDX(n, c0 + c, s));
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -4654,14 +4722,14 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
+                                 (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
         }
     }
 }
@@ -4711,6 +4779,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #endif
 #undef DOUT
 #undef AT
+#undef IDX
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -5275,12 +5344,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
  * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
-/* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+/* The index of element (n, c, s) of a (N, C, S) tensor, and the element of t there. */
+#define IDX(n, c, s)   (((n)*C + (c)) * S + (s))
+#define AT(t, n, c, s) (t)[IDX(n, c, s)]
 
 #if NNGEN_BACKWARD
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). It reads the locals `fused`,
+ * `dout` and `y` of the function it is used in. */
 #if NNGEN_FAST
 /* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
  * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
@@ -5376,9 +5447,12 @@ PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int 
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            real masked[SUM_LANES];
-            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
-            LOAD(g, masked);
+            if (fused) {
+                real masked[SUM_LANES];
+                for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+                LOAD(g, masked);
+            } else
+                LOAD(g, dout + base + s);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
@@ -5508,7 +5582,7 @@ static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
 static void FN(forward_relu_task)(void *context, int c) {
@@ -5521,7 +5595,7 @@ static void FN(backward_relu_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
@@ -5663,7 +5737,7 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = DOUT(((n)*C + c0 + c) * S + s);
+                    const double g = DOUT(IDX(n, c0 + c, s));
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -5680,14 +5754,14 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
+                                 (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
         }
     }
 }
@@ -5737,6 +5811,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #endif
 #undef DOUT
 #undef AT
+#undef IDX
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -6203,12 +6278,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
  * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
-/* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+/* The index of element (n, c, s) of a (N, C, S) tensor, and the element of t there. */
+#define IDX(n, c, s)   (((n)*C + (c)) * S + (s))
+#define AT(t, n, c, s) (t)[IDX(n, c, s)]
 
 #if NNGEN_BACKWARD
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). It reads the locals `fused`,
+ * `dout` and `y` of the function it is used in. */
 #if NNGEN_FAST
 /* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
  * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
@@ -6304,9 +6381,12 @@ PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int 
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            real masked[SUM_LANES];
-            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
-            LOAD(g, masked);
+            if (fused) {
+                real masked[SUM_LANES];
+                for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+                LOAD(g, masked);
+            } else
+                LOAD(g, dout + base + s);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
@@ -6436,7 +6516,7 @@ static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
 static void FN(forward_relu_task)(void *context, int c) {
@@ -6449,7 +6529,7 @@ static void FN(backward_relu_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
@@ -6591,7 +6671,7 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = DOUT(((n)*C + c0 + c) * S + s);
+                    const double g = DOUT(IDX(n, c0 + c, s));
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -6608,14 +6688,14 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
+                                 (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
         }
     }
 }
@@ -6665,6 +6745,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #endif
 #undef DOUT
 #undef AT
+#undef IDX
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -7279,12 +7360,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
  * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
-/* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+/* The index of element (n, c, s) of a (N, C, S) tensor, and the element of t there. */
+#define IDX(n, c, s)   (((n)*C + (c)) * S + (s))
+#define AT(t, n, c, s) (t)[IDX(n, c, s)]
 
 #if NNGEN_BACKWARD
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). It reads the locals `fused`,
+ * `dout` and `y` of the function it is used in. */
 #if NNGEN_FAST
 /* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
  * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
@@ -7380,9 +7463,12 @@ PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int 
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            real masked[SUM_LANES];
-            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
-            LOAD(g, masked);
+            if (fused) {
+                real masked[SUM_LANES];
+                for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+                LOAD(g, masked);
+            } else
+                LOAD(g, dout + base + s);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
@@ -7512,7 +7598,7 @@ static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
 static void FN(forward_relu_task)(void *context, int c) {
@@ -7525,7 +7611,7 @@ static void FN(backward_relu_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
@@ -7667,7 +7753,7 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = DOUT(((n)*C + c0 + c) * S + s);
+                    const double g = DOUT(IDX(n, c0 + c, s));
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -7684,14 +7770,14 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
+                                 (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
         }
     }
 }
@@ -7741,6 +7827,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #endif
 #undef DOUT
 #undef AT
+#undef IDX
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -8305,12 +8392,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
  * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
-/* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+/* The index of element (n, c, s) of a (N, C, S) tensor, and the element of t there. */
+#define IDX(n, c, s)   (((n)*C + (c)) * S + (s))
+#define AT(t, n, c, s) (t)[IDX(n, c, s)]
 
 #if NNGEN_BACKWARD
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). It reads the locals `fused`,
+ * `dout` and `y` of the function it is used in. */
 #if NNGEN_FAST
 /* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
  * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
@@ -8406,9 +8495,12 @@ PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int 
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            real masked[SUM_LANES];
-            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
-            LOAD(g, masked);
+            if (fused) {
+                real masked[SUM_LANES];
+                for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+                LOAD(g, masked);
+            } else
+                LOAD(g, dout + base + s);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
@@ -8538,7 +8630,7 @@ static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
 static void FN(forward_relu_task)(void *context, int c) {
@@ -8551,7 +8643,7 @@ static void FN(backward_relu_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
@@ -8693,7 +8785,7 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = DOUT(((n)*C + c0 + c) * S + s);
+                    const double g = DOUT(IDX(n, c0 + c, s));
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -8710,14 +8802,14 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
+                                 (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
         }
     }
 }
@@ -8767,6 +8859,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #endif
 #undef DOUT
 #undef AT
+#undef IDX
 #undef NNGEN_GENERATED
 #undef FN
 #undef N
@@ -9233,12 +9326,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * where out > 0) where it reads dout. The same values in the same order as the two layers' separate calls,
  * with one pass over memory fewer each way and one tensor fewer in the forward's working set. */
 
-/* Element (n, c, s) of a (N, C, S) tensor. */
-#define AT(t, n, c, s) (t)[((n)*C + (c)) * S + (s)]
+/* The index of element (n, c, s) of a (N, C, S) tensor, and the element of t there. */
+#define IDX(n, c, s)   (((n)*C + (c)) * S + (s))
+#define AT(t, n, c, s) (t)[IDX(n, c, s)]
 
 #if NNGEN_BACKWARD
 /* The output's gradient at index i: dout[i], or when `fused` (a relu applied here) relu's backward of its
- * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). */
+ * output gradient dout, y[i] > 0 ? dout[i] : 0, with y relu's output (MASK). It reads the locals `fused`,
+ * `dout` and `y` of the function it is used in. */
 #if NNGEN_FAST
 /* relu's backward at one element, `y > 0 ? g : 0`, computed on g's bits (and-ed with all ones or all
  * zeros: the same value, +0 where masked) because GCC does not turn that branch into a vector select
@@ -9334,9 +9429,12 @@ PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int 
         int s = 0;
         for (; s + SUM_LANES <= S; s += SUM_LANES) {
             FN(dvec) g, v;
-            real masked[SUM_LANES];
-            for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
-            LOAD(g, masked);
+            if (fused) {
+                real masked[SUM_LANES];
+                for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
+                LOAD(g, masked);
+            } else
+                LOAD(g, dout + base + s);
             LOAD(v, row + s);
             acc += g;
             acc_xhat += g * (v - mean) * invstd;
@@ -9466,7 +9564,7 @@ static void FN(backward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 
 #ifdef RELU_OUT
 static void FN(forward_relu_task)(void *context, int c) {
@@ -9479,7 +9577,7 @@ static void FN(backward_relu_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
 }
-#endif
+#endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 
 /* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
@@ -9621,7 +9719,7 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = DOUT(((n)*C + c0 + c) * S + s);
+                    const double g = DOUT(IDX(n, c0 + c, s));
                     sum_dout[c] += g;
                     sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                 }
@@ -9638,14 +9736,14 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
                     for (int s = 0; s < S; s++) {
                         const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
                         NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (DOUT((n * C + c0 + c) * S + s) -
+                                 (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
                                                 inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                     }
         } else {
             for (int n = 0; n < N; n++)
                 for (int c = 0; c < cn; c++)
                     for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT((n * C + c0 + c) * S + s)));
+                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
         }
     }
 }
@@ -9695,6 +9793,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #endif
 #undef DOUT
 #undef AT
+#undef IDX
 #undef NNGEN_GENERATED
 #undef FN
 #undef N

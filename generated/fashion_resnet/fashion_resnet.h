@@ -124,17 +124,17 @@ extern "C" {
 
 /* Layer outputs: offset into mem. */
 #define FASHION_RESNET_STEM_OUTPUT 236160  /* stem output [32, 16, 28, 28] */
-#define FASHION_RESNET_STEM_BN_OUTPUT 1321408  /* stem_bn output [32, 16, 28, 28] (not written by forward: stem_bn_forward_relu writes stem_r's) */
+#define FASHION_RESNET_STEM_BN_OUTPUT 1321408  /* stem_bn output [32, 16, 28, 28] (not written by forward: fashion_resnet_stem_bn_forward_relu writes stem_r's) */
 #define FASHION_RESNET_STEM_R_OUTPUT 1722944  /* stem_r output [32, 16, 28, 28] */
 #define FASHION_RESNET_S1B0C1_OUTPUT 2124352  /* s1b0c1 output [32, 16, 28, 28] */
-#define FASHION_RESNET_S1B0N1_OUTPUT 7445312  /* s1b0n1 output [32, 16, 28, 28] (not written by forward: s1b0n1_forward_relu writes s1b0r1's) */
+#define FASHION_RESNET_S1B0N1_OUTPUT 7445312  /* s1b0n1 output [32, 16, 28, 28] (not written by forward: fashion_resnet_s1b0n1_forward_relu writes s1b0r1's) */
 #define FASHION_RESNET_S1B0R1_OUTPUT 7846848  /* s1b0r1 output [32, 16, 28, 28] */
 #define FASHION_RESNET_S1B0C2_OUTPUT 8248256  /* s1b0c2 output [32, 16, 28, 28] */
 #define FASHION_RESNET_S1B0N2_OUTPUT 13569216  /* s1b0n2 output [32, 16, 28, 28] */
 #define FASHION_RESNET_S1B0A_OUTPUT 13970752  /* s1b0a output [32, 16, 28, 28] */
 #define FASHION_RESNET_S1B0R_OUTPUT 14372160  /* s1b0r output [32, 16, 28, 28] */
 #define FASHION_RESNET_S2B0C1_OUTPUT 14773568  /* s2b0c1 output [32, 32, 14, 14] */
-#define FASHION_RESNET_S2B0N1_OUTPUT 16308544  /* s2b0n1 output [32, 32, 14, 14] (not written by forward: s2b0n1_forward_relu writes s2b0r1's) */
+#define FASHION_RESNET_S2B0N1_OUTPUT 16308544  /* s2b0n1 output [32, 32, 14, 14] (not written by forward: fashion_resnet_s2b0n1_forward_relu writes s2b0r1's) */
 #define FASHION_RESNET_S2B0R1_OUTPUT 16509376  /* s2b0r1 output [32, 32, 14, 14] */
 #define FASHION_RESNET_S2B0C2_OUTPUT 16710080  /* s2b0c2 output [32, 32, 14, 14] */
 #define FASHION_RESNET_S2B0N2_OUTPUT 19378624  /* s2b0n2 output [32, 32, 14, 14] */
@@ -143,7 +143,7 @@ extern "C" {
 #define FASHION_RESNET_S2B0A_OUTPUT 20307648  /* s2b0a output [32, 32, 14, 14] */
 #define FASHION_RESNET_S2B0R_OUTPUT 20508352  /* s2b0r output [32, 32, 14, 14] */
 #define FASHION_RESNET_S3B0C1_OUTPUT 20709056  /* s3b0c1 output [32, 64, 7, 7] */
-#define FASHION_RESNET_S3B0N1_OUTPUT 21492672  /* s3b0n1 output [32, 64, 7, 7] (not written by forward: s3b0n1_forward_relu writes s3b0r1's) */
+#define FASHION_RESNET_S3B0N1_OUTPUT 21492672  /* s3b0n1 output [32, 64, 7, 7] (not written by forward: fashion_resnet_s3b0n1_forward_relu writes s3b0r1's) */
 #define FASHION_RESNET_S3B0R1_OUTPUT 21593152  /* s3b0r1 output [32, 64, 7, 7] */
 #define FASHION_RESNET_S3B0C2_OUTPUT 21693504  /* s3b0c2 output [32, 64, 7, 7] */
 #define FASHION_RESNET_S3B0N2_OUTPUT 23060032  /* s3b0n2 output [32, 64, 7, 7] */

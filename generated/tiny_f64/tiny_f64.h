@@ -65,7 +65,7 @@ extern "C" {
 /* Layer outputs: offset into mem. */
 #define TINY_F64_BN0_OUTPUT 1984  /* bn0 output [4, 2, 3, 3] */
 #define TINY_F64_FC1_OUTPUT 2240  /* fc1 output [4, 7] */
-#define TINY_F64_BN1_OUTPUT 2304  /* bn1 output [4, 7] (not written by forward: bn1_forward_relu writes relu1's) */
+#define TINY_F64_BN1_OUTPUT 2304  /* bn1 output [4, 7] (not written by forward: tiny_f64_bn1_forward_relu writes relu1's) */
 #define TINY_F64_RELU1_OUTPUT 2496  /* relu1 output [4, 7] */
 #define TINY_F64_FC2_OUTPUT 2560  /* fc2 output [4, 5] */
 
