@@ -23,12 +23,10 @@ struct NetworkWriter {
             switch layer.definition.arity {
             case .unary:
                 let arguments = "mem, \(source(layer.sources[0])), train, rng"
-                if let fusion = plan.fusion(producer: index) {
-                    let activation = graph.layers[fusion.activation]
-                    out += "    \(call(.fusedForward(fusion.kind), layer.name, arguments));  /* \(shapes), then \(activation.name) */\n"
-                } else {
-                    out += "    \(call(.layerForward, layer.name, arguments));  /* \(shapes) */\n"
-                }
+                let fusion = plan.fusion(producer: index)
+                let entry = fusion.map { EntryPoint.fusedForward($0.kind) } ?? .layerForward
+                let then = fusion.map { ", then \(graph.layers[$0.activation].name)" } ?? ""
+                out += "    \(call(entry, layer.name, arguments));  /* \(shapes)\(then) */\n"
             case .merge:
                 out += "    {  /* \(shapes) */\n"
                 out += "        const real *const x[\(layer.sources.count)] = {\(sourceList(index))};\n"
@@ -53,18 +51,14 @@ struct NetworkWriter {
                 out += "    /* \(layer.name): by \(graph.layers[fusion.producer].name)_backward_\(fusion.kind) */\n"
                 continue
             }
-            let dout = gradient(.layer(index))
+            // A fused producer reads its activation's output gradient; its own is never made.
+            let fusion = plan.fusion(producer: index)
+            let dout = gradient(.layer(fusion?.activation ?? index))
             switch layer.definition.arity {
             case .unary:
-                if let fusion = plan.fusion(producer: index) {
-                    // The activation's output gradient in; the producer's output gradient is never made.
-                    let arguments =
-                        "mem, \(source(layer.sources[0])), \(gradient(.layer(fusion.activation))), \(gradient(layer.sources[0])), train"
-                    out += "    \(call(.fusedBackward(fusion.kind), layer.name, arguments));\n"
-                } else {
-                    let arguments = "mem, \(source(layer.sources[0])), \(dout), \(gradient(layer.sources[0])), train"
-                    out += "    \(call(.layerBackward, layer.name, arguments));\n"
-                }
+                let entry = fusion.map { EntryPoint.fusedBackward($0.kind) } ?? .layerBackward
+                let arguments = "mem, \(source(layer.sources[0])), \(dout), \(gradient(layer.sources[0])), train"
+                out += "    \(call(entry, layer.name, arguments));\n"
             case .merge:
                 out += "    {\n"
                 out += "        const real *const x[\(layer.sources.count)] = {\(sourceList(index))};\n"

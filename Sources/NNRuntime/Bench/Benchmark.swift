@@ -171,24 +171,14 @@ public enum Benchmark {
             let inputs: [UnsafeRawPointer?] = layer.sources.map(model.pointer(to:))
             // As the training step: no gradient for the network input, one scratch buffer for the others.
             let gradients = layer.sources.map { $0 == .input ? nil : dx }
-            let kernels = model.functions.layers[index]
             // As the step calls them: a fused activation's kernels are inside its producer's (its times 0).
-            let calls: (forward: () -> Void, backward: () -> Void)?
-            if model.plan.fusion(activation: index) != nil {
-                calls = nil
-            } else if let fused = model.functions.fused[index] {
-                calls = (
-                    { fused.forward(model.memory, inputs[0], 1, 1) },
-                    { fused.backward(model.memory, inputs[0], dout, gradients[0], 1) }
-                )
-            } else {
-                calls = (
-                    { kernels.forward(model.memory, inputs, train: 1, rng: 1) },
-                    { kernels.backward(model.memory, inputs, dout: dout, dx: gradients, train: 1) }
-                )
-            }
-            let forwardSeconds = calls.map { c in median((0..<repeats).map { _ in timed(c.forward) }) } ?? 0
-            let backwardSeconds = calls.map { c in median((0..<repeats).map { _ in timed(c.backward) }) } ?? 0
+            let kernels = model.plan.fusion(activation: index) == nil ? model.functions.stepKernels(index) : nil
+            let forwardSeconds =
+                kernels.map { k in median((0..<repeats).map { _ in timed { k.forward(model.memory, inputs, train: 1, rng: 1) } }) } ?? 0
+            let backwardSeconds =
+                kernels.map { k in
+                    median((0..<repeats).map { _ in timed { k.backward(model.memory, inputs, dout: dout, dx: gradients, train: 1) } })
+                } ?? 0
             times.append(
                 LayerTime(
                     name: layer.name, kind: layer.kind, forwardSeconds: forwardSeconds,

@@ -35,7 +35,8 @@ extension CompiledModel {
     /// One training step made from Swift with the calls of the generated `train_step` — every layer's
     /// forward in order, the loss forward and backward, every layer's backward in reverse onto the same
     /// gradient slots (no gradient for the network input), the update — each call timed. A fused
-    /// activation's time is its producer's: the producer's entries time the fused calls (`ActivationFusion`). Trains exactly as
+    /// activation's time is its producer's: the producer's entries time the fused calls
+    /// (`ActivationFusion`). Trains exactly as
     /// `stagedTrainStep` does (tests check the parameters bit for bit). Adds each call's seconds to
     /// `seconds`: `2·layers + 2` entries, forward and backward of layer i at 2i and 2i + 1, then the loss
     /// and the update.
@@ -66,11 +67,7 @@ extension CompiledModel {
         let loss = 2 * layers.count
         clock = DispatchTime.now().uptimeNanoseconds
         for index in layers.indices where plan.fusion(activation: index) == nil {
-            if let fused = functions.fused[index] {
-                fused.forward(memory, inputs[index][0], 1, rng)
-            } else {
-                functions.layers[index].forward(memory, inputs[index], train: 1, rng: rng)
-            }
+            functions.stepKernels(index).forward(memory, inputs[index], train: 1, rng: rng)
             lap(2 * index)
         }
         let output = UnsafeRawPointer(slot(plan.outputOffset))
@@ -78,12 +75,9 @@ extension CompiledModel {
         functions.lossBackward(memory, output, targetBuffer, slot(plan.outputGradientOffset))
         lap(loss)
         for index in layers.indices.reversed() where plan.fusion(activation: index) == nil {
-            if let fusion = plan.fusion(producer: index), let fused = functions.fused[index] {
-                fused.backward(memory, inputs[index][0], slot(plan.layers[fusion.activation].gradient), gradients[index][0], 1)
-            } else {
-                functions.layers[index].backward(
-                    memory, inputs[index], dout: slot(plan.layers[index].gradient), dx: gradients[index], train: 1)
-            }
+            // A fused producer reads its activation's output gradient.
+            let dout = slot(plan.layers[plan.fusion(producer: index)?.activation ?? index].gradient)
+            functions.stepKernels(index).backward(memory, inputs[index], dout: dout, dx: gradients[index], train: 1)
             lap(2 * index + 1)
         }
         update(memory, learningRate, step)

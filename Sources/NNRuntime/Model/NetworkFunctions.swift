@@ -80,9 +80,13 @@ struct NetworkFunctions {
     var layers: [LayerFunctions]
     /// Per layer, its forward and backward with the activation it applies (`EntryPoint.fusedForward`),
     /// for the producers of the plan's fusions; nil for every other layer.
-    var fused: [(forward: LayerForwardFunction, backward: LayerBackwardFunction)?]
+    var fused: [LayerFunctions?]
     var lossForward: LossForwardFunction
     var lossBackward: LossBackwardFunction
+
+    /// The kernels the whole-network step calls for layer `index`: its fused ones when it is a fusion's
+    /// producer, else its own. (A fusion's activation is not called at all: see `MemoryPlan.fusions`.)
+    func stepKernels(_ index: Int) -> LayerFunctions { fused[index] ?? layers[index] }
 
     /// Looks every symbol up by its generated name.
     init(graph: ShapedGraph, plan: MemoryPlan, program: any CompiledProgram) throws {
@@ -117,10 +121,9 @@ struct NetworkFunctions {
         fused = try graph.layers.indices.map { index in
             guard let fusion = plan.fusion(producer: index) else { return nil }
             let owner = graph.layers[index].name
-            return (
+            return .unary(
                 try lookup(.fusedForward(fusion.kind), owner: owner, as: LayerForwardFunction.self),
-                try lookup(.fusedBackward(fusion.kind), owner: owner, as: LayerBackwardFunction.self)
-            )
+                try lookup(.fusedBackward(fusion.kind), owner: owner, as: LayerBackwardFunction.self))
         }
         lossForward = try lookup(.lossForward, owner: "loss", as: LossForwardFunction.self)
         lossBackward = try lookup(.lossBackward, owner: "loss", as: LossBackwardFunction.self)
