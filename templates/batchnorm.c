@@ -294,9 +294,9 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     FN(arguments) t = {mem, x, NULL, NULL, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL, 0};
 #else
-    const nngen_job job = {FN(forward_task), &t, C, SMALL};
+    const nngen_job job = {FN(forward_task), &t, C, SMALL, 0};
 #endif
     nngen_parallel(&job, 1);
 #else
@@ -316,9 +316,9 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
     FN(arguments) t = {mem, x, dout, dx, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL, 0};
 #else
-    const nngen_job job = {FN(backward_task), &t, C, SMALL};
+    const nngen_job job = {FN(backward_task), &t, C, SMALL, 0};
 #endif
     nngen_parallel(&job, 1);
 #else

@@ -257,7 +257,7 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
+    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
@@ -267,16 +267,16 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK}
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
               : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK},
+                            WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
     };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {

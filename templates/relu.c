@@ -60,7 +60,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL};
+    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -75,7 +75,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL};
+    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);

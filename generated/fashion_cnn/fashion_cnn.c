@@ -84,12 +84,16 @@ int strcmp(const char *, const char *);
 #define NNGEN_SPINS       20000 /* pauses an idle thread spins (about 0.5 ms on Zen 5) before it sleeps */
 
 /* Tasks 0 .. tasks−1 of one kind: run(context, t) does task t. `small`: too little work (under
- * NNGEN_PARALLEL_WORK multiply-adds) to be worth waking other threads. */
+ * NNGEN_PARALLEL_WORK multiply-adds) to be worth waking other threads. `whole` (0: none): the same work
+ * cut into fewer, larger tasks for a single thread, run(context, tasks + w) for w = 0 .. whole − 1 (a
+ * GEMM's panels at full height: each B block packed once instead of once per row range). Either way
+ * every output element is computed by the same operations in the same order. */
 typedef struct {
     void (*run)(void *context, int task);
     void *context;
     int tasks;
     int small;
+    int whole;
 } nngen_job;
 #ifndef NNGEN_PARALLEL_WORK
 #define NNGEN_PARALLEL_WORK 262144
@@ -242,14 +246,22 @@ static inline int nngen_set_threads(int threads) {
     return wanted;
 }
 
+/* Runs every job on the calling thread alone, in its `whole` tasks where it has them. */
+static inline void nngen_serial(const nngen_job *jobs, int count) {
+    for (int j = 0; j < count; j++) {
+        const int first = jobs[j].whole > 0 ? jobs[j].tasks : 0;
+        const int tasks = jobs[j].whole > 0 ? jobs[j].whole : jobs[j].tasks;
+        for (int t = 0; t < tasks; t++) jobs[j].run(jobs[j].context, first + t);
+    }
+}
+
 /* Runs every task of `jobs` on the pool's threads, the caller's included, and returns when all have
  * finished. A call made while another thread owns the pool runs everything on the calling thread. */
 static inline void nngen_parallel(const nngen_job *jobs, int count) {
     nngen_batch batch = {jobs, count, 0};
     for (int j = 0; j < count; j++) batch.tasks += (unsigned)jobs[j].tasks;
     if (__atomic_exchange_n(&nngen_pool.busy, 1, __ATOMIC_ACQUIRE)) {
-        for (int j = 0; j < count; j++)
-            for (int t = 0; t < jobs[j].tasks; t++) jobs[j].run(jobs[j].context, t);
+        nngen_serial(jobs, count);
         return;
     }
     if (!nngen_pool.wanted) nngen_pool.wanted = nngen_default_threads();
@@ -257,8 +269,7 @@ static inline void nngen_parallel(const nngen_job *jobs, int count) {
     int worth = 0; /* some job is big enough to share */
     for (int j = 0; j < count; j++) worth |= !jobs[j].small;
     if (nngen_pool.threads <= 1 || batch.tasks <= 1 || !worth) {
-        for (int j = 0; j < count; j++)
-            for (int t = 0; t < jobs[j].tasks; t++) jobs[j].run(jobs[j].context, t);
+        nngen_serial(jobs, count);
     } else {
         nngen_work(nngen_publish(batch));
         for (int spin = 0; spin < NNGEN_SPINS; spin++) {
@@ -337,8 +348,14 @@ typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
 #define NNGEN_GEMM_MR_FIT(cols)   (NNGEN_REGISTERS * 3 / 4 / NNGEN_GEMM_NR(cols))
 #define NNGEN_GEMM_MR_MAX(cols)   (NNGEN_GEMM_MR_FIT(cols) < 16 ? NNGEN_GEMM_MR_FIT(cols) : 16)
 #define NNGEN_GEMM_MR(rows, cols) ((rows) < NNGEN_GEMM_MR_MAX(cols) ? (rows) : NNGEN_GEMM_MR_MAX(cols))
-/* Depth block: the packed B block (kc × nr vectors) takes NNGEN_PANEL_BYTES, half of a 48 KiB L1. */
+/* Depth block: the packed B block (kc × nr vectors) takes NNGEN_PANEL_BYTES of a 48 KiB L1: two thirds
+ * with AVX-512 (W1's fc1 forward, depth 784 in 5 blocks instead of 7: 6% faster on an Intel Xeon of
+ * family 6 model 207), half otherwise (the AVX2 path measured the same either way). */
+#if defined(__AVX512F__)
+#define NNGEN_PANEL_BYTES 32768
+#else
 #define NNGEN_PANEL_BYTES 24576
+#endif
 #define NNGEN_GEMM_KC(nr) (NNGEN_PANEL_BYTES / ((nr)*NNGEN_VECTOR_BYTES))
 /* Row ranges per panel: enough tasks (about 16) to share among threads, at least 2·mr rows each. */
 #define NNGEN_GEMM_WIDTH(cols)  (NNGEN_GEMM_NR(cols) * NNGEN_LANES)
@@ -361,7 +378,8 @@ typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
                        cols, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, task)
 #define NNGEN_GEMM_JOB(run, context, rows, cols, depth)                                                      \
     ((nngen_job){run, context, NNGEN_GEMM_TASKS(rows, cols),                                                 \
-                 (double)(rows) * (cols) * (depth) < NNGEN_PARALLEL_WORK})
+                 (double)(rows) * (cols) * (depth) < NNGEN_PARALLEL_WORK,                                    \
+                 NNGEN_GEMM_CHUNKS(rows, cols) > 1 ? NNGEN_GEMM_PANELS(cols) : 0})
 
 #define NNGEN_INLINE static inline __attribute__((always_inline))
 
@@ -614,7 +632,8 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
 }
 
 /* One task of a GEMM (see above): panel task / chunks, row range task % chunks, with C starting as
- * `from` says. Inlined into a layer's task function with its constant shapes and strides.
+ * `from` says; task panels · chunks + p is panel p at full height (nngen_job's `whole`, one thread).
+ * Inlined into a layer's task function with its constant shapes and strides.
  * A last panel narrower than nr vectors costs as much as a full one (49 columns would take two
  * 48-column panels); when that wastes more than an eighth of the work, it runs with a narrower tile
  * (only then: each tile shape is more code to compile). */
@@ -623,13 +642,15 @@ NNGEN_INLINE void nngen_gemm_task_ex(const int mr, const int nr, const int chunk
                                      const long a_step, const real *b, const long b_row, const long b_col,
                                      const int from, const real *c0, real *c, const long ldc,
                                      const int task) {
-    const int panel = task / chunks, chunk = task % chunks;
+    const int panels = (cols + nr * NNGEN_LANES - 1) / (nr * NNGEN_LANES);
+    const int whole = task >= panels * chunks;
+    const int panel = whole ? task - panels * chunks : task / chunks, chunk = task % chunks;
     const int tiles = (rows + mr - 1) / mr;
-    const int i0 = tiles * chunk / chunks * mr;
-    const int i1 = tiles * (chunk + 1) / chunks * mr < rows ? tiles * (chunk + 1) / chunks * mr : rows;
+    const int i0 = whole ? 0 : tiles * chunk / chunks * mr;
+    const int end = tiles * (chunk + 1) / chunks * mr;
+    const int i1 = whole || end > rows ? rows : end;
     const int j0 = panel * nr * NNGEN_LANES;
     const int width = cols - j0 < nr * NNGEN_LANES ? cols - j0 : nr * NNGEN_LANES;
-    const int panels = (cols + nr * NNGEN_LANES - 1) / (nr * NNGEN_LANES);
     const int last_vectors = (cols - (panels - 1) * nr * NNGEN_LANES + NNGEN_LANES - 1) / NNGEN_LANES;
     const int narrow = panel == panels - 1 && (nr - last_vectors) * 8 > panels * nr;
     if (narrow && last_vectors == 1)
@@ -704,7 +725,7 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
         total += ranges[2 * t + 1];
     }
 #if NNGEN_FAST
-    const nngen_job job = {nngen_update_task, &u, tasks, total < NNGEN_UPDATE_PARALLEL};
+    const nngen_job job = {nngen_update_task, &u, tasks, total < NNGEN_UPDATE_PARALLEL, 0};
     nngen_parallel(&job, 1);
 #else
     (void)total;
@@ -976,7 +997,7 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
+    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
@@ -986,16 +1007,16 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK}
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
               : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK},
+                            WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
     };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
@@ -1433,9 +1454,9 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     FN(arguments) t = {mem, x, NULL, NULL, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL, 0};
 #else
-    const nngen_job job = {FN(forward_task), &t, C, SMALL};
+    const nngen_job job = {FN(forward_task), &t, C, SMALL, 0};
 #endif
     nngen_parallel(&job, 1);
 #else
@@ -1455,9 +1476,9 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
     FN(arguments) t = {mem, x, dout, dx, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL, 0};
 #else
-    const nngen_job job = {FN(backward_task), &t, C, SMALL};
+    const nngen_job job = {FN(backward_task), &t, C, SMALL, 0};
 #endif
     nngen_parallel(&job, 1);
 #else
@@ -1719,7 +1740,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL};
+    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -1734,7 +1755,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL};
+    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
@@ -2105,7 +2126,7 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
+    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
@@ -2115,16 +2136,16 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK};
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK}
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
               : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK},
+                            WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
     };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
@@ -2562,9 +2583,9 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     FN(arguments) t = {mem, x, NULL, NULL, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL, 0};
 #else
-    const nngen_job job = {FN(forward_task), &t, C, SMALL};
+    const nngen_job job = {FN(forward_task), &t, C, SMALL, 0};
 #endif
     nngen_parallel(&job, 1);
 #else
@@ -2584,9 +2605,9 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
     FN(arguments) t = {mem, x, dout, dx, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL, 0};
 #else
-    const nngen_job job = {FN(backward_task), &t, C, SMALL};
+    const nngen_job job = {FN(backward_task), &t, C, SMALL, 0};
 #endif
     nngen_parallel(&job, 1);
 #else
@@ -2848,7 +2869,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL};
+    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -2863,7 +2884,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL};
+    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
@@ -3481,9 +3502,9 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     FN(arguments) t = {mem, x, NULL, NULL, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL};
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL, 0};
 #else
-    const nngen_job job = {FN(forward_task), &t, C, SMALL};
+    const nngen_job job = {FN(forward_task), &t, C, SMALL, 0};
 #endif
     nngen_parallel(&job, 1);
 #else
@@ -3503,9 +3524,9 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
     FN(arguments) t = {mem, x, dout, dx, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL};
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL, 0};
 #else
-    const nngen_job job = {FN(backward_task), &t, C, SMALL};
+    const nngen_job job = {FN(backward_task), &t, C, SMALL, 0};
 #endif
     nngen_parallel(&job, 1);
 #else
@@ -3767,7 +3788,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL};
+    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -3782,7 +3803,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL};
+    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
