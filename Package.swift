@@ -26,8 +26,10 @@ let package = Package(
         .target(name: "NNGen", path: "Sources/NNGen", plugins: ["EmbedTemplates"]),
         .executableTarget(name: "EmbedTemplatesTool", path: "Sources/EmbedTemplatesTool"),
         .plugin(name: "EmbedTemplates", capability: .buildTool(), dependencies: ["EmbedTemplatesTool"]),
+        // The vector GEMM the runtime lends to the code libtcc compiles (the scalar path's sums, same bits).
+        .target(name: "CNNGenHost", path: "Sources/CNNGenHost", exclude: ["gemm_kernel.inc", "gemm_entry.inc"]),
         // The runtime: compile C (libtcc), own model memory, tensor files, data sets, training.
-        .target(name: "NNRuntime", dependencies: ["NNGen", "CTCC", "CZlib"], path: "Sources/NNRuntime"),
+        .target(name: "NNRuntime", dependencies: ["NNGen", "CTCC", "CZlib", "CNNGenHost"], path: "Sources/NNRuntime"),
         // ONNX import: onnx.pb.swift is generated once from proto/onnx.proto (scripts/regenerate-onnx.sh).
         .target(
             name: "NNImport", dependencies: ["NNGen", "NNRuntime", .product(name: "SwiftProtobuf", package: "swift-protobuf")],

@@ -93,7 +93,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 }
 #endif /* NNGEN_BACKWARD */
 
-#else /* scalar path */
+#else /* scalar path (in the runtime's libtcc builds, NNGEN_HOST_GEMM: the host's vector GEMM, same sums) */
+
+#if !defined(NNGEN_HOST_GEMM)
 
 /* o[i] += a·v[i] for i < M, each a fused multiply-add (NNGEN_MADD). Unrolled by 8 with moving pointers:
  * tcc does not optimize, and this form runs about 2.6× faster under it than an indexed loop; every o[i]
@@ -143,7 +145,8 @@ static real FN(dot)(real start, const real *g, const real *w) {
     for (int m = 0; m < M; m++) s = NNGEN_MADD(g[m], w[m], s);
     return s;
 }
-#endif /* NNGEN_BACKWARD */
+#endif                       /* NNGEN_BACKWARD */
+#endif                       /* !NNGEN_HOST_GEMM */
 
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
@@ -153,11 +156,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     const real *w = mem + P_WEIGHT;
     (void)train;
     (void)rng;
+#if defined(NNGEN_HOST_GEMM) /* out = b + x·W: A = x (N, D), B = W (D, M), the bias along the row */
+    NNGEN_HOST_GEMM_CALL(N, M, D, x, D, 1, w, M, 1, NNGEN_FROM_ROW, HAS_BIAS ? mem + P_BIAS : NULL, out, M);
+#else
     for (int n = 0; n < N; n++) {
         real *o = out + n * M;
         for (int m = 0; m < M; m++) o[m] = HAS_BIAS ? mem[P_BIAS + m] : 0;
         for (int d = 0; d < D; d++) FN(axpy)(o, x[n * D + d], w + d * M);
     }
+#endif
 }
 
 #if NNGEN_BACKWARD
@@ -170,6 +177,17 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     (void)train;
+#if defined(NNGEN_HOST_GEMM) /* dW = xᵀ·dout, db = Σ_n dout[n], dx = dout·Wᵀ (B = Wᵀ: B(m, d) = W[d·M + m]) */
+    NNGEN_HOST_GEMM_CALL(D, M, N, x, 1, D, dout, M, 1, NNGEN_FROM_ROW, NULL, dw, M);
+    if (HAS_BIAS) {
+        for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
+        for (int n = 0; n < N; n++)
+            for (int m = 0; m < M; m++) mem[G_BIAS + m] += dout[n * M + m];
+    }
+    if (dx)
+        NNGEN_HOST_GEMM_CALL(N, D, M, dout, M, 1, w, 1, M, DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW,
+                             NULL, dx, D);
+#else
     for (int i = 0; i < D * M; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
@@ -186,6 +204,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d + 4 <= D; d += 4) FN(dot4)(g, w + d * M, dx + n * D + d);
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
+#endif
 }
 #endif /* NNGEN_BACKWARD */
 #endif

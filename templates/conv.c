@@ -303,7 +303,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DX_NR
 #undef WORK
 
-#else /* scalar path: the same sums in the same order */
+#else /* scalar path: the same sums in the same order (NNGEN_HOST_GEMM: the runtime's vector GEMM, same sums) */
 
 /* Forward, per sample n, with col[n] = im2col(x[n]) and g = f / FG:
  *   out[n][f][p] = b[f] + Σ_{k < CKKG} Wm[f][k]·col[n][g·CKKG + k][p]   (as row updates: out row += Wm[f][k]·col row) */
@@ -315,6 +315,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     for (int n = 0; n < N; n++) {
         real *col = mem + S_COL + n * COL_ROWS * OHW;
         FN(im2col)(x + n * C * IH * IW, col);
+#if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
+        for (int g = 0; g < GROUPS; g++)
+            NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
+                                 HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                                 HAS_BIAS ? mem + P_BIAS + g * FG : NULL, out + (n * F + g * FG) * OHW, OHW);
+#else
         for (int f = 0; f < F; f++) {
             real *o = out + (n * F + f) * OHW;
             const real *wf = w + f * CKKG;
@@ -326,6 +332,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
                 for (int p = 0; p < OHW; p++) o[p] = NNGEN_MADD(wk, ck[p], o[p]);
             }
         }
+#endif
     }
 }
 
@@ -348,6 +355,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
         const real *col = mem + S_COL + n * COL_ROWS * OHW;
+#if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
+        for (int h = 0; h < GROUPS; h++)
+            NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
+                                 NNGEN_FROM_C, NULL, dw + h * FG * CKKG, CKKG);
+        if (HAS_BIAS)
+            for (int f = 0; f < F; f++)
+                for (int p = 0; p < OHW; p++) mem[G_BIAS + f] += g[f * OHW + p];
+#else
         for (int f = 0; f < F; f++) {
             const real *gf = g + f * OHW;
             if (HAS_BIAS)
@@ -359,10 +374,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 dw[f * CKKG + k] = s;
             }
         }
+#endif
     }
     if (!dx) return;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
+#if defined(NNGEN_HOST_GEMM) /* group h: dcol rows (CKKG, OHW) = (Wm rows (FG, CKKG))ᵀ · g rows (FG, OHW) */
+        for (int h = 0; h < GROUPS; h++)
+            NNGEN_HOST_GEMM_CALL(CKKG, OHW, FG, w + h * FG * CKKG, 1, CKKG, g + h * FG * OHW, OHW, 1,
+                                 NNGEN_FROM_ROW, NULL, dcol + h * CKKG * OHW, OHW);
+#else
         for (int i = 0; i < CKK * OHW; i++) dcol[i] = 0;
         for (int f = 0; f < F; f++)
             for (int k = 0; k < CKKG; k++) {
@@ -370,6 +391,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 real *d = dcol + ((f / FG) * CKKG + k) * OHW;
                 for (int p = 0; p < OHW; p++) d[p] = NNGEN_MADD(wk, g[f * OHW + p], d[p]);
             }
+#endif
         FN(col2im)(dcol, dx + n * C * IH * IW);
     }
 }

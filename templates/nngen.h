@@ -58,6 +58,33 @@ int strcmp(const char *, const char *);
 #define NNGEN_FAST 0
 #endif
 
+/* Where C(i, j) of a GEMM starts before the first product (nngen_gemm_task_ex, nngen_host_gemm):
+ *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
+ *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
+ *   NNGEN_FROM_C       C(i, j) itself: the products are added onto what C holds (a sum over several calls) */
+#define NNGEN_FROM_ROW    0
+#define NNGEN_FROM_COLUMN 1
+#define NNGEN_FROM_C      2
+
+#if !NNGEN_FAST && defined(NNGEN_HOST_GEMM)
+/* Only when the nngen runtime compiles this code with libtcc: the runtime lends its vector GEMM
+ * (Sources/CNNGenHost) to the scalar path. C = start + A·B in nngen_gemm_task_ex's notation, with every
+ * C(i, j) summed as the scalar loops sum it: fma of each product into the running sum, k = 0, 1, 2, ...
+ * in order. The same bits as the loops, at vector speed (tcc does not vectorize). */
+void nngen_host_gemm_f32(int rows, int cols, int depth, const float *a, long a_row, long a_step,
+                         const float *b, long b_row, long b_col, int from, const float *c0, float *c,
+                         long ldc);
+void nngen_host_gemm_f64(int rows, int cols, int depth, const double *a, long a_row, long a_step,
+                         const double *b, long b_row, long b_col, int from, const double *c0, double *c,
+                         long ldc);
+#define NNGEN_HOST_GEMM_CALL(rows, cols, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc)         \
+    (sizeof(real) == 4                                                                                       \
+         ? nngen_host_gemm_f32(rows, cols, depth, (const float *)(a), a_row, a_step, (const float *)(b),     \
+                               b_row, b_col, from, (const float *)(c0), (float *)(c), ldc)                   \
+         : nngen_host_gemm_f64(rows, cols, depth, (const double *)(a), a_row, a_step, (const double *)(b),   \
+                               b_row, b_col, from, (const double *)(c0), (double *)(c), ldc))
+#endif
+
 #if NNGEN_FAST
 #include <pthread.h>
 #include <stdlib.h>
@@ -490,14 +517,6 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
             for (int j = width; j < stride; j++) pack[k * stride + j] = 0;
     }
 }
-
-/* Where C(i, j) starts before the first product (see nngen_gemm_task_ex):
- *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
- *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
- *   NNGEN_FROM_C       C(i, j) itself: the products are added onto what C holds (a sum over several calls) */
-#define NNGEN_FROM_ROW    0
-#define NNGEN_FROM_COLUMN 1
-#define NNGEN_FROM_C      2
 
 #if NNGEN_TILE_4X3
 /* The k loop of a full 4-row, 3-vector tile (see NNGEN_TILE_4X3): acc[r][v] += A(r, k)·B(k, v) for k = 0

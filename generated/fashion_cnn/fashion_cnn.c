@@ -65,6 +65,33 @@ int strcmp(const char *, const char *);
 #define NNGEN_FAST 0
 #endif
 
+/* Where C(i, j) of a GEMM starts before the first product (nngen_gemm_task_ex, nngen_host_gemm):
+ *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
+ *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
+ *   NNGEN_FROM_C       C(i, j) itself: the products are added onto what C holds (a sum over several calls) */
+#define NNGEN_FROM_ROW    0
+#define NNGEN_FROM_COLUMN 1
+#define NNGEN_FROM_C      2
+
+#if !NNGEN_FAST && defined(NNGEN_HOST_GEMM)
+/* Only when the nngen runtime compiles this code with libtcc: the runtime lends its vector GEMM
+ * (Sources/CNNGenHost) to the scalar path. C = start + A·B in nngen_gemm_task_ex's notation, with every
+ * C(i, j) summed as the scalar loops sum it: fma of each product into the running sum, k = 0, 1, 2, ...
+ * in order. The same bits as the loops, at vector speed (tcc does not vectorize). */
+void nngen_host_gemm_f32(int rows, int cols, int depth, const float *a, long a_row, long a_step,
+                         const float *b, long b_row, long b_col, int from, const float *c0, float *c,
+                         long ldc);
+void nngen_host_gemm_f64(int rows, int cols, int depth, const double *a, long a_row, long a_step,
+                         const double *b, long b_row, long b_col, int from, const double *c0, double *c,
+                         long ldc);
+#define NNGEN_HOST_GEMM_CALL(rows, cols, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc)         \
+    (sizeof(real) == 4                                                                                       \
+         ? nngen_host_gemm_f32(rows, cols, depth, (const float *)(a), a_row, a_step, (const float *)(b),     \
+                               b_row, b_col, from, (const float *)(c0), (float *)(c), ldc)                   \
+         : nngen_host_gemm_f64(rows, cols, depth, (const double *)(a), a_row, a_step, (const double *)(b),   \
+                               b_row, b_col, from, (const double *)(c0), (double *)(c), ldc))
+#endif
+
 #if NNGEN_FAST
 #include <pthread.h>
 #include <stdlib.h>
@@ -497,14 +524,6 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
             for (int j = width; j < stride; j++) pack[k * stride + j] = 0;
     }
 }
-
-/* Where C(i, j) starts before the first product (see nngen_gemm_task_ex):
- *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
- *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
- *   NNGEN_FROM_C       C(i, j) itself: the products are added onto what C holds (a sum over several calls) */
-#define NNGEN_FROM_ROW    0
-#define NNGEN_FROM_COLUMN 1
-#define NNGEN_FROM_C      2
 
 #if NNGEN_TILE_4X3
 /* The k loop of a full 4-row, 3-vector tile (see NNGEN_TILE_4X3): acc[r][v] += A(r, k)·B(k, v) for k = 0
@@ -1043,7 +1062,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DX_NR
 #undef WORK
 
-#else /* scalar path: the same sums in the same order */
+#else /* scalar path: the same sums in the same order (NNGEN_HOST_GEMM: the runtime's vector GEMM, same sums) */
 
 /* Forward, per sample n, with col[n] = im2col(x[n]) and g = f / FG:
  *   out[n][f][p] = b[f] + Σ_{k < CKKG} Wm[f][k]·col[n][g·CKKG + k][p]   (as row updates: out row += Wm[f][k]·col row) */
@@ -1055,6 +1074,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     for (int n = 0; n < N; n++) {
         real *col = mem + S_COL + n * COL_ROWS * OHW;
         FN(im2col)(x + n * C * IH * IW, col);
+#if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
+        for (int g = 0; g < GROUPS; g++)
+            NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
+                                 HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                                 HAS_BIAS ? mem + P_BIAS + g * FG : NULL, out + (n * F + g * FG) * OHW, OHW);
+#else
         for (int f = 0; f < F; f++) {
             real *o = out + (n * F + f) * OHW;
             const real *wf = w + f * CKKG;
@@ -1066,6 +1091,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
                 for (int p = 0; p < OHW; p++) o[p] = NNGEN_MADD(wk, ck[p], o[p]);
             }
         }
+#endif
     }
 }
 
@@ -1088,6 +1114,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
         const real *col = mem + S_COL + n * COL_ROWS * OHW;
+#if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
+        for (int h = 0; h < GROUPS; h++)
+            NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
+                                 NNGEN_FROM_C, NULL, dw + h * FG * CKKG, CKKG);
+        if (HAS_BIAS)
+            for (int f = 0; f < F; f++)
+                for (int p = 0; p < OHW; p++) mem[G_BIAS + f] += g[f * OHW + p];
+#else
         for (int f = 0; f < F; f++) {
             const real *gf = g + f * OHW;
             if (HAS_BIAS)
@@ -1099,10 +1133,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 dw[f * CKKG + k] = s;
             }
         }
+#endif
     }
     if (!dx) return;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
+#if defined(NNGEN_HOST_GEMM) /* group h: dcol rows (CKKG, OHW) = (Wm rows (FG, CKKG))ᵀ · g rows (FG, OHW) */
+        for (int h = 0; h < GROUPS; h++)
+            NNGEN_HOST_GEMM_CALL(CKKG, OHW, FG, w + h * FG * CKKG, 1, CKKG, g + h * FG * OHW, OHW, 1,
+                                 NNGEN_FROM_ROW, NULL, dcol + h * CKKG * OHW, OHW);
+#else
         for (int i = 0; i < CKK * OHW; i++) dcol[i] = 0;
         for (int f = 0; f < F; f++)
             for (int k = 0; k < CKKG; k++) {
@@ -1110,6 +1150,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 real *d = dcol + ((f / FG) * CKKG + k) * OHW;
                 for (int p = 0; p < OHW; p++) d[p] = NNGEN_MADD(wk, g[f * OHW + p], d[p]);
             }
+#endif
         FN(col2im)(dcol, dx + n * C * IH * IW);
     }
 }
@@ -2172,7 +2213,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef DX_NR
 #undef WORK
 
-#else /* scalar path: the same sums in the same order */
+#else /* scalar path: the same sums in the same order (NNGEN_HOST_GEMM: the runtime's vector GEMM, same sums) */
 
 /* Forward, per sample n, with col[n] = im2col(x[n]) and g = f / FG:
  *   out[n][f][p] = b[f] + Σ_{k < CKKG} Wm[f][k]·col[n][g·CKKG + k][p]   (as row updates: out row += Wm[f][k]·col row) */
@@ -2184,6 +2225,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     for (int n = 0; n < N; n++) {
         real *col = mem + S_COL + n * COL_ROWS * OHW;
         FN(im2col)(x + n * C * IH * IW, col);
+#if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
+        for (int g = 0; g < GROUPS; g++)
+            NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
+                                 HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                                 HAS_BIAS ? mem + P_BIAS + g * FG : NULL, out + (n * F + g * FG) * OHW, OHW);
+#else
         for (int f = 0; f < F; f++) {
             real *o = out + (n * F + f) * OHW;
             const real *wf = w + f * CKKG;
@@ -2195,6 +2242,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
                 for (int p = 0; p < OHW; p++) o[p] = NNGEN_MADD(wk, ck[p], o[p]);
             }
         }
+#endif
     }
 }
 
@@ -2217,6 +2265,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
         const real *col = mem + S_COL + n * COL_ROWS * OHW;
+#if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
+        for (int h = 0; h < GROUPS; h++)
+            NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
+                                 NNGEN_FROM_C, NULL, dw + h * FG * CKKG, CKKG);
+        if (HAS_BIAS)
+            for (int f = 0; f < F; f++)
+                for (int p = 0; p < OHW; p++) mem[G_BIAS + f] += g[f * OHW + p];
+#else
         for (int f = 0; f < F; f++) {
             const real *gf = g + f * OHW;
             if (HAS_BIAS)
@@ -2228,10 +2284,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 dw[f * CKKG + k] = s;
             }
         }
+#endif
     }
     if (!dx) return;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
+#if defined(NNGEN_HOST_GEMM) /* group h: dcol rows (CKKG, OHW) = (Wm rows (FG, CKKG))ᵀ · g rows (FG, OHW) */
+        for (int h = 0; h < GROUPS; h++)
+            NNGEN_HOST_GEMM_CALL(CKKG, OHW, FG, w + h * FG * CKKG, 1, CKKG, g + h * FG * OHW, OHW, 1,
+                                 NNGEN_FROM_ROW, NULL, dcol + h * CKKG * OHW, OHW);
+#else
         for (int i = 0; i < CKK * OHW; i++) dcol[i] = 0;
         for (int f = 0; f < F; f++)
             for (int k = 0; k < CKKG; k++) {
@@ -2239,6 +2301,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                 real *d = dcol + ((f / FG) * CKKG + k) * OHW;
                 for (int p = 0; p < OHW; p++) d[p] = NNGEN_MADD(wk, g[f * OHW + p], d[p]);
             }
+#endif
         FN(col2im)(dcol, dx + n * C * IH * IW);
     }
 }
@@ -3091,7 +3154,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 }
 #endif /* NNGEN_BACKWARD */
 
-#else /* scalar path */
+#else /* scalar path (in the runtime's libtcc builds, NNGEN_HOST_GEMM: the host's vector GEMM, same sums) */
+
+#if !defined(NNGEN_HOST_GEMM)
 
 /* o[i] += a·v[i] for i < M, each a fused multiply-add (NNGEN_MADD). Unrolled by 8 with moving pointers:
  * tcc does not optimize, and this form runs about 2.6× faster under it than an indexed loop; every o[i]
@@ -3141,7 +3206,8 @@ static real FN(dot)(real start, const real *g, const real *w) {
     for (int m = 0; m < M; m++) s = NNGEN_MADD(g[m], w[m], s);
     return s;
 }
-#endif /* NNGEN_BACKWARD */
+#endif                       /* NNGEN_BACKWARD */
+#endif                       /* !NNGEN_HOST_GEMM */
 
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
@@ -3151,11 +3217,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     const real *w = mem + P_WEIGHT;
     (void)train;
     (void)rng;
+#if defined(NNGEN_HOST_GEMM) /* out = b + x·W: A = x (N, D), B = W (D, M), the bias along the row */
+    NNGEN_HOST_GEMM_CALL(N, M, D, x, D, 1, w, M, 1, NNGEN_FROM_ROW, HAS_BIAS ? mem + P_BIAS : NULL, out, M);
+#else
     for (int n = 0; n < N; n++) {
         real *o = out + n * M;
         for (int m = 0; m < M; m++) o[m] = HAS_BIAS ? mem[P_BIAS + m] : 0;
         for (int d = 0; d < D; d++) FN(axpy)(o, x[n * D + d], w + d * M);
     }
+#endif
 }
 
 #if NNGEN_BACKWARD
@@ -3168,6 +3238,17 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     (void)train;
+#if defined(NNGEN_HOST_GEMM) /* dW = xᵀ·dout, db = Σ_n dout[n], dx = dout·Wᵀ (B = Wᵀ: B(m, d) = W[d·M + m]) */
+    NNGEN_HOST_GEMM_CALL(D, M, N, x, 1, D, dout, M, 1, NNGEN_FROM_ROW, NULL, dw, M);
+    if (HAS_BIAS) {
+        for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
+        for (int n = 0; n < N; n++)
+            for (int m = 0; m < M; m++) mem[G_BIAS + m] += dout[n * M + m];
+    }
+    if (dx)
+        NNGEN_HOST_GEMM_CALL(N, D, M, dout, M, 1, w, 1, M, DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW,
+                             NULL, dx, D);
+#else
     for (int i = 0; i < D * M; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
@@ -3184,6 +3265,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d + 4 <= D; d += 4) FN(dot4)(g, w + d * M, dx + n * D + d);
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
+#endif
 }
 #endif /* NNGEN_BACKWARD */
 #endif
@@ -3918,7 +4000,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 }
 #endif /* NNGEN_BACKWARD */
 
-#else /* scalar path */
+#else /* scalar path (in the runtime's libtcc builds, NNGEN_HOST_GEMM: the host's vector GEMM, same sums) */
+
+#if !defined(NNGEN_HOST_GEMM)
 
 /* o[i] += a·v[i] for i < M, each a fused multiply-add (NNGEN_MADD). Unrolled by 8 with moving pointers:
  * tcc does not optimize, and this form runs about 2.6× faster under it than an indexed loop; every o[i]
@@ -3968,7 +4052,8 @@ static real FN(dot)(real start, const real *g, const real *w) {
     for (int m = 0; m < M; m++) s = NNGEN_MADD(g[m], w[m], s);
     return s;
 }
-#endif /* NNGEN_BACKWARD */
+#endif                       /* NNGEN_BACKWARD */
+#endif                       /* !NNGEN_HOST_GEMM */
 
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
@@ -3978,11 +4063,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     const real *w = mem + P_WEIGHT;
     (void)train;
     (void)rng;
+#if defined(NNGEN_HOST_GEMM) /* out = b + x·W: A = x (N, D), B = W (D, M), the bias along the row */
+    NNGEN_HOST_GEMM_CALL(N, M, D, x, D, 1, w, M, 1, NNGEN_FROM_ROW, HAS_BIAS ? mem + P_BIAS : NULL, out, M);
+#else
     for (int n = 0; n < N; n++) {
         real *o = out + n * M;
         for (int m = 0; m < M; m++) o[m] = HAS_BIAS ? mem[P_BIAS + m] : 0;
         for (int d = 0; d < D; d++) FN(axpy)(o, x[n * D + d], w + d * M);
     }
+#endif
 }
 
 #if NNGEN_BACKWARD
@@ -3995,6 +4084,17 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     (void)train;
+#if defined(NNGEN_HOST_GEMM) /* dW = xᵀ·dout, db = Σ_n dout[n], dx = dout·Wᵀ (B = Wᵀ: B(m, d) = W[d·M + m]) */
+    NNGEN_HOST_GEMM_CALL(D, M, N, x, 1, D, dout, M, 1, NNGEN_FROM_ROW, NULL, dw, M);
+    if (HAS_BIAS) {
+        for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
+        for (int n = 0; n < N; n++)
+            for (int m = 0; m < M; m++) mem[G_BIAS + m] += dout[n * M + m];
+    }
+    if (dx)
+        NNGEN_HOST_GEMM_CALL(N, D, M, dout, M, 1, w, 1, M, DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW,
+                             NULL, dx, D);
+#else
     for (int i = 0; i < D * M; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
@@ -4011,6 +4111,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d + 4 <= D; d += 4) FN(dot4)(g, w + d * M, dx + n * D + d);
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
+#endif
 }
 #endif /* NNGEN_BACKWARD */
 #endif

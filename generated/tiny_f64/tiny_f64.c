@@ -65,6 +65,33 @@ int strcmp(const char *, const char *);
 #define NNGEN_FAST 0
 #endif
 
+/* Where C(i, j) of a GEMM starts before the first product (nngen_gemm_task_ex, nngen_host_gemm):
+ *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
+ *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
+ *   NNGEN_FROM_C       C(i, j) itself: the products are added onto what C holds (a sum over several calls) */
+#define NNGEN_FROM_ROW    0
+#define NNGEN_FROM_COLUMN 1
+#define NNGEN_FROM_C      2
+
+#if !NNGEN_FAST && defined(NNGEN_HOST_GEMM)
+/* Only when the nngen runtime compiles this code with libtcc: the runtime lends its vector GEMM
+ * (Sources/CNNGenHost) to the scalar path. C = start + A·B in nngen_gemm_task_ex's notation, with every
+ * C(i, j) summed as the scalar loops sum it: fma of each product into the running sum, k = 0, 1, 2, ...
+ * in order. The same bits as the loops, at vector speed (tcc does not vectorize). */
+void nngen_host_gemm_f32(int rows, int cols, int depth, const float *a, long a_row, long a_step,
+                         const float *b, long b_row, long b_col, int from, const float *c0, float *c,
+                         long ldc);
+void nngen_host_gemm_f64(int rows, int cols, int depth, const double *a, long a_row, long a_step,
+                         const double *b, long b_row, long b_col, int from, const double *c0, double *c,
+                         long ldc);
+#define NNGEN_HOST_GEMM_CALL(rows, cols, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc)         \
+    (sizeof(real) == 4                                                                                       \
+         ? nngen_host_gemm_f32(rows, cols, depth, (const float *)(a), a_row, a_step, (const float *)(b),     \
+                               b_row, b_col, from, (const float *)(c0), (float *)(c), ldc)                   \
+         : nngen_host_gemm_f64(rows, cols, depth, (const double *)(a), a_row, a_step, (const double *)(b),   \
+                               b_row, b_col, from, (const double *)(c0), (double *)(c), ldc))
+#endif
+
 #if NNGEN_FAST
 #include <pthread.h>
 #include <stdlib.h>
@@ -497,14 +524,6 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
             for (int j = width; j < stride; j++) pack[k * stride + j] = 0;
     }
 }
-
-/* Where C(i, j) starts before the first product (see nngen_gemm_task_ex):
- *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
- *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
- *   NNGEN_FROM_C       C(i, j) itself: the products are added onto what C holds (a sum over several calls) */
-#define NNGEN_FROM_ROW    0
-#define NNGEN_FROM_COLUMN 1
-#define NNGEN_FROM_C      2
 
 #if NNGEN_TILE_4X3
 /* The k loop of a full 4-row, 3-vector tile (see NNGEN_TILE_4X3): acc[r][v] += A(r, k)·B(k, v) for k = 0
@@ -1351,7 +1370,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 }
 #endif /* NNGEN_BACKWARD */
 
-#else /* scalar path */
+#else /* scalar path (in the runtime's libtcc builds, NNGEN_HOST_GEMM: the host's vector GEMM, same sums) */
+
+#if !defined(NNGEN_HOST_GEMM)
 
 /* o[i] += a·v[i] for i < M, each a fused multiply-add (NNGEN_MADD). Unrolled by 8 with moving pointers:
  * tcc does not optimize, and this form runs about 2.6× faster under it than an indexed loop; every o[i]
@@ -1401,7 +1422,8 @@ static real FN(dot)(real start, const real *g, const real *w) {
     for (int m = 0; m < M; m++) s = NNGEN_MADD(g[m], w[m], s);
     return s;
 }
-#endif /* NNGEN_BACKWARD */
+#endif                       /* NNGEN_BACKWARD */
+#endif                       /* !NNGEN_HOST_GEMM */
 
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
@@ -1411,11 +1433,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     const real *w = mem + P_WEIGHT;
     (void)train;
     (void)rng;
+#if defined(NNGEN_HOST_GEMM) /* out = b + x·W: A = x (N, D), B = W (D, M), the bias along the row */
+    NNGEN_HOST_GEMM_CALL(N, M, D, x, D, 1, w, M, 1, NNGEN_FROM_ROW, HAS_BIAS ? mem + P_BIAS : NULL, out, M);
+#else
     for (int n = 0; n < N; n++) {
         real *o = out + n * M;
         for (int m = 0; m < M; m++) o[m] = HAS_BIAS ? mem[P_BIAS + m] : 0;
         for (int d = 0; d < D; d++) FN(axpy)(o, x[n * D + d], w + d * M);
     }
+#endif
 }
 
 #if NNGEN_BACKWARD
@@ -1428,6 +1454,17 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     (void)train;
+#if defined(NNGEN_HOST_GEMM) /* dW = xᵀ·dout, db = Σ_n dout[n], dx = dout·Wᵀ (B = Wᵀ: B(m, d) = W[d·M + m]) */
+    NNGEN_HOST_GEMM_CALL(D, M, N, x, 1, D, dout, M, 1, NNGEN_FROM_ROW, NULL, dw, M);
+    if (HAS_BIAS) {
+        for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
+        for (int n = 0; n < N; n++)
+            for (int m = 0; m < M; m++) mem[G_BIAS + m] += dout[n * M + m];
+    }
+    if (dx)
+        NNGEN_HOST_GEMM_CALL(N, D, M, dout, M, 1, w, 1, M, DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW,
+                             NULL, dx, D);
+#else
     for (int i = 0; i < D * M; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
@@ -1444,6 +1481,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d + 4 <= D; d += 4) FN(dot4)(g, w + d * M, dx + n * D + d);
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
+#endif
 }
 #endif /* NNGEN_BACKWARD */
 #endif
@@ -2178,7 +2216,9 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 }
 #endif /* NNGEN_BACKWARD */
 
-#else /* scalar path */
+#else /* scalar path (in the runtime's libtcc builds, NNGEN_HOST_GEMM: the host's vector GEMM, same sums) */
+
+#if !defined(NNGEN_HOST_GEMM)
 
 /* o[i] += a·v[i] for i < M, each a fused multiply-add (NNGEN_MADD). Unrolled by 8 with moving pointers:
  * tcc does not optimize, and this form runs about 2.6× faster under it than an indexed loop; every o[i]
@@ -2228,7 +2268,8 @@ static real FN(dot)(real start, const real *g, const real *w) {
     for (int m = 0; m < M; m++) s = NNGEN_MADD(g[m], w[m], s);
     return s;
 }
-#endif /* NNGEN_BACKWARD */
+#endif                       /* NNGEN_BACKWARD */
+#endif                       /* !NNGEN_HOST_GEMM */
 
 /* Forward. x is (N, D), W is (D, M), b is (M), out is (N, M):
  *   out[n][m] = b[m] + Σ_d x[n][d]·W[d][m]
@@ -2238,11 +2279,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     const real *w = mem + P_WEIGHT;
     (void)train;
     (void)rng;
+#if defined(NNGEN_HOST_GEMM) /* out = b + x·W: A = x (N, D), B = W (D, M), the bias along the row */
+    NNGEN_HOST_GEMM_CALL(N, M, D, x, D, 1, w, M, 1, NNGEN_FROM_ROW, HAS_BIAS ? mem + P_BIAS : NULL, out, M);
+#else
     for (int n = 0; n < N; n++) {
         real *o = out + n * M;
         for (int m = 0; m < M; m++) o[m] = HAS_BIAS ? mem[P_BIAS + m] : 0;
         for (int d = 0; d < D; d++) FN(axpy)(o, x[n * D + d], w + d * M);
     }
+#endif
 }
 
 #if NNGEN_BACKWARD
@@ -2255,6 +2300,17 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     (void)train;
+#if defined(NNGEN_HOST_GEMM) /* dW = xᵀ·dout, db = Σ_n dout[n], dx = dout·Wᵀ (B = Wᵀ: B(m, d) = W[d·M + m]) */
+    NNGEN_HOST_GEMM_CALL(D, M, N, x, 1, D, dout, M, 1, NNGEN_FROM_ROW, NULL, dw, M);
+    if (HAS_BIAS) {
+        for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
+        for (int n = 0; n < N; n++)
+            for (int m = 0; m < M; m++) mem[G_BIAS + m] += dout[n * M + m];
+    }
+    if (dx)
+        NNGEN_HOST_GEMM_CALL(N, D, M, dout, M, 1, w, 1, M, DX_ACCUMULATE ? NNGEN_FROM_C : NNGEN_FROM_ROW,
+                             NULL, dx, D);
+#else
     for (int i = 0; i < D * M; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int m = 0; m < M; m++) mem[G_BIAS + m] = 0;
@@ -2271,6 +2327,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
         for (; d + 4 <= D; d += 4) FN(dot4)(g, w + d * M, dx + n * D + d);
         for (; d < D; d++) dx[n * D + d] = FN(dot)(DX_ACCUMULATE ? dx[n * D + d] : 0, g, w + d * M);
     }
+#endif
 }
 #endif /* NNGEN_BACKWARD */
 #endif

@@ -23,7 +23,8 @@ public enum Backend: String, Sendable, CaseIterable {
         var cacheHit = false
         switch firstTier {
         case .tcc, .tiered:
-            program = try TCCCompiler.compile(source: source.singleUnit, fileName: "\(source.modelName).c")
+            program = try TCCCompiler.compile(
+                source: source.singleUnit, fileName: "\(source.modelName).c", hostGEMM: true)
         case .cc:
             let build = try CCCompiler.build(source: source.singleUnit, name: source.modelName, options: options)
             program = build.library

@@ -1,4 +1,5 @@
 // TCCCompiler: compiles C source in memory with libtcc; TCCProgram owns the result and hands out its functions.
+import CNNGenHost
 import CTCC
 import Foundation
 import NNGen
@@ -49,10 +50,13 @@ public enum TCCCompiler {
     /// `fileName` names the source in tcc's messages until a `#line` directive in it says otherwise.
     /// `options` are tcc command-line options (`-Wall -DN=4`); only -D -U -I -W -w -f -m -O -g -b -bt
     /// -std= -nostdlib are accepted, because tcc exits the process on an option it does not know.
+    /// With `hostGEMM`, the source is compiled with `NNGEN_HOST_GEMM` defined and may call the runtime's
+    /// vector GEMM, `nngen_host_gemm_f32` and `nngen_host_gemm_f64` (Sources/CNNGenHost/include/nngen_host.h):
+    /// generated code then runs its GEMMs at vector speed with the scalar loops' bits.
     /// Throws a Diagnostic carrying all of tcc's messages when compiling or linking fails.
-    public static func compile(source: String, fileName: String = "<nngen>", options: String = "") throws
-        -> TCCProgram
-    {
+    public static func compile(
+        source: String, fileName: String = "<nngen>", options: String = "", hostGEMM: Bool = false
+    ) throws -> TCCProgram {
         try checkOptions(options)
         let runtime = try runtimeDirectory()
         let escapedName = fileName.replacingOccurrences(of: "\\", with: "\\\\")
@@ -70,6 +74,11 @@ public enum TCCCompiler {
             tcc_set_lib_path(state, runtime)
             tcc_add_include_path(state, runtime + "/include")
             if !options.isEmpty { tcc_set_options(state, options) }
+            if hostGEMM {
+                tcc_define_symbol(state, "NNGEN_HOST_GEMM", "1")
+                tcc_add_symbol(state, "nngen_host_gemm_f32", nngen_host_gemm_address(0))
+                tcc_add_symbol(state, "nngen_host_gemm_f64", nngen_host_gemm_address(1))
+            }
             tcc_set_output_type(state, TCC_OUTPUT_MEMORY)
             guard tcc_compile_string(state, text) == 0, nngen_tcc_relocate_auto(state) == 0 else {
                 tcc_delete(state)
