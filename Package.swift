@@ -50,7 +50,8 @@ let package = Package(
             name: "NNGenFuzz", dependencies: ["NNGen", "NNRuntime", "NNImport"], path: "Sources/NNGenFuzz",
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "NNGenTests", dependencies: ["NNGen"], path: "Tests/NNGenTests", exclude: ["BadSpecs", "WarningSpecs"]),
-        .testTarget(name: "NNRuntimeTests", dependencies: ["NNGen", "NNRuntime", "NNGenReports"], path: "Tests/NNRuntimeTests"),
+        .testTarget(
+            name: "NNRuntimeTests", dependencies: ["NNGen", "NNRuntime", "NNGenReports", "CNNGenHost"], path: "Tests/NNRuntimeTests"),
         .testTarget(
             name: "ImportTests", dependencies: ["NNGen", "NNRuntime", "NNImport"], path: "Tests/ImportTests", exclude: ["Fixtures"]),
         .testTarget(

@@ -1,11 +1,17 @@
 /* host_gemm.c — nngen_host_gemm_f32/_f64 (see include/nngen_host.h): a vector GEMM for the scalar path of
  * code compiled by libtcc inside the nngen runtime. gemm_kernel.inc is compiled once per element type and
- * ISA (AVX-512, AVX2 + FMA, and a portable version: NEON on aarch64, fma calls elsewhere); the first call
- * picks what the CPU runs. */
+ * ISA (AVX-512, AVX2 + FMA, and a portable version: NEON on aarch64, fma calls elsewhere); each call picks
+ * what the CPU runs (__builtin_cpu_supports reads flags set once at load time). */
 #include "nngen_host.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+
+/* nngen_host_gemm_limit's setting: 2 AVX-512, 1 AVX2 + FMA, 0 portable. */
+static atomic_int nngen_widest = 2;
+
+void nngen_host_gemm_limit(int widest) { atomic_store(&nngen_widest, widest); }
 
 #define NNGEN_CAT_(a, b) a##b
 #define NNGEN_CAT(a, b)  NNGEN_CAT_(a, b)

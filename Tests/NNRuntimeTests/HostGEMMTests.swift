@@ -1,4 +1,5 @@
 // The runtime's vector GEMM for libtcc builds (Sources/CNNGenHost): the scalar loops' sums, bit for bit.
+import CNNGenHost
 import Foundation
 import NNGen
 import Testing
@@ -27,16 +28,17 @@ import Testing
             for (int i = 0; i < depth * cols; i++) b[i] = (T)next();                                          \\
             for (int i = 0; i < rows + cols; i++) c0[i] = (T)next();                                          \\
             for (int i = 0; i < rows * cols; i++) want[i] = got[i] = (T)next();                               \\
-            const long b_row = transposed ? 1 : cols, b_col = transposed ? depth : 1;                         \\
+            const long b_row = transposed ? 1 : cols, b_col = transposed ? depth : 1;                         \
+            const long a_row = transposed_a ? 1 : depth, a_step = transposed_a ? rows : 1;                    \\
             const T *start = from == 3 ? NULL : c0;                                                           \\
             const int mode = from == 3 ? 0 : from;                                                            \\
             for (int i = 0; i < rows; i++)                                                                    \\
                 for (int j = 0; j < cols; j++) {                                                              \\
                     T s = mode == 0 ? (start ? start[j] : 0) : mode == 1 ? start[i] : want[i * cols + j];    \\
-                    for (int k = 0; k < depth; k++) s = FMA(a[i * depth + k], b[k * b_row + j * b_col], s);  \\
+                    for (int k = 0; k < depth; k++) s = FMA(a[i * a_row + k * a_step], b[k * b_row + j * b_col], s); \\
                     want[i * cols + j] = s;                                                                   \\
                 }                                                                                             \\
-            HOST(rows, cols, depth, a, depth, 1, b, b_row, b_col, mode, start, got, cols);                   \\
+            HOST(rows, cols, depth, a, a_row, a_step, b, b_row, b_col, mode, start, got, cols);              \\
             int bad = 0;                                                                                      \\
             for (int i = 0; i < rows * cols; i++) bad += memcmp(&want[i], &got[i], sizeof(T)) != 0;           \\
             free(a), free(b), free(c0), free(want), free(got);                                                \\
@@ -45,41 +47,49 @@ import Testing
                                  const float *, float *, long);
         void nngen_host_gemm_f64(int, int, int, const double *, long, long, const double *, long, long, int,
                                  const double *, double *, long);
-        /* from: 0 C0 along the row, 1 along the column, 2 C itself, 3 from 0 (c0 NULL) */
-        int mismatches(int rows, int cols, int depth, int transposed, int from, int f64) {
+        /* from: 0 C0 along the row, 1 along the column, 2 C itself, 3 from 0 (c0 NULL); transposed: B stored
+         * (cols, depth); transposed_a: A stored (depth, rows) */
+        int mismatches(int rows, int cols, int depth, int transposed, int from, int f64, int transposed_a) {
             if (f64) { CHECK(double, fma, nngen_host_gemm_f64) }
             CHECK(float, fmaf, nngen_host_gemm_f32)
         }
         """
 
-    typealias Check = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32) -> Int32
+    typealias Check = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Int32) -> Int32
 
-    /// Every tile shape and tail of the kernels (4 × 2 vectors, 4 × 1, single rows, scalar columns) on
-    /// every ISA's vector width (2 to 16 lanes), with each start of C, B in rows or transposed, and depth 0.
-    @Test func hostGEMMGivesTheScalarLoopsBits() throws {
+    /// Every tile shape and tail of the kernels (4 × 2 vectors, 4 × 1, single rows, scalar columns) of each
+    /// kernel this CPU can run (AVX-512, AVX2 + FMA, portable: `nngen_host_gemm_limit`), with each start
+    /// of C, A and B in rows or transposed, and depth 0.
+    @Test(.serialized, arguments: [2, 1, 0])
+    func hostGEMMGivesTheScalarLoopsBits(widest: Int32) throws {
         let program = try TCCCompiler.compile(source: Self.source, fileName: "host_gemm_test.c", hostGEMM: true)
         let mismatches = try program.function("mismatches", as: Check.self)
+        nngen_host_gemm_limit(widest)
+        defer { nngen_host_gemm_limit(2) }
         var cases = 0
-        for rows in [1, 3, 4, 5, 9] {
-            for cols in [1, 7, 8, 15, 16, 17, 33, 40] {
-                for depth in [0, 1, 5, 37] {
-                    for transposed in [0, 1] {
-                        for from in [0, 1, 2, 3] {
-                            for f64 in [0, 1] {
-                                let bad = mismatches(
-                                    Int32(rows), Int32(cols), Int32(depth), Int32(transposed), Int32(from), Int32(f64))
-                                #expect(
-                                    bad == 0,
-                                    "rows \(rows) cols \(cols) depth \(depth) transposed \(transposed) from \(from) f64 \(f64)"
-                                )
-                                cases += 1
+        for transposedA in [0, 1] {
+            for rows in [1, 3, 4, 5, 9] {
+                for cols in [1, 7, 8, 15, 16, 17, 33, 40] {
+                    for depth in [0, 1, 5, 37] {
+                        for transposed in [0, 1] {
+                            for from in [0, 1, 2, 3] {
+                                for f64 in [0, 1] {
+                                    let bad = mismatches(
+                                        Int32(rows), Int32(cols), Int32(depth), Int32(transposed), Int32(from), Int32(f64),
+                                        Int32(transposedA))
+                                    #expect(
+                                        bad == 0,
+                                        "widest \(widest) rows \(rows) cols \(cols) depth \(depth) transposed \(transposed)/\(transposedA) from \(from) f64 \(f64)"
+                                    )
+                                    cases += 1
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        #expect(cases == 2560)
+        #expect(cases == 5120)
     }
 
     /// Models whose tcc builds call the host GEMM: affine (forward, dW, dx = dout·Wᵀ from a transposed B)
@@ -113,9 +123,18 @@ import Testing
     func modelBuildWithAndWithoutTheHostGEMMIsBitIdentical(spec: String) throws {
         let graph = try ShapeInference.load(spec, path: "host.spec")
         let model = try CompiledModel(graph: graph, backend: .tcc)
-        #expect(model.source.singleUnit.contains("NNGEN_HOST_GEMM_CALL("))
+        // The runtime's own tcc build links the host GEMM in.
+        let build = try Backend.tcc.compile(model.source, cc: CCOptions())
+        #expect(build.program.symbol("nngen_host_gemm_f32") != nil)
         let driver = """
 
+            int host_gemm_defined(void) {
+            #ifdef NNGEN_HOST_GEMM
+                return 1;
+            #else
+                return 0;
+            #endif
+            }
             int run_steps(float *mem, const float *x, const int *y) {
                 if (host_init(mem, 1) != 0) return -1;
                 for (int s = 0; s < 2; s++) host_train_step(mem, x, y, 0.1, s, 3);
@@ -133,6 +152,8 @@ import Testing
                 "run_steps",
                 as: (@convention(c) (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafePointer<Int32>) -> Int32)
                     .self)
+            let defined = try program.function("host_gemm_defined", as: (@convention(c) () -> Int32).self)
+            #expect(defined() == (host ? 1 : 0))
             var memory = [Float](repeating: 0, count: model.plan.total)
             #expect(run(&memory, x, y) == 0)
             results.append(memory.map(\.bitPattern))

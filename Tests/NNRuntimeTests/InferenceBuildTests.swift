@@ -103,7 +103,14 @@ import Testing
                     let readers = graph.layers.indices.filter { graph.layers[$0].sources.contains(.layer(index)) }
                     let last = index == count - 1 ? count : (readers.max() ?? index)
                     let out = plan.layers[index].output
-                    blocks.append((out..<out + layer.output.count, index, last, "\(layer.name) output"))
+                    if let fusion = plan.fusion(producer: index) {
+                        // never written by forward: its slot is the activation's output, which the fused call writes
+                        #expect(out == plan.layers[fusion.activation].output, "\(spec.name): \(layer.name)")
+                    } else {
+                        // an output written by a fused call is alive from the producer's time
+                        let first = plan.fusion(activation: index)?.producer ?? index
+                        blocks.append((out..<out + layer.output.count, first, last, "\(layer.name) output"))
+                    }
                     for saved in layer.instance.saved where !saved.backwardOnly {
                         let at = try #require(plan.layers[index].saved[saved.name])
                         blocks.append((at..<at + saved.count, index, index, "\(layer.name) \(saved.name)"))
@@ -117,10 +124,12 @@ import Testing
                 }
             }
         }
-        // A chain reuses: fashion_mlp's forward needs at most two outputs and one layer's scratch at a time.
+        // A chain reuses: fashion_mlp's forward needs at most two outputs and one layer's scratch at a time,
+        // and its batchnorms are fused with their relus.
         let mlp = try ShapeInference.load(try Self.specs()[0].text, path: "fashion_mlp.spec", forwardOnly: true)
         let plan = MemoryPlan.planForward(mlp)
         #expect(plan.activations.count <= 2 * 128 * 512 + 2 * 512 + 3 * 64 + 1280)
+        #expect(plan.fusions.count == 2)
     }
 
     @Test(arguments: ["gcc", "tcc"])

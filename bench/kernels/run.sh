@@ -17,7 +17,10 @@ spec=${1:-$root/bench/w1.spec}
 [ -f "$spec" ] || spec=$root/examples/fashion_mlp.spec
 out=${OUT:-${TMPDIR:-/tmp}/nngen-kernel-bench}
 cc=${CC:-cc}
-cflags=${CFLAGS:--O3 -march=native -ffp-contract=off}
+# (as the cc backend's -march=native builds: the L1 data cache size, which sizes the GEMMs' depth blocks)
+l1d=$(getconf LEVEL1_DCACHE_SIZE 2>/dev/null || echo 0)
+[ "${l1d:-0}" -gt 0 ] 2>/dev/null && l1_define="-DNNGEN_L1D_BYTES=$l1d" || l1_define=""
+cflags=${CFLAGS:--O3 -march=native -ffp-contract=off $l1_define}
 mkdir -p "$out"
 
 if [ -n "${MODEL_DIR:-}" ]; then

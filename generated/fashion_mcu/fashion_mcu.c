@@ -375,10 +375,15 @@ typedef real nngen_vec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
 #define NNGEN_GEMM_MR_FIT(cols)   (NNGEN_REGISTERS * 3 / 4 / NNGEN_GEMM_NR(cols))
 #define NNGEN_GEMM_MR_MAX(cols)   (NNGEN_GEMM_MR_FIT(cols) < 16 ? NNGEN_GEMM_MR_FIT(cols) : 16)
 #define NNGEN_GEMM_MR(rows, cols) ((rows) < NNGEN_GEMM_MR_MAX(cols) ? (rows) : NNGEN_GEMM_MR_MAX(cols))
-/* Depth block: the packed B block (kc × nr vectors) takes NNGEN_PANEL_BYTES of a 48 KiB L1: two thirds
- * with AVX-512 (W1's fc1 forward, depth 784 in 5 blocks instead of 7: 6% faster on an Intel Xeon of
- * family 6 model 207), half otherwise (the AVX2 path measured the same either way). */
-#if defined(__AVX512F__)
+/* Depth block: the packed B block (kc × nr vectors) takes NNGEN_PANEL_BYTES of the L1 data cache. The
+ * runtime's -march=native builds define NNGEN_L1D_BYTES as the OS reports it; else 32 KiB is assumed.
+ * 32 KiB blocks with AVX-512 and a 48 KiB L1 (W1's fc1 forward, depth 784 in 5 blocks instead of 7: 6%
+ * faster on an Intel Xeon of family 6 model 207), else 24 KiB (the AVX2 path measured the same either
+ * way; a 32 KiB block would fill a 32 KiB L1). */
+#ifndef NNGEN_L1D_BYTES
+#define NNGEN_L1D_BYTES 32768
+#endif
+#if defined(__AVX512F__) && NNGEN_L1D_BYTES >= 49152
 #define NNGEN_PANEL_BYTES 32768
 #else
 #define NNGEN_PANEL_BYTES 24576

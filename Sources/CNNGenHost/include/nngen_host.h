@@ -19,6 +19,11 @@ void nngen_host_gemm_f64(int rows, int cols, int depth, const double *a, long a_
                          const double *b, long b_row, long b_col, int from, const double *c0, double *c,
                          long ldc);
 
+/* The widest kernels the functions above may use from now on: 2 (the default) AVX-512, 1 AVX2 + FMA, 0 the
+ * portable one; each still runs only what the CPU has. Every kernel gives the same bits: this exists so
+ * that a test can run each of them on one machine. Safe to call while other threads compute. */
+void nngen_host_gemm_limit(int widest);
+
 /* The address of nngen_host_gemm_f32 (float64 = 0) or nngen_host_gemm_f64 (float64 ≠ 0), for
  * tcc_add_symbol. */
 const void *nngen_host_gemm_address(int float64);

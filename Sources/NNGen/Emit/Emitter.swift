@@ -94,7 +94,8 @@ public enum Emitter {
             constants.append(
                 TemplateConstant(
                     fusion.outputConstant, plan.layers[fusion.activation].output,
-                    "output of the \(fusion.kind) this layer applies (forward_\(fusion.kind), backward_\(fusion.kind))"))
+                    "output of the \(fusion.kind) this layer applies (forward_\(fusion.kind)"
+                        + (plan.forwardOnly ? ")" : ", backward_\(fusion.kind))")))
         }
         switch layer.definition.arity {
         case .unary where plan.forwardOnly: break

@@ -196,6 +196,7 @@ struct HeaderWriter {
              * -ffp-contract=off (and -pthread for the thread pool, or -DNNGEN_SCALAR for plain loops). The
              * GEMMs add each product with one fused multiply-add (fma): on x86 build with -march=native (or
              * -mfma) so that it is one vector instruction; without FMA it is computed lane by lane, slowly.
+             * -DNNGEN_L1D_BYTES=N (one core's L1 data cache in bytes, default 32768) sizes the GEMMs' depth blocks.
              */
 
             /* Error codes of load and the file helpers (\(m)... and the same in every generated library). */

@@ -10,10 +10,13 @@ extension MemoryPlan {
     /// ```
     /// Forward runs layer 0 (time 0) to layer L−1 (time L−1), then the loss (time L). A layer's output is
     /// alive from its own time to its last reader's (the network output to the end, where predict reads
-    /// it); a layer's scratch arrays and the loss's only at their own time. No activation is fused
-    /// (`ActivationFusion`): this plan would have to give the fused producer's unstored output no block
-    /// of its own, or the fused call would keep three blocks alive where the separate calls keep two. Blocks are placed in time
-    /// order, larger first, each at the lowest offset that overlaps no block alive at the same time.
+    /// it); a layer's scratch arrays and the loss's only at their own time. Activations are fused as in a
+    /// training build (`ActivationFusion`): the fused producer's output, which forward never writes, gets
+    /// no block of its own (its slot is the activation's output, where its own per-layer forward may
+    /// write), and the activation's output is alive from the producer's time, when the fused call writes
+    /// it: the fused call keeps the producer's input and the activation's output, two blocks, as the
+    /// separate calls would. Blocks are placed in time order, larger first, each at the lowest offset that
+    /// overlaps no block alive at the same time.
     public static func planForward(_ graph: ShapedGraph) -> MemoryPlan {
         var cursor = Cursor()
         var tensors = layOut(.parameter, of: graph, from: &cursor)
@@ -40,9 +43,14 @@ extension MemoryPlan {
             for case .layer(let p) in layer.sources { lastReader[p] = max(lastReader[p], reader) }
         }
         if count > 0 { lastReader[count - 1] = count }
+        let fusions = ActivationFusion.find(in: graph)
         var blocks: [Block] = []
         for (index, layer) in graph.layers.enumerated() {
-            blocks.append(Block(owner: .output(index), size: align(max(layer.output.count, 1)), first: index, last: lastReader[index]))
+            if !fusions.contains(where: { $0.producer == index }) {
+                let first = fusions.first { $0.activation == index }?.producer ?? index
+                blocks.append(
+                    Block(owner: .output(index), size: align(max(layer.output.count, 1)), first: first, last: lastReader[index]))
+            }
             for s in layer.instance.saved where !s.backwardOnly {
                 blocks.append(Block(owner: .saved(index, s.name), size: align(max(s.count, 1)), first: index, last: index))
             }
@@ -75,7 +83,8 @@ extension MemoryPlan {
         for (index, layer) in graph.layers.enumerated() {
             var saved: [String: Int] = [:]
             for s in layer.instance.saved where !s.backwardOnly { saved[s.name] = offsets[.saved(index, s.name)] ?? activationStart }
-            layerSlots.append(LayerSlots(output: offsets[.output(index)] ?? activationStart, saved: saved, gradient: 0, accumulate: []))
+            let stored = fusions.first { $0.producer == index }?.activation ?? index
+            layerSlots.append(LayerSlots(output: offsets[.output(stored)] ?? activationStart, saved: saved, gradient: 0, accumulate: []))
         }
         var lossSaved: [String: Int] = [:]
         for s in graph.loss.instance.saved where !s.backwardOnly { lossSaved[s.name] = offsets[.lossSaved(s.name)] ?? activationStart }
@@ -84,6 +93,6 @@ extension MemoryPlan {
             parameters: parameters, gradients: MemoryRegion(offset: activationStart, count: 0), buffers: buffers,
             optimizerState: MemoryRegion(offset: activationStart, count: 0), stateSlots: 0,
             activations: MemoryRegion(offset: activationStart, count: end), tensors: tensors, layers: layerSlots,
-            lossSaved: lossSaved, gradientSlabs: [], total: total, forwardOnly: true)
+            lossSaved: lossSaved, gradientSlabs: [], total: total, forwardOnly: true, fusions: fusions)
     }
 }

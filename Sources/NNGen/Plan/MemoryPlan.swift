@@ -63,8 +63,7 @@ public struct MemoryPlan: Sendable {
     /// True for a forward-only build's plan (`planForward`): no gradients, optimizer state or backward
     /// scratch, activations shared by liveness.
     public var forwardOnly = false
-    /// The activations the whole-network functions apply inside the layer before them (none in a
-    /// forward-only plan).
+    /// The activations the whole-network functions apply inside the layer before them.
     public var fusions: [ActivationFusion] = []
 
     /// The fusion whose producer is layer `index` (it calls the fused entry points).

@@ -90,7 +90,9 @@ public enum CCCompiler {
         try AtomicFile.createDirectory(options.cacheDirectory)
         let temporary = "\(options.cacheDirectory)/.\(paths.stem).tmp-\(getpid())-\(temporaryCounter.next())"
         try writeSource(source, to: paths.source, temporary: temporary + ".c")
-        let arguments = compiler.leadingArguments + options.flags + ["-fPIC", "-shared", "-o", temporary, paths.source, "-lm"]
+        let arguments =
+            compiler.leadingArguments + options.flags + nativeDefines(options)
+            + ["-fPIC", "-shared", "-o", temporary, paths.source, "-lm"]
         let run = try runCompiler(compiler, arguments: arguments, output: temporary)
         guard run.status == 0, FileManager.default.fileExists(atPath: temporary) else {
             unlink(temporary)
@@ -128,6 +130,7 @@ public enum CCCompiler {
         hash.add(compiler.identity)
         for word in compiler.leadingArguments + options.flags { hash.add(word) }
         if options.flags.contains(where: { $0.contains("native") }) { hash.add(machineIdentity) }
+        for word in nativeDefines(options) { hash.add(word) }
         hash.add(source)
         let safeName = String(name.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" }.prefix(64))
         let stem = "\(safeName.isEmpty ? "program" : safeName)-\(hash.hex)"
@@ -175,6 +178,33 @@ public enum CCCompiler {
     private static let temporaryCounter = Counter()
 
     /// The CPU model and feature flags: what `-march=native` compiles for.
+    /// What a `-march=native` build also learns about this machine: `-DNNGEN_L1D_BYTES=N`, the L1 data
+    /// cache of one core as Linux reports it, which sizes the GEMMs' depth blocks (templates/nngen.h).
+    /// Nothing for other targets (the build may run elsewhere) or when Linux does not say.
+    static func nativeDefines(_ options: CCOptions) -> [String] {
+        guard options.flags.contains(where: { $0.contains("native") }), let bytes = l1DataCacheBytes else { return [] }
+        return ["-DNNGEN_L1D_BYTES=\(bytes)"]
+    }
+
+    /// The level-1 data cache of cpu0 (`/sys/devices/system/cpu/cpu0/cache/index*/`: level 1, type Data,
+    /// size like `48K`), or nil.
+    static let l1DataCacheBytes: Int? = {
+        let folder = "/sys/devices/system/cpu/cpu0/cache"
+        func read(_ path: String) -> String? {
+            (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        for index in 0..<8 {
+            let cache = "\(folder)/index\(index)"
+            guard read(cache + "/level") == "1", read(cache + "/type") == "Data", let size = read(cache + "/size") else {
+                continue
+            }
+            let scale = size.hasSuffix("K") ? 1024 : size.hasSuffix("M") ? 1024 * 1024 : 1
+            guard let number = Int(size.filter(\.isNumber)), number > 0, number < 1 << 20 else { return nil }
+            return number * scale
+        }
+        return nil
+    }()
+
     static let machineIdentity: String = {
         var identity = ""
         #if arch(x86_64)
