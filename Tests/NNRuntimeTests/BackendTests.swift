@@ -288,6 +288,18 @@ private let tccRuns = TccRuns()
         #expect(seven() == 7)
     }
 
+    /// `-march=native` builds learn the L1 data cache (it sizes the GEMMs' depth blocks); other targets do not.
+    @Test func nativeBuildsPassTheL1DataCacheSize() throws {
+        let native = CCCompiler.nativeDefines(CCOptions(flags: ["-O3", "-march=native"]))
+        #expect(CCCompiler.nativeDefines(CCOptions(flags: ["-O3", "-march=x86-64-v3"])) == [])
+        let size = try? String(contentsOfFile: "/sys/devices/system/cpu/cpu0/cache/index0/size", encoding: .utf8)
+        let type = try? String(contentsOfFile: "/sys/devices/system/cpu/cpu0/cache/index0/type", encoding: .utf8)
+        if let size, type?.hasPrefix("Data") == true, let kib = Int(size.filter(\.isNumber)), size.contains("K") {
+            #expect(native == ["-DNNGEN_L1D_BYTES=\(kib * 1024)"])
+        }
+        #expect(native.count <= 1)
+    }
+
     @Test func contentHashMatchesPublishedFNV1a128Vectors() {
         var empty = ContentHash()
         #expect(empty.hex == "6c62272e07bb014262b821756295c58d")
