@@ -36,8 +36,8 @@ extension CompiledModel {
     /// forward in order, the loss forward and backward, every layer's backward in reverse onto the same
     /// gradient slots (no gradient for the network input), the update — each call timed. A fused
     /// activation's time is its producer's: the producer's entries time the fused calls
-    /// (`ActivationFusion`). Trains exactly as
-    /// `stagedTrainStep` does (tests check the parameters bit for bit). Adds each call's seconds to
+    /// (`ActivationFusion`). Trains exactly as `stagedTrainStep` does (tests check the parameters bit for
+    /// bit). Adds each call's seconds to
     /// `seconds`: `2·layers + 2` entries, forward and backward of layer i at 2i and 2i + 1, then the loss
     /// and the update.
     func profiledTrainStep(learningRate: Double, seconds: inout [Double]) throws -> Double {

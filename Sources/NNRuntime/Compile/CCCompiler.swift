@@ -177,7 +177,6 @@ public enum CCCompiler {
     /// Distinguishes temporary files of concurrent builds in one process.
     private static let temporaryCounter = Counter()
 
-    /// The CPU model and feature flags: what `-march=native` compiles for.
     /// What a `-march=native` build also learns about this machine: `-DNNGEN_L1D_BYTES=N`, the L1 data
     /// cache of one core as Linux reports it, which sizes the GEMMs' depth blocks (templates/nngen.h).
     /// Nothing for other targets (the build may run elsewhere) or when Linux does not say.
@@ -205,6 +204,7 @@ public enum CCCompiler {
         return nil
     }()
 
+    /// The CPU model and feature flags: what `-march=native` compiles for.
     static let machineIdentity: String = {
         var identity = ""
         #if arch(x86_64)
