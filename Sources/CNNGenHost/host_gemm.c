@@ -16,6 +16,10 @@ void nngen_host_gemm_limit(int widest) { atomic_store(&nngen_widest, widest); }
 #define NNGEN_CAT_(a, b) a##b
 #define NNGEN_CAT(a, b)  NNGEN_CAT_(a, b)
 
+/* The start value of C(i, j) (see nngen_host.h), read where `from`, `c0`, `c` and `ldc` are in scope: the
+ * kernels' scalar columns and the strided fallback of gemm_entry.inc. */
+#define NNGEN_START(i, j) (from == 0 ? (c0 ? c0[j] : (T)0) : from == 1 ? c0[i] : c[(long)(i)*ldc + (j)])
+
 typedef float nngen_f32x4 __attribute__((ext_vector_type(4)));
 typedef double nngen_f64x2 __attribute__((ext_vector_type(2)));
 
