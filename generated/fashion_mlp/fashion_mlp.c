@@ -101,12 +101,17 @@ void nngen_host_gemm_f64(int rows, int cols, int depth, const double *a, long a_
  * Worker threads. The thread count is $NNGEN_THREADS, else the online cores, unless set by
  * nngen_set_threads; the calling thread works too, so the pool holds count − 1 workers, started on the
  * first parallel call and kept until the library is unloaded.
- * nngen_parallel(jobs) publishes the jobs' tasks; the caller and the workers claim them one at a time
- * from a shared counter until none is left, and the call returns when every task has finished. A task
- * writes its own part of the output, computed in a fixed order, and nothing else: the results never
- * depend on the thread count or on which thread ran which task. A worker that is late (descheduled,
- * asleep) simply finds no task left. Idle workers spin for a while, then sleep on a condition
- * variable; a parallel call takes the lock only when a thread sleeps. */
+ * nngen_parallel(jobs) publishes the jobs' tasks cut into one share per thread (thread t of T: tasks
+ * n·t/T .. n·(t+1)/T − 1 of n); each thread claims its own share's tasks from the front, one at a time,
+ * then takes what is left of the other shares from their backs, and the call returns when every task
+ * has finished. A task writes its own part of the output, computed in a fixed order, and nothing else:
+ * the results never depend on the thread count or on which thread ran which task. But with shares, a
+ * thread tends to run the same part of every call's work (the same column panels of a layer's forward,
+ * weight gradient and update), so it finds in its own cache what it wrote there in the call before,
+ * instead of fetching it from another core's (W1 on 2 threads: 1.10× the steps/s of one shared counter,
+ * bench/README.md). A worker that is late (descheduled, asleep) finds its share taken by the others.
+ * Idle workers spin for a while, then sleep on a condition variable; a parallel call takes the lock only
+ * when a thread sleeps. */
 #define NNGEN_MAX_THREADS 64
 #define NNGEN_SPINS       20000 /* pauses an idle thread spins (about 0.5 ms on Zen 5) before it sleeps */
 
@@ -133,16 +138,26 @@ typedef struct {
     unsigned tasks; /* of all jobs */
 } nngen_batch;
 
+/* One thread's share of a parallel call's tasks: generation << 40 | next task << 20 | end (the generation
+ * modulo 2^24; a claim made with another generation fails). Its own thread claims `next`, the others
+ * `end − 1`. On a cache line of its own. */
+#define NNGEN_SHARE_TASKS (1u << 20) /* more tasks than this in one call: the call runs on one thread */
+typedef struct {
+    uint64_t range __attribute__((aligned(64)));
+} nngen_share;
+
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake; /* workers wait here for a new generation */
     pthread_cond_t done; /* the caller waits here for the last task */
     pthread_t workers[NNGEN_MAX_THREADS];
-    int threads;            /* of the running pool, the caller included; 0 or 1: no workers */
-    int wanted;             /* threads the next call uses; 0 until decided (NNGEN_THREADS, then cores) */
-    int busy;               /* 1 while a call owns the pool */
-    int stop;               /* asks the workers to exit */
-    uint64_t ticket;        /* generation << 32 | next task to claim */
+    int threads;         /* of the running pool, the caller included; 0 or 1: no workers */
+    int wanted;          /* threads the next call uses; 0 until decided (NNGEN_THREADS, then cores) */
+    int busy;            /* 1 while a call owns the pool */
+    int stop;            /* asks the workers to exit */
+    unsigned generation; /* of the latest parallel call */
+    unsigned first;      /* the generation when the running pool started */
+    nngen_share shares[NNGEN_MAX_THREADS];
     unsigned finished;      /* tasks of the current generation done */
     int sleepers;           /* workers blocked on `wake` */
     int caller_waiting;     /* the caller is blocked on `done` */
@@ -162,53 +177,70 @@ static inline void nngen_pause(void) {
 }
 
 static inline unsigned nngen_generation(void) {
-    return (unsigned)(__atomic_load_n(&nngen_pool.ticket, __ATOMIC_ACQUIRE) >> 32);
+    return __atomic_load_n(&nngen_pool.generation, __ATOMIC_ACQUIRE);
 }
 
-/* Claims and runs tasks of generation g until none is left (or a newer generation started). */
-static inline void nngen_work(unsigned g) {
+/* Claims a task of generation g from `share`: its next one (own share) or its last one; −1 when the share
+ * is empty or belongs to another generation. */
+static inline int nngen_claim(nngen_share *share, unsigned g, int own) {
+    uint64_t range = __atomic_load_n(&share->range, __ATOMIC_ACQUIRE), claimed;
+    unsigned next, end;
+    do {
+        next = (unsigned)(range >> 20) & (NNGEN_SHARE_TASKS - 1);
+        end = (unsigned)range & (NNGEN_SHARE_TASKS - 1);
+        if ((unsigned)(range >> 40) != (g & 0xffffffu) || next >= end) return -1;
+        claimed = own ? range + NNGEN_SHARE_TASKS : range - 1;
+    } while (
+        !__atomic_compare_exchange_n(&share->range, &range, claimed, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    return (int)(own ? next : end - 1);
+}
+
+/* Thread `self` runs tasks of generation g, its own share's first, then the others', until none is left
+ * (or a newer generation started). */
+static inline void nngen_work(unsigned g, int self) {
     const nngen_batch *batch = &nngen_pool.batches[g & 1];
-    for (;;) {
-        uint64_t ticket = __atomic_load_n(&nngen_pool.ticket, __ATOMIC_ACQUIRE);
-        unsigned tasks;
-        do { /* (a late thread may read another generation's count here; its claim then fails) */
-            tasks = __atomic_load_n(&batch->tasks, __ATOMIC_RELAXED);
-            if ((unsigned)(ticket >> 32) != g || (uint32_t)ticket >= tasks) return;
-        } while (!__atomic_compare_exchange_n(&nngen_pool.ticket, &ticket, ticket + 1, 1, __ATOMIC_ACQ_REL,
-                                              __ATOMIC_ACQUIRE));
-        /* Claimed: generation g cannot finish before this task, so its batch stays as it is. */
-        int task = (int)(uint32_t)ticket, j = 0;
-        while (task >= batch->jobs[j].tasks) task -= batch->jobs[j++].tasks;
-        batch->jobs[j].run(batch->jobs[j].context, task);
-        if (__atomic_add_fetch(&nngen_pool.finished, 1, __ATOMIC_SEQ_CST) == tasks &&
-            __atomic_load_n(&nngen_pool.caller_waiting, __ATOMIC_SEQ_CST)) {
-            pthread_mutex_lock(&nngen_pool.lock);
-            pthread_cond_signal(&nngen_pool.done);
-            pthread_mutex_unlock(&nngen_pool.lock);
+    const int threads = nngen_pool.threads;
+    for (int k = 0; k < threads; k++) {
+        const int owner = (self + k) % threads;
+        int task;
+        while ((task = nngen_claim(&nngen_pool.shares[owner], g, owner == self)) >= 0) {
+            /* Claimed: generation g cannot finish before this task, so its batch stays as it is. */
+            const unsigned tasks = batch->tasks;
+            int j = 0;
+            while (task >= batch->jobs[j].tasks) task -= batch->jobs[j++].tasks;
+            batch->jobs[j].run(batch->jobs[j].context, task);
+            if (__atomic_add_fetch(&nngen_pool.finished, 1, __ATOMIC_SEQ_CST) == tasks &&
+                __atomic_load_n(&nngen_pool.caller_waiting, __ATOMIC_SEQ_CST)) {
+                pthread_mutex_lock(&nngen_pool.lock);
+                pthread_cond_signal(&nngen_pool.done);
+                pthread_mutex_unlock(&nngen_pool.lock);
+            }
         }
     }
 }
 
 static void *nngen_worker(void *argument) {
-    unsigned seen = (unsigned)(uintptr_t)argument; /* the generation when the pool started */
+    const int self = (int)(uintptr_t)argument; /* 1 .. threads − 1 */
+    unsigned seen = nngen_pool.first;          /* the generation when the pool started */
     for (;;) {
         unsigned now = seen;
         for (int spin = 0; spin < NNGEN_SPINS && (now = nngen_generation()) == seen; spin++) nngen_pause();
         if (now == seen) {
             pthread_mutex_lock(&nngen_pool.lock);
             __atomic_add_fetch(&nngen_pool.sleepers, 1, __ATOMIC_SEQ_CST);
-            while ((now = (unsigned)(__atomic_load_n(&nngen_pool.ticket, __ATOMIC_SEQ_CST) >> 32)) == seen)
+            while ((now = __atomic_load_n(&nngen_pool.generation, __ATOMIC_SEQ_CST)) == seen)
                 pthread_cond_wait(&nngen_pool.wake, &nngen_pool.lock);
             __atomic_sub_fetch(&nngen_pool.sleepers, 1, __ATOMIC_SEQ_CST);
             pthread_mutex_unlock(&nngen_pool.lock);
         }
         seen = now;
         if (__atomic_load_n(&nngen_pool.stop, __ATOMIC_ACQUIRE)) return NULL;
-        nngen_work(seen);
+        nngen_work(seen, self);
     }
 }
 
-/* Starts generation g + 1 with `batch` (none of its tasks claimed) and wakes sleeping workers. */
+/* Starts generation g + 1 with `batch` (fewer than NNGEN_SHARE_TASKS tasks, none claimed) cut into the
+ * running threads' shares, and wakes sleeping workers. */
 static inline unsigned nngen_publish(nngen_batch batch) {
     const unsigned g = nngen_generation() + 1;
     nngen_batch *slot = &nngen_pool.batches[g & 1];
@@ -216,7 +248,14 @@ static inline unsigned nngen_publish(nngen_batch batch) {
     slot->count = batch.count;
     __atomic_store_n(&slot->tasks, batch.tasks, __ATOMIC_RELAXED);
     __atomic_store_n(&nngen_pool.finished, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&nngen_pool.ticket, (uint64_t)g << 32, __ATOMIC_SEQ_CST);
+    const int threads = nngen_pool.threads > 1 ? nngen_pool.threads : 1;
+    for (int t = 0; t < threads; t++) {
+        const uint64_t next = (uint64_t)batch.tasks * (uint64_t)t / (uint64_t)threads;
+        const uint64_t end = (uint64_t)batch.tasks * (uint64_t)(t + 1) / (uint64_t)threads;
+        __atomic_store_n(&nngen_pool.shares[t].range, (uint64_t)(g & 0xffffffu) << 40 | next << 20 | end,
+                         __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&nngen_pool.generation, g, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&nngen_pool.sleepers, __ATOMIC_SEQ_CST)) {
         pthread_mutex_lock(&nngen_pool.lock);
         pthread_cond_broadcast(&nngen_pool.wake);
@@ -244,10 +283,10 @@ static void nngen_pool_forget(void) { nngen_pool.threads = 0; }
 static inline void nngen_pool_start(int threads) {
     static int registered;
     if (!registered) registered = pthread_atfork(NULL, NULL, nngen_pool_forget) == 0;
-    const uintptr_t first = nngen_generation();
+    nngen_pool.first = nngen_generation();
     int started = 1;
     while (started < threads &&
-           pthread_create(&nngen_pool.workers[started], NULL, nngen_worker, (void *)first) == 0)
+           pthread_create(&nngen_pool.workers[started], NULL, nngen_worker, (void *)(uintptr_t)started) == 0)
         started++;
     nngen_pool.threads = started;
 }
@@ -295,10 +334,10 @@ static inline void nngen_parallel(const nngen_job *jobs, int count) {
     if (nngen_pool.wanted > 1 && nngen_pool.threads != nngen_pool.wanted) nngen_pool_start(nngen_pool.wanted);
     int worth = 0; /* some job is big enough to share */
     for (int j = 0; j < count; j++) worth |= !jobs[j].small;
-    if (nngen_pool.threads <= 1 || batch.tasks <= 1 || !worth) {
+    if (nngen_pool.threads <= 1 || batch.tasks <= 1 || batch.tasks >= NNGEN_SHARE_TASKS || !worth) {
         nngen_serial(jobs, count);
     } else {
-        nngen_work(nngen_publish(batch));
+        nngen_work(nngen_publish(batch), 0);
         for (int spin = 0; spin < NNGEN_SPINS; spin++) {
             if (__atomic_load_n(&nngen_pool.finished, __ATOMIC_ACQUIRE) == batch.tasks) break;
             nngen_pause();
