@@ -30,10 +30,6 @@ typedef double nngen_f64x2 __attribute__((ext_vector_type(2)));
 #define TARGET
 #define KERNEL nngen_gemm_f32_any
 #include "gemm_kernel.inc"
-#undef V
-#undef LANES
-#undef TARGET
-#undef KERNEL
 #undef T
 #undef FMA_S
 
@@ -44,10 +40,6 @@ typedef double nngen_f64x2 __attribute__((ext_vector_type(2)));
 #define TARGET
 #define KERNEL nngen_gemm_f64_any
 #include "gemm_kernel.inc"
-#undef V
-#undef LANES
-#undef TARGET
-#undef KERNEL
 #undef T
 #undef FMA_S
 
@@ -64,19 +56,11 @@ typedef double nngen_f64x8 __attribute__((ext_vector_type(8)));
 #define TARGET __attribute__((target("avx2,fma")))
 #define KERNEL nngen_gemm_f32_avx2
 #include "gemm_kernel.inc"
-#undef V
-#undef LANES
-#undef TARGET
-#undef KERNEL
 #define V      nngen_f32x16
 #define LANES  16
 #define TARGET __attribute__((target("avx512f")))
 #define KERNEL nngen_gemm_f32_avx512
 #include "gemm_kernel.inc"
-#undef V
-#undef LANES
-#undef TARGET
-#undef KERNEL
 #undef T
 #undef FMA_S
 
@@ -87,19 +71,11 @@ typedef double nngen_f64x8 __attribute__((ext_vector_type(8)));
 #define TARGET __attribute__((target("avx2,fma")))
 #define KERNEL nngen_gemm_f64_avx2
 #include "gemm_kernel.inc"
-#undef V
-#undef LANES
-#undef TARGET
-#undef KERNEL
 #define V      nngen_f64x8
 #define LANES  8
 #define TARGET __attribute__((target("avx512f")))
 #define KERNEL nngen_gemm_f64_avx512
 #include "gemm_kernel.inc"
-#undef V
-#undef LANES
-#undef TARGET
-#undef KERNEL
 #undef T
 #undef FMA_S
 #endif
@@ -109,17 +85,11 @@ typedef double nngen_f64x8 __attribute__((ext_vector_type(8)));
 #define FMA_S  __builtin_fmaf
 #define SUFFIX f32
 #include "gemm_entry.inc"
-#undef T
-#undef FMA_S
-#undef SUFFIX
 
 #define T      double
 #define FMA_S  __builtin_fma
 #define SUFFIX f64
 #include "gemm_entry.inc"
-#undef T
-#undef FMA_S
-#undef SUFFIX
 
 const void *nngen_host_gemm_address(int float64) {
     return float64 ? (const void *)nngen_host_gemm_f64 : (const void *)nngen_host_gemm_f32;
