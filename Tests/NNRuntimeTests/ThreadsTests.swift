@@ -6,8 +6,9 @@ import NNRuntime
 import Testing
 
 @Suite struct ThreadsTests {
+    /// bn1 is large enough (128 × 257 features) to run on the pool, in blocks of 64 channels and one of 1.
     static let spec = """
-        input x [64, 300]
+        input x [128, 300]
         affine fc1 out=257
         batchnorm bn1
         relu
@@ -25,7 +26,7 @@ import Testing
         model.initialize(seed: 5)
         var rng = SplitMix64(seed: 9)
         let x = (0..<model.graph.inputShape.count).map { _ in rng.normal() }
-        let y = (0..<64).map { Int32($0 % 10) }
+        let y = (0..<model.graph.batch).map { Int32($0 % 10) }
         for _ in 0..<3 { try model.trainStep(input: x, target: .classes(y)) }
         return (model, try model.tensorNames.map { try model.tensor($0) })
     }

@@ -1105,6 +1105,19 @@ static inline real FN(relu_gradient)(real y, real g) {
 #define PASS static
 #endif
 
+#if NNGEN_FAST
+/* What a task (channels in parallel) needs. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+    int train;
+} FN(arguments);
+
+/* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
+#define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
+#endif
+
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
 #define SUM_LANES 16
@@ -1282,14 +1295,6 @@ PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int f
 #endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
-/* What a task (one channel) needs. */
-typedef struct {
-    real *mem;
-    const real *x, *dout;
-    real *dx;
-    int train;
-} FN(arguments);
-
 static void FN(forward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
@@ -1316,8 +1321,6 @@ static void FN(backward_relu_task)(void *context, int c) {
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 
-/* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
-#define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
 
 /* Every channel's forward; relu's output too when `fused`. */
@@ -1359,20 +1362,20 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
 }
 #endif /* NNGEN_BACKWARD */
 
-#if NNGEN_FAST
-#undef SMALL
-#endif
 #undef SUM_LANES
 
 #else /* S == 1: features of (N, C) */
 
-/* Channels are processed in blocks of CB, rows in the outer loop: every pass reads x contiguously
- * (and vectorizes over channels when S = 1), while each channel's sums still run over n, then s, in
- * the same order as a per-channel loop — the result is the same to the bit. */
+/* Channels are processed in blocks, rows in the outer loop: every pass reads x contiguously (and
+ * vectorizes over channels), while each channel's sums still run over n, then s, in the same order as a
+ * per-channel loop — the result is the same to the bit, whatever the blocks. One thread takes blocks of
+ * CB channels; the pool's threads take blocks of CB_TASK (NNGEN_FAST below), so that each thread's share
+ * is about the columns its share of the GEMM before this layer wrote (nngen.h: shares). */
 #define CB (C < 256 ? C : 256)
 
-/* Forward (the formulas at FN(forward) below); relu's output too when `fused`. */
-PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
+/* Forward of channels c0 .. c0 + cn − 1, cn ≤ CB (the formulas at FN(forward) below); relu's output too
+ * when `fused`. */
+PASS void FN(forward_block)(real *mem, const real *x, int train, int fused, const int c0, const int cn) {
     real *out = mem + OUT;
 #ifdef RELU_OUT
     real *relu = mem + RELU_OUT;
@@ -1385,106 +1388,183 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     real *running_var = mem + B_RUNNING_VAR;
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
-    for (int c0 = 0; c0 < C; c0 += CB) {
-        const int cn = C - c0 < CB ? C - c0 : CB;
-        double mean[CB], var[CB];
-        real scale[CB], shift[CB];
-        if (train) {
-            double sum[CB], sq[CB];
-            for (int c = 0; c < cn; c++) sum[c] = sq[c] = 0;
-            for (int n = 0; n < N; n++)
-                for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++) sum[c] += AT(x, n, c0 + c, s);
-            for (int c = 0; c < cn; c++) mean[c] = sum[c] / (N * S);
-            for (int n = 0; n < N; n++)
-                for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++) {
-                        const double centered = AT(x, n, c0 + c, s) - mean[c];
-                        sq[c] += centered * centered;
-                    }
-            for (int c = 0; c < cn; c++) {
-                var[c] = sq[c] / (N * S);
-                running_mean[c0 + c] = (real)(MOMENTUM * running_mean[c0 + c] + (1 - MOMENTUM) * mean[c]);
-                running_var[c0 + c] = (real)(MOMENTUM * running_var[c0 + c] + (1 - MOMENTUM) * var[c]);
-            }
-        } else {
-            for (int c = 0; c < cn; c++) {
-                mean[c] = running_mean[c0 + c];
-                var[c] = running_var[c0 + c];
-            }
-        }
+    double mean[CB], var[CB];
+    real scale[CB], shift[CB];
+    if (train) {
+        double sum[CB], sq[CB];
+        for (int c = 0; c < cn; c++) sum[c] = sq[c] = 0;
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < cn; c++)
+                for (int s = 0; s < S; s++) sum[c] += AT(x, n, c0 + c, s);
+        for (int c = 0; c < cn; c++) mean[c] = sum[c] / (N * S);
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < cn; c++)
+                for (int s = 0; s < S; s++) {
+                    const double centered = AT(x, n, c0 + c, s) - mean[c];
+                    sq[c] += centered * centered;
+                }
         for (int c = 0; c < cn; c++) {
-            const double invstd = 1 / sqrt(var[c] + EPS);
-            saved_mean[c0 + c] = (real)mean[c];
-            saved_invstd[c0 + c] = (real)invstd;
-            scale[c] = (real)(gamma[c0 + c] * invstd);
-            shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
+            var[c] = sq[c] / (N * S);
+            running_mean[c0 + c] = (real)(MOMENTUM * running_mean[c0 + c] + (1 - MOMENTUM) * mean[c]);
+            running_var[c0 + c] = (real)(MOMENTUM * running_var[c0 + c] + (1 - MOMENTUM) * var[c]);
         }
-        for (int n = 0; n < N; n++) {
-            if (fused)
-                for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++) {
-                        const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
-                        AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
-                    }
-            else
-                for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++)
-                        AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+    } else {
+        for (int c = 0; c < cn; c++) {
+            mean[c] = running_mean[c0 + c];
+            var[c] = running_var[c0 + c];
         }
+    }
+    for (int c = 0; c < cn; c++) {
+        const double invstd = 1 / sqrt(var[c] + EPS);
+        saved_mean[c0 + c] = (real)mean[c];
+        saved_invstd[c0 + c] = (real)invstd;
+        scale[c] = (real)(gamma[c0 + c] * invstd);
+        shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
+    }
+    for (int n = 0; n < N; n++) {
+        if (fused)
+            for (int c = 0; c < cn; c++)
+                for (int s = 0; s < S; s++) {
+                    const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+                    AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
+                }
+        else
+            for (int c = 0; c < cn; c++)
+                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
-PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+/* Backward of channels c0 .. c0 + cn − 1, cn ≤ CB (the formulas at FN(backward) below), dout as DOUT
+ * reads it. */
+PASS void FN(backward_block)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                             const int c0, const int cn) {
     const real *y = mem + MASK;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
     const real *saved_mean = mem + S_MEAN;
     const real *saved_invstd = mem + S_INVSTD;
-    for (int c0 = 0; c0 < C; c0 += CB) {
-        const int cn = C - c0 < CB ? C - c0 : CB;
-        double mean[CB], invstd[CB], sum_dout[CB], sum_dout_xhat[CB], k[CB];
-        for (int c = 0; c < cn; c++) {
-            mean[c] = saved_mean[c0 + c];
-            invstd[c] = saved_invstd[c0 + c];
-            sum_dout[c] = sum_dout_xhat[c] = 0;
-        }
+    double mean[CB], invstd[CB], sum_dout[CB], sum_dout_xhat[CB], k[CB];
+    for (int c = 0; c < cn; c++) {
+        mean[c] = saved_mean[c0 + c];
+        invstd[c] = saved_invstd[c0 + c];
+        sum_dout[c] = sum_dout_xhat[c] = 0;
+    }
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < cn; c++)
+            for (int s = 0; s < S; s++) {
+                const double g = DOUT(IDX(n, c0 + c, s));
+                sum_dout[c] += g;
+                sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
+            }
+    for (int c = 0; c < cn; c++) {
+        dbeta[c0 + c] = (real)sum_dout[c];
+        dgamma[c0 + c] = (real)sum_dout_xhat[c];
+        k[c] = gamma[c0 + c] * invstd[c];
+    }
+    if (!dx) return;
+    if (train) {
+        const double inv_m = 1.0 / (N * S);
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = DOUT(IDX(n, c0 + c, s));
-                    sum_dout[c] += g;
-                    sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
+                    const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
+                    NNGEN_DX(AT(dx, n, c0 + c, s),
+                             (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
+                                            inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                 }
-        for (int c = 0; c < cn; c++) {
-            dbeta[c0 + c] = (real)sum_dout[c];
-            dgamma[c0 + c] = (real)sum_dout_xhat[c];
-            k[c] = gamma[c0 + c] * invstd[c];
-        }
-        if (!dx) continue;
-        if (train) {
-            const double inv_m = 1.0 / (N * S);
-            for (int n = 0; n < N; n++)
-                for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++) {
-                        const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
-                        NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
-                                                inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
-                    }
-        } else {
-            for (int n = 0; n < N; n++)
-                for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
-        }
+    } else {
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < cn; c++)
+                for (int s = 0; s < S; s++)
+                    NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
     }
 }
 #endif /* NNGEN_BACKWARD */
 
+#if NNGEN_FAST
+#define CB_TASK     (C < 64 ? C : 64)
+#define BLOCK_TASKS ((C + CB_TASK - 1) / CB_TASK)
+/* Channels of block `task`: CB_TASK of them, or for task BLOCK_TASKS + w (nngen_job's `whole`: one
+ * thread) CB of them. */
+#define BLOCK(task, c0, cn)                                                                                  \
+    const int whole_ = (task) >= BLOCK_TASKS, width_ = whole_ ? CB : CB_TASK;                                \
+    const int c0 = ((task) - (whole_ ? BLOCK_TASKS : 0)) * width_, cn = C - c0 < width_ ? C - c0 : width_
+
+static void FN(forward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    BLOCK(task, c0, cn);
+    FN(forward_block)(t->mem, t->x, t->train, 0, c0, cn);
+}
+
+#ifdef RELU_OUT
+static void FN(forward_relu_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    BLOCK(task, c0, cn);
+    FN(forward_block)(t->mem, t->x, t->train, 1, c0, cn);
+}
+#endif
+
+#if NNGEN_BACKWARD
+static void FN(backward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    BLOCK(task, c0, cn);
+    FN(backward_block)(t->mem, t->x, t->dout, 0, t->dx, t->train, c0, cn);
+}
+
+#ifdef RELU_OUT
+static void FN(backward_relu_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    BLOCK(task, c0, cn);
+    FN(backward_block)(t->mem, t->x, t->dout, 1, t->dx, t->train, c0, cn);
+}
+#endif
+#endif /* NNGEN_BACKWARD */
+#undef BLOCK
+#endif /* NNGEN_FAST */
+
+/* Forward: every block of channels (on the pool in the fast path). */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, NULL, NULL, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, BLOCK_TASKS, SMALL,
+                           (C + CB - 1) / CB};
+#else
+    const nngen_job job = {FN(forward_task), &t, BLOCK_TASKS, SMALL, (C + CB - 1) / CB};
+#endif
+    nngen_parallel(&job, 1);
+#else
+    for (int c0 = 0; c0 < C; c0 += CB) FN(forward_block)(mem, x, train, fused, c0, C - c0 < CB ? C - c0 : CB);
+#endif
+}
+
+#if NNGEN_BACKWARD
+/* Backward: every block of channels (on the pool in the fast path). */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, dout, dx, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, BLOCK_TASKS, SMALL,
+                           (C + CB - 1) / CB};
+#else
+    const nngen_job job = {FN(backward_task), &t, BLOCK_TASKS, SMALL, (C + CB - 1) / CB};
+#endif
+    nngen_parallel(&job, 1);
+#else
+    for (int c0 = 0; c0 < C; c0 += CB)
+        FN(backward_block)(mem, x, dout, fused, dx, train, c0, C - c0 < CB ? C - c0 : CB);
+#endif
+}
+#endif /* NNGEN_BACKWARD */
+
+#if NNGEN_FAST
+#undef CB_TASK
+#undef BLOCK_TASKS
+#endif
 #undef CB
 #endif
 
@@ -1524,6 +1604,9 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 #undef PASS
+#if NNGEN_FAST
+#undef SMALL
+#endif
 #if NNGEN_BACKWARD
 #undef MASK
 #endif
@@ -1951,6 +2034,19 @@ static inline real FN(relu_gradient)(real y, real g) {
 #define PASS static
 #endif
 
+#if NNGEN_FAST
+/* What a task (channels in parallel) needs. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+    int train;
+} FN(arguments);
+
+/* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
+#define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
+#endif
+
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
 #define SUM_LANES 16
@@ -2128,14 +2224,6 @@ PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int f
 #endif /* NNGEN_BACKWARD */
 
 #if NNGEN_FAST
-/* What a task (one channel) needs. */
-typedef struct {
-    real *mem;
-    const real *x, *dout;
-    real *dx;
-    int train;
-} FN(arguments);
-
 static void FN(forward_task)(void *context, int c) {
     const FN(arguments) *t = context;
     FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
@@ -2162,8 +2250,6 @@ static void FN(backward_relu_task)(void *context, int c) {
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 
-/* Channels in parallel once the tensor is worth it (about 32768 elements by default). */
-#define SMALL ((double)N * C * S * 8 < NNGEN_PARALLEL_WORK)
 #endif
 
 /* Every channel's forward; relu's output too when `fused`. */
@@ -2205,20 +2291,20 @@ PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fuse
 }
 #endif /* NNGEN_BACKWARD */
 
-#if NNGEN_FAST
-#undef SMALL
-#endif
 #undef SUM_LANES
 
 #else /* S == 1: features of (N, C) */
 
-/* Channels are processed in blocks of CB, rows in the outer loop: every pass reads x contiguously
- * (and vectorizes over channels when S = 1), while each channel's sums still run over n, then s, in
- * the same order as a per-channel loop — the result is the same to the bit. */
+/* Channels are processed in blocks, rows in the outer loop: every pass reads x contiguously (and
+ * vectorizes over channels), while each channel's sums still run over n, then s, in the same order as a
+ * per-channel loop — the result is the same to the bit, whatever the blocks. One thread takes blocks of
+ * CB channels; the pool's threads take blocks of CB_TASK (NNGEN_FAST below), so that each thread's share
+ * is about the columns its share of the GEMM before this layer wrote (nngen.h: shares). */
 #define CB (C < 256 ? C : 256)
 
-/* Forward (the formulas at FN(forward) below); relu's output too when `fused`. */
-PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
+/* Forward of channels c0 .. c0 + cn − 1, cn ≤ CB (the formulas at FN(forward) below); relu's output too
+ * when `fused`. */
+PASS void FN(forward_block)(real *mem, const real *x, int train, int fused, const int c0, const int cn) {
     real *out = mem + OUT;
 #ifdef RELU_OUT
     real *relu = mem + RELU_OUT;
@@ -2231,106 +2317,183 @@ PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
     real *running_var = mem + B_RUNNING_VAR;
     real *saved_mean = mem + S_MEAN;
     real *saved_invstd = mem + S_INVSTD;
-    for (int c0 = 0; c0 < C; c0 += CB) {
-        const int cn = C - c0 < CB ? C - c0 : CB;
-        double mean[CB], var[CB];
-        real scale[CB], shift[CB];
-        if (train) {
-            double sum[CB], sq[CB];
-            for (int c = 0; c < cn; c++) sum[c] = sq[c] = 0;
-            for (int n = 0; n < N; n++)
-                for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++) sum[c] += AT(x, n, c0 + c, s);
-            for (int c = 0; c < cn; c++) mean[c] = sum[c] / (N * S);
-            for (int n = 0; n < N; n++)
-                for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++) {
-                        const double centered = AT(x, n, c0 + c, s) - mean[c];
-                        sq[c] += centered * centered;
-                    }
-            for (int c = 0; c < cn; c++) {
-                var[c] = sq[c] / (N * S);
-                running_mean[c0 + c] = (real)(MOMENTUM * running_mean[c0 + c] + (1 - MOMENTUM) * mean[c]);
-                running_var[c0 + c] = (real)(MOMENTUM * running_var[c0 + c] + (1 - MOMENTUM) * var[c]);
-            }
-        } else {
-            for (int c = 0; c < cn; c++) {
-                mean[c] = running_mean[c0 + c];
-                var[c] = running_var[c0 + c];
-            }
-        }
+    double mean[CB], var[CB];
+    real scale[CB], shift[CB];
+    if (train) {
+        double sum[CB], sq[CB];
+        for (int c = 0; c < cn; c++) sum[c] = sq[c] = 0;
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < cn; c++)
+                for (int s = 0; s < S; s++) sum[c] += AT(x, n, c0 + c, s);
+        for (int c = 0; c < cn; c++) mean[c] = sum[c] / (N * S);
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < cn; c++)
+                for (int s = 0; s < S; s++) {
+                    const double centered = AT(x, n, c0 + c, s) - mean[c];
+                    sq[c] += centered * centered;
+                }
         for (int c = 0; c < cn; c++) {
-            const double invstd = 1 / sqrt(var[c] + EPS);
-            saved_mean[c0 + c] = (real)mean[c];
-            saved_invstd[c0 + c] = (real)invstd;
-            scale[c] = (real)(gamma[c0 + c] * invstd);
-            shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
+            var[c] = sq[c] / (N * S);
+            running_mean[c0 + c] = (real)(MOMENTUM * running_mean[c0 + c] + (1 - MOMENTUM) * mean[c]);
+            running_var[c0 + c] = (real)(MOMENTUM * running_var[c0 + c] + (1 - MOMENTUM) * var[c]);
         }
-        for (int n = 0; n < N; n++) {
-            if (fused)
-                for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++) {
-                        const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
-                        AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
-                    }
-            else
-                for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++)
-                        AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+    } else {
+        for (int c = 0; c < cn; c++) {
+            mean[c] = running_mean[c0 + c];
+            var[c] = running_var[c0 + c];
         }
+    }
+    for (int c = 0; c < cn; c++) {
+        const double invstd = 1 / sqrt(var[c] + EPS);
+        saved_mean[c0 + c] = (real)mean[c];
+        saved_invstd[c0 + c] = (real)invstd;
+        scale[c] = (real)(gamma[c0 + c] * invstd);
+        shift[c] = (real)(beta[c0 + c] - gamma[c0 + c] * invstd * mean[c]);
+    }
+    for (int n = 0; n < N; n++) {
+        if (fused)
+            for (int c = 0; c < cn; c++)
+                for (int s = 0; s < S; s++) {
+                    const real v = AT(x, n, c0 + c, s) * scale[c] + shift[c];
+                    AT(relu, n, c0 + c, s) = v > 0 ? v : 0;
+                }
+        else
+            for (int c = 0; c < cn; c++)
+                for (int s = 0; s < S; s++) AT(out, n, c0 + c, s) = AT(x, n, c0 + c, s) * scale[c] + shift[c];
     }
 }
 
 #if NNGEN_BACKWARD
-/* Backward (the formulas at FN(backward) below), dout as DOUT reads it. */
-PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+/* Backward of channels c0 .. c0 + cn − 1, cn ≤ CB (the formulas at FN(backward) below), dout as DOUT
+ * reads it. */
+PASS void FN(backward_block)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                             const int c0, const int cn) {
     const real *y = mem + MASK;
     const real *gamma = mem + P_GAMMA;
     real *dgamma = mem + G_GAMMA;
     real *dbeta = mem + G_BETA;
     const real *saved_mean = mem + S_MEAN;
     const real *saved_invstd = mem + S_INVSTD;
-    for (int c0 = 0; c0 < C; c0 += CB) {
-        const int cn = C - c0 < CB ? C - c0 : CB;
-        double mean[CB], invstd[CB], sum_dout[CB], sum_dout_xhat[CB], k[CB];
-        for (int c = 0; c < cn; c++) {
-            mean[c] = saved_mean[c0 + c];
-            invstd[c] = saved_invstd[c0 + c];
-            sum_dout[c] = sum_dout_xhat[c] = 0;
-        }
+    double mean[CB], invstd[CB], sum_dout[CB], sum_dout_xhat[CB], k[CB];
+    for (int c = 0; c < cn; c++) {
+        mean[c] = saved_mean[c0 + c];
+        invstd[c] = saved_invstd[c0 + c];
+        sum_dout[c] = sum_dout_xhat[c] = 0;
+    }
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < cn; c++)
+            for (int s = 0; s < S; s++) {
+                const double g = DOUT(IDX(n, c0 + c, s));
+                sum_dout[c] += g;
+                sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
+            }
+    for (int c = 0; c < cn; c++) {
+        dbeta[c0 + c] = (real)sum_dout[c];
+        dgamma[c0 + c] = (real)sum_dout_xhat[c];
+        k[c] = gamma[c0 + c] * invstd[c];
+    }
+    if (!dx) return;
+    if (train) {
+        const double inv_m = 1.0 / (N * S);
         for (int n = 0; n < N; n++)
             for (int c = 0; c < cn; c++)
                 for (int s = 0; s < S; s++) {
-                    const double g = DOUT(IDX(n, c0 + c, s));
-                    sum_dout[c] += g;
-                    sum_dout_xhat[c] += g * (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
+                    const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
+                    NNGEN_DX(AT(dx, n, c0 + c, s),
+                             (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
+                                            inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
                 }
-        for (int c = 0; c < cn; c++) {
-            dbeta[c0 + c] = (real)sum_dout[c];
-            dgamma[c0 + c] = (real)sum_dout_xhat[c];
-            k[c] = gamma[c0 + c] * invstd[c];
-        }
-        if (!dx) continue;
-        if (train) {
-            const double inv_m = 1.0 / (N * S);
-            for (int n = 0; n < N; n++)
-                for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++) {
-                        const double xhat = (AT(x, n, c0 + c, s) - mean[c]) * invstd[c];
-                        NNGEN_DX(AT(dx, n, c0 + c, s),
-                                 (real)(k[c] * (DOUT(IDX(n, c0 + c, s)) -
-                                                inv_m * (sum_dout[c] + xhat * sum_dout_xhat[c]))));
-                    }
-        } else {
-            for (int n = 0; n < N; n++)
-                for (int c = 0; c < cn; c++)
-                    for (int s = 0; s < S; s++)
-                        NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
-        }
+    } else {
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < cn; c++)
+                for (int s = 0; s < S; s++)
+                    NNGEN_DX(AT(dx, n, c0 + c, s), (real)(k[c] * DOUT(IDX(n, c0 + c, s))));
     }
 }
 #endif /* NNGEN_BACKWARD */
 
+#if NNGEN_FAST
+#define CB_TASK     (C < 64 ? C : 64)
+#define BLOCK_TASKS ((C + CB_TASK - 1) / CB_TASK)
+/* Channels of block `task`: CB_TASK of them, or for task BLOCK_TASKS + w (nngen_job's `whole`: one
+ * thread) CB of them. */
+#define BLOCK(task, c0, cn)                                                                                  \
+    const int whole_ = (task) >= BLOCK_TASKS, width_ = whole_ ? CB : CB_TASK;                                \
+    const int c0 = ((task) - (whole_ ? BLOCK_TASKS : 0)) * width_, cn = C - c0 < width_ ? C - c0 : width_
+
+static void FN(forward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    BLOCK(task, c0, cn);
+    FN(forward_block)(t->mem, t->x, t->train, 0, c0, cn);
+}
+
+#ifdef RELU_OUT
+static void FN(forward_relu_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    BLOCK(task, c0, cn);
+    FN(forward_block)(t->mem, t->x, t->train, 1, c0, cn);
+}
+#endif
+
+#if NNGEN_BACKWARD
+static void FN(backward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    BLOCK(task, c0, cn);
+    FN(backward_block)(t->mem, t->x, t->dout, 0, t->dx, t->train, c0, cn);
+}
+
+#ifdef RELU_OUT
+static void FN(backward_relu_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    BLOCK(task, c0, cn);
+    FN(backward_block)(t->mem, t->x, t->dout, 1, t->dx, t->train, c0, cn);
+}
+#endif
+#endif /* NNGEN_BACKWARD */
+#undef BLOCK
+#endif /* NNGEN_FAST */
+
+/* Forward: every block of channels (on the pool in the fast path). */
+PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, NULL, NULL, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, BLOCK_TASKS, SMALL,
+                           (C + CB - 1) / CB};
+#else
+    const nngen_job job = {FN(forward_task), &t, BLOCK_TASKS, SMALL, (C + CB - 1) / CB};
+#endif
+    nngen_parallel(&job, 1);
+#else
+    for (int c0 = 0; c0 < C; c0 += CB) FN(forward_block)(mem, x, train, fused, c0, C - c0 < CB ? C - c0 : CB);
+#endif
+}
+
+#if NNGEN_BACKWARD
+/* Backward: every block of channels (on the pool in the fast path). */
+PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
+#if NNGEN_FAST
+    FN(arguments) t = {mem, x, dout, dx, train};
+    (void)fused; /* read only #ifdef RELU_OUT */
+#ifdef RELU_OUT
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, BLOCK_TASKS, SMALL,
+                           (C + CB - 1) / CB};
+#else
+    const nngen_job job = {FN(backward_task), &t, BLOCK_TASKS, SMALL, (C + CB - 1) / CB};
+#endif
+    nngen_parallel(&job, 1);
+#else
+    for (int c0 = 0; c0 < C; c0 += CB)
+        FN(backward_block)(mem, x, dout, fused, dx, train, c0, C - c0 < CB ? C - c0 : CB);
+#endif
+}
+#endif /* NNGEN_BACKWARD */
+
+#if NNGEN_FAST
+#undef CB_TASK
+#undef BLOCK_TASKS
+#endif
 #undef CB
 #endif
 
@@ -2370,6 +2533,9 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #endif /* NNGEN_BACKWARD */
 #endif /* RELU_OUT */
 #undef PASS
+#if NNGEN_FAST
+#undef SMALL
+#endif
 #if NNGEN_BACKWARD
 #undef MASK
 #endif
