@@ -728,6 +728,20 @@ NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, 
     nngen_gemm_task_ex(mr, nr, chunks, rows, cols, depth, a, a_row, a_step, b, b_row, b_col, NNGEN_FROM_ROW,
                        c0, c, ldc, task);
 }
+
+/* ---------------------------------------------------------------------------------------------------
+ * Elementwise layers on the pool: `count` elements cut into NNGEN_RANGES ranges of whole 64-byte lines
+ * (two tasks never write one line), range `task` = [nngen_range(count, task), nngen_range(count, task + 1)).
+ * A tensor under NNGEN_RANGE_SMALL elements (512 KiB of float32) stays on the calling thread: its memory
+ * traffic is too short to be worth another thread. Each element is computed on its own, so the split
+ * changes no bit. */
+#define NNGEN_RANGES      8
+#define NNGEN_RANGE_SMALL 131072
+static inline long nngen_range(long count, int task) {
+    const long line = 64 / (long)sizeof(real), lines = (count + line - 1) / line;
+    const long i = lines * task / NNGEN_RANGES * line;
+    return i < count ? i : count;
+}
 #endif /* NNGEN_FAST */
 
 #if !NNGEN_FAST

@@ -1,7 +1,8 @@
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
- * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
+ * loop. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/relu.c */
 #include "nngen.h"
 #define FN(name)      relu_##name
@@ -23,33 +24,20 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 #endif
 
 #if NNGEN_FAST
-/* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
- * memory traffic is too short to be worth another thread. */
-#define TASKS 8
-#define LINE  (64 / (long)sizeof(real))
-#define SMALL (COUNT < 131072)
-
 typedef struct {
     real *out;
     const real *x, *dout;
 } FN(arguments);
 
-/* Elements of range `task`: [FN(bound)(task), FN(bound)(task + 1)). */
-static long FN(bound)(int task) {
-    const long lines = ((long)COUNT + LINE - 1) / LINE;
-    const long i = lines * task / TASKS * LINE;
-    return i < COUNT ? i : COUNT;
-}
-
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
+    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 #endif
 #endif
@@ -60,7 +48,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -75,16 +63,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef TASKS
-#undef LINE
-#undef SMALL
-#endif

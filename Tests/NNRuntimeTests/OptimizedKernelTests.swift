@@ -172,6 +172,19 @@ private let graphAndGeometryCases: [KernelCase] = [
             optimizer adam lr=0.01
             """, dtypes: DType.allCases),
     KernelCase(
+        name: "wide_elementwise",  // 131072 elements: relu, add and batchnorm run in ranges on the pool
+        body: """
+            [8, 16, 32, 32]
+            relu r0
+            add s from=r0,x
+            add t from=s,s,r0
+            batchnorm b1
+            relu r1
+            affine fc out=4
+            loss softmax
+            optimizer sgd lr=0.01 momentum=0.9
+            """, dtypes: DType.allCases),
+    KernelCase(
         name: "shared_features",
         body: """
             [5, 13]

@@ -735,6 +735,20 @@ NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, 
     nngen_gemm_task_ex(mr, nr, chunks, rows, cols, depth, a, a_row, a_step, b, b_row, b_col, NNGEN_FROM_ROW,
                        c0, c, ldc, task);
 }
+
+/* ---------------------------------------------------------------------------------------------------
+ * Elementwise layers on the pool: `count` elements cut into NNGEN_RANGES ranges of whole 64-byte lines
+ * (two tasks never write one line), range `task` = [nngen_range(count, task), nngen_range(count, task + 1)).
+ * A tensor under NNGEN_RANGE_SMALL elements (512 KiB of float32) stays on the calling thread: its memory
+ * traffic is too short to be worth another thread. Each element is computed on its own, so the split
+ * changes no bit. */
+#define NNGEN_RANGES      8
+#define NNGEN_RANGE_SMALL 131072
+static inline long nngen_range(long count, int task) {
+    const long line = 64 / (long)sizeof(real), lines = (count + line - 1) / line;
+    const long i = lines * task / NNGEN_RANGES * line;
+    return i < count ? i : count;
+}
 #endif /* NNGEN_FAST */
 
 #if !NNGEN_FAST
@@ -1855,8 +1869,9 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
- * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
+ * loop. */
 
 /* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
 static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
@@ -1871,33 +1886,20 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 #endif
 
 #if NNGEN_FAST
-/* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
- * memory traffic is too short to be worth another thread. */
-#define TASKS 8
-#define LINE  (64 / (long)sizeof(real))
-#define SMALL (COUNT < 131072)
-
 typedef struct {
     real *out;
     const real *x, *dout;
 } FN(arguments);
 
-/* Elements of range `task`: [FN(bound)(task), FN(bound)(task + 1)). */
-static long FN(bound)(int task) {
-    const long lines = ((long)COUNT + LINE - 1) / LINE;
-    const long i = lines * task / TASKS * LINE;
-    return i < COUNT ? i : COUNT;
-}
-
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
+    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 #endif
 #endif
@@ -1908,7 +1910,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -1923,19 +1925,13 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef TASKS
-#undef LINE
-#undef SMALL
-#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef COUNT
@@ -3089,8 +3085,9 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
- * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
+ * loop. */
 
 /* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
 static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
@@ -3105,33 +3102,20 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 #endif
 
 #if NNGEN_FAST
-/* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
- * memory traffic is too short to be worth another thread. */
-#define TASKS 8
-#define LINE  (64 / (long)sizeof(real))
-#define SMALL (COUNT < 131072)
-
 typedef struct {
     real *out;
     const real *x, *dout;
 } FN(arguments);
 
-/* Elements of range `task`: [FN(bound)(task), FN(bound)(task + 1)). */
-static long FN(bound)(int task) {
-    const long lines = ((long)COUNT + LINE - 1) / LINE;
-    const long i = lines * task / TASKS * LINE;
-    return i < COUNT ? i : COUNT;
-}
-
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
+    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 #endif
 #endif
@@ -3142,7 +3126,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -3157,19 +3141,13 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef TASKS
-#undef LINE
-#undef SMALL
-#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef COUNT
@@ -4110,8 +4088,9 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
- * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
+ * loop. */
 
 /* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
 static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
@@ -4126,33 +4105,20 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 #endif
 
 #if NNGEN_FAST
-/* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
- * memory traffic is too short to be worth another thread. */
-#define TASKS 8
-#define LINE  (64 / (long)sizeof(real))
-#define SMALL (COUNT < 131072)
-
 typedef struct {
     real *out;
     const real *x, *dout;
 } FN(arguments);
 
-/* Elements of range `task`: [FN(bound)(task), FN(bound)(task + 1)). */
-static long FN(bound)(int task) {
-    const long lines = ((long)COUNT + LINE - 1) / LINE;
-    const long i = lines * task / TASKS * LINE;
-    return i < COUNT ? i : COUNT;
-}
-
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
+    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 #endif
 #endif
@@ -4163,7 +4129,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -4178,19 +4144,13 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef TASKS
-#undef LINE
-#undef SMALL
-#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef COUNT

@@ -735,6 +735,20 @@ NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, 
     nngen_gemm_task_ex(mr, nr, chunks, rows, cols, depth, a, a_row, a_step, b, b_row, b_col, NNGEN_FROM_ROW,
                        c0, c, ldc, task);
 }
+
+/* ---------------------------------------------------------------------------------------------------
+ * Elementwise layers on the pool: `count` elements cut into NNGEN_RANGES ranges of whole 64-byte lines
+ * (two tasks never write one line), range `task` = [nngen_range(count, task), nngen_range(count, task + 1)).
+ * A tensor under NNGEN_RANGE_SMALL elements (512 KiB of float32) stays on the calling thread: its memory
+ * traffic is too short to be worth another thread. Each element is computed on its own, so the split
+ * changes no bit. */
+#define NNGEN_RANGES      8
+#define NNGEN_RANGE_SMALL 131072
+static inline long nngen_range(long count, int task) {
+    const long line = 64 / (long)sizeof(real), lines = (count + line - 1) / line;
+    const long i = lines * task / NNGEN_RANGES * line;
+    return i < count ? i : count;
+}
 #endif /* NNGEN_FAST */
 
 #if !NNGEN_FAST
@@ -1851,8 +1865,9 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
- * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
+ * loop. */
 
 /* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
 static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
@@ -1867,33 +1882,20 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 #endif
 
 #if NNGEN_FAST
-/* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
- * memory traffic is too short to be worth another thread. */
-#define TASKS 8
-#define LINE  (64 / (long)sizeof(real))
-#define SMALL (COUNT < 131072)
-
 typedef struct {
     real *out;
     const real *x, *dout;
 } FN(arguments);
 
-/* Elements of range `task`: [FN(bound)(task), FN(bound)(task + 1)). */
-static long FN(bound)(int task) {
-    const long lines = ((long)COUNT + LINE - 1) / LINE;
-    const long i = lines * task / TASKS * LINE;
-    return i < COUNT ? i : COUNT;
-}
-
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
+    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 #endif
 #endif
@@ -1904,7 +1906,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -1919,19 +1921,13 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef TASKS
-#undef LINE
-#undef SMALL
-#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef COUNT
@@ -2989,8 +2985,9 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
- * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
+ * loop. */
 
 /* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
 static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
@@ -3005,33 +3002,20 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 #endif
 
 #if NNGEN_FAST
-/* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
- * memory traffic is too short to be worth another thread. */
-#define TASKS 8
-#define LINE  (64 / (long)sizeof(real))
-#define SMALL (COUNT < 131072)
-
 typedef struct {
     real *out;
     const real *x, *dout;
 } FN(arguments);
 
-/* Elements of range `task`: [FN(bound)(task), FN(bound)(task + 1)). */
-static long FN(bound)(int task) {
-    const long lines = ((long)COUNT + LINE - 1) / LINE;
-    const long i = lines * task / TASKS * LINE;
-    return i < COUNT ? i : COUNT;
-}
-
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
+    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 #endif
 #endif
@@ -3042,7 +3026,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -3057,19 +3041,13 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef TASKS
-#undef LINE
-#undef SMALL
-#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef COUNT
@@ -4126,36 +4104,82 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
  * Backward: ∂out/∂x[k] = 1, so each input's gradient receives dout — written, or added where
- * DX_ACCUMULATE_LIST says another reader wrote it first (an input read twice by this layer gets 2·dout). */
+ * DX_ACCUMULATE_LIST says another reader wrote it first (an input read twice by this layer gets 2·dout).
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the split changes no bit); tcc runs one loop. */
+
+/* out[i] = x[0][i] + x[1][i] + ..., summed left to right, for i in [lo, hi) */
+static void FN(forward_range)(real *out, const real *const *x, long lo, long hi) {
+    const real *x0 = x[0], *x1 = x[1];
+    for (long i = lo; i < hi; i++) out[i] = x0[i] + x1[i];
+    for (int k = 2; k < INPUTS; k++) {
+        const real *xk = x[k];
+        for (long i = lo; i < hi; i++) out[i] += xk[i];
+    }
+}
+
+#if NNGEN_BACKWARD
+/* dx[k][i] = dout[i] (or dx[k][i] += dout[i]) for i in [lo, hi), for every input whose dx[k] is not NULL */
+static void FN(backward_range)(const real *dout, real *const *dx, long lo, long hi) {
+    static const int accumulate[INPUTS] = {DX_ACCUMULATE_LIST};
+    for (int k = 0; k < INPUTS; k++) {
+        real *d = dx[k];
+        if (!d) continue;
+        if (accumulate[k])
+            for (long i = lo; i < hi; i++) d[i] += dout[i];
+        else
+            for (long i = lo; i < hi; i++) d[i] = dout[i];
+    }
+}
+#endif /* NNGEN_BACKWARD */
+
+#if NNGEN_FAST
+typedef struct {
+    real *out;
+    const real *const *x;
+    const real *dout;
+    real *const *dx;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    FN(backward_range)(t->dout, t->dx, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* NNGEN_FAST */
 
 /* Forward: out[i] = x[0][i] + x[1][i] + ..., summed left to right. */
 void FN(forward)(real *mem, const real *const *x, int train, uint64_t rng) {
-    real *out = mem + OUT;
-    const real *x0 = x[0], *x1 = x[1];
     (void)train;
     (void)rng;
-    for (long i = 0; i < COUNT; i++) out[i] = x0[i] + x1[i];
-    for (int k = 2; k < INPUTS; k++) {
-        const real *xk = x[k];
-        for (long i = 0; i < COUNT; i++) out[i] += xk[i];
-    }
+#if NNGEN_FAST
+    FN(arguments) t = {mem + OUT, x, NULL, NULL};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
+    nngen_parallel(&job, 1);
+#else
+    FN(forward_range)(mem + OUT, x, 0, COUNT);
+#endif
 }
 
 #if NNGEN_BACKWARD
 /* Backward: dx[k] = dout (or dx[k] += dout) for every input whose dx[k] is not NULL. */
 void FN(backward)(real *mem, const real *const *x, const real *dout, real *const *dx, int train) {
-    static const int accumulate[INPUTS] = {DX_ACCUMULATE_LIST};
     (void)mem;
     (void)x;
     (void)train;
-    for (int k = 0; k < INPUTS; k++) {
-        real *d = dx[k];
-        if (!d) continue;
-        if (accumulate[k])
-            for (long i = 0; i < COUNT; i++) d[i] += dout[i];
-        else
-            for (long i = 0; i < COUNT; i++) d[i] = dout[i];
-    }
+#if NNGEN_FAST
+    FN(arguments) t = {NULL, NULL, dout, dx};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
+    nngen_parallel(&job, 1);
+#else
+    FN(backward_range)(dout, dx, 0, COUNT);
+#endif
 }
 #endif /* NNGEN_BACKWARD */
 #undef NNGEN_GENERATED
@@ -4175,8 +4199,9 @@ void FN(backward)(real *mem, const real *const *x, const real *dout, real *const
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
- * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
+ * loop. */
 
 /* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
 static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
@@ -4191,33 +4216,20 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 #endif
 
 #if NNGEN_FAST
-/* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
- * memory traffic is too short to be worth another thread. */
-#define TASKS 8
-#define LINE  (64 / (long)sizeof(real))
-#define SMALL (COUNT < 131072)
-
 typedef struct {
     real *out;
     const real *x, *dout;
 } FN(arguments);
 
-/* Elements of range `task`: [FN(bound)(task), FN(bound)(task + 1)). */
-static long FN(bound)(int task) {
-    const long lines = ((long)COUNT + LINE - 1) / LINE;
-    const long i = lines * task / TASKS * LINE;
-    return i < COUNT ? i : COUNT;
-}
-
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
+    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 #endif
 #endif
@@ -4228,7 +4240,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -4243,19 +4255,13 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef TASKS
-#undef LINE
-#undef SMALL
-#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef COUNT
@@ -5313,8 +5319,9 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
- * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
+ * loop. */
 
 /* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
 static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
@@ -5329,33 +5336,20 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 #endif
 
 #if NNGEN_FAST
-/* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
- * memory traffic is too short to be worth another thread. */
-#define TASKS 8
-#define LINE  (64 / (long)sizeof(real))
-#define SMALL (COUNT < 131072)
-
 typedef struct {
     real *out;
     const real *x, *dout;
 } FN(arguments);
 
-/* Elements of range `task`: [FN(bound)(task), FN(bound)(task + 1)). */
-static long FN(bound)(int task) {
-    const long lines = ((long)COUNT + LINE - 1) / LINE;
-    const long i = lines * task / TASKS * LINE;
-    return i < COUNT ? i : COUNT;
-}
-
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
+    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 #endif
 #endif
@@ -5366,7 +5360,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -5381,19 +5375,13 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef TASKS
-#undef LINE
-#undef SMALL
-#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef COUNT
@@ -7489,36 +7477,82 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
  * Backward: ∂out/∂x[k] = 1, so each input's gradient receives dout — written, or added where
- * DX_ACCUMULATE_LIST says another reader wrote it first (an input read twice by this layer gets 2·dout). */
+ * DX_ACCUMULATE_LIST says another reader wrote it first (an input read twice by this layer gets 2·dout).
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the split changes no bit); tcc runs one loop. */
+
+/* out[i] = x[0][i] + x[1][i] + ..., summed left to right, for i in [lo, hi) */
+static void FN(forward_range)(real *out, const real *const *x, long lo, long hi) {
+    const real *x0 = x[0], *x1 = x[1];
+    for (long i = lo; i < hi; i++) out[i] = x0[i] + x1[i];
+    for (int k = 2; k < INPUTS; k++) {
+        const real *xk = x[k];
+        for (long i = lo; i < hi; i++) out[i] += xk[i];
+    }
+}
+
+#if NNGEN_BACKWARD
+/* dx[k][i] = dout[i] (or dx[k][i] += dout[i]) for i in [lo, hi), for every input whose dx[k] is not NULL */
+static void FN(backward_range)(const real *dout, real *const *dx, long lo, long hi) {
+    static const int accumulate[INPUTS] = {DX_ACCUMULATE_LIST};
+    for (int k = 0; k < INPUTS; k++) {
+        real *d = dx[k];
+        if (!d) continue;
+        if (accumulate[k])
+            for (long i = lo; i < hi; i++) d[i] += dout[i];
+        else
+            for (long i = lo; i < hi; i++) d[i] = dout[i];
+    }
+}
+#endif /* NNGEN_BACKWARD */
+
+#if NNGEN_FAST
+typedef struct {
+    real *out;
+    const real *const *x;
+    const real *dout;
+    real *const *dx;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    FN(backward_range)(t->dout, t->dx, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* NNGEN_FAST */
 
 /* Forward: out[i] = x[0][i] + x[1][i] + ..., summed left to right. */
 void FN(forward)(real *mem, const real *const *x, int train, uint64_t rng) {
-    real *out = mem + OUT;
-    const real *x0 = x[0], *x1 = x[1];
     (void)train;
     (void)rng;
-    for (long i = 0; i < COUNT; i++) out[i] = x0[i] + x1[i];
-    for (int k = 2; k < INPUTS; k++) {
-        const real *xk = x[k];
-        for (long i = 0; i < COUNT; i++) out[i] += xk[i];
-    }
+#if NNGEN_FAST
+    FN(arguments) t = {mem + OUT, x, NULL, NULL};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
+    nngen_parallel(&job, 1);
+#else
+    FN(forward_range)(mem + OUT, x, 0, COUNT);
+#endif
 }
 
 #if NNGEN_BACKWARD
 /* Backward: dx[k] = dout (or dx[k] += dout) for every input whose dx[k] is not NULL. */
 void FN(backward)(real *mem, const real *const *x, const real *dout, real *const *dx, int train) {
-    static const int accumulate[INPUTS] = {DX_ACCUMULATE_LIST};
     (void)mem;
     (void)x;
     (void)train;
-    for (int k = 0; k < INPUTS; k++) {
-        real *d = dx[k];
-        if (!d) continue;
-        if (accumulate[k])
-            for (long i = 0; i < COUNT; i++) d[i] += dout[i];
-        else
-            for (long i = 0; i < COUNT; i++) d[i] = dout[i];
-    }
+#if NNGEN_FAST
+    FN(arguments) t = {NULL, NULL, dout, dx};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
+    nngen_parallel(&job, 1);
+#else
+    FN(backward_range)(dout, dx, 0, COUNT);
+#endif
 }
 #endif /* NNGEN_BACKWARD */
 #undef NNGEN_GENERATED
@@ -7538,8 +7572,9 @@ void FN(backward)(real *mem, const real *const *x, const real *dout, real *const
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
- * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
+ * loop. */
 
 /* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
 static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
@@ -7554,33 +7589,20 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 #endif
 
 #if NNGEN_FAST
-/* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
- * memory traffic is too short to be worth another thread. */
-#define TASKS 8
-#define LINE  (64 / (long)sizeof(real))
-#define SMALL (COUNT < 131072)
-
 typedef struct {
     real *out;
     const real *x, *dout;
 } FN(arguments);
 
-/* Elements of range `task`: [FN(bound)(task), FN(bound)(task + 1)). */
-static long FN(bound)(int task) {
-    const long lines = ((long)COUNT + LINE - 1) / LINE;
-    const long i = lines * task / TASKS * LINE;
-    return i < COUNT ? i : COUNT;
-}
-
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
+    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 #endif
 #endif
@@ -7591,7 +7613,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -7606,19 +7628,13 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef TASKS
-#undef LINE
-#undef SMALL
-#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef COUNT
@@ -8676,8 +8692,9 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
- * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
+ * loop. */
 
 /* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
 static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
@@ -8692,33 +8709,20 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 #endif
 
 #if NNGEN_FAST
-/* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
- * memory traffic is too short to be worth another thread. */
-#define TASKS 8
-#define LINE  (64 / (long)sizeof(real))
-#define SMALL (COUNT < 131072)
-
 typedef struct {
     real *out;
     const real *x, *dout;
 } FN(arguments);
 
-/* Elements of range `task`: [FN(bound)(task), FN(bound)(task + 1)). */
-static long FN(bound)(int task) {
-    const long lines = ((long)COUNT + LINE - 1) / LINE;
-    const long i = lines * task / TASKS * LINE;
-    return i < COUNT ? i : COUNT;
-}
-
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
+    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 #endif
 #endif
@@ -8729,7 +8733,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -8744,19 +8748,13 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef TASKS
-#undef LINE
-#undef SMALL
-#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef COUNT
@@ -10852,36 +10850,82 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
  * Backward: ∂out/∂x[k] = 1, so each input's gradient receives dout — written, or added where
- * DX_ACCUMULATE_LIST says another reader wrote it first (an input read twice by this layer gets 2·dout). */
+ * DX_ACCUMULATE_LIST says another reader wrote it first (an input read twice by this layer gets 2·dout).
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the split changes no bit); tcc runs one loop. */
+
+/* out[i] = x[0][i] + x[1][i] + ..., summed left to right, for i in [lo, hi) */
+static void FN(forward_range)(real *out, const real *const *x, long lo, long hi) {
+    const real *x0 = x[0], *x1 = x[1];
+    for (long i = lo; i < hi; i++) out[i] = x0[i] + x1[i];
+    for (int k = 2; k < INPUTS; k++) {
+        const real *xk = x[k];
+        for (long i = lo; i < hi; i++) out[i] += xk[i];
+    }
+}
+
+#if NNGEN_BACKWARD
+/* dx[k][i] = dout[i] (or dx[k][i] += dout[i]) for i in [lo, hi), for every input whose dx[k] is not NULL */
+static void FN(backward_range)(const real *dout, real *const *dx, long lo, long hi) {
+    static const int accumulate[INPUTS] = {DX_ACCUMULATE_LIST};
+    for (int k = 0; k < INPUTS; k++) {
+        real *d = dx[k];
+        if (!d) continue;
+        if (accumulate[k])
+            for (long i = lo; i < hi; i++) d[i] += dout[i];
+        else
+            for (long i = lo; i < hi; i++) d[i] = dout[i];
+    }
+}
+#endif /* NNGEN_BACKWARD */
+
+#if NNGEN_FAST
+typedef struct {
+    real *out;
+    const real *const *x;
+    const real *dout;
+    real *const *dx;
+} FN(arguments);
+
+static void FN(forward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_task)(void *context, int task) {
+    const FN(arguments) *t = context;
+    FN(backward_range)(t->dout, t->dx, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* NNGEN_FAST */
 
 /* Forward: out[i] = x[0][i] + x[1][i] + ..., summed left to right. */
 void FN(forward)(real *mem, const real *const *x, int train, uint64_t rng) {
-    real *out = mem + OUT;
-    const real *x0 = x[0], *x1 = x[1];
     (void)train;
     (void)rng;
-    for (long i = 0; i < COUNT; i++) out[i] = x0[i] + x1[i];
-    for (int k = 2; k < INPUTS; k++) {
-        const real *xk = x[k];
-        for (long i = 0; i < COUNT; i++) out[i] += xk[i];
-    }
+#if NNGEN_FAST
+    FN(arguments) t = {mem + OUT, x, NULL, NULL};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
+    nngen_parallel(&job, 1);
+#else
+    FN(forward_range)(mem + OUT, x, 0, COUNT);
+#endif
 }
 
 #if NNGEN_BACKWARD
 /* Backward: dx[k] = dout (or dx[k] += dout) for every input whose dx[k] is not NULL. */
 void FN(backward)(real *mem, const real *const *x, const real *dout, real *const *dx, int train) {
-    static const int accumulate[INPUTS] = {DX_ACCUMULATE_LIST};
     (void)mem;
     (void)x;
     (void)train;
-    for (int k = 0; k < INPUTS; k++) {
-        real *d = dx[k];
-        if (!d) continue;
-        if (accumulate[k])
-            for (long i = 0; i < COUNT; i++) d[i] += dout[i];
-        else
-            for (long i = 0; i < COUNT; i++) d[i] = dout[i];
-    }
+#if NNGEN_FAST
+    FN(arguments) t = {NULL, NULL, dout, dx};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
+    nngen_parallel(&job, 1);
+#else
+    FN(backward_range)(dout, dx, 0, COUNT);
+#endif
 }
 #endif /* NNGEN_BACKWARD */
 #undef NNGEN_GENERATED
@@ -10901,8 +10945,9 @@ void FN(backward)(real *mem, const real *const *x, const real *dout, real *const
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into TASKS contiguous ranges run on the pool's threads (each element
- * is computed on its own, so the result does not depend on the split); tcc runs one loop. */
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
+ * loop. */
 
 /* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
 static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
@@ -10917,33 +10962,20 @@ static void FN(backward_range)(real *dx, const real *x, const real *dout, long l
 #endif
 
 #if NNGEN_FAST
-/* Ranges of whole 64-byte lines; a tensor under 512 KiB (float32) stays on the calling thread: the
- * memory traffic is too short to be worth another thread. */
-#define TASKS 8
-#define LINE  (64 / (long)sizeof(real))
-#define SMALL (COUNT < 131072)
-
 typedef struct {
     real *out;
     const real *x, *dout;
 } FN(arguments);
 
-/* Elements of range `task`: [FN(bound)(task), FN(bound)(task + 1)). */
-static long FN(bound)(int task) {
-    const long lines = ((long)COUNT + LINE - 1) / LINE;
-    const long i = lines * task / TASKS * LINE;
-    return i < COUNT ? i : COUNT;
-}
-
 static void FN(forward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, FN(bound)(task), FN(bound)(task + 1));
+    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 
 #if NNGEN_BACKWARD
 static void FN(backward_task)(void *context, int task) {
     const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, FN(bound)(task), FN(bound)(task + 1));
+    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
 }
 #endif
 #endif
@@ -10954,7 +10986,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)rng;
 #if NNGEN_FAST
     FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(forward_range)(mem + OUT, x, 0, COUNT);
@@ -10969,19 +11001,13 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     if (!dx) return;
 #if NNGEN_FAST
     FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, TASKS, SMALL, 0};
+    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
     nngen_parallel(&job, 1);
 #else
     FN(backward_range)(dx, x, dout, 0, COUNT);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef TASKS
-#undef LINE
-#undef SMALL
-#endif
 #undef NNGEN_GENERATED
 #undef FN
 #undef COUNT
