@@ -72,6 +72,64 @@ import Testing
         }
         """
 
+    /// A child forked while the parent's workers sleep makes parallel calls of its own: it starts a pool of its
+    /// own instead of waiting for the parent's workers (glibc's broadcast to their condition variable would
+    /// wait for them forever), and the parent's pool goes on working.
+    static let forkSource = """
+        #include "nngen.h"
+        #include <stdio.h>
+        #include <sys/wait.h>
+        #include <time.h>
+        static int runs[64];
+        static void work(void *context, int task) {
+            (void)context;
+            volatile unsigned sink = 0;
+            for (int i = 0; i < 20000; i++) sink += (unsigned)i;
+            __atomic_add_fetch(&runs[task], 1, __ATOMIC_RELAXED);
+        }
+        static int call(void) { /* 1: every task ran once */
+            const nngen_job job = {work, NULL, 64, 0, 0};
+            nngen_parallel(&job, 1);
+            int good = 1;
+            for (int t = 0; t < 64; t++) good &= runs[t] == 1, runs[t] = 0;
+            return good;
+        }
+        int main(void) {
+            nngen_set_threads(2);
+            if (!call()) return 1;
+            const struct timespec nap = {0, 200000000};
+            nanosleep(&nap, NULL); /* longer than the spin: the worker sleeps on its condition variable */
+            const pid_t child = fork();
+            if (child == 0) {
+                for (int i = 0; i < 200; i++) if (!call()) _exit(1);
+                printf("child: 200 calls\\n");
+                fflush(stdout);
+                _exit(0);
+            }
+            int status = 0;
+            if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
+            if (!call()) return 1;
+            printf("parent: ok\\n");
+            return 0;
+        }
+        """
+
+    @Test func aForkedChildStartsItsOwnPool() throws {
+        let directory = NSTemporaryDirectory() + "nngen-pool-fork-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try TemplateLibrary.embedded.text("nngen.h").write(toFile: directory + "/nngen.h", atomically: true, encoding: .utf8)
+        try Self.forkSource.write(toFile: directory + "/fork.c", atomically: true, encoding: .utf8)
+        let build = GeneratedCTests.run([
+            "gcc", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-pthread", "-I", directory,
+            directory + "/fork.c", "-o", directory + "/fork",
+        ])
+        try #require(build.status == 0, "\(build.output)")
+        let result = GeneratedCTests.run(["timeout", "60", directory + "/fork"])
+        #expect(result.status == 0, "exit \(result.status) (124: the child hung): \(result.output)")
+        #expect(result.output.contains("child: 200 calls") && result.output.contains("parent: ok"), "\(result.output)")
+    }
+
     @Test func everyTaskRunsExactlyOnceUnderThreadSanitizer() throws {
         let directory = NSTemporaryDirectory() + "nngen-pool-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

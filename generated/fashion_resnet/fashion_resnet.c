@@ -252,8 +252,10 @@ static inline unsigned nngen_publish(nngen_batch batch) {
     for (int t = 0; t < threads; t++) {
         const uint64_t next = (uint64_t)batch.tasks * (uint64_t)t / (uint64_t)threads;
         const uint64_t end = (uint64_t)batch.tasks * (uint64_t)(t + 1) / (uint64_t)threads;
+        /* (release: a worker whose claim reads this word sees the batch above, even one that missed the
+         * generation's store and claims with a tag 2^24 generations old) */
         __atomic_store_n(&nngen_pool.shares[t].range, (uint64_t)(g & 0xffffffu) << 40 | next << 20 | end,
-                         __ATOMIC_RELAXED);
+                         __ATOMIC_RELEASE);
     }
     __atomic_store_n(&nngen_pool.generation, g, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&nngen_pool.sleepers, __ATOMIC_SEQ_CST)) {
@@ -277,8 +279,18 @@ __attribute__((destructor)) static void nngen_pool_stop(void) {
     nngen_pool.stop = 0;
 }
 
-/* A forked child has none of the parent's workers: it starts a new pool when it needs one. */
-static void nngen_pool_forget(void) { nngen_pool.threads = 0; }
+/* A forked child has none of the parent's workers: it starts a new pool when it needs one. Whatever those
+ * workers held is reset too: the lock, the condition variables they waited on (glibc's broadcast would wait
+ * for them forever), their count, and a call in progress on another thread of the parent. */
+static void nngen_pool_forget(void) {
+    nngen_pool.threads = 0;
+    pthread_mutex_init(&nngen_pool.lock, NULL);
+    pthread_cond_init(&nngen_pool.wake, NULL);
+    pthread_cond_init(&nngen_pool.done, NULL);
+    nngen_pool.sleepers = 0;
+    nngen_pool.caller_waiting = 0;
+    nngen_pool.busy = 0;
+}
 
 static inline void nngen_pool_start(int threads) {
     static int registered;
@@ -289,6 +301,8 @@ static inline void nngen_pool_start(int threads) {
            pthread_create(&nngen_pool.workers[started], NULL, nngen_worker, (void *)(uintptr_t)started) == 0)
         started++;
     nngen_pool.threads = started;
+    if (started < threads)
+        nngen_pool.wanted = started; /* what the system gave: keep it, do not retry each call */
 }
 
 /* The thread count when nobody chose one: $NNGEN_THREADS, else the online cores. */
