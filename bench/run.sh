@@ -30,6 +30,9 @@ lscpu | sed -n 's/^Model name: *//p; s/^CPU family: */family /p; s/^Model: */mod
 summary() {  # "steps/s median: tcc=1.5, cc=23.6" → "tcc@T=1.5,cc@T=23.6"
     sed -n 's/^steps\/s median: //p' | tr -d ' ' | sed "s/=/@$1=/g"
 }
+cc_rate() {  # the cc backend's steps/s out of an nngen bench report
+    sed -n 's/^steps\/s median: .*cc=\([0-9.]*\).*/\1/p'
+}
 rate() {  # the first "N steps/s" of a peer's line
     sed -n 's/.*: *\([0-9.][0-9.]*\) steps\/s.*/\1/p' | head -1
 }
@@ -80,7 +83,7 @@ for workload in w1 w2; do
         echo "=== $workload, $threads thread(s), FMA mode: nngen bench bench/$workload.spec --backend cc --threads $threads --fma $*"
         report="$("${launcher[@]}" "$NNGEN" bench "bench/$workload.spec" --backend cc --threads "$threads" --fma "$@" 2>&1)" || true
         echo "$report"
-        fma_rates+=("$workload $threads $(echo "$report" | sed -n 's/^steps\/s median: .*cc=\([0-9.]*\).*/\1/p')")
+        fma_rates+=("$workload $threads $(echo "$report" | cc_rate)")
     done
     echo "--- time to the first training step (tcc, fresh process):"
     "$NNGEN" bench "bench/$workload.spec" --first-step --backend tcc || true
@@ -103,7 +106,7 @@ for ((round = 2; round <= rounds; round++)); do
             echo "=== round $round of $rounds: $workload, $threads thread(s): nngen cc, PyTorch eager, JAX jit"
             report="$("${launcher[@]}" "$NNGEN" bench "bench/$workload.spec" --backend cc --threads "$threads" "$@" 2>&1)" || true
             echo "$report" | grep -E '^(cc |steps/s)' || echo "$report"
-            nngen_cc="$(echo "$report" | sed -n 's/^steps\/s median: .*cc=\([0-9.]*\).*/\1/p')"
+            nngen_cc="$(echo "$report" | cc_rate)"
             record "$workload" "$threads" "$round" "$nngen_cc" "cc@$threads=${nngen_cc:-0}"
         done
     done

@@ -1,7 +1,7 @@
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
  * Backward: ∂out/∂x[k] = 1, so each input's gradient receives dout — written, or added where
  * DX_ACCUMULATE_LIST says another reader wrote it first (an input read twice by this layer gets 2·dout).
- * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_ranges in
  * nngen.h; each element is computed on its own, so the split changes no bit); tcc runs one loop. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/add.c */
 #include "nngen.h"
@@ -12,32 +12,7 @@
 #define DX_ACCUMULATE_LIST 0, 0 /* per input: 1 adds to dx[k], 0 overwrites it */
 #endif
 
-/* out[i] = x[0][i] + x[1][i] + ..., summed left to right, for i in [lo, hi) */
-static void FN(forward_range)(real *out, const real *const *x, long lo, long hi) {
-    const real *x0 = x[0], *x1 = x[1];
-    for (long i = lo; i < hi; i++) out[i] = x0[i] + x1[i];
-    for (int k = 2; k < INPUTS; k++) {
-        const real *xk = x[k];
-        for (long i = lo; i < hi; i++) out[i] += xk[i];
-    }
-}
-
-#if NNGEN_BACKWARD
-/* dx[k][i] = dout[i] (or dx[k][i] += dout[i]) for i in [lo, hi), for every input whose dx[k] is not NULL */
-static void FN(backward_range)(const real *dout, real *const *dx, long lo, long hi) {
-    static const int accumulate[INPUTS] = {DX_ACCUMULATE_LIST};
-    for (int k = 0; k < INPUTS; k++) {
-        real *d = dx[k];
-        if (!d) continue;
-        if (accumulate[k])
-            for (long i = lo; i < hi; i++) d[i] += dout[i];
-        else
-            for (long i = lo; i < hi; i++) d[i] = dout[i];
-    }
-}
-#endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
+/* What a range needs: the output and inputs in forward, dout and the inputs' gradients in backward. */
 typedef struct {
     real *out;
     const real *const *x;
@@ -45,44 +20,48 @@ typedef struct {
     real *const *dx;
 } FN(arguments);
 
-static void FN(forward_task)(void *context, int task) {
+/* out[i] = x[0][i] + x[1][i] + ..., summed left to right, for i in [lo, hi) */
+static void FN(forward_range)(void *context, long lo, long hi) {
     const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
+    real *out = t->out;
+    const real *x0 = t->x[0], *x1 = t->x[1];
+    for (long i = lo; i < hi; i++) out[i] = x0[i] + x1[i];
+    for (int k = 2; k < INPUTS; k++) {
+        const real *xk = t->x[k];
+        for (long i = lo; i < hi; i++) out[i] += xk[i];
+    }
 }
-
-#if NNGEN_BACKWARD
-static void FN(backward_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    FN(backward_range)(t->dout, t->dx, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
-}
-#endif /* NNGEN_BACKWARD */
-#endif /* NNGEN_FAST */
 
 /* Forward: out[i] = x[0][i] + x[1][i] + ..., summed left to right. */
 void FN(forward)(real *mem, const real *const *x, int train, uint64_t rng) {
+    FN(arguments) t = {mem + OUT, x, NULL, NULL};
     (void)train;
     (void)rng;
-#if NNGEN_FAST
-    FN(arguments) t = {mem + OUT, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
-    nngen_parallel(&job, 1);
-#else
-    FN(forward_range)(mem + OUT, x, 0, COUNT);
-#endif
+    nngen_ranges(COUNT, 1, FN(forward_range), &t);
 }
 
 #if NNGEN_BACKWARD
+/* dx[k][i] = dout[i] (or dx[k][i] += dout[i]) for i in [lo, hi), for every input whose dx[k] is not NULL */
+static void FN(backward_range)(void *context, long lo, long hi) {
+    static const int accumulate[INPUTS] = {DX_ACCUMULATE_LIST};
+    const FN(arguments) *t = context;
+    const real *dout = t->dout;
+    for (int k = 0; k < INPUTS; k++) {
+        real *d = t->dx[k];
+        if (!d) continue;
+        if (accumulate[k])
+            for (long i = lo; i < hi; i++) d[i] += dout[i];
+        else
+            for (long i = lo; i < hi; i++) d[i] = dout[i];
+    }
+}
+
 /* Backward: dx[k] = dout (or dx[k] += dout) for every input whose dx[k] is not NULL. */
 void FN(backward)(real *mem, const real *const *x, const real *dout, real *const *dx, int train) {
+    FN(arguments) t = {NULL, NULL, dout, dx};
     (void)mem;
     (void)x;
     (void)train;
-#if NNGEN_FAST
-    FN(arguments) t = {NULL, NULL, dout, dx};
-    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
-    nngen_parallel(&job, 1);
-#else
-    FN(backward_range)(dout, dx, 0, COUNT);
-#endif
+    nngen_ranges(COUNT, 1, FN(backward_range), &t);
 }
 #endif /* NNGEN_BACKWARD */

@@ -196,9 +196,20 @@ PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int 
 #endif /* NNGEN_BACKWARD */
 #endif
 
+/* A pass's units of work (the tasks of its pool job): one channel each. The scalar path runs them all. */
+#define UNITS        C
+#define WHOLE_UNITS  0 /* nngen_job's `whole`: none (each unit is a whole channel) */
+#define SERIAL_FIRST 0
+#define SERIAL_UNITS C
+
 /* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
-PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
+PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int c) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL; /* written only when fused, which needs RELU_OUT */
+#endif
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     double mean, var, part[SUM_LANES];
@@ -235,8 +246,8 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 
 #if NNGEN_BACKWARD
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
-PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
-                               int c) {
+PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                            int c) {
     const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
@@ -259,74 +270,6 @@ PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int f
         else
             for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
-}
-#endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-static void FN(forward_task)(void *context, int c) {
-    const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
-}
-
-#if NNGEN_BACKWARD
-static void FN(backward_task)(void *context, int c) {
-    const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
-}
-#endif /* NNGEN_BACKWARD */
-
-#ifdef RELU_OUT
-static void FN(forward_relu_task)(void *context, int c) {
-    const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
-}
-
-#if NNGEN_BACKWARD
-static void FN(backward_relu_task)(void *context, int c) {
-    const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
-}
-#endif /* NNGEN_BACKWARD */
-#endif /* RELU_OUT */
-
-#endif
-
-/* Every channel's forward; relu's output too when `fused`. */
-PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
-#if NNGEN_FAST
-    FN(arguments) t = {mem, x, NULL, NULL, train};
-    (void)fused; /* read only #ifdef RELU_OUT */
-#ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL, 0};
-#else
-    const nngen_job job = {FN(forward_task), &t, C, SMALL, 0};
-#endif
-    nngen_parallel(&job, 1);
-#else
-#ifdef RELU_OUT
-    real *relu = mem + RELU_OUT;
-#else
-    real *relu = NULL;
-#endif
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
-#endif
-}
-
-#if NNGEN_BACKWARD
-/* Every channel's backward, dout as DOUT reads it. */
-PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-#if NNGEN_FAST
-    FN(arguments) t = {mem, x, dout, dx, train};
-    (void)fused; /* read only #ifdef RELU_OUT */
-#ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL, 0};
-#else
-    const nngen_job job = {FN(backward_task), &t, C, SMALL, 0};
-#endif
-    nngen_parallel(&job, 1);
-#else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
-#endif
 }
 #endif /* NNGEN_BACKWARD */
 
@@ -451,90 +394,103 @@ PASS void FN(backward_block)(real *mem, const real *x, const real *dout, int fus
 }
 #endif /* NNGEN_BACKWARD */
 
-#if NNGEN_FAST
-#define CB_TASK     (C < 64 ? C : 64)
-#define BLOCK_TASKS ((C + CB_TASK - 1) / CB_TASK)
-/* Channels of block `task`: CB_TASK of them, or for task BLOCK_TASKS + w (nngen_job's `whole`: one
- * thread) CB of them. */
-#define BLOCK(task, c0, cn)                                                                                  \
-    const int whole_ = (task) >= BLOCK_TASKS, width_ = whole_ ? CB : CB_TASK;                                \
-    const int c0 = ((task) - (whole_ ? BLOCK_TASKS : 0)) * width_, cn = C - c0 < width_ ? C - c0 : width_
+/* A pass's units of work (the tasks of its pool job): UNITS blocks of CB_TASK channels, and for unit UNITS + w
+ * (nngen_job's `whole`: one thread takes them all) block w of CB channels, which the scalar path runs. */
+#define CB_TASK      (C < 64 ? C : 64)
+#define UNITS        ((C + CB_TASK - 1) / CB_TASK)
+#define WHOLE_UNITS  ((C + CB - 1) / CB)
+#define SERIAL_FIRST UNITS
+#define SERIAL_UNITS WHOLE_UNITS
+/* Channels c0 .. c0 + cn − 1 of unit `unit`. */
+#define BLOCK(unit, c0, cn)                                                                                  \
+    const int whole_ = (unit) >= UNITS, width_ = whole_ ? CB : CB_TASK;                                      \
+    const int c0 = ((unit) - (whole_ ? UNITS : 0)) * width_, cn = C - c0 < width_ ? C - c0 : width_
 
-static void FN(forward_task)(void *context, int task) {
+PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int unit) {
+    BLOCK(unit, c0, cn);
+    FN(forward_block)(mem, x, train, fused, c0, cn);
+}
+
+#if NNGEN_BACKWARD
+PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                            int unit) {
+    BLOCK(unit, c0, cn);
+    FN(backward_block)(mem, x, dout, fused, dx, train, c0, cn);
+}
+#endif /* NNGEN_BACKWARD */
+#undef BLOCK
+#endif
+
+/* ---- Both layouts: the units on the pool (fast path) or in order (scalar path). ---- */
+#if NNGEN_FAST
+static void FN(forward_task)(void *context, int unit) {
     const FN(arguments) *t = context;
-    BLOCK(task, c0, cn);
-    FN(forward_block)(t->mem, t->x, t->train, 0, c0, cn);
+    FN(forward_unit)(t->mem, t->x, t->train, 0, unit);
 }
 
 #ifdef RELU_OUT
-static void FN(forward_relu_task)(void *context, int task) {
+static void FN(forward_relu_task)(void *context, int unit) {
     const FN(arguments) *t = context;
-    BLOCK(task, c0, cn);
-    FN(forward_block)(t->mem, t->x, t->train, 1, c0, cn);
+    FN(forward_unit)(t->mem, t->x, t->train, 1, unit);
 }
 #endif
 
 #if NNGEN_BACKWARD
-static void FN(backward_task)(void *context, int task) {
+static void FN(backward_task)(void *context, int unit) {
     const FN(arguments) *t = context;
-    BLOCK(task, c0, cn);
-    FN(backward_block)(t->mem, t->x, t->dout, 0, t->dx, t->train, c0, cn);
+    FN(backward_unit)(t->mem, t->x, t->dout, 0, t->dx, t->train, unit);
 }
 
 #ifdef RELU_OUT
-static void FN(backward_relu_task)(void *context, int task) {
+static void FN(backward_relu_task)(void *context, int unit) {
     const FN(arguments) *t = context;
-    BLOCK(task, c0, cn);
-    FN(backward_block)(t->mem, t->x, t->dout, 1, t->dx, t->train, c0, cn);
+    FN(backward_unit)(t->mem, t->x, t->dout, 1, t->dx, t->train, unit);
 }
 #endif
 #endif /* NNGEN_BACKWARD */
-#undef BLOCK
 #endif /* NNGEN_FAST */
 
-/* Forward: every block of channels (on the pool in the fast path). */
+/* Forward: every unit; relu's output too when `fused`. */
 PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, BLOCK_TASKS, SMALL,
-                           (C + CB - 1) / CB};
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, UNITS, SMALL, WHOLE_UNITS};
 #else
-    const nngen_job job = {FN(forward_task), &t, BLOCK_TASKS, SMALL, (C + CB - 1) / CB};
+    const nngen_job job = {FN(forward_task), &t, UNITS, SMALL, WHOLE_UNITS};
 #endif
     nngen_parallel(&job, 1);
 #else
-    for (int c0 = 0; c0 < C; c0 += CB) FN(forward_block)(mem, x, train, fused, c0, C - c0 < CB ? C - c0 : CB);
+    for (int u = SERIAL_FIRST; u < SERIAL_FIRST + SERIAL_UNITS; u++)
+        FN(forward_unit)(mem, x, train, fused, u);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward: every block of channels (on the pool in the fast path). */
+/* Backward: every unit, dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, BLOCK_TASKS, SMALL,
-                           (C + CB - 1) / CB};
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, UNITS, SMALL, WHOLE_UNITS};
 #else
-    const nngen_job job = {FN(backward_task), &t, BLOCK_TASKS, SMALL, (C + CB - 1) / CB};
+    const nngen_job job = {FN(backward_task), &t, UNITS, SMALL, WHOLE_UNITS};
 #endif
     nngen_parallel(&job, 1);
 #else
-    for (int c0 = 0; c0 < C; c0 += CB)
-        FN(backward_block)(mem, x, dout, fused, dx, train, c0, C - c0 < CB ? C - c0 : CB);
+    for (int u = SERIAL_FIRST; u < SERIAL_FIRST + SERIAL_UNITS; u++)
+        FN(backward_unit)(mem, x, dout, fused, dx, train, u);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef CB_TASK
-#undef BLOCK_TASKS
-#endif
+#undef UNITS
+#undef WHOLE_UNITS
+#undef SERIAL_FIRST
+#undef SERIAL_UNITS
+#undef CB_TASK /* (S == 1 only) */
 #undef CB
-#endif
 
 /* Forward. Train mode, per channel c over its M = N·S values:
  *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β

@@ -744,17 +744,36 @@ NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, 
 }
 
 /* ---------------------------------------------------------------------------------------------------
- * Elementwise layers on the pool: `count` elements cut into NNGEN_RANGES ranges of whole 64-byte lines
- * (two tasks never write one line), range `task` = [nngen_range(count, task), nngen_range(count, task + 1)).
- * A tensor under NNGEN_RANGE_SMALL elements (512 KiB of float32) stays on the calling thread: its memory
- * traffic is too short to be worth another thread. Each element is computed on its own, so the split
- * changes no bit. */
+ * Elementwise layers on the pool: nngen_ranges(count, cost, range, context) runs range(context, lo, hi)
+ * over [0, count) cut into NNGEN_RANGES ranges of whole 64-byte lines (two tasks never write one line),
+ * range `task` = [nngen_range(count, task), nngen_range(count, task + 1)). Under NNGEN_RANGE_SMALL
+ * elements × `cost` (1 for a load, an add and a store; more for a call of exp or erf per element) the
+ * tensor stays on the calling thread: 512 KiB of float32 memory traffic is too short to be worth another
+ * thread. Each element is computed on its own, so the split changes no bit. */
 #define NNGEN_RANGES      8
 #define NNGEN_RANGE_SMALL 131072
 static inline long nngen_range(long count, int task) {
     const long line = 64 / (long)sizeof(real), lines = (count + line - 1) / line;
     const long i = lines * task / NNGEN_RANGES * line;
     return i < count ? i : count;
+}
+
+typedef struct {
+    void (*range)(void *context, long lo, long hi);
+    void *context;
+    long count;
+} nngen_ranges_call;
+
+static inline void nngen_ranges_task(void *context, int task) {
+    const nngen_ranges_call *r = context;
+    r->range(r->context, nngen_range(r->count, task), nngen_range(r->count, task + 1));
+}
+
+static inline void nngen_ranges(long count, double cost, void (*range)(void *context, long lo, long hi),
+                                void *context) {
+    nngen_ranges_call r = {range, context, count};
+    const nngen_job job = {nngen_ranges_task, &r, NNGEN_RANGES, (double)count * cost < NNGEN_RANGE_SMALL, 0};
+    nngen_parallel(&job, 1);
 }
 #endif /* NNGEN_FAST */
 
@@ -764,7 +783,22 @@ static inline int nngen_set_threads(int threads) {
     (void)threads;
     return 1;
 }
+
+/* Elementwise layers: range(context, 0, count) in one call (see the fast path's nngen_ranges). */
+static inline void nngen_ranges(long count, double cost, void (*range)(void *context, long lo, long hi),
+                                void *context) {
+    (void)cost;
+    range(context, 0, count);
+}
 #endif
+
+/* What a one-input elementwise layer's ranges read and write: out and x forward; dx, dout and x or out
+ * backward. */
+typedef struct {
+    real *out;
+    const real *x, *dout;
+    real *dx;
+} nngen_unary;
 
 /* ---------------------------------------------------------------------------------------------------
  * Optimizer updates. Every element of the parameter tensors (offset, size pairs) is updated from its own

@@ -1,6 +1,6 @@
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_ranges in
  * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
  * loop. */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/relu.c */
@@ -11,62 +11,35 @@
 #define DX_ACCUMULATE 0 /* 1: add to dx instead of overwriting it */
 #endif
 
-/* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
-static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
+/* out[i] for i in [lo, hi): x[i] > 0 ? x[i] : 0 */
+static void FN(forward_range)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    real *out = t->out;
+    const real *x = t->x;
     for (long i = lo; i < hi; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
-#if NNGEN_BACKWARD
-/* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
-static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
-    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
-}
-#endif
-
-#if NNGEN_FAST
-typedef struct {
-    real *out;
-    const real *x, *dout;
-} FN(arguments);
-
-static void FN(forward_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
-}
-
-#if NNGEN_BACKWARD
-static void FN(backward_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
-}
-#endif
-#endif
-
-/* Forward: out[i] = x[i] > 0 ? x[i] : 0 */
+/* Forward: every element, in ranges on the pool's threads (nngen_ranges in nngen.h) when worth it. */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    nngen_unary t = {mem + OUT, x, NULL, NULL};
     (void)train;
     (void)rng;
-#if NNGEN_FAST
-    FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
-    nngen_parallel(&job, 1);
-#else
-    FN(forward_range)(mem + OUT, x, 0, COUNT);
-#endif
+    nngen_ranges(COUNT, 1, FN(forward_range), &t);
 }
 
 #if NNGEN_BACKWARD
-/* Backward: dx[i] = x[i] > 0 ? dout[i] : 0 */
+/* dx[i] for i in [lo, hi): x[i] > 0 ? dout[i] : 0 */
+static void FN(backward_range)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    real *dx = t->dx;
+    const real *x = t->x, *dout = t->dout;
+    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
+}
+
+/* Backward: every element, as forward. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    (void)mem;
+    nngen_unary t = {mem + OUT, x, dout, dx};
     (void)train;
-    if (!dx) return;
-#if NNGEN_FAST
-    FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
-    nngen_parallel(&job, 1);
-#else
-    FN(backward_range)(dx, x, dout, 0, COUNT);
-#endif
+    if (dx) nngen_ranges(COUNT, 1, FN(backward_range), &t);
 }
 #endif /* NNGEN_BACKWARD */

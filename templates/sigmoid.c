@@ -9,13 +9,13 @@
 #define DX_ACCUMULATE 0 /* 1: add to dx instead of overwriting it */
 #endif
 
-/* Forward, without overflow for large |x| (exp of a non-positive number only):
+/* out[i] for i in [lo, hi), without overflow for large |x| (exp of a non-positive number only):
  *   x ≥ 0: out = 1/(1 + e^−x)        x < 0: out = e^x/(1 + e^x)   (the same value) */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    real *out = mem + OUT;
-    (void)train;
-    (void)rng;
-    for (int i = 0; i < COUNT; i++) {
+static void FN(forward_range)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    real *out = t->out;
+    const real *x = t->x;
+    for (long i = lo; i < hi; i++) {
         const double v = x[i];
         if (v >= 0) {
             out[i] = (real)(1 / (1 + exp(-v)));
@@ -26,13 +26,27 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
-#if NNGEN_BACKWARD
-/* Backward from the saved output: dx = dout·out·(1 − out). */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    const real *out = mem + OUT;
-    (void)x;
+/* Forward: every element, in ranges on the pool's threads (nngen_ranges in nngen.h) when worth it. */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    nngen_unary t = {mem + OUT, x, NULL, NULL};
     (void)train;
-    if (!dx) return;
-    for (int i = 0; i < COUNT; i++) NNGEN_DX(dx[i], dout[i] * out[i] * (1 - out[i]));
+    (void)rng;
+    nngen_ranges(COUNT, 16, FN(forward_range), &t);
+}
+
+#if NNGEN_BACKWARD
+/* dx[i] for i in [lo, hi): dout[i]·out[i]·(1 − out[i]) */
+static void FN(backward_range)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    real *dx = t->dx;
+    const real *out = t->out, *dout = t->dout;
+    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], dout[i] * out[i] * (1 - out[i]));
+}
+
+/* Backward: every element, as forward. */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    nngen_unary t = {mem + OUT, x, dout, dx};
+    (void)train;
+    if (dx) nngen_ranges(COUNT, 16, FN(backward_range), &t);
 }
 #endif /* NNGEN_BACKWARD */

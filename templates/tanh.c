@@ -9,21 +9,35 @@
 #define DX_ACCUMULATE 0 /* 1: add to dx instead of overwriting it */
 #endif
 
-/* Forward: out[i] = tanh(x[i]) */
+/* out[i] for i in [lo, hi): tanh(x[i]) */
+static void FN(forward_range)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    real *out = t->out;
+    const real *x = t->x;
+    for (long i = lo; i < hi; i++) out[i] = (real)tanh(x[i]);
+}
+
+/* Forward: every element, in ranges on the pool's threads (nngen_ranges in nngen.h) when worth it. */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    real *out = mem + OUT;
+    nngen_unary t = {mem + OUT, x, NULL, NULL};
     (void)train;
     (void)rng;
-    for (int i = 0; i < COUNT; i++) out[i] = (real)tanh(x[i]);
+    nngen_ranges(COUNT, 16, FN(forward_range), &t);
 }
 
 #if NNGEN_BACKWARD
-/* Backward from the saved output: dx = dout·(1 − out²). */
+/* dx[i] for i in [lo, hi): dout[i]·(1 − out[i]²) */
+static void FN(backward_range)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    real *dx = t->dx;
+    const real *out = t->out, *dout = t->dout;
+    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], dout[i] * (1 - out[i] * out[i]));
+}
+
+/* Backward: every element, as forward. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    const real *out = mem + OUT;
-    (void)x;
+    nngen_unary t = {mem + OUT, x, dout, dx};
     (void)train;
-    if (!dx) return;
-    for (int i = 0; i < COUNT; i++) NNGEN_DX(dx[i], dout[i] * (1 - out[i] * out[i]));
+    if (dx) nngen_ranges(COUNT, 16, FN(backward_range), &t);
 }
 #endif /* NNGEN_BACKWARD */

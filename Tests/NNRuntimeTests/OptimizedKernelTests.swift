@@ -185,6 +185,18 @@ private let graphAndGeometryCases: [KernelCase] = [
             optimizer sgd lr=0.01 momentum=0.9
             """, dtypes: DType.allCases),
     KernelCase(
+        name: "wide_activations",  // 32768 elements, each a call of erf, exp or tanh: ranges on the pool
+        body: """
+            [8, 16, 16, 16]
+            gelu g
+            sigmoid s
+            tanh t
+            leakyrelu l slope=0.1
+            affine fc out=4
+            loss softmax
+            optimizer sgd lr=0.01 momentum=0.9
+            """, dtypes: DType.allCases),
+    KernelCase(
         name: "shared_features",
         body: """
             [5, 13]

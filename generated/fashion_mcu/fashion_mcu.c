@@ -751,17 +751,36 @@ NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, 
 }
 
 /* ---------------------------------------------------------------------------------------------------
- * Elementwise layers on the pool: `count` elements cut into NNGEN_RANGES ranges of whole 64-byte lines
- * (two tasks never write one line), range `task` = [nngen_range(count, task), nngen_range(count, task + 1)).
- * A tensor under NNGEN_RANGE_SMALL elements (512 KiB of float32) stays on the calling thread: its memory
- * traffic is too short to be worth another thread. Each element is computed on its own, so the split
- * changes no bit. */
+ * Elementwise layers on the pool: nngen_ranges(count, cost, range, context) runs range(context, lo, hi)
+ * over [0, count) cut into NNGEN_RANGES ranges of whole 64-byte lines (two tasks never write one line),
+ * range `task` = [nngen_range(count, task), nngen_range(count, task + 1)). Under NNGEN_RANGE_SMALL
+ * elements × `cost` (1 for a load, an add and a store; more for a call of exp or erf per element) the
+ * tensor stays on the calling thread: 512 KiB of float32 memory traffic is too short to be worth another
+ * thread. Each element is computed on its own, so the split changes no bit. */
 #define NNGEN_RANGES      8
 #define NNGEN_RANGE_SMALL 131072
 static inline long nngen_range(long count, int task) {
     const long line = 64 / (long)sizeof(real), lines = (count + line - 1) / line;
     const long i = lines * task / NNGEN_RANGES * line;
     return i < count ? i : count;
+}
+
+typedef struct {
+    void (*range)(void *context, long lo, long hi);
+    void *context;
+    long count;
+} nngen_ranges_call;
+
+static inline void nngen_ranges_task(void *context, int task) {
+    const nngen_ranges_call *r = context;
+    r->range(r->context, nngen_range(r->count, task), nngen_range(r->count, task + 1));
+}
+
+static inline void nngen_ranges(long count, double cost, void (*range)(void *context, long lo, long hi),
+                                void *context) {
+    nngen_ranges_call r = {range, context, count};
+    const nngen_job job = {nngen_ranges_task, &r, NNGEN_RANGES, (double)count * cost < NNGEN_RANGE_SMALL, 0};
+    nngen_parallel(&job, 1);
 }
 #endif /* NNGEN_FAST */
 
@@ -771,7 +790,22 @@ static inline int nngen_set_threads(int threads) {
     (void)threads;
     return 1;
 }
+
+/* Elementwise layers: range(context, 0, count) in one call (see the fast path's nngen_ranges). */
+static inline void nngen_ranges(long count, double cost, void (*range)(void *context, long lo, long hi),
+                                void *context) {
+    (void)cost;
+    range(context, 0, count);
+}
 #endif
+
+/* What a one-input elementwise layer's ranges read and write: out and x forward; dx, dout and x or out
+ * backward. */
+typedef struct {
+    real *out;
+    const real *x, *dout;
+    real *dx;
+} nngen_unary;
 
 /* ---------------------------------------------------------------------------------------------------
  * Optimizer updates. Every element of the parameter tensors (offset, size pairs) is updated from its own
@@ -1067,67 +1101,40 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_ranges in
  * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
  * loop. */
 
-/* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
-static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
+/* out[i] for i in [lo, hi): x[i] > 0 ? x[i] : 0 */
+static void FN(forward_range)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    real *out = t->out;
+    const real *x = t->x;
     for (long i = lo; i < hi; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
-#if NNGEN_BACKWARD
-/* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
-static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
-    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
-}
-#endif
-
-#if NNGEN_FAST
-typedef struct {
-    real *out;
-    const real *x, *dout;
-} FN(arguments);
-
-static void FN(forward_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
-}
-
-#if NNGEN_BACKWARD
-static void FN(backward_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
-}
-#endif
-#endif
-
-/* Forward: out[i] = x[i] > 0 ? x[i] : 0 */
+/* Forward: every element, in ranges on the pool's threads (nngen_ranges in nngen.h) when worth it. */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    nngen_unary t = {mem + OUT, x, NULL, NULL};
     (void)train;
     (void)rng;
-#if NNGEN_FAST
-    FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
-    nngen_parallel(&job, 1);
-#else
-    FN(forward_range)(mem + OUT, x, 0, COUNT);
-#endif
+    nngen_ranges(COUNT, 1, FN(forward_range), &t);
 }
 
 #if NNGEN_BACKWARD
-/* Backward: dx[i] = x[i] > 0 ? dout[i] : 0 */
+/* dx[i] for i in [lo, hi): x[i] > 0 ? dout[i] : 0 */
+static void FN(backward_range)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    real *dx = t->dx;
+    const real *x = t->x, *dout = t->dout;
+    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
+}
+
+/* Backward: every element, as forward. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    (void)mem;
+    nngen_unary t = {mem + OUT, x, dout, dx};
     (void)train;
-    if (!dx) return;
-#if NNGEN_FAST
-    FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
-    nngen_parallel(&job, 1);
-#else
-    FN(backward_range)(dx, x, dout, 0, COUNT);
-#endif
+    if (dx) nngen_ranges(COUNT, 1, FN(backward_range), &t);
 }
 #endif /* NNGEN_BACKWARD */
 #undef NNGEN_GENERATED

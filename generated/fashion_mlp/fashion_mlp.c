@@ -751,17 +751,36 @@ NNGEN_INLINE void nngen_gemm_task(const int mr, const int nr, const int chunks, 
 }
 
 /* ---------------------------------------------------------------------------------------------------
- * Elementwise layers on the pool: `count` elements cut into NNGEN_RANGES ranges of whole 64-byte lines
- * (two tasks never write one line), range `task` = [nngen_range(count, task), nngen_range(count, task + 1)).
- * A tensor under NNGEN_RANGE_SMALL elements (512 KiB of float32) stays on the calling thread: its memory
- * traffic is too short to be worth another thread. Each element is computed on its own, so the split
- * changes no bit. */
+ * Elementwise layers on the pool: nngen_ranges(count, cost, range, context) runs range(context, lo, hi)
+ * over [0, count) cut into NNGEN_RANGES ranges of whole 64-byte lines (two tasks never write one line),
+ * range `task` = [nngen_range(count, task), nngen_range(count, task + 1)). Under NNGEN_RANGE_SMALL
+ * elements × `cost` (1 for a load, an add and a store; more for a call of exp or erf per element) the
+ * tensor stays on the calling thread: 512 KiB of float32 memory traffic is too short to be worth another
+ * thread. Each element is computed on its own, so the split changes no bit. */
 #define NNGEN_RANGES      8
 #define NNGEN_RANGE_SMALL 131072
 static inline long nngen_range(long count, int task) {
     const long line = 64 / (long)sizeof(real), lines = (count + line - 1) / line;
     const long i = lines * task / NNGEN_RANGES * line;
     return i < count ? i : count;
+}
+
+typedef struct {
+    void (*range)(void *context, long lo, long hi);
+    void *context;
+    long count;
+} nngen_ranges_call;
+
+static inline void nngen_ranges_task(void *context, int task) {
+    const nngen_ranges_call *r = context;
+    r->range(r->context, nngen_range(r->count, task), nngen_range(r->count, task + 1));
+}
+
+static inline void nngen_ranges(long count, double cost, void (*range)(void *context, long lo, long hi),
+                                void *context) {
+    nngen_ranges_call r = {range, context, count};
+    const nngen_job job = {nngen_ranges_task, &r, NNGEN_RANGES, (double)count * cost < NNGEN_RANGE_SMALL, 0};
+    nngen_parallel(&job, 1);
 }
 #endif /* NNGEN_FAST */
 
@@ -771,7 +790,22 @@ static inline int nngen_set_threads(int threads) {
     (void)threads;
     return 1;
 }
+
+/* Elementwise layers: range(context, 0, count) in one call (see the fast path's nngen_ranges). */
+static inline void nngen_ranges(long count, double cost, void (*range)(void *context, long lo, long hi),
+                                void *context) {
+    (void)cost;
+    range(context, 0, count);
+}
 #endif
+
+/* What a one-input elementwise layer's ranges read and write: out and x forward; dx, dout and x or out
+ * backward. */
+typedef struct {
+    real *out;
+    const real *x, *dout;
+    real *dx;
+} nngen_unary;
 
 /* ---------------------------------------------------------------------------------------------------
  * Optimizer updates. Every element of the parameter tensors (offset, size pairs) is updated from its own
@@ -1256,9 +1290,20 @@ PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int 
 #endif /* NNGEN_BACKWARD */
 #endif
 
+/* A pass's units of work (the tasks of its pool job): one channel each. The scalar path runs them all. */
+#define UNITS        C
+#define WHOLE_UNITS  0 /* nngen_job's `whole`: none (each unit is a whole channel) */
+#define SERIAL_FIRST 0
+#define SERIAL_UNITS C
+
 /* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
-PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
+PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int c) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL; /* written only when fused, which needs RELU_OUT */
+#endif
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     double mean, var, part[SUM_LANES];
@@ -1295,8 +1340,8 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 
 #if NNGEN_BACKWARD
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
-PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
-                               int c) {
+PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                            int c) {
     const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
@@ -1319,74 +1364,6 @@ PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int f
         else
             for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
-}
-#endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-static void FN(forward_task)(void *context, int c) {
-    const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
-}
-
-#if NNGEN_BACKWARD
-static void FN(backward_task)(void *context, int c) {
-    const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
-}
-#endif /* NNGEN_BACKWARD */
-
-#ifdef RELU_OUT
-static void FN(forward_relu_task)(void *context, int c) {
-    const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
-}
-
-#if NNGEN_BACKWARD
-static void FN(backward_relu_task)(void *context, int c) {
-    const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
-}
-#endif /* NNGEN_BACKWARD */
-#endif /* RELU_OUT */
-
-#endif
-
-/* Every channel's forward; relu's output too when `fused`. */
-PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
-#if NNGEN_FAST
-    FN(arguments) t = {mem, x, NULL, NULL, train};
-    (void)fused; /* read only #ifdef RELU_OUT */
-#ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL, 0};
-#else
-    const nngen_job job = {FN(forward_task), &t, C, SMALL, 0};
-#endif
-    nngen_parallel(&job, 1);
-#else
-#ifdef RELU_OUT
-    real *relu = mem + RELU_OUT;
-#else
-    real *relu = NULL;
-#endif
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
-#endif
-}
-
-#if NNGEN_BACKWARD
-/* Every channel's backward, dout as DOUT reads it. */
-PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-#if NNGEN_FAST
-    FN(arguments) t = {mem, x, dout, dx, train};
-    (void)fused; /* read only #ifdef RELU_OUT */
-#ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL, 0};
-#else
-    const nngen_job job = {FN(backward_task), &t, C, SMALL, 0};
-#endif
-    nngen_parallel(&job, 1);
-#else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
-#endif
 }
 #endif /* NNGEN_BACKWARD */
 
@@ -1511,90 +1488,103 @@ PASS void FN(backward_block)(real *mem, const real *x, const real *dout, int fus
 }
 #endif /* NNGEN_BACKWARD */
 
-#if NNGEN_FAST
-#define CB_TASK     (C < 64 ? C : 64)
-#define BLOCK_TASKS ((C + CB_TASK - 1) / CB_TASK)
-/* Channels of block `task`: CB_TASK of them, or for task BLOCK_TASKS + w (nngen_job's `whole`: one
- * thread) CB of them. */
-#define BLOCK(task, c0, cn)                                                                                  \
-    const int whole_ = (task) >= BLOCK_TASKS, width_ = whole_ ? CB : CB_TASK;                                \
-    const int c0 = ((task) - (whole_ ? BLOCK_TASKS : 0)) * width_, cn = C - c0 < width_ ? C - c0 : width_
+/* A pass's units of work (the tasks of its pool job): UNITS blocks of CB_TASK channels, and for unit UNITS + w
+ * (nngen_job's `whole`: one thread takes them all) block w of CB channels, which the scalar path runs. */
+#define CB_TASK      (C < 64 ? C : 64)
+#define UNITS        ((C + CB_TASK - 1) / CB_TASK)
+#define WHOLE_UNITS  ((C + CB - 1) / CB)
+#define SERIAL_FIRST UNITS
+#define SERIAL_UNITS WHOLE_UNITS
+/* Channels c0 .. c0 + cn − 1 of unit `unit`. */
+#define BLOCK(unit, c0, cn)                                                                                  \
+    const int whole_ = (unit) >= UNITS, width_ = whole_ ? CB : CB_TASK;                                      \
+    const int c0 = ((unit) - (whole_ ? UNITS : 0)) * width_, cn = C - c0 < width_ ? C - c0 : width_
 
-static void FN(forward_task)(void *context, int task) {
+PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int unit) {
+    BLOCK(unit, c0, cn);
+    FN(forward_block)(mem, x, train, fused, c0, cn);
+}
+
+#if NNGEN_BACKWARD
+PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                            int unit) {
+    BLOCK(unit, c0, cn);
+    FN(backward_block)(mem, x, dout, fused, dx, train, c0, cn);
+}
+#endif /* NNGEN_BACKWARD */
+#undef BLOCK
+#endif
+
+/* ---- Both layouts: the units on the pool (fast path) or in order (scalar path). ---- */
+#if NNGEN_FAST
+static void FN(forward_task)(void *context, int unit) {
     const FN(arguments) *t = context;
-    BLOCK(task, c0, cn);
-    FN(forward_block)(t->mem, t->x, t->train, 0, c0, cn);
+    FN(forward_unit)(t->mem, t->x, t->train, 0, unit);
 }
 
 #ifdef RELU_OUT
-static void FN(forward_relu_task)(void *context, int task) {
+static void FN(forward_relu_task)(void *context, int unit) {
     const FN(arguments) *t = context;
-    BLOCK(task, c0, cn);
-    FN(forward_block)(t->mem, t->x, t->train, 1, c0, cn);
+    FN(forward_unit)(t->mem, t->x, t->train, 1, unit);
 }
 #endif
 
 #if NNGEN_BACKWARD
-static void FN(backward_task)(void *context, int task) {
+static void FN(backward_task)(void *context, int unit) {
     const FN(arguments) *t = context;
-    BLOCK(task, c0, cn);
-    FN(backward_block)(t->mem, t->x, t->dout, 0, t->dx, t->train, c0, cn);
+    FN(backward_unit)(t->mem, t->x, t->dout, 0, t->dx, t->train, unit);
 }
 
 #ifdef RELU_OUT
-static void FN(backward_relu_task)(void *context, int task) {
+static void FN(backward_relu_task)(void *context, int unit) {
     const FN(arguments) *t = context;
-    BLOCK(task, c0, cn);
-    FN(backward_block)(t->mem, t->x, t->dout, 1, t->dx, t->train, c0, cn);
+    FN(backward_unit)(t->mem, t->x, t->dout, 1, t->dx, t->train, unit);
 }
 #endif
 #endif /* NNGEN_BACKWARD */
-#undef BLOCK
 #endif /* NNGEN_FAST */
 
-/* Forward: every block of channels (on the pool in the fast path). */
+/* Forward: every unit; relu's output too when `fused`. */
 PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, BLOCK_TASKS, SMALL,
-                           (C + CB - 1) / CB};
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, UNITS, SMALL, WHOLE_UNITS};
 #else
-    const nngen_job job = {FN(forward_task), &t, BLOCK_TASKS, SMALL, (C + CB - 1) / CB};
+    const nngen_job job = {FN(forward_task), &t, UNITS, SMALL, WHOLE_UNITS};
 #endif
     nngen_parallel(&job, 1);
 #else
-    for (int c0 = 0; c0 < C; c0 += CB) FN(forward_block)(mem, x, train, fused, c0, C - c0 < CB ? C - c0 : CB);
+    for (int u = SERIAL_FIRST; u < SERIAL_FIRST + SERIAL_UNITS; u++)
+        FN(forward_unit)(mem, x, train, fused, u);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward: every block of channels (on the pool in the fast path). */
+/* Backward: every unit, dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, BLOCK_TASKS, SMALL,
-                           (C + CB - 1) / CB};
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, UNITS, SMALL, WHOLE_UNITS};
 #else
-    const nngen_job job = {FN(backward_task), &t, BLOCK_TASKS, SMALL, (C + CB - 1) / CB};
+    const nngen_job job = {FN(backward_task), &t, UNITS, SMALL, WHOLE_UNITS};
 #endif
     nngen_parallel(&job, 1);
 #else
-    for (int c0 = 0; c0 < C; c0 += CB)
-        FN(backward_block)(mem, x, dout, fused, dx, train, c0, C - c0 < CB ? C - c0 : CB);
+    for (int u = SERIAL_FIRST; u < SERIAL_FIRST + SERIAL_UNITS; u++)
+        FN(backward_unit)(mem, x, dout, fused, dx, train, u);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef CB_TASK
-#undef BLOCK_TASKS
-#endif
+#undef UNITS
+#undef WHOLE_UNITS
+#undef SERIAL_FIRST
+#undef SERIAL_UNITS
+#undef CB_TASK /* (S == 1 only) */
 #undef CB
-#endif
 
 /* Forward. Train mode, per channel c over its M = N·S values:
  *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
@@ -1670,67 +1660,40 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_ranges in
  * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
  * loop. */
 
-/* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
-static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
+/* out[i] for i in [lo, hi): x[i] > 0 ? x[i] : 0 */
+static void FN(forward_range)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    real *out = t->out;
+    const real *x = t->x;
     for (long i = lo; i < hi; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
-#if NNGEN_BACKWARD
-/* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
-static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
-    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
-}
-#endif
-
-#if NNGEN_FAST
-typedef struct {
-    real *out;
-    const real *x, *dout;
-} FN(arguments);
-
-static void FN(forward_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
-}
-
-#if NNGEN_BACKWARD
-static void FN(backward_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
-}
-#endif
-#endif
-
-/* Forward: out[i] = x[i] > 0 ? x[i] : 0 */
+/* Forward: every element, in ranges on the pool's threads (nngen_ranges in nngen.h) when worth it. */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    nngen_unary t = {mem + OUT, x, NULL, NULL};
     (void)train;
     (void)rng;
-#if NNGEN_FAST
-    FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
-    nngen_parallel(&job, 1);
-#else
-    FN(forward_range)(mem + OUT, x, 0, COUNT);
-#endif
+    nngen_ranges(COUNT, 1, FN(forward_range), &t);
 }
 
 #if NNGEN_BACKWARD
-/* Backward: dx[i] = x[i] > 0 ? dout[i] : 0 */
+/* dx[i] for i in [lo, hi): x[i] > 0 ? dout[i] : 0 */
+static void FN(backward_range)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    real *dx = t->dx;
+    const real *x = t->x, *dout = t->dout;
+    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
+}
+
+/* Backward: every element, as forward. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    (void)mem;
+    nngen_unary t = {mem + OUT, x, dout, dx};
     (void)train;
-    if (!dx) return;
-#if NNGEN_FAST
-    FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
-    nngen_parallel(&job, 1);
-#else
-    FN(backward_range)(dx, x, dout, 0, COUNT);
-#endif
+    if (dx) nngen_ranges(COUNT, 1, FN(backward_range), &t);
 }
 #endif /* NNGEN_BACKWARD */
 #undef NNGEN_GENERATED
@@ -2167,9 +2130,20 @@ PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int 
 #endif /* NNGEN_BACKWARD */
 #endif
 
+/* A pass's units of work (the tasks of its pool job): one channel each. The scalar path runs them all. */
+#define UNITS        C
+#define WHOLE_UNITS  0 /* nngen_job's `whole`: none (each unit is a whole channel) */
+#define SERIAL_FIRST 0
+#define SERIAL_UNITS C
+
 /* Forward of channel c (the formulas below, at FN(forward)); relu's output too when `fused`. */
-PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fused, real *relu) {
+PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int c) {
     real *out = mem + OUT;
+#ifdef RELU_OUT
+    real *relu = mem + RELU_OUT;
+#else
+    real *relu = NULL; /* written only when fused, which needs RELU_OUT */
+#endif
     real *running_mean = mem + B_RUNNING_MEAN;
     real *running_var = mem + B_RUNNING_VAR;
     double mean, var, part[SUM_LANES];
@@ -2206,8 +2180,8 @@ PASS void FN(channel_forward)(real *mem, const real *x, int train, int c, int fu
 
 #if NNGEN_BACKWARD
 /* Backward of channel c (the formulas below, at FN(backward)); dout as DOUT reads it. */
-PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
-                               int c) {
+PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                            int c) {
     const real *y = mem + MASK;
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
@@ -2230,74 +2204,6 @@ PASS void FN(channel_backward)(real *mem, const real *x, const real *dout, int f
         else
             for (int s = 0; s < S; s++) NNGEN_DX(d[s], (real)(k * DOUT(base + s)));
     }
-}
-#endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-static void FN(forward_task)(void *context, int c) {
-    const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c, 0, NULL);
-}
-
-#if NNGEN_BACKWARD
-static void FN(backward_task)(void *context, int c) {
-    const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, 0, t->dx, t->train, c);
-}
-#endif /* NNGEN_BACKWARD */
-
-#ifdef RELU_OUT
-static void FN(forward_relu_task)(void *context, int c) {
-    const FN(arguments) *t = context;
-    FN(channel_forward)(t->mem, t->x, t->train, c, 1, t->mem + RELU_OUT);
-}
-
-#if NNGEN_BACKWARD
-static void FN(backward_relu_task)(void *context, int c) {
-    const FN(arguments) *t = context;
-    FN(channel_backward)(t->mem, t->x, t->dout, 1, t->dx, t->train, c);
-}
-#endif /* NNGEN_BACKWARD */
-#endif /* RELU_OUT */
-
-#endif
-
-/* Every channel's forward; relu's output too when `fused`. */
-PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
-#if NNGEN_FAST
-    FN(arguments) t = {mem, x, NULL, NULL, train};
-    (void)fused; /* read only #ifdef RELU_OUT */
-#ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, C, SMALL, 0};
-#else
-    const nngen_job job = {FN(forward_task), &t, C, SMALL, 0};
-#endif
-    nngen_parallel(&job, 1);
-#else
-#ifdef RELU_OUT
-    real *relu = mem + RELU_OUT;
-#else
-    real *relu = NULL;
-#endif
-    for (int c = 0; c < C; c++) FN(channel_forward)(mem, x, train, c, fused, relu);
-#endif
-}
-
-#if NNGEN_BACKWARD
-/* Every channel's backward, dout as DOUT reads it. */
-PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
-#if NNGEN_FAST
-    FN(arguments) t = {mem, x, dout, dx, train};
-    (void)fused; /* read only #ifdef RELU_OUT */
-#ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, C, SMALL, 0};
-#else
-    const nngen_job job = {FN(backward_task), &t, C, SMALL, 0};
-#endif
-    nngen_parallel(&job, 1);
-#else
-    for (int c = 0; c < C; c++) FN(channel_backward)(mem, x, dout, fused, dx, train, c);
-#endif
 }
 #endif /* NNGEN_BACKWARD */
 
@@ -2422,90 +2328,103 @@ PASS void FN(backward_block)(real *mem, const real *x, const real *dout, int fus
 }
 #endif /* NNGEN_BACKWARD */
 
-#if NNGEN_FAST
-#define CB_TASK     (C < 64 ? C : 64)
-#define BLOCK_TASKS ((C + CB_TASK - 1) / CB_TASK)
-/* Channels of block `task`: CB_TASK of them, or for task BLOCK_TASKS + w (nngen_job's `whole`: one
- * thread) CB of them. */
-#define BLOCK(task, c0, cn)                                                                                  \
-    const int whole_ = (task) >= BLOCK_TASKS, width_ = whole_ ? CB : CB_TASK;                                \
-    const int c0 = ((task) - (whole_ ? BLOCK_TASKS : 0)) * width_, cn = C - c0 < width_ ? C - c0 : width_
+/* A pass's units of work (the tasks of its pool job): UNITS blocks of CB_TASK channels, and for unit UNITS + w
+ * (nngen_job's `whole`: one thread takes them all) block w of CB channels, which the scalar path runs. */
+#define CB_TASK      (C < 64 ? C : 64)
+#define UNITS        ((C + CB_TASK - 1) / CB_TASK)
+#define WHOLE_UNITS  ((C + CB - 1) / CB)
+#define SERIAL_FIRST UNITS
+#define SERIAL_UNITS WHOLE_UNITS
+/* Channels c0 .. c0 + cn − 1 of unit `unit`. */
+#define BLOCK(unit, c0, cn)                                                                                  \
+    const int whole_ = (unit) >= UNITS, width_ = whole_ ? CB : CB_TASK;                                      \
+    const int c0 = ((unit) - (whole_ ? UNITS : 0)) * width_, cn = C - c0 < width_ ? C - c0 : width_
 
-static void FN(forward_task)(void *context, int task) {
+PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int unit) {
+    BLOCK(unit, c0, cn);
+    FN(forward_block)(mem, x, train, fused, c0, cn);
+}
+
+#if NNGEN_BACKWARD
+PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fused, real *dx, int train,
+                            int unit) {
+    BLOCK(unit, c0, cn);
+    FN(backward_block)(mem, x, dout, fused, dx, train, c0, cn);
+}
+#endif /* NNGEN_BACKWARD */
+#undef BLOCK
+#endif
+
+/* ---- Both layouts: the units on the pool (fast path) or in order (scalar path). ---- */
+#if NNGEN_FAST
+static void FN(forward_task)(void *context, int unit) {
     const FN(arguments) *t = context;
-    BLOCK(task, c0, cn);
-    FN(forward_block)(t->mem, t->x, t->train, 0, c0, cn);
+    FN(forward_unit)(t->mem, t->x, t->train, 0, unit);
 }
 
 #ifdef RELU_OUT
-static void FN(forward_relu_task)(void *context, int task) {
+static void FN(forward_relu_task)(void *context, int unit) {
     const FN(arguments) *t = context;
-    BLOCK(task, c0, cn);
-    FN(forward_block)(t->mem, t->x, t->train, 1, c0, cn);
+    FN(forward_unit)(t->mem, t->x, t->train, 1, unit);
 }
 #endif
 
 #if NNGEN_BACKWARD
-static void FN(backward_task)(void *context, int task) {
+static void FN(backward_task)(void *context, int unit) {
     const FN(arguments) *t = context;
-    BLOCK(task, c0, cn);
-    FN(backward_block)(t->mem, t->x, t->dout, 0, t->dx, t->train, c0, cn);
+    FN(backward_unit)(t->mem, t->x, t->dout, 0, t->dx, t->train, unit);
 }
 
 #ifdef RELU_OUT
-static void FN(backward_relu_task)(void *context, int task) {
+static void FN(backward_relu_task)(void *context, int unit) {
     const FN(arguments) *t = context;
-    BLOCK(task, c0, cn);
-    FN(backward_block)(t->mem, t->x, t->dout, 1, t->dx, t->train, c0, cn);
+    FN(backward_unit)(t->mem, t->x, t->dout, 1, t->dx, t->train, unit);
 }
 #endif
 #endif /* NNGEN_BACKWARD */
-#undef BLOCK
 #endif /* NNGEN_FAST */
 
-/* Forward: every block of channels (on the pool in the fast path). */
+/* Forward: every unit; relu's output too when `fused`. */
 PASS void FN(forward_pass)(real *mem, const real *x, int train, int fused) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, NULL, NULL, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, BLOCK_TASKS, SMALL,
-                           (C + CB - 1) / CB};
+    const nngen_job job = {fused ? FN(forward_relu_task) : FN(forward_task), &t, UNITS, SMALL, WHOLE_UNITS};
 #else
-    const nngen_job job = {FN(forward_task), &t, BLOCK_TASKS, SMALL, (C + CB - 1) / CB};
+    const nngen_job job = {FN(forward_task), &t, UNITS, SMALL, WHOLE_UNITS};
 #endif
     nngen_parallel(&job, 1);
 #else
-    for (int c0 = 0; c0 < C; c0 += CB) FN(forward_block)(mem, x, train, fused, c0, C - c0 < CB ? C - c0 : CB);
+    for (int u = SERIAL_FIRST; u < SERIAL_FIRST + SERIAL_UNITS; u++)
+        FN(forward_unit)(mem, x, train, fused, u);
 #endif
 }
 
 #if NNGEN_BACKWARD
-/* Backward: every block of channels (on the pool in the fast path). */
+/* Backward: every unit, dout as DOUT reads it. */
 PASS void FN(backward_pass)(real *mem, const real *x, const real *dout, int fused, real *dx, int train) {
 #if NNGEN_FAST
     FN(arguments) t = {mem, x, dout, dx, train};
     (void)fused; /* read only #ifdef RELU_OUT */
 #ifdef RELU_OUT
-    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, BLOCK_TASKS, SMALL,
-                           (C + CB - 1) / CB};
+    const nngen_job job = {fused ? FN(backward_relu_task) : FN(backward_task), &t, UNITS, SMALL, WHOLE_UNITS};
 #else
-    const nngen_job job = {FN(backward_task), &t, BLOCK_TASKS, SMALL, (C + CB - 1) / CB};
+    const nngen_job job = {FN(backward_task), &t, UNITS, SMALL, WHOLE_UNITS};
 #endif
     nngen_parallel(&job, 1);
 #else
-    for (int c0 = 0; c0 < C; c0 += CB)
-        FN(backward_block)(mem, x, dout, fused, dx, train, c0, C - c0 < CB ? C - c0 : CB);
+    for (int u = SERIAL_FIRST; u < SERIAL_FIRST + SERIAL_UNITS; u++)
+        FN(backward_unit)(mem, x, dout, fused, dx, train, u);
 #endif
 }
 #endif /* NNGEN_BACKWARD */
-
-#if NNGEN_FAST
-#undef CB_TASK
-#undef BLOCK_TASKS
-#endif
+#undef UNITS
+#undef WHOLE_UNITS
+#undef SERIAL_FIRST
+#undef SERIAL_UNITS
+#undef CB_TASK /* (S == 1 only) */
 #undef CB
-#endif
 
 /* Forward. Train mode, per channel c over its M = N·S values:
  *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased),   x̂ = (x − μ)/sqrt(σ² + ε),   out = γ·x̂ + β
@@ -2581,67 +2500,40 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
- * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_range in
+ * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_ranges in
  * nngen.h; each element is computed on its own, so the result does not depend on the split); tcc runs one
  * loop. */
 
-/* out[i] = x[i] > 0 ? x[i] : 0 for i in [lo, hi) */
-static void FN(forward_range)(real *out, const real *x, long lo, long hi) {
+/* out[i] for i in [lo, hi): x[i] > 0 ? x[i] : 0 */
+static void FN(forward_range)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    real *out = t->out;
+    const real *x = t->x;
     for (long i = lo; i < hi; i++) out[i] = x[i] > 0 ? x[i] : 0;
 }
 
-#if NNGEN_BACKWARD
-/* dx[i] = x[i] > 0 ? dout[i] : 0 for i in [lo, hi) */
-static void FN(backward_range)(real *dx, const real *x, const real *dout, long lo, long hi) {
-    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
-}
-#endif
-
-#if NNGEN_FAST
-typedef struct {
-    real *out;
-    const real *x, *dout;
-} FN(arguments);
-
-static void FN(forward_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    FN(forward_range)(t->out, t->x, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
-}
-
-#if NNGEN_BACKWARD
-static void FN(backward_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    FN(backward_range)(t->out, t->x, t->dout, nngen_range(COUNT, task), nngen_range(COUNT, task + 1));
-}
-#endif
-#endif
-
-/* Forward: out[i] = x[i] > 0 ? x[i] : 0 */
+/* Forward: every element, in ranges on the pool's threads (nngen_ranges in nngen.h) when worth it. */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    nngen_unary t = {mem + OUT, x, NULL, NULL};
     (void)train;
     (void)rng;
-#if NNGEN_FAST
-    FN(arguments) t = {mem + OUT, x, NULL};
-    const nngen_job job = {FN(forward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
-    nngen_parallel(&job, 1);
-#else
-    FN(forward_range)(mem + OUT, x, 0, COUNT);
-#endif
+    nngen_ranges(COUNT, 1, FN(forward_range), &t);
 }
 
 #if NNGEN_BACKWARD
-/* Backward: dx[i] = x[i] > 0 ? dout[i] : 0 */
+/* dx[i] for i in [lo, hi): x[i] > 0 ? dout[i] : 0 */
+static void FN(backward_range)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    real *dx = t->dx;
+    const real *x = t->x, *dout = t->dout;
+    for (long i = lo; i < hi; i++) NNGEN_DX(dx[i], x[i] > 0 ? dout[i] : 0);
+}
+
+/* Backward: every element, as forward. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    (void)mem;
+    nngen_unary t = {mem + OUT, x, dout, dx};
     (void)train;
-    if (!dx) return;
-#if NNGEN_FAST
-    FN(arguments) t = {dx, x, dout};
-    const nngen_job job = {FN(backward_task), &t, NNGEN_RANGES, COUNT < NNGEN_RANGE_SMALL, 0};
-    nngen_parallel(&job, 1);
-#else
-    FN(backward_range)(dx, x, dout, 0, COUNT);
-#endif
+    if (dx) nngen_ranges(COUNT, 1, FN(backward_range), &t);
 }
 #endif /* NNGEN_BACKWARD */
 #undef NNGEN_GENERATED
