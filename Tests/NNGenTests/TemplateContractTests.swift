@@ -46,6 +46,7 @@ struct TemplateSample: CustomStringConvertible, Sendable {
         TemplateSample("tanh", "tanh t\naffine fc out=3"),
         TemplateSample("add", "relu r\nadd a from=x,r\naffine fc out=3"),
         TemplateSample("add", "add a from=x,x,x\naffine fc out=3"),
+        TemplateSample("add", "relu r\nadd a from=x,r\nrelu q\naffine fc out=3"),  // add then relu: fused
         TemplateSample("concat", "relu r\nconcat c from=r,x\naffine fc out=3"),
         TemplateSample("softmax", input: "[2, 5]", "affine fc out=3"),
         TemplateSample("svm", input: "[2, 5]", "affine fc out=3", loss: "svm"),
@@ -140,11 +141,16 @@ struct TemplateSample: CustomStringConvertible, Sendable {
         for sample in Self.samples {
             let graph = try ShapeInference.load(sample.spec, path: "sample.spec")
             for fusion in MemoryPlan.plan(graph).fusions {
+                let arity = graph.layers[fusion.producer].definition.arity
                 expected.append(
-                    (graph.layers[fusion.producer].template, [.fusedForward(fusion.kind), .fusedBackward(fusion.kind)]))
+                    (
+                        graph.layers[fusion.producer].template,
+                        [.fusedForward(fusion.kind, arity: arity), .fusedBackward(fusion.kind, arity: arity)]
+                    ))
             }
         }
         #expect(expected.contains { $0.entries.contains(.fusedForward("relu")) }, "no sample has a fusion")
+        #expect(expected.contains { $0.entries.contains(.fusedForward("relu", arity: .merge)) }, "no sample fuses a merge layer")
         for (template, entries) in expected {
             let text = try TemplateLibrary.embedded.text(template + ".c")
             for entry in entries {

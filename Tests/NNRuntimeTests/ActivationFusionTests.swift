@@ -1,11 +1,11 @@
-// The fused batchnorm + relu entry points against the two layers' own kernels: a C driver runs a generated
-// library's whole-network forward and backward (which call bn_forward_relu and bn_backward_relu) and, on a
-// second copy of the memory, every layer's own forward and backward in the same order; every parameter
-// gradient, buffer, layer output (but the fused batchnorms', which the network does not store) and the loss
-// must be the same bits — for a chain, a graph whose relu output and batchnorm input have two readers each
-// (batchnorm's dx added onto another reader's), and a network that starts with a batchnorm; with gcc's and
-// clang's optimized kernels, gcc's scalar path, gcc with -ffp-contract=fast, and tcc; in float32 and float64;
-// in train and in test mode.
+// The fused batchnorm + relu and add + relu entry points against the layers' own kernels: a C driver runs a
+// generated library's whole-network forward and backward (which call bn_forward_relu, bn_backward_relu and
+// add's likewise) and, on a second copy of the memory, every layer's own forward and backward in the same
+// order; every parameter gradient, buffer, layer output (but the fused producers', which the network does not
+// store) and the loss must be the same bits — for a chain, a graph whose relu output and batchnorm input have
+// two readers each (batchnorm's dx added onto another reader's), residual sums of two and three inputs, and a
+// network that starts with a batchnorm; with gcc's and clang's optimized kernels, gcc's scalar path, gcc with
+// -ffp-contract=fast, and tcc; in float32 and float64; in train and in test mode.
 
 import Foundation
 import NNGen
@@ -38,6 +38,13 @@ struct FusionCase: CustomStringConvertible, Sendable {
             body: "conv c1 filters=3 size=3 pad=1\nbatchnorm bn1\nrelu r1\nconv c2 filters=3 size=3 pad=1 from=r1\n"
                 + "add s from=r1,c2,c1\naffine out out=3",
             fused: ["bn1"]),
+        // Residual sums then relu (add fused): s sums three inputs (the network input's gradient NULL),
+        // t two, one of them r2, whose gradient is t's plus c3's.
+        FusionCase(
+            name: "residual",
+            body: "conv c1 filters=2 size=3 pad=1\nbatchnorm bn1\nrelu r1\nconv c2 filters=2 size=3 pad=1\n"
+                + "add s from=c2,r1,x\nrelu r2\nconv c3 filters=2 size=3 pad=1\nadd t from=c3,r2\nrelu r3\naffine out out=3",
+            fused: ["bn1", "s", "t"]),
         // The first layer fused: its backward gets no dx.
         FusionCase(
             name: "first",

@@ -13,8 +13,8 @@ import Testing
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .path
 
-    /// A graph with a skip connection, a concat of the input, a tensor read three times, dropout and
-    /// pooling: the liveness plan must keep each tensor until its last reader.
+    /// A graph with a skip connection (its sum and relu fused), a concat of the input, a tensor read three
+    /// times, dropout and pooling: the liveness plan must keep each tensor until its last reader.
     static let residual = """
         model resinf
         input x [3, 2, 6, 6]
@@ -23,7 +23,8 @@ import Testing
         relu r1
         conv c2 filters=4 size=3 pad=1
         add s1 from=r1,c2
-        concat k from=s1,x,r1
+        relu rs
+        concat k from=rs,x,r1
         dropout d keep=0.7
         maxpool p size=2
         avgpool q size=3 from=d

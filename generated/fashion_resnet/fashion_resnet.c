@@ -3956,77 +3956,130 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #undef S_INVSTD
 
 /* ----------------------------------------------------------------------------------------------------
- * s1b0a: add [32, 16, 28, 28] → [32, 16, 28, 28]   (templates/add.c)
+ * s1b0a: add [32, 16, 28, 28] → [32, 16, 28, 28], then relu in the same pass   (templates/add.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0a_##name
 #define COUNT              401408  /* elements of each input and of the output */
 #define OUT                13970752  /* output [32, 16, 28, 28] */
+#define RELU_OUT           14372160  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
  * Backward: ∂out/∂x[k] = 1, so each input's gradient receives dout — written, or added where
  * DX_ACCUMULATE_LIST says another reader wrote it first (an input read twice by this layer gets 2·dout).
+ * With RELU_OUT (a relu alone reads this layer's output, as after a ResNet block's sum) the network calls
+ * forward_relu and backward_relu: forward writes relu's output r = max(0, out) instead of out (which is not
+ * stored); backward sends each input relu's backward of its output gradient, dr·1[r > 0] (r > 0 exactly
+ * where out > 0). The same values as the two layers' separate calls, one pass over memory fewer each way.
  * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_ranges in
  * nngen.h; each element is computed on its own, so the split changes no bit); tcc runs one loop. */
 
-/* What a range needs: the output and inputs in forward, dout and the inputs' gradients in backward. */
+/* The range functions below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang
+ * compile them once per entry point with it known. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
+
+/* What a range needs: where the sum (or relu's output) goes and the inputs forward; dout, relu's output
+ * (the mask, when fused) and the inputs' gradients backward. */
 typedef struct {
     real *out;
     const real *const *x;
-    const real *dout;
+    const real *dout, *mask;
     real *const *dx;
 } FN(arguments);
 
-/* out[i] = x[0][i] + x[1][i] + ..., summed left to right, for i in [lo, hi) */
-static void FN(forward_range)(void *context, long lo, long hi) {
-    const FN(arguments) *t = context;
+/* out[i] = x[0][i] + x[1][i] + ..., summed left to right, for i in [lo, hi); relu's max(0, out[i]) when
+ * `fused` (out is then relu's output). */
+PASS void FN(sum)(const FN(arguments) *t, long lo, long hi, int fused) {
     real *out = t->out;
     const real *x0 = t->x[0], *x1 = t->x[1];
+    if (fused && INPUTS == 2) {
+        for (long i = lo; i < hi; i++) {
+            const real v = x0[i] + x1[i];
+            out[i] = v > 0 ? v : 0;
+        }
+        return;
+    }
     for (long i = lo; i < hi; i++) out[i] = x0[i] + x1[i];
     for (int k = 2; k < INPUTS; k++) {
         const real *xk = t->x[k];
         for (long i = lo; i < hi; i++) out[i] += xk[i];
     }
+    if (fused)
+        for (long i = lo; i < hi; i++) out[i] = out[i] > 0 ? out[i] : 0;
 }
+
+static void FN(forward_range)(void *context, long lo, long hi) { FN(sum)(context, lo, hi, 0); }
 
 /* Forward: out[i] = x[0][i] + x[1][i] + ..., summed left to right. */
 void FN(forward)(real *mem, const real *const *x, int train, uint64_t rng) {
-    FN(arguments) t = {mem + OUT, x, NULL, NULL};
+    FN(arguments) t = {mem + OUT, x, NULL, NULL, NULL};
     (void)train;
     (void)rng;
     nngen_ranges(COUNT, 1, FN(forward_range), &t);
 }
 
 #if NNGEN_BACKWARD
-/* dx[k][i] = dout[i] (or dx[k][i] += dout[i]) for i in [lo, hi), for every input whose dx[k] is not NULL */
-static void FN(backward_range)(void *context, long lo, long hi) {
+/* dx[k][i] = g (or dx[k][i] += g) for i in [lo, hi), for every input whose dx[k] is not NULL, where g is
+ * dout[i], or when `fused` relu's backward mask[i] > 0 ? dout[i] : 0. */
+PASS void FN(spread)(const FN(arguments) *t, long lo, long hi, int fused) {
     static const int accumulate[INPUTS] = {DX_ACCUMULATE_LIST};
-    const FN(arguments) *t = context;
-    const real *dout = t->dout;
+    const real *dout = t->dout, *mask = t->mask;
     for (int k = 0; k < INPUTS; k++) {
         real *d = t->dx[k];
         if (!d) continue;
         if (accumulate[k])
-            for (long i = lo; i < hi; i++) d[i] += dout[i];
+            for (long i = lo; i < hi; i++) d[i] += fused && !(mask[i] > 0) ? 0 : dout[i];
         else
-            for (long i = lo; i < hi; i++) d[i] = dout[i];
+            for (long i = lo; i < hi; i++) d[i] = fused && !(mask[i] > 0) ? 0 : dout[i];
     }
 }
 
+static void FN(backward_range)(void *context, long lo, long hi) { FN(spread)(context, lo, hi, 0); }
+
 /* Backward: dx[k] = dout (or dx[k] += dout) for every input whose dx[k] is not NULL. */
 void FN(backward)(real *mem, const real *const *x, const real *dout, real *const *dx, int train) {
-    FN(arguments) t = {NULL, NULL, dout, dx};
+    FN(arguments) t = {NULL, x, dout, NULL, dx};
     (void)mem;
-    (void)x;
     (void)train;
     nngen_ranges(COUNT, 1, FN(backward_range), &t);
 }
 #endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+static void FN(forward_relu_range)(void *context, long lo, long hi) { FN(sum)(context, lo, hi, 1); }
+
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) sums it; out
+ * itself is not stored. */
+void FN(forward_relu)(real *mem, const real *const *x, int train, uint64_t rng) {
+    FN(arguments) t = {mem + RELU_OUT, x, NULL, NULL, NULL};
+    (void)train;
+    (void)rng;
+    nngen_ranges(COUNT, 1, FN(forward_relu_range), &t);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_range)(void *context, long lo, long hi) { FN(spread)(context, lo, hi, 1); }
+
+/* Relu's backward, then this layer's: dout is relu's output gradient dr; each input receives
+ * dr·1[r > 0] (relu's dx, this layer's output gradient), which is never stored. */
+void FN(backward_relu)(real *mem, const real *const *x, const real *dout, real *const *dx, int train) {
+    FN(arguments) t = {NULL, x, dout, mem + RELU_OUT, dx};
+    (void)train;
+    nngen_ranges(COUNT, 1, FN(backward_relu_range), &t);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
 #undef NNGEN_GENERATED
 #undef FN
 #undef COUNT
 #undef OUT
+#undef RELU_OUT
 #undef INPUTS
 #undef DX_ACCUMULATE_LIST
 
@@ -7122,77 +7175,130 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #undef S_INVSTD
 
 /* ----------------------------------------------------------------------------------------------------
- * s2b0a: add [32, 32, 14, 14] → [32, 32, 14, 14]   (templates/add.c)
+ * s2b0a: add [32, 32, 14, 14] → [32, 32, 14, 14], then relu in the same pass   (templates/add.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0a_##name
 #define COUNT              200704  /* elements of each input and of the output */
 #define OUT                20307648  /* output [32, 32, 14, 14] */
+#define RELU_OUT           20508352  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
  * Backward: ∂out/∂x[k] = 1, so each input's gradient receives dout — written, or added where
  * DX_ACCUMULATE_LIST says another reader wrote it first (an input read twice by this layer gets 2·dout).
+ * With RELU_OUT (a relu alone reads this layer's output, as after a ResNet block's sum) the network calls
+ * forward_relu and backward_relu: forward writes relu's output r = max(0, out) instead of out (which is not
+ * stored); backward sends each input relu's backward of its output gradient, dr·1[r > 0] (r > 0 exactly
+ * where out > 0). The same values as the two layers' separate calls, one pass over memory fewer each way.
  * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_ranges in
  * nngen.h; each element is computed on its own, so the split changes no bit); tcc runs one loop. */
 
-/* What a range needs: the output and inputs in forward, dout and the inputs' gradients in backward. */
+/* The range functions below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang
+ * compile them once per entry point with it known. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
+
+/* What a range needs: where the sum (or relu's output) goes and the inputs forward; dout, relu's output
+ * (the mask, when fused) and the inputs' gradients backward. */
 typedef struct {
     real *out;
     const real *const *x;
-    const real *dout;
+    const real *dout, *mask;
     real *const *dx;
 } FN(arguments);
 
-/* out[i] = x[0][i] + x[1][i] + ..., summed left to right, for i in [lo, hi) */
-static void FN(forward_range)(void *context, long lo, long hi) {
-    const FN(arguments) *t = context;
+/* out[i] = x[0][i] + x[1][i] + ..., summed left to right, for i in [lo, hi); relu's max(0, out[i]) when
+ * `fused` (out is then relu's output). */
+PASS void FN(sum)(const FN(arguments) *t, long lo, long hi, int fused) {
     real *out = t->out;
     const real *x0 = t->x[0], *x1 = t->x[1];
+    if (fused && INPUTS == 2) {
+        for (long i = lo; i < hi; i++) {
+            const real v = x0[i] + x1[i];
+            out[i] = v > 0 ? v : 0;
+        }
+        return;
+    }
     for (long i = lo; i < hi; i++) out[i] = x0[i] + x1[i];
     for (int k = 2; k < INPUTS; k++) {
         const real *xk = t->x[k];
         for (long i = lo; i < hi; i++) out[i] += xk[i];
     }
+    if (fused)
+        for (long i = lo; i < hi; i++) out[i] = out[i] > 0 ? out[i] : 0;
 }
+
+static void FN(forward_range)(void *context, long lo, long hi) { FN(sum)(context, lo, hi, 0); }
 
 /* Forward: out[i] = x[0][i] + x[1][i] + ..., summed left to right. */
 void FN(forward)(real *mem, const real *const *x, int train, uint64_t rng) {
-    FN(arguments) t = {mem + OUT, x, NULL, NULL};
+    FN(arguments) t = {mem + OUT, x, NULL, NULL, NULL};
     (void)train;
     (void)rng;
     nngen_ranges(COUNT, 1, FN(forward_range), &t);
 }
 
 #if NNGEN_BACKWARD
-/* dx[k][i] = dout[i] (or dx[k][i] += dout[i]) for i in [lo, hi), for every input whose dx[k] is not NULL */
-static void FN(backward_range)(void *context, long lo, long hi) {
+/* dx[k][i] = g (or dx[k][i] += g) for i in [lo, hi), for every input whose dx[k] is not NULL, where g is
+ * dout[i], or when `fused` relu's backward mask[i] > 0 ? dout[i] : 0. */
+PASS void FN(spread)(const FN(arguments) *t, long lo, long hi, int fused) {
     static const int accumulate[INPUTS] = {DX_ACCUMULATE_LIST};
-    const FN(arguments) *t = context;
-    const real *dout = t->dout;
+    const real *dout = t->dout, *mask = t->mask;
     for (int k = 0; k < INPUTS; k++) {
         real *d = t->dx[k];
         if (!d) continue;
         if (accumulate[k])
-            for (long i = lo; i < hi; i++) d[i] += dout[i];
+            for (long i = lo; i < hi; i++) d[i] += fused && !(mask[i] > 0) ? 0 : dout[i];
         else
-            for (long i = lo; i < hi; i++) d[i] = dout[i];
+            for (long i = lo; i < hi; i++) d[i] = fused && !(mask[i] > 0) ? 0 : dout[i];
     }
 }
 
+static void FN(backward_range)(void *context, long lo, long hi) { FN(spread)(context, lo, hi, 0); }
+
 /* Backward: dx[k] = dout (or dx[k] += dout) for every input whose dx[k] is not NULL. */
 void FN(backward)(real *mem, const real *const *x, const real *dout, real *const *dx, int train) {
-    FN(arguments) t = {NULL, NULL, dout, dx};
+    FN(arguments) t = {NULL, x, dout, NULL, dx};
     (void)mem;
-    (void)x;
     (void)train;
     nngen_ranges(COUNT, 1, FN(backward_range), &t);
 }
 #endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+static void FN(forward_relu_range)(void *context, long lo, long hi) { FN(sum)(context, lo, hi, 1); }
+
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) sums it; out
+ * itself is not stored. */
+void FN(forward_relu)(real *mem, const real *const *x, int train, uint64_t rng) {
+    FN(arguments) t = {mem + RELU_OUT, x, NULL, NULL, NULL};
+    (void)train;
+    (void)rng;
+    nngen_ranges(COUNT, 1, FN(forward_relu_range), &t);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_range)(void *context, long lo, long hi) { FN(spread)(context, lo, hi, 1); }
+
+/* Relu's backward, then this layer's: dout is relu's output gradient dr; each input receives
+ * dr·1[r > 0] (relu's dx, this layer's output gradient), which is never stored. */
+void FN(backward_relu)(real *mem, const real *const *x, const real *dout, real *const *dx, int train) {
+    FN(arguments) t = {NULL, x, dout, mem + RELU_OUT, dx};
+    (void)train;
+    nngen_ranges(COUNT, 1, FN(backward_relu_range), &t);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
 #undef NNGEN_GENERATED
 #undef FN
 #undef COUNT
 #undef OUT
+#undef RELU_OUT
 #undef INPUTS
 #undef DX_ACCUMULATE_LIST
 
@@ -10288,77 +10394,130 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #undef S_INVSTD
 
 /* ----------------------------------------------------------------------------------------------------
- * s3b0a: add [32, 64, 7, 7] → [32, 64, 7, 7]   (templates/add.c)
+ * s3b0a: add [32, 64, 7, 7] → [32, 64, 7, 7], then relu in the same pass   (templates/add.c)
  */
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0a_##name
 #define COUNT              100352  /* elements of each input and of the output */
 #define OUT                23526464  /* output [32, 64, 7, 7] */
+#define RELU_OUT           23626816  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
  * Backward: ∂out/∂x[k] = 1, so each input's gradient receives dout — written, or added where
  * DX_ACCUMULATE_LIST says another reader wrote it first (an input read twice by this layer gets 2·dout).
+ * With RELU_OUT (a relu alone reads this layer's output, as after a ResNet block's sum) the network calls
+ * forward_relu and backward_relu: forward writes relu's output r = max(0, out) instead of out (which is not
+ * stored); backward sends each input relu's backward of its output gradient, dr·1[r > 0] (r > 0 exactly
+ * where out > 0). The same values as the two layers' separate calls, one pass over memory fewer each way.
  * GCC and Clang split a large tensor into contiguous ranges run on the pool's threads (nngen_ranges in
  * nngen.h; each element is computed on its own, so the split changes no bit); tcc runs one loop. */
 
-/* What a range needs: the output and inputs in forward, dout and the inputs' gradients in backward. */
+/* The range functions below take `fused` (0, or 1 for relu applied here) as a constant: GCC and Clang
+ * compile them once per entry point with it known. */
+#if NNGEN_FAST
+#define PASS NNGEN_INLINE
+#else
+#define PASS static
+#endif
+
+/* What a range needs: where the sum (or relu's output) goes and the inputs forward; dout, relu's output
+ * (the mask, when fused) and the inputs' gradients backward. */
 typedef struct {
     real *out;
     const real *const *x;
-    const real *dout;
+    const real *dout, *mask;
     real *const *dx;
 } FN(arguments);
 
-/* out[i] = x[0][i] + x[1][i] + ..., summed left to right, for i in [lo, hi) */
-static void FN(forward_range)(void *context, long lo, long hi) {
-    const FN(arguments) *t = context;
+/* out[i] = x[0][i] + x[1][i] + ..., summed left to right, for i in [lo, hi); relu's max(0, out[i]) when
+ * `fused` (out is then relu's output). */
+PASS void FN(sum)(const FN(arguments) *t, long lo, long hi, int fused) {
     real *out = t->out;
     const real *x0 = t->x[0], *x1 = t->x[1];
+    if (fused && INPUTS == 2) {
+        for (long i = lo; i < hi; i++) {
+            const real v = x0[i] + x1[i];
+            out[i] = v > 0 ? v : 0;
+        }
+        return;
+    }
     for (long i = lo; i < hi; i++) out[i] = x0[i] + x1[i];
     for (int k = 2; k < INPUTS; k++) {
         const real *xk = t->x[k];
         for (long i = lo; i < hi; i++) out[i] += xk[i];
     }
+    if (fused)
+        for (long i = lo; i < hi; i++) out[i] = out[i] > 0 ? out[i] : 0;
 }
+
+static void FN(forward_range)(void *context, long lo, long hi) { FN(sum)(context, lo, hi, 0); }
 
 /* Forward: out[i] = x[0][i] + x[1][i] + ..., summed left to right. */
 void FN(forward)(real *mem, const real *const *x, int train, uint64_t rng) {
-    FN(arguments) t = {mem + OUT, x, NULL, NULL};
+    FN(arguments) t = {mem + OUT, x, NULL, NULL, NULL};
     (void)train;
     (void)rng;
     nngen_ranges(COUNT, 1, FN(forward_range), &t);
 }
 
 #if NNGEN_BACKWARD
-/* dx[k][i] = dout[i] (or dx[k][i] += dout[i]) for i in [lo, hi), for every input whose dx[k] is not NULL */
-static void FN(backward_range)(void *context, long lo, long hi) {
+/* dx[k][i] = g (or dx[k][i] += g) for i in [lo, hi), for every input whose dx[k] is not NULL, where g is
+ * dout[i], or when `fused` relu's backward mask[i] > 0 ? dout[i] : 0. */
+PASS void FN(spread)(const FN(arguments) *t, long lo, long hi, int fused) {
     static const int accumulate[INPUTS] = {DX_ACCUMULATE_LIST};
-    const FN(arguments) *t = context;
-    const real *dout = t->dout;
+    const real *dout = t->dout, *mask = t->mask;
     for (int k = 0; k < INPUTS; k++) {
         real *d = t->dx[k];
         if (!d) continue;
         if (accumulate[k])
-            for (long i = lo; i < hi; i++) d[i] += dout[i];
+            for (long i = lo; i < hi; i++) d[i] += fused && !(mask[i] > 0) ? 0 : dout[i];
         else
-            for (long i = lo; i < hi; i++) d[i] = dout[i];
+            for (long i = lo; i < hi; i++) d[i] = fused && !(mask[i] > 0) ? 0 : dout[i];
     }
 }
 
+static void FN(backward_range)(void *context, long lo, long hi) { FN(spread)(context, lo, hi, 0); }
+
 /* Backward: dx[k] = dout (or dx[k] += dout) for every input whose dx[k] is not NULL. */
 void FN(backward)(real *mem, const real *const *x, const real *dout, real *const *dx, int train) {
-    FN(arguments) t = {NULL, NULL, dout, dx};
+    FN(arguments) t = {NULL, x, dout, NULL, dx};
     (void)mem;
-    (void)x;
     (void)train;
     nngen_ranges(COUNT, 1, FN(backward_range), &t);
 }
 #endif /* NNGEN_BACKWARD */
+
+#ifdef RELU_OUT
+static void FN(forward_relu_range)(void *context, long lo, long hi) { FN(sum)(context, lo, hi, 1); }
+
+/* Forward, then relu on the output: relu's output r = max(0, out), with out as FN(forward) sums it; out
+ * itself is not stored. */
+void FN(forward_relu)(real *mem, const real *const *x, int train, uint64_t rng) {
+    FN(arguments) t = {mem + RELU_OUT, x, NULL, NULL, NULL};
+    (void)train;
+    (void)rng;
+    nngen_ranges(COUNT, 1, FN(forward_relu_range), &t);
+}
+
+#if NNGEN_BACKWARD
+static void FN(backward_relu_range)(void *context, long lo, long hi) { FN(spread)(context, lo, hi, 1); }
+
+/* Relu's backward, then this layer's: dout is relu's output gradient dr; each input receives
+ * dr·1[r > 0] (relu's dx, this layer's output gradient), which is never stored. */
+void FN(backward_relu)(real *mem, const real *const *x, const real *dout, real *const *dx, int train) {
+    FN(arguments) t = {NULL, x, dout, mem + RELU_OUT, dx};
+    (void)train;
+    nngen_ranges(COUNT, 1, FN(backward_relu_range), &t);
+}
+#endif /* NNGEN_BACKWARD */
+#endif /* RELU_OUT */
+#undef PASS
 #undef NNGEN_GENERATED
 #undef FN
 #undef COUNT
 #undef OUT
+#undef RELU_OUT
 #undef INPUTS
 #undef DX_ACCUMULATE_LIST
 
@@ -10924,11 +11083,11 @@ double fashion_resnet_forward(real *mem, const real *input, const void *target, 
     /* s1b0r1: applied by s1b0n1_forward_relu */
     fashion_resnet_s1b0c2_forward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, train, rng);  /* conv [32, 16, 28, 28] → [32, 16, 28, 28] */
     fashion_resnet_s1b0n2_forward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, train, rng);  /* batchnorm [32, 16, 28, 28] → [32, 16, 28, 28] */
-    {  /* add [32, 16, 28, 28] + [32, 16, 28, 28] → [32, 16, 28, 28] */
+    {  /* add [32, 16, 28, 28] + [32, 16, 28, 28] → [32, 16, 28, 28], then s1b0r */
         const real *const x[2] = {mem + FASHION_RESNET_S1B0N2_OUTPUT, mem + FASHION_RESNET_STEM_R_OUTPUT};
-        fashion_resnet_s1b0a_forward(mem, x, train, rng);
+        fashion_resnet_s1b0a_forward_relu(mem, x, train, rng);
     }
-    fashion_resnet_s1b0r_forward(mem, mem + FASHION_RESNET_S1B0A_OUTPUT, train, rng);  /* relu [32, 16, 28, 28] → [32, 16, 28, 28] */
+    /* s1b0r: applied by s1b0a_forward_relu */
     fashion_resnet_s2b0c1_forward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, train, rng);  /* conv [32, 16, 28, 28] → [32, 32, 14, 14] */
     fashion_resnet_s2b0n1_forward_relu(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, train, rng);  /* batchnorm [32, 32, 14, 14] → [32, 32, 14, 14], then s2b0r1 */
     /* s2b0r1: applied by s2b0n1_forward_relu */
@@ -10936,11 +11095,11 @@ double fashion_resnet_forward(real *mem, const real *input, const void *target, 
     fashion_resnet_s2b0n2_forward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, train, rng);  /* batchnorm [32, 32, 14, 14] → [32, 32, 14, 14] */
     fashion_resnet_s2b0p_forward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, train, rng);  /* conv [32, 16, 28, 28] → [32, 32, 14, 14] */
     fashion_resnet_s2b0pn_forward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, train, rng);  /* batchnorm [32, 32, 14, 14] → [32, 32, 14, 14] */
-    {  /* add [32, 32, 14, 14] + [32, 32, 14, 14] → [32, 32, 14, 14] */
+    {  /* add [32, 32, 14, 14] + [32, 32, 14, 14] → [32, 32, 14, 14], then s2b0r */
         const real *const x[2] = {mem + FASHION_RESNET_S2B0N2_OUTPUT, mem + FASHION_RESNET_S2B0PN_OUTPUT};
-        fashion_resnet_s2b0a_forward(mem, x, train, rng);
+        fashion_resnet_s2b0a_forward_relu(mem, x, train, rng);
     }
-    fashion_resnet_s2b0r_forward(mem, mem + FASHION_RESNET_S2B0A_OUTPUT, train, rng);  /* relu [32, 32, 14, 14] → [32, 32, 14, 14] */
+    /* s2b0r: applied by s2b0a_forward_relu */
     fashion_resnet_s3b0c1_forward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, train, rng);  /* conv [32, 32, 14, 14] → [32, 64, 7, 7] */
     fashion_resnet_s3b0n1_forward_relu(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, train, rng);  /* batchnorm [32, 64, 7, 7] → [32, 64, 7, 7], then s3b0r1 */
     /* s3b0r1: applied by s3b0n1_forward_relu */
@@ -10948,11 +11107,11 @@ double fashion_resnet_forward(real *mem, const real *input, const void *target, 
     fashion_resnet_s3b0n2_forward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, train, rng);  /* batchnorm [32, 64, 7, 7] → [32, 64, 7, 7] */
     fashion_resnet_s3b0p_forward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, train, rng);  /* conv [32, 32, 14, 14] → [32, 64, 7, 7] */
     fashion_resnet_s3b0pn_forward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, train, rng);  /* batchnorm [32, 64, 7, 7] → [32, 64, 7, 7] */
-    {  /* add [32, 64, 7, 7] + [32, 64, 7, 7] → [32, 64, 7, 7] */
+    {  /* add [32, 64, 7, 7] + [32, 64, 7, 7] → [32, 64, 7, 7], then s3b0r */
         const real *const x[2] = {mem + FASHION_RESNET_S3B0N2_OUTPUT, mem + FASHION_RESNET_S3B0PN_OUTPUT};
-        fashion_resnet_s3b0a_forward(mem, x, train, rng);
+        fashion_resnet_s3b0a_forward_relu(mem, x, train, rng);
     }
-    fashion_resnet_s3b0r_forward(mem, mem + FASHION_RESNET_S3B0A_OUTPUT, train, rng);  /* relu [32, 64, 7, 7] → [32, 64, 7, 7] */
+    /* s3b0r: applied by s3b0a_forward_relu */
     fashion_resnet_pool_forward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, train, rng);  /* globalavgpool [32, 64, 7, 7] → [32, 64, 1, 1] */
     fashion_resnet_fc_forward(mem, mem + FASHION_RESNET_POOL_OUTPUT, train, rng);  /* affine [32, 64, 1, 1] → [32, 10] */
     if (!target) return 0;
@@ -10964,24 +11123,24 @@ void fashion_resnet_backward(real *mem, const real *input, const void *target, r
     fashion_resnet_loss_backward(mem, mem + FASHION_RESNET_OUTPUT_OFFSET, target, mem + 23729856 /* dfc */);
     fashion_resnet_fc_backward(mem, mem + FASHION_RESNET_POOL_OUTPUT, mem + 23729856 /* dfc */, mem + 24131264 /* dpool */, train);
     fashion_resnet_pool_backward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, mem + 24131264 /* dpool */, mem + 23729856 /* ds3b0r */, train);
-    fashion_resnet_s3b0r_backward(mem, mem + FASHION_RESNET_S3B0A_OUTPUT, mem + 23729856 /* ds3b0r */, mem + 24131264 /* ds3b0a */, train);
+    /* s3b0r: by s3b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S3B0N2_OUTPUT, mem + FASHION_RESNET_S3B0PN_OUTPUT};
-        real *const dx[2] = {mem + 24532672 /* ds3b0n2 */, mem + 23729856 /* ds3b0pn */};
-        fashion_resnet_s3b0a_backward(mem, x, mem + 24131264 /* ds3b0a */, dx, train);
+        real *const dx[2] = {mem + 24532672 /* ds3b0n2 */, mem + 24131264 /* ds3b0pn */};
+        fashion_resnet_s3b0a_backward_relu(mem, x, mem + 23729856 /* ds3b0r */, dx, train);
     }
-    fashion_resnet_s3b0pn_backward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, mem + 23729856 /* ds3b0pn */, mem + 24131264 /* ds3b0p */, train);
-    fashion_resnet_s3b0p_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 24131264 /* ds3b0p */, mem + 23729856 /* ds2b0r */, train);
-    fashion_resnet_s3b0n2_backward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, mem + 24532672 /* ds3b0n2 */, mem + 24131264 /* ds3b0c2 */, train);
-    fashion_resnet_s3b0c2_backward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, mem + 24131264 /* ds3b0c2 */, mem + 24532672 /* ds3b0r1 */, train);
+    fashion_resnet_s3b0pn_backward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, mem + 24131264 /* ds3b0pn */, mem + 23729856 /* ds3b0p */, train);
+    fashion_resnet_s3b0p_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 23729856 /* ds3b0p */, mem + 24131264 /* ds2b0r */, train);
+    fashion_resnet_s3b0n2_backward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, mem + 24532672 /* ds3b0n2 */, mem + 23729856 /* ds3b0c2 */, train);
+    fashion_resnet_s3b0c2_backward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, mem + 23729856 /* ds3b0c2 */, mem + 24532672 /* ds3b0r1 */, train);
     /* s3b0r1: by s3b0n1_backward_relu */
-    fashion_resnet_s3b0n1_backward_relu(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 24532672 /* ds3b0r1 */, mem + 24131264 /* ds3b0c1 */, train);
-    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 24131264 /* ds3b0c1 */, mem + 23729856 /* ds2b0r */, train);
-    fashion_resnet_s2b0r_backward(mem, mem + FASHION_RESNET_S2B0A_OUTPUT, mem + 23729856 /* ds2b0r */, mem + 24131264 /* ds2b0a */, train);
+    fashion_resnet_s3b0n1_backward_relu(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 24532672 /* ds3b0r1 */, mem + 23729856 /* ds3b0c1 */, train);
+    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 23729856 /* ds3b0c1 */, mem + 24131264 /* ds2b0r */, train);
+    /* s2b0r: by s2b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S2B0N2_OUTPUT, mem + FASHION_RESNET_S2B0PN_OUTPUT};
         real *const dx[2] = {mem + 24532672 /* ds2b0n2 */, mem + 23729856 /* ds2b0pn */};
-        fashion_resnet_s2b0a_backward(mem, x, mem + 24131264 /* ds2b0a */, dx, train);
+        fashion_resnet_s2b0a_backward_relu(mem, x, mem + 24131264 /* ds2b0r */, dx, train);
     }
     fashion_resnet_s2b0pn_backward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, mem + 23729856 /* ds2b0pn */, mem + 24131264 /* ds2b0p */, train);
     fashion_resnet_s2b0p_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 24131264 /* ds2b0p */, mem + 23729856 /* ds1b0r */, train);
@@ -10990,17 +11149,17 @@ void fashion_resnet_backward(real *mem, const real *input, const void *target, r
     /* s2b0r1: by s2b0n1_backward_relu */
     fashion_resnet_s2b0n1_backward_relu(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, mem + 24532672 /* ds2b0r1 */, mem + 24131264 /* ds2b0c1 */, train);
     fashion_resnet_s2b0c1_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 24131264 /* ds2b0c1 */, mem + 23729856 /* ds1b0r */, train);
-    fashion_resnet_s1b0r_backward(mem, mem + FASHION_RESNET_S1B0A_OUTPUT, mem + 23729856 /* ds1b0r */, mem + 24131264 /* ds1b0a */, train);
+    /* s1b0r: by s1b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S1B0N2_OUTPUT, mem + FASHION_RESNET_STEM_R_OUTPUT};
-        real *const dx[2] = {mem + 23729856 /* ds1b0n2 */, mem + 24532672 /* dstem_r */};
-        fashion_resnet_s1b0a_backward(mem, x, mem + 24131264 /* ds1b0a */, dx, train);
+        real *const dx[2] = {mem + 24131264 /* ds1b0n2 */, mem + 24532672 /* dstem_r */};
+        fashion_resnet_s1b0a_backward_relu(mem, x, mem + 23729856 /* ds1b0r */, dx, train);
     }
-    fashion_resnet_s1b0n2_backward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, mem + 23729856 /* ds1b0n2 */, mem + 24131264 /* ds1b0c2 */, train);
-    fashion_resnet_s1b0c2_backward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, mem + 24131264 /* ds1b0c2 */, mem + 23729856 /* ds1b0r1 */, train);
+    fashion_resnet_s1b0n2_backward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, mem + 24131264 /* ds1b0n2 */, mem + 23729856 /* ds1b0c2 */, train);
+    fashion_resnet_s1b0c2_backward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, mem + 23729856 /* ds1b0c2 */, mem + 24131264 /* ds1b0r1 */, train);
     /* s1b0r1: by s1b0n1_backward_relu */
-    fashion_resnet_s1b0n1_backward_relu(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 23729856 /* ds1b0r1 */, mem + 24131264 /* ds1b0c1 */, train);
-    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 24131264 /* ds1b0c1 */, mem + 24532672 /* dstem_r */, train);
+    fashion_resnet_s1b0n1_backward_relu(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 24131264 /* ds1b0r1 */, mem + 23729856 /* ds1b0c1 */, train);
+    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 23729856 /* ds1b0c1 */, mem + 24532672 /* dstem_r */, train);
     /* stem_r: by stem_bn_backward_relu */
     fashion_resnet_stem_bn_backward_relu(mem, mem + FASHION_RESNET_STEM_OUTPUT, mem + 24532672 /* dstem_r */, mem + 23729856 /* dstem */, train);
     fashion_resnet_stem_backward(mem, input, mem + 23729856 /* dstem */, grad_input, train);

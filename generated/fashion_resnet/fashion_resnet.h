@@ -131,7 +131,7 @@ extern "C" {
 #define FASHION_RESNET_S1B0R1_OUTPUT 7846848  /* s1b0r1 output [32, 16, 28, 28] */
 #define FASHION_RESNET_S1B0C2_OUTPUT 8248256  /* s1b0c2 output [32, 16, 28, 28] */
 #define FASHION_RESNET_S1B0N2_OUTPUT 13569216  /* s1b0n2 output [32, 16, 28, 28] */
-#define FASHION_RESNET_S1B0A_OUTPUT 13970752  /* s1b0a output [32, 16, 28, 28] */
+#define FASHION_RESNET_S1B0A_OUTPUT 13970752  /* s1b0a output [32, 16, 28, 28] (not written by forward: fashion_resnet_s1b0a_forward_relu writes s1b0r's) */
 #define FASHION_RESNET_S1B0R_OUTPUT 14372160  /* s1b0r output [32, 16, 28, 28] */
 #define FASHION_RESNET_S2B0C1_OUTPUT 14773568  /* s2b0c1 output [32, 32, 14, 14] */
 #define FASHION_RESNET_S2B0N1_OUTPUT 16308544  /* s2b0n1 output [32, 32, 14, 14] (not written by forward: fashion_resnet_s2b0n1_forward_relu writes s2b0r1's) */
@@ -140,7 +140,7 @@ extern "C" {
 #define FASHION_RESNET_S2B0N2_OUTPUT 19378624  /* s2b0n2 output [32, 32, 14, 14] */
 #define FASHION_RESNET_S2B0P_OUTPUT 19579456  /* s2b0p output [32, 32, 14, 14] */
 #define FASHION_RESNET_S2B0PN_OUTPUT 20106816  /* s2b0pn output [32, 32, 14, 14] */
-#define FASHION_RESNET_S2B0A_OUTPUT 20307648  /* s2b0a output [32, 32, 14, 14] */
+#define FASHION_RESNET_S2B0A_OUTPUT 20307648  /* s2b0a output [32, 32, 14, 14] (not written by forward: fashion_resnet_s2b0a_forward_relu writes s2b0r's) */
 #define FASHION_RESNET_S2B0R_OUTPUT 20508352  /* s2b0r output [32, 32, 14, 14] */
 #define FASHION_RESNET_S3B0C1_OUTPUT 20709056  /* s3b0c1 output [32, 64, 7, 7] */
 #define FASHION_RESNET_S3B0N1_OUTPUT 21492672  /* s3b0n1 output [32, 64, 7, 7] (not written by forward: fashion_resnet_s3b0n1_forward_relu writes s3b0r1's) */
@@ -149,7 +149,7 @@ extern "C" {
 #define FASHION_RESNET_S3B0N2_OUTPUT 23060032  /* s3b0n2 output [32, 64, 7, 7] */
 #define FASHION_RESNET_S3B0P_OUTPUT 23160512  /* s3b0p output [32, 64, 7, 7] */
 #define FASHION_RESNET_S3B0PN_OUTPUT 23425984  /* s3b0pn output [32, 64, 7, 7] */
-#define FASHION_RESNET_S3B0A_OUTPUT 23526464  /* s3b0a output [32, 64, 7, 7] */
+#define FASHION_RESNET_S3B0A_OUTPUT 23526464  /* s3b0a output [32, 64, 7, 7] (not written by forward: fashion_resnet_s3b0a_forward_relu writes s3b0r's) */
 #define FASHION_RESNET_S3B0R_OUTPUT 23626816  /* s3b0r output [32, 64, 7, 7] */
 #define FASHION_RESNET_POOL_OUTPUT 23727168  /* pool output [32, 64, 1, 1] */
 #define FASHION_RESNET_FC_OUTPUT 23729216  /* fc output [32, 10] */
@@ -215,6 +215,11 @@ void fashion_resnet_s1b0n2_forward(float *mem, const float *x, int train, uint64
 void fashion_resnet_s1b0n2_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s1b0a_forward(float *mem, const float *const *x, int train, uint64_t rng);  /* add [32, 16, 28, 28] + [32, 16, 28, 28] → [32, 16, 28, 28] */
 void fashion_resnet_s1b0a_backward(float *mem, const float *const *x, const float *dout, float *const *dx, int train);
+/* s1b0a, then s1b0r in the same pass (what forward and backward call): forward writes
+ * s1b0r's output, not s1b0a's; backward reads s1b0r's output gradient as dout and
+ * never stores s1b0a's. */
+void fashion_resnet_s1b0a_forward_relu(float *mem, const float *const *x, int train, uint64_t rng);
+void fashion_resnet_s1b0a_backward_relu(float *mem, const float *const *x, const float *dout, float *const *dx, int train);
 void fashion_resnet_s1b0r_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [32, 16, 28, 28] → [32, 16, 28, 28] */
 void fashion_resnet_s1b0r_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s2b0c1_forward(float *mem, const float *x, int train, uint64_t rng);  /* conv [32, 16, 28, 28] → [32, 32, 14, 14] */
@@ -238,6 +243,11 @@ void fashion_resnet_s2b0pn_forward(float *mem, const float *x, int train, uint64
 void fashion_resnet_s2b0pn_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s2b0a_forward(float *mem, const float *const *x, int train, uint64_t rng);  /* add [32, 32, 14, 14] + [32, 32, 14, 14] → [32, 32, 14, 14] */
 void fashion_resnet_s2b0a_backward(float *mem, const float *const *x, const float *dout, float *const *dx, int train);
+/* s2b0a, then s2b0r in the same pass (what forward and backward call): forward writes
+ * s2b0r's output, not s2b0a's; backward reads s2b0r's output gradient as dout and
+ * never stores s2b0a's. */
+void fashion_resnet_s2b0a_forward_relu(float *mem, const float *const *x, int train, uint64_t rng);
+void fashion_resnet_s2b0a_backward_relu(float *mem, const float *const *x, const float *dout, float *const *dx, int train);
 void fashion_resnet_s2b0r_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [32, 32, 14, 14] → [32, 32, 14, 14] */
 void fashion_resnet_s2b0r_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s3b0c1_forward(float *mem, const float *x, int train, uint64_t rng);  /* conv [32, 32, 14, 14] → [32, 64, 7, 7] */
@@ -261,6 +271,11 @@ void fashion_resnet_s3b0pn_forward(float *mem, const float *x, int train, uint64
 void fashion_resnet_s3b0pn_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_s3b0a_forward(float *mem, const float *const *x, int train, uint64_t rng);  /* add [32, 64, 7, 7] + [32, 64, 7, 7] → [32, 64, 7, 7] */
 void fashion_resnet_s3b0a_backward(float *mem, const float *const *x, const float *dout, float *const *dx, int train);
+/* s3b0a, then s3b0r in the same pass (what forward and backward call): forward writes
+ * s3b0r's output, not s3b0a's; backward reads s3b0r's output gradient as dout and
+ * never stores s3b0a's. */
+void fashion_resnet_s3b0a_forward_relu(float *mem, const float *const *x, int train, uint64_t rng);
+void fashion_resnet_s3b0a_backward_relu(float *mem, const float *const *x, const float *dout, float *const *dx, int train);
 void fashion_resnet_s3b0r_forward(float *mem, const float *x, int train, uint64_t rng);  /* relu [32, 64, 7, 7] → [32, 64, 7, 7] */
 void fashion_resnet_s3b0r_backward(float *mem, const float *x, const float *dout, float *dx, int train);
 void fashion_resnet_pool_forward(float *mem, const float *x, int train, uint64_t rng);  /* globalavgpool [32, 64, 7, 7] → [32, 64, 1, 1] */

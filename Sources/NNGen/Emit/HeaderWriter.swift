@@ -150,8 +150,9 @@ struct HeaderWriter {
                 out += "/* \(layer.name), then \(activation) in the same pass (what forward and backward call): forward writes\n"
                 out += " * \(activation)'s output, not \(layer.name)'s; backward reads \(activation)'s output gradient as dout and\n"
                 out += " * never stores \(layer.name)'s. */\n"
-                out += "\(prototype(.fusedForward(fusion.kind), owner: layer.name));\n"
-                if !forwardOnly { out += "\(prototype(.fusedBackward(fusion.kind), owner: layer.name));\n" }
+                let arity = layer.definition.arity
+                out += "\(prototype(.fusedForward(fusion.kind, arity: arity), owner: layer.name));\n"
+                if !forwardOnly { out += "\(prototype(.fusedBackward(fusion.kind, arity: arity), owner: layer.name));\n" }
             }
         }
         out += "\(prototype(.lossForward, owner: "loss"));\n"

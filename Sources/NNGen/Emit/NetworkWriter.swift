@@ -28,9 +28,12 @@ struct NetworkWriter {
                 let then = fusion.map { ", then \(graph.layers[$0.activation].name)" } ?? ""
                 out += "    \(call(entry, layer.name, arguments));  /* \(shapes)\(then) */\n"
             case .merge:
-                out += "    {  /* \(shapes) */\n"
+                let fusion = plan.fusion(producer: index)
+                let entry = fusion.map { EntryPoint.fusedForward($0.kind, arity: .merge) } ?? .mergeForward
+                let then = fusion.map { ", then \(graph.layers[$0.activation].name)" } ?? ""
+                out += "    {  /* \(shapes)\(then) */\n"
                 out += "        const real *const x[\(layer.sources.count)] = {\(sourceList(index))};\n"
-                out += "        \(call(.mergeForward, layer.name, "mem, x, train, rng"));\n    }\n"
+                out += "        \(call(entry, layer.name, "mem, x, train, rng"));\n    }\n"
             }
         }
         out += "    if (!target) return 0;\n"
@@ -60,11 +63,12 @@ struct NetworkWriter {
                 let arguments = "mem, \(source(layer.sources[0])), \(dout), \(gradient(layer.sources[0])), train"
                 out += "    \(call(entry, layer.name, arguments));\n"
             case .merge:
+                let entry = fusion.map { EntryPoint.fusedBackward($0.kind, arity: .merge) } ?? .mergeBackward
                 out += "    {\n"
                 out += "        const real *const x[\(layer.sources.count)] = {\(sourceList(index))};\n"
                 let dx = layer.sources.map(gradient).joined(separator: ", ")
                 out += "        real *const dx[\(layer.sources.count)] = {\(dx)};\n"
-                out += "        \(call(.mergeBackward, layer.name, "mem, x, \(dout), dx, train"));\n    }\n"
+                out += "        \(call(entry, layer.name, "mem, x, \(dout), dx, train"));\n    }\n"
             }
         }
         out += "}\n"

@@ -19,10 +19,12 @@ extension LayerDefinition {
                     "adds inputs of one shape, but \(first.described) and \(other.described) differ",
                     hint: "make the shapes equal, e.g. with a 1×1 conv (filters, stride) or an affine on the shortcut")
             }
-            return LayerInstance(
+            var instance = LayerInstance(
                 output: first.shape,
                 constants: [TemplateConstant("COUNT", first.shape.count, "elements of each input and of the output")],
                 forwardFLOPs: (context.inputs.count - 1) * first.shape.count)
+            instance.fusibleActivations = ["relu"]  // add.c's forward_relu and backward_relu
+            return instance
         },
         arity: .merge)
 }

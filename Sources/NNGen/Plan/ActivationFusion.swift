@@ -42,12 +42,17 @@ public struct ActivationFusion: Sendable, Hashable {
 
 extension EntryPoint {
     /// A layer's forward with a fused activation: the layer's forward, then the activation's, in one pass.
-    public static func fusedForward(_ kind: String) -> EntryPoint {
-        EntryPoint(.layer, "void", "forward_\(kind)", "real *mem, const real *x, int train, uint64_t rng")
+    /// Its parameters are the layer's own forward's (`layerForward`, or `mergeForward` for a merge layer).
+    public static func fusedForward(_ kind: String, arity: LayerArity = .unary) -> EntryPoint {
+        var entry: EntryPoint = arity == .unary ? .layerForward : .mergeForward
+        entry.suffix = "forward_\(kind)"
+        return entry
     }
 
     /// A layer's backward with a fused activation: `dout` is the gradient of the activation's output.
-    public static func fusedBackward(_ kind: String) -> EntryPoint {
-        EntryPoint(.layer, "void", "backward_\(kind)", "real *mem, const real *x, const real *dout, real *dx, int train")
+    public static func fusedBackward(_ kind: String, arity: LayerArity = .unary) -> EntryPoint {
+        var entry: EntryPoint = arity == .unary ? .layerBackward : .mergeBackward
+        entry.suffix = "backward_\(kind)"
+        return entry
     }
 }

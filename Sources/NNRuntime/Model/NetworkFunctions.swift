@@ -121,9 +121,16 @@ struct NetworkFunctions {
         fused = try graph.layers.indices.map { index in
             guard let fusion = plan.fusion(producer: index) else { return nil }
             let owner = graph.layers[index].name
-            return .unary(
-                try lookup(.fusedForward(fusion.kind), owner: owner, as: LayerForwardFunction.self),
-                try lookup(.fusedBackward(fusion.kind), owner: owner, as: LayerBackwardFunction.self))
+            switch graph.layers[index].definition.arity {
+            case .unary:
+                return .unary(
+                    try lookup(.fusedForward(fusion.kind), owner: owner, as: LayerForwardFunction.self),
+                    try lookup(.fusedBackward(fusion.kind), owner: owner, as: LayerBackwardFunction.self))
+            case .merge:
+                return .merge(
+                    try lookup(.fusedForward(fusion.kind, arity: .merge), owner: owner, as: MergeForwardFunction.self),
+                    try lookup(.fusedBackward(fusion.kind, arity: .merge), owner: owner, as: MergeBackwardFunction.self))
+            }
         }
         lossForward = try lookup(.lossForward, owner: "loss", as: LossForwardFunction.self)
         lossBackward = try lookup(.lossBackward, owner: "loss", as: LossBackwardFunction.self)
