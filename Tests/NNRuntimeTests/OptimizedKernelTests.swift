@@ -197,6 +197,17 @@ private let graphAndGeometryCases: [KernelCase] = [
             optimizer sgd lr=0.01 momentum=0.9
             """, dtypes: DType.allCases),
     KernelCase(
+        name: "wide_pooling",  // 131072 inputs each: max pooling's planes in ranges on the pool
+        body: """
+            [8, 16, 32, 32]
+            relu r0
+            maxpool p1 size=3 stride=1 pad=1
+            maxpool p2 size=2
+            affine fc out=4
+            loss softmax
+            optimizer sgd lr=0.01 momentum=0.9
+            """, dtypes: DType.allCases),
+    KernelCase(
         name: "shared_features",
         body: """
             [5, 13]
