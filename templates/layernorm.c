@@ -18,20 +18,26 @@
 #define S_INVSTD      384
 #endif
 
-/* Forward, the same in both modes (no running statistics), per sample n:
+/* What a range of samples (or of features) needs. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+} FN(arguments);
+
+/* Forward of samples [lo, hi), the same in both modes (no running statistics), per sample n:
  *   μ_n = (1/D) Σ_d x[n][d],   σ²_n = (1/D) Σ_d (x[n][d] − μ_n)²   (biased)
  *   out[n][d] = γ_d·(x[n][d] − μ_n)/sqrt(σ²_n + ε) + β_d
  * Saves μ_n and 1/sqrt(σ²_n + ε) for backward. */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    real *out = mem + OUT;
-    const real *gamma = mem + P_GAMMA;
-    const real *beta = mem + P_BETA;
-    real *saved_mean = mem + S_MEAN;
-    real *saved_invstd = mem + S_INVSTD;
-    (void)train;
-    (void)rng;
-    for (int n = 0; n < N; n++) {
-        const real *xs = x + n * D;
+static void FN(forward_samples)(void *context, long lo, long hi) {
+    const FN(arguments) *t = context;
+    real *out = t->mem + OUT;
+    const real *gamma = t->mem + P_GAMMA;
+    const real *beta = t->mem + P_BETA;
+    real *saved_mean = t->mem + S_MEAN;
+    real *saved_invstd = t->mem + S_INVSTD;
+    for (long n = lo; n < hi; n++) {
+        const real *xs = t->x + n * D;
         real *o = out + n * D;
         double sum = 0;
         for (int d = 0; d < D; d++) sum += xs[d];
@@ -48,32 +54,48 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
+/* Forward: every sample, ranges of samples on the pool's threads when worth it (nngen_ranges in nngen.h;
+ * each sample is computed on its own, so the split changes no bit). */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    FN(arguments) t = {mem, x, NULL, NULL};
+    (void)train;
+    (void)rng;
+    nngen_ranges(N, 4 * D, FN(forward_samples), &t);
+}
+
 #if NNGEN_BACKWARD
 /* Backward, with x̂ = (x − μ_n)·invstd_n and dx̂ = dout·γ:
  *   dβ_d = Σ_n dout[n][d],   dγ_d = Σ_n dout[n][d]·x̂[n][d]
  *   dx[n][d] = (invstd_n / D)·(D·dx̂[n][d] − Σ_d' dx̂[n][d'] − x̂[n][d]·Σ_d' dx̂[n][d']·x̂[n][d'])
- * (1/D, not 1/N: the statistics are per sample.) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    const real *gamma = mem + P_GAMMA;
-    real *dgamma = mem + G_GAMMA;
-    real *dbeta = mem + G_BETA;
-    const real *saved_mean = mem + S_MEAN;
-    const real *saved_invstd = mem + S_INVSTD;
-    (void)train;
-    for (int d = 0; d < D; d++) {
+ * (1/D, not 1/N: the statistics are per sample.) dβ and dγ of features [lo, hi), each summed over n in order: */
+static void FN(parameter_features)(void *context, long lo, long hi) {
+    const FN(arguments) *t = context;
+    real *dgamma = t->mem + G_GAMMA;
+    real *dbeta = t->mem + G_BETA;
+    const real *saved_mean = t->mem + S_MEAN;
+    const real *saved_invstd = t->mem + S_INVSTD;
+    for (long d = lo; d < hi; d++) {
         double sum_dout = 0, sum_dout_xhat = 0;
         for (int n = 0; n < N; n++) {
-            const double g = dout[n * D + d];
+            const double g = t->dout[n * D + d];
             sum_dout += g;
-            sum_dout_xhat += g * (x[n * D + d] - saved_mean[n]) * saved_invstd[n];
+            sum_dout_xhat += g * (t->x[n * D + d] - saved_mean[n]) * saved_invstd[n];
         }
         dbeta[d] = (real)sum_dout;
         dgamma[d] = (real)sum_dout_xhat;
     }
-    if (!dx) return;
-    for (int n = 0; n < N; n++) {
-        const real *xs = x + n * D;
-        const real *g = dout + n * D;
+}
+
+/* dx of samples [lo, hi). */
+static void FN(input_samples)(void *context, long lo, long hi) {
+    const FN(arguments) *t = context;
+    const real *gamma = t->mem + P_GAMMA;
+    const real *saved_mean = t->mem + S_MEAN;
+    const real *saved_invstd = t->mem + S_INVSTD;
+    real *dx = t->dx;
+    for (long n = lo; n < hi; n++) {
+        const real *xs = t->x + n * D;
+        const real *g = t->dout + n * D;
         const double mean = saved_mean[n], invstd = saved_invstd[n];
         double sum_dxhat = 0, sum_dxhat_xhat = 0;
         for (int d = 0; d < D; d++) {
@@ -87,5 +109,13 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
             NNGEN_DX(dx[n * D + d], (real)(invstd * (dxhat - (sum_dxhat + xhat * sum_dxhat_xhat) / D)));
         }
     }
+}
+
+/* Backward: dβ and dγ by ranges of features, then dx by ranges of samples (on the pool when worth it). */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(arguments) t = {mem, x, dout, dx};
+    (void)train;
+    nngen_ranges(D, 4 * N, FN(parameter_features), &t);
+    if (dx) nngen_ranges(N, 6 * D, FN(input_samples), &t);
 }
 #endif /* NNGEN_BACKWARD */

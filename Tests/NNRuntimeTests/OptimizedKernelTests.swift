@@ -208,6 +208,16 @@ private let graphAndGeometryCases: [KernelCase] = [
             optimizer sgd lr=0.01 momentum=0.9
             """, dtypes: DType.allCases),
     KernelCase(
+        name: "wide_layernorm",  // 64 samples of 2048 features: layernorm's samples and features in ranges on the pool
+        body: """
+            [64, 2048]
+            layernorm ln
+            gelu g
+            affine fc out=4
+            loss softmax
+            optimizer sgd lr=0.01 momentum=0.9
+            """, dtypes: DType.allCases),
+    KernelCase(
         name: "shared_features",
         body: """
             [5, 13]
