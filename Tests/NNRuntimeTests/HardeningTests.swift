@@ -252,6 +252,32 @@ import Testing
         #expect(try Safetensors.decode(good, origin: "good").tensors.count == 1)
     }
 
+    /// Stopping (what nngen's exit does) stops every compiler started before, with its process group,
+    /// removes its output, and lets none start after. Two ways a compiler outlived nngen (seen once under
+    /// parallel tests): it inherited the spawning thread's blocked SIGTERM (this test's thread blocks it:
+    /// the old launch leaves the sleep below running for 30 s), or a background build started it while
+    /// `exit` ran its handlers.
+    @Test func stoppedCompilersStartNoMore() throws {
+        let compilers = RunningCompilers(stopAtExit: false)
+        let output = NSTemporaryDirectory() + "nngen-stop-\(UUID().uuidString).so"
+        #expect(FileManager.default.createFile(atPath: output, contents: Data([1])))
+        func sleeper() -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            process.arguments = ["30"]
+            return process
+        }
+        let started = sleeper()
+        try compilers.launch(started, output: output)
+        compilers.stopAll()
+        started.waitUntilExit()  // at once when SIGTERM stopped it, else after 30 s
+        #expect(started.terminationReason == .uncaughtSignal && started.terminationStatus == SIGTERM)
+        #expect(!FileManager.default.fileExists(atPath: output))
+        let late = sleeper()
+        #expect(throws: RunningCompilers.Exiting.self) { try compilers.launch(late, output: nil) }
+        #expect(!late.isRunning && late.processIdentifier == 0)
+    }
+
     /// A tiered predict that ends before its background cc build leaves no compiler running and, once
     /// another build has run, no temporary file of it in the cache.
     @Test func tieredRunsLeaveNoCompilerBehind() throws {

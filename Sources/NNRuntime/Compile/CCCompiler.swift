@@ -277,7 +277,11 @@ public enum CCCompiler {
             process.standardOutput = pipe
             process.standardError = pipe
             do {
-                try launchLock.withLock { try process.run() }
+                // Started and recorded at once: a compiler still running when nngen exits is stopped then,
+                // and its output removed.
+                try launchLock.withLock { try RunningCompilers.shared.launch(process, output: file) }
+            } catch let exiting as RunningCompilers.Exiting {
+                throw Diagnostic("the C compiler was not started: \(exiting.reason)")
             } catch {
                 attempt += 1
                 if attempt < 3 {
@@ -288,8 +292,6 @@ public enum CCCompiler {
                     "cannot run the C compiler '\(compiler.path)': \(error.localizedDescription)",
                     hint: "check that CC names an executable C compiler, or use --backend tcc")
             }
-            // A compiler still running when nngen exits is stopped then, and its output removed.
-            RunningCompilers.shared.add(process.processIdentifier, output: file)
             defer { RunningCompilers.shared.remove(process.processIdentifier) }
             // Read before waiting: a compiler that fills the pipe would otherwise block forever.
             let output = pipe.fileHandleForReading.readDataToEndOfFile()
@@ -342,21 +344,52 @@ final class Counter: @unchecked Sendable {
 /// whole process group (Foundation's `Process` starts the child as the leader of a group of its own, and
 /// the driver's cc1, as and ld join it: SIGTERM to the driver alone leaves them running, under load for
 /// seconds) and its unfinished output removed, so no compiler outlives nngen and no half-built library
-/// stays in the cache.
+/// stays in the cache. A compiler is started and recorded under the lock that stopping takes, and none is
+/// started once stopping began: other threads run on while `exit` calls its handlers, and a background
+/// build that started its compiler then, or between starting and recording it, would outlive nngen.
 final class RunningCompilers: @unchecked Sendable {
-    static let shared = RunningCompilers()
+    static let shared = RunningCompilers(stopAtExit: true)
     private let lock = NSLock()
     private var running: [Int32: String?] = [:]
+    private var stopping = false
 
-    private init() {
-        atexit { RunningCompilers.shared.stopAll() }
+    /// Why `launch` refused to start a compiler.
+    struct Exiting: Error {
+        let reason = "nngen is exiting"
     }
 
-    func add(_ pid: Int32, output: String?) { lock.withLock { running[pid] = output } }
+    init(stopAtExit: Bool) {
+        if stopAtExit { atexit { RunningCompilers.shared.stopAll() } }
+    }
+
+    /// Starts `process` and records it (with the file it writes, removed if it is stopped), unless
+    /// `stopAll` has run: then it throws `Exiting` and starts nothing.
+    ///
+    /// The compiler starts with no signal blocked: a child inherits the mask of the thread that spawns it
+    /// (Foundation's `Process` does not reset it), and a thread of a process started from, e.g., a test
+    /// runner's worker blocks most signals, SIGTERM included — its compilers then ignored `stopAll`.
+    func launch(_ process: Process, output: String?) throws {
+        try lock.withLock {
+            guard !stopping else { throw Exiting() }
+            var none = sigset_t()
+            var mask = sigset_t()
+            sigemptyset(&none)
+            pthread_sigmask(SIG_SETMASK, &none, &mask)
+            defer { pthread_sigmask(SIG_SETMASK, &mask, nil) }
+            try process.run()
+            running[process.processIdentifier] = output
+        }
+    }
+
     func remove(_ pid: Int32) { _ = lock.withLock { running.removeValue(forKey: pid) } }
 
+    /// Sends SIGTERM to every recorded compiler's process group and removes its output; no compiler
+    /// starts after this.
     func stopAll() {
-        let all = lock.withLock { running }
+        let all = lock.withLock {
+            stopping = true
+            return running
+        }
         for (pid, output) in all {
             kill(getpgid(pid) == pid ? -pid : pid, SIGTERM)
             if let output { unlink(output) }
