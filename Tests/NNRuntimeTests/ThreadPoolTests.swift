@@ -114,37 +114,35 @@ import Testing
         }
         """
 
-    @Test func aForkedChildStartsItsOwnPool() throws {
-        let directory = NSTemporaryDirectory() + "nngen-pool-fork-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try TemplateLibrary.embedded.text("nngen.h").write(toFile: directory + "/nngen.h", atomically: true, encoding: .utf8)
-        try Self.forkSource.write(toFile: directory + "/fork.c", atomically: true, encoding: .utf8)
-        let build = GeneratedCTests.run([
-            "gcc", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-pthread", "-I", directory,
-            directory + "/fork.c", "-o", directory + "/fork",
-        ])
-        try #require(build.status == 0, "\(build.output)")
-        let result = GeneratedCTests.run(["timeout", "60", directory + "/fork"])
-        #expect(result.status == 0, "exit \(result.status) (124: the child hung): \(result.output)")
-        #expect(result.output.contains("child: 200 calls") && result.output.contains("parent: ok"), "\(result.output)")
-    }
-
-    @Test func everyTaskRunsExactlyOnceUnderThreadSanitizer() throws {
+    /// Builds `source` with the embedded nngen.h by gcc (and `flags`) in a new directory, which `body` gets
+    /// with the program's path; the directory is removed afterwards.
+    static func withProgram(_ source: String, flags: [String] = [], _ body: (String) throws -> Void) throws {
         let directory = NSTemporaryDirectory() + "nngen-pool-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try TemplateLibrary.embedded.text("nngen.h").write(toFile: directory + "/nngen.h", atomically: true, encoding: .utf8)
-        try Self.source.write(toFile: directory + "/pool.c", atomically: true, encoding: .utf8)
-        let build = GeneratedCTests.run([
-            "gcc", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-fsanitize=thread", "-pthread",
-            "-I", directory, directory + "/pool.c", "-o", directory + "/pool",
-        ])
+        try source.write(toFile: directory + "/pool.c", atomically: true, encoding: .utf8)
+        let build = GeneratedCTests.run(
+            ["gcc", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-O1", "-g", "-Wall", "-Wextra", "-Werror"] + flags
+                + ["-pthread", "-I", directory, directory + "/pool.c", "-o", directory + "/pool"])
         try #require(build.status == 0, "\(build.output)")
-        let result = GeneratedCTests.run(
-            ["timeout", "600", directory + "/pool"], environment: ["TSAN_OPTIONS": "halt_on_error=1 exitcode=66"])
-        #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.contains("ok: 6000 calls"), "\(result.output)")
-        #expect(!result.output.contains("ThreadSanitizer"), "\(result.output)")
+        try body(directory + "/pool")
+    }
+
+    @Test func aForkedChildStartsItsOwnPool() throws {
+        try Self.withProgram(Self.forkSource) { program in
+            let result = GeneratedCTests.run(["timeout", "60", program])
+            #expect(result.status == 0, "exit \(result.status) (124: the child hung): \(result.output)")
+            #expect(result.output.contains("child: 200 calls") && result.output.contains("parent: ok"), "\(result.output)")
+        }
+    }
+
+    @Test func everyTaskRunsExactlyOnceUnderThreadSanitizer() throws {
+        try Self.withProgram(Self.source, flags: ["-fsanitize=thread"]) { program in
+            let result = GeneratedCTests.run(["timeout", "600", program], environment: ["TSAN_OPTIONS": "halt_on_error=1 exitcode=66"])
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("ok: 6000 calls"), "\(result.output)")
+            #expect(!result.output.contains("ThreadSanitizer"), "\(result.output)")
+        }
     }
 }

@@ -799,8 +799,8 @@ static inline void nngen_ranges(long count, double cost, void (*range)(void *con
 }
 #endif
 
-/* What a one-input elementwise layer's ranges read and write: out and x forward; dx, dout and x or out
- * backward. */
+/* What the ranges of a one-input layer without parameters read and write (elementwise activations, max
+ * pooling's planes): out and x forward; dx, dout and x or out backward. */
 typedef struct {
     real *out;
     const real *x, *dout;
@@ -1980,16 +1980,9 @@ static inline int FN(argmax)(const real *xc, int oy, int ox) {
 #endif
 #undef WINDOW
 
-/* What a range of channel planes needs. */
-typedef struct {
-    real *out;
-    const real *x, *dout;
-    real *dx;
-} FN(arguments);
-
 /* Forward of planes [lo, hi) (nc = n·C + c): out[n, c, oy, ox] = the maximum of its window */
 static void FN(forward_planes)(void *context, long lo, long hi) {
-    const FN(arguments) *t = context;
+    const nngen_unary *t = context;
     for (long nc = lo; nc < hi; nc++) {
         const real *xc = t->x + nc * H * W;
         real *o = t->out + nc * OH * OW;
@@ -2001,7 +1994,7 @@ static void FN(forward_planes)(void *context, long lo, long hi) {
 /* Forward: every plane, ranges of planes on the pool's threads when worth it (nngen_ranges in nngen.h; each
  * plane is computed on its own, so the split changes no bit). */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    FN(arguments) t = {mem + OUT, x, NULL, NULL};
+    nngen_unary t = {mem + OUT, x, NULL, NULL};
     (void)train;
     (void)rng;
     nngen_ranges(N * C, H * W, FN(forward_planes), &t);
@@ -2012,7 +2005,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
  *   dx[n, c, argmax of its window] += dout[n, c, oy, ox]
  * (overlapping windows, SH < KH or SW < KW, may send several gradients to one element). */
 static void FN(backward_planes)(void *context, long lo, long hi) {
-    const FN(arguments) *t = context;
+    const nngen_unary *t = context;
     for (long nc = lo; nc < hi; nc++) {
         const real *xc = t->x + nc * H * W;
         const real *g = t->dout + nc * OH * OW;
@@ -2026,7 +2019,7 @@ static void FN(backward_planes)(void *context, long lo, long hi) {
 
 /* Backward: every plane, as forward. No parameters. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    FN(arguments) t = {NULL, x, dout, dx};
+    nngen_unary t = {NULL, x, dout, dx};
     (void)mem;
     (void)train;
     if (dx) nngen_ranges(N * C, H * W, FN(backward_planes), &t);
@@ -3167,16 +3160,9 @@ static inline int FN(argmax)(const real *xc, int oy, int ox) {
 #endif
 #undef WINDOW
 
-/* What a range of channel planes needs. */
-typedef struct {
-    real *out;
-    const real *x, *dout;
-    real *dx;
-} FN(arguments);
-
 /* Forward of planes [lo, hi) (nc = n·C + c): out[n, c, oy, ox] = the maximum of its window */
 static void FN(forward_planes)(void *context, long lo, long hi) {
-    const FN(arguments) *t = context;
+    const nngen_unary *t = context;
     for (long nc = lo; nc < hi; nc++) {
         const real *xc = t->x + nc * H * W;
         real *o = t->out + nc * OH * OW;
@@ -3188,7 +3174,7 @@ static void FN(forward_planes)(void *context, long lo, long hi) {
 /* Forward: every plane, ranges of planes on the pool's threads when worth it (nngen_ranges in nngen.h; each
  * plane is computed on its own, so the split changes no bit). */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    FN(arguments) t = {mem + OUT, x, NULL, NULL};
+    nngen_unary t = {mem + OUT, x, NULL, NULL};
     (void)train;
     (void)rng;
     nngen_ranges(N * C, H * W, FN(forward_planes), &t);
@@ -3199,7 +3185,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
  *   dx[n, c, argmax of its window] += dout[n, c, oy, ox]
  * (overlapping windows, SH < KH or SW < KW, may send several gradients to one element). */
 static void FN(backward_planes)(void *context, long lo, long hi) {
-    const FN(arguments) *t = context;
+    const nngen_unary *t = context;
     for (long nc = lo; nc < hi; nc++) {
         const real *xc = t->x + nc * H * W;
         const real *g = t->dout + nc * OH * OW;
@@ -3213,7 +3199,7 @@ static void FN(backward_planes)(void *context, long lo, long hi) {
 
 /* Backward: every plane, as forward. No parameters. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    FN(arguments) t = {NULL, x, dout, dx};
+    nngen_unary t = {NULL, x, dout, dx};
     (void)mem;
     (void)train;
     if (dx) nngen_ranges(N * C, H * W, FN(backward_planes), &t);

@@ -799,8 +799,8 @@ static inline void nngen_ranges(long count, double cost, void (*range)(void *con
 }
 #endif
 
-/* What a one-input elementwise layer's ranges read and write: out and x forward; dx, dout and x or out
- * backward. */
+/* What the ranges of a one-input layer without parameters read and write (elementwise activations, max
+ * pooling's planes): out and x forward; dx, dout and x or out backward. */
 typedef struct {
     real *out;
     const real *x, *dout;

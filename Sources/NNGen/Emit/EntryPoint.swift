@@ -143,6 +143,11 @@ extension EntryPoint {
     public static let lossBackward = EntryPoint(
         .layer, "void", "backward", "real *mem, const real *logits, const void *target, real *dlogits")
 
+    /// A layer's own forward by its arity: `layerForward`, or `mergeForward` for a merge layer.
+    public static func ownForward(_ arity: LayerArity) -> EntryPoint { arity == .unary ? .layerForward : .mergeForward }
+    /// A layer's own backward by its arity: `layerBackward`, or `mergeBackward` for a merge layer.
+    public static func ownBackward(_ arity: LayerArity) -> EntryPoint { arity == .unary ? .layerBackward : .mergeBackward }
+
     /// The entry points every layer template defines.
     public static let layer: [EntryPoint] = [.layerForward, .layerBackward]
     /// The entry points every merge layer template defines.

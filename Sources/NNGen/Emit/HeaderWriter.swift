@@ -140,8 +140,7 @@ struct HeaderWriter {
             out += " * A merge layer (add, concat) reads x[0], x[1], ... and writes dx[0], dx[1], ... */\n"
         }
         for (index, layer) in graph.layers.enumerated() {
-            let (forward, backward) =
-                layer.definition.arity == .unary ? (EntryPoint.layerForward, EntryPoint.layerBackward) : (.mergeForward, .mergeBackward)
+            let (forward, backward) = (EntryPoint.ownForward(layer.definition.arity), EntryPoint.ownBackward(layer.definition.arity))
             let shapes = layer.inputs.map(\.description).joined(separator: " + ")
             out += "\(prototype(forward, owner: layer.name));  /* \(layer.kind) \(shapes) → \(layer.output) */\n"
             if !forwardOnly { out += "\(prototype(backward, owner: layer.name));\n" }

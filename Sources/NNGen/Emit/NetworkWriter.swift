@@ -20,17 +20,15 @@ struct NetworkWriter {
                 out += "    /* \(layer.name): applied by \(graph.layers[fusion.producer].name)_forward_\(fusion.kind) */\n"
                 continue
             }
-            switch layer.definition.arity {
+            let arity = layer.definition.arity
+            let fusion = plan.fusion(producer: index)
+            let entry = fusion.map { EntryPoint.fusedForward($0.kind, arity: arity) } ?? .ownForward(arity)
+            let then = fusion.map { ", then \(graph.layers[$0.activation].name)" } ?? ""
+            switch arity {
             case .unary:
                 let arguments = "mem, \(source(layer.sources[0])), train, rng"
-                let fusion = plan.fusion(producer: index)
-                let entry = fusion.map { EntryPoint.fusedForward($0.kind) } ?? .layerForward
-                let then = fusion.map { ", then \(graph.layers[$0.activation].name)" } ?? ""
                 out += "    \(call(entry, layer.name, arguments));  /* \(shapes)\(then) */\n"
             case .merge:
-                let fusion = plan.fusion(producer: index)
-                let entry = fusion.map { EntryPoint.fusedForward($0.kind, arity: .merge) } ?? .mergeForward
-                let then = fusion.map { ", then \(graph.layers[$0.activation].name)" } ?? ""
                 out += "    {  /* \(shapes)\(then) */\n"
                 out += "        const real *const x[\(layer.sources.count)] = {\(sourceList(index))};\n"
                 out += "        \(call(entry, layer.name, "mem, x, train, rng"));\n    }\n"
@@ -57,13 +55,13 @@ struct NetworkWriter {
             // A fused producer reads its activation's output gradient; its own is never made.
             let fusion = plan.fusion(producer: index)
             let dout = gradient(.layer(fusion?.activation ?? index))
-            switch layer.definition.arity {
+            let arity = layer.definition.arity
+            let entry = fusion.map { EntryPoint.fusedBackward($0.kind, arity: arity) } ?? .ownBackward(arity)
+            switch arity {
             case .unary:
-                let entry = fusion.map { EntryPoint.fusedBackward($0.kind) } ?? .layerBackward
                 let arguments = "mem, \(source(layer.sources[0])), \(dout), \(gradient(layer.sources[0])), train"
                 out += "    \(call(entry, layer.name, arguments));\n"
             case .merge:
-                let entry = fusion.map { EntryPoint.fusedBackward($0.kind, arity: .merge) } ?? .mergeBackward
                 out += "    {\n"
                 out += "        const real *const x[\(layer.sources.count)] = {\(sourceList(index))};\n"
                 let dx = layer.sources.map(gradient).joined(separator: ", ")

@@ -166,7 +166,7 @@ public struct LayerDefinition: Sendable {
     public var arity: LayerArity = .unary
 
     /// The C entry points its template defines.
-    public var entryPoints: [EntryPoint] { arity == .unary ? EntryPoint.layer : EntryPoint.merge }
+    public var entryPoints: [EntryPoint] { [.ownForward(arity), .ownBackward(arity)] }
 }
 
 /// Every layer kind the spec language knows, by keyword.

@@ -44,14 +44,14 @@ extension EntryPoint {
     /// A layer's forward with a fused activation: the layer's forward, then the activation's, in one pass.
     /// Its parameters are the layer's own forward's (`layerForward`, or `mergeForward` for a merge layer).
     public static func fusedForward(_ kind: String, arity: LayerArity = .unary) -> EntryPoint {
-        var entry: EntryPoint = arity == .unary ? .layerForward : .mergeForward
+        var entry = EntryPoint.ownForward(arity)
         entry.suffix = "forward_\(kind)"
         return entry
     }
 
     /// A layer's backward with a fused activation: `dout` is the gradient of the activation's output.
     public static func fusedBackward(_ kind: String, arity: LayerArity = .unary) -> EntryPoint {
-        var entry: EntryPoint = arity == .unary ? .layerBackward : .mergeBackward
+        var entry = EntryPoint.ownBackward(arity)
         entry.suffix = "backward_\(kind)"
         return entry
     }

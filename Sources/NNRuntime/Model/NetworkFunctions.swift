@@ -106,31 +106,25 @@ struct NetworkFunctions {
         }
         setThreads = try lookup(.setThreads, as: SetThreadsFunction.self)
         if graph.synchronizesBatchStatistics { setAllreduce = try lookup(.setAllreduce, as: SetAllreduceFunction.self) }
-        layers = try graph.layers.map { layer in
+        // A layer's forward and backward named by `forward` and `backward`, typed by its arity.
+        func kernels(_ layer: ShapedLayer, _ forward: EntryPoint, _ backward: EntryPoint) throws -> LayerFunctions {
             switch layer.definition.arity {
             case .unary:
                 .unary(
-                    try lookup(.layerForward, owner: layer.name, as: LayerForwardFunction.self),
-                    try lookup(.layerBackward, owner: layer.name, as: LayerBackwardFunction.self))
+                    try lookup(forward, owner: layer.name, as: LayerForwardFunction.self),
+                    try lookup(backward, owner: layer.name, as: LayerBackwardFunction.self))
             case .merge:
                 .merge(
-                    try lookup(.mergeForward, owner: layer.name, as: MergeForwardFunction.self),
-                    try lookup(.mergeBackward, owner: layer.name, as: MergeBackwardFunction.self))
+                    try lookup(forward, owner: layer.name, as: MergeForwardFunction.self),
+                    try lookup(backward, owner: layer.name, as: MergeBackwardFunction.self))
             }
         }
+        layers = try graph.layers.map { try kernels($0, .ownForward($0.definition.arity), .ownBackward($0.definition.arity)) }
         fused = try graph.layers.indices.map { index in
             guard let fusion = plan.fusion(producer: index) else { return nil }
-            let owner = graph.layers[index].name
-            switch graph.layers[index].definition.arity {
-            case .unary:
-                return .unary(
-                    try lookup(.fusedForward(fusion.kind), owner: owner, as: LayerForwardFunction.self),
-                    try lookup(.fusedBackward(fusion.kind), owner: owner, as: LayerBackwardFunction.self))
-            case .merge:
-                return .merge(
-                    try lookup(.fusedForward(fusion.kind, arity: .merge), owner: owner, as: MergeForwardFunction.self),
-                    try lookup(.fusedBackward(fusion.kind, arity: .merge), owner: owner, as: MergeBackwardFunction.self))
-            }
+            let layer = graph.layers[index]
+            let arity = layer.definition.arity
+            return try kernels(layer, .fusedForward(fusion.kind, arity: arity), .fusedBackward(fusion.kind, arity: arity))
         }
         lossForward = try lookup(.lossForward, owner: "loss", as: LossForwardFunction.self)
         lossBackward = try lookup(.lossBackward, owner: "loss", as: LossBackwardFunction.self)
