@@ -712,8 +712,10 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
  * `from` says; task panels · chunks + p is panel p at full height (nngen_job's `whole`, one thread).
  * Inlined into a layer's task function with its constant shapes and strides.
  * A last panel narrower than nr vectors costs as much as a full one (49 columns would take two
- * 48-column panels); when that wastes more than an eighth of the work, it runs with a narrower tile
- * (only then: each tile shape is more code to compile). */
+ * 48-column panels); when that wastes more than a sixteenth of the work, it runs with a narrower tile
+ * (only then: each tile shape is more code to compile). W1's fc2, 256 columns = 5 panels of 48 + 16:
+ * the padded last panel wasted a ninth of its forward; its 1-vector tile made the forward 7–15% faster
+ * (Intel Xeon, family 6 model 207) for 11% more gcc time on W1. */
 NNGEN_INLINE void nngen_gemm_task_ex(const int mr, const int nr, const int chunks, const int rows,
                                      const int cols, const int depth, const real *a, const long a_row,
                                      const long a_step, const real *b, const long b_row, const long b_col,
@@ -729,7 +731,7 @@ NNGEN_INLINE void nngen_gemm_task_ex(const int mr, const int nr, const int chunk
     const int j0 = panel * nr * NNGEN_LANES;
     const int width = cols - j0 < nr * NNGEN_LANES ? cols - j0 : nr * NNGEN_LANES;
     const int last_vectors = (cols - (panels - 1) * nr * NNGEN_LANES + NNGEN_LANES - 1) / NNGEN_LANES;
-    const int narrow = panel == panels - 1 && (nr - last_vectors) * 8 > panels * nr;
+    const int narrow = panel == panels - 1 && (nr - last_vectors) * 16 > panels * nr;
     if (narrow && last_vectors == 1)
         nngen_gemm_panel(mr, 1, i0, i1, depth, a, a_row, a_step, b, b_row, b_col, from, c0, c, ldc, j0,
                          width);
