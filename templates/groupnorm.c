@@ -27,84 +27,114 @@
 #define GROUP(t, n, g) ((t) + ((n)*C + (g)*CPG) * S)
 #define M              (CPG * S)
 
-/* Forward, the same in both modes, per sample n and group g:
+/* What the ranges below read and write. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+} FN(arguments);
+
+/* Forward of units [lo, hi) (unit n·G + g: sample n, group g), the same in both modes:
  *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased, over the group's M values)
  *   out = γ_c·(x − μ)/sqrt(σ² + ε) + β_c     (c the channel of the value)
  * Saves μ and 1/sqrt(σ² + ε) per (n, g) for backward. */
+static void FN(forward_groups)(void *context, long lo, long hi) {
+    const FN(arguments) *t = context;
+    real *out = t->mem + OUT;
+    const real *gamma = t->mem + P_GAMMA;
+    const real *beta = t->mem + P_BETA;
+    real *saved_mean = t->mem + S_MEAN;
+    real *saved_invstd = t->mem + S_INVSTD;
+    for (long unit = lo; unit < hi; unit++) {
+        const int n = (int)(unit / G), g = (int)(unit % G);
+        const real *xs = GROUP(t->x, n, g);
+        real *o = GROUP(out, n, g);
+        double sum = 0;
+        for (int j = 0; j < M; j++) sum += xs[j];
+        const double mean = sum / M;
+        double sq = 0;
+        for (int j = 0; j < M; j++) {
+            const double centered = xs[j] - mean;
+            sq += centered * centered;
+        }
+        const double invstd = 1 / sqrt(sq / M + EPS);
+        saved_mean[unit] = (real)mean;
+        saved_invstd[unit] = (real)invstd;
+        for (int j = 0; j < M; j++) {
+            const int c = g * CPG + j / S;
+            o[j] = (real)(gamma[c] * ((xs[j] - mean) * invstd) + beta[c]);
+        }
+    }
+}
+
+/* Forward: every (sample, group), ranges of them on the pool's threads when worth it (nngen_ranges in
+ * nngen.h; each is computed on its own, so the split changes no bit). */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    real *out = mem + OUT;
-    const real *gamma = mem + P_GAMMA;
-    const real *beta = mem + P_BETA;
-    real *saved_mean = mem + S_MEAN;
-    real *saved_invstd = mem + S_INVSTD;
+    FN(arguments) t = {mem, x, NULL, NULL};
     (void)train;
     (void)rng;
-    for (int n = 0; n < N; n++)
-        for (int g = 0; g < G; g++) {
-            const real *xs = GROUP(x, n, g);
-            real *o = GROUP(out, n, g);
-            double sum = 0;
-            for (int j = 0; j < M; j++) sum += xs[j];
-            const double mean = sum / M;
-            double sq = 0;
-            for (int j = 0; j < M; j++) {
-                const double centered = xs[j] - mean;
-                sq += centered * centered;
-            }
-            const double invstd = 1 / sqrt(sq / M + EPS);
-            saved_mean[n * G + g] = (real)mean;
-            saved_invstd[n * G + g] = (real)invstd;
-            for (int j = 0; j < M; j++) {
-                const int c = g * CPG + j / S;
-                o[j] = (real)(gamma[c] * ((xs[j] - mean) * invstd) + beta[c]);
-            }
-        }
+    nngen_ranges(N * G, 4 * M, FN(forward_groups), &t);
 }
 
 #if NNGEN_BACKWARD
 /* Backward, with x̂ = (x − μ)·invstd of the value's (n, g) and dx̂ = dout·γ_c:
  *   dβ_c = Σ_{n,h,w} dout,   dγ_c = Σ_{n,h,w} dout·x̂
- *   dx = (invstd / M)·(M·dx̂ − Σ_group dx̂ − x̂·Σ_group dx̂·x̂)     (sums over the M values of (n, g)) */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    const real *gamma = mem + P_GAMMA;
-    real *dgamma = mem + G_GAMMA;
-    real *dbeta = mem + G_BETA;
-    const real *saved_mean = mem + S_MEAN;
-    const real *saved_invstd = mem + S_INVSTD;
-    (void)train;
-    for (int c = 0; c < C; c++) {
+ *   dx = (invstd / M)·(M·dx̂ − Σ_group dx̂ − x̂·Σ_group dx̂·x̂)     (sums over the M values of (n, g))
+ * dβ and dγ of channels [lo, hi), each summed over n, then h and w, in order: */
+static void FN(parameter_channels)(void *context, long lo, long hi) {
+    const FN(arguments) *t = context;
+    const real *x = t->x, *dout = t->dout;
+    const real *saved_mean = t->mem + S_MEAN;
+    const real *saved_invstd = t->mem + S_INVSTD;
+    for (long c = lo; c < hi; c++) {
         double sum_dout = 0, sum_dout_xhat = 0;
-        const int g = c / CPG;
+        const int g = (int)c / CPG;
         for (int n = 0; n < N; n++) {
             const double mean = saved_mean[n * G + g], invstd = saved_invstd[n * G + g];
             for (int s = 0; s < S; s++) {
-                const int i = (n * C + c) * S + s;
+                const long i = (n * C + c) * S + s;
                 sum_dout += dout[i];
                 sum_dout_xhat += dout[i] * (x[i] - mean) * invstd;
             }
         }
-        dbeta[c] = (real)sum_dout;
-        dgamma[c] = (real)sum_dout_xhat;
+        t->mem[G_BETA + c] = (real)sum_dout;
+        t->mem[G_GAMMA + c] = (real)sum_dout_xhat;
     }
-    if (!dx) return;
-    for (int n = 0; n < N; n++)
-        for (int g = 0; g < G; g++) {
-            const real *xs = GROUP(x, n, g);
-            const real *gs = GROUP(dout, n, g);
-            real *dxs = GROUP(dx, n, g);
-            const double mean = saved_mean[n * G + g], invstd = saved_invstd[n * G + g];
-            double sum_dxhat = 0, sum_dxhat_xhat = 0;
-            for (int j = 0; j < M; j++) {
-                const double dxhat = gs[j] * gamma[g * CPG + j / S];
-                sum_dxhat += dxhat;
-                sum_dxhat_xhat += dxhat * (xs[j] - mean) * invstd;
-            }
-            for (int j = 0; j < M; j++) {
-                const double xhat = (xs[j] - mean) * invstd;
-                const double dxhat = gs[j] * gamma[g * CPG + j / S];
-                NNGEN_DX(dxs[j], (real)(invstd * (dxhat - (sum_dxhat + xhat * sum_dxhat_xhat) / M)));
-            }
+}
+
+/* dx of units [lo, hi) (as forward's) */
+static void FN(input_groups)(void *context, long lo, long hi) {
+    const FN(arguments) *t = context;
+    const real *gamma = t->mem + P_GAMMA;
+    const real *saved_mean = t->mem + S_MEAN;
+    const real *saved_invstd = t->mem + S_INVSTD;
+    for (long unit = lo; unit < hi; unit++) {
+        const int n = (int)(unit / G), g = (int)(unit % G);
+        const real *xs = GROUP(t->x, n, g);
+        const real *gs = GROUP(t->dout, n, g);
+        real *dxs = GROUP(t->dx, n, g);
+        const double mean = saved_mean[unit], invstd = saved_invstd[unit];
+        double sum_dxhat = 0, sum_dxhat_xhat = 0;
+        for (int j = 0; j < M; j++) {
+            const double dxhat = gs[j] * gamma[g * CPG + j / S];
+            sum_dxhat += dxhat;
+            sum_dxhat_xhat += dxhat * (xs[j] - mean) * invstd;
         }
+        for (int j = 0; j < M; j++) {
+            const double xhat = (xs[j] - mean) * invstd;
+            const double dxhat = gs[j] * gamma[g * CPG + j / S];
+            NNGEN_DX(dxs[j], (real)(invstd * (dxhat - (sum_dxhat + xhat * sum_dxhat_xhat) / M)));
+        }
+    }
+}
+
+/* Backward: dγ and dβ by ranges of channels, then dx by ranges of (sample, group), on the pool's threads
+ * when worth it. */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    FN(arguments) t = {mem, x, dout, dx};
+    (void)train;
+    nngen_ranges(C, 4 * N * S, FN(parameter_channels), &t);
+    if (dx) nngen_ranges(N * G, 6 * M, FN(input_groups), &t);
 }
 #endif /* NNGEN_BACKWARD */
 

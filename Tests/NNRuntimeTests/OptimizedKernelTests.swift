@@ -218,6 +218,19 @@ private let graphAndGeometryCases: [KernelCase] = [
             optimizer sgd lr=0.01 momentum=0.9
             """, dtypes: DType.allCases),
     KernelCase(
+        name: "wide_pool_norm",  // 512 planes of 32 × 32: average pooling's planes, groupnorm's groups and channels on the pool
+        body: """
+            [16, 32, 32, 32]
+            groupnorm gn groups=4
+            avgpool p1 size=3 stride=1 pad=1
+            avgpool p2 size=2 count_pad=false
+            groupnorm gn2 groups=32
+            globalavgpool p3
+            affine fc out=4
+            loss softmax
+            optimizer sgd lr=0.01 momentum=0.9
+            """, dtypes: DType.allCases),
+    KernelCase(
         name: "shared_features",
         body: """
             [5, 13]

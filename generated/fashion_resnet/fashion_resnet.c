@@ -10614,14 +10614,13 @@ static real FN(window)(int oy, int ox, int *ya, int *yb, int *xa, int *xb) {
     return (real)(COUNT_PAD ? (y1 - y0) * (x1 - x0) : (*yb - *ya) * (*xb - *xa));
 }
 
-/* Forward: out[n, c, oy, ox] = (Σ of the window's input elements, in row-major order) / divisor */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    real *out = mem + OUT;
-    (void)train;
-    (void)rng;
-    for (int nc = 0; nc < N * C; nc++) {
-        const real *xc = x + nc * H * W;
-        real *o = out + nc * OH * OW;
+/* Forward of planes [lo, hi) (nc = n·C + c): out[n, c, oy, ox] = (Σ of the window's input elements, in
+ * row-major order) / divisor */
+static void FN(forward_planes)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    for (long nc = lo; nc < hi; nc++) {
+        const real *xc = t->x + nc * H * W;
+        real *o = t->out + nc * OH * OW;
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
                 int ya, yb, xa, xb;
@@ -10634,19 +10633,26 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     }
 }
 
-#if NNGEN_BACKWARD
-/* Backward: dx = 0 (unless DX_ACCUMULATE), then every input element of window (oy, ox) gets
- *   dx[n, c, y, x] += dout[n, c, oy, ox] / divisor   (windows in order; overlapping ones add). */
-void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    (void)mem;
-    (void)x;
+/* Forward: every plane, ranges of planes on the pool's threads when worth it (nngen_ranges in nngen.h; each
+ * plane is computed on its own, so the split changes no bit). */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    nngen_unary t = {mem + OUT, x, NULL, NULL};
     (void)train;
-    if (!dx) return;
-    if (!DX_ACCUMULATE) /* the scatter below adds onto dx */
-        for (int i = 0; i < N * C * H * W; i++) dx[i] = 0;
-    for (int nc = 0; nc < N * C; nc++) {
-        const real *g = dout + nc * OH * OW;
-        real *dxc = dx + nc * H * W;
+    (void)rng;
+    nngen_ranges(N * C, H * W, FN(forward_planes), &t);
+}
+
+#if NNGEN_BACKWARD
+/* Backward of planes [lo, hi): dx = 0 there (unless DX_ACCUMULATE), then every input element of window
+ * (oy, ox) gets
+ *   dx[n, c, y, x] += dout[n, c, oy, ox] / divisor   (windows in order; overlapping ones add). */
+static void FN(backward_planes)(void *context, long lo, long hi) {
+    const nngen_unary *t = context;
+    for (long nc = lo; nc < hi; nc++) {
+        const real *g = t->dout + nc * OH * OW;
+        real *dxc = t->dx + nc * H * W;
+        if (!DX_ACCUMULATE) /* the scatter below adds onto dx */
+            for (int i = 0; i < H * W; i++) dxc[i] = 0;
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
                 int ya, yb, xa, xb;
@@ -10655,6 +10661,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
                     for (int xi = xa; xi < xb; xi++) dxc[y * W + xi] += share;
             }
     }
+}
+
+/* Backward: every plane, as forward. No parameters. */
+void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
+    nngen_unary t = {NULL, x, dout, dx};
+    (void)mem;
+    (void)train;
+    if (dx) nngen_ranges(N * C, H * W, FN(backward_planes), &t);
 }
 #endif /* NNGEN_BACKWARD */
 #undef NNGEN_GENERATED
