@@ -242,9 +242,15 @@ let contractExample = """
                 }
             }
         }
-        for (layer, slots) in zip(graph.layers, plan.layers) {
+        for (index, (layer, slots)) in zip(graph.layers, plan.layers).enumerated() {
             #expect(inside(slots.output, layer.output.count, plan.activations))
-            ranges.append((slots.output, layer.output.count))
+            if let fusion = plan.fusion(producer: index) {
+                // A fused producer's output shares its activation's block (same shape: relu is elementwise).
+                #expect(slots.output == plan.layers[fusion.activation].output)
+                #expect(layer.output == graph.layers[fusion.activation].output)
+            } else {
+                ranges.append((slots.output, layer.output.count))
+            }
             for s in layer.instance.saved {
                 let offset = try #require(slots.saved[s.name])
                 #expect(inside(offset, s.count, plan.activations))

@@ -1316,8 +1316,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            2787392  /* output [64, 16, 28, 28] */
-#define RELU_OUT       3590336  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            2787520  /* output [64, 16, 28, 28] */
+#define RELU_OUT       2787520  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        256  /* bn1.gamma [16] */
 #define G_GAMMA        207872  /* gradient of bn1.gamma */
@@ -1325,8 +1325,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         207936  /* gradient of bn1.beta */
 #define B_RUNNING_MEAN 415232  /* bn1.running_mean [16] */
 #define B_RUNNING_VAR  415296  /* bn1.running_var [16] */
-#define S_MEAN         3590208  /* saved for backward: mean (16) */
-#define S_INVSTD       3590272  /* saved for backward: invstd (16) */
+#define S_MEAN         2787392  /* saved for backward: mean (16) */
+#define S_INVSTD       2787456  /* saved for backward: invstd (16) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -1871,7 +1871,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_relu1_##name
 #define COUNT         802816  /* elements */
-#define OUT           3590336  /* output [64, 16, 28, 28] */
+#define OUT           2787520  /* output [64, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -1934,7 +1934,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define PW            0  /* padding left and right */
 #define OH            14  /* output height */
 #define OW            14  /* output width */
-#define OUT           4393152  /* output [64, 16, 14, 14] */
+#define OUT           3590336  /* output [64, 16, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* maxpool.c — max pooling as PyTorch's nn.MaxPool2d: KH×KW windows, steps SH (down) and SW (across),
  * padding PH and PW that never wins (PyTorch pads with −∞): x (N, C, H, W) → out (N, C, OH, OW).
@@ -2072,16 +2072,16 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           4593856  /* output [64, 32, 14, 14] */
+#define OUT           3791040  /* output [64, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      384  /* c2.weight [32, 16, 3, 3] */
 #define G_WEIGHT      208000  /* gradient of c2.weight */
 #define P_BIAS        4992  /* c2.bias [32] */
 #define G_BIAS        212608  /* gradient of c2.bias */
-#define S_COL         4995264  /* saved for backward: col (1818880) */
-#define S_DCOL        6814144  /* saved for backward: dcol (225792) */
-#define S_DOUT_T      7039936  /* saved for backward: dout_t (401408) */
-#define S_DWEIGHT_T   7441344  /* saved for backward: dweight_t (4640) */
+#define S_COL         4192448  /* saved for backward: col (1818880) */
+#define S_DCOL        6011328  /* saved for backward: dcol (225792) */
+#define S_DOUT_T      6237120  /* saved for backward: dout_t (401408) */
+#define S_DWEIGHT_T   6638528  /* saved for backward: dweight_t (4640) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -2496,8 +2496,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            7446016  /* output [64, 32, 14, 14] */
-#define RELU_OUT       7847552  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            6643328  /* output [64, 32, 14, 14] */
+#define RELU_OUT       6643328  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        5056  /* bn2.gamma [32] */
 #define G_GAMMA        212672  /* gradient of bn2.gamma */
@@ -2505,8 +2505,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         212736  /* gradient of bn2.beta */
 #define B_RUNNING_MEAN 415360  /* bn2.running_mean [32] */
 #define B_RUNNING_VAR  415424  /* bn2.running_var [32] */
-#define S_MEAN         7847424  /* saved for backward: mean (32) */
-#define S_INVSTD       7847488  /* saved for backward: invstd (32) */
+#define S_MEAN         6643200  /* saved for backward: mean (32) */
+#define S_INVSTD       6643264  /* saved for backward: invstd (32) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -3051,7 +3051,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_relu2_##name
 #define COUNT         401408  /* elements */
-#define OUT           7847552  /* output [64, 32, 14, 14] */
+#define OUT           6643328  /* output [64, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -3114,7 +3114,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define PW            0  /* padding left and right */
 #define OH            7  /* output height */
 #define OW            7  /* output width */
-#define OUT           8248960  /* output [64, 32, 7, 7] */
+#define OUT           7044736  /* output [64, 32, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* maxpool.c — max pooling as PyTorch's nn.MaxPool2d: KH×KW windows, steps SH (down) and SW (across),
  * padding PH and PW that never wins (PyTorch pads with −∞): x (N, C, H, W) → out (N, C, OH, OW).
@@ -3233,7 +3233,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define D             1568  /* input features (flattened) */
 #define M             128  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           8349312  /* output [64, 128] */
+#define OUT           7145088  /* output [64, 128] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      5184  /* fc1.weight [1568, 128] */
 #define G_WEIGHT      212800  /* gradient of fc1.weight */
@@ -3463,8 +3463,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              1  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            8357504  /* output [64, 128] */
-#define RELU_OUT       8365952  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            7153536  /* output [64, 128] */
+#define RELU_OUT       7153536  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        206016  /* bn3.gamma [128] */
 #define G_GAMMA        413632  /* gradient of bn3.gamma */
@@ -3472,8 +3472,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         413760  /* gradient of bn3.beta */
 #define B_RUNNING_MEAN 415488  /* bn3.running_mean [128] */
 #define B_RUNNING_VAR  415616  /* bn3.running_var [128] */
-#define S_MEAN         8365696  /* saved for backward: mean (128) */
-#define S_INVSTD       8365824  /* saved for backward: invstd (128) */
+#define S_MEAN         7153280  /* saved for backward: mean (128) */
+#define S_INVSTD       7153408  /* saved for backward: invstd (128) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -4018,7 +4018,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_relu3_##name
 #define COUNT         8192  /* elements */
-#define OUT           8365952  /* output [64, 128] */
+#define OUT           7153536  /* output [64, 128] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -4073,7 +4073,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define D             128  /* input features (flattened) */
 #define M             10  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           8374144  /* output [64, 10] */
+#define OUT           7161728  /* output [64, 10] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      206272  /* fc2.weight [128, 10] */
 #define G_WEIGHT      413888  /* gradient of fc2.weight */
@@ -4301,7 +4301,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N         64  /* batch */
 #define K         10  /* classes */
 #define SMOOTHING 0.0  /* label smoothing ε in [0, 1] */
-#define S_PROB    8374784  /* saved for backward: prob (640) */
+#define S_PROB    7162368  /* saved for backward: prob (640) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids, with optional
  * label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing=ε)): the target distribution is
  * q = (1 − ε)·onehot(y) + ε/K. Math (docs/spec.md, loss softmax): p = softmax(z) computed stably as
@@ -4469,19 +4469,19 @@ double fashion_cnn_forward(real *mem, const real *input, const void *target, int
 
 /* Layer-output gradients live in 2 slabs (see the memory plan: nngen check --dump plan); a gradient read by several layers is the sum of what each sends back. */
 void fashion_cnn_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
-    fashion_cnn_loss_backward(mem, mem + FASHION_CNN_OUTPUT_OFFSET, target, mem + 8375424 /* dfc2 */);
-    fashion_cnn_fc2_backward(mem, mem + FASHION_CNN_RELU3_OUTPUT, mem + 8375424 /* dfc2 */, mem + 9178240 /* drelu3 */, train);
+    fashion_cnn_loss_backward(mem, mem + FASHION_CNN_OUTPUT_OFFSET, target, mem + 7163008 /* dfc2 */);
+    fashion_cnn_fc2_backward(mem, mem + FASHION_CNN_RELU3_OUTPUT, mem + 7163008 /* dfc2 */, mem + 7965824 /* drelu3 */, train);
     /* relu3: by bn3_backward_relu */
-    fashion_cnn_bn3_backward_relu(mem, mem + FASHION_CNN_FC1_OUTPUT, mem + 9178240 /* drelu3 */, mem + 8375424 /* dfc1 */, train);
-    fashion_cnn_fc1_backward(mem, mem + FASHION_CNN_P2_OUTPUT, mem + 8375424 /* dfc1 */, mem + 9178240 /* dp2 */, train);
-    fashion_cnn_p2_backward(mem, mem + FASHION_CNN_RELU2_OUTPUT, mem + 9178240 /* dp2 */, mem + 8375424 /* drelu2 */, train);
+    fashion_cnn_bn3_backward_relu(mem, mem + FASHION_CNN_FC1_OUTPUT, mem + 7965824 /* drelu3 */, mem + 7163008 /* dfc1 */, train);
+    fashion_cnn_fc1_backward(mem, mem + FASHION_CNN_P2_OUTPUT, mem + 7163008 /* dfc1 */, mem + 7965824 /* dp2 */, train);
+    fashion_cnn_p2_backward(mem, mem + FASHION_CNN_RELU2_OUTPUT, mem + 7965824 /* dp2 */, mem + 7163008 /* drelu2 */, train);
     /* relu2: by bn2_backward_relu */
-    fashion_cnn_bn2_backward_relu(mem, mem + FASHION_CNN_C2_OUTPUT, mem + 8375424 /* drelu2 */, mem + 9178240 /* dc2 */, train);
-    fashion_cnn_c2_backward(mem, mem + FASHION_CNN_P1_OUTPUT, mem + 9178240 /* dc2 */, mem + 8375424 /* dp1 */, train);
-    fashion_cnn_p1_backward(mem, mem + FASHION_CNN_RELU1_OUTPUT, mem + 8375424 /* dp1 */, mem + 9178240 /* drelu1 */, train);
+    fashion_cnn_bn2_backward_relu(mem, mem + FASHION_CNN_C2_OUTPUT, mem + 7163008 /* drelu2 */, mem + 7965824 /* dc2 */, train);
+    fashion_cnn_c2_backward(mem, mem + FASHION_CNN_P1_OUTPUT, mem + 7965824 /* dc2 */, mem + 7163008 /* dp1 */, train);
+    fashion_cnn_p1_backward(mem, mem + FASHION_CNN_RELU1_OUTPUT, mem + 7163008 /* dp1 */, mem + 7965824 /* drelu1 */, train);
     /* relu1: by bn1_backward_relu */
-    fashion_cnn_bn1_backward_relu(mem, mem + FASHION_CNN_C1_OUTPUT, mem + 9178240 /* drelu1 */, mem + 8375424 /* dc1 */, train);
-    fashion_cnn_c1_backward(mem, input, mem + 8375424 /* dc1 */, grad_input, train);
+    fashion_cnn_bn1_backward_relu(mem, mem + FASHION_CNN_C1_OUTPUT, mem + 7965824 /* drelu1 */, mem + 7163008 /* dc1 */, train);
+    fashion_cnn_c1_backward(mem, input, mem + 7163008 /* dc1 */, grad_input, train);
 }
 
 double fashion_cnn_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {
@@ -4545,7 +4545,7 @@ const fashion_cnn_tensor fashion_cnn_state_tensors[FASHION_CNN_STATE_TENSOR_COUN
 #define FN(name) fashion_cnn_##name
 #define TENSORS          20  /* parameters and buffers */
 #define STATE_TENSORS    14  /* optimizer state arrays */
-#define MEM_SIZE         9981056  /* elements of mem */
+#define MEM_SIZE         8768640  /* elements of mem */
 #define DTYPE_NAME       "F32"  /* the model's element type in safetensors */
 #define INIT_TABLE       /* kind, FNV-1a of the name, offset, count, scale */ \
     {2, 0xd75f90e953e49369ull, 0, 144, 0.4714045207910317}, /* c1.weight he */ \
@@ -4609,7 +4609,7 @@ const fashion_cnn_tensor fashion_cnn_state_tensors[FASHION_CNN_STATE_TENSOR_COUN
 #define PRE_PLANE        784  /* values of a sample per channel */
 #define PRE_SCALES       0.011108497f  /* per channel: 1/(max·std) — normalize mean=0.2860405969887955 std=0.35302424451492254 max=255 */
 #define PRE_SHIFTS       -0.8102577f  /* per channel: −mean/std */
-#define OUTPUT_OFFSET    8374144  /* the network output in mem */
+#define OUTPUT_OFFSET    7161728  /* the network output in mem */
 #define OUTPUT_SIZE      640  /* its elements */
 #define CLASSES          10  /* output values per sample */
 #define PROBABILITIES    1  /* 1: predict returns the softmax of the output (loss softmax) */

@@ -1103,8 +1103,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              1  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            1679296  /* output [128, 512] */
-#define RELU_OUT       1745856  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            1680320  /* output [128, 512] */
+#define RELU_OUT       1680320  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        401920  /* bn1.gamma [512] */
 #define G_GAMMA        939328  /* gradient of bn1.gamma */
@@ -1112,8 +1112,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         939840  /* gradient of bn1.beta */
 #define B_RUNNING_MEAN 1074816  /* bn1.running_mean [512] */
 #define B_RUNNING_VAR  1075328  /* bn1.running_var [512] */
-#define S_MEAN         1744832  /* saved for backward: mean (512) */
-#define S_INVSTD       1745344  /* saved for backward: invstd (512) */
+#define S_MEAN         1679296  /* saved for backward: mean (512) */
+#define S_INVSTD       1679808  /* saved for backward: invstd (512) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -1658,7 +1658,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_mlp_relu1_##name
 #define COUNT         65536  /* elements */
-#define OUT           1745856  /* output [128, 512] */
+#define OUT           1680320  /* output [128, 512] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -1713,7 +1713,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define D             512  /* input features (flattened) */
 #define M             256  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           1811392  /* output [128, 256] */
+#define OUT           1745856  /* output [128, 256] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      402944  /* fc2.weight [512, 256] */
 #define G_WEIGHT      940352  /* gradient of fc2.weight */
@@ -1943,8 +1943,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              1  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            1844160  /* output [128, 256] */
-#define RELU_OUT       1877440  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            1779136  /* output [128, 256] */
+#define RELU_OUT       1779136  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        534272  /* bn2.gamma [256] */
 #define G_GAMMA        1071680  /* gradient of bn2.gamma */
@@ -1952,8 +1952,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         1071936  /* gradient of bn2.beta */
 #define B_RUNNING_MEAN 1075840  /* bn2.running_mean [256] */
 #define B_RUNNING_VAR  1076096  /* bn2.running_var [256] */
-#define S_MEAN         1876928  /* saved for backward: mean (256) */
-#define S_INVSTD       1877184  /* saved for backward: invstd (256) */
+#define S_MEAN         1778624  /* saved for backward: mean (256) */
+#define S_INVSTD       1778880  /* saved for backward: invstd (256) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -2498,7 +2498,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_mlp_relu2_##name
 #define COUNT         32768  /* elements */
-#define OUT           1877440  /* output [128, 256] */
+#define OUT           1779136  /* output [128, 256] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -2553,7 +2553,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define D             256  /* input features (flattened) */
 #define M             10  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           1910208  /* output [128, 10] */
+#define OUT           1811904  /* output [128, 10] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      534784  /* fc3.weight [256, 10] */
 #define G_WEIGHT      1072192  /* gradient of fc3.weight */
@@ -2781,7 +2781,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N         128  /* batch */
 #define K         10  /* classes */
 #define SMOOTHING 0.0  /* label smoothing ε in [0, 1] */
-#define S_PROB    1911488  /* saved for backward: prob (1280) */
+#define S_PROB    1813184  /* saved for backward: prob (1280) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids, with optional
  * label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing=ε)): the target distribution is
  * q = (1 − ε)·onehot(y) + ε/K. Math (docs/spec.md, loss softmax): p = softmax(z) computed stably as
@@ -2940,14 +2940,14 @@ double fashion_mlp_forward(real *mem, const real *input, const void *target, int
 
 /* Layer-output gradients live in 2 slabs (see the memory plan: nngen check --dump plan); a gradient read by several layers is the sum of what each sends back. */
 void fashion_mlp_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
-    fashion_mlp_loss_backward(mem, mem + FASHION_MLP_OUTPUT_OFFSET, target, mem + 1912768 /* dfc3 */);
-    fashion_mlp_fc3_backward(mem, mem + FASHION_MLP_RELU2_OUTPUT, mem + 1912768 /* dfc3 */, mem + 1978304 /* drelu2 */, train);
+    fashion_mlp_loss_backward(mem, mem + FASHION_MLP_OUTPUT_OFFSET, target, mem + 1814464 /* dfc3 */);
+    fashion_mlp_fc3_backward(mem, mem + FASHION_MLP_RELU2_OUTPUT, mem + 1814464 /* dfc3 */, mem + 1880000 /* drelu2 */, train);
     /* relu2: by bn2_backward_relu */
-    fashion_mlp_bn2_backward_relu(mem, mem + FASHION_MLP_FC2_OUTPUT, mem + 1978304 /* drelu2 */, mem + 1912768 /* dfc2 */, train);
-    fashion_mlp_fc2_backward(mem, mem + FASHION_MLP_RELU1_OUTPUT, mem + 1912768 /* dfc2 */, mem + 1978304 /* drelu1 */, train);
+    fashion_mlp_bn2_backward_relu(mem, mem + FASHION_MLP_FC2_OUTPUT, mem + 1880000 /* drelu2 */, mem + 1814464 /* dfc2 */, train);
+    fashion_mlp_fc2_backward(mem, mem + FASHION_MLP_RELU1_OUTPUT, mem + 1814464 /* dfc2 */, mem + 1880000 /* drelu1 */, train);
     /* relu1: by bn1_backward_relu */
-    fashion_mlp_bn1_backward_relu(mem, mem + FASHION_MLP_FC1_OUTPUT, mem + 1978304 /* drelu1 */, mem + 1912768 /* dfc1 */, train);
-    fashion_mlp_fc1_backward(mem, input, mem + 1912768 /* dfc1 */, grad_input, train);
+    fashion_mlp_bn1_backward_relu(mem, mem + FASHION_MLP_FC1_OUTPUT, mem + 1880000 /* drelu1 */, mem + 1814464 /* dfc1 */, train);
+    fashion_mlp_fc1_backward(mem, input, mem + 1814464 /* dfc1 */, grad_input, train);
 }
 
 double fashion_mlp_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {
@@ -3001,7 +3001,7 @@ const fashion_mlp_tensor fashion_mlp_state_tensors[FASHION_MLP_STATE_TENSOR_COUN
 #define FN(name) fashion_mlp_##name
 #define TENSORS          14  /* parameters and buffers */
 #define STATE_TENSORS    10  /* optimizer state arrays */
-#define MEM_SIZE         2043840  /* elements of mem */
+#define MEM_SIZE         1945536  /* elements of mem */
 #define DTYPE_NAME       "F32"  /* the model's element type in safetensors */
 #define INIT_TABLE       /* kind, FNV-1a of the name, offset, count, scale */ \
     {2, 0xfc5ab63896269edull, 0, 401408, 0.050507627227610534}, /* fc1.weight he */ \
@@ -3051,7 +3051,7 @@ const fashion_mlp_tensor fashion_mlp_state_tensors[FASHION_MLP_STATE_TENSOR_COUN
 #define PRE_PLANE        1  /* values of a sample per channel */
 #define PRE_SCALES       0.011108497f  /* per channel: 1/(max·std) — normalize mean=0.2860405969887955 std=0.35302424451492254 max=255 */
 #define PRE_SHIFTS       -0.8102577f  /* per channel: −mean/std */
-#define OUTPUT_OFFSET    1910208  /* the network output in mem */
+#define OUTPUT_OFFSET    1811904  /* the network output in mem */
 #define OUTPUT_SIZE      1280  /* its elements */
 #define CLASSES          10  /* output values per sample */
 #define PROBABILITIES    1  /* 1: predict returns the softmax of the output (loss softmax) */

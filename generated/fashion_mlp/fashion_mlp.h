@@ -37,8 +37,8 @@ extern "C" {
 #define FASHION_MLP_BATCH 128  /* samples per call */
 #define FASHION_MLP_INPUT_SIZE 100352  /* elements of one input batch [128, 784] */
 #define FASHION_MLP_OUTPUT_SIZE 1280  /* elements of the network output [128, 10] */
-#define FASHION_MLP_OUTPUT_OFFSET 1910208  /* where the network output (the loss input) is in mem */
-#define FASHION_MLP_MEM_SIZE 2043840  /* elements of mem */
+#define FASHION_MLP_OUTPUT_OFFSET 1811904  /* where the network output (the loss input) is in mem */
+#define FASHION_MLP_MEM_SIZE 1945536  /* elements of mem */
 #define FASHION_MLP_PARAMS_OFFSET 0  /* parameters region */
 #define FASHION_MLP_PARAMS_SIZE 537408  /* parameters region size, alignment padding included */
 #define FASHION_MLP_GRADS_OFFSET 537408  /* gradients region (parameter offset + PARAMS_SIZE) */
@@ -68,12 +68,12 @@ extern "C" {
 
 /* Layer outputs: offset into mem. */
 #define FASHION_MLP_FC1_OUTPUT 1613760  /* fc1 output [128, 512] */
-#define FASHION_MLP_BN1_OUTPUT 1679296  /* bn1 output [128, 512] (not written by forward: fashion_mlp_bn1_forward_relu writes relu1's) */
-#define FASHION_MLP_RELU1_OUTPUT 1745856  /* relu1 output [128, 512] */
-#define FASHION_MLP_FC2_OUTPUT 1811392  /* fc2 output [128, 256] */
-#define FASHION_MLP_BN2_OUTPUT 1844160  /* bn2 output [128, 256] (not written by forward: fashion_mlp_bn2_forward_relu writes relu2's) */
-#define FASHION_MLP_RELU2_OUTPUT 1877440  /* relu2 output [128, 256] */
-#define FASHION_MLP_FC3_OUTPUT 1910208  /* fc3 output [128, 10] */
+#define FASHION_MLP_BN1_OUTPUT 1680320  /* bn1 output [128, 512] (relu1's block: fashion_mlp_bn1_forward_relu writes relu1's output there, the layer's own forward its own) */
+#define FASHION_MLP_RELU1_OUTPUT 1680320  /* relu1 output [128, 512] */
+#define FASHION_MLP_FC2_OUTPUT 1745856  /* fc2 output [128, 256] */
+#define FASHION_MLP_BN2_OUTPUT 1779136  /* bn2 output [128, 256] (relu2's block: fashion_mlp_bn2_forward_relu writes relu2's output there, the layer's own forward its own) */
+#define FASHION_MLP_RELU2_OUTPUT 1779136  /* relu2 output [128, 256] */
+#define FASHION_MLP_FC3_OUTPUT 1811904  /* fc3 output [128, 10] */
 
 typedef struct {
     const char *name; /* "fc1.weight" */

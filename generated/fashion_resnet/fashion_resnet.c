@@ -1312,8 +1312,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            1321408  /* output [32, 16, 28, 28] */
-#define RELU_OUT       1722944  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            1321536  /* output [32, 16, 28, 28] */
+#define RELU_OUT       1321536  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        192  /* stem_bn.gamma [16] */
 #define G_GAMMA        78528  /* gradient of stem_bn.gamma */
@@ -1321,8 +1321,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         78592  /* gradient of stem_bn.beta */
 #define B_RUNNING_MEAN 156672  /* stem_bn.running_mean [16] */
 #define B_RUNNING_VAR  156736  /* stem_bn.running_var [16] */
-#define S_MEAN         1722816  /* saved for backward: mean (16) */
-#define S_INVSTD       1722880  /* saved for backward: invstd (16) */
+#define S_MEAN         1321408  /* saved for backward: mean (16) */
+#define S_INVSTD       1321472  /* saved for backward: invstd (16) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -1867,7 +1867,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_stem_r_##name
 #define COUNT         401408  /* elements */
-#define OUT           1722944  /* output [32, 16, 28, 28] */
+#define OUT           1321536  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -1941,14 +1941,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           2124352  /* output [32, 16, 28, 28] */
+#define OUT           1722944  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      320  /* s1b0c1.weight [16, 16, 3, 3] */
 #define G_WEIGHT      78656  /* gradient of s1b0c1.weight */
-#define S_COL         2525760  /* saved for backward: col (3612672) */
-#define S_DCOL        6138432  /* saved for backward: dcol (903168) */
-#define S_DOUT_T      7041600  /* saved for backward: dout_t (401408) */
-#define S_DWEIGHT_T   7443008  /* saved for backward: dweight_t (2304) */
+#define S_COL         2124352  /* saved for backward: col (3612672) */
+#define S_DCOL        5737024  /* saved for backward: dcol (903168) */
+#define S_DOUT_T      6640192  /* saved for backward: dout_t (401408) */
+#define S_DWEIGHT_T   7041600  /* saved for backward: dweight_t (2304) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -2361,8 +2361,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            7445312  /* output [32, 16, 28, 28] */
-#define RELU_OUT       7846848  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            7044032  /* output [32, 16, 28, 28] */
+#define RELU_OUT       7044032  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        2624  /* s1b0n1.gamma [16] */
 #define G_GAMMA        80960  /* gradient of s1b0n1.gamma */
@@ -2370,8 +2370,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         81024  /* gradient of s1b0n1.beta */
 #define B_RUNNING_MEAN 156800  /* s1b0n1.running_mean [16] */
 #define B_RUNNING_VAR  156864  /* s1b0n1.running_var [16] */
-#define S_MEAN         7846720  /* saved for backward: mean (16) */
-#define S_INVSTD       7846784  /* saved for backward: invstd (16) */
+#define S_MEAN         7043904  /* saved for backward: mean (16) */
+#define S_INVSTD       7043968  /* saved for backward: invstd (16) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -2916,7 +2916,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0r1_##name
 #define COUNT         401408  /* elements */
-#define OUT           7846848  /* output [32, 16, 28, 28] */
+#define OUT           7044032  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -2990,14 +2990,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           8248256  /* output [32, 16, 28, 28] */
+#define OUT           7445440  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      2752  /* s1b0c2.weight [16, 16, 3, 3] */
 #define G_WEIGHT      81088  /* gradient of s1b0c2.weight */
-#define S_COL         8649664  /* saved for backward: col (3612672) */
-#define S_DCOL        12262336  /* saved for backward: dcol (903168) */
-#define S_DOUT_T      13165504  /* saved for backward: dout_t (401408) */
-#define S_DWEIGHT_T   13566912  /* saved for backward: dweight_t (2304) */
+#define S_COL         7846848  /* saved for backward: col (3612672) */
+#define S_DCOL        11459520  /* saved for backward: dcol (903168) */
+#define S_DOUT_T      12362688  /* saved for backward: dout_t (401408) */
+#define S_DWEIGHT_T   12764096  /* saved for backward: dweight_t (2304) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -3410,7 +3410,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            13569216  /* output [32, 16, 28, 28] */
+#define OUT            12766400  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        5056  /* s1b0n2.gamma [16] */
 #define G_GAMMA        83392  /* gradient of s1b0n2.gamma */
@@ -3418,8 +3418,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         83456  /* gradient of s1b0n2.beta */
 #define B_RUNNING_MEAN 156928  /* s1b0n2.running_mean [16] */
 #define B_RUNNING_VAR  156992  /* s1b0n2.running_var [16] */
-#define S_MEAN         13970624  /* saved for backward: mean (16) */
-#define S_INVSTD       13970688  /* saved for backward: invstd (16) */
+#define S_MEAN         13167808  /* saved for backward: mean (16) */
+#define S_INVSTD       13167872  /* saved for backward: invstd (16) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -3963,8 +3963,8 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0a_##name
 #define COUNT              401408  /* elements of each input and of the output */
-#define OUT                13970752  /* output [32, 16, 28, 28] */
-#define RELU_OUT           14372160  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT                13167936  /* output [32, 16, 28, 28] */
+#define RELU_OUT           13167936  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
@@ -4091,7 +4091,7 @@ void FN(backward_relu)(real *mem, const real *const *x, const real *dout, real *
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0r_##name
 #define COUNT         401408  /* elements */
-#define OUT           14372160  /* output [32, 16, 28, 28] */
+#define OUT           13167936  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -4165,14 +4165,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           14773568  /* output [32, 32, 14, 14] */
+#define OUT           13569344  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      5184  /* s2b0c1.weight [32, 16, 3, 3] */
 #define G_WEIGHT      83520  /* gradient of s2b0c1.weight */
-#define S_COL         14974272  /* saved for backward: col (903168) */
-#define S_DCOL        15877440  /* saved for backward: dcol (225792) */
-#define S_DOUT_T      16103232  /* saved for backward: dout_t (200704) */
-#define S_DWEIGHT_T   16303936  /* saved for backward: dweight_t (4608) */
+#define S_COL         13770048  /* saved for backward: col (903168) */
+#define S_DCOL        14673216  /* saved for backward: dcol (225792) */
+#define S_DOUT_T      14899008  /* saved for backward: dout_t (200704) */
+#define S_DWEIGHT_T   15099712  /* saved for backward: dweight_t (4608) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -4585,8 +4585,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            16308544  /* output [32, 32, 14, 14] */
-#define RELU_OUT       16509376  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            15104448  /* output [32, 32, 14, 14] */
+#define RELU_OUT       15104448  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        9792  /* s2b0n1.gamma [32] */
 #define G_GAMMA        88128  /* gradient of s2b0n1.gamma */
@@ -4594,8 +4594,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         88192  /* gradient of s2b0n1.beta */
 #define B_RUNNING_MEAN 157056  /* s2b0n1.running_mean [32] */
 #define B_RUNNING_VAR  157120  /* s2b0n1.running_var [32] */
-#define S_MEAN         16509248  /* saved for backward: mean (32) */
-#define S_INVSTD       16509312  /* saved for backward: invstd (32) */
+#define S_MEAN         15104320  /* saved for backward: mean (32) */
+#define S_INVSTD       15104384  /* saved for backward: invstd (32) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -5140,7 +5140,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0r1_##name
 #define COUNT         200704  /* elements */
-#define OUT           16509376  /* output [32, 32, 14, 14] */
+#define OUT           15104448  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -5214,14 +5214,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          288  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           16710080  /* output [32, 32, 14, 14] */
+#define OUT           15305152  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      9920  /* s2b0c2.weight [32, 32, 3, 3] */
 #define G_WEIGHT      88256  /* gradient of s2b0c2.weight */
-#define S_COL         16910784  /* saved for backward: col (1806336) */
-#define S_DCOL        18717120  /* saved for backward: dcol (451584) */
-#define S_DOUT_T      19168704  /* saved for backward: dout_t (200704) */
-#define S_DWEIGHT_T   19369408  /* saved for backward: dweight_t (9216) */
+#define S_COL         15505856  /* saved for backward: col (1806336) */
+#define S_DCOL        17312192  /* saved for backward: dcol (451584) */
+#define S_DOUT_T      17763776  /* saved for backward: dout_t (200704) */
+#define S_DWEIGHT_T   17964480  /* saved for backward: dweight_t (9216) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -5634,7 +5634,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            19378624  /* output [32, 32, 14, 14] */
+#define OUT            17973696  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        19136  /* s2b0n2.gamma [32] */
 #define G_GAMMA        97472  /* gradient of s2b0n2.gamma */
@@ -5642,8 +5642,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         97536  /* gradient of s2b0n2.beta */
 #define B_RUNNING_MEAN 157184  /* s2b0n2.running_mean [32] */
 #define B_RUNNING_VAR  157248  /* s2b0n2.running_var [32] */
-#define S_MEAN         19579328  /* saved for backward: mean (32) */
-#define S_INVSTD       19579392  /* saved for backward: invstd (32) */
+#define S_MEAN         18174400  /* saved for backward: mean (32) */
+#define S_INVSTD       18174464  /* saved for backward: invstd (32) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -6209,14 +6209,14 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define CKKG          16  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           19579456  /* output [32, 32, 14, 14] */
+#define OUT           18174528  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      19264  /* s2b0p.weight [32, 16, 1, 1] */
 #define G_WEIGHT      97600  /* gradient of s2b0p.weight */
-#define S_COL         19780160  /* saved for backward: col (100352) */
-#define S_DCOL        19880512  /* saved for backward: dcol (25088) */
-#define S_DOUT_T      19905600  /* saved for backward: dout_t (200704) */
-#define S_DWEIGHT_T   20106304  /* saved for backward: dweight_t (512) */
+#define S_COL         18375232  /* saved for backward: col (100352) */
+#define S_DCOL        18475584  /* saved for backward: dcol (25088) */
+#define S_DOUT_T      18500672  /* saved for backward: dout_t (200704) */
+#define S_DWEIGHT_T   18701376  /* saved for backward: dweight_t (512) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -6629,7 +6629,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            20106816  /* output [32, 32, 14, 14] */
+#define OUT            18701888  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        19776  /* s2b0pn.gamma [32] */
 #define G_GAMMA        98112  /* gradient of s2b0pn.gamma */
@@ -6637,8 +6637,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         98176  /* gradient of s2b0pn.beta */
 #define B_RUNNING_MEAN 157312  /* s2b0pn.running_mean [32] */
 #define B_RUNNING_VAR  157376  /* s2b0pn.running_var [32] */
-#define S_MEAN         20307520  /* saved for backward: mean (32) */
-#define S_INVSTD       20307584  /* saved for backward: invstd (32) */
+#define S_MEAN         18902592  /* saved for backward: mean (32) */
+#define S_INVSTD       18902656  /* saved for backward: invstd (32) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -7182,8 +7182,8 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0a_##name
 #define COUNT              200704  /* elements of each input and of the output */
-#define OUT                20307648  /* output [32, 32, 14, 14] */
-#define RELU_OUT           20508352  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT                18902720  /* output [32, 32, 14, 14] */
+#define RELU_OUT           18902720  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
@@ -7310,7 +7310,7 @@ void FN(backward_relu)(real *mem, const real *const *x, const real *dout, real *
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0r_##name
 #define COUNT         200704  /* elements */
-#define OUT           20508352  /* output [32, 32, 14, 14] */
+#define OUT           18902720  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -7384,14 +7384,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          288  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           20709056  /* output [32, 64, 7, 7] */
+#define OUT           19103424  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      19904  /* s3b0c1.weight [64, 32, 3, 3] */
 #define G_WEIGHT      98240  /* gradient of s3b0c1.weight */
-#define S_COL         20809408  /* saved for backward: col (451584) */
-#define S_DCOL        21260992  /* saved for backward: dcol (112896) */
-#define S_DOUT_T      21373888  /* saved for backward: dout_t (100352) */
-#define S_DWEIGHT_T   21474240  /* saved for backward: dweight_t (18432) */
+#define S_COL         19203776  /* saved for backward: col (451584) */
+#define S_DCOL        19655360  /* saved for backward: dcol (112896) */
+#define S_DOUT_T      19768256  /* saved for backward: dout_t (100352) */
+#define S_DWEIGHT_T   19868608  /* saved for backward: dweight_t (18432) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -7804,8 +7804,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              49  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            21492672  /* output [32, 64, 7, 7] */
-#define RELU_OUT       21593152  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            19887168  /* output [32, 64, 7, 7] */
+#define RELU_OUT       19887168  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        38336  /* s3b0n1.gamma [64] */
 #define G_GAMMA        116672  /* gradient of s3b0n1.gamma */
@@ -7813,8 +7813,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         116736  /* gradient of s3b0n1.beta */
 #define B_RUNNING_MEAN 157440  /* s3b0n1.running_mean [64] */
 #define B_RUNNING_VAR  157504  /* s3b0n1.running_var [64] */
-#define S_MEAN         21593024  /* saved for backward: mean (64) */
-#define S_INVSTD       21593088  /* saved for backward: invstd (64) */
+#define S_MEAN         19887040  /* saved for backward: mean (64) */
+#define S_INVSTD       19887104  /* saved for backward: invstd (64) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -8359,7 +8359,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0r1_##name
 #define COUNT         100352  /* elements */
-#define OUT           21593152  /* output [32, 64, 7, 7] */
+#define OUT           19887168  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -8433,14 +8433,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          576  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           21693504  /* output [32, 64, 7, 7] */
+#define OUT           19987520  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      38464  /* s3b0c2.weight [64, 64, 3, 3] */
 #define G_WEIGHT      116800  /* gradient of s3b0c2.weight */
-#define S_COL         21793856  /* saved for backward: col (903168) */
-#define S_DCOL        22697024  /* saved for backward: dcol (225792) */
-#define S_DOUT_T      22922816  /* saved for backward: dout_t (100352) */
-#define S_DWEIGHT_T   23023168  /* saved for backward: dweight_t (36864) */
+#define S_COL         20087872  /* saved for backward: col (903168) */
+#define S_DCOL        20991040  /* saved for backward: dcol (225792) */
+#define S_DOUT_T      21216832  /* saved for backward: dout_t (100352) */
+#define S_DWEIGHT_T   21317184  /* saved for backward: dweight_t (36864) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -8853,7 +8853,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              49  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            23060032  /* output [32, 64, 7, 7] */
+#define OUT            21354048  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        75328  /* s3b0n2.gamma [64] */
 #define G_GAMMA        153664  /* gradient of s3b0n2.gamma */
@@ -8861,8 +8861,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         153728  /* gradient of s3b0n2.beta */
 #define B_RUNNING_MEAN 157568  /* s3b0n2.running_mean [64] */
 #define B_RUNNING_VAR  157632  /* s3b0n2.running_var [64] */
-#define S_MEAN         23160384  /* saved for backward: mean (64) */
-#define S_INVSTD       23160448  /* saved for backward: invstd (64) */
+#define S_MEAN         21454400  /* saved for backward: mean (64) */
+#define S_INVSTD       21454464  /* saved for backward: invstd (64) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -9428,14 +9428,14 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define CKKG          32  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           23160512  /* output [32, 64, 7, 7] */
+#define OUT           21454528  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      75456  /* s3b0p.weight [64, 32, 1, 1] */
 #define G_WEIGHT      153792  /* gradient of s3b0p.weight */
-#define S_COL         23260864  /* saved for backward: col (50176) */
-#define S_DCOL        23311040  /* saved for backward: dcol (12544) */
-#define S_DOUT_T      23323584  /* saved for backward: dout_t (100352) */
-#define S_DWEIGHT_T   23423936  /* saved for backward: dweight_t (2048) */
+#define S_COL         21554880  /* saved for backward: col (50176) */
+#define S_DCOL        21605056  /* saved for backward: dcol (12544) */
+#define S_DOUT_T      21617600  /* saved for backward: dout_t (100352) */
+#define S_DWEIGHT_T   21717952  /* saved for backward: dweight_t (2048) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -9848,7 +9848,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              49  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            23425984  /* output [32, 64, 7, 7] */
+#define OUT            21720000  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        77504  /* s3b0pn.gamma [64] */
 #define G_GAMMA        155840  /* gradient of s3b0pn.gamma */
@@ -9856,8 +9856,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         155904  /* gradient of s3b0pn.beta */
 #define B_RUNNING_MEAN 157696  /* s3b0pn.running_mean [64] */
 #define B_RUNNING_VAR  157760  /* s3b0pn.running_var [64] */
-#define S_MEAN         23526336  /* saved for backward: mean (64) */
-#define S_INVSTD       23526400  /* saved for backward: invstd (64) */
+#define S_MEAN         21820352  /* saved for backward: mean (64) */
+#define S_INVSTD       21820416  /* saved for backward: invstd (64) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -10401,8 +10401,8 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0a_##name
 #define COUNT              100352  /* elements of each input and of the output */
-#define OUT                23526464  /* output [32, 64, 7, 7] */
-#define RELU_OUT           23626816  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT                21820480  /* output [32, 64, 7, 7] */
+#define RELU_OUT           21820480  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
@@ -10529,7 +10529,7 @@ void FN(backward_relu)(real *mem, const real *const *x, const real *dout, real *
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0r_##name
 #define COUNT         100352  /* elements */
-#define OUT           23626816  /* output [32, 64, 7, 7] */
+#define OUT           21820480  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -10593,7 +10593,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define OH            1  /* output height */
 #define OW            1  /* output width */
 #define COUNT_PAD     1  /* the divisor is H·W */
-#define OUT           23727168  /* output [32, 64, 1, 1] */
+#define OUT           21920832  /* output [32, 64, 1, 1] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* avgpool.c — average pooling as PyTorch's nn.AvgPool2d (and, with one H×W window, nn.AdaptiveAvgPool2d(1)):
  * KH×KW windows, steps SH and SW, zero padding PH and PW: x (N, C, H, W) → out (N, C, OH, OW).
@@ -10698,7 +10698,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define D             64  /* input features (flattened) */
 #define M             10  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           23729216  /* output [32, 10] */
+#define OUT           21922880  /* output [32, 10] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      77632  /* fc.weight [64, 10] */
 #define G_WEIGHT      155968  /* gradient of fc.weight */
@@ -10926,7 +10926,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N         32  /* batch */
 #define K         10  /* classes */
 #define SMOOTHING 0.0  /* label smoothing ε in [0, 1] */
-#define S_PROB    23729536  /* saved for backward: prob (320) */
+#define S_PROB    21923200  /* saved for backward: prob (320) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids, with optional
  * label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing=ε)): the target distribution is
  * q = (1 − ε)·onehot(y) + ε/K. Math (docs/spec.md, loss softmax): p = softmax(z) computed stably as
@@ -11136,49 +11136,49 @@ double fashion_resnet_forward(real *mem, const real *input, const void *target, 
 
 /* Layer-output gradients live in 3 slabs (see the memory plan: nngen check --dump plan); a gradient read by several layers is the sum of what each sends back. */
 void fashion_resnet_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
-    fashion_resnet_loss_backward(mem, mem + FASHION_RESNET_OUTPUT_OFFSET, target, mem + 23729856 /* dfc */);
-    fashion_resnet_fc_backward(mem, mem + FASHION_RESNET_POOL_OUTPUT, mem + 23729856 /* dfc */, mem + 24131264 /* dpool */, train);
-    fashion_resnet_pool_backward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, mem + 24131264 /* dpool */, mem + 23729856 /* ds3b0r */, train);
+    fashion_resnet_loss_backward(mem, mem + FASHION_RESNET_OUTPUT_OFFSET, target, mem + 21923520 /* dfc */);
+    fashion_resnet_fc_backward(mem, mem + FASHION_RESNET_POOL_OUTPUT, mem + 21923520 /* dfc */, mem + 22324928 /* dpool */, train);
+    fashion_resnet_pool_backward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, mem + 22324928 /* dpool */, mem + 21923520 /* ds3b0r */, train);
     /* s3b0r: by s3b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S3B0N2_OUTPUT, mem + FASHION_RESNET_S3B0PN_OUTPUT};
-        real *const dx[2] = {mem + 24532672 /* ds3b0n2 */, mem + 24131264 /* ds3b0pn */};
-        fashion_resnet_s3b0a_backward_relu(mem, x, mem + 23729856 /* ds3b0r */, dx, train);
+        real *const dx[2] = {mem + 22726336 /* ds3b0n2 */, mem + 22324928 /* ds3b0pn */};
+        fashion_resnet_s3b0a_backward_relu(mem, x, mem + 21923520 /* ds3b0r */, dx, train);
     }
-    fashion_resnet_s3b0pn_backward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, mem + 24131264 /* ds3b0pn */, mem + 23729856 /* ds3b0p */, train);
-    fashion_resnet_s3b0p_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 23729856 /* ds3b0p */, mem + 24131264 /* ds2b0r */, train);
-    fashion_resnet_s3b0n2_backward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, mem + 24532672 /* ds3b0n2 */, mem + 23729856 /* ds3b0c2 */, train);
-    fashion_resnet_s3b0c2_backward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, mem + 23729856 /* ds3b0c2 */, mem + 24532672 /* ds3b0r1 */, train);
+    fashion_resnet_s3b0pn_backward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, mem + 22324928 /* ds3b0pn */, mem + 21923520 /* ds3b0p */, train);
+    fashion_resnet_s3b0p_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 21923520 /* ds3b0p */, mem + 22324928 /* ds2b0r */, train);
+    fashion_resnet_s3b0n2_backward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, mem + 22726336 /* ds3b0n2 */, mem + 21923520 /* ds3b0c2 */, train);
+    fashion_resnet_s3b0c2_backward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, mem + 21923520 /* ds3b0c2 */, mem + 22726336 /* ds3b0r1 */, train);
     /* s3b0r1: by s3b0n1_backward_relu */
-    fashion_resnet_s3b0n1_backward_relu(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 24532672 /* ds3b0r1 */, mem + 23729856 /* ds3b0c1 */, train);
-    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 23729856 /* ds3b0c1 */, mem + 24131264 /* ds2b0r */, train);
+    fashion_resnet_s3b0n1_backward_relu(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 22726336 /* ds3b0r1 */, mem + 21923520 /* ds3b0c1 */, train);
+    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 21923520 /* ds3b0c1 */, mem + 22324928 /* ds2b0r */, train);
     /* s2b0r: by s2b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S2B0N2_OUTPUT, mem + FASHION_RESNET_S2B0PN_OUTPUT};
-        real *const dx[2] = {mem + 24532672 /* ds2b0n2 */, mem + 23729856 /* ds2b0pn */};
-        fashion_resnet_s2b0a_backward_relu(mem, x, mem + 24131264 /* ds2b0r */, dx, train);
+        real *const dx[2] = {mem + 22726336 /* ds2b0n2 */, mem + 21923520 /* ds2b0pn */};
+        fashion_resnet_s2b0a_backward_relu(mem, x, mem + 22324928 /* ds2b0r */, dx, train);
     }
-    fashion_resnet_s2b0pn_backward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, mem + 23729856 /* ds2b0pn */, mem + 24131264 /* ds2b0p */, train);
-    fashion_resnet_s2b0p_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 24131264 /* ds2b0p */, mem + 23729856 /* ds1b0r */, train);
-    fashion_resnet_s2b0n2_backward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, mem + 24532672 /* ds2b0n2 */, mem + 24131264 /* ds2b0c2 */, train);
-    fashion_resnet_s2b0c2_backward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, mem + 24131264 /* ds2b0c2 */, mem + 24532672 /* ds2b0r1 */, train);
+    fashion_resnet_s2b0pn_backward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, mem + 21923520 /* ds2b0pn */, mem + 22324928 /* ds2b0p */, train);
+    fashion_resnet_s2b0p_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 22324928 /* ds2b0p */, mem + 21923520 /* ds1b0r */, train);
+    fashion_resnet_s2b0n2_backward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, mem + 22726336 /* ds2b0n2 */, mem + 22324928 /* ds2b0c2 */, train);
+    fashion_resnet_s2b0c2_backward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, mem + 22324928 /* ds2b0c2 */, mem + 22726336 /* ds2b0r1 */, train);
     /* s2b0r1: by s2b0n1_backward_relu */
-    fashion_resnet_s2b0n1_backward_relu(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, mem + 24532672 /* ds2b0r1 */, mem + 24131264 /* ds2b0c1 */, train);
-    fashion_resnet_s2b0c1_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 24131264 /* ds2b0c1 */, mem + 23729856 /* ds1b0r */, train);
+    fashion_resnet_s2b0n1_backward_relu(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, mem + 22726336 /* ds2b0r1 */, mem + 22324928 /* ds2b0c1 */, train);
+    fashion_resnet_s2b0c1_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 22324928 /* ds2b0c1 */, mem + 21923520 /* ds1b0r */, train);
     /* s1b0r: by s1b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S1B0N2_OUTPUT, mem + FASHION_RESNET_STEM_R_OUTPUT};
-        real *const dx[2] = {mem + 24131264 /* ds1b0n2 */, mem + 24532672 /* dstem_r */};
-        fashion_resnet_s1b0a_backward_relu(mem, x, mem + 23729856 /* ds1b0r */, dx, train);
+        real *const dx[2] = {mem + 22324928 /* ds1b0n2 */, mem + 22726336 /* dstem_r */};
+        fashion_resnet_s1b0a_backward_relu(mem, x, mem + 21923520 /* ds1b0r */, dx, train);
     }
-    fashion_resnet_s1b0n2_backward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, mem + 24131264 /* ds1b0n2 */, mem + 23729856 /* ds1b0c2 */, train);
-    fashion_resnet_s1b0c2_backward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, mem + 23729856 /* ds1b0c2 */, mem + 24131264 /* ds1b0r1 */, train);
+    fashion_resnet_s1b0n2_backward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, mem + 22324928 /* ds1b0n2 */, mem + 21923520 /* ds1b0c2 */, train);
+    fashion_resnet_s1b0c2_backward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, mem + 21923520 /* ds1b0c2 */, mem + 22324928 /* ds1b0r1 */, train);
     /* s1b0r1: by s1b0n1_backward_relu */
-    fashion_resnet_s1b0n1_backward_relu(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 24131264 /* ds1b0r1 */, mem + 23729856 /* ds1b0c1 */, train);
-    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 23729856 /* ds1b0c1 */, mem + 24532672 /* dstem_r */, train);
+    fashion_resnet_s1b0n1_backward_relu(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 22324928 /* ds1b0r1 */, mem + 21923520 /* ds1b0c1 */, train);
+    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 21923520 /* ds1b0c1 */, mem + 22726336 /* dstem_r */, train);
     /* stem_r: by stem_bn_backward_relu */
-    fashion_resnet_stem_bn_backward_relu(mem, mem + FASHION_RESNET_STEM_OUTPUT, mem + 24532672 /* dstem_r */, mem + 23729856 /* dstem */, train);
-    fashion_resnet_stem_backward(mem, input, mem + 23729856 /* dstem */, grad_input, train);
+    fashion_resnet_stem_bn_backward_relu(mem, mem + FASHION_RESNET_STEM_OUTPUT, mem + 22726336 /* dstem_r */, mem + 21923520 /* dstem */, train);
+    fashion_resnet_stem_backward(mem, input, mem + 21923520 /* dstem */, grad_input, train);
 }
 
 double fashion_resnet_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {
@@ -11284,7 +11284,7 @@ const fashion_resnet_tensor fashion_resnet_state_tensors[FASHION_RESNET_STATE_TE
 #define FN(name) fashion_resnet_##name
 #define TENSORS          47  /* parameters and buffers */
 #define STATE_TENSORS    29  /* optimizer state arrays */
-#define MEM_SIZE         24934080  /* elements of mem */
+#define MEM_SIZE         23127744  /* elements of mem */
 #define DTYPE_NAME       "F32"  /* the model's element type in safetensors */
 #define INIT_TABLE       /* kind, FNV-1a of the name, offset, count, scale */ \
     {2, 0x52cd747f594d5ceaull, 0, 144, 0.4714045207910317}, /* stem.weight he */ \
@@ -11415,7 +11415,7 @@ const fashion_resnet_tensor fashion_resnet_state_tensors[FASHION_RESNET_STATE_TE
 #define PRE_PLANE        784  /* values of a sample per channel */
 #define PRE_SCALES       0.011108497f  /* per channel: 1/(max·std) — normalize mean=0.2860405969887955 std=0.35302424451492254 max=255 */
 #define PRE_SHIFTS       -0.8102577f  /* per channel: −mean/std */
-#define OUTPUT_OFFSET    23729216  /* the network output in mem */
+#define OUTPUT_OFFSET    21922880  /* the network output in mem */
 #define OUTPUT_SIZE      320  /* its elements */
 #define CLASSES          10  /* output values per sample */
 #define PROBABILITIES    1  /* 1: predict returns the softmax of the output (loss softmax) */

@@ -1660,8 +1660,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              1  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.8  /* running-statistics momentum */
-#define OUT            2304  /* output [4, 7] */
-#define RELU_OUT       2496  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            2432  /* output [4, 7] */
+#define RELU_OUT       2432  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        320  /* bn1.gamma [7] */
 #define G_GAMMA        896  /* gradient of bn1.gamma */
@@ -1669,8 +1669,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         960  /* gradient of bn1.beta */
 #define B_RUNNING_MEAN 1280  /* bn1.running_mean [7] */
 #define B_RUNNING_VAR  1344  /* bn1.running_var [7] */
-#define S_MEAN         2368  /* saved for backward: mean (7) */
-#define S_INVSTD       2432  /* saved for backward: invstd (7) */
+#define S_MEAN         2304  /* saved for backward: mean (7) */
+#define S_INVSTD       2368  /* saved for backward: invstd (7) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -2215,7 +2215,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) tiny_f64_relu1_##name
 #define COUNT         28  /* elements */
-#define OUT           2496  /* output [4, 7] */
+#define OUT           2432  /* output [4, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -2270,7 +2270,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define D             7  /* input features (flattened) */
 #define M             5  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           2560  /* output [4, 5] */
+#define OUT           2496  /* output [4, 5] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      448  /* fc2.weight [7, 5] */
 #define G_WEIGHT      1024  /* gradient of fc2.weight */
@@ -2498,7 +2498,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N         4  /* batch */
 #define K         5  /* classes */
 #define SMOOTHING 0.0  /* label smoothing ε in [0, 1] */
-#define S_PROB    2624  /* saved for backward: prob (20) */
+#define S_PROB    2560  /* saved for backward: prob (20) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids, with optional
  * label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing=ε)): the target distribution is
  * q = (1 − ε)·onehot(y) + ε/K. Math (docs/spec.md, loss softmax): p = softmax(z) computed stably as
@@ -2653,12 +2653,12 @@ double tiny_f64_forward(real *mem, const real *input, const void *target, int tr
 
 /* Layer-output gradients live in 2 slabs (see the memory plan: nngen check --dump plan); a gradient read by several layers is the sum of what each sends back. */
 void tiny_f64_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
-    tiny_f64_loss_backward(mem, mem + TINY_F64_OUTPUT_OFFSET, target, mem + 2688 /* dfc2 */);
-    tiny_f64_fc2_backward(mem, mem + TINY_F64_RELU1_OUTPUT, mem + 2688 /* dfc2 */, mem + 2752 /* drelu1 */, train);
+    tiny_f64_loss_backward(mem, mem + TINY_F64_OUTPUT_OFFSET, target, mem + 2624 /* dfc2 */);
+    tiny_f64_fc2_backward(mem, mem + TINY_F64_RELU1_OUTPUT, mem + 2624 /* dfc2 */, mem + 2688 /* drelu1 */, train);
     /* relu1: by bn1_backward_relu */
-    tiny_f64_bn1_backward_relu(mem, mem + TINY_F64_FC1_OUTPUT, mem + 2752 /* drelu1 */, mem + 2688 /* dfc1 */, train);
-    tiny_f64_fc1_backward(mem, mem + TINY_F64_BN0_OUTPUT, mem + 2688 /* dfc1 */, mem + 2752 /* dbn0 */, train);
-    tiny_f64_bn0_backward(mem, input, mem + 2752 /* dbn0 */, grad_input, train);
+    tiny_f64_bn1_backward_relu(mem, mem + TINY_F64_FC1_OUTPUT, mem + 2688 /* drelu1 */, mem + 2624 /* dfc1 */, train);
+    tiny_f64_fc1_backward(mem, mem + TINY_F64_BN0_OUTPUT, mem + 2624 /* dfc1 */, mem + 2688 /* dbn0 */, train);
+    tiny_f64_bn0_backward(mem, input, mem + 2688 /* dbn0 */, grad_input, train);
 }
 
 double tiny_f64_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {
@@ -2708,7 +2708,7 @@ const tiny_f64_tensor tiny_f64_state_tensors[TINY_F64_STATE_TENSOR_COUNT + 1] = 
 #define FN(name) tiny_f64_##name
 #define TENSORS          12  /* parameters and buffers */
 #define STATE_TENSORS    8  /* optimizer state arrays */
-#define MEM_SIZE         2880  /* elements of mem */
+#define MEM_SIZE         2816  /* elements of mem */
 #define DTYPE_NAME       "F64"  /* the model's element type in safetensors */
 #define INIT_TABLE       /* kind, FNV-1a of the name, offset, count, scale */ \
     {1, 0x4580da86c18fcc1cull, 0, 2, 0.0}, /* bn0.gamma ones */ \
@@ -2751,7 +2751,7 @@ const tiny_f64_tensor tiny_f64_state_tensors[TINY_F64_STATE_TENSOR_COUNT + 1] = 
 #define PRE_PLANE        9  /* values of a sample per channel */
 #define PRE_SCALES       0.003921569f  /* per channel: 1/(max·std) — normalize mean=0 std=1 max=255 */
 #define PRE_SHIFTS       -0.0f  /* per channel: −mean/std */
-#define OUTPUT_OFFSET    2560  /* the network output in mem */
+#define OUTPUT_OFFSET    2496  /* the network output in mem */
 #define OUTPUT_SIZE      20  /* its elements */
 #define CLASSES          5  /* output values per sample */
 #define PROBABILITIES    1  /* 1: predict returns the softmax of the output (loss softmax) */

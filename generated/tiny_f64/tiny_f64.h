@@ -35,8 +35,8 @@ extern "C" {
 #define TINY_F64_BATCH 4  /* samples per call */
 #define TINY_F64_INPUT_SIZE 72  /* elements of one input batch [4, 2, 3, 3] */
 #define TINY_F64_OUTPUT_SIZE 20  /* elements of the network output [4, 5] */
-#define TINY_F64_OUTPUT_OFFSET 2560  /* where the network output (the loss input) is in mem */
-#define TINY_F64_MEM_SIZE 2880  /* elements of mem */
+#define TINY_F64_OUTPUT_OFFSET 2496  /* where the network output (the loss input) is in mem */
+#define TINY_F64_MEM_SIZE 2816  /* elements of mem */
 #define TINY_F64_PARAMS_OFFSET 0  /* parameters region */
 #define TINY_F64_PARAMS_SIZE 576  /* parameters region size, alignment padding included */
 #define TINY_F64_GRADS_OFFSET 576  /* gradients region (parameter offset + PARAMS_SIZE) */
@@ -65,9 +65,9 @@ extern "C" {
 /* Layer outputs: offset into mem. */
 #define TINY_F64_BN0_OUTPUT 1984  /* bn0 output [4, 2, 3, 3] */
 #define TINY_F64_FC1_OUTPUT 2240  /* fc1 output [4, 7] */
-#define TINY_F64_BN1_OUTPUT 2304  /* bn1 output [4, 7] (not written by forward: tiny_f64_bn1_forward_relu writes relu1's) */
-#define TINY_F64_RELU1_OUTPUT 2496  /* relu1 output [4, 7] */
-#define TINY_F64_FC2_OUTPUT 2560  /* fc2 output [4, 5] */
+#define TINY_F64_BN1_OUTPUT 2432  /* bn1 output [4, 7] (relu1's block: tiny_f64_bn1_forward_relu writes relu1's output there, the layer's own forward its own) */
+#define TINY_F64_RELU1_OUTPUT 2432  /* relu1 output [4, 7] */
+#define TINY_F64_FC2_OUTPUT 2496  /* fc2 output [4, 5] */
 
 typedef struct {
     const char *name; /* "fc1.weight" */

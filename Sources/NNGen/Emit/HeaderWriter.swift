@@ -92,7 +92,7 @@ struct HeaderWriter {
         out += "\n/* Layer outputs: offset into mem. */\n"
         for (index, layer) in graph.layers.enumerated() {
             let unstored = plan.fusion(producer: index).map { fusion in
-                " (not written by forward: \(names.layer(layer.name))_forward_\(fusion.kind) writes \(graph.layers[fusion.activation].name)'s)"
+                " (\(graph.layers[fusion.activation].name)'s block: \(names.layer(layer.name))_forward_\(fusion.kind) writes \(graph.layers[fusion.activation].name)'s output there, the layer's own forward its own)"
             }
             define(layer.name + "_OUTPUT", plan.layers[index].output, "\(layer.name) output \(layer.output)" + (unstored ?? ""))
         }

@@ -4,8 +4,11 @@
 /// A layer whose template also applies the activation that alone reads its output.
 ///
 /// The network's forward calls `<producer>_forward_<kind>`, which writes the activation's output in the
-/// producer's last loop and does not store the producer's own (its slot keeps what it held: the layer's
-/// own forward, `LayerKernels`, still writes it); the activation's forward is not called. Backward calls
+/// producer's last loop and does not store the producer's own; the activation's forward is not called.
+/// The producer has no output block of its own in either plan: its output offset is the activation's,
+/// where the layer's own forward (`LayerKernels`) writes, and the activation's own kernels then run in
+/// place (relu can: its forward is elementwise, and its backward reads only the sign of its input, which
+/// its output has too — relu(v) > 0 exactly where v > 0). Backward calls
 /// `<producer>_backward_<kind>` with the activation output's gradient: it applies the activation's
 /// derivative while it reads that gradient (for relu the mask `relu output > 0`), so the producer output's
 /// gradient is never stored, and the activation's backward is not called. Both compute the same values in

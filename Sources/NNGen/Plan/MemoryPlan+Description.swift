@@ -16,7 +16,8 @@ extension MemoryPlan {
         row(activations.offset, activations.count, forwardOnly ? "activations (forward only, shared by liveness)" : "activations")
         for (index, layer) in graph.layers.enumerated() {
             let writer = fusion(activation: index).map { " (written by \(graph.layers[$0.producer].name)_forward_\($0.kind))" }
-            row(layers[index].output, layer.output.count, "  \(layer.name) output \(layer.output)" + (writer ?? ""))
+            let shared = fusion(producer: index).map { " (\(graph.layers[$0.activation].name)'s block; not stored by the network)" }
+            row(layers[index].output, layer.output.count, "  \(layer.name) output \(layer.output)" + (writer ?? shared ?? ""))
             for saved in layer.instance.saved where !(forwardOnly && saved.backwardOnly) {
                 row(layers[index].saved[saved.name] ?? 0, saved.count, "  \(layer.name) saved \(saved.name)")
             }

@@ -126,16 +126,21 @@ public struct MemoryPlan: Sendable {
         let optimizerState = MemoryRegion(offset: cursor.offset, count: slots * parameters.count)
         cursor.offset += optimizerState.count
         let activationStart = cursor.offset
+        // A fused producer's output is never stored by the network (its fused calls write the activation's
+        // output instead): it gets no block of its own but the activation's, where its own per-layer
+        // kernel writes (the activation then runs in place, elementwise, as in a forward-only build).
+        let fusions = ActivationFusion.find(in: graph)
         var layerSlots: [LayerSlots] = []
-        for layer in graph.layers {
-            let output = cursor.take(layer.output.count)
+        for (index, layer) in graph.layers.enumerated() {
+            let fused = fusions.contains { $0.producer == index }
+            let output = fused ? 0 : cursor.take(layer.output.count)
             var saved: [String: Int] = [:]
             for s in layer.instance.saved { saved[s.name] = cursor.take(s.count) }
             layerSlots.append(LayerSlots(output: output, saved: saved, gradient: 0, accumulate: []))
         }
+        for fusion in fusions { layerSlots[fusion.producer].output = layerSlots[fusion.activation].output }
         var lossSaved: [String: Int] = [:]
         for s in graph.loss.instance.saved { lossSaved[s.name] = cursor.take(s.count) }
-        let fusions = ActivationFusion.find(in: graph)
         let slabs = GradientSlabs.assign(graph, fusions: fusions)
         let gradientSlabs = slabs.sizes.map { MemoryRegion(offset: cursor.take($0), count: $0) }
         for index in layerSlots.indices {

@@ -59,9 +59,10 @@ extension CompiledModel {
     /// The network output of the last forward pass (the loss input), row-major.
     public var output: [Double] { load(at: plan.outputOffset, count: graph.outputShape.count) }
 
-    /// The output of one layer from the last forward pass. A batchnorm whose relu the network applies in
-    /// its own loops (`plan.fusion(producer:)`) does not store its output in a whole-network forward: read
-    /// the relu's then (the layer's own kernel, `LayerKernels.forward`, does store it).
+    /// The output of one layer from the last forward pass. A layer whose relu the network applies in its
+    /// own loops (`plan.fusion(producer:)`: a batchnorm or an add before a relu) shares the relu's block
+    /// and does not store its own output in a whole-network forward, so this reads the relu's output then
+    /// (the layer's own kernel, `LayerKernels.forward`, stores its output there).
     public func layerOutput(_ index: Int) -> [Double] {
         load(at: plan.layers[index].output, count: graph.layers[index].output.count)
     }
