@@ -21,6 +21,8 @@ import statistics
 import sys
 import time
 
+from nngen_rates import nngen_rates
+
 
 def configure(threads):
     """XLA_FLAGS before jax is imported: Eigen's thread pool off for 1 thread."""
@@ -120,7 +122,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="1 (pin the process with taskset -c 0) or 2")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--repeat-seconds", type=float, default=0.5)
-    parser.add_argument("--nngen", default="", help="nngen's median steps/s per backend@threads, e.g. 'cc@1=530'")
+    parser.add_argument("--nngen", default={}, type=nngen_rates,
+                        help="nngen's median steps/s per backend@threads, e.g. 'cc@1=530'")
     args = parser.parse_args()
     configure(args.threads)
     import jax
@@ -149,11 +152,7 @@ def main():
     line = (f"JAX {jax.__version__} jit, {args.workload}, {args.threads} thread{'s' if args.threads > 1 else ' '}: "
             f"{median:8.1f} steps/s (min–max {min(rates):.1f}–{max(rates):.1f}, {steps} steps per repeat); "
             f"construction to first step {first * 1000:.0f} ms")
-    nngen = {}
-    for item in filter(None, args.nngen.split(",")):
-        backend, _, value = item.partition("=")
-        nngen[backend] = float(value)
-    same = {b: value for b, value in nngen.items() if b.endswith(f"@{args.threads}")}
+    same = {b: value for b, value in args.nngen.items() if b.endswith(f"@{args.threads}")}
     if same:
         line += "; nngen/JAX: " + ", ".join(f"{b} {value / median:.2f}×" for b, value in same.items())
     print(line)

@@ -19,6 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from nngen_rates import nngen_rates
+
 
 def w1():
     """[128, 784] → affine 512 → bn → ReLU → affine 256 → bn → ReLU → affine 10."""
@@ -82,13 +84,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--repeat-seconds", type=float, default=0.5)
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    parser.add_argument("--nngen", default="",
+    parser.add_argument("--nngen", default={}, type=nngen_rates,
                         help="nngen's median steps/s per backend and thread count, e.g. 'tcc@1=1.5,cc@1=530,cc@2=924'")
     args = parser.parse_args()
-    nngen = {}
-    for item in filter(None, args.nngen.split(",")):
-        backend, _, value = item.partition("=")
-        nngen[backend] = float(value)
+    nngen = args.nngen
     print(f"PyTorch {torch.__version__} eager, {args.workload}, {args.repeats} repeats")
     for threads in [int(t) for t in args.threads.split(",")]:
         median, low, high, steps, first = measure(args.workload, threads, args.repeats, args.repeat_seconds)
