@@ -22,40 +22,62 @@ static uint64_t FN(mix)(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-/* Forward. Train mode, with key = mix(rng ⊕ SALT):
+/* What the ranges below read and write, besides the layer's constants. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+    uint64_t key;
+} FN(arguments);
+
+/* Forward of elements [lo, hi). Train mode, with key = mix(rng ⊕ SALT):
  *   u_i = (mix(key + (i + 1)·0x9E3779B97F4A7C15) >> 11)·2⁻⁵³
  *         (the i-th output of splitmix64 seeded with key: 53 random bits, uniform in [0, 1))
  *   mask_i = u_i < KEEP,   out_i = x_i·mask_i/KEEP
  * The mask is saved for backward, which has no rng argument. Test mode: out = x (the mask is left as is). */
-void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    real *out = mem + OUT;
-    real *mask = mem + S_MASK;
-    if (!train) {
-        for (int i = 0; i < COUNT; i++) out[i] = x[i];
-        return;
-    }
-    const uint64_t key = FN(mix)(rng ^ SALT);
+static void FN(forward_range)(void *context, long lo, long hi) {
+    const FN(arguments) *t = context;
+    real *out = t->mem + OUT;
+    real *mask = t->mem + S_MASK;
     const real scale = (real)(1.0 / KEEP);
-    for (int i = 0; i < COUNT; i++) {
-        const uint64_t bits = FN(mix)(key + ((uint64_t)i + 1) * 0x9E3779B97F4A7C15ULL);
+    for (long i = lo; i < hi; i++) {
+        const uint64_t bits = FN(mix)(t->key + ((uint64_t)i + 1) * 0x9E3779B97F4A7C15ULL);
         const double u = (double)(bits >> 11) * (1.0 / 9007199254740992.0); /* 2^53 */
         const int kept = u < KEEP;
         mask[i] = (real)kept;
-        out[i] = kept ? x[i] * scale : 0;
+        out[i] = kept ? t->x[i] * scale : 0;
     }
 }
 
+/* Forward: every element, in ranges on the pool's threads when worth it (nngen_ranges in nngen.h: u_i
+ * depends on i alone, so the split changes no bit). */
+void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
+    if (!train) {
+        real *out = mem + OUT;
+        for (int i = 0; i < COUNT; i++) out[i] = x[i];
+        return;
+    }
+    FN(arguments) t = {mem, x, NULL, NULL, FN(mix)(rng ^ SALT)};
+    nngen_ranges(COUNT, 4, FN(forward_range), &t);
+}
+
 #if NNGEN_BACKWARD
-/* Backward: train mode dx_i = dout_i·mask_i/KEEP with the saved mask; test mode dx = dout. */
+/* Backward of elements [lo, hi), train mode: dx_i = dout_i·mask_i/KEEP with the saved mask. */
+static void FN(backward_range)(void *context, long lo, long hi) {
+    const FN(arguments) *t = context;
+    const real *mask = t->mem + S_MASK;
+    const real scale = (real)(1.0 / KEEP);
+    for (long i = lo; i < hi; i++) NNGEN_DX(t->dx[i], mask[i] != 0 ? t->dout[i] * scale : 0);
+}
+
+/* Backward: train mode as above, in ranges as forward; test mode dx = dout. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    const real *mask = mem + S_MASK;
-    (void)x;
     if (!dx) return;
     if (!train) {
         for (int i = 0; i < COUNT; i++) NNGEN_DX(dx[i], dout[i]);
         return;
     }
-    const real scale = (real)(1.0 / KEEP);
-    for (int i = 0; i < COUNT; i++) NNGEN_DX(dx[i], mask[i] != 0 ? dout[i] * scale : 0);
+    FN(arguments) t = {mem, x, dout, dx, 0};
+    nngen_ranges(COUNT, 1, FN(backward_range), &t);
 }
 #endif /* NNGEN_BACKWARD */

@@ -218,10 +218,12 @@ private let graphAndGeometryCases: [KernelCase] = [
             optimizer sgd lr=0.01 momentum=0.9
             """, dtypes: DType.allCases),
     KernelCase(
-        name: "wide_pool_norm",  // 512 planes of 32 × 32: average pooling's planes, groupnorm's groups and channels on the pool
+        // 512 planes of 32 × 32: average pooling's planes, groupnorm's groups and channels, dropout's elements on the pool
+        name: "wide_pool_norm",
         body: """
             [16, 32, 32, 32]
             groupnorm gn groups=4
+            dropout d keep=0.7
             avgpool p1 size=3 stride=1 pad=1
             avgpool p2 size=2 count_pad=false
             groupnorm gn2 groups=32
