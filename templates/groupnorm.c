@@ -27,19 +27,12 @@
 #define GROUP(t, n, g) ((t) + ((n)*C + (g)*CPG) * S)
 #define M              (CPG * S)
 
-/* What the ranges below read and write. */
-typedef struct {
-    real *mem;
-    const real *x, *dout;
-    real *dx;
-} FN(arguments);
-
 /* Forward of units [lo, hi) (unit n·G + g: sample n, group g), the same in both modes:
  *   μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²   (biased, over the group's M values)
  *   out = γ_c·(x − μ)/sqrt(σ² + ε) + β_c     (c the channel of the value)
  * Saves μ and 1/sqrt(σ² + ε) per (n, g) for backward. */
 static void FN(forward_groups)(void *context, long lo, long hi) {
-    const FN(arguments) *t = context;
+    const nngen_norm_call *t = context;
     real *out = t->mem + OUT;
     const real *gamma = t->mem + P_GAMMA;
     const real *beta = t->mem + P_BETA;
@@ -49,15 +42,8 @@ static void FN(forward_groups)(void *context, long lo, long hi) {
         const int n = (int)(unit / G), g = (int)(unit % G);
         const real *xs = GROUP(t->x, n, g);
         real *o = GROUP(out, n, g);
-        double sum = 0;
-        for (int j = 0; j < M; j++) sum += xs[j];
-        const double mean = sum / M;
-        double sq = 0;
-        for (int j = 0; j < M; j++) {
-            const double centered = xs[j] - mean;
-            sq += centered * centered;
-        }
-        const double invstd = 1 / sqrt(sq / M + EPS);
+        double mean, invstd;
+        nngen_moments(xs, M, EPS, &mean, &invstd);
         saved_mean[unit] = (real)mean;
         saved_invstd[unit] = (real)invstd;
         for (int j = 0; j < M; j++) {
@@ -70,7 +56,7 @@ static void FN(forward_groups)(void *context, long lo, long hi) {
 /* Forward: every (sample, group), ranges of them on the pool's threads when worth it (nngen_ranges in
  * nngen.h; each is computed on its own, so the split changes no bit). */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    FN(arguments) t = {mem, x, NULL, NULL};
+    nngen_norm_call t = {mem, x, NULL, NULL};
     (void)train;
     (void)rng;
     nngen_ranges(N * G, 4 * M, FN(forward_groups), &t);
@@ -82,7 +68,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
  *   dx = (invstd / M)·(M·dx̂ − Σ_group dx̂ − x̂·Σ_group dx̂·x̂)     (sums over the M values of (n, g))
  * dβ and dγ of channels [lo, hi), each summed over n, then h and w, in order: */
 static void FN(parameter_channels)(void *context, long lo, long hi) {
-    const FN(arguments) *t = context;
+    const nngen_norm_call *t = context;
     const real *x = t->x, *dout = t->dout;
     const real *saved_mean = t->mem + S_MEAN;
     const real *saved_invstd = t->mem + S_INVSTD;
@@ -104,7 +90,7 @@ static void FN(parameter_channels)(void *context, long lo, long hi) {
 
 /* dx of units [lo, hi) (as forward's) */
 static void FN(input_groups)(void *context, long lo, long hi) {
-    const FN(arguments) *t = context;
+    const nngen_norm_call *t = context;
     const real *gamma = t->mem + P_GAMMA;
     const real *saved_mean = t->mem + S_MEAN;
     const real *saved_invstd = t->mem + S_INVSTD;
@@ -131,7 +117,7 @@ static void FN(input_groups)(void *context, long lo, long hi) {
 /* Backward: dγ and dβ by ranges of channels, then dx by ranges of (sample, group), on the pool's threads
  * when worth it. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    FN(arguments) t = {mem, x, dout, dx};
+    nngen_norm_call t = {mem, x, dout, dx};
     (void)train;
     nngen_ranges(C, 4 * N * S, FN(parameter_channels), &t);
     if (dx) nngen_ranges(N * G, 6 * M, FN(input_groups), &t);

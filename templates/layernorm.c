@@ -18,19 +18,12 @@
 #define S_INVSTD      384
 #endif
 
-/* What a range of samples (or of features) needs. */
-typedef struct {
-    real *mem;
-    const real *x, *dout;
-    real *dx;
-} FN(arguments);
-
 /* Forward of samples [lo, hi), the same in both modes (no running statistics), per sample n:
  *   μ_n = (1/D) Σ_d x[n][d],   σ²_n = (1/D) Σ_d (x[n][d] − μ_n)²   (biased)
  *   out[n][d] = γ_d·(x[n][d] − μ_n)/sqrt(σ²_n + ε) + β_d
  * Saves μ_n and 1/sqrt(σ²_n + ε) for backward. */
 static void FN(forward_samples)(void *context, long lo, long hi) {
-    const FN(arguments) *t = context;
+    const nngen_norm_call *t = context;
     real *out = t->mem + OUT;
     const real *gamma = t->mem + P_GAMMA;
     const real *beta = t->mem + P_BETA;
@@ -39,15 +32,8 @@ static void FN(forward_samples)(void *context, long lo, long hi) {
     for (long n = lo; n < hi; n++) {
         const real *xs = t->x + n * D;
         real *o = out + n * D;
-        double sum = 0;
-        for (int d = 0; d < D; d++) sum += xs[d];
-        const double mean = sum / D;
-        double sq = 0;
-        for (int d = 0; d < D; d++) {
-            const double centered = xs[d] - mean;
-            sq += centered * centered;
-        }
-        const double invstd = 1 / sqrt(sq / D + EPS);
+        double mean, invstd;
+        nngen_moments(xs, D, EPS, &mean, &invstd);
         saved_mean[n] = (real)mean;
         saved_invstd[n] = (real)invstd;
         for (int d = 0; d < D; d++) o[d] = (real)(gamma[d] * ((xs[d] - mean) * invstd) + beta[d]);
@@ -57,7 +43,7 @@ static void FN(forward_samples)(void *context, long lo, long hi) {
 /* Forward: every sample, ranges of samples on the pool's threads when worth it (nngen_ranges in nngen.h;
  * each sample is computed on its own, so the split changes no bit). */
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
-    FN(arguments) t = {mem, x, NULL, NULL};
+    nngen_norm_call t = {mem, x, NULL, NULL};
     (void)train;
     (void)rng;
     nngen_ranges(N, 4 * D, FN(forward_samples), &t);
@@ -69,7 +55,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
  *   dx[n][d] = (invstd_n / D)·(D·dx̂[n][d] − Σ_d' dx̂[n][d'] − x̂[n][d]·Σ_d' dx̂[n][d']·x̂[n][d'])
  * (1/D, not 1/N: the statistics are per sample.) dβ and dγ of features [lo, hi), each summed over n in order: */
 static void FN(parameter_features)(void *context, long lo, long hi) {
-    const FN(arguments) *t = context;
+    const nngen_norm_call *t = context;
     real *dgamma = t->mem + G_GAMMA;
     real *dbeta = t->mem + G_BETA;
     const real *saved_mean = t->mem + S_MEAN;
@@ -88,7 +74,7 @@ static void FN(parameter_features)(void *context, long lo, long hi) {
 
 /* dx of samples [lo, hi). */
 static void FN(input_samples)(void *context, long lo, long hi) {
-    const FN(arguments) *t = context;
+    const nngen_norm_call *t = context;
     const real *gamma = t->mem + P_GAMMA;
     const real *saved_mean = t->mem + S_MEAN;
     const real *saved_invstd = t->mem + S_INVSTD;
@@ -113,7 +99,7 @@ static void FN(input_samples)(void *context, long lo, long hi) {
 
 /* Backward: dβ and dγ by ranges of features, then dx by ranges of samples (on the pool when worth it). */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
-    FN(arguments) t = {mem, x, dout, dx};
+    nngen_norm_call t = {mem, x, dout, dx};
     (void)train;
     nngen_ranges(D, 4 * N, FN(parameter_features), &t);
     if (dx) nngen_ranges(N, 6 * D, FN(input_samples), &t);

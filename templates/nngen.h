@@ -802,6 +802,34 @@ typedef struct {
     real *dx;
 } nngen_unary;
 
+/* A helper only some models' layers call (clang warns of an unused static function otherwise; GCC, Clang
+ * and tcc all read the attribute). */
+#define NNGEN_MAYBE_UNUSED __attribute__((unused))
+
+/* What the ranges of a normalization layer (layernorm, groupnorm) read and write: its block of memory
+ * (parameters, saved statistics, output), x, and backward dout and dx. */
+typedef struct {
+    real *mem;
+    const real *x, *dout;
+    real *dx;
+} nngen_norm_call;
+
+/* The mean of the `count` values at x and 1/sqrt(σ² + eps) for their biased variance
+ * σ² = (1/count) Σ (x − mean)², each sum in double, in order: a normalization layer's statistics. */
+NNGEN_MAYBE_UNUSED static inline void nngen_moments(const real *x, long count, double eps, double *mean,
+                                                    double *invstd) {
+    double sum = 0;
+    for (long i = 0; i < count; i++) sum += x[i];
+    const double m = sum / count;
+    double sq = 0;
+    for (long i = 0; i < count; i++) {
+        const double centered = x[i] - m;
+        sq += centered * centered;
+    }
+    *mean = m;
+    *invstd = 1 / sqrt(sq / count + eps);
+}
+
 /* ---------------------------------------------------------------------------------------------------
  * Optimizer updates. Every element of the parameter tensors (offset, size pairs) is updated from its own
  * gradient and state alone, so the elements can be cut into pieces that run on any thread, in any order,
