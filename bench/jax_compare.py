@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 
-from nngen_rates import nngen_rates
+from nngen_rates import nngen_rates, thread_count
 
 
 def configure(threads):
@@ -119,7 +119,8 @@ def build(name, jax, jnp):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("workload", choices=["w1", "w2"])
-    parser.add_argument("--threads", type=int, default=1, help="1 (pin the process with taskset -c 0) or 2")
+    parser.add_argument("--threads", type=thread_count, default=1,
+                        help="threads, e.g. 1 (pin the process with taskset -c 0) or 2")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--repeat-seconds", type=float, default=0.5)
     parser.add_argument("--nngen", default={}, type=nngen_rates,

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nngen_rates import nngen_rates
+from nngen_rates import nngen_rates, thread_counts
 
 
 def w1():
@@ -83,13 +83,13 @@ def main():
     parser.add_argument("workload", choices=sorted(WORKLOADS))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--repeat-seconds", type=float, default=0.5)
-    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    parser.add_argument("--threads", default=[1, 2], type=thread_counts, help="comma-separated thread counts")
     parser.add_argument("--nngen", default={}, type=nngen_rates,
                         help="nngen's median steps/s per backend and thread count, e.g. 'tcc@1=1.5,cc@1=530,cc@2=924'")
     args = parser.parse_args()
     nngen = args.nngen
     print(f"PyTorch {torch.__version__} eager, {args.workload}, {args.repeats} repeats")
-    for threads in [int(t) for t in args.threads.split(",")]:
+    for threads in args.threads:
         median, low, high, steps, first = measure(args.workload, threads, args.repeats, args.repeat_seconds)
         line = (f"  {threads} thread{'s' if threads > 1 else ' '}: {median:8.1f} steps/s (min–max {low:.1f}–{high:.1f}, "
                 f"{steps} steps per repeat); construction to first step {first * 1000:.0f} ms")
