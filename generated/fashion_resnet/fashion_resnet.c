@@ -802,7 +802,7 @@ static inline void nngen_ranges(long count, double cost, void (*range)(void *con
 #endif
 
 /* What the ranges of a one-input layer without parameters read and write (elementwise activations, max
- * pooling's planes): out and x forward; dx, dout and x or out backward. */
+ * and average pooling's planes): out and x forward; dx, dout and x or out backward. */
 typedef struct {
     real *out;
     const real *x, *dout;
