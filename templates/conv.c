@@ -85,8 +85,7 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -113,8 +112,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -194,19 +192,15 @@ static void FN(forward_task)(void *context, int n) {
                 nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
                                    t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
                                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        for (int f = 0; f < F; f++)
-            for (int i = 0; i < rows; i++) out[f * OHW + p0 + i] = block[i * F + f];
+        nngen_transpose(out + p0, OHW, block, F, rows, F);
     }
 }
 
 #if NNGEN_BACKWARD
-/* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
+/* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
-    const real *g = t->dout + (long)n * F * OHW;
-    real *gt = t->mem + S_DOUT_T + (long)n * OHW * F;
-    for (int p = 0; p < OHW; p++)
-        for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
+    nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
 /* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr

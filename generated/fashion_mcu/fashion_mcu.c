@@ -65,6 +65,15 @@ int strcmp(const char *, const char *);
 #define NNGEN_FAST 0
 #endif
 
+/* NNGEN_UNROLL before a loop of a compile-time trip count asks GCC and Clang to unroll it completely, so
+ * that what depends on its index becomes constant inside (conv's im2col: each kernel column's valid output
+ * range, and with it the copy loops' bounds). Other compilers ignore it. */
+#if NNGEN_FAST
+#define NNGEN_UNROLL _Pragma("GCC unroll 16")
+#else
+#define NNGEN_UNROLL
+#endif
+
 /* Where C(i, j) of a GEMM starts before the first product (nngen_gemm_task_ex, nngen_host_gemm):
  *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
  *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
@@ -581,6 +590,27 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
         for (int k = 0; k < kc; k++)
             for (int j = width; j < stride; j++) pack[k * stride + j] = 0;
     }
+}
+
+/* dst = srcᵀ: dst[j·ld_dst + i] = src[i·ld_src + j] for i < rows, j < cols (conv's outᵀ blocks and dout).
+ * Floats go through 8 × 8 blocks transposed in registers (nngen_pack_8x8) where the ISA has them; the
+ * edges, and doubles, element by element. A copy: the same values whichever way. */
+NNGEN_INLINE void nngen_transpose(real *dst, const long ld_dst, const real *src, const long ld_src,
+                                  const int rows, const int cols) {
+    int i0 = 0;
+#if NNGEN_PACK_8X8
+    if (sizeof(real) == 4)
+        for (; i0 + 8 <= rows; i0 += 8) {
+            int j = 0;
+            for (; j + 8 <= cols; j += 8)
+                nngen_pack_8x8((float *)dst + j * ld_dst + i0, ld_dst, (const float *)src + i0 * ld_src + j,
+                               ld_src);
+            for (; j < cols; j++)
+                for (int i = i0; i < i0 + 8; i++) dst[j * ld_dst + i] = src[i * ld_src + j];
+        }
+#endif
+    for (int j = 0; j < cols; j++)
+        for (int i = i0; i < rows; i++) dst[j * ld_dst + i] = src[i * ld_src + j];
 }
 
 #if NNGEN_TILE_4X3

@@ -65,6 +65,15 @@ int strcmp(const char *, const char *);
 #define NNGEN_FAST 0
 #endif
 
+/* NNGEN_UNROLL before a loop of a compile-time trip count asks GCC and Clang to unroll it completely, so
+ * that what depends on its index becomes constant inside (conv's im2col: each kernel column's valid output
+ * range, and with it the copy loops' bounds). Other compilers ignore it. */
+#if NNGEN_FAST
+#define NNGEN_UNROLL _Pragma("GCC unroll 16")
+#else
+#define NNGEN_UNROLL
+#endif
+
 /* Where C(i, j) of a GEMM starts before the first product (nngen_gemm_task_ex, nngen_host_gemm):
  *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
  *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
@@ -583,6 +592,27 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
     }
 }
 
+/* dst = srcᵀ: dst[j·ld_dst + i] = src[i·ld_src + j] for i < rows, j < cols (conv's outᵀ blocks and dout).
+ * Floats go through 8 × 8 blocks transposed in registers (nngen_pack_8x8) where the ISA has them; the
+ * edges, and doubles, element by element. A copy: the same values whichever way. */
+NNGEN_INLINE void nngen_transpose(real *dst, const long ld_dst, const real *src, const long ld_src,
+                                  const int rows, const int cols) {
+    int i0 = 0;
+#if NNGEN_PACK_8X8
+    if (sizeof(real) == 4)
+        for (; i0 + 8 <= rows; i0 += 8) {
+            int j = 0;
+            for (; j + 8 <= cols; j += 8)
+                nngen_pack_8x8((float *)dst + j * ld_dst + i0, ld_dst, (const float *)src + i0 * ld_src + j,
+                               ld_src);
+            for (; j < cols; j++)
+                for (int i = i0; i < i0 + 8; i++) dst[j * ld_dst + i] = src[i * ld_src + j];
+        }
+#endif
+    for (int j = 0; j < cols; j++)
+        for (int i = i0; i < rows; i++) dst[j * ld_dst + i] = src[i * ld_src + j];
+}
+
 #if NNGEN_TILE_4X3
 /* The k loop of a full 4-row, 3-vector tile (see NNGEN_TILE_4X3): acc[r][v] += A(r, k)·B(k, v) for k = 0
  * .. kc − 1, in order, with the twelve accumulators in named variables so that they stay in registers
@@ -978,8 +1008,7 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -1006,8 +1035,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -1087,19 +1115,15 @@ static void FN(forward_task)(void *context, int n) {
                 nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
                                    t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
                                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        for (int f = 0; f < F; f++)
-            for (int i = 0; i < rows; i++) out[f * OHW + p0 + i] = block[i * F + f];
+        nngen_transpose(out + p0, OHW, block, F, rows, F);
     }
 }
 
 #if NNGEN_BACKWARD
-/* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
+/* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
-    const real *g = t->dout + (long)n * F * OHW;
-    real *gt = t->mem + S_DOUT_T + (long)n * OHW * F;
-    for (int p = 0; p < OHW; p++)
-        for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
+    nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
 /* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
@@ -2027,8 +2051,7 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -2055,8 +2078,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -2136,19 +2158,15 @@ static void FN(forward_task)(void *context, int n) {
                 nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
                                    t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
                                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        for (int f = 0; f < F; f++)
-            for (int i = 0; i < rows; i++) out[f * OHW + p0 + i] = block[i * F + f];
+        nngen_transpose(out + p0, OHW, block, F, rows, F);
     }
 }
 
 #if NNGEN_BACKWARD
-/* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
+/* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
-    const real *g = t->dout + (long)n * F * OHW;
-    real *gt = t->mem + S_DOUT_T + (long)n * OHW * F;
-    for (int p = 0; p < OHW; p++)
-        for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
+    nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
 /* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
@@ -3076,8 +3094,7 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -3104,8 +3121,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -3185,19 +3201,15 @@ static void FN(forward_task)(void *context, int n) {
                 nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
                                    t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
                                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        for (int f = 0; f < F; f++)
-            for (int i = 0; i < rows; i++) out[f * OHW + p0 + i] = block[i * F + f];
+        nngen_transpose(out + p0, OHW, block, F, rows, F);
     }
 }
 
 #if NNGEN_BACKWARD
-/* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
+/* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
-    const real *g = t->dout + (long)n * F * OHW;
-    real *gt = t->mem + S_DOUT_T + (long)n * OHW * F;
-    for (int p = 0; p < OHW; p++)
-        for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
+    nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
 /* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
@@ -4251,8 +4263,7 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -4279,8 +4290,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -4360,19 +4370,15 @@ static void FN(forward_task)(void *context, int n) {
                 nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
                                    t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
                                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        for (int f = 0; f < F; f++)
-            for (int i = 0; i < rows; i++) out[f * OHW + p0 + i] = block[i * F + f];
+        nngen_transpose(out + p0, OHW, block, F, rows, F);
     }
 }
 
 #if NNGEN_BACKWARD
-/* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
+/* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
-    const real *g = t->dout + (long)n * F * OHW;
-    real *gt = t->mem + S_DOUT_T + (long)n * OHW * F;
-    for (int p = 0; p < OHW; p++)
-        for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
+    nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
 /* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
@@ -5300,8 +5306,7 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -5328,8 +5333,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -5409,19 +5413,15 @@ static void FN(forward_task)(void *context, int n) {
                 nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
                                    t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
                                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        for (int f = 0; f < F; f++)
-            for (int i = 0; i < rows; i++) out[f * OHW + p0 + i] = block[i * F + f];
+        nngen_transpose(out + p0, OHW, block, F, rows, F);
     }
 }
 
 #if NNGEN_BACKWARD
-/* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
+/* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
-    const real *g = t->dout + (long)n * F * OHW;
-    real *gt = t->mem + S_DOUT_T + (long)n * OHW * F;
-    for (int p = 0; p < OHW; p++)
-        for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
+    nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
 /* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
@@ -6295,8 +6295,7 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -6323,8 +6322,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -6404,19 +6402,15 @@ static void FN(forward_task)(void *context, int n) {
                 nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
                                    t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
                                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        for (int f = 0; f < F; f++)
-            for (int i = 0; i < rows; i++) out[f * OHW + p0 + i] = block[i * F + f];
+        nngen_transpose(out + p0, OHW, block, F, rows, F);
     }
 }
 
 #if NNGEN_BACKWARD
-/* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
+/* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
-    const real *g = t->dout + (long)n * F * OHW;
-    real *gt = t->mem + S_DOUT_T + (long)n * OHW * F;
-    for (int p = 0; p < OHW; p++)
-        for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
+    nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
 /* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
@@ -7470,8 +7464,7 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -7498,8 +7491,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -7579,19 +7571,15 @@ static void FN(forward_task)(void *context, int n) {
                 nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
                                    t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
                                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        for (int f = 0; f < F; f++)
-            for (int i = 0; i < rows; i++) out[f * OHW + p0 + i] = block[i * F + f];
+        nngen_transpose(out + p0, OHW, block, F, rows, F);
     }
 }
 
 #if NNGEN_BACKWARD
-/* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
+/* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
-    const real *g = t->dout + (long)n * F * OHW;
-    real *gt = t->mem + S_DOUT_T + (long)n * OHW * F;
-    for (int p = 0; p < OHW; p++)
-        for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
+    nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
 /* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
@@ -8519,8 +8507,7 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -8547,8 +8534,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -8628,19 +8614,15 @@ static void FN(forward_task)(void *context, int n) {
                 nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
                                    t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
                                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        for (int f = 0; f < F; f++)
-            for (int i = 0; i < rows; i++) out[f * OHW + p0 + i] = block[i * F + f];
+        nngen_transpose(out + p0, OHW, block, F, rows, F);
     }
 }
 
 #if NNGEN_BACKWARD
-/* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
+/* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
-    const real *g = t->dout + (long)n * F * OHW;
-    real *gt = t->mem + S_DOUT_T + (long)n * OHW * F;
-    for (int p = 0; p < OHW; p++)
-        for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
+    nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
 /* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
@@ -9514,8 +9496,7 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -9542,8 +9523,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -9623,19 +9603,15 @@ static void FN(forward_task)(void *context, int n) {
                 nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
                                    t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
                                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        for (int f = 0; f < F; f++)
-            for (int i = 0; i < rows; i++) out[f * OHW + p0 + i] = block[i * F + f];
+        nngen_transpose(out + p0, OHW, block, F, rows, F);
     }
 }
 
 #if NNGEN_BACKWARD
-/* doutᵀ[n][p][f] = dout[n][f][p] (written in order; GCC turns the reads into vector gathers). */
+/* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
-    const real *g = t->dout + (long)n * F * OHW;
-    real *gt = t->mem + S_DOUT_T + (long)n * OHW * F;
-    for (int p = 0; p < OHW; p++)
-        for (int f = 0; f < F; f++) gt[p * F + f] = g[f * OHW + p];
+    nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
 /* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
