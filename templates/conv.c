@@ -98,7 +98,14 @@ static void FN(im2col)(const real *xs, real *col) {
                     }
                     const real *xrow = xs + (c * IH + iy) * IW;
                     for (int ox = 0; ox < lo; ox++) r[ox] = 0;
-                    for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE_W - PAD_W + kx * DIL_W];
+#if NNGEN_FAST && NNGEN_STRIDE2
+                    if (STRIDE_W == 2) /* every second element, a vector at a time */
+                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
+                            nngen_gather2(r + ox, xrow + ox * 2 - PAD_W + kx * DIL_W,
+                                          hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
+                    else
+#endif
+                        for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE_W - PAD_W + kx * DIL_W];
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
@@ -121,7 +128,14 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
-                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
+#if NNGEN_FAST && NNGEN_STRIDE2
+                    if (STRIDE_W == 2)
+                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
+                            nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
+                                               hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
+                    else
+#endif
+                        for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
 }

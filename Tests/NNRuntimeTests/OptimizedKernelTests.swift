@@ -77,8 +77,9 @@ private let affineCases: [KernelCase] = [
 
 /// Networks of conv layers (GEMMs per sample over im2col matrices, dW and db summed over the batch, dx by
 /// groups of samples, spatial batchnorm by channels): strides 1 and 2, pads 0 and 1, kernels 1×1, 3×3 and
-/// 3×2, channel and filter counts that are no multiple of a vector, batches of 1, 2 and 3, and the input
-/// gradient of the first conv (the training step skips it; `exercise` asks for it).
+/// 3×2, channel and filter counts that are no multiple of a vector, batches of 1, 2 and 3, stride-2 rows
+/// shorter and longer than a vector, and the input gradient of the first conv (the training step skips it;
+/// `exercise` asks for it).
 private let convCases: [KernelCase] = [
     KernelCase(
         name: "conv_batch3",
@@ -133,6 +134,17 @@ private let convCases: [KernelCase] = [
             loss softmax
             optimizer sgd lr=0.05 momentum=0.9
             """, dtypes: [.float32]),
+    KernelCase(
+        name: "conv_wide_stride2",  // stride-2 rows longer than a vector (35 and 18 outputs): im2col/col2im by vectors
+        body: """
+            [2, 3, 9, 70]
+            conv c1 filters=4 size=3 stride=2 pad=1
+            relu
+            conv c2 filters=5 size=3 stride=2 pad=2 dilation=2
+            affine fc out=3
+            loss softmax
+            optimizer sgd lr=0.1 momentum=0.9
+            """, dtypes: DType.allCases),
 ]
 
 /// Grouped (and depthwise), dilated and bias-free convolutions, non-square strides and pads, PyTorch's floor,

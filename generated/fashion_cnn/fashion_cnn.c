@@ -613,6 +613,63 @@ NNGEN_INLINE void nngen_transpose(real *dst, const long ld_dst, const real *src,
         for (int i = i0; i < rows; i++) dst[j * ld_dst + i] = src[i * ld_src + j];
 }
 
+#if defined(__AVX512F__)
+#define NNGEN_STRIDE2 1
+/* Every second element, for conv's rows with a stride of 2 (element by element, each of them a load and a
+ * store, such rows cost im2col and col2im most of their time). x's elements 0, 2, ..., 2·(n − 1) with
+ * n ≤ NNGEN_LANES lie in two vectors: masked loads read exactly the elements 0 .. 2n − 2 (the masked-off
+ * lanes are neither read nor able to fault), a permutation picks the even lanes, a masked store writes n.
+ *   nngen_gather2:      r[i] = x[2i]          for i < n
+ *   nngen_scatter_add2: x[2i] = x[2i] + r[i]  for i < n (each sum rounded as the scalar loop's; only
+ *                       the even elements are stored) */
+NNGEN_INLINE void nngen_gather2(real *r, const real *x, const int n) {
+    const int m = 2 * n - 1; /* elements of x read */
+    if (sizeof(real) == 4) {
+        const __mmask16 lo = m >= 16 ? 0xFFFF : (__mmask16)((1u << m) - 1);
+        const __mmask16 hi = m > 16 ? (__mmask16)((1u << (m - 16)) - 1) : 0;
+        const __m512 a = _mm512_maskz_loadu_ps(lo, x), b = _mm512_maskz_loadu_ps(hi, (const float *)x + 16);
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        _mm512_mask_storeu_ps(r, n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1),
+                              _mm512_permutex2var_ps(a, even, b));
+    } else {
+        const __mmask8 lo = m >= 8 ? 0xFF : (__mmask8)((1u << m) - 1);
+        const __mmask8 hi = m > 8 ? (__mmask8)((1u << (m - 8)) - 1) : 0;
+        const __m512d a = _mm512_maskz_loadu_pd(lo, x), b = _mm512_maskz_loadu_pd(hi, (const double *)x + 8);
+        const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+        _mm512_mask_storeu_pd(r, n >= 8 ? 0xFF : (__mmask8)((1u << n) - 1),
+                              _mm512_permutex2var_pd(a, even, b));
+    }
+}
+
+NNGEN_INLINE void nngen_scatter_add2(real *x, const real *r, const int n) {
+    const int m = 2 * n - 1;
+    if (sizeof(real) == 4) {
+        const __mmask16 lo = (m >= 16 ? 0xFFFF : (__mmask16)((1u << m) - 1)) & 0x5555; /* even lanes */
+        const __mmask16 hi = (m > 16 ? (__mmask16)((1u << (m - 16)) - 1) : 0) & 0x5555;
+        const __m512 v = _mm512_maskz_loadu_ps(n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1), r);
+        /* lanes 2i and 2i + 1 of the first vector hold r[i], of the second r[8 + i] */
+        const __m512 va =
+            _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7), v);
+        const __m512 vb = _mm512_permutexvar_ps(
+            _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15), v);
+        const __m512 a = _mm512_maskz_loadu_ps(lo, x), b = _mm512_maskz_loadu_ps(hi, (const float *)x + 16);
+        _mm512_mask_storeu_ps(x, lo, _mm512_add_ps(a, va));
+        _mm512_mask_storeu_ps((float *)x + 16, hi, _mm512_add_ps(b, vb));
+    } else {
+        const __mmask8 lo = (m >= 8 ? 0xFF : (__mmask8)((1u << m) - 1)) & 0x55;
+        const __mmask8 hi = (m > 8 ? (__mmask8)((1u << (m - 8)) - 1) : 0) & 0x55;
+        const __m512d v = _mm512_maskz_loadu_pd(n >= 8 ? 0xFF : (__mmask8)((1u << n) - 1), r);
+        const __m512d va = _mm512_permutexvar_pd(_mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3), v);
+        const __m512d vb = _mm512_permutexvar_pd(_mm512_setr_epi64(4, 4, 5, 5, 6, 6, 7, 7), v);
+        const __m512d a = _mm512_maskz_loadu_pd(lo, x), b = _mm512_maskz_loadu_pd(hi, (const double *)x + 8);
+        _mm512_mask_storeu_pd(x, lo, _mm512_add_pd(a, va));
+        _mm512_mask_storeu_pd((double *)x + 8, hi, _mm512_add_pd(b, vb));
+    }
+}
+#else
+#define NNGEN_STRIDE2 0
+#endif
+
 #if NNGEN_TILE_4X3
 /* The k loop of a full 4-row, 3-vector tile (see NNGEN_TILE_4X3): acc[r][v] += A(r, k)·B(k, v) for k = 0
  * .. kc − 1, in order, with the twelve accumulators in named variables so that they stay in registers
@@ -1023,7 +1080,14 @@ static void FN(im2col)(const real *xs, real *col) {
                     }
                     const real *xrow = xs + (c * IH + iy) * IW;
                     for (int ox = 0; ox < lo; ox++) r[ox] = 0;
-                    for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE_W - PAD_W + kx * DIL_W];
+#if NNGEN_FAST && NNGEN_STRIDE2
+                    if (STRIDE_W == 2) /* every second element, a vector at a time */
+                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
+                            nngen_gather2(r + ox, xrow + ox * 2 - PAD_W + kx * DIL_W,
+                                          hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
+                    else
+#endif
+                        for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE_W - PAD_W + kx * DIL_W];
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
@@ -1046,7 +1110,14 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
-                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
+#if NNGEN_FAST && NNGEN_STRIDE2
+                    if (STRIDE_W == 2)
+                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
+                            nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
+                                               hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
+                    else
+#endif
+                        for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
 }
@@ -2197,7 +2268,14 @@ static void FN(im2col)(const real *xs, real *col) {
                     }
                     const real *xrow = xs + (c * IH + iy) * IW;
                     for (int ox = 0; ox < lo; ox++) r[ox] = 0;
-                    for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE_W - PAD_W + kx * DIL_W];
+#if NNGEN_FAST && NNGEN_STRIDE2
+                    if (STRIDE_W == 2) /* every second element, a vector at a time */
+                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
+                            nngen_gather2(r + ox, xrow + ox * 2 - PAD_W + kx * DIL_W,
+                                          hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
+                    else
+#endif
+                        for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE_W - PAD_W + kx * DIL_W];
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
@@ -2220,7 +2298,14 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
-                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
+#if NNGEN_FAST && NNGEN_STRIDE2
+                    if (STRIDE_W == 2)
+                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
+                            nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
+                                               hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
+                    else
+#endif
+                        for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
 }
