@@ -14,6 +14,22 @@ private let kernelCache = CCOptions(
     flags: CCOptions.defaultFlags + ["-DNNGEN_PARALLEL_WORK=0"],
     cacheDirectory: NSTemporaryDirectory() + "nngen-kernel-tests-\(getuid())")
 
+/// The same for the AVX2 path (`-march=x86-64-v3`: 16 vector registers, the 4 × 3 register tile, vmaskmov
+/// instead of mask registers), which CPUs without AVX-512 run.
+private let avx2KernelCache = CCOptions(
+    flags: CCOptions.defaultFlags.map { $0 == "-march=native" ? "-march=x86-64-v3" : $0 } + ["-DNNGEN_PARALLEL_WORK=0"],
+    cacheDirectory: NSTemporaryDirectory() + "nngen-kernel-tests-\(getuid())")
+
+/// True on an x86 CPU with AVX-512, AVX2 and FMA: there `-march=native` builds the AVX-512 path, and the AVX2
+/// path can run too (on a CPU without AVX-512 the native build is the AVX2 path already).
+private let runsBothX86Paths: Bool = {
+    guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+        let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return false }
+    let words = Set(flags.split(separator: " ").map(String.init))
+    return words.isSuperset(of: ["avx512f", "avx2", "fma"])
+}()
+
 /// A network (its input shape and layers) for the cc-vs-tcc comparison, in the listed dtypes.
 struct KernelCase: Sendable, CustomStringConvertible {
     var name: String
@@ -337,6 +353,20 @@ private func expectIdentical(
         for threads: Int32 in [1, 2, 3] {
             #expect(try setThreads(ccModel, threads) == threads)
             expectIdentical(try exercise(ccModel), tcc, "\(graph.modelName), cc build on \(threads) thread(s) vs tcc")
+        }
+    }
+
+    /// The AVX2 path's build against tcc on 1 and 2 threads, on CPUs where the test above builds AVX-512.
+    @Test(.enabled(if: runsBothX86Paths), arguments: caseArguments)
+    func avx2KernelsMatchTccBitForBit(c: KernelCase, dtype: DType) throws {
+        let graph = try ShapeInference.load(c.spec(dtype), path: "\(c.name).spec")
+        let tcc = try exercise(try CompiledModel(graph: graph, backend: .tcc))
+        let ccModel = try CompiledModel(graph: graph, backend: .cc, cc: avx2KernelCache)
+        defer { _ = try? setThreads(ccModel, 0) }
+        for threads: Int32 in [1, 2] {
+            #expect(try setThreads(ccModel, threads) == threads)
+            expectIdentical(
+                try exercise(ccModel), tcc, "\(graph.modelName), AVX2 cc build on \(threads) thread(s) vs tcc")
         }
     }
 

@@ -666,6 +666,58 @@ NNGEN_INLINE void nngen_scatter_add2(real *x, const real *r, const int n) {
         _mm512_mask_storeu_pd((double *)x + 8, hi, _mm512_add_pd(b, vb));
     }
 }
+#elif defined(__AVX2__) && defined(__FMA__)
+#define NNGEN_STRIDE2 1
+/* The same with AVX2 (no mask registers): masks are vectors of all-ones lanes, lanes below k (and, for
+ * the sums, even), and vmaskmov reads and writes only those; 8 floats or 4 doubles a vector. */
+NNGEN_INLINE __m256i nngen_mask32(const int k, const int even) { /* 32-bit lanes i < k (and i even) */
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return even ? _mm256_and_si256(m, _mm256_setr_epi32(-1, 0, -1, 0, -1, 0, -1, 0)) : m;
+}
+NNGEN_INLINE __m256i nngen_mask64(const int k, const int even) { /* 64-bit lanes i < k (and i even) */
+    const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(k), _mm256_setr_epi64x(0, 1, 2, 3));
+    return even ? _mm256_and_si256(m, _mm256_setr_epi64x(-1, 0, -1, 0)) : m;
+}
+
+NNGEN_INLINE void nngen_gather2(real *r, const real *x, const int n) {
+    const int m = 2 * n - 1; /* elements of x read */
+    if (sizeof(real) == 4) {
+        const __m256 a = _mm256_maskload_ps((const float *)x, nngen_mask32(m, 0));
+        const __m256 b = _mm256_maskload_ps((const float *)x + 8, nngen_mask32(m - 8, 0));
+        const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6); /* into the lower half */
+        const __m256 v =
+            _mm256_permute2f128_ps(_mm256_permutevar8x32_ps(a, even), _mm256_permutevar8x32_ps(b, even),
+                                   0x20); /* a's even lanes, then b's */
+        _mm256_maskstore_ps((float *)r, nngen_mask32(n, 0), v);
+    } else {
+        const __m256d a = _mm256_maskload_pd((const double *)x, nngen_mask64(m, 0));
+        const __m256d b = _mm256_maskload_pd((const double *)x + 4, nngen_mask64(m - 4, 0));
+        const __m256d v =
+            _mm256_permute2f128_pd(_mm256_permute4x64_pd(a, 0x08), _mm256_permute4x64_pd(b, 0x08), 0x20);
+        _mm256_maskstore_pd((double *)r, nngen_mask64(n, 0), v);
+    }
+}
+
+NNGEN_INLINE void nngen_scatter_add2(real *x, const real *r, const int n) {
+    const int m = 2 * n - 1;
+    if (sizeof(real) == 4) {
+        const __m256 v = _mm256_maskload_ps((const float *)r, nngen_mask32(n, 0));
+        const __m256 va = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+        const __m256 vb = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
+        const __m256i lo = nngen_mask32(m, 1), hi = nngen_mask32(m - 8, 1);
+        float *const y = (float *)x;
+        _mm256_maskstore_ps(y, lo, _mm256_add_ps(_mm256_maskload_ps(y, lo), va));
+        _mm256_maskstore_ps(y + 8, hi, _mm256_add_ps(_mm256_maskload_ps(y + 8, hi), vb));
+    } else {
+        const __m256d v = _mm256_maskload_pd((const double *)r, nngen_mask64(n, 0));
+        const __m256d va = _mm256_permute4x64_pd(v, 0x50),
+                      vb = _mm256_permute4x64_pd(v, 0xFA); /* 0 0 1 1, 2 2 3 3 */
+        const __m256i lo = nngen_mask64(m, 1), hi = nngen_mask64(m - 4, 1);
+        double *const y = (double *)x;
+        _mm256_maskstore_pd(y, lo, _mm256_add_pd(_mm256_maskload_pd(y, lo), va));
+        _mm256_maskstore_pd(y + 4, hi, _mm256_add_pd(_mm256_maskload_pd(y + 4, hi), vb));
+    }
+}
 #else
 #define NNGEN_STRIDE2 0
 #endif
