@@ -74,6 +74,10 @@ int strcmp(const char *, const char *);
 #define NNGEN_UNROLL
 #endif
 
+/* A helper only some models' layers call (clang warns of an unused static function otherwise; GCC, Clang
+ * and tcc all read the attribute). */
+#define NNGEN_MAYBE_UNUSED __attribute__((unused))
+
 /* Where C(i, j) of a GEMM starts before the first product (nngen_gemm_task_ex, nngen_host_gemm):
  *   NNGEN_FROM_ROW     c0[j] (a bias along the row, as affine's), or 0 when c0 is NULL
  *   NNGEN_FROM_COLUMN  c0[i] (one value per row, as conv's bias per filter)
@@ -595,18 +599,20 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
 /* dst = srcᵀ: dst[j·ld_dst + i] = src[i·ld_src + j] for i < rows, j < cols (conv's outᵀ blocks and dout).
  * Floats go through 8 × 8 blocks transposed in registers (nngen_pack_8x8) where the ISA has them; the
  * edges, and doubles, element by element. A copy: the same values whichever way. */
-NNGEN_INLINE void nngen_transpose(real *dst, const long ld_dst, const real *src, const long ld_src,
-                                  const int rows, const int cols) {
-    int i0 = 0;
+NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_transpose(real *dst, const long ld_dst, const real *src,
+                                                     const long ld_src, const int rows, const int cols) {
+    /* (rows from i0 on are copied element by element; counting i0 up in the block loop instead made
+     * GCC 12 at -O3 report out-of-bounds iterations of the edge loop that are never reached) */
+    const int i0 = NNGEN_PACK_8X8 && sizeof(real) == 4 ? rows / 8 * 8 : 0;
 #if NNGEN_PACK_8X8
     if (sizeof(real) == 4)
-        for (; i0 + 8 <= rows; i0 += 8) {
+        for (int b = 0; b < i0; b += 8) {
             int j = 0;
             for (; j + 8 <= cols; j += 8)
-                nngen_pack_8x8((float *)dst + j * ld_dst + i0, ld_dst, (const float *)src + i0 * ld_src + j,
+                nngen_pack_8x8((float *)dst + j * ld_dst + b, ld_dst, (const float *)src + b * ld_src + j,
                                ld_src);
             for (; j < cols; j++)
-                for (int i = i0; i < i0 + 8; i++) dst[j * ld_dst + i] = src[i * ld_src + j];
+                for (int i = b; i < b + 8; i++) dst[j * ld_dst + i] = src[i * ld_src + j];
         }
 #endif
     for (int j = 0; j < cols; j++)
@@ -622,7 +628,7 @@ NNGEN_INLINE void nngen_transpose(real *dst, const long ld_dst, const real *src,
  *   nngen_gather2:      r[i] = x[2i]          for i < n
  *   nngen_scatter_add2: x[2i] = x[2i] + r[i]  for i < n (each sum rounded as the scalar loop's; only
  *                       the even elements are stored) */
-NNGEN_INLINE void nngen_gather2(real *r, const real *x, const int n) {
+NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_gather2(real *r, const real *x, const int n) {
     const int m = 2 * n - 1; /* elements of x read */
     if (sizeof(real) == 4) {
         const __mmask16 lo = m >= 16 ? 0xFFFF : (__mmask16)((1u << m) - 1);
@@ -641,7 +647,7 @@ NNGEN_INLINE void nngen_gather2(real *r, const real *x, const int n) {
     }
 }
 
-NNGEN_INLINE void nngen_scatter_add2(real *x, const real *r, const int n) {
+NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_scatter_add2(real *x, const real *r, const int n) {
     const int m = 2 * n - 1;
     if (sizeof(real) == 4) {
         const __mmask16 lo = (m >= 16 ? 0xFFFF : (__mmask16)((1u << m) - 1)) & 0x5555; /* even lanes */
@@ -670,16 +676,17 @@ NNGEN_INLINE void nngen_scatter_add2(real *x, const real *r, const int n) {
 #define NNGEN_STRIDE2 1
 /* The same with AVX2 (no mask registers): masks are vectors of all-ones lanes, lanes below k (and, for
  * the sums, even), and vmaskmov reads and writes only those; 8 floats or 4 doubles a vector. */
-NNGEN_INLINE __m256i nngen_mask32(const int k, const int even) { /* 32-bit lanes i < k (and i even) */
+/* 32-bit lanes i < k (and i even), and 64-bit lanes likewise */
+NNGEN_MAYBE_UNUSED NNGEN_INLINE __m256i nngen_mask32(const int k, const int even) {
     const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     return even ? _mm256_and_si256(m, _mm256_setr_epi32(-1, 0, -1, 0, -1, 0, -1, 0)) : m;
 }
-NNGEN_INLINE __m256i nngen_mask64(const int k, const int even) { /* 64-bit lanes i < k (and i even) */
+NNGEN_MAYBE_UNUSED NNGEN_INLINE __m256i nngen_mask64(const int k, const int even) {
     const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(k), _mm256_setr_epi64x(0, 1, 2, 3));
     return even ? _mm256_and_si256(m, _mm256_setr_epi64x(-1, 0, -1, 0)) : m;
 }
 
-NNGEN_INLINE void nngen_gather2(real *r, const real *x, const int n) {
+NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_gather2(real *r, const real *x, const int n) {
     const int m = 2 * n - 1; /* elements of x read */
     if (sizeof(real) == 4) {
         const __m256 a = _mm256_maskload_ps((const float *)x, nngen_mask32(m, 0));
@@ -698,7 +705,7 @@ NNGEN_INLINE void nngen_gather2(real *r, const real *x, const int n) {
     }
 }
 
-NNGEN_INLINE void nngen_scatter_add2(real *x, const real *r, const int n) {
+NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_scatter_add2(real *x, const real *r, const int n) {
     const int m = 2 * n - 1;
     if (sizeof(real) == 4) {
         const __m256 v = _mm256_maskload_ps((const float *)r, nngen_mask32(n, 0));
@@ -947,10 +954,6 @@ typedef struct {
     const real *x, *dout;
     real *dx;
 } nngen_unary;
-
-/* A helper only some models' layers call (clang warns of an unused static function otherwise; GCC, Clang
- * and tcc all read the attribute). */
-#define NNGEN_MAYBE_UNUSED __attribute__((unused))
 
 /* What the ranges of a normalization layer (layernorm, groupnorm) read and write: its block of memory
  * (parameters, saved statistics, output), x, and backward dout and dx. */
