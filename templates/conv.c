@@ -85,7 +85,8 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -109,6 +110,7 @@ static void FN(im2col)(const real *xs, real *col) {
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
+        }
 }
 
 #if NNGEN_BACKWARD
@@ -119,7 +121,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -129,7 +132,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2)
+                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
                                                hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
@@ -138,6 +141,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                         for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
+        }
 }
 #endif /* NNGEN_BACKWARD */
 

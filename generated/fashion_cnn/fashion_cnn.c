@@ -1122,7 +1122,8 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -1146,6 +1147,7 @@ static void FN(im2col)(const real *xs, real *col) {
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
+        }
 }
 
 #if NNGEN_BACKWARD
@@ -1156,7 +1158,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -1166,7 +1169,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2)
+                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
                                                hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
@@ -1175,6 +1178,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                         for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
+        }
 }
 #endif /* NNGEN_BACKWARD */
 
@@ -2310,7 +2314,8 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -2334,6 +2339,7 @@ static void FN(im2col)(const real *xs, real *col) {
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
+        }
 }
 
 #if NNGEN_BACKWARD
@@ -2344,7 +2350,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -2354,7 +2361,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2)
+                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
                                                hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
@@ -2363,6 +2370,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                         for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
+        }
 }
 #endif /* NNGEN_BACKWARD */
 

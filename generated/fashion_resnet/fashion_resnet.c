@@ -1120,7 +1120,8 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -1144,6 +1145,7 @@ static void FN(im2col)(const real *xs, real *col) {
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
+        }
 }
 
 #if NNGEN_BACKWARD
@@ -1154,7 +1156,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -1164,7 +1167,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2)
+                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
                                                hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
@@ -1173,6 +1176,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                         for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
+        }
 }
 #endif /* NNGEN_BACKWARD */
 
@@ -2177,7 +2181,8 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -2201,6 +2206,7 @@ static void FN(im2col)(const real *xs, real *col) {
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
+        }
 }
 
 #if NNGEN_BACKWARD
@@ -2211,7 +2217,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -2221,7 +2228,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2)
+                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
                                                hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
@@ -2230,6 +2237,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                         for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
+        }
 }
 #endif /* NNGEN_BACKWARD */
 
@@ -3234,7 +3242,8 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -3258,6 +3267,7 @@ static void FN(im2col)(const real *xs, real *col) {
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
+        }
 }
 
 #if NNGEN_BACKWARD
@@ -3268,7 +3278,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -3278,7 +3289,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2)
+                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
                                                hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
@@ -3287,6 +3298,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                         for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
+        }
 }
 #endif /* NNGEN_BACKWARD */
 
@@ -4417,7 +4429,8 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -4441,6 +4454,7 @@ static void FN(im2col)(const real *xs, real *col) {
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
+        }
 }
 
 #if NNGEN_BACKWARD
@@ -4451,7 +4465,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -4461,7 +4476,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2)
+                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
                                                hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
@@ -4470,6 +4485,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                         for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
+        }
 }
 #endif /* NNGEN_BACKWARD */
 
@@ -5474,7 +5490,8 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -5498,6 +5515,7 @@ static void FN(im2col)(const real *xs, real *col) {
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
+        }
 }
 
 #if NNGEN_BACKWARD
@@ -5508,7 +5526,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -5518,7 +5537,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2)
+                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
                                                hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
@@ -5527,6 +5546,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                         for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
+        }
 }
 #endif /* NNGEN_BACKWARD */
 
@@ -6477,7 +6497,8 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -6501,6 +6522,7 @@ static void FN(im2col)(const real *xs, real *col) {
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
+        }
 }
 
 #if NNGEN_BACKWARD
@@ -6511,7 +6533,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -6521,7 +6544,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2)
+                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
                                                hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
@@ -6530,6 +6553,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                         for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
+        }
 }
 #endif /* NNGEN_BACKWARD */
 
@@ -7660,7 +7684,8 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -7684,6 +7709,7 @@ static void FN(im2col)(const real *xs, real *col) {
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
+        }
 }
 
 #if NNGEN_BACKWARD
@@ -7694,7 +7720,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -7704,7 +7731,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2)
+                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
                                                hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
@@ -7713,6 +7740,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                         for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
+        }
 }
 #endif /* NNGEN_BACKWARD */
 
@@ -8717,7 +8745,8 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -8741,6 +8770,7 @@ static void FN(im2col)(const real *xs, real *col) {
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
+        }
 }
 
 #if NNGEN_BACKWARD
@@ -8751,7 +8781,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -8761,7 +8792,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2)
+                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
                                                hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
@@ -8770,6 +8801,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                         for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
+        }
 }
 #endif /* NNGEN_BACKWARD */
 
@@ -9720,7 +9752,8 @@ static void FN(im2col)(const real *xs, real *col) {
     if (HAS_BIAS)
         for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 real *row = col + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -9744,6 +9777,7 @@ static void FN(im2col)(const real *xs, real *col) {
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
             }
+        }
 }
 
 #if NNGEN_BACKWARD
@@ -9754,7 +9788,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < KH; ky++) NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+        for (int ky = 0; ky < KH; ky++) {
+            NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
                 const real *row = dcol + ((c * KH + ky) * KW + kx) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
@@ -9764,7 +9799,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2)
+                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
                                                hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
@@ -9773,6 +9808,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                         for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
+        }
 }
 #endif /* NNGEN_BACKWARD */
 
