@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 
-from nngen_rates import nngen_rates, thread_count
+from nngen_rates import nngen_rates, repeat_count, repeat_seconds, thread_count
 
 
 def configure(threads):
@@ -121,8 +121,8 @@ def main():
     parser.add_argument("workload", choices=["w1", "w2"])
     parser.add_argument("--threads", type=thread_count, default=1,
                         help="threads, e.g. 1 (pin the process with taskset -c 0) or 2")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--repeat-seconds", type=float, default=0.5)
+    parser.add_argument("--repeats", type=repeat_count, default=5)
+    parser.add_argument("--repeat-seconds", type=repeat_seconds, default=0.5)
     parser.add_argument("--nngen", default={}, type=nngen_rates,
                         help="nngen's median steps/s per backend@threads, e.g. 'cc@1=530'")
     args = parser.parse_args()

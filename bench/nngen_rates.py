@@ -1,7 +1,7 @@
 """nngen_rates.py — the options bench/pytorch_compare.py and bench/jax_compare.py share: `--nngen`, nngen's
-median steps/s per backend@threads (e.g. "tcc@1=40.2,cc@1=530"), and the thread counts; each checked when the
-options are parsed (before any timing), so that a malformed value is an argparse error naming it, not a
-traceback after the run."""
+median steps/s per backend@threads (e.g. "tcc@1=40.2,cc@1=530"), the thread counts, the repeats and the
+seconds per repeat; each checked when the options are parsed (before any timing), so that a malformed value
+is an argparse error naming it, not a traceback after the run."""
 
 import argparse
 import math
@@ -35,3 +35,21 @@ def thread_count(text):
 def thread_counts(text):
     """[1, 2] from "1,2": positive thread counts."""
     return [thread_count(item) for item in text.split(",")]
+
+
+def repeat_count(text):
+    """5 from "5": a positive number of timed repeats (the median of none is undefined)."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive number of repeats")
+    return int(text)
+
+
+def repeat_seconds(text):
+    """0.5 from "0.5": the positive, finite time one repeat should last."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive, finite number of seconds")
+    return seconds

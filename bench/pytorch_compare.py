@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nngen_rates import nngen_rates, thread_counts
+from nngen_rates import nngen_rates, repeat_count, repeat_seconds, thread_counts
 
 
 def w1():
@@ -81,8 +81,8 @@ def measure(name, threads, repeats, repeat_seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("workload", choices=sorted(WORKLOADS))
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--repeat-seconds", type=float, default=0.5)
+    parser.add_argument("--repeats", type=repeat_count, default=5)
+    parser.add_argument("--repeat-seconds", type=repeat_seconds, default=0.5)
     parser.add_argument("--threads", default=[1, 2], type=thread_counts, help="comma-separated thread counts")
     parser.add_argument("--nngen", default={}, type=nngen_rates,
                         help="nngen's median steps/s per backend and thread count, e.g. 'tcc@1=1.5,cc@1=530,cc@2=924'")
