@@ -14,22 +14,33 @@ def nngen_rates(text):
     for item in filter(None, text.split(",")):
         backend, equals, value = item.partition("=")
         name, at, threads = backend.partition("@")
-        try:
-            rate = float(value)
-        except ValueError:
-            rate = math.nan
-        if not equals or not name or (at and not threads.isdigit()) or not math.isfinite(rate) or rate <= 0:
+        rate = positive_number(value)
+        if not equals or not name or (at and not threads.isdigit()) or rate is None:
             raise argparse.ArgumentTypeError(
                 f"'{item}' is not backend[@threads]=steps/s (e.g. cc@1=530) with a positive, finite rate")
         rates[backend] = rate
     return rates
 
 
+def positive_number(text):
+    """The positive, finite number `text` spells, else None."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
+def positive_integer(text, what):
+    """The positive integer `text` spells, else an argparse error naming it as `what`."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a positive {what}")
+    return int(text)
+
+
 def thread_count(text):
     """2 from "2": a positive thread count."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a positive thread count")
-    return int(text)
+    return positive_integer(text, "thread count")
 
 
 def thread_counts(text):
@@ -39,17 +50,12 @@ def thread_counts(text):
 
 def repeat_count(text):
     """5 from "5": a positive number of timed repeats (the median of none is undefined)."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a positive number of repeats")
-    return int(text)
+    return positive_integer(text, "number of repeats")
 
 
 def repeat_seconds(text):
     """0.5 from "0.5": the positive, finite time one repeat should last."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = math.nan
-    if not math.isfinite(seconds) or seconds <= 0:
+    seconds = positive_number(text)
+    if seconds is None:
         raise argparse.ArgumentTypeError(f"'{text}' is not a positive, finite number of seconds")
     return seconds

@@ -345,15 +345,7 @@ private func expectIdentical(
         let graph = try ShapeInference.load(c.spec(dtype), path: "\(c.name).spec")
         let tccModel = try CompiledModel(graph: graph, backend: .tcc)
         #expect(try setThreads(tccModel, 2) == 1, "a tcc build runs on the calling thread only")
-        let tcc = try exercise(tccModel)
-
-        let ccModel = try CompiledModel(graph: graph, backend: .cc, cc: kernelCache)
-        #expect(ccModel.backend == .cc)
-        defer { _ = try? setThreads(ccModel, 0) }
-        for threads: Int32 in [1, 2, 3] {
-            #expect(try setThreads(ccModel, threads) == threads)
-            expectIdentical(try exercise(ccModel), tcc, "\(graph.modelName), cc build on \(threads) thread(s) vs tcc")
-        }
+        try expectCCBuild(of: graph, with: kernelCache, named: "cc", matches: try exercise(tccModel), on: [1, 2, 3])
     }
 
     /// The AVX2 path's build against tcc on 1 and 2 threads, on CPUs where the test above builds AVX-512.
@@ -361,12 +353,22 @@ private func expectIdentical(
     func avx2KernelsMatchTccBitForBit(c: KernelCase, dtype: DType) throws {
         let graph = try ShapeInference.load(c.spec(dtype), path: "\(c.name).spec")
         let tcc = try exercise(try CompiledModel(graph: graph, backend: .tcc))
-        let ccModel = try CompiledModel(graph: graph, backend: .cc, cc: avx2KernelCache)
+        try expectCCBuild(of: graph, with: avx2KernelCache, named: "AVX2 cc", matches: tcc, on: [1, 2])
+    }
+
+    /// The cc build of `graph` with `options`, exercised on each thread count, gives `tcc`'s results bit for bit.
+    private func expectCCBuild(
+        of graph: ShapedGraph, with options: CCOptions, named name: String, matches tcc: [String: [Double]],
+        on threadCounts: [Int32], sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) throws {
+        let ccModel = try CompiledModel(graph: graph, backend: .cc, cc: options)
+        #expect(ccModel.backend == .cc, sourceLocation: sourceLocation)
         defer { _ = try? setThreads(ccModel, 0) }
-        for threads: Int32 in [1, 2] {
-            #expect(try setThreads(ccModel, threads) == threads)
+        for threads in threadCounts {
+            #expect(try setThreads(ccModel, threads) == threads, sourceLocation: sourceLocation)
             expectIdentical(
-                try exercise(ccModel), tcc, "\(graph.modelName), AVX2 cc build on \(threads) thread(s) vs tcc")
+                try exercise(ccModel), tcc, "\(graph.modelName), \(name) build on \(threads) thread(s) vs tcc",
+                sourceLocation: sourceLocation)
         }
     }
 
