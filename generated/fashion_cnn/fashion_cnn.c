@@ -1589,75 +1589,92 @@ static double FN(total)(double *part) {
 }
 
 #if NNGEN_FAST
-/* SUM_LANES values as one vector (of reals, or of doubles for the sums). */
-typedef real FN(rvec) __attribute__((vector_size(SUM_LANES * sizeof(real))));
-typedef double FN(dvec) __attribute__((vector_size(SUM_LANES * sizeof(double))));
+/* The SUM_LANES partial sums as SUM_VECTORS vectors of the target's width (lanes 0..DL − 1 in the first,
+ * and so on): a vector type wider than the registers would live on the stack, every add waiting for the
+ * last one's store (W2's bn1 forward: 536 µs, the sums two thirds of it). Same lanes, same order. */
+#define DL          (NNGEN_VECTOR_BYTES / 8) /* doubles per vector */
+#define SUM_VECTORS (SUM_LANES / DL)
+typedef real FN(rvec) __attribute__((vector_size(DL * sizeof(real))));
+typedef double FN(dvec) __attribute__((vector_size(DL * sizeof(double))));
 
-/* *out = the SUM_LANES reals at p, as doubles. (A macro: a function returning or taking a vector wider
- * than the target's registers would trip -Wpsabi.) */
-#define LOAD(out, p)                                                                                         \
-    do {                                                                                                     \
-        FN(rvec) loaded_;                                                                                    \
-        memcpy(&loaded_, (p), sizeof loaded_);                                                               \
-        (out) = __builtin_convertvector(loaded_, FN(dvec));                                                  \
-    } while (0)
+/* The DL reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512 CPUs,
+ * widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
+static inline FN(dvec) FN(load)(const real *p) {
+    FN(dvec) wide;
+#if defined(__AVX512F__)
+    if (sizeof(real) == 4) {
+        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
+        memcpy(&wide, &converted, sizeof wide);
+        return wide;
+    }
+#endif
+    FN(rvec) loaded;
+    memcpy(&loaded, p, sizeof loaded);
+    wide = __builtin_convertvector(loaded, FN(dvec));
+    return wide;
+}
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
  * `squares`; the first only otherwise). */
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    FN(dvec) acc = {0};
+    FN(dvec) acc[SUM_VECTORS];
+    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = (FN(dvec)){0};
     for (int n = 0; n < N; n++) {
         const real *row = x + ((long)n * C + c) * S;
         int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES) {
-            FN(dvec) v;
-            LOAD(v, row + s);
-            if (squares) {
-                const FN(dvec) d = v - shift;
-                acc += d * d;
-            } else
-                acc += v;
-        }
+        for (; s + SUM_LANES <= S; s += SUM_LANES)
+            for (int j = 0; j < SUM_VECTORS; j++) {
+                const FN(dvec) v = FN(load)(row + s + j * DL);
+                if (squares) {
+                    const FN(dvec) d = v - shift;
+                    acc[j] += d * d;
+                } else
+                    acc[j] += v;
+            }
         for (; s < S; s++) {
             const double d = squares ? row[s] - shift : row[s];
-            acc[s % SUM_LANES] += squares ? d * d : d;
+            acc[s % SUM_LANES / DL][s % DL] += squares ? d * d : d;
         }
     }
-    memcpy(part, &acc, sizeof acc);
+    memcpy(part, acc, sizeof acc);
 }
 
 #if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
 PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
                             double invstd, double *part_dout, double *part_dout_xhat) {
-    FN(dvec) acc = {0}, acc_xhat = {0};
+    FN(dvec) acc[SUM_VECTORS], acc_xhat[SUM_VECTORS];
+    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = acc_xhat[j] = (FN(dvec)){0};
     for (int n = 0; n < N; n++) {
         const long base = ((long)n * C + c) * S;
         const real *row = x + base;
         int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES) {
-            FN(dvec) g, v;
-            if (fused) {
-                real masked[SUM_LANES];
-                for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
-                LOAD(g, masked);
-            } else
-                LOAD(g, dout + base + s);
-            LOAD(v, row + s);
-            acc += g;
-            acc_xhat += g * (v - mean) * invstd;
-        }
+        for (; s + SUM_LANES <= S; s += SUM_LANES)
+            for (int j = 0; j < SUM_VECTORS; j++) {
+                const long i = base + s + j * DL;
+                FN(dvec) g;
+                if (fused) {
+                    real masked[DL];
+                    for (int l = 0; l < DL; l++) masked[l] = DOUT(i + l);
+                    g = FN(load)(masked);
+                } else
+                    g = FN(load)(dout + i);
+                const FN(dvec) v = FN(load)(row + s + j * DL);
+                acc[j] += g;
+                acc_xhat[j] += g * (v - mean) * invstd;
+            }
         for (; s < S; s++) {
             const double g = DOUT(base + s);
-            acc[s % SUM_LANES] += g;
-            acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+            acc[s % SUM_LANES / DL][s % DL] += g;
+            acc_xhat[s % SUM_LANES / DL][s % DL] += g * (row[s] - mean) * invstd;
         }
     }
-    memcpy(part_dout, &acc, sizeof acc);
-    memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
+    memcpy(part_dout, acc, sizeof acc);
+    memcpy(part_dout_xhat, acc_xhat, sizeof acc_xhat);
 }
 #endif /* NNGEN_BACKWARD */
-#undef LOAD
+#undef DL
+#undef SUM_VECTORS
 #else
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
     for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
@@ -2781,75 +2798,92 @@ static double FN(total)(double *part) {
 }
 
 #if NNGEN_FAST
-/* SUM_LANES values as one vector (of reals, or of doubles for the sums). */
-typedef real FN(rvec) __attribute__((vector_size(SUM_LANES * sizeof(real))));
-typedef double FN(dvec) __attribute__((vector_size(SUM_LANES * sizeof(double))));
+/* The SUM_LANES partial sums as SUM_VECTORS vectors of the target's width (lanes 0..DL − 1 in the first,
+ * and so on): a vector type wider than the registers would live on the stack, every add waiting for the
+ * last one's store (W2's bn1 forward: 536 µs, the sums two thirds of it). Same lanes, same order. */
+#define DL          (NNGEN_VECTOR_BYTES / 8) /* doubles per vector */
+#define SUM_VECTORS (SUM_LANES / DL)
+typedef real FN(rvec) __attribute__((vector_size(DL * sizeof(real))));
+typedef double FN(dvec) __attribute__((vector_size(DL * sizeof(double))));
 
-/* *out = the SUM_LANES reals at p, as doubles. (A macro: a function returning or taking a vector wider
- * than the target's registers would trip -Wpsabi.) */
-#define LOAD(out, p)                                                                                         \
-    do {                                                                                                     \
-        FN(rvec) loaded_;                                                                                    \
-        memcpy(&loaded_, (p), sizeof loaded_);                                                               \
-        (out) = __builtin_convertvector(loaded_, FN(dvec));                                                  \
-    } while (0)
+/* The DL reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512 CPUs,
+ * widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
+static inline FN(dvec) FN(load)(const real *p) {
+    FN(dvec) wide;
+#if defined(__AVX512F__)
+    if (sizeof(real) == 4) {
+        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
+        memcpy(&wide, &converted, sizeof wide);
+        return wide;
+    }
+#endif
+    FN(rvec) loaded;
+    memcpy(&loaded, p, sizeof loaded);
+    wide = __builtin_convertvector(loaded, FN(dvec));
+    return wide;
+}
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
  * `squares`; the first only otherwise). */
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    FN(dvec) acc = {0};
+    FN(dvec) acc[SUM_VECTORS];
+    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = (FN(dvec)){0};
     for (int n = 0; n < N; n++) {
         const real *row = x + ((long)n * C + c) * S;
         int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES) {
-            FN(dvec) v;
-            LOAD(v, row + s);
-            if (squares) {
-                const FN(dvec) d = v - shift;
-                acc += d * d;
-            } else
-                acc += v;
-        }
+        for (; s + SUM_LANES <= S; s += SUM_LANES)
+            for (int j = 0; j < SUM_VECTORS; j++) {
+                const FN(dvec) v = FN(load)(row + s + j * DL);
+                if (squares) {
+                    const FN(dvec) d = v - shift;
+                    acc[j] += d * d;
+                } else
+                    acc[j] += v;
+            }
         for (; s < S; s++) {
             const double d = squares ? row[s] - shift : row[s];
-            acc[s % SUM_LANES] += squares ? d * d : d;
+            acc[s % SUM_LANES / DL][s % DL] += squares ? d * d : d;
         }
     }
-    memcpy(part, &acc, sizeof acc);
+    memcpy(part, acc, sizeof acc);
 }
 
 #if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
 PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
                             double invstd, double *part_dout, double *part_dout_xhat) {
-    FN(dvec) acc = {0}, acc_xhat = {0};
+    FN(dvec) acc[SUM_VECTORS], acc_xhat[SUM_VECTORS];
+    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = acc_xhat[j] = (FN(dvec)){0};
     for (int n = 0; n < N; n++) {
         const long base = ((long)n * C + c) * S;
         const real *row = x + base;
         int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES) {
-            FN(dvec) g, v;
-            if (fused) {
-                real masked[SUM_LANES];
-                for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
-                LOAD(g, masked);
-            } else
-                LOAD(g, dout + base + s);
-            LOAD(v, row + s);
-            acc += g;
-            acc_xhat += g * (v - mean) * invstd;
-        }
+        for (; s + SUM_LANES <= S; s += SUM_LANES)
+            for (int j = 0; j < SUM_VECTORS; j++) {
+                const long i = base + s + j * DL;
+                FN(dvec) g;
+                if (fused) {
+                    real masked[DL];
+                    for (int l = 0; l < DL; l++) masked[l] = DOUT(i + l);
+                    g = FN(load)(masked);
+                } else
+                    g = FN(load)(dout + i);
+                const FN(dvec) v = FN(load)(row + s + j * DL);
+                acc[j] += g;
+                acc_xhat[j] += g * (v - mean) * invstd;
+            }
         for (; s < S; s++) {
             const double g = DOUT(base + s);
-            acc[s % SUM_LANES] += g;
-            acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+            acc[s % SUM_LANES / DL][s % DL] += g;
+            acc_xhat[s % SUM_LANES / DL][s % DL] += g * (row[s] - mean) * invstd;
         }
     }
-    memcpy(part_dout, &acc, sizeof acc);
-    memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
+    memcpy(part_dout, acc, sizeof acc);
+    memcpy(part_dout_xhat, acc_xhat, sizeof acc_xhat);
 }
 #endif /* NNGEN_BACKWARD */
-#undef LOAD
+#undef DL
+#undef SUM_VECTORS
 #else
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
     for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
@@ -3748,75 +3782,92 @@ static double FN(total)(double *part) {
 }
 
 #if NNGEN_FAST
-/* SUM_LANES values as one vector (of reals, or of doubles for the sums). */
-typedef real FN(rvec) __attribute__((vector_size(SUM_LANES * sizeof(real))));
-typedef double FN(dvec) __attribute__((vector_size(SUM_LANES * sizeof(double))));
+/* The SUM_LANES partial sums as SUM_VECTORS vectors of the target's width (lanes 0..DL − 1 in the first,
+ * and so on): a vector type wider than the registers would live on the stack, every add waiting for the
+ * last one's store (W2's bn1 forward: 536 µs, the sums two thirds of it). Same lanes, same order. */
+#define DL          (NNGEN_VECTOR_BYTES / 8) /* doubles per vector */
+#define SUM_VECTORS (SUM_LANES / DL)
+typedef real FN(rvec) __attribute__((vector_size(DL * sizeof(real))));
+typedef double FN(dvec) __attribute__((vector_size(DL * sizeof(double))));
 
-/* *out = the SUM_LANES reals at p, as doubles. (A macro: a function returning or taking a vector wider
- * than the target's registers would trip -Wpsabi.) */
-#define LOAD(out, p)                                                                                         \
-    do {                                                                                                     \
-        FN(rvec) loaded_;                                                                                    \
-        memcpy(&loaded_, (p), sizeof loaded_);                                                               \
-        (out) = __builtin_convertvector(loaded_, FN(dvec));                                                  \
-    } while (0)
+/* The DL reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512 CPUs,
+ * widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
+static inline FN(dvec) FN(load)(const real *p) {
+    FN(dvec) wide;
+#if defined(__AVX512F__)
+    if (sizeof(real) == 4) {
+        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
+        memcpy(&wide, &converted, sizeof wide);
+        return wide;
+    }
+#endif
+    FN(rvec) loaded;
+    memcpy(&loaded, p, sizeof loaded);
+    wide = __builtin_convertvector(loaded, FN(dvec));
+    return wide;
+}
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
  * `squares`; the first only otherwise). */
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    FN(dvec) acc = {0};
+    FN(dvec) acc[SUM_VECTORS];
+    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = (FN(dvec)){0};
     for (int n = 0; n < N; n++) {
         const real *row = x + ((long)n * C + c) * S;
         int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES) {
-            FN(dvec) v;
-            LOAD(v, row + s);
-            if (squares) {
-                const FN(dvec) d = v - shift;
-                acc += d * d;
-            } else
-                acc += v;
-        }
+        for (; s + SUM_LANES <= S; s += SUM_LANES)
+            for (int j = 0; j < SUM_VECTORS; j++) {
+                const FN(dvec) v = FN(load)(row + s + j * DL);
+                if (squares) {
+                    const FN(dvec) d = v - shift;
+                    acc[j] += d * d;
+                } else
+                    acc[j] += v;
+            }
         for (; s < S; s++) {
             const double d = squares ? row[s] - shift : row[s];
-            acc[s % SUM_LANES] += squares ? d * d : d;
+            acc[s % SUM_LANES / DL][s % DL] += squares ? d * d : d;
         }
     }
-    memcpy(part, &acc, sizeof acc);
+    memcpy(part, acc, sizeof acc);
 }
 
 #if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
 PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
                             double invstd, double *part_dout, double *part_dout_xhat) {
-    FN(dvec) acc = {0}, acc_xhat = {0};
+    FN(dvec) acc[SUM_VECTORS], acc_xhat[SUM_VECTORS];
+    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = acc_xhat[j] = (FN(dvec)){0};
     for (int n = 0; n < N; n++) {
         const long base = ((long)n * C + c) * S;
         const real *row = x + base;
         int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES) {
-            FN(dvec) g, v;
-            if (fused) {
-                real masked[SUM_LANES];
-                for (int l = 0; l < SUM_LANES; l++) masked[l] = DOUT(base + s + l);
-                LOAD(g, masked);
-            } else
-                LOAD(g, dout + base + s);
-            LOAD(v, row + s);
-            acc += g;
-            acc_xhat += g * (v - mean) * invstd;
-        }
+        for (; s + SUM_LANES <= S; s += SUM_LANES)
+            for (int j = 0; j < SUM_VECTORS; j++) {
+                const long i = base + s + j * DL;
+                FN(dvec) g;
+                if (fused) {
+                    real masked[DL];
+                    for (int l = 0; l < DL; l++) masked[l] = DOUT(i + l);
+                    g = FN(load)(masked);
+                } else
+                    g = FN(load)(dout + i);
+                const FN(dvec) v = FN(load)(row + s + j * DL);
+                acc[j] += g;
+                acc_xhat[j] += g * (v - mean) * invstd;
+            }
         for (; s < S; s++) {
             const double g = DOUT(base + s);
-            acc[s % SUM_LANES] += g;
-            acc_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
+            acc[s % SUM_LANES / DL][s % DL] += g;
+            acc_xhat[s % SUM_LANES / DL][s % DL] += g * (row[s] - mean) * invstd;
         }
     }
-    memcpy(part_dout, &acc, sizeof acc);
-    memcpy(part_dout_xhat, &acc_xhat, sizeof acc_xhat);
+    memcpy(part_dout, acc, sizeof acc);
+    memcpy(part_dout_xhat, acc_xhat, sizeof acc_xhat);
 }
 #endif /* NNGEN_BACKWARD */
-#undef LOAD
+#undef DL
+#undef SUM_VECTORS
 #else
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
     for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
