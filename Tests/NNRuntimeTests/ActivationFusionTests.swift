@@ -206,6 +206,34 @@ struct FusionCase: CustomStringConvertible, Sendable {
         #expect(ran > 0, "no C compiler is installed")
     }
 
+    /// `CompiledModel.layerOutput` of a fused batchnorm: after a whole-network forward it reads its relu's
+    /// output (the block both share; the batchnorm's own output is not stored), and after the batchnorm's own
+    /// kernel, that kernel's output, whose negative values the relu would have zeroed.
+    @Test(arguments: [DType.float32, .float64])
+    func layerOutputOfAFusedBatchnorm(dtype: DType) throws {
+        let spec =
+            "model lo\ninput x [4, 2, 5, 5]\ndtype \(dtype.rawValue)\nconv c1 filters=3 size=3 pad=1\n"
+            + "batchnorm bn1\nrelu r1\naffine out out=3\nloss softmax\n"
+        let model = try CompiledModel(graph: try ShapeInference.load(spec, path: "lo.spec"))
+        let index = { (name: String) in try #require(model.graph.layers.firstIndex { $0.name == name }) }
+        let (conv, bn, relu) = (try index("c1"), try index("bn1"), try index("r1"))
+        #expect(model.plan.fusion(producer: bn)?.activation == relu)
+        model.initialize(seed: 1)
+        var rng = SplitMix64(seed: 2)
+        try model.stageInput((0..<model.graph.inputShape.count).map { _ in rng.normal() })
+        try model.stageTarget(.classes([0, 1, 2, 0]))
+        _ = model.stagedForward(mode: .train)
+        let activated = model.layerOutput(relu)
+        #expect(model.layerOutput(bn) == activated)
+        let zeros = activated.filter { $0 == 0 }.count
+        #expect(activated.allSatisfy { $0 >= 0 } && zeros > activated.count / 5 && zeros < activated.count * 4 / 5)
+
+        let own = try model.layer("bn1").forward(model.layerOutput(conv), mode: .train)
+        #expect(model.layerOutput(bn) == own)
+        #expect(own.contains { $0 < 0 })
+        #expect(own.map { max(0, $0) } == activated, "relu of the batchnorm's own output is what the fused forward stored")
+    }
+
     /// Which pairs are fused: only a batchnorm (not sync=true) whose output a relu alone reads, next in order.
     @Test func fusionNeedsTheReluToBeTheOnlyReader() throws {
         func fusions(_ body: String, forwardOnly: Bool = false) throws -> [String] {
