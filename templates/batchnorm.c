@@ -88,130 +88,27 @@ typedef struct {
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
-#define SUM_LANES 16
-
-/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
-static double FN(total)(double *part) {
-    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
-        for (int l = 0; l < w; l++) part[l] += part[l + w];
-    return part[0];
-}
-
-#if NNGEN_FAST
-/* The SUM_LANES partial sums as SUM_VECTORS vectors of the target's width (lanes 0..DL − 1 in the first,
- * and so on): a vector type wider than the registers would live on the stack, every add waiting for the
- * last one's store (W2's bn1 forward: 536 µs, the sums two thirds of it). Same lanes, same order. */
-#define DL          (NNGEN_VECTOR_BYTES / 8) /* doubles per vector */
-#define SUM_VECTORS (SUM_LANES / DL)
-typedef real FN(rvec) __attribute__((vector_size(DL * sizeof(real))));
-typedef double FN(dvec) __attribute__((vector_size(DL * sizeof(double))));
-
-/* The DL reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512 CPUs,
- * widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
-static inline FN(dvec) FN(load)(const real *p) {
-    FN(dvec) wide;
-#if defined(__AVX512F__)
-    if (sizeof(real) == 4) {
-        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
-        memcpy(&wide, &converted, sizeof wide);
-        return wide;
-    }
-#endif
-    FN(rvec) loaded;
-    memcpy(&loaded, p, sizeof loaded);
-    wide = __builtin_convertvector(loaded, FN(dvec));
-    return wide;
-}
+#define SUM_LANES NNGEN_SUM_LANES
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
  * `squares`; the first only otherwise). */
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    FN(dvec) acc[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                if (squares) {
-                    const FN(dvec) d = v - shift;
-                    acc[j] += d * d;
-                } else
-                    acc[j] += v;
-            }
-        for (; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            acc[s % SUM_LANES / DL][s % DL] += squares ? d * d : d;
-        }
-    }
-    memcpy(part, acc, sizeof acc);
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) nngen_lanes_add(x + ((long)n * C + c) * S, S, squares, shift, part);
 }
 
 #if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
 PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
                             double invstd, double *part_dout, double *part_dout_xhat) {
-    FN(dvec) acc[SUM_VECTORS], acc_xhat[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = acc_xhat[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const long i = base + s + j * DL;
-                FN(dvec) g;
-                if (fused) {
-                    real masked[DL];
-                    for (int l = 0; l < DL; l++) masked[l] = DOUT(i + l);
-                    g = FN(load)(masked);
-                } else
-                    g = FN(load)(dout + i);
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                acc[j] += g;
-                acc_xhat[j] += g * (v - mean) * invstd;
-            }
-        for (; s < S; s++) {
-            const double g = DOUT(base + s);
-            acc[s % SUM_LANES / DL][s % DL] += g;
-            acc_xhat[s % SUM_LANES / DL][s % DL] += g * (row[s] - mean) * invstd;
-        }
-    }
-    memcpy(part_dout, acc, sizeof acc);
-    memcpy(part_dout_xhat, acc_xhat, sizeof acc_xhat);
-}
-#endif /* NNGEN_BACKWARD */
-#undef DL
-#undef SUM_VECTORS
-#else
-static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
-    for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S;
-        for (int s = 0; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            part[s % SUM_LANES] += squares ? d * d : d;
-        }
-    }
-}
-
-#if NNGEN_BACKWARD
-PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
-                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        for (int s = 0; s < S; s++) {
-            const double g = DOUT(base + s);
-            part_dout[s % SUM_LANES] += g;
-            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
-        }
+        nngen_lanes_gradient(dout + base, NULL, 1, x + base, S, mean, invstd, part_dout, part_dout_xhat,
+                             fused ? y + base : NULL);
     }
 }
 #endif /* NNGEN_BACKWARD */
-#endif
 
 /* A pass's units of work (the tasks of its pool job): one channel each. The scalar path runs them all. */
 #define UNITS        C
@@ -232,9 +129,9 @@ PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int c
     double mean, var, part[SUM_LANES];
     if (train) {
         FN(sums)(x, c, 0, 0, part);
-        mean = FN(total)(part) / (N * S);
+        mean = nngen_lanes_total(part) / (N * S);
         FN(sums)(x, c, 1, mean, part);
-        var = FN(total)(part) / (N * S);
+        var = nngen_lanes_total(part) / (N * S);
         running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
         running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
     } else {
@@ -269,7 +166,7 @@ PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fuse
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
-    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double sum_dout = nngen_lanes_total(part_dout), sum_dout_xhat = nngen_lanes_total(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
     mem[G_GAMMA + c] = (real)sum_dout_xhat;

@@ -46,9 +46,12 @@ static void FN(forward_groups)(void *context, long lo, long hi) {
         nngen_moments(xs, M, EPS, &mean, &invstd);
         saved_mean[unit] = (real)mean;
         saved_invstd[unit] = (real)invstd;
-        for (int j = 0; j < M; j++) {
-            const int c = g * CPG + j / S;
-            o[j] = (real)(gamma[c] * ((xs[j] - mean) * invstd) + beta[c]);
+        for (int k = 0; k < CPG; k++) { /* channel c = g·CPG + k: its S values, γ and β constants */
+            const real gamma_c = gamma[g * CPG + k], beta_c = beta[g * CPG + k];
+            for (int s = 0; s < S; s++) {
+                const int j = k * S + s;
+                o[j] = (real)(gamma_c * ((xs[j] - mean) * invstd) + beta_c);
+            }
         }
     }
 }
@@ -66,25 +69,25 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Backward, with x̂ = (x − μ)·invstd of the value's (n, g) and dx̂ = dout·γ_c:
  *   dβ_c = Σ_{n,h,w} dout,   dγ_c = Σ_{n,h,w} dout·x̂
  *   dx = (invstd / M)·(M·dx̂ − Σ_group dx̂ − x̂·Σ_group dx̂·x̂)     (sums over the M values of (n, g))
- * dβ and dγ of channels [lo, hi), each summed over n, then h and w, in order: */
+ * Every sum in double by lanes (nngen.h): the group's M values for μ and σ² (lane j mod 16); per channel,
+ * the S positions of each channel with lane s mod 16, channels (and for dβ, dγ samples) one after another.
+ * dβ and dγ of channels [lo, hi), each over n, then h and w: */
 static void FN(parameter_channels)(void *context, long lo, long hi) {
     const nngen_norm_call *t = context;
     const real *x = t->x, *dout = t->dout;
     const real *saved_mean = t->mem + S_MEAN;
     const real *saved_invstd = t->mem + S_INVSTD;
     for (long c = lo; c < hi; c++) {
-        double sum_dout = 0, sum_dout_xhat = 0;
+        double lanes_dout[NNGEN_SUM_LANES] = {0}, lanes_dout_xhat[NNGEN_SUM_LANES] = {0};
         const int g = (int)c / CPG;
         for (int n = 0; n < N; n++) {
             const double mean = saved_mean[n * G + g], invstd = saved_invstd[n * G + g];
-            for (int s = 0; s < S; s++) {
-                const long i = (n * C + c) * S + s;
-                sum_dout += dout[i];
-                sum_dout_xhat += dout[i] * (x[i] - mean) * invstd;
-            }
+            const long row = (n * C + c) * S;
+            nngen_lanes_gradient(dout + row, NULL, 1, x + row, S, mean, invstd, lanes_dout, lanes_dout_xhat,
+                                 NULL);
         }
-        t->mem[G_BETA + c] = (real)sum_dout;
-        t->mem[G_GAMMA + c] = (real)sum_dout_xhat;
+        t->mem[G_BETA + c] = (real)nngen_lanes_total(lanes_dout);
+        t->mem[G_GAMMA + c] = (real)nngen_lanes_total(lanes_dout_xhat);
     }
 }
 
@@ -100,16 +103,20 @@ static void FN(input_groups)(void *context, long lo, long hi) {
         const real *gs = GROUP(t->dout, n, g);
         real *dxs = GROUP(t->dx, n, g);
         const double mean = saved_mean[unit], invstd = saved_invstd[unit];
-        double sum_dxhat = 0, sum_dxhat_xhat = 0;
-        for (int j = 0; j < M; j++) {
-            const double dxhat = gs[j] * gamma[g * CPG + j / S];
-            sum_dxhat += dxhat;
-            sum_dxhat_xhat += dxhat * (xs[j] - mean) * invstd;
-        }
-        for (int j = 0; j < M; j++) {
-            const double xhat = (xs[j] - mean) * invstd;
-            const double dxhat = gs[j] * gamma[g * CPG + j / S];
-            NNGEN_DX(dxs[j], (real)(invstd * (dxhat - (sum_dxhat + xhat * sum_dxhat_xhat) / M)));
+        double lanes_dxhat[NNGEN_SUM_LANES] = {0}, lanes_dxhat_xhat[NNGEN_SUM_LANES] = {0};
+        for (int k = 0; k < CPG; k++) /* channel g·CPG + k: dx̂ = dout·γ of the channel */
+            nngen_lanes_gradient(gs + k * S, NULL, gamma[g * CPG + k], xs + k * S, S, mean, invstd,
+                                 lanes_dxhat, lanes_dxhat_xhat, NULL);
+        const double sum_dxhat = nngen_lanes_total(lanes_dxhat);
+        const double sum_dxhat_xhat = nngen_lanes_total(lanes_dxhat_xhat);
+        for (int k = 0; k < CPG; k++) {
+            const real gamma_c = gamma[g * CPG + k];
+            for (int s = 0; s < S; s++) {
+                const int j = k * S + s;
+                const double xhat = (xs[j] - mean) * invstd;
+                const double dxhat = gs[j] * gamma_c;
+                NNGEN_DX(dxs[j], (real)(invstd * (dxhat - (sum_dxhat + xhat * sum_dxhat_xhat) / M)));
+            }
         }
     }
 }

@@ -21,7 +21,8 @@
 /* Forward of samples [lo, hi), the same in both modes (no running statistics), per sample n:
  *   μ_n = (1/D) Σ_d x[n][d],   σ²_n = (1/D) Σ_d (x[n][d] − μ_n)²   (biased)
  *   out[n][d] = γ_d·(x[n][d] − μ_n)/sqrt(σ²_n + ε) + β_d
- * Saves μ_n and 1/sqrt(σ²_n + ε) for backward. */
+ * Saves μ_n and 1/sqrt(σ²_n + ε) for backward. Each sum over the sample's D values is taken in double by
+ * lanes (nngen.h, nngen_moments and nngen_lanes_gradient), forward and backward. */
 static void FN(forward_samples)(void *context, long lo, long hi) {
     const nngen_norm_call *t = context;
     real *out = t->mem + OUT;
@@ -53,24 +54,35 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Backward, with x̂ = (x − μ_n)·invstd_n and dx̂ = dout·γ:
  *   dβ_d = Σ_n dout[n][d],   dγ_d = Σ_n dout[n][d]·x̂[n][d]
  *   dx[n][d] = (invstd_n / D)·(D·dx̂[n][d] − Σ_d' dx̂[n][d'] − x̂[n][d]·Σ_d' dx̂[n][d']·x̂[n][d'])
- * (1/D, not 1/N: the statistics are per sample.) dβ and dγ of features [lo, hi), each summed over n in order: */
+ * (1/D, not 1/N: the statistics are per sample.) dβ and dγ of features [lo, hi), each summed over n in order,
+ * FEATURES features at a time (n outer: the features' sums run side by side, in vectors): */
+#define FEATURES 64
 static void FN(parameter_features)(void *context, long lo, long hi) {
     const nngen_norm_call *t = context;
     real *dgamma = t->mem + G_GAMMA;
     real *dbeta = t->mem + G_BETA;
     const real *saved_mean = t->mem + S_MEAN;
     const real *saved_invstd = t->mem + S_INVSTD;
-    for (long d = lo; d < hi; d++) {
-        double sum_dout = 0, sum_dout_xhat = 0;
+    for (long d0 = lo; d0 < hi; d0 += FEATURES) {
+        const int count = hi - d0 < FEATURES ? (int)(hi - d0) : FEATURES;
+        double sum_dout[FEATURES], sum_dout_xhat[FEATURES];
+        for (int k = 0; k < count; k++) sum_dout[k] = sum_dout_xhat[k] = 0;
         for (int n = 0; n < N; n++) {
-            const double g = t->dout[n * D + d];
-            sum_dout += g;
-            sum_dout_xhat += g * (t->x[n * D + d] - saved_mean[n]) * saved_invstd[n];
+            const real *g = t->dout + n * D + d0, *xs = t->x + n * D + d0;
+            const real mean = saved_mean[n], invstd = saved_invstd[n];
+            for (int k = 0; k < count; k++) {
+                const double gk = g[k];
+                sum_dout[k] += gk;
+                sum_dout_xhat[k] += gk * (xs[k] - mean) * invstd;
+            }
         }
-        dbeta[d] = (real)sum_dout;
-        dgamma[d] = (real)sum_dout_xhat;
+        for (int k = 0; k < count; k++) {
+            dbeta[d0 + k] = (real)sum_dout[k];
+            dgamma[d0 + k] = (real)sum_dout_xhat[k];
+        }
     }
 }
+#undef FEATURES
 
 /* dx of samples [lo, hi). */
 static void FN(input_samples)(void *context, long lo, long hi) {
@@ -83,12 +95,10 @@ static void FN(input_samples)(void *context, long lo, long hi) {
         const real *xs = t->x + n * D;
         const real *g = t->dout + n * D;
         const double mean = saved_mean[n], invstd = saved_invstd[n];
-        double sum_dxhat = 0, sum_dxhat_xhat = 0;
-        for (int d = 0; d < D; d++) {
-            const double dxhat = g[d] * gamma[d];
-            sum_dxhat += dxhat;
-            sum_dxhat_xhat += dxhat * (xs[d] - mean) * invstd;
-        }
+        double lanes_dxhat[NNGEN_SUM_LANES] = {0}, lanes_dxhat_xhat[NNGEN_SUM_LANES] = {0};
+        nngen_lanes_gradient(g, gamma, 0, xs, D, mean, invstd, lanes_dxhat, lanes_dxhat_xhat, NULL);
+        const double sum_dxhat = nngen_lanes_total(lanes_dxhat);
+        const double sum_dxhat_xhat = nngen_lanes_total(lanes_dxhat_xhat);
         for (int d = 0; d < D; d++) {
             const double xhat = (xs[d] - mean) * invstd;
             const double dxhat = g[d] * gamma[d];

@@ -963,20 +963,132 @@ typedef struct {
     real *dx;
 } nngen_norm_call;
 
+/* Sums in double by NNGEN_SUM_LANES lanes: value i of a run of values goes to lane i mod NNGEN_SUM_LANES
+ * (each lane adds its values in order), and nngen_lanes_total adds the lanes pairwise at the end. The
+ * normalization layers' statistics and gradient sums take this order, which a vector unit needs (one
+ * chain of dependent adds in double costs 4 cycles a value); the fast path keeps the lanes in vector
+ * registers, the scalar path in an array, and both give the same bits. */
+#define NNGEN_SUM_LANES 16
+#if NNGEN_FAST /* inlined where called, so that the tests of a NULL w or mask are made there once */
+#define NNGEN_LANES_FUNCTION NNGEN_MAYBE_UNUSED static inline __attribute__((always_inline))
+#else
+#define NNGEN_LANES_FUNCTION NNGEN_MAYBE_UNUSED static inline
+#endif
+
+/* The total of the lanes, added pairwise: lanes[l] += lanes[l + w] for w = 8, 4, 2, 1. */
+NNGEN_MAYBE_UNUSED static inline double nngen_lanes_total(double *lanes) {
+    for (int w = NNGEN_SUM_LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++) lanes[l] += lanes[l + w];
+    return lanes[0];
+}
+
+#if NNGEN_FAST
+/* NNGEN_DOUBLES doubles as one vector of the target's width; the lanes are NNGEN_SUM_VECTORS of them (a
+ * vector type wider than the registers would live on the stack, each add waiting for the last one's store). */
+#define NNGEN_DOUBLES     (NNGEN_VECTOR_BYTES / 8)
+#define NNGEN_SUM_VECTORS (NNGEN_SUM_LANES / NNGEN_DOUBLES)
+typedef double nngen_dvec __attribute__((vector_size(NNGEN_VECTOR_BYTES)));
+typedef real nngen_dvec_real __attribute__((vector_size(NNGEN_DOUBLES * sizeof(real))));
+
+/* The NNGEN_DOUBLES reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512
+ * CPUs, widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
+NNGEN_INLINE nngen_dvec nngen_widen(const real *p) {
+    nngen_dvec wide;
+#if defined(__AVX512F__)
+    if (sizeof(real) == 4) {
+        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
+        memcpy(&wide, &converted, sizeof wide);
+        return wide;
+    }
+#endif
+    nngen_dvec_real narrow;
+    memcpy(&narrow, p, sizeof narrow);
+    wide = __builtin_convertvector(narrow, nngen_dvec);
+    return wide;
+}
+#endif
+
+/* lanes[i mod NNGEN_SUM_LANES] += x[i], or (x[i] − shift)² when `squares`, for i < count. */
+NNGEN_LANES_FUNCTION void nngen_lanes_add(const real *x, long count, int squares, double shift,
+                                          double *lanes) {
+    long i = 0;
+#if NNGEN_FAST
+    nngen_dvec acc[NNGEN_SUM_VECTORS];
+    memcpy(acc, lanes, sizeof acc);
+    for (; i + NNGEN_SUM_LANES <= count; i += NNGEN_SUM_LANES)
+        for (int j = 0; j < NNGEN_SUM_VECTORS; j++) {
+            const nngen_dvec v = nngen_widen(x + i + j * NNGEN_DOUBLES);
+            if (squares) {
+                const nngen_dvec d = v - shift;
+                acc[j] += d * d;
+            } else
+                acc[j] += v;
+        }
+    memcpy(lanes, acc, sizeof acc);
+#endif
+    for (; i < count; i++) {
+        const double d = squares ? x[i] - shift : x[i];
+        lanes[i % NNGEN_SUM_LANES] += squares ? d * d : d;
+    }
+}
+
+/* A normalization layer's two gradient sums over a run of values, by lanes: with a = g[i]·w[i] (the product
+ * in real; w NULL: the constant `weight`), g[i] taken as 0 where mask[i] > 0 does not hold (a relu's output
+ * applied to g: its backward; mask NULL: nowhere) and x̂ = (x[i] − mean)·invstd,
+ *   lanes_a[l] += a,   lanes_b[l] += a·x̂   for i ≡ l (mod NNGEN_SUM_LANES), i < count. */
+NNGEN_LANES_FUNCTION void nngen_lanes_gradient(const real *g, const real *w, real weight, const real *x,
+                                               long count, double mean, double invstd, double *lanes_a,
+                                               double *lanes_b, const real *mask) {
+    long i = 0;
+#if NNGEN_FAST
+    nngen_dvec acc_a[NNGEN_SUM_VECTORS], acc_b[NNGEN_SUM_VECTORS];
+    memcpy(acc_a, lanes_a, sizeof acc_a);
+    memcpy(acc_b, lanes_b, sizeof acc_b);
+    for (; i + NNGEN_SUM_LANES <= count; i += NNGEN_SUM_LANES)
+        for (int j = 0; j < NNGEN_SUM_VECTORS; j++) {
+            const long k = i + j * NNGEN_DOUBLES;
+            nngen_dvec_real gv, wv;
+            memcpy(&gv, g + k, sizeof gv);
+            if (mask) { /* g's bits and-ed with all ones or all zeros: +0 where masked, as the scalar loop */
+                nngen_dvec_real mv;
+                memcpy(&mv, mask + k, sizeof mv);
+                const __typeof__(mv > mv) keep = mv > (nngen_dvec_real){0};
+                __typeof__(mv > mv) bits;
+                memcpy(&bits, &gv, sizeof bits);
+                bits &= keep;
+                memcpy(&gv, &bits, sizeof gv);
+            }
+            if (w)
+                memcpy(&wv, w + k, sizeof wv);
+            else
+                wv = weight - (nngen_dvec_real){0};
+            const nngen_dvec_real product = gv * wv;
+            const nngen_dvec a = nngen_widen((const real *)&product);
+            acc_a[j] += a;
+            acc_b[j] += a * (nngen_widen(x + k) - mean) * invstd;
+        }
+    memcpy(lanes_a, acc_a, sizeof acc_a);
+    memcpy(lanes_b, acc_b, sizeof acc_b);
+#endif
+    for (; i < count; i++) {
+        const real gi = mask && !(mask[i] > 0) ? 0 : g[i];
+        const double a = gi * (w ? w[i] : weight);
+        lanes_a[i % NNGEN_SUM_LANES] += a;
+        lanes_b[i % NNGEN_SUM_LANES] += a * (x[i] - mean) * invstd;
+    }
+}
+
 /* The mean of the `count` values at x and 1/sqrt(σ² + eps) for their biased variance
- * σ² = (1/count) Σ (x − mean)², each sum in double, in order: a normalization layer's statistics. */
+ * σ² = (1/count) Σ (x − mean)², each sum in double by lanes (above): a normalization layer's statistics. */
 NNGEN_MAYBE_UNUSED static inline void nngen_moments(const real *x, long count, double eps, double *mean,
                                                     double *invstd) {
-    double sum = 0;
-    for (long i = 0; i < count; i++) sum += x[i];
-    const double m = sum / count;
-    double sq = 0;
-    for (long i = 0; i < count; i++) {
-        const double centered = x[i] - m;
-        sq += centered * centered;
-    }
+    double lanes[NNGEN_SUM_LANES] = {0};
+    nngen_lanes_add(x, count, 0, 0, lanes);
+    const double m = nngen_lanes_total(lanes) / count;
+    for (int l = 0; l < NNGEN_SUM_LANES; l++) lanes[l] = 0;
+    nngen_lanes_add(x, count, 1, m, lanes);
     *mean = m;
-    *invstd = 1 / sqrt(sq / count + eps);
+    *invstd = 1 / sqrt(nngen_lanes_total(lanes) / count + eps);
 }
 
 /* ---------------------------------------------------------------------------------------------------
@@ -1575,130 +1687,27 @@ typedef struct {
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
-#define SUM_LANES 16
-
-/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
-static double FN(total)(double *part) {
-    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
-        for (int l = 0; l < w; l++) part[l] += part[l + w];
-    return part[0];
-}
-
-#if NNGEN_FAST
-/* The SUM_LANES partial sums as SUM_VECTORS vectors of the target's width (lanes 0..DL − 1 in the first,
- * and so on): a vector type wider than the registers would live on the stack, every add waiting for the
- * last one's store (W2's bn1 forward: 536 µs, the sums two thirds of it). Same lanes, same order. */
-#define DL          (NNGEN_VECTOR_BYTES / 8) /* doubles per vector */
-#define SUM_VECTORS (SUM_LANES / DL)
-typedef real FN(rvec) __attribute__((vector_size(DL * sizeof(real))));
-typedef double FN(dvec) __attribute__((vector_size(DL * sizeof(double))));
-
-/* The DL reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512 CPUs,
- * widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
-static inline FN(dvec) FN(load)(const real *p) {
-    FN(dvec) wide;
-#if defined(__AVX512F__)
-    if (sizeof(real) == 4) {
-        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
-        memcpy(&wide, &converted, sizeof wide);
-        return wide;
-    }
-#endif
-    FN(rvec) loaded;
-    memcpy(&loaded, p, sizeof loaded);
-    wide = __builtin_convertvector(loaded, FN(dvec));
-    return wide;
-}
+#define SUM_LANES NNGEN_SUM_LANES
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
  * `squares`; the first only otherwise). */
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    FN(dvec) acc[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                if (squares) {
-                    const FN(dvec) d = v - shift;
-                    acc[j] += d * d;
-                } else
-                    acc[j] += v;
-            }
-        for (; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            acc[s % SUM_LANES / DL][s % DL] += squares ? d * d : d;
-        }
-    }
-    memcpy(part, acc, sizeof acc);
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) nngen_lanes_add(x + ((long)n * C + c) * S, S, squares, shift, part);
 }
 
 #if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
 PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
                             double invstd, double *part_dout, double *part_dout_xhat) {
-    FN(dvec) acc[SUM_VECTORS], acc_xhat[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = acc_xhat[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const long i = base + s + j * DL;
-                FN(dvec) g;
-                if (fused) {
-                    real masked[DL];
-                    for (int l = 0; l < DL; l++) masked[l] = DOUT(i + l);
-                    g = FN(load)(masked);
-                } else
-                    g = FN(load)(dout + i);
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                acc[j] += g;
-                acc_xhat[j] += g * (v - mean) * invstd;
-            }
-        for (; s < S; s++) {
-            const double g = DOUT(base + s);
-            acc[s % SUM_LANES / DL][s % DL] += g;
-            acc_xhat[s % SUM_LANES / DL][s % DL] += g * (row[s] - mean) * invstd;
-        }
-    }
-    memcpy(part_dout, acc, sizeof acc);
-    memcpy(part_dout_xhat, acc_xhat, sizeof acc_xhat);
-}
-#endif /* NNGEN_BACKWARD */
-#undef DL
-#undef SUM_VECTORS
-#else
-static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
-    for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S;
-        for (int s = 0; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            part[s % SUM_LANES] += squares ? d * d : d;
-        }
-    }
-}
-
-#if NNGEN_BACKWARD
-PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
-                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        for (int s = 0; s < S; s++) {
-            const double g = DOUT(base + s);
-            part_dout[s % SUM_LANES] += g;
-            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
-        }
+        nngen_lanes_gradient(dout + base, NULL, 1, x + base, S, mean, invstd, part_dout, part_dout_xhat,
+                             fused ? y + base : NULL);
     }
 }
 #endif /* NNGEN_BACKWARD */
-#endif
 
 /* A pass's units of work (the tasks of its pool job): one channel each. The scalar path runs them all. */
 #define UNITS        C
@@ -1719,9 +1728,9 @@ PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int c
     double mean, var, part[SUM_LANES];
     if (train) {
         FN(sums)(x, c, 0, 0, part);
-        mean = FN(total)(part) / (N * S);
+        mean = nngen_lanes_total(part) / (N * S);
         FN(sums)(x, c, 1, mean, part);
-        var = FN(total)(part) / (N * S);
+        var = nngen_lanes_total(part) / (N * S);
         running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
         running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
     } else {
@@ -1756,7 +1765,7 @@ PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fuse
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
-    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double sum_dout = nngen_lanes_total(part_dout), sum_dout_xhat = nngen_lanes_total(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
     mem[G_GAMMA + c] = (real)sum_dout_xhat;
@@ -2653,130 +2662,27 @@ typedef struct {
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
-#define SUM_LANES 16
-
-/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
-static double FN(total)(double *part) {
-    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
-        for (int l = 0; l < w; l++) part[l] += part[l + w];
-    return part[0];
-}
-
-#if NNGEN_FAST
-/* The SUM_LANES partial sums as SUM_VECTORS vectors of the target's width (lanes 0..DL − 1 in the first,
- * and so on): a vector type wider than the registers would live on the stack, every add waiting for the
- * last one's store (W2's bn1 forward: 536 µs, the sums two thirds of it). Same lanes, same order. */
-#define DL          (NNGEN_VECTOR_BYTES / 8) /* doubles per vector */
-#define SUM_VECTORS (SUM_LANES / DL)
-typedef real FN(rvec) __attribute__((vector_size(DL * sizeof(real))));
-typedef double FN(dvec) __attribute__((vector_size(DL * sizeof(double))));
-
-/* The DL reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512 CPUs,
- * widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
-static inline FN(dvec) FN(load)(const real *p) {
-    FN(dvec) wide;
-#if defined(__AVX512F__)
-    if (sizeof(real) == 4) {
-        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
-        memcpy(&wide, &converted, sizeof wide);
-        return wide;
-    }
-#endif
-    FN(rvec) loaded;
-    memcpy(&loaded, p, sizeof loaded);
-    wide = __builtin_convertvector(loaded, FN(dvec));
-    return wide;
-}
+#define SUM_LANES NNGEN_SUM_LANES
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
  * `squares`; the first only otherwise). */
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    FN(dvec) acc[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                if (squares) {
-                    const FN(dvec) d = v - shift;
-                    acc[j] += d * d;
-                } else
-                    acc[j] += v;
-            }
-        for (; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            acc[s % SUM_LANES / DL][s % DL] += squares ? d * d : d;
-        }
-    }
-    memcpy(part, acc, sizeof acc);
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) nngen_lanes_add(x + ((long)n * C + c) * S, S, squares, shift, part);
 }
 
 #if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
 PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
                             double invstd, double *part_dout, double *part_dout_xhat) {
-    FN(dvec) acc[SUM_VECTORS], acc_xhat[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = acc_xhat[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const long i = base + s + j * DL;
-                FN(dvec) g;
-                if (fused) {
-                    real masked[DL];
-                    for (int l = 0; l < DL; l++) masked[l] = DOUT(i + l);
-                    g = FN(load)(masked);
-                } else
-                    g = FN(load)(dout + i);
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                acc[j] += g;
-                acc_xhat[j] += g * (v - mean) * invstd;
-            }
-        for (; s < S; s++) {
-            const double g = DOUT(base + s);
-            acc[s % SUM_LANES / DL][s % DL] += g;
-            acc_xhat[s % SUM_LANES / DL][s % DL] += g * (row[s] - mean) * invstd;
-        }
-    }
-    memcpy(part_dout, acc, sizeof acc);
-    memcpy(part_dout_xhat, acc_xhat, sizeof acc_xhat);
-}
-#endif /* NNGEN_BACKWARD */
-#undef DL
-#undef SUM_VECTORS
-#else
-static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
-    for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S;
-        for (int s = 0; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            part[s % SUM_LANES] += squares ? d * d : d;
-        }
-    }
-}
-
-#if NNGEN_BACKWARD
-PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
-                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        for (int s = 0; s < S; s++) {
-            const double g = DOUT(base + s);
-            part_dout[s % SUM_LANES] += g;
-            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
-        }
+        nngen_lanes_gradient(dout + base, NULL, 1, x + base, S, mean, invstd, part_dout, part_dout_xhat,
+                             fused ? y + base : NULL);
     }
 }
 #endif /* NNGEN_BACKWARD */
-#endif
 
 /* A pass's units of work (the tasks of its pool job): one channel each. The scalar path runs them all. */
 #define UNITS        C
@@ -2797,9 +2703,9 @@ PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int c
     double mean, var, part[SUM_LANES];
     if (train) {
         FN(sums)(x, c, 0, 0, part);
-        mean = FN(total)(part) / (N * S);
+        mean = nngen_lanes_total(part) / (N * S);
         FN(sums)(x, c, 1, mean, part);
-        var = FN(total)(part) / (N * S);
+        var = nngen_lanes_total(part) / (N * S);
         running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
         running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
     } else {
@@ -2834,7 +2740,7 @@ PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fuse
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
-    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double sum_dout = nngen_lanes_total(part_dout), sum_dout_xhat = nngen_lanes_total(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
     mem[G_GAMMA + c] = (real)sum_dout_xhat;
@@ -3730,130 +3636,27 @@ typedef struct {
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
-#define SUM_LANES 16
-
-/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
-static double FN(total)(double *part) {
-    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
-        for (int l = 0; l < w; l++) part[l] += part[l + w];
-    return part[0];
-}
-
-#if NNGEN_FAST
-/* The SUM_LANES partial sums as SUM_VECTORS vectors of the target's width (lanes 0..DL − 1 in the first,
- * and so on): a vector type wider than the registers would live on the stack, every add waiting for the
- * last one's store (W2's bn1 forward: 536 µs, the sums two thirds of it). Same lanes, same order. */
-#define DL          (NNGEN_VECTOR_BYTES / 8) /* doubles per vector */
-#define SUM_VECTORS (SUM_LANES / DL)
-typedef real FN(rvec) __attribute__((vector_size(DL * sizeof(real))));
-typedef double FN(dvec) __attribute__((vector_size(DL * sizeof(double))));
-
-/* The DL reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512 CPUs,
- * widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
-static inline FN(dvec) FN(load)(const real *p) {
-    FN(dvec) wide;
-#if defined(__AVX512F__)
-    if (sizeof(real) == 4) {
-        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
-        memcpy(&wide, &converted, sizeof wide);
-        return wide;
-    }
-#endif
-    FN(rvec) loaded;
-    memcpy(&loaded, p, sizeof loaded);
-    wide = __builtin_convertvector(loaded, FN(dvec));
-    return wide;
-}
+#define SUM_LANES NNGEN_SUM_LANES
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
  * `squares`; the first only otherwise). */
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    FN(dvec) acc[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                if (squares) {
-                    const FN(dvec) d = v - shift;
-                    acc[j] += d * d;
-                } else
-                    acc[j] += v;
-            }
-        for (; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            acc[s % SUM_LANES / DL][s % DL] += squares ? d * d : d;
-        }
-    }
-    memcpy(part, acc, sizeof acc);
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) nngen_lanes_add(x + ((long)n * C + c) * S, S, squares, shift, part);
 }
 
 #if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
 PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
                             double invstd, double *part_dout, double *part_dout_xhat) {
-    FN(dvec) acc[SUM_VECTORS], acc_xhat[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = acc_xhat[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const long i = base + s + j * DL;
-                FN(dvec) g;
-                if (fused) {
-                    real masked[DL];
-                    for (int l = 0; l < DL; l++) masked[l] = DOUT(i + l);
-                    g = FN(load)(masked);
-                } else
-                    g = FN(load)(dout + i);
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                acc[j] += g;
-                acc_xhat[j] += g * (v - mean) * invstd;
-            }
-        for (; s < S; s++) {
-            const double g = DOUT(base + s);
-            acc[s % SUM_LANES / DL][s % DL] += g;
-            acc_xhat[s % SUM_LANES / DL][s % DL] += g * (row[s] - mean) * invstd;
-        }
-    }
-    memcpy(part_dout, acc, sizeof acc);
-    memcpy(part_dout_xhat, acc_xhat, sizeof acc_xhat);
-}
-#endif /* NNGEN_BACKWARD */
-#undef DL
-#undef SUM_VECTORS
-#else
-static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
-    for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S;
-        for (int s = 0; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            part[s % SUM_LANES] += squares ? d * d : d;
-        }
-    }
-}
-
-#if NNGEN_BACKWARD
-PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
-                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        for (int s = 0; s < S; s++) {
-            const double g = DOUT(base + s);
-            part_dout[s % SUM_LANES] += g;
-            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
-        }
+        nngen_lanes_gradient(dout + base, NULL, 1, x + base, S, mean, invstd, part_dout, part_dout_xhat,
+                             fused ? y + base : NULL);
     }
 }
 #endif /* NNGEN_BACKWARD */
-#endif
 
 /* A pass's units of work (the tasks of its pool job): one channel each. The scalar path runs them all. */
 #define UNITS        C
@@ -3874,9 +3677,9 @@ PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int c
     double mean, var, part[SUM_LANES];
     if (train) {
         FN(sums)(x, c, 0, 0, part);
-        mean = FN(total)(part) / (N * S);
+        mean = nngen_lanes_total(part) / (N * S);
         FN(sums)(x, c, 1, mean, part);
-        var = FN(total)(part) / (N * S);
+        var = nngen_lanes_total(part) / (N * S);
         running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
         running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
     } else {
@@ -3911,7 +3714,7 @@ PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fuse
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
-    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double sum_dout = nngen_lanes_total(part_dout), sum_dout_xhat = nngen_lanes_total(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
     mem[G_GAMMA + c] = (real)sum_dout_xhat;
@@ -4935,130 +4738,27 @@ typedef struct {
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
-#define SUM_LANES 16
-
-/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
-static double FN(total)(double *part) {
-    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
-        for (int l = 0; l < w; l++) part[l] += part[l + w];
-    return part[0];
-}
-
-#if NNGEN_FAST
-/* The SUM_LANES partial sums as SUM_VECTORS vectors of the target's width (lanes 0..DL − 1 in the first,
- * and so on): a vector type wider than the registers would live on the stack, every add waiting for the
- * last one's store (W2's bn1 forward: 536 µs, the sums two thirds of it). Same lanes, same order. */
-#define DL          (NNGEN_VECTOR_BYTES / 8) /* doubles per vector */
-#define SUM_VECTORS (SUM_LANES / DL)
-typedef real FN(rvec) __attribute__((vector_size(DL * sizeof(real))));
-typedef double FN(dvec) __attribute__((vector_size(DL * sizeof(double))));
-
-/* The DL reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512 CPUs,
- * widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
-static inline FN(dvec) FN(load)(const real *p) {
-    FN(dvec) wide;
-#if defined(__AVX512F__)
-    if (sizeof(real) == 4) {
-        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
-        memcpy(&wide, &converted, sizeof wide);
-        return wide;
-    }
-#endif
-    FN(rvec) loaded;
-    memcpy(&loaded, p, sizeof loaded);
-    wide = __builtin_convertvector(loaded, FN(dvec));
-    return wide;
-}
+#define SUM_LANES NNGEN_SUM_LANES
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
  * `squares`; the first only otherwise). */
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    FN(dvec) acc[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                if (squares) {
-                    const FN(dvec) d = v - shift;
-                    acc[j] += d * d;
-                } else
-                    acc[j] += v;
-            }
-        for (; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            acc[s % SUM_LANES / DL][s % DL] += squares ? d * d : d;
-        }
-    }
-    memcpy(part, acc, sizeof acc);
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) nngen_lanes_add(x + ((long)n * C + c) * S, S, squares, shift, part);
 }
 
 #if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
 PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
                             double invstd, double *part_dout, double *part_dout_xhat) {
-    FN(dvec) acc[SUM_VECTORS], acc_xhat[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = acc_xhat[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const long i = base + s + j * DL;
-                FN(dvec) g;
-                if (fused) {
-                    real masked[DL];
-                    for (int l = 0; l < DL; l++) masked[l] = DOUT(i + l);
-                    g = FN(load)(masked);
-                } else
-                    g = FN(load)(dout + i);
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                acc[j] += g;
-                acc_xhat[j] += g * (v - mean) * invstd;
-            }
-        for (; s < S; s++) {
-            const double g = DOUT(base + s);
-            acc[s % SUM_LANES / DL][s % DL] += g;
-            acc_xhat[s % SUM_LANES / DL][s % DL] += g * (row[s] - mean) * invstd;
-        }
-    }
-    memcpy(part_dout, acc, sizeof acc);
-    memcpy(part_dout_xhat, acc_xhat, sizeof acc_xhat);
-}
-#endif /* NNGEN_BACKWARD */
-#undef DL
-#undef SUM_VECTORS
-#else
-static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
-    for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S;
-        for (int s = 0; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            part[s % SUM_LANES] += squares ? d * d : d;
-        }
-    }
-}
-
-#if NNGEN_BACKWARD
-PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
-                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        for (int s = 0; s < S; s++) {
-            const double g = DOUT(base + s);
-            part_dout[s % SUM_LANES] += g;
-            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
-        }
+        nngen_lanes_gradient(dout + base, NULL, 1, x + base, S, mean, invstd, part_dout, part_dout_xhat,
+                             fused ? y + base : NULL);
     }
 }
 #endif /* NNGEN_BACKWARD */
-#endif
 
 /* A pass's units of work (the tasks of its pool job): one channel each. The scalar path runs them all. */
 #define UNITS        C
@@ -5079,9 +4779,9 @@ PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int c
     double mean, var, part[SUM_LANES];
     if (train) {
         FN(sums)(x, c, 0, 0, part);
-        mean = FN(total)(part) / (N * S);
+        mean = nngen_lanes_total(part) / (N * S);
         FN(sums)(x, c, 1, mean, part);
-        var = FN(total)(part) / (N * S);
+        var = nngen_lanes_total(part) / (N * S);
         running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
         running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
     } else {
@@ -5116,7 +4816,7 @@ PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fuse
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
-    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double sum_dout = nngen_lanes_total(part_dout), sum_dout_xhat = nngen_lanes_total(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
     mem[G_GAMMA + c] = (real)sum_dout_xhat;
@@ -6012,130 +5712,27 @@ typedef struct {
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
-#define SUM_LANES 16
-
-/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
-static double FN(total)(double *part) {
-    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
-        for (int l = 0; l < w; l++) part[l] += part[l + w];
-    return part[0];
-}
-
-#if NNGEN_FAST
-/* The SUM_LANES partial sums as SUM_VECTORS vectors of the target's width (lanes 0..DL − 1 in the first,
- * and so on): a vector type wider than the registers would live on the stack, every add waiting for the
- * last one's store (W2's bn1 forward: 536 µs, the sums two thirds of it). Same lanes, same order. */
-#define DL          (NNGEN_VECTOR_BYTES / 8) /* doubles per vector */
-#define SUM_VECTORS (SUM_LANES / DL)
-typedef real FN(rvec) __attribute__((vector_size(DL * sizeof(real))));
-typedef double FN(dvec) __attribute__((vector_size(DL * sizeof(double))));
-
-/* The DL reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512 CPUs,
- * widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
-static inline FN(dvec) FN(load)(const real *p) {
-    FN(dvec) wide;
-#if defined(__AVX512F__)
-    if (sizeof(real) == 4) {
-        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
-        memcpy(&wide, &converted, sizeof wide);
-        return wide;
-    }
-#endif
-    FN(rvec) loaded;
-    memcpy(&loaded, p, sizeof loaded);
-    wide = __builtin_convertvector(loaded, FN(dvec));
-    return wide;
-}
+#define SUM_LANES NNGEN_SUM_LANES
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
  * `squares`; the first only otherwise). */
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    FN(dvec) acc[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                if (squares) {
-                    const FN(dvec) d = v - shift;
-                    acc[j] += d * d;
-                } else
-                    acc[j] += v;
-            }
-        for (; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            acc[s % SUM_LANES / DL][s % DL] += squares ? d * d : d;
-        }
-    }
-    memcpy(part, acc, sizeof acc);
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) nngen_lanes_add(x + ((long)n * C + c) * S, S, squares, shift, part);
 }
 
 #if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
 PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
                             double invstd, double *part_dout, double *part_dout_xhat) {
-    FN(dvec) acc[SUM_VECTORS], acc_xhat[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = acc_xhat[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const long i = base + s + j * DL;
-                FN(dvec) g;
-                if (fused) {
-                    real masked[DL];
-                    for (int l = 0; l < DL; l++) masked[l] = DOUT(i + l);
-                    g = FN(load)(masked);
-                } else
-                    g = FN(load)(dout + i);
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                acc[j] += g;
-                acc_xhat[j] += g * (v - mean) * invstd;
-            }
-        for (; s < S; s++) {
-            const double g = DOUT(base + s);
-            acc[s % SUM_LANES / DL][s % DL] += g;
-            acc_xhat[s % SUM_LANES / DL][s % DL] += g * (row[s] - mean) * invstd;
-        }
-    }
-    memcpy(part_dout, acc, sizeof acc);
-    memcpy(part_dout_xhat, acc_xhat, sizeof acc_xhat);
-}
-#endif /* NNGEN_BACKWARD */
-#undef DL
-#undef SUM_VECTORS
-#else
-static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
-    for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S;
-        for (int s = 0; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            part[s % SUM_LANES] += squares ? d * d : d;
-        }
-    }
-}
-
-#if NNGEN_BACKWARD
-PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
-                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        for (int s = 0; s < S; s++) {
-            const double g = DOUT(base + s);
-            part_dout[s % SUM_LANES] += g;
-            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
-        }
+        nngen_lanes_gradient(dout + base, NULL, 1, x + base, S, mean, invstd, part_dout, part_dout_xhat,
+                             fused ? y + base : NULL);
     }
 }
 #endif /* NNGEN_BACKWARD */
-#endif
 
 /* A pass's units of work (the tasks of its pool job): one channel each. The scalar path runs them all. */
 #define UNITS        C
@@ -6156,9 +5753,9 @@ PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int c
     double mean, var, part[SUM_LANES];
     if (train) {
         FN(sums)(x, c, 0, 0, part);
-        mean = FN(total)(part) / (N * S);
+        mean = nngen_lanes_total(part) / (N * S);
         FN(sums)(x, c, 1, mean, part);
-        var = FN(total)(part) / (N * S);
+        var = nngen_lanes_total(part) / (N * S);
         running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
         running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
     } else {
@@ -6193,7 +5790,7 @@ PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fuse
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
-    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double sum_dout = nngen_lanes_total(part_dout), sum_dout_xhat = nngen_lanes_total(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
     mem[G_GAMMA + c] = (real)sum_dout_xhat;
@@ -7036,130 +6633,27 @@ typedef struct {
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
-#define SUM_LANES 16
-
-/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
-static double FN(total)(double *part) {
-    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
-        for (int l = 0; l < w; l++) part[l] += part[l + w];
-    return part[0];
-}
-
-#if NNGEN_FAST
-/* The SUM_LANES partial sums as SUM_VECTORS vectors of the target's width (lanes 0..DL − 1 in the first,
- * and so on): a vector type wider than the registers would live on the stack, every add waiting for the
- * last one's store (W2's bn1 forward: 536 µs, the sums two thirds of it). Same lanes, same order. */
-#define DL          (NNGEN_VECTOR_BYTES / 8) /* doubles per vector */
-#define SUM_VECTORS (SUM_LANES / DL)
-typedef real FN(rvec) __attribute__((vector_size(DL * sizeof(real))));
-typedef double FN(dvec) __attribute__((vector_size(DL * sizeof(double))));
-
-/* The DL reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512 CPUs,
- * widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
-static inline FN(dvec) FN(load)(const real *p) {
-    FN(dvec) wide;
-#if defined(__AVX512F__)
-    if (sizeof(real) == 4) {
-        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
-        memcpy(&wide, &converted, sizeof wide);
-        return wide;
-    }
-#endif
-    FN(rvec) loaded;
-    memcpy(&loaded, p, sizeof loaded);
-    wide = __builtin_convertvector(loaded, FN(dvec));
-    return wide;
-}
+#define SUM_LANES NNGEN_SUM_LANES
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
  * `squares`; the first only otherwise). */
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    FN(dvec) acc[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                if (squares) {
-                    const FN(dvec) d = v - shift;
-                    acc[j] += d * d;
-                } else
-                    acc[j] += v;
-            }
-        for (; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            acc[s % SUM_LANES / DL][s % DL] += squares ? d * d : d;
-        }
-    }
-    memcpy(part, acc, sizeof acc);
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) nngen_lanes_add(x + ((long)n * C + c) * S, S, squares, shift, part);
 }
 
 #if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
 PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
                             double invstd, double *part_dout, double *part_dout_xhat) {
-    FN(dvec) acc[SUM_VECTORS], acc_xhat[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = acc_xhat[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const long i = base + s + j * DL;
-                FN(dvec) g;
-                if (fused) {
-                    real masked[DL];
-                    for (int l = 0; l < DL; l++) masked[l] = DOUT(i + l);
-                    g = FN(load)(masked);
-                } else
-                    g = FN(load)(dout + i);
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                acc[j] += g;
-                acc_xhat[j] += g * (v - mean) * invstd;
-            }
-        for (; s < S; s++) {
-            const double g = DOUT(base + s);
-            acc[s % SUM_LANES / DL][s % DL] += g;
-            acc_xhat[s % SUM_LANES / DL][s % DL] += g * (row[s] - mean) * invstd;
-        }
-    }
-    memcpy(part_dout, acc, sizeof acc);
-    memcpy(part_dout_xhat, acc_xhat, sizeof acc_xhat);
-}
-#endif /* NNGEN_BACKWARD */
-#undef DL
-#undef SUM_VECTORS
-#else
-static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
-    for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S;
-        for (int s = 0; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            part[s % SUM_LANES] += squares ? d * d : d;
-        }
-    }
-}
-
-#if NNGEN_BACKWARD
-PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
-                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        for (int s = 0; s < S; s++) {
-            const double g = DOUT(base + s);
-            part_dout[s % SUM_LANES] += g;
-            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
-        }
+        nngen_lanes_gradient(dout + base, NULL, 1, x + base, S, mean, invstd, part_dout, part_dout_xhat,
+                             fused ? y + base : NULL);
     }
 }
 #endif /* NNGEN_BACKWARD */
-#endif
 
 /* A pass's units of work (the tasks of its pool job): one channel each. The scalar path runs them all. */
 #define UNITS        C
@@ -7180,9 +6674,9 @@ PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int c
     double mean, var, part[SUM_LANES];
     if (train) {
         FN(sums)(x, c, 0, 0, part);
-        mean = FN(total)(part) / (N * S);
+        mean = nngen_lanes_total(part) / (N * S);
         FN(sums)(x, c, 1, mean, part);
-        var = FN(total)(part) / (N * S);
+        var = nngen_lanes_total(part) / (N * S);
         running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
         running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
     } else {
@@ -7217,7 +6711,7 @@ PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fuse
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
-    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double sum_dout = nngen_lanes_total(part_dout), sum_dout_xhat = nngen_lanes_total(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
     mem[G_GAMMA + c] = (real)sum_dout_xhat;
@@ -8241,130 +7735,27 @@ typedef struct {
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
-#define SUM_LANES 16
-
-/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
-static double FN(total)(double *part) {
-    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
-        for (int l = 0; l < w; l++) part[l] += part[l + w];
-    return part[0];
-}
-
-#if NNGEN_FAST
-/* The SUM_LANES partial sums as SUM_VECTORS vectors of the target's width (lanes 0..DL − 1 in the first,
- * and so on): a vector type wider than the registers would live on the stack, every add waiting for the
- * last one's store (W2's bn1 forward: 536 µs, the sums two thirds of it). Same lanes, same order. */
-#define DL          (NNGEN_VECTOR_BYTES / 8) /* doubles per vector */
-#define SUM_VECTORS (SUM_LANES / DL)
-typedef real FN(rvec) __attribute__((vector_size(DL * sizeof(real))));
-typedef double FN(dvec) __attribute__((vector_size(DL * sizeof(double))));
-
-/* The DL reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512 CPUs,
- * widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
-static inline FN(dvec) FN(load)(const real *p) {
-    FN(dvec) wide;
-#if defined(__AVX512F__)
-    if (sizeof(real) == 4) {
-        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
-        memcpy(&wide, &converted, sizeof wide);
-        return wide;
-    }
-#endif
-    FN(rvec) loaded;
-    memcpy(&loaded, p, sizeof loaded);
-    wide = __builtin_convertvector(loaded, FN(dvec));
-    return wide;
-}
+#define SUM_LANES NNGEN_SUM_LANES
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
  * `squares`; the first only otherwise). */
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    FN(dvec) acc[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                if (squares) {
-                    const FN(dvec) d = v - shift;
-                    acc[j] += d * d;
-                } else
-                    acc[j] += v;
-            }
-        for (; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            acc[s % SUM_LANES / DL][s % DL] += squares ? d * d : d;
-        }
-    }
-    memcpy(part, acc, sizeof acc);
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) nngen_lanes_add(x + ((long)n * C + c) * S, S, squares, shift, part);
 }
 
 #if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
 PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
                             double invstd, double *part_dout, double *part_dout_xhat) {
-    FN(dvec) acc[SUM_VECTORS], acc_xhat[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = acc_xhat[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const long i = base + s + j * DL;
-                FN(dvec) g;
-                if (fused) {
-                    real masked[DL];
-                    for (int l = 0; l < DL; l++) masked[l] = DOUT(i + l);
-                    g = FN(load)(masked);
-                } else
-                    g = FN(load)(dout + i);
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                acc[j] += g;
-                acc_xhat[j] += g * (v - mean) * invstd;
-            }
-        for (; s < S; s++) {
-            const double g = DOUT(base + s);
-            acc[s % SUM_LANES / DL][s % DL] += g;
-            acc_xhat[s % SUM_LANES / DL][s % DL] += g * (row[s] - mean) * invstd;
-        }
-    }
-    memcpy(part_dout, acc, sizeof acc);
-    memcpy(part_dout_xhat, acc_xhat, sizeof acc_xhat);
-}
-#endif /* NNGEN_BACKWARD */
-#undef DL
-#undef SUM_VECTORS
-#else
-static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
-    for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S;
-        for (int s = 0; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            part[s % SUM_LANES] += squares ? d * d : d;
-        }
-    }
-}
-
-#if NNGEN_BACKWARD
-PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
-                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        for (int s = 0; s < S; s++) {
-            const double g = DOUT(base + s);
-            part_dout[s % SUM_LANES] += g;
-            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
-        }
+        nngen_lanes_gradient(dout + base, NULL, 1, x + base, S, mean, invstd, part_dout, part_dout_xhat,
+                             fused ? y + base : NULL);
     }
 }
 #endif /* NNGEN_BACKWARD */
-#endif
 
 /* A pass's units of work (the tasks of its pool job): one channel each. The scalar path runs them all. */
 #define UNITS        C
@@ -8385,9 +7776,9 @@ PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int c
     double mean, var, part[SUM_LANES];
     if (train) {
         FN(sums)(x, c, 0, 0, part);
-        mean = FN(total)(part) / (N * S);
+        mean = nngen_lanes_total(part) / (N * S);
         FN(sums)(x, c, 1, mean, part);
-        var = FN(total)(part) / (N * S);
+        var = nngen_lanes_total(part) / (N * S);
         running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
         running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
     } else {
@@ -8422,7 +7813,7 @@ PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fuse
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
-    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double sum_dout = nngen_lanes_total(part_dout), sum_dout_xhat = nngen_lanes_total(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
     mem[G_GAMMA + c] = (real)sum_dout_xhat;
@@ -9318,130 +8709,27 @@ typedef struct {
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
-#define SUM_LANES 16
-
-/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
-static double FN(total)(double *part) {
-    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
-        for (int l = 0; l < w; l++) part[l] += part[l + w];
-    return part[0];
-}
-
-#if NNGEN_FAST
-/* The SUM_LANES partial sums as SUM_VECTORS vectors of the target's width (lanes 0..DL − 1 in the first,
- * and so on): a vector type wider than the registers would live on the stack, every add waiting for the
- * last one's store (W2's bn1 forward: 536 µs, the sums two thirds of it). Same lanes, same order. */
-#define DL          (NNGEN_VECTOR_BYTES / 8) /* doubles per vector */
-#define SUM_VECTORS (SUM_LANES / DL)
-typedef real FN(rvec) __attribute__((vector_size(DL * sizeof(real))));
-typedef double FN(dvec) __attribute__((vector_size(DL * sizeof(double))));
-
-/* The DL reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512 CPUs,
- * widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
-static inline FN(dvec) FN(load)(const real *p) {
-    FN(dvec) wide;
-#if defined(__AVX512F__)
-    if (sizeof(real) == 4) {
-        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
-        memcpy(&wide, &converted, sizeof wide);
-        return wide;
-    }
-#endif
-    FN(rvec) loaded;
-    memcpy(&loaded, p, sizeof loaded);
-    wide = __builtin_convertvector(loaded, FN(dvec));
-    return wide;
-}
+#define SUM_LANES NNGEN_SUM_LANES
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
  * `squares`; the first only otherwise). */
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    FN(dvec) acc[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                if (squares) {
-                    const FN(dvec) d = v - shift;
-                    acc[j] += d * d;
-                } else
-                    acc[j] += v;
-            }
-        for (; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            acc[s % SUM_LANES / DL][s % DL] += squares ? d * d : d;
-        }
-    }
-    memcpy(part, acc, sizeof acc);
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) nngen_lanes_add(x + ((long)n * C + c) * S, S, squares, shift, part);
 }
 
 #if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
 PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
                             double invstd, double *part_dout, double *part_dout_xhat) {
-    FN(dvec) acc[SUM_VECTORS], acc_xhat[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = acc_xhat[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const long i = base + s + j * DL;
-                FN(dvec) g;
-                if (fused) {
-                    real masked[DL];
-                    for (int l = 0; l < DL; l++) masked[l] = DOUT(i + l);
-                    g = FN(load)(masked);
-                } else
-                    g = FN(load)(dout + i);
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                acc[j] += g;
-                acc_xhat[j] += g * (v - mean) * invstd;
-            }
-        for (; s < S; s++) {
-            const double g = DOUT(base + s);
-            acc[s % SUM_LANES / DL][s % DL] += g;
-            acc_xhat[s % SUM_LANES / DL][s % DL] += g * (row[s] - mean) * invstd;
-        }
-    }
-    memcpy(part_dout, acc, sizeof acc);
-    memcpy(part_dout_xhat, acc_xhat, sizeof acc_xhat);
-}
-#endif /* NNGEN_BACKWARD */
-#undef DL
-#undef SUM_VECTORS
-#else
-static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
-    for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S;
-        for (int s = 0; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            part[s % SUM_LANES] += squares ? d * d : d;
-        }
-    }
-}
-
-#if NNGEN_BACKWARD
-PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
-                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        for (int s = 0; s < S; s++) {
-            const double g = DOUT(base + s);
-            part_dout[s % SUM_LANES] += g;
-            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
-        }
+        nngen_lanes_gradient(dout + base, NULL, 1, x + base, S, mean, invstd, part_dout, part_dout_xhat,
+                             fused ? y + base : NULL);
     }
 }
 #endif /* NNGEN_BACKWARD */
-#endif
 
 /* A pass's units of work (the tasks of its pool job): one channel each. The scalar path runs them all. */
 #define UNITS        C
@@ -9462,9 +8750,9 @@ PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int c
     double mean, var, part[SUM_LANES];
     if (train) {
         FN(sums)(x, c, 0, 0, part);
-        mean = FN(total)(part) / (N * S);
+        mean = nngen_lanes_total(part) / (N * S);
         FN(sums)(x, c, 1, mean, part);
-        var = FN(total)(part) / (N * S);
+        var = nngen_lanes_total(part) / (N * S);
         running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
         running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
     } else {
@@ -9499,7 +8787,7 @@ PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fuse
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
-    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double sum_dout = nngen_lanes_total(part_dout), sum_dout_xhat = nngen_lanes_total(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
     mem[G_GAMMA + c] = (real)sum_dout_xhat;
@@ -10342,130 +9630,27 @@ typedef struct {
 
 #if S > 1
 /* ---- Spatial batchnorm (S = H·W > 1): one channel at a time, its rows of S values contiguous. ---- */
-#define SUM_LANES 16
-
-/* The total of SUM_LANES partial sums, added pairwise: part[l] += part[l + w] for w = 8, 4, 2, 1. */
-static double FN(total)(double *part) {
-    for (int w = SUM_LANES / 2; w >= 1; w /= 2)
-        for (int l = 0; l < w; l++) part[l] += part[l + w];
-    return part[0];
-}
-
-#if NNGEN_FAST
-/* The SUM_LANES partial sums as SUM_VECTORS vectors of the target's width (lanes 0..DL − 1 in the first,
- * and so on): a vector type wider than the registers would live on the stack, every add waiting for the
- * last one's store (W2's bn1 forward: 536 µs, the sums two thirds of it). Same lanes, same order. */
-#define DL          (NNGEN_VECTOR_BYTES / 8) /* doubles per vector */
-#define SUM_VECTORS (SUM_LANES / DL)
-typedef real FN(rvec) __attribute__((vector_size(DL * sizeof(real))));
-typedef double FN(dvec) __attribute__((vector_size(DL * sizeof(double))));
-
-/* The DL reals at p, as doubles. (GCC tuned for 256-bit vectors, as -march=native is on AVX-512 CPUs,
- * widens 8 floats to 8 doubles in 4-lane halves and reassembles them: 4 instructions for one.) */
-static inline FN(dvec) FN(load)(const real *p) {
-    FN(dvec) wide;
-#if defined(__AVX512F__)
-    if (sizeof(real) == 4) {
-        const __m512d converted = _mm512_cvtps_pd(_mm256_loadu_ps((const float *)p));
-        memcpy(&wide, &converted, sizeof wide);
-        return wide;
-    }
-#endif
-    FN(rvec) loaded;
-    memcpy(&loaded, p, sizeof loaded);
-    wide = __builtin_convertvector(loaded, FN(dvec));
-    return wide;
-}
+#define SUM_LANES NNGEN_SUM_LANES
 
 /* Σ row[s] and Σ (row[s] − shift)² over the N rows of channel c, by lanes (the second only when
  * `squares`; the first only otherwise). */
 static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    FN(dvec) acc[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const real *row = x + ((long)n * C + c) * S;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                if (squares) {
-                    const FN(dvec) d = v - shift;
-                    acc[j] += d * d;
-                } else
-                    acc[j] += v;
-            }
-        for (; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            acc[s % SUM_LANES / DL][s % DL] += squares ? d * d : d;
-        }
-    }
-    memcpy(part, acc, sizeof acc);
+    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
+    for (int n = 0; n < N; n++) nngen_lanes_add(x + ((long)n * C + c) * S, S, squares, shift, part);
 }
 
 #if NNGEN_BACKWARD
 /* Σ dout and Σ dout·(x − μ)·invstd over channel c, by lanes (dout as DOUT reads it). */
 PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
                             double invstd, double *part_dout, double *part_dout_xhat) {
-    FN(dvec) acc[SUM_VECTORS], acc_xhat[SUM_VECTORS];
-    for (int j = 0; j < SUM_VECTORS; j++) acc[j] = acc_xhat[j] = (FN(dvec)){0};
-    for (int n = 0; n < N; n++) {
-        const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        int s = 0;
-        for (; s + SUM_LANES <= S; s += SUM_LANES)
-            for (int j = 0; j < SUM_VECTORS; j++) {
-                const long i = base + s + j * DL;
-                FN(dvec) g;
-                if (fused) {
-                    real masked[DL];
-                    for (int l = 0; l < DL; l++) masked[l] = DOUT(i + l);
-                    g = FN(load)(masked);
-                } else
-                    g = FN(load)(dout + i);
-                const FN(dvec) v = FN(load)(row + s + j * DL);
-                acc[j] += g;
-                acc_xhat[j] += g * (v - mean) * invstd;
-            }
-        for (; s < S; s++) {
-            const double g = DOUT(base + s);
-            acc[s % SUM_LANES / DL][s % DL] += g;
-            acc_xhat[s % SUM_LANES / DL][s % DL] += g * (row[s] - mean) * invstd;
-        }
-    }
-    memcpy(part_dout, acc, sizeof acc);
-    memcpy(part_dout_xhat, acc_xhat, sizeof acc_xhat);
-}
-#endif /* NNGEN_BACKWARD */
-#undef DL
-#undef SUM_VECTORS
-#else
-static void FN(sums)(const real *x, int c, int squares, double shift, double *part) {
-    for (int l = 0; l < SUM_LANES; l++) part[l] = 0;
-    for (int n = 0; n < N; n++) {
-        const real *row = x + (n * C + c) * S;
-        for (int s = 0; s < S; s++) {
-            const double d = squares ? row[s] - shift : row[s];
-            part[s % SUM_LANES] += squares ? d * d : d;
-        }
-    }
-}
-
-#if NNGEN_BACKWARD
-PASS void FN(gradient_sums)(const real *x, const real *dout, const real *y, int fused, int c, double mean,
-                            double invstd, double *part_dout, double *part_dout_xhat) {
     for (int l = 0; l < SUM_LANES; l++) part_dout[l] = part_dout_xhat[l] = 0;
     for (int n = 0; n < N; n++) {
         const long base = ((long)n * C + c) * S;
-        const real *row = x + base;
-        for (int s = 0; s < S; s++) {
-            const double g = DOUT(base + s);
-            part_dout[s % SUM_LANES] += g;
-            part_dout_xhat[s % SUM_LANES] += g * (row[s] - mean) * invstd;
-        }
+        nngen_lanes_gradient(dout + base, NULL, 1, x + base, S, mean, invstd, part_dout, part_dout_xhat,
+                             fused ? y + base : NULL);
     }
 }
 #endif /* NNGEN_BACKWARD */
-#endif
 
 /* A pass's units of work (the tasks of its pool job): one channel each. The scalar path runs them all. */
 #define UNITS        C
@@ -10486,9 +9671,9 @@ PASS void FN(forward_unit)(real *mem, const real *x, int train, int fused, int c
     double mean, var, part[SUM_LANES];
     if (train) {
         FN(sums)(x, c, 0, 0, part);
-        mean = FN(total)(part) / (N * S);
+        mean = nngen_lanes_total(part) / (N * S);
         FN(sums)(x, c, 1, mean, part);
-        var = FN(total)(part) / (N * S);
+        var = nngen_lanes_total(part) / (N * S);
         running_mean[c] = (real)(MOMENTUM * running_mean[c] + (1 - MOMENTUM) * mean);
         running_var[c] = (real)(MOMENTUM * running_var[c] + (1 - MOMENTUM) * var);
     } else {
@@ -10523,7 +9708,7 @@ PASS void FN(backward_unit)(real *mem, const real *x, const real *dout, int fuse
     const double mean = mem[S_MEAN + c], invstd = mem[S_INVSTD + c];
     double part_dout[SUM_LANES], part_dout_xhat[SUM_LANES];
     FN(gradient_sums)(x, dout, y, fused, c, mean, invstd, part_dout, part_dout_xhat);
-    const double sum_dout = FN(total)(part_dout), sum_dout_xhat = FN(total)(part_dout_xhat);
+    const double sum_dout = nngen_lanes_total(part_dout), sum_dout_xhat = nngen_lanes_total(part_dout_xhat);
     const double k = mem[P_GAMMA + c] * invstd;
     mem[G_BETA + c] = (real)sum_dout;
     mem[G_GAMMA + c] = (real)sum_dout_xhat;
