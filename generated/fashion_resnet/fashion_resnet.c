@@ -558,45 +558,8 @@ NNGEN_INLINE void nngen_pack_8x8(float *pack, const long stride, const float *b,
 #define NNGEN_PACK_8X8 0
 #endif
 
-/* Copies B(0..kc, 0..width) into pack as kc rows of nr vectors, zero-padded beyond width. */
-NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const long b_row, const long b_col,
-                               const int kc, const int width) {
-    const int stride = nr * NNGEN_LANES;
-    /* Rows of B a vector at a time: an element loop of runtime length would become `rep movs`, whose
-     * start-up costs more than copying these 16- to 48-element rows. */
-    if (b_col == 1) {
-        for (int k = 0; k < kc; k++)
-            for (int v = 0; v < nr; v++) {
-                const nngen_vec row =
-                    nngen_load_part(b + k * b_row + v * NNGEN_LANES, width - v * NNGEN_LANES);
-                memcpy(pack + k * stride + v * NNGEN_LANES, &row, sizeof row);
-            }
-    } else { /* B is a transposed matrix (b_row == 1): read each of its columns contiguously */
-        int j0 = 0;
-#if NNGEN_PACK_8X8
-        if (sizeof(real) == 4 && b_row == 1) /* float: 8 × 8 blocks transposed in registers */
-            for (; j0 + 8 <= width; j0 += 8) {
-                int k = 0;
-                for (; k + 8 <= kc; k += 8)
-                    nngen_pack_8x8((float *)pack + k * stride + j0, stride, (const float *)b + j0 * b_col + k,
-                                   b_col);
-                for (; k < kc; k++)
-                    for (int j = j0; j < j0 + 8; j++) pack[k * stride + j] = b[j * b_col + k];
-            }
-#endif
-        /* The other columns (from j0 on), each read contiguously. (The loop starts at 0: started at j0,
-         * GCC 12 at -O3 -march=x86-64-v4 reports out-of-bounds iterations that are never reached.) */
-        for (int j = 0; j < width; j++) {
-            const real *src = b + j * b_col;
-            if (j >= j0)
-                for (int k = 0; k < kc; k++) pack[k * stride + j] = src[k * b_row];
-        }
-        for (int k = 0; k < kc; k++)
-            for (int j = width; j < stride; j++) pack[k * stride + j] = 0;
-    }
-}
-
-/* dst = srcᵀ: dst[j·ld_dst + i] = src[i·ld_src + j] for i < rows, j < cols (conv's outᵀ blocks and dout).
+/* dst = srcᵀ: dst[j·ld_dst + i] = src[i·ld_src + j] for i < rows, j < cols (a GEMM's transposed B panels,
+ * conv's outᵀ blocks and dout).
  * Floats go through 8 × 8 blocks transposed in registers (nngen_pack_8x8) where the ISA has them; the
  * edges, and doubles, element by element. A copy: the same values whichever way. */
 NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_transpose(real *dst, const long ld_dst, const real *src,
@@ -617,6 +580,30 @@ NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_transpose(real *dst, const long ld_ds
 #endif
     for (int j = 0; j < cols; j++)
         for (int i = i0; i < rows; i++) dst[j * ld_dst + i] = src[i * ld_src + j];
+}
+
+/* Copies B(0..kc, 0..width) into pack as kc rows of nr vectors, zero-padded beyond width. */
+NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const long b_row, const long b_col,
+                               const int kc, const int width) {
+    const int stride = nr * NNGEN_LANES;
+    /* Rows of B a vector at a time: an element loop of runtime length would become `rep movs`, whose
+     * start-up costs more than copying these 16- to 48-element rows. */
+    if (b_col == 1) {
+        for (int k = 0; k < kc; k++)
+            for (int v = 0; v < nr; v++) {
+                const nngen_vec row =
+                    nngen_load_part(b + k * b_row + v * NNGEN_LANES, width - v * NNGEN_LANES);
+                memcpy(pack + k * stride + v * NNGEN_LANES, &row, sizeof row);
+            }
+    } else { /* B is a transposed matrix: each of its columns read contiguously (b_row == 1) */
+        if (b_row == 1)
+            nngen_transpose(pack, stride, b, b_col, width, kc);
+        else
+            for (int j = 0; j < width; j++)
+                for (int k = 0; k < kc; k++) pack[k * stride + j] = b[j * b_col + k * b_row];
+        for (int k = 0; k < kc; k++)
+            for (int j = width; j < stride; j++) pack[k * stride + j] = 0;
+    }
 }
 
 #if defined(__AVX512F__)
