@@ -20,10 +20,14 @@
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
- * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
- * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
+ * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
+ * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
+ * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
+ * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
+ * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
+ * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
  * S_DWEIGHT_T (dW, by group, and db, transposed). */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/conv.c */
 #include "nngen.h"
@@ -50,14 +54,14 @@
 #define CKK           36  /* C·KH·KW: rows of col (without the row of ones) */
 #define CKKG          18  /* CG·KH·KW: columns of Wm */
 #define OHW           25  /* OH·OW: output positions per channel */
-#define SLOTS         2   /* dcol matrices: min(N, 8) */
+#define SLOTS         2   /* col and dcol matrices: min(N, 8) */
 #define OUT           0   /* out (N, F, OH, OW) */
 #define DX_ACCUMULATE 0   /* 1: add to dx instead of overwriting it */
 #define P_WEIGHT      256 /* W (F, CG, KH, KW), i.e. Wm (F, CKKG) */
 #define G_WEIGHT      512
 #define P_BIAS        768 /* b (F) */
 #define G_BIAS        832
-#define S_COL         896  /* col (N, CKK + HAS_BIAS, OHW) */
+#define S_COL         896  /* col (SLOTS, CKK + HAS_BIAS, OHW) */
 #define S_DCOL        2816 /* dcol (SLOTS, CKK, OHW) */
 #define S_DOUT_T      4672 /* doutᵀ (N, OHW, F) */
 #define S_DWEIGHT_T   4992 /* dWmᵀ by group (GROUPS, CKKG, FG), then db (F) */
@@ -78,16 +82,20 @@ static void FN(inside)(int kx, int *lo, int *hi) {
     *hi = h;
 }
 
-/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+/* Rows k0 .. k1 − 1 of the im2col matrix of one sample xs (C, IH, IW), row k at col + (k − k0)·OHW:
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
- *   col[CKK][p] = 1 with a bias. */
-static void FN(im2col)(const real *xs, real *col) {
-    if (HAS_BIAS)
-        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
-    for (int c = 0; c < C; c++)
+ *   col[CKK][p] = 1 with a bias.
+ * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) */
+static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+    if (HAS_BIAS && k1 > CKK)
+        for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
+    for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
         for (int ky = 0; ky < KH; ky++) {
             NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
-                real *row = col + ((c * KH + ky) * KW + kx) * OHW;
+                const int k = (c * KH + ky) * KW + kx;
+                if (k < k0 || k >= k1) continue;
+                real *row = col + (k - k0) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
@@ -148,11 +156,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
  * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
- *   forward  out[n]ᵀ columns g·FG.. (OHW, FG) = b + col_g[n]ᵀ·Wm_gᵀ   A(p, k) = col[n][g·CKKG + k][p],
- *                                                               B(k, f) = Wm[g·FG + f][k], C0 = b[f] along the row
- *            (as outᵀ rather than out = Wm·col: the positions are many and the filters few, so the tiles
- *            run full, over rows of positions, instead of a few rows of filters that reload col's panels;
- *            the sums are the same: b[f], then k in order)
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]   A = Wm rows g·FG.. (FG, CKKG), B = col_g[n]
+ *                                                               (CKKG, OHW), C0 = b[f] for all of row f
  *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
  *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
  *                                                               each sample adds onto it (the same sums as the
@@ -160,35 +165,30 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
  *                                                               is the last row of the dW product
  *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
- * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
- * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
- * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
- * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
-/* Forward computes outᵀ FWD_ROWS positions at a time into a block on the stack (at most 16 KiB) and
- * transposes each block into out. */
-#define FWD_NR   NNGEN_GEMM_NR(FG)
-#define FWD_MR   NNGEN_GEMM_MR(OHW, FG)
-#define FWD_FIT  (4096 / F / FWD_MR * FWD_MR)
-#define FWD_ROWS (FWD_FIT < FWD_MR ? FWD_MR : FWD_FIT < OHW ? FWD_FIT : OHW)
-/* One group: the dW rows of its block, and the db row with them (it has every filter). */
-#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
-#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
-#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
-                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
-#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
-/* With several groups, the db product is a task (or a few) of its own. */
-#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
-/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
- * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
- * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
-#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * Forward's register tiles are filters × positions: they write out[n] as it is laid out and read col's rows
+ * as B, in place when a task's filters are a few tiles (no copy of col or out). Computing outᵀ instead
+ * (positions × filters, as affine's batch × features) would read col down its columns, one cache line per
+ * k for each tile, and need a transpose into out.
+ * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
+ * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
+ * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
+ * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
+ * the samples in order. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
+ * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
+ * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
+ * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
+#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
+#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR      NNGEN_GEMM_NR(OHW)
+#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -197,20 +197,19 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
-static void FN(forward_task)(void *context, int n) {
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
+static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
-    real *out = t->mem + OUT + (long)n * F * OHW;
-    real block[FWD_ROWS * F] __attribute__((aligned(64))); /* outᵀ rows p0 .. p0 + rows, all filters */
-    FN(im2col)(t->x + (long)n * C * IH * IW, col);
-    for (int p0 = 0; p0 < OHW; p0 += FWD_ROWS) {
-        const int rows = OHW - p0 < FWD_ROWS ? OHW - p0 : FWD_ROWS;
+    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
         for (int g = 0; g < GROUPS; g++)
-            for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
-                                   t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
-                                   HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        nngen_transpose(out + p0, OHW, block, F, rows, F);
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(
+                    FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG, CKKG, 1,
+                    col + (long)g * CKKG * OHW, OHW, 1, HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
 
@@ -221,36 +220,35 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
- * rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
-                              const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
-                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
-                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
-}
-
-/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
-NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
-}
-
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
+ * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
+ * (and of the db row) added onto the sums of the samples before. */
 static void FN(weights_task)(void *context, int task) {
-    if (task >= GROUPS * DW_GROUP_TASKS)
-        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
-    else
-        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
-                    task % DW_GROUP_TASKS);
+    const FN(arguments) *t = context;
+    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
+    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+    const int r1 = end < COL_ROWS ? end : COL_ROWS;
+    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    for (int n = 0; n < N; n++) {
+        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
+        for (int g = 0; g < GROUPS; g++) {
+            const int top = GROUPS == 1 ? COL_ROWS : (g + 1) * CKKG; /* one group: with the db row */
+            const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
+            if (lo < hi)
+                for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
+                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
+                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
+                                       panel);
+        }
+        if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
+                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+    }
 }
-
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -269,27 +267,24 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job job = {FN(forward_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
 }
 
 #if NNGEN_BACKWARD
-/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+/* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
-    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
-    const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
-              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -301,16 +296,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef FWD_FIT
-#undef FWD_ROWS
-#undef DW_ROWS
-#undef DW_PANELS
-#undef DW_CHUNKS_WANTED
-#undef DW_CHUNKS
-#undef DW_GROUP_TASKS
-#undef DB_TASKS
-#undef DW_SPLIT
-#undef DW_SPLIT_MR
+#undef DW_MR_FULL
+#undef DW_MR
+#undef DW_TILES
+#undef DW_TASKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -325,8 +314,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * COL_ROWS * OHW;
-        FN(im2col)(x + n * C * IH * IW, col);
+        real *col = mem + S_COL; /* one sample's at a time */
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK);
 #if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
         for (int g = 0; g < GROUPS; g++)
             NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
@@ -349,7 +338,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 }
 
 #if NNGEN_BACKWARD
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+/* Backward, with col[n] = im2col(x[n]) made again for each sample; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
  *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
@@ -359,14 +348,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *dcol = mem + S_DCOL;
-    (void)x;
+    real *col = mem + S_COL;
     (void)train;
     for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK); /* col[n] again, as forward made it */
 #if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
         for (int h = 0; h < GROUPS; h++)
             NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,

@@ -804,8 +804,11 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
     const int kc_max = blocks > 1 ? (depth + blocks - 1) / blocks : NNGEN_GEMM_KC(nr);
     /* Packing B costs a copy of the block for every task; it pays when many row tiles reuse the copy.
      * A task of a few tiles over B rows that already hold the whole panel contiguously reads them in
-     * place (conv's forward: a handful of filters over im2col rows). The sums are the same either way. */
-    const int direct = b_col == 1 && width == nr * NNGEN_LANES && i1 - i0 <= NNGEN_GEMM_DIRECT_TILES * mr;
+     * place (conv's forward: a handful of filters over im2col rows), and so does any task when B's rows
+     * are the panel and nothing else, back to back (the pack would be the same bytes: conv's dW product
+     * over doutᵀ of 32 filters with AVX-512). The sums are the same either way. */
+    const int direct = b_col == 1 && width == nr * NNGEN_LANES &&
+                       (i1 - i0 <= NNGEN_GEMM_DIRECT_TILES * mr || b_row == nr * NNGEN_LANES);
     for (int v = 0; v < nr; v++)
         start[v] = from == NNGEN_FROM_ROW && c0
                        ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES)

@@ -123,7 +123,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let spec = Self.root + "/examples/fashion_cnn.spec"
         let check = try Self.nngen(["check", spec])
-        #expect(check.stdout.contains("inference build (compile --inference): 10,516,480 bytes, with --batch 1: 984,064 bytes"))
+        #expect(check.stdout.contains("inference build (compile --inference): 7,255,552 bytes, with --batch 1: 984,064 bytes"))
         let one = try Self.nngen(["check", spec, "--inference", "--batch", "1"])
         #expect(one.status == 0 && one.stdout.contains("memory (forward only): 246,016 elements (984,064 bytes)"), "\(one)")
         #expect(try Self.nngen(["init", spec, "--seed", "1", "-o", directory + "/p.safetensors"]).status == 0)

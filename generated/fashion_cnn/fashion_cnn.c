@@ -811,8 +811,11 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
     const int kc_max = blocks > 1 ? (depth + blocks - 1) / blocks : NNGEN_GEMM_KC(nr);
     /* Packing B costs a copy of the block for every task; it pays when many row tiles reuse the copy.
      * A task of a few tiles over B rows that already hold the whole panel contiguously reads them in
-     * place (conv's forward: a handful of filters over im2col rows). The sums are the same either way. */
-    const int direct = b_col == 1 && width == nr * NNGEN_LANES && i1 - i0 <= NNGEN_GEMM_DIRECT_TILES * mr;
+     * place (conv's forward: a handful of filters over im2col rows), and so does any task when B's rows
+     * are the panel and nothing else, back to back (the pack would be the same bytes: conv's dW product
+     * over doutᵀ of 32 filters with AVX-512). The sums are the same either way. */
+    const int direct = b_col == 1 && width == nr * NNGEN_LANES &&
+                       (i1 - i0 <= NNGEN_GEMM_DIRECT_TILES * mr || b_row == nr * NNGEN_LANES);
     for (int v = 0; v < nr; v++)
         start[v] = from == NNGEN_FROM_ROW && c0
                        ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES)
@@ -1160,17 +1163,17 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
 #define CKK           9  /* C·KH·KW: rows of the im2col matrix (without the row of ones) */
 #define CKKG          9  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
-#define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
+#define SLOTS         8  /* col and dcol matrices: one per task */
 #define OUT           623360  /* output [64, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      0  /* c1.weight [16, 1, 3, 3] */
 #define G_WEIGHT      207616  /* gradient of c1.weight */
 #define P_BIAS        192  /* c1.bias [16] */
 #define G_BIAS        207808  /* gradient of c1.bias */
-#define S_COL         1426176  /* saved for backward: col (501760) */
-#define S_DCOL        1927936  /* saved for backward: dcol (56448) */
-#define S_DOUT_T      1984384  /* saved for backward: dout_t (802816) */
-#define S_DWEIGHT_T   2787200  /* saved for backward: dweight_t (160) */
+#define S_COL         1426176  /* scratch: col (62720 elements) */
+#define S_DCOL        1488896  /* scratch: dcol (56448 elements, backward only) */
+#define S_DOUT_T      1545344  /* scratch: dout_t (802816 elements, backward only) */
+#define S_DWEIGHT_T   2348160  /* scratch: dweight_t (160 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -1193,10 +1196,14 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
- * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
- * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
+ * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
+ * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
+ * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
+ * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
+ * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
+ * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
  * S_DWEIGHT_T (dW, by group, and db, transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
@@ -1214,16 +1221,20 @@ static void FN(inside)(int kx, int *lo, int *hi) {
     *hi = h;
 }
 
-/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+/* Rows k0 .. k1 − 1 of the im2col matrix of one sample xs (C, IH, IW), row k at col + (k − k0)·OHW:
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
- *   col[CKK][p] = 1 with a bias. */
-static void FN(im2col)(const real *xs, real *col) {
-    if (HAS_BIAS)
-        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
-    for (int c = 0; c < C; c++)
+ *   col[CKK][p] = 1 with a bias.
+ * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) */
+static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+    if (HAS_BIAS && k1 > CKK)
+        for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
+    for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
         for (int ky = 0; ky < KH; ky++) {
             NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
-                real *row = col + ((c * KH + ky) * KW + kx) * OHW;
+                const int k = (c * KH + ky) * KW + kx;
+                if (k < k0 || k >= k1) continue;
+                real *row = col + (k - k0) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
@@ -1284,11 +1295,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
  * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
- *   forward  out[n]ᵀ columns g·FG.. (OHW, FG) = b + col_g[n]ᵀ·Wm_gᵀ   A(p, k) = col[n][g·CKKG + k][p],
- *                                                               B(k, f) = Wm[g·FG + f][k], C0 = b[f] along the row
- *            (as outᵀ rather than out = Wm·col: the positions are many and the filters few, so the tiles
- *            run full, over rows of positions, instead of a few rows of filters that reload col's panels;
- *            the sums are the same: b[f], then k in order)
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]   A = Wm rows g·FG.. (FG, CKKG), B = col_g[n]
+ *                                                               (CKKG, OHW), C0 = b[f] for all of row f
  *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
  *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
  *                                                               each sample adds onto it (the same sums as the
@@ -1296,35 +1304,30 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
  *                                                               is the last row of the dW product
  *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
- * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
- * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
- * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
- * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
-/* Forward computes outᵀ FWD_ROWS positions at a time into a block on the stack (at most 16 KiB) and
- * transposes each block into out. */
-#define FWD_NR   NNGEN_GEMM_NR(FG)
-#define FWD_MR   NNGEN_GEMM_MR(OHW, FG)
-#define FWD_FIT  (4096 / F / FWD_MR * FWD_MR)
-#define FWD_ROWS (FWD_FIT < FWD_MR ? FWD_MR : FWD_FIT < OHW ? FWD_FIT : OHW)
-/* One group: the dW rows of its block, and the db row with them (it has every filter). */
-#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
-#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
-#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
-                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
-#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
-/* With several groups, the db product is a task (or a few) of its own. */
-#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
-/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
- * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
- * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
-#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * Forward's register tiles are filters × positions: they write out[n] as it is laid out and read col's rows
+ * as B, in place when a task's filters are a few tiles (no copy of col or out). Computing outᵀ instead
+ * (positions × filters, as affine's batch × features) would read col down its columns, one cache line per
+ * k for each tile, and need a transpose into out.
+ * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
+ * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
+ * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
+ * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
+ * the samples in order. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
+ * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
+ * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
+ * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
+#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
+#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR      NNGEN_GEMM_NR(OHW)
+#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -1333,20 +1336,19 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
-static void FN(forward_task)(void *context, int n) {
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
+static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
-    real *out = t->mem + OUT + (long)n * F * OHW;
-    real block[FWD_ROWS * F] __attribute__((aligned(64))); /* outᵀ rows p0 .. p0 + rows, all filters */
-    FN(im2col)(t->x + (long)n * C * IH * IW, col);
-    for (int p0 = 0; p0 < OHW; p0 += FWD_ROWS) {
-        const int rows = OHW - p0 < FWD_ROWS ? OHW - p0 : FWD_ROWS;
+    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
         for (int g = 0; g < GROUPS; g++)
-            for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
-                                   t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
-                                   HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        nngen_transpose(out + p0, OHW, block, F, rows, F);
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(
+                    FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG, CKKG, 1,
+                    col + (long)g * CKKG * OHW, OHW, 1, HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
 
@@ -1357,36 +1359,35 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
- * rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
-                              const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
-                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
-                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
-}
-
-/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
-NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
-}
-
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
+ * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
+ * (and of the db row) added onto the sums of the samples before. */
 static void FN(weights_task)(void *context, int task) {
-    if (task >= GROUPS * DW_GROUP_TASKS)
-        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
-    else
-        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
-                    task % DW_GROUP_TASKS);
+    const FN(arguments) *t = context;
+    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
+    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+    const int r1 = end < COL_ROWS ? end : COL_ROWS;
+    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    for (int n = 0; n < N; n++) {
+        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
+        for (int g = 0; g < GROUPS; g++) {
+            const int top = GROUPS == 1 ? COL_ROWS : (g + 1) * CKKG; /* one group: with the db row */
+            const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
+            if (lo < hi)
+                for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
+                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
+                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
+                                       panel);
+        }
+        if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
+                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+    }
 }
-
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -1405,27 +1406,24 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job job = {FN(forward_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
 }
 
 #if NNGEN_BACKWARD
-/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+/* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
-    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
-    const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
-              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -1437,16 +1435,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef FWD_FIT
-#undef FWD_ROWS
-#undef DW_ROWS
-#undef DW_PANELS
-#undef DW_CHUNKS_WANTED
-#undef DW_CHUNKS
-#undef DW_GROUP_TASKS
-#undef DB_TASKS
-#undef DW_SPLIT
-#undef DW_SPLIT_MR
+#undef DW_MR_FULL
+#undef DW_MR
+#undef DW_TILES
+#undef DW_TASKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -1461,8 +1453,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * COL_ROWS * OHW;
-        FN(im2col)(x + n * C * IH * IW, col);
+        real *col = mem + S_COL; /* one sample's at a time */
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK);
 #if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
         for (int g = 0; g < GROUPS; g++)
             NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
@@ -1485,7 +1477,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 }
 
 #if NNGEN_BACKWARD
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+/* Backward, with col[n] = im2col(x[n]) made again for each sample; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
  *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
@@ -1495,14 +1487,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *dcol = mem + S_DCOL;
-    (void)x;
+    real *col = mem + S_COL;
     (void)train;
     for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK); /* col[n] again, as forward made it */
 #if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
         for (int h = 0; h < GROUPS; h++)
             NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
@@ -1597,8 +1589,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            2787520  /* output [64, 16, 28, 28] */
-#define RELU_OUT       2787520  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            2348480  /* output [64, 16, 28, 28] */
+#define RELU_OUT       2348480  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        256  /* bn1.gamma [16] */
 #define G_GAMMA        207872  /* gradient of bn1.gamma */
@@ -1606,8 +1598,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         207936  /* gradient of bn1.beta */
 #define B_RUNNING_MEAN 415232  /* bn1.running_mean [16] */
 #define B_RUNNING_VAR  415296  /* bn1.running_var [16] */
-#define S_MEAN         2787392  /* saved for backward: mean (16) */
-#define S_INVSTD       2787456  /* saved for backward: invstd (16) */
+#define S_MEAN         2348352  /* scratch: mean (16 elements) */
+#define S_INVSTD       2348416  /* scratch: invstd (16 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -2066,7 +2058,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_relu1_##name
 #define COUNT         802816  /* elements */
-#define OUT           2787520  /* output [64, 16, 28, 28] */
+#define OUT           2348480  /* output [64, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -2129,7 +2121,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define PW            0  /* padding left and right */
 #define OH            14  /* output height */
 #define OW            14  /* output width */
-#define OUT           3590336  /* output [64, 16, 14, 14] */
+#define OUT           3151296  /* output [64, 16, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* maxpool.c — max pooling as PyTorch's nn.MaxPool2d: KH×KW windows, steps SH (down) and SW (across),
  * padding PH and PW that never wins (PyTorch pads with −∞): x (N, C, H, W) → out (N, C, OH, OW).
@@ -2266,17 +2258,17 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKK           144  /* C·KH·KW: rows of the im2col matrix (without the row of ones) */
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
-#define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           3791040  /* output [64, 32, 14, 14] */
+#define SLOTS         8  /* col and dcol matrices: one per task */
+#define OUT           3352000  /* output [64, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      384  /* c2.weight [32, 16, 3, 3] */
 #define G_WEIGHT      208000  /* gradient of c2.weight */
 #define P_BIAS        4992  /* c2.bias [32] */
 #define G_BIAS        212608  /* gradient of c2.bias */
-#define S_COL         4192448  /* saved for backward: col (1818880) */
-#define S_DCOL        6011328  /* saved for backward: dcol (225792) */
-#define S_DOUT_T      6237120  /* saved for backward: dout_t (401408) */
-#define S_DWEIGHT_T   6638528  /* saved for backward: dweight_t (4640) */
+#define S_COL         3753408  /* scratch: col (227360 elements) */
+#define S_DCOL        3980800  /* scratch: dcol (225792 elements, backward only) */
+#define S_DOUT_T      4206592  /* scratch: dout_t (401408 elements, backward only) */
+#define S_DWEIGHT_T   4608000  /* scratch: dweight_t (4640 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -2299,10 +2291,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
- * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
- * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
+ * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
+ * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
+ * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
+ * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
+ * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
+ * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
  * S_DWEIGHT_T (dW, by group, and db, transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
@@ -2320,16 +2316,20 @@ static void FN(inside)(int kx, int *lo, int *hi) {
     *hi = h;
 }
 
-/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+/* Rows k0 .. k1 − 1 of the im2col matrix of one sample xs (C, IH, IW), row k at col + (k − k0)·OHW:
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
- *   col[CKK][p] = 1 with a bias. */
-static void FN(im2col)(const real *xs, real *col) {
-    if (HAS_BIAS)
-        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
-    for (int c = 0; c < C; c++)
+ *   col[CKK][p] = 1 with a bias.
+ * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) */
+static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+    if (HAS_BIAS && k1 > CKK)
+        for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
+    for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
         for (int ky = 0; ky < KH; ky++) {
             NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
-                real *row = col + ((c * KH + ky) * KW + kx) * OHW;
+                const int k = (c * KH + ky) * KW + kx;
+                if (k < k0 || k >= k1) continue;
+                real *row = col + (k - k0) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
@@ -2390,11 +2390,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
  * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
- *   forward  out[n]ᵀ columns g·FG.. (OHW, FG) = b + col_g[n]ᵀ·Wm_gᵀ   A(p, k) = col[n][g·CKKG + k][p],
- *                                                               B(k, f) = Wm[g·FG + f][k], C0 = b[f] along the row
- *            (as outᵀ rather than out = Wm·col: the positions are many and the filters few, so the tiles
- *            run full, over rows of positions, instead of a few rows of filters that reload col's panels;
- *            the sums are the same: b[f], then k in order)
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]   A = Wm rows g·FG.. (FG, CKKG), B = col_g[n]
+ *                                                               (CKKG, OHW), C0 = b[f] for all of row f
  *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
  *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
  *                                                               each sample adds onto it (the same sums as the
@@ -2402,35 +2399,30 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
  *                                                               is the last row of the dW product
  *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
- * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
- * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
- * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
- * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
-/* Forward computes outᵀ FWD_ROWS positions at a time into a block on the stack (at most 16 KiB) and
- * transposes each block into out. */
-#define FWD_NR   NNGEN_GEMM_NR(FG)
-#define FWD_MR   NNGEN_GEMM_MR(OHW, FG)
-#define FWD_FIT  (4096 / F / FWD_MR * FWD_MR)
-#define FWD_ROWS (FWD_FIT < FWD_MR ? FWD_MR : FWD_FIT < OHW ? FWD_FIT : OHW)
-/* One group: the dW rows of its block, and the db row with them (it has every filter). */
-#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
-#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
-#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
-                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
-#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
-/* With several groups, the db product is a task (or a few) of its own. */
-#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
-/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
- * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
- * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
-#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * Forward's register tiles are filters × positions: they write out[n] as it is laid out and read col's rows
+ * as B, in place when a task's filters are a few tiles (no copy of col or out). Computing outᵀ instead
+ * (positions × filters, as affine's batch × features) would read col down its columns, one cache line per
+ * k for each tile, and need a transpose into out.
+ * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
+ * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
+ * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
+ * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
+ * the samples in order. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
+ * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
+ * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
+ * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
+#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
+#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR      NNGEN_GEMM_NR(OHW)
+#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -2439,20 +2431,19 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
-static void FN(forward_task)(void *context, int n) {
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
+static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
-    real *out = t->mem + OUT + (long)n * F * OHW;
-    real block[FWD_ROWS * F] __attribute__((aligned(64))); /* outᵀ rows p0 .. p0 + rows, all filters */
-    FN(im2col)(t->x + (long)n * C * IH * IW, col);
-    for (int p0 = 0; p0 < OHW; p0 += FWD_ROWS) {
-        const int rows = OHW - p0 < FWD_ROWS ? OHW - p0 : FWD_ROWS;
+    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
         for (int g = 0; g < GROUPS; g++)
-            for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
-                                   t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
-                                   HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        nngen_transpose(out + p0, OHW, block, F, rows, F);
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(
+                    FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG, CKKG, 1,
+                    col + (long)g * CKKG * OHW, OHW, 1, HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
 
@@ -2463,36 +2454,35 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
- * rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
-                              const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
-                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
-                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
-}
-
-/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
-NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
-}
-
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
+ * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
+ * (and of the db row) added onto the sums of the samples before. */
 static void FN(weights_task)(void *context, int task) {
-    if (task >= GROUPS * DW_GROUP_TASKS)
-        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
-    else
-        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
-                    task % DW_GROUP_TASKS);
+    const FN(arguments) *t = context;
+    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
+    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+    const int r1 = end < COL_ROWS ? end : COL_ROWS;
+    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    for (int n = 0; n < N; n++) {
+        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
+        for (int g = 0; g < GROUPS; g++) {
+            const int top = GROUPS == 1 ? COL_ROWS : (g + 1) * CKKG; /* one group: with the db row */
+            const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
+            if (lo < hi)
+                for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
+                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
+                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
+                                       panel);
+        }
+        if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
+                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+    }
 }
-
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -2511,27 +2501,24 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job job = {FN(forward_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
 }
 
 #if NNGEN_BACKWARD
-/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+/* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
-    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
-    const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
-              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -2543,16 +2530,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef FWD_FIT
-#undef FWD_ROWS
-#undef DW_ROWS
-#undef DW_PANELS
-#undef DW_CHUNKS_WANTED
-#undef DW_CHUNKS
-#undef DW_GROUP_TASKS
-#undef DB_TASKS
-#undef DW_SPLIT
-#undef DW_SPLIT_MR
+#undef DW_MR_FULL
+#undef DW_MR
+#undef DW_TILES
+#undef DW_TASKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -2567,8 +2548,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * COL_ROWS * OHW;
-        FN(im2col)(x + n * C * IH * IW, col);
+        real *col = mem + S_COL; /* one sample's at a time */
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK);
 #if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
         for (int g = 0; g < GROUPS; g++)
             NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
@@ -2591,7 +2572,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 }
 
 #if NNGEN_BACKWARD
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+/* Backward, with col[n] = im2col(x[n]) made again for each sample; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
  *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
@@ -2601,14 +2582,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *dcol = mem + S_DCOL;
-    (void)x;
+    real *col = mem + S_COL;
     (void)train;
     for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK); /* col[n] again, as forward made it */
 #if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
         for (int h = 0; h < GROUPS; h++)
             NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
@@ -2703,8 +2684,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            6643328  /* output [64, 32, 14, 14] */
-#define RELU_OUT       6643328  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            4612800  /* output [64, 32, 14, 14] */
+#define RELU_OUT       4612800  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        5056  /* bn2.gamma [32] */
 #define G_GAMMA        212672  /* gradient of bn2.gamma */
@@ -2712,8 +2693,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         212736  /* gradient of bn2.beta */
 #define B_RUNNING_MEAN 415360  /* bn2.running_mean [32] */
 #define B_RUNNING_VAR  415424  /* bn2.running_var [32] */
-#define S_MEAN         6643200  /* saved for backward: mean (32) */
-#define S_INVSTD       6643264  /* saved for backward: invstd (32) */
+#define S_MEAN         4612672  /* scratch: mean (32 elements) */
+#define S_INVSTD       4612736  /* scratch: invstd (32 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -3172,7 +3153,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_relu2_##name
 #define COUNT         401408  /* elements */
-#define OUT           6643328  /* output [64, 32, 14, 14] */
+#define OUT           4612800  /* output [64, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -3235,7 +3216,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define PW            0  /* padding left and right */
 #define OH            7  /* output height */
 #define OW            7  /* output width */
-#define OUT           7044736  /* output [64, 32, 7, 7] */
+#define OUT           5014208  /* output [64, 32, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* maxpool.c — max pooling as PyTorch's nn.MaxPool2d: KH×KW windows, steps SH (down) and SW (across),
  * padding PH and PW that never wins (PyTorch pads with −∞): x (N, C, H, W) → out (N, C, OH, OW).
@@ -3354,7 +3335,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define D             1568  /* input features (flattened) */
 #define M             128  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           7145088  /* output [64, 128] */
+#define OUT           5114560  /* output [64, 128] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      5184  /* fc1.weight [1568, 128] */
 #define G_WEIGHT      212800  /* gradient of fc1.weight */
@@ -3584,8 +3565,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              1  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            7153536  /* output [64, 128] */
-#define RELU_OUT       7153536  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            5123008  /* output [64, 128] */
+#define RELU_OUT       5123008  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        206016  /* bn3.gamma [128] */
 #define G_GAMMA        413632  /* gradient of bn3.gamma */
@@ -3593,8 +3574,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         413760  /* gradient of bn3.beta */
 #define B_RUNNING_MEAN 415488  /* bn3.running_mean [128] */
 #define B_RUNNING_VAR  415616  /* bn3.running_var [128] */
-#define S_MEAN         7153280  /* saved for backward: mean (128) */
-#define S_INVSTD       7153408  /* saved for backward: invstd (128) */
+#define S_MEAN         5122752  /* scratch: mean (128 elements) */
+#define S_INVSTD       5122880  /* scratch: invstd (128 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -4053,7 +4034,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_relu3_##name
 #define COUNT         8192  /* elements */
-#define OUT           7153536  /* output [64, 128] */
+#define OUT           5123008  /* output [64, 128] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -4108,7 +4089,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define D             128  /* input features (flattened) */
 #define M             10  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           7161728  /* output [64, 10] */
+#define OUT           5131200  /* output [64, 10] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      206272  /* fc2.weight [128, 10] */
 #define G_WEIGHT      413888  /* gradient of fc2.weight */
@@ -4336,7 +4317,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N         64  /* batch */
 #define K         10  /* classes */
 #define SMOOTHING 0.0  /* label smoothing ε in [0, 1] */
-#define S_PROB    7162368  /* saved for backward: prob (640) */
+#define S_PROB    5131840  /* scratch: prob (640 elements) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids, with optional
  * label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing=ε)): the target distribution is
  * q = (1 − ε)·onehot(y) + ε/K. Math (docs/spec.md, loss softmax): p = softmax(z) computed stably as
@@ -4504,19 +4485,19 @@ double fashion_cnn_forward(real *mem, const real *input, const void *target, int
 
 /* Layer-output gradients live in 2 slabs (see the memory plan: nngen check --dump plan); a gradient read by several layers is the sum of what each sends back. */
 void fashion_cnn_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
-    fashion_cnn_loss_backward(mem, mem + FASHION_CNN_OUTPUT_OFFSET, target, mem + 7163008 /* dfc2 */);
-    fashion_cnn_fc2_backward(mem, mem + FASHION_CNN_RELU3_OUTPUT, mem + 7163008 /* dfc2 */, mem + 7965824 /* drelu3 */, train);
+    fashion_cnn_loss_backward(mem, mem + FASHION_CNN_OUTPUT_OFFSET, target, mem + 5132480 /* dfc2 */);
+    fashion_cnn_fc2_backward(mem, mem + FASHION_CNN_RELU3_OUTPUT, mem + 5132480 /* dfc2 */, mem + 5935296 /* drelu3 */, train);
     /* relu3: by bn3_backward_relu */
-    fashion_cnn_bn3_backward_relu(mem, mem + FASHION_CNN_FC1_OUTPUT, mem + 7965824 /* drelu3 */, mem + 7163008 /* dfc1 */, train);
-    fashion_cnn_fc1_backward(mem, mem + FASHION_CNN_P2_OUTPUT, mem + 7163008 /* dfc1 */, mem + 7965824 /* dp2 */, train);
-    fashion_cnn_p2_backward(mem, mem + FASHION_CNN_RELU2_OUTPUT, mem + 7965824 /* dp2 */, mem + 7163008 /* drelu2 */, train);
+    fashion_cnn_bn3_backward_relu(mem, mem + FASHION_CNN_FC1_OUTPUT, mem + 5935296 /* drelu3 */, mem + 5132480 /* dfc1 */, train);
+    fashion_cnn_fc1_backward(mem, mem + FASHION_CNN_P2_OUTPUT, mem + 5132480 /* dfc1 */, mem + 5935296 /* dp2 */, train);
+    fashion_cnn_p2_backward(mem, mem + FASHION_CNN_RELU2_OUTPUT, mem + 5935296 /* dp2 */, mem + 5132480 /* drelu2 */, train);
     /* relu2: by bn2_backward_relu */
-    fashion_cnn_bn2_backward_relu(mem, mem + FASHION_CNN_C2_OUTPUT, mem + 7163008 /* drelu2 */, mem + 7965824 /* dc2 */, train);
-    fashion_cnn_c2_backward(mem, mem + FASHION_CNN_P1_OUTPUT, mem + 7965824 /* dc2 */, mem + 7163008 /* dp1 */, train);
-    fashion_cnn_p1_backward(mem, mem + FASHION_CNN_RELU1_OUTPUT, mem + 7163008 /* dp1 */, mem + 7965824 /* drelu1 */, train);
+    fashion_cnn_bn2_backward_relu(mem, mem + FASHION_CNN_C2_OUTPUT, mem + 5132480 /* drelu2 */, mem + 5935296 /* dc2 */, train);
+    fashion_cnn_c2_backward(mem, mem + FASHION_CNN_P1_OUTPUT, mem + 5935296 /* dc2 */, mem + 5132480 /* dp1 */, train);
+    fashion_cnn_p1_backward(mem, mem + FASHION_CNN_RELU1_OUTPUT, mem + 5132480 /* dp1 */, mem + 5935296 /* drelu1 */, train);
     /* relu1: by bn1_backward_relu */
-    fashion_cnn_bn1_backward_relu(mem, mem + FASHION_CNN_C1_OUTPUT, mem + 7965824 /* drelu1 */, mem + 7163008 /* dc1 */, train);
-    fashion_cnn_c1_backward(mem, input, mem + 7163008 /* dc1 */, grad_input, train);
+    fashion_cnn_bn1_backward_relu(mem, mem + FASHION_CNN_C1_OUTPUT, mem + 5935296 /* drelu1 */, mem + 5132480 /* dc1 */, train);
+    fashion_cnn_c1_backward(mem, input, mem + 5132480 /* dc1 */, grad_input, train);
 }
 
 double fashion_cnn_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {
@@ -4580,7 +4561,7 @@ const fashion_cnn_tensor fashion_cnn_state_tensors[FASHION_CNN_STATE_TENSOR_COUN
 #define FN(name) fashion_cnn_##name
 #define TENSORS          20  /* parameters and buffers */
 #define STATE_TENSORS    14  /* optimizer state arrays */
-#define MEM_SIZE         8768640  /* elements of mem */
+#define MEM_SIZE         6738112  /* elements of mem */
 #define DTYPE_NAME       "F32"  /* the model's element type in safetensors */
 #define INIT_TABLE       /* kind, FNV-1a of the name, offset, count, scale */ \
     {2, 0xd75f90e953e49369ull, 0, 144, 0.4714045207910317}, /* c1.weight he */ \
@@ -4644,7 +4625,7 @@ const fashion_cnn_tensor fashion_cnn_state_tensors[FASHION_CNN_STATE_TENSOR_COUN
 #define PRE_PLANE        784  /* values of a sample per channel */
 #define PRE_SCALES       0.011108497f  /* per channel: 1/(max·std) — normalize mean=0.2860405969887955 std=0.35302424451492254 max=255 */
 #define PRE_SHIFTS       -0.8102577f  /* per channel: −mean/std */
-#define OUTPUT_OFFSET    7161728  /* the network output in mem */
+#define OUTPUT_OFFSET    5131200  /* the network output in mem */
 #define OUTPUT_SIZE      640  /* its elements */
 #define CLASSES          10  /* output values per sample */
 #define PROBABILITIES    1  /* 1: predict returns the softmax of the output (loss softmax) */

@@ -811,8 +811,11 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
     const int kc_max = blocks > 1 ? (depth + blocks - 1) / blocks : NNGEN_GEMM_KC(nr);
     /* Packing B costs a copy of the block for every task; it pays when many row tiles reuse the copy.
      * A task of a few tiles over B rows that already hold the whole panel contiguously reads them in
-     * place (conv's forward: a handful of filters over im2col rows). The sums are the same either way. */
-    const int direct = b_col == 1 && width == nr * NNGEN_LANES && i1 - i0 <= NNGEN_GEMM_DIRECT_TILES * mr;
+     * place (conv's forward: a handful of filters over im2col rows), and so does any task when B's rows
+     * are the panel and nothing else, back to back (the pack would be the same bytes: conv's dW product
+     * over doutᵀ of 32 filters with AVX-512). The sums are the same either way. */
+    const int direct = b_col == 1 && width == nr * NNGEN_LANES &&
+                       (i1 - i0 <= NNGEN_GEMM_DIRECT_TILES * mr || b_row == nr * NNGEN_LANES);
     for (int v = 0; v < nr; v++)
         start[v] = from == NNGEN_FROM_ROW && c0
                        ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES)
@@ -1381,8 +1384,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         939840  /* gradient of bn1.beta */
 #define B_RUNNING_MEAN 1074816  /* bn1.running_mean [512] */
 #define B_RUNNING_VAR  1075328  /* bn1.running_var [512] */
-#define S_MEAN         1679296  /* saved for backward: mean (512) */
-#define S_INVSTD       1679808  /* saved for backward: invstd (512) */
+#define S_MEAN         1679296  /* scratch: mean (512 elements) */
+#define S_INVSTD       1679808  /* scratch: invstd (512 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -2135,8 +2138,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         1071936  /* gradient of bn2.beta */
 #define B_RUNNING_MEAN 1075840  /* bn2.running_mean [256] */
 #define B_RUNNING_VAR  1076096  /* bn2.running_var [256] */
-#define S_MEAN         1778624  /* saved for backward: mean (256) */
-#define S_INVSTD       1778880  /* saved for backward: invstd (256) */
+#define S_MEAN         1778624  /* scratch: mean (256 elements) */
+#define S_INVSTD       1778880  /* scratch: invstd (256 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -2878,7 +2881,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N         128  /* batch */
 #define K         10  /* classes */
 #define SMOOTHING 0.0  /* label smoothing ε in [0, 1] */
-#define S_PROB    1813184  /* saved for backward: prob (1280) */
+#define S_PROB    1813184  /* scratch: prob (1280 elements) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids, with optional
  * label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing=ε)): the target distribution is
  * q = (1 − ε)·onehot(y) + ε/K. Math (docs/spec.md, loss softmax): p = softmax(z) computed stably as

@@ -811,8 +811,11 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
     const int kc_max = blocks > 1 ? (depth + blocks - 1) / blocks : NNGEN_GEMM_KC(nr);
     /* Packing B costs a copy of the block for every task; it pays when many row tiles reuse the copy.
      * A task of a few tiles over B rows that already hold the whole panel contiguously reads them in
-     * place (conv's forward: a handful of filters over im2col rows). The sums are the same either way. */
-    const int direct = b_col == 1 && width == nr * NNGEN_LANES && i1 - i0 <= NNGEN_GEMM_DIRECT_TILES * mr;
+     * place (conv's forward: a handful of filters over im2col rows), and so does any task when B's rows
+     * are the panel and nothing else, back to back (the pack would be the same bytes: conv's dW product
+     * over doutᵀ of 32 filters with AVX-512). The sums are the same either way. */
+    const int direct = b_col == 1 && width == nr * NNGEN_LANES &&
+                       (i1 - i0 <= NNGEN_GEMM_DIRECT_TILES * mr || b_row == nr * NNGEN_LANES);
     for (int v = 0; v < nr; v++)
         start[v] = from == NNGEN_FROM_ROW && c0
                        ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES)
@@ -1160,15 +1163,15 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
 #define CKK           9  /* C·KH·KW: rows of the im2col matrix (without the row of ones) */
 #define CKKG          9  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
-#define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
+#define SLOTS         8  /* col and dcol matrices: one per task */
 #define OUT           236160  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      0  /* stem.weight [16, 1, 3, 3] */
 #define G_WEIGHT      78336  /* gradient of stem.weight */
-#define S_COL         637568  /* saved for backward: col (225792) */
-#define S_DCOL        863360  /* saved for backward: dcol (56448) */
-#define S_DOUT_T      919808  /* saved for backward: dout_t (401408) */
-#define S_DWEIGHT_T   1321216  /* saved for backward: dweight_t (144) */
+#define S_COL         637568  /* scratch: col (56448 elements) */
+#define S_DCOL        694016  /* scratch: dcol (56448 elements, backward only) */
+#define S_DOUT_T      750464  /* scratch: dout_t (401408 elements, backward only) */
+#define S_DWEIGHT_T   1151872  /* scratch: dweight_t (144 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -1191,10 +1194,14 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
- * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
- * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
+ * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
+ * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
+ * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
+ * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
+ * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
+ * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
  * S_DWEIGHT_T (dW, by group, and db, transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
@@ -1212,16 +1219,20 @@ static void FN(inside)(int kx, int *lo, int *hi) {
     *hi = h;
 }
 
-/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+/* Rows k0 .. k1 − 1 of the im2col matrix of one sample xs (C, IH, IW), row k at col + (k − k0)·OHW:
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
- *   col[CKK][p] = 1 with a bias. */
-static void FN(im2col)(const real *xs, real *col) {
-    if (HAS_BIAS)
-        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
-    for (int c = 0; c < C; c++)
+ *   col[CKK][p] = 1 with a bias.
+ * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) */
+static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+    if (HAS_BIAS && k1 > CKK)
+        for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
+    for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
         for (int ky = 0; ky < KH; ky++) {
             NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
-                real *row = col + ((c * KH + ky) * KW + kx) * OHW;
+                const int k = (c * KH + ky) * KW + kx;
+                if (k < k0 || k >= k1) continue;
+                real *row = col + (k - k0) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
@@ -1282,11 +1293,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
  * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
- *   forward  out[n]ᵀ columns g·FG.. (OHW, FG) = b + col_g[n]ᵀ·Wm_gᵀ   A(p, k) = col[n][g·CKKG + k][p],
- *                                                               B(k, f) = Wm[g·FG + f][k], C0 = b[f] along the row
- *            (as outᵀ rather than out = Wm·col: the positions are many and the filters few, so the tiles
- *            run full, over rows of positions, instead of a few rows of filters that reload col's panels;
- *            the sums are the same: b[f], then k in order)
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]   A = Wm rows g·FG.. (FG, CKKG), B = col_g[n]
+ *                                                               (CKKG, OHW), C0 = b[f] for all of row f
  *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
  *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
  *                                                               each sample adds onto it (the same sums as the
@@ -1294,35 +1302,30 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
  *                                                               is the last row of the dW product
  *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
- * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
- * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
- * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
- * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
-/* Forward computes outᵀ FWD_ROWS positions at a time into a block on the stack (at most 16 KiB) and
- * transposes each block into out. */
-#define FWD_NR   NNGEN_GEMM_NR(FG)
-#define FWD_MR   NNGEN_GEMM_MR(OHW, FG)
-#define FWD_FIT  (4096 / F / FWD_MR * FWD_MR)
-#define FWD_ROWS (FWD_FIT < FWD_MR ? FWD_MR : FWD_FIT < OHW ? FWD_FIT : OHW)
-/* One group: the dW rows of its block, and the db row with them (it has every filter). */
-#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
-#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
-#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
-                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
-#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
-/* With several groups, the db product is a task (or a few) of its own. */
-#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
-/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
- * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
- * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
-#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * Forward's register tiles are filters × positions: they write out[n] as it is laid out and read col's rows
+ * as B, in place when a task's filters are a few tiles (no copy of col or out). Computing outᵀ instead
+ * (positions × filters, as affine's batch × features) would read col down its columns, one cache line per
+ * k for each tile, and need a transpose into out.
+ * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
+ * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
+ * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
+ * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
+ * the samples in order. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
+ * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
+ * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
+ * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
+#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
+#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR      NNGEN_GEMM_NR(OHW)
+#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -1331,20 +1334,19 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
-static void FN(forward_task)(void *context, int n) {
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
+static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
-    real *out = t->mem + OUT + (long)n * F * OHW;
-    real block[FWD_ROWS * F] __attribute__((aligned(64))); /* outᵀ rows p0 .. p0 + rows, all filters */
-    FN(im2col)(t->x + (long)n * C * IH * IW, col);
-    for (int p0 = 0; p0 < OHW; p0 += FWD_ROWS) {
-        const int rows = OHW - p0 < FWD_ROWS ? OHW - p0 : FWD_ROWS;
+    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
         for (int g = 0; g < GROUPS; g++)
-            for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
-                                   t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
-                                   HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        nngen_transpose(out + p0, OHW, block, F, rows, F);
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(
+                    FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG, CKKG, 1,
+                    col + (long)g * CKKG * OHW, OHW, 1, HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
 
@@ -1355,36 +1357,35 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
- * rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
-                              const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
-                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
-                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
-}
-
-/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
-NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
-}
-
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
+ * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
+ * (and of the db row) added onto the sums of the samples before. */
 static void FN(weights_task)(void *context, int task) {
-    if (task >= GROUPS * DW_GROUP_TASKS)
-        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
-    else
-        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
-                    task % DW_GROUP_TASKS);
+    const FN(arguments) *t = context;
+    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
+    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+    const int r1 = end < COL_ROWS ? end : COL_ROWS;
+    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    for (int n = 0; n < N; n++) {
+        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
+        for (int g = 0; g < GROUPS; g++) {
+            const int top = GROUPS == 1 ? COL_ROWS : (g + 1) * CKKG; /* one group: with the db row */
+            const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
+            if (lo < hi)
+                for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
+                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
+                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
+                                       panel);
+        }
+        if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
+                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+    }
 }
-
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -1403,27 +1404,24 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job job = {FN(forward_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
 }
 
 #if NNGEN_BACKWARD
-/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+/* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
-    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
-    const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
-              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -1435,16 +1433,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef FWD_FIT
-#undef FWD_ROWS
-#undef DW_ROWS
-#undef DW_PANELS
-#undef DW_CHUNKS_WANTED
-#undef DW_CHUNKS
-#undef DW_GROUP_TASKS
-#undef DB_TASKS
-#undef DW_SPLIT
-#undef DW_SPLIT_MR
+#undef DW_MR_FULL
+#undef DW_MR
+#undef DW_TILES
+#undef DW_TASKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -1459,8 +1451,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * COL_ROWS * OHW;
-        FN(im2col)(x + n * C * IH * IW, col);
+        real *col = mem + S_COL; /* one sample's at a time */
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK);
 #if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
         for (int g = 0; g < GROUPS; g++)
             NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
@@ -1483,7 +1475,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 }
 
 #if NNGEN_BACKWARD
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+/* Backward, with col[n] = im2col(x[n]) made again for each sample; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
  *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
@@ -1493,14 +1485,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *dcol = mem + S_DCOL;
-    (void)x;
+    real *col = mem + S_COL;
     (void)train;
     for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK); /* col[n] again, as forward made it */
 #if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
         for (int h = 0; h < GROUPS; h++)
             NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
@@ -1593,8 +1585,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            1321536  /* output [32, 16, 28, 28] */
-#define RELU_OUT       1321536  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            1152192  /* output [32, 16, 28, 28] */
+#define RELU_OUT       1152192  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        192  /* stem_bn.gamma [16] */
 #define G_GAMMA        78528  /* gradient of stem_bn.gamma */
@@ -1602,8 +1594,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         78592  /* gradient of stem_bn.beta */
 #define B_RUNNING_MEAN 156672  /* stem_bn.running_mean [16] */
 #define B_RUNNING_VAR  156736  /* stem_bn.running_var [16] */
-#define S_MEAN         1321408  /* saved for backward: mean (16) */
-#define S_INVSTD       1321472  /* saved for backward: invstd (16) */
+#define S_MEAN         1152064  /* scratch: mean (16 elements) */
+#define S_INVSTD       1152128  /* scratch: invstd (16 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -2062,7 +2054,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_stem_r_##name
 #define COUNT         401408  /* elements */
-#define OUT           1321536  /* output [32, 16, 28, 28] */
+#define OUT           1152192  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -2135,15 +2127,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKK           144  /* C·KH·KW: rows of the im2col matrix (without the row of ones) */
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
-#define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           1722944  /* output [32, 16, 28, 28] */
+#define SLOTS         8  /* col and dcol matrices: one per task */
+#define OUT           1553600  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      320  /* s1b0c1.weight [16, 16, 3, 3] */
 #define G_WEIGHT      78656  /* gradient of s1b0c1.weight */
-#define S_COL         2124352  /* saved for backward: col (3612672) */
-#define S_DCOL        5737024  /* saved for backward: dcol (903168) */
-#define S_DOUT_T      6640192  /* saved for backward: dout_t (401408) */
-#define S_DWEIGHT_T   7041600  /* saved for backward: dweight_t (2304) */
+#define S_COL         1955008  /* scratch: col (903168 elements) */
+#define S_DCOL        2858176  /* scratch: dcol (903168 elements, backward only) */
+#define S_DOUT_T      3761344  /* scratch: dout_t (401408 elements, backward only) */
+#define S_DWEIGHT_T   4162752  /* scratch: dweight_t (2304 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -2166,10 +2158,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
- * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
- * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
+ * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
+ * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
+ * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
+ * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
+ * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
+ * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
  * S_DWEIGHT_T (dW, by group, and db, transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
@@ -2187,16 +2183,20 @@ static void FN(inside)(int kx, int *lo, int *hi) {
     *hi = h;
 }
 
-/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+/* Rows k0 .. k1 − 1 of the im2col matrix of one sample xs (C, IH, IW), row k at col + (k − k0)·OHW:
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
- *   col[CKK][p] = 1 with a bias. */
-static void FN(im2col)(const real *xs, real *col) {
-    if (HAS_BIAS)
-        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
-    for (int c = 0; c < C; c++)
+ *   col[CKK][p] = 1 with a bias.
+ * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) */
+static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+    if (HAS_BIAS && k1 > CKK)
+        for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
+    for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
         for (int ky = 0; ky < KH; ky++) {
             NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
-                real *row = col + ((c * KH + ky) * KW + kx) * OHW;
+                const int k = (c * KH + ky) * KW + kx;
+                if (k < k0 || k >= k1) continue;
+                real *row = col + (k - k0) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
@@ -2257,11 +2257,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
  * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
- *   forward  out[n]ᵀ columns g·FG.. (OHW, FG) = b + col_g[n]ᵀ·Wm_gᵀ   A(p, k) = col[n][g·CKKG + k][p],
- *                                                               B(k, f) = Wm[g·FG + f][k], C0 = b[f] along the row
- *            (as outᵀ rather than out = Wm·col: the positions are many and the filters few, so the tiles
- *            run full, over rows of positions, instead of a few rows of filters that reload col's panels;
- *            the sums are the same: b[f], then k in order)
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]   A = Wm rows g·FG.. (FG, CKKG), B = col_g[n]
+ *                                                               (CKKG, OHW), C0 = b[f] for all of row f
  *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
  *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
  *                                                               each sample adds onto it (the same sums as the
@@ -2269,35 +2266,30 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
  *                                                               is the last row of the dW product
  *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
- * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
- * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
- * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
- * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
-/* Forward computes outᵀ FWD_ROWS positions at a time into a block on the stack (at most 16 KiB) and
- * transposes each block into out. */
-#define FWD_NR   NNGEN_GEMM_NR(FG)
-#define FWD_MR   NNGEN_GEMM_MR(OHW, FG)
-#define FWD_FIT  (4096 / F / FWD_MR * FWD_MR)
-#define FWD_ROWS (FWD_FIT < FWD_MR ? FWD_MR : FWD_FIT < OHW ? FWD_FIT : OHW)
-/* One group: the dW rows of its block, and the db row with them (it has every filter). */
-#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
-#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
-#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
-                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
-#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
-/* With several groups, the db product is a task (or a few) of its own. */
-#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
-/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
- * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
- * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
-#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * Forward's register tiles are filters × positions: they write out[n] as it is laid out and read col's rows
+ * as B, in place when a task's filters are a few tiles (no copy of col or out). Computing outᵀ instead
+ * (positions × filters, as affine's batch × features) would read col down its columns, one cache line per
+ * k for each tile, and need a transpose into out.
+ * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
+ * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
+ * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
+ * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
+ * the samples in order. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
+ * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
+ * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
+ * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
+#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
+#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR      NNGEN_GEMM_NR(OHW)
+#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -2306,20 +2298,19 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
-static void FN(forward_task)(void *context, int n) {
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
+static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
-    real *out = t->mem + OUT + (long)n * F * OHW;
-    real block[FWD_ROWS * F] __attribute__((aligned(64))); /* outᵀ rows p0 .. p0 + rows, all filters */
-    FN(im2col)(t->x + (long)n * C * IH * IW, col);
-    for (int p0 = 0; p0 < OHW; p0 += FWD_ROWS) {
-        const int rows = OHW - p0 < FWD_ROWS ? OHW - p0 : FWD_ROWS;
+    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
         for (int g = 0; g < GROUPS; g++)
-            for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
-                                   t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
-                                   HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        nngen_transpose(out + p0, OHW, block, F, rows, F);
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(
+                    FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG, CKKG, 1,
+                    col + (long)g * CKKG * OHW, OHW, 1, HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
 
@@ -2330,36 +2321,35 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
- * rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
-                              const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
-                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
-                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
-}
-
-/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
-NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
-}
-
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
+ * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
+ * (and of the db row) added onto the sums of the samples before. */
 static void FN(weights_task)(void *context, int task) {
-    if (task >= GROUPS * DW_GROUP_TASKS)
-        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
-    else
-        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
-                    task % DW_GROUP_TASKS);
+    const FN(arguments) *t = context;
+    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
+    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+    const int r1 = end < COL_ROWS ? end : COL_ROWS;
+    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    for (int n = 0; n < N; n++) {
+        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
+        for (int g = 0; g < GROUPS; g++) {
+            const int top = GROUPS == 1 ? COL_ROWS : (g + 1) * CKKG; /* one group: with the db row */
+            const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
+            if (lo < hi)
+                for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
+                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
+                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
+                                       panel);
+        }
+        if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
+                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+    }
 }
-
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -2378,27 +2368,24 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job job = {FN(forward_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
 }
 
 #if NNGEN_BACKWARD
-/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+/* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
-    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
-    const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
-              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -2410,16 +2397,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef FWD_FIT
-#undef FWD_ROWS
-#undef DW_ROWS
-#undef DW_PANELS
-#undef DW_CHUNKS_WANTED
-#undef DW_CHUNKS
-#undef DW_GROUP_TASKS
-#undef DB_TASKS
-#undef DW_SPLIT
-#undef DW_SPLIT_MR
+#undef DW_MR_FULL
+#undef DW_MR
+#undef DW_TILES
+#undef DW_TASKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -2434,8 +2415,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * COL_ROWS * OHW;
-        FN(im2col)(x + n * C * IH * IW, col);
+        real *col = mem + S_COL; /* one sample's at a time */
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK);
 #if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
         for (int g = 0; g < GROUPS; g++)
             NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
@@ -2458,7 +2439,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 }
 
 #if NNGEN_BACKWARD
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+/* Backward, with col[n] = im2col(x[n]) made again for each sample; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
  *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
@@ -2468,14 +2449,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *dcol = mem + S_DCOL;
-    (void)x;
+    real *col = mem + S_COL;
     (void)train;
     for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK); /* col[n] again, as forward made it */
 #if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
         for (int h = 0; h < GROUPS; h++)
             NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
@@ -2568,8 +2549,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            7044032  /* output [32, 16, 28, 28] */
-#define RELU_OUT       7044032  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            4165184  /* output [32, 16, 28, 28] */
+#define RELU_OUT       4165184  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        2624  /* s1b0n1.gamma [16] */
 #define G_GAMMA        80960  /* gradient of s1b0n1.gamma */
@@ -2577,8 +2558,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         81024  /* gradient of s1b0n1.beta */
 #define B_RUNNING_MEAN 156800  /* s1b0n1.running_mean [16] */
 #define B_RUNNING_VAR  156864  /* s1b0n1.running_var [16] */
-#define S_MEAN         7043904  /* saved for backward: mean (16) */
-#define S_INVSTD       7043968  /* saved for backward: invstd (16) */
+#define S_MEAN         4165056  /* scratch: mean (16 elements) */
+#define S_INVSTD       4165120  /* scratch: invstd (16 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -3037,7 +3018,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0r1_##name
 #define COUNT         401408  /* elements */
-#define OUT           7044032  /* output [32, 16, 28, 28] */
+#define OUT           4165184  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -3110,15 +3091,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKK           144  /* C·KH·KW: rows of the im2col matrix (without the row of ones) */
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
-#define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           7445440  /* output [32, 16, 28, 28] */
+#define SLOTS         8  /* col and dcol matrices: one per task */
+#define OUT           4566592  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      2752  /* s1b0c2.weight [16, 16, 3, 3] */
 #define G_WEIGHT      81088  /* gradient of s1b0c2.weight */
-#define S_COL         7846848  /* saved for backward: col (3612672) */
-#define S_DCOL        11459520  /* saved for backward: dcol (903168) */
-#define S_DOUT_T      12362688  /* saved for backward: dout_t (401408) */
-#define S_DWEIGHT_T   12764096  /* saved for backward: dweight_t (2304) */
+#define S_COL         4968000  /* scratch: col (903168 elements) */
+#define S_DCOL        5871168  /* scratch: dcol (903168 elements, backward only) */
+#define S_DOUT_T      6774336  /* scratch: dout_t (401408 elements, backward only) */
+#define S_DWEIGHT_T   7175744  /* scratch: dweight_t (2304 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -3141,10 +3122,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
- * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
- * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
+ * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
+ * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
+ * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
+ * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
+ * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
+ * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
  * S_DWEIGHT_T (dW, by group, and db, transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
@@ -3162,16 +3147,20 @@ static void FN(inside)(int kx, int *lo, int *hi) {
     *hi = h;
 }
 
-/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+/* Rows k0 .. k1 − 1 of the im2col matrix of one sample xs (C, IH, IW), row k at col + (k − k0)·OHW:
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
- *   col[CKK][p] = 1 with a bias. */
-static void FN(im2col)(const real *xs, real *col) {
-    if (HAS_BIAS)
-        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
-    for (int c = 0; c < C; c++)
+ *   col[CKK][p] = 1 with a bias.
+ * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) */
+static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+    if (HAS_BIAS && k1 > CKK)
+        for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
+    for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
         for (int ky = 0; ky < KH; ky++) {
             NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
-                real *row = col + ((c * KH + ky) * KW + kx) * OHW;
+                const int k = (c * KH + ky) * KW + kx;
+                if (k < k0 || k >= k1) continue;
+                real *row = col + (k - k0) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
@@ -3232,11 +3221,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
  * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
- *   forward  out[n]ᵀ columns g·FG.. (OHW, FG) = b + col_g[n]ᵀ·Wm_gᵀ   A(p, k) = col[n][g·CKKG + k][p],
- *                                                               B(k, f) = Wm[g·FG + f][k], C0 = b[f] along the row
- *            (as outᵀ rather than out = Wm·col: the positions are many and the filters few, so the tiles
- *            run full, over rows of positions, instead of a few rows of filters that reload col's panels;
- *            the sums are the same: b[f], then k in order)
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]   A = Wm rows g·FG.. (FG, CKKG), B = col_g[n]
+ *                                                               (CKKG, OHW), C0 = b[f] for all of row f
  *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
  *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
  *                                                               each sample adds onto it (the same sums as the
@@ -3244,35 +3230,30 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
  *                                                               is the last row of the dW product
  *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
- * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
- * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
- * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
- * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
-/* Forward computes outᵀ FWD_ROWS positions at a time into a block on the stack (at most 16 KiB) and
- * transposes each block into out. */
-#define FWD_NR   NNGEN_GEMM_NR(FG)
-#define FWD_MR   NNGEN_GEMM_MR(OHW, FG)
-#define FWD_FIT  (4096 / F / FWD_MR * FWD_MR)
-#define FWD_ROWS (FWD_FIT < FWD_MR ? FWD_MR : FWD_FIT < OHW ? FWD_FIT : OHW)
-/* One group: the dW rows of its block, and the db row with them (it has every filter). */
-#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
-#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
-#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
-                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
-#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
-/* With several groups, the db product is a task (or a few) of its own. */
-#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
-/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
- * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
- * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
-#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * Forward's register tiles are filters × positions: they write out[n] as it is laid out and read col's rows
+ * as B, in place when a task's filters are a few tiles (no copy of col or out). Computing outᵀ instead
+ * (positions × filters, as affine's batch × features) would read col down its columns, one cache line per
+ * k for each tile, and need a transpose into out.
+ * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
+ * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
+ * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
+ * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
+ * the samples in order. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
+ * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
+ * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
+ * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
+#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
+#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR      NNGEN_GEMM_NR(OHW)
+#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -3281,20 +3262,19 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
-static void FN(forward_task)(void *context, int n) {
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
+static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
-    real *out = t->mem + OUT + (long)n * F * OHW;
-    real block[FWD_ROWS * F] __attribute__((aligned(64))); /* outᵀ rows p0 .. p0 + rows, all filters */
-    FN(im2col)(t->x + (long)n * C * IH * IW, col);
-    for (int p0 = 0; p0 < OHW; p0 += FWD_ROWS) {
-        const int rows = OHW - p0 < FWD_ROWS ? OHW - p0 : FWD_ROWS;
+    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
         for (int g = 0; g < GROUPS; g++)
-            for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
-                                   t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
-                                   HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        nngen_transpose(out + p0, OHW, block, F, rows, F);
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(
+                    FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG, CKKG, 1,
+                    col + (long)g * CKKG * OHW, OHW, 1, HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
 
@@ -3305,36 +3285,35 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
- * rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
-                              const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
-                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
-                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
-}
-
-/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
-NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
-}
-
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
+ * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
+ * (and of the db row) added onto the sums of the samples before. */
 static void FN(weights_task)(void *context, int task) {
-    if (task >= GROUPS * DW_GROUP_TASKS)
-        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
-    else
-        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
-                    task % DW_GROUP_TASKS);
+    const FN(arguments) *t = context;
+    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
+    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+    const int r1 = end < COL_ROWS ? end : COL_ROWS;
+    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    for (int n = 0; n < N; n++) {
+        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
+        for (int g = 0; g < GROUPS; g++) {
+            const int top = GROUPS == 1 ? COL_ROWS : (g + 1) * CKKG; /* one group: with the db row */
+            const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
+            if (lo < hi)
+                for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
+                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
+                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
+                                       panel);
+        }
+        if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
+                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+    }
 }
-
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -3353,27 +3332,24 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job job = {FN(forward_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
 }
 
 #if NNGEN_BACKWARD
-/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+/* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
-    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
-    const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
-              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -3385,16 +3361,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef FWD_FIT
-#undef FWD_ROWS
-#undef DW_ROWS
-#undef DW_PANELS
-#undef DW_CHUNKS_WANTED
-#undef DW_CHUNKS
-#undef DW_GROUP_TASKS
-#undef DB_TASKS
-#undef DW_SPLIT
-#undef DW_SPLIT_MR
+#undef DW_MR_FULL
+#undef DW_MR
+#undef DW_TILES
+#undef DW_TASKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -3409,8 +3379,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * COL_ROWS * OHW;
-        FN(im2col)(x + n * C * IH * IW, col);
+        real *col = mem + S_COL; /* one sample's at a time */
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK);
 #if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
         for (int g = 0; g < GROUPS; g++)
             NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
@@ -3433,7 +3403,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 }
 
 #if NNGEN_BACKWARD
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+/* Backward, with col[n] = im2col(x[n]) made again for each sample; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
  *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
@@ -3443,14 +3413,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *dcol = mem + S_DCOL;
-    (void)x;
+    real *col = mem + S_COL;
     (void)train;
     for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK); /* col[n] again, as forward made it */
 #if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
         for (int h = 0; h < GROUPS; h++)
             NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
@@ -3543,7 +3513,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            12766400  /* output [32, 16, 28, 28] */
+#define OUT            7178048  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        5056  /* s1b0n2.gamma [16] */
 #define G_GAMMA        83392  /* gradient of s1b0n2.gamma */
@@ -3551,8 +3521,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         83456  /* gradient of s1b0n2.beta */
 #define B_RUNNING_MEAN 156928  /* s1b0n2.running_mean [16] */
 #define B_RUNNING_VAR  156992  /* s1b0n2.running_var [16] */
-#define S_MEAN         13167808  /* saved for backward: mean (16) */
-#define S_INVSTD       13167872  /* saved for backward: invstd (16) */
+#define S_MEAN         7579456  /* scratch: mean (16 elements) */
+#define S_INVSTD       7579520  /* scratch: invstd (16 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -4010,8 +3980,8 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0a_##name
 #define COUNT              401408  /* elements of each input and of the output */
-#define OUT                13167936  /* output [32, 16, 28, 28] */
-#define RELU_OUT           13167936  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT                7579584  /* output [32, 16, 28, 28] */
+#define RELU_OUT           7579584  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
@@ -4138,7 +4108,7 @@ void FN(backward_relu)(real *mem, const real *const *x, const real *dout, real *
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0r_##name
 #define COUNT         401408  /* elements */
-#define OUT           13167936  /* output [32, 16, 28, 28] */
+#define OUT           7579584  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -4211,15 +4181,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKK           144  /* C·KH·KW: rows of the im2col matrix (without the row of ones) */
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
-#define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           13569344  /* output [32, 32, 14, 14] */
+#define SLOTS         8  /* col and dcol matrices: one per task */
+#define OUT           7980992  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      5184  /* s2b0c1.weight [32, 16, 3, 3] */
 #define G_WEIGHT      83520  /* gradient of s2b0c1.weight */
-#define S_COL         13770048  /* saved for backward: col (903168) */
-#define S_DCOL        14673216  /* saved for backward: dcol (225792) */
-#define S_DOUT_T      14899008  /* saved for backward: dout_t (200704) */
-#define S_DWEIGHT_T   15099712  /* saved for backward: dweight_t (4608) */
+#define S_COL         8181696  /* scratch: col (225792 elements) */
+#define S_DCOL        8407488  /* scratch: dcol (225792 elements, backward only) */
+#define S_DOUT_T      8633280  /* scratch: dout_t (200704 elements, backward only) */
+#define S_DWEIGHT_T   8833984  /* scratch: dweight_t (4608 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -4242,10 +4212,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
- * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
- * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
+ * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
+ * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
+ * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
+ * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
+ * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
+ * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
  * S_DWEIGHT_T (dW, by group, and db, transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
@@ -4263,16 +4237,20 @@ static void FN(inside)(int kx, int *lo, int *hi) {
     *hi = h;
 }
 
-/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+/* Rows k0 .. k1 − 1 of the im2col matrix of one sample xs (C, IH, IW), row k at col + (k − k0)·OHW:
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
- *   col[CKK][p] = 1 with a bias. */
-static void FN(im2col)(const real *xs, real *col) {
-    if (HAS_BIAS)
-        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
-    for (int c = 0; c < C; c++)
+ *   col[CKK][p] = 1 with a bias.
+ * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) */
+static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+    if (HAS_BIAS && k1 > CKK)
+        for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
+    for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
         for (int ky = 0; ky < KH; ky++) {
             NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
-                real *row = col + ((c * KH + ky) * KW + kx) * OHW;
+                const int k = (c * KH + ky) * KW + kx;
+                if (k < k0 || k >= k1) continue;
+                real *row = col + (k - k0) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
@@ -4333,11 +4311,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
  * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
- *   forward  out[n]ᵀ columns g·FG.. (OHW, FG) = b + col_g[n]ᵀ·Wm_gᵀ   A(p, k) = col[n][g·CKKG + k][p],
- *                                                               B(k, f) = Wm[g·FG + f][k], C0 = b[f] along the row
- *            (as outᵀ rather than out = Wm·col: the positions are many and the filters few, so the tiles
- *            run full, over rows of positions, instead of a few rows of filters that reload col's panels;
- *            the sums are the same: b[f], then k in order)
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]   A = Wm rows g·FG.. (FG, CKKG), B = col_g[n]
+ *                                                               (CKKG, OHW), C0 = b[f] for all of row f
  *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
  *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
  *                                                               each sample adds onto it (the same sums as the
@@ -4345,35 +4320,30 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
  *                                                               is the last row of the dW product
  *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
- * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
- * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
- * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
- * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
-/* Forward computes outᵀ FWD_ROWS positions at a time into a block on the stack (at most 16 KiB) and
- * transposes each block into out. */
-#define FWD_NR   NNGEN_GEMM_NR(FG)
-#define FWD_MR   NNGEN_GEMM_MR(OHW, FG)
-#define FWD_FIT  (4096 / F / FWD_MR * FWD_MR)
-#define FWD_ROWS (FWD_FIT < FWD_MR ? FWD_MR : FWD_FIT < OHW ? FWD_FIT : OHW)
-/* One group: the dW rows of its block, and the db row with them (it has every filter). */
-#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
-#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
-#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
-                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
-#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
-/* With several groups, the db product is a task (or a few) of its own. */
-#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
-/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
- * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
- * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
-#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * Forward's register tiles are filters × positions: they write out[n] as it is laid out and read col's rows
+ * as B, in place when a task's filters are a few tiles (no copy of col or out). Computing outᵀ instead
+ * (positions × filters, as affine's batch × features) would read col down its columns, one cache line per
+ * k for each tile, and need a transpose into out.
+ * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
+ * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
+ * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
+ * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
+ * the samples in order. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
+ * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
+ * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
+ * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
+#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
+#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR      NNGEN_GEMM_NR(OHW)
+#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -4382,20 +4352,19 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
-static void FN(forward_task)(void *context, int n) {
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
+static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
-    real *out = t->mem + OUT + (long)n * F * OHW;
-    real block[FWD_ROWS * F] __attribute__((aligned(64))); /* outᵀ rows p0 .. p0 + rows, all filters */
-    FN(im2col)(t->x + (long)n * C * IH * IW, col);
-    for (int p0 = 0; p0 < OHW; p0 += FWD_ROWS) {
-        const int rows = OHW - p0 < FWD_ROWS ? OHW - p0 : FWD_ROWS;
+    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
         for (int g = 0; g < GROUPS; g++)
-            for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
-                                   t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
-                                   HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        nngen_transpose(out + p0, OHW, block, F, rows, F);
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(
+                    FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG, CKKG, 1,
+                    col + (long)g * CKKG * OHW, OHW, 1, HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
 
@@ -4406,36 +4375,35 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
- * rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
-                              const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
-                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
-                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
-}
-
-/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
-NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
-}
-
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
+ * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
+ * (and of the db row) added onto the sums of the samples before. */
 static void FN(weights_task)(void *context, int task) {
-    if (task >= GROUPS * DW_GROUP_TASKS)
-        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
-    else
-        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
-                    task % DW_GROUP_TASKS);
+    const FN(arguments) *t = context;
+    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
+    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+    const int r1 = end < COL_ROWS ? end : COL_ROWS;
+    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    for (int n = 0; n < N; n++) {
+        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
+        for (int g = 0; g < GROUPS; g++) {
+            const int top = GROUPS == 1 ? COL_ROWS : (g + 1) * CKKG; /* one group: with the db row */
+            const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
+            if (lo < hi)
+                for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
+                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
+                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
+                                       panel);
+        }
+        if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
+                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+    }
 }
-
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -4454,27 +4422,24 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job job = {FN(forward_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
 }
 
 #if NNGEN_BACKWARD
-/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+/* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
-    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
-    const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
-              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -4486,16 +4451,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef FWD_FIT
-#undef FWD_ROWS
-#undef DW_ROWS
-#undef DW_PANELS
-#undef DW_CHUNKS_WANTED
-#undef DW_CHUNKS
-#undef DW_GROUP_TASKS
-#undef DB_TASKS
-#undef DW_SPLIT
-#undef DW_SPLIT_MR
+#undef DW_MR_FULL
+#undef DW_MR
+#undef DW_TILES
+#undef DW_TASKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -4510,8 +4469,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * COL_ROWS * OHW;
-        FN(im2col)(x + n * C * IH * IW, col);
+        real *col = mem + S_COL; /* one sample's at a time */
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK);
 #if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
         for (int g = 0; g < GROUPS; g++)
             NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
@@ -4534,7 +4493,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 }
 
 #if NNGEN_BACKWARD
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+/* Backward, with col[n] = im2col(x[n]) made again for each sample; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
  *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
@@ -4544,14 +4503,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *dcol = mem + S_DCOL;
-    (void)x;
+    real *col = mem + S_COL;
     (void)train;
     for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK); /* col[n] again, as forward made it */
 #if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
         for (int h = 0; h < GROUPS; h++)
             NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
@@ -4644,8 +4603,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            15104448  /* output [32, 32, 14, 14] */
-#define RELU_OUT       15104448  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            8838720  /* output [32, 32, 14, 14] */
+#define RELU_OUT       8838720  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        9792  /* s2b0n1.gamma [32] */
 #define G_GAMMA        88128  /* gradient of s2b0n1.gamma */
@@ -4653,8 +4612,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         88192  /* gradient of s2b0n1.beta */
 #define B_RUNNING_MEAN 157056  /* s2b0n1.running_mean [32] */
 #define B_RUNNING_VAR  157120  /* s2b0n1.running_var [32] */
-#define S_MEAN         15104320  /* saved for backward: mean (32) */
-#define S_INVSTD       15104384  /* saved for backward: invstd (32) */
+#define S_MEAN         8838592  /* scratch: mean (32 elements) */
+#define S_INVSTD       8838656  /* scratch: invstd (32 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -5113,7 +5072,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0r1_##name
 #define COUNT         200704  /* elements */
-#define OUT           15104448  /* output [32, 32, 14, 14] */
+#define OUT           8838720  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -5186,15 +5145,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKK           288  /* C·KH·KW: rows of the im2col matrix (without the row of ones) */
 #define CKKG          288  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
-#define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           15305152  /* output [32, 32, 14, 14] */
+#define SLOTS         8  /* col and dcol matrices: one per task */
+#define OUT           9039424  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      9920  /* s2b0c2.weight [32, 32, 3, 3] */
 #define G_WEIGHT      88256  /* gradient of s2b0c2.weight */
-#define S_COL         15505856  /* saved for backward: col (1806336) */
-#define S_DCOL        17312192  /* saved for backward: dcol (451584) */
-#define S_DOUT_T      17763776  /* saved for backward: dout_t (200704) */
-#define S_DWEIGHT_T   17964480  /* saved for backward: dweight_t (9216) */
+#define S_COL         9240128  /* scratch: col (451584 elements) */
+#define S_DCOL        9691712  /* scratch: dcol (451584 elements, backward only) */
+#define S_DOUT_T      10143296  /* scratch: dout_t (200704 elements, backward only) */
+#define S_DWEIGHT_T   10344000  /* scratch: dweight_t (9216 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -5217,10 +5176,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
- * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
- * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
+ * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
+ * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
+ * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
+ * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
+ * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
+ * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
  * S_DWEIGHT_T (dW, by group, and db, transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
@@ -5238,16 +5201,20 @@ static void FN(inside)(int kx, int *lo, int *hi) {
     *hi = h;
 }
 
-/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+/* Rows k0 .. k1 − 1 of the im2col matrix of one sample xs (C, IH, IW), row k at col + (k − k0)·OHW:
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
- *   col[CKK][p] = 1 with a bias. */
-static void FN(im2col)(const real *xs, real *col) {
-    if (HAS_BIAS)
-        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
-    for (int c = 0; c < C; c++)
+ *   col[CKK][p] = 1 with a bias.
+ * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) */
+static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+    if (HAS_BIAS && k1 > CKK)
+        for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
+    for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
         for (int ky = 0; ky < KH; ky++) {
             NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
-                real *row = col + ((c * KH + ky) * KW + kx) * OHW;
+                const int k = (c * KH + ky) * KW + kx;
+                if (k < k0 || k >= k1) continue;
+                real *row = col + (k - k0) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
@@ -5308,11 +5275,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
  * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
- *   forward  out[n]ᵀ columns g·FG.. (OHW, FG) = b + col_g[n]ᵀ·Wm_gᵀ   A(p, k) = col[n][g·CKKG + k][p],
- *                                                               B(k, f) = Wm[g·FG + f][k], C0 = b[f] along the row
- *            (as outᵀ rather than out = Wm·col: the positions are many and the filters few, so the tiles
- *            run full, over rows of positions, instead of a few rows of filters that reload col's panels;
- *            the sums are the same: b[f], then k in order)
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]   A = Wm rows g·FG.. (FG, CKKG), B = col_g[n]
+ *                                                               (CKKG, OHW), C0 = b[f] for all of row f
  *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
  *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
  *                                                               each sample adds onto it (the same sums as the
@@ -5320,35 +5284,30 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
  *                                                               is the last row of the dW product
  *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
- * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
- * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
- * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
- * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
-/* Forward computes outᵀ FWD_ROWS positions at a time into a block on the stack (at most 16 KiB) and
- * transposes each block into out. */
-#define FWD_NR   NNGEN_GEMM_NR(FG)
-#define FWD_MR   NNGEN_GEMM_MR(OHW, FG)
-#define FWD_FIT  (4096 / F / FWD_MR * FWD_MR)
-#define FWD_ROWS (FWD_FIT < FWD_MR ? FWD_MR : FWD_FIT < OHW ? FWD_FIT : OHW)
-/* One group: the dW rows of its block, and the db row with them (it has every filter). */
-#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
-#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
-#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
-                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
-#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
-/* With several groups, the db product is a task (or a few) of its own. */
-#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
-/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
- * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
- * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
-#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * Forward's register tiles are filters × positions: they write out[n] as it is laid out and read col's rows
+ * as B, in place when a task's filters are a few tiles (no copy of col or out). Computing outᵀ instead
+ * (positions × filters, as affine's batch × features) would read col down its columns, one cache line per
+ * k for each tile, and need a transpose into out.
+ * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
+ * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
+ * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
+ * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
+ * the samples in order. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
+ * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
+ * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
+ * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
+#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
+#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR      NNGEN_GEMM_NR(OHW)
+#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -5357,20 +5316,19 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
-static void FN(forward_task)(void *context, int n) {
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
+static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
-    real *out = t->mem + OUT + (long)n * F * OHW;
-    real block[FWD_ROWS * F] __attribute__((aligned(64))); /* outᵀ rows p0 .. p0 + rows, all filters */
-    FN(im2col)(t->x + (long)n * C * IH * IW, col);
-    for (int p0 = 0; p0 < OHW; p0 += FWD_ROWS) {
-        const int rows = OHW - p0 < FWD_ROWS ? OHW - p0 : FWD_ROWS;
+    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
         for (int g = 0; g < GROUPS; g++)
-            for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
-                                   t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
-                                   HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        nngen_transpose(out + p0, OHW, block, F, rows, F);
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(
+                    FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG, CKKG, 1,
+                    col + (long)g * CKKG * OHW, OHW, 1, HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
 
@@ -5381,36 +5339,35 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
- * rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
-                              const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
-                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
-                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
-}
-
-/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
-NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
-}
-
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
+ * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
+ * (and of the db row) added onto the sums of the samples before. */
 static void FN(weights_task)(void *context, int task) {
-    if (task >= GROUPS * DW_GROUP_TASKS)
-        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
-    else
-        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
-                    task % DW_GROUP_TASKS);
+    const FN(arguments) *t = context;
+    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
+    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+    const int r1 = end < COL_ROWS ? end : COL_ROWS;
+    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    for (int n = 0; n < N; n++) {
+        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
+        for (int g = 0; g < GROUPS; g++) {
+            const int top = GROUPS == 1 ? COL_ROWS : (g + 1) * CKKG; /* one group: with the db row */
+            const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
+            if (lo < hi)
+                for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
+                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
+                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
+                                       panel);
+        }
+        if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
+                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+    }
 }
-
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -5429,27 +5386,24 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job job = {FN(forward_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
 }
 
 #if NNGEN_BACKWARD
-/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+/* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
-    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
-    const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
-              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -5461,16 +5415,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef FWD_FIT
-#undef FWD_ROWS
-#undef DW_ROWS
-#undef DW_PANELS
-#undef DW_CHUNKS_WANTED
-#undef DW_CHUNKS
-#undef DW_GROUP_TASKS
-#undef DB_TASKS
-#undef DW_SPLIT
-#undef DW_SPLIT_MR
+#undef DW_MR_FULL
+#undef DW_MR
+#undef DW_TILES
+#undef DW_TASKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -5485,8 +5433,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * COL_ROWS * OHW;
-        FN(im2col)(x + n * C * IH * IW, col);
+        real *col = mem + S_COL; /* one sample's at a time */
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK);
 #if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
         for (int g = 0; g < GROUPS; g++)
             NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
@@ -5509,7 +5457,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 }
 
 #if NNGEN_BACKWARD
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+/* Backward, with col[n] = im2col(x[n]) made again for each sample; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
  *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
@@ -5519,14 +5467,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *dcol = mem + S_DCOL;
-    (void)x;
+    real *col = mem + S_COL;
     (void)train;
     for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK); /* col[n] again, as forward made it */
 #if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
         for (int h = 0; h < GROUPS; h++)
             NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
@@ -5619,7 +5567,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            17973696  /* output [32, 32, 14, 14] */
+#define OUT            10353216  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        19136  /* s2b0n2.gamma [32] */
 #define G_GAMMA        97472  /* gradient of s2b0n2.gamma */
@@ -5627,8 +5575,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         97536  /* gradient of s2b0n2.beta */
 #define B_RUNNING_MEAN 157184  /* s2b0n2.running_mean [32] */
 #define B_RUNNING_VAR  157248  /* s2b0n2.running_var [32] */
-#define S_MEAN         18174400  /* saved for backward: mean (32) */
-#define S_INVSTD       18174464  /* saved for backward: invstd (32) */
+#define S_MEAN         10553920  /* scratch: mean (32 elements) */
+#define S_INVSTD       10553984  /* scratch: invstd (32 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -6107,15 +6055,15 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define CKK           16  /* C·KH·KW: rows of the im2col matrix (without the row of ones) */
 #define CKKG          16  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
-#define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           18174528  /* output [32, 32, 14, 14] */
+#define SLOTS         8  /* col and dcol matrices: one per task */
+#define OUT           10554048  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      19264  /* s2b0p.weight [32, 16, 1, 1] */
 #define G_WEIGHT      97600  /* gradient of s2b0p.weight */
-#define S_COL         18375232  /* saved for backward: col (100352) */
-#define S_DCOL        18475584  /* saved for backward: dcol (25088) */
-#define S_DOUT_T      18500672  /* saved for backward: dout_t (200704) */
-#define S_DWEIGHT_T   18701376  /* saved for backward: dweight_t (512) */
+#define S_COL         10754752  /* scratch: col (25088 elements) */
+#define S_DCOL        10779840  /* scratch: dcol (25088 elements, backward only) */
+#define S_DOUT_T      10804928  /* scratch: dout_t (200704 elements, backward only) */
+#define S_DWEIGHT_T   11005632  /* scratch: dweight_t (512 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -6138,10 +6086,14 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
- * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
- * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
+ * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
+ * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
+ * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
+ * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
+ * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
+ * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
  * S_DWEIGHT_T (dW, by group, and db, transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
@@ -6159,16 +6111,20 @@ static void FN(inside)(int kx, int *lo, int *hi) {
     *hi = h;
 }
 
-/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+/* Rows k0 .. k1 − 1 of the im2col matrix of one sample xs (C, IH, IW), row k at col + (k − k0)·OHW:
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
- *   col[CKK][p] = 1 with a bias. */
-static void FN(im2col)(const real *xs, real *col) {
-    if (HAS_BIAS)
-        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
-    for (int c = 0; c < C; c++)
+ *   col[CKK][p] = 1 with a bias.
+ * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) */
+static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+    if (HAS_BIAS && k1 > CKK)
+        for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
+    for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
         for (int ky = 0; ky < KH; ky++) {
             NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
-                real *row = col + ((c * KH + ky) * KW + kx) * OHW;
+                const int k = (c * KH + ky) * KW + kx;
+                if (k < k0 || k >= k1) continue;
+                real *row = col + (k - k0) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
@@ -6229,11 +6185,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
  * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
- *   forward  out[n]ᵀ columns g·FG.. (OHW, FG) = b + col_g[n]ᵀ·Wm_gᵀ   A(p, k) = col[n][g·CKKG + k][p],
- *                                                               B(k, f) = Wm[g·FG + f][k], C0 = b[f] along the row
- *            (as outᵀ rather than out = Wm·col: the positions are many and the filters few, so the tiles
- *            run full, over rows of positions, instead of a few rows of filters that reload col's panels;
- *            the sums are the same: b[f], then k in order)
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]   A = Wm rows g·FG.. (FG, CKKG), B = col_g[n]
+ *                                                               (CKKG, OHW), C0 = b[f] for all of row f
  *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
  *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
  *                                                               each sample adds onto it (the same sums as the
@@ -6241,35 +6194,30 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
  *                                                               is the last row of the dW product
  *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
- * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
- * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
- * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
- * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
-/* Forward computes outᵀ FWD_ROWS positions at a time into a block on the stack (at most 16 KiB) and
- * transposes each block into out. */
-#define FWD_NR   NNGEN_GEMM_NR(FG)
-#define FWD_MR   NNGEN_GEMM_MR(OHW, FG)
-#define FWD_FIT  (4096 / F / FWD_MR * FWD_MR)
-#define FWD_ROWS (FWD_FIT < FWD_MR ? FWD_MR : FWD_FIT < OHW ? FWD_FIT : OHW)
-/* One group: the dW rows of its block, and the db row with them (it has every filter). */
-#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
-#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
-#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
-                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
-#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
-/* With several groups, the db product is a task (or a few) of its own. */
-#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
-/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
- * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
- * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
-#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * Forward's register tiles are filters × positions: they write out[n] as it is laid out and read col's rows
+ * as B, in place when a task's filters are a few tiles (no copy of col or out). Computing outᵀ instead
+ * (positions × filters, as affine's batch × features) would read col down its columns, one cache line per
+ * k for each tile, and need a transpose into out.
+ * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
+ * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
+ * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
+ * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
+ * the samples in order. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
+ * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
+ * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
+ * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
+#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
+#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR      NNGEN_GEMM_NR(OHW)
+#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -6278,20 +6226,19 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
-static void FN(forward_task)(void *context, int n) {
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
+static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
-    real *out = t->mem + OUT + (long)n * F * OHW;
-    real block[FWD_ROWS * F] __attribute__((aligned(64))); /* outᵀ rows p0 .. p0 + rows, all filters */
-    FN(im2col)(t->x + (long)n * C * IH * IW, col);
-    for (int p0 = 0; p0 < OHW; p0 += FWD_ROWS) {
-        const int rows = OHW - p0 < FWD_ROWS ? OHW - p0 : FWD_ROWS;
+    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
         for (int g = 0; g < GROUPS; g++)
-            for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
-                                   t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
-                                   HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        nngen_transpose(out + p0, OHW, block, F, rows, F);
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(
+                    FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG, CKKG, 1,
+                    col + (long)g * CKKG * OHW, OHW, 1, HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
 
@@ -6302,36 +6249,35 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
- * rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
-                              const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
-                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
-                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
-}
-
-/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
-NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
-}
-
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
+ * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
+ * (and of the db row) added onto the sums of the samples before. */
 static void FN(weights_task)(void *context, int task) {
-    if (task >= GROUPS * DW_GROUP_TASKS)
-        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
-    else
-        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
-                    task % DW_GROUP_TASKS);
+    const FN(arguments) *t = context;
+    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
+    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+    const int r1 = end < COL_ROWS ? end : COL_ROWS;
+    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    for (int n = 0; n < N; n++) {
+        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
+        for (int g = 0; g < GROUPS; g++) {
+            const int top = GROUPS == 1 ? COL_ROWS : (g + 1) * CKKG; /* one group: with the db row */
+            const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
+            if (lo < hi)
+                for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
+                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
+                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
+                                       panel);
+        }
+        if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
+                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+    }
 }
-
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -6350,27 +6296,24 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job job = {FN(forward_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
 }
 
 #if NNGEN_BACKWARD
-/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+/* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
-    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
-    const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
-              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -6382,16 +6325,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef FWD_FIT
-#undef FWD_ROWS
-#undef DW_ROWS
-#undef DW_PANELS
-#undef DW_CHUNKS_WANTED
-#undef DW_CHUNKS
-#undef DW_GROUP_TASKS
-#undef DB_TASKS
-#undef DW_SPLIT
-#undef DW_SPLIT_MR
+#undef DW_MR_FULL
+#undef DW_MR
+#undef DW_TILES
+#undef DW_TASKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -6406,8 +6343,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * COL_ROWS * OHW;
-        FN(im2col)(x + n * C * IH * IW, col);
+        real *col = mem + S_COL; /* one sample's at a time */
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK);
 #if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
         for (int g = 0; g < GROUPS; g++)
             NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
@@ -6430,7 +6367,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 }
 
 #if NNGEN_BACKWARD
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+/* Backward, with col[n] = im2col(x[n]) made again for each sample; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
  *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
@@ -6440,14 +6377,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *dcol = mem + S_DCOL;
-    (void)x;
+    real *col = mem + S_COL;
     (void)train;
     for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK); /* col[n] again, as forward made it */
 #if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
         for (int h = 0; h < GROUPS; h++)
             NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
@@ -6540,7 +6477,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            18701888  /* output [32, 32, 14, 14] */
+#define OUT            11006144  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        19776  /* s2b0pn.gamma [32] */
 #define G_GAMMA        98112  /* gradient of s2b0pn.gamma */
@@ -6548,8 +6485,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         98176  /* gradient of s2b0pn.beta */
 #define B_RUNNING_MEAN 157312  /* s2b0pn.running_mean [32] */
 #define B_RUNNING_VAR  157376  /* s2b0pn.running_var [32] */
-#define S_MEAN         18902592  /* saved for backward: mean (32) */
-#define S_INVSTD       18902656  /* saved for backward: invstd (32) */
+#define S_MEAN         11206848  /* scratch: mean (32 elements) */
+#define S_INVSTD       11206912  /* scratch: invstd (32 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -7007,8 +6944,8 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0a_##name
 #define COUNT              200704  /* elements of each input and of the output */
-#define OUT                18902720  /* output [32, 32, 14, 14] */
-#define RELU_OUT           18902720  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT                11206976  /* output [32, 32, 14, 14] */
+#define RELU_OUT           11206976  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
@@ -7135,7 +7072,7 @@ void FN(backward_relu)(real *mem, const real *const *x, const real *dout, real *
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0r_##name
 #define COUNT         200704  /* elements */
-#define OUT           18902720  /* output [32, 32, 14, 14] */
+#define OUT           11206976  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -7208,15 +7145,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKK           288  /* C·KH·KW: rows of the im2col matrix (without the row of ones) */
 #define CKKG          288  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
-#define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           19103424  /* output [32, 64, 7, 7] */
+#define SLOTS         8  /* col and dcol matrices: one per task */
+#define OUT           11407680  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      19904  /* s3b0c1.weight [64, 32, 3, 3] */
 #define G_WEIGHT      98240  /* gradient of s3b0c1.weight */
-#define S_COL         19203776  /* saved for backward: col (451584) */
-#define S_DCOL        19655360  /* saved for backward: dcol (112896) */
-#define S_DOUT_T      19768256  /* saved for backward: dout_t (100352) */
-#define S_DWEIGHT_T   19868608  /* saved for backward: dweight_t (18432) */
+#define S_COL         11508032  /* scratch: col (112896 elements) */
+#define S_DCOL        11620928  /* scratch: dcol (112896 elements, backward only) */
+#define S_DOUT_T      11733824  /* scratch: dout_t (100352 elements, backward only) */
+#define S_DWEIGHT_T   11834176  /* scratch: dweight_t (18432 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -7239,10 +7176,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
- * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
- * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
+ * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
+ * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
+ * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
+ * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
+ * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
+ * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
  * S_DWEIGHT_T (dW, by group, and db, transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
@@ -7260,16 +7201,20 @@ static void FN(inside)(int kx, int *lo, int *hi) {
     *hi = h;
 }
 
-/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+/* Rows k0 .. k1 − 1 of the im2col matrix of one sample xs (C, IH, IW), row k at col + (k − k0)·OHW:
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
- *   col[CKK][p] = 1 with a bias. */
-static void FN(im2col)(const real *xs, real *col) {
-    if (HAS_BIAS)
-        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
-    for (int c = 0; c < C; c++)
+ *   col[CKK][p] = 1 with a bias.
+ * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) */
+static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+    if (HAS_BIAS && k1 > CKK)
+        for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
+    for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
         for (int ky = 0; ky < KH; ky++) {
             NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
-                real *row = col + ((c * KH + ky) * KW + kx) * OHW;
+                const int k = (c * KH + ky) * KW + kx;
+                if (k < k0 || k >= k1) continue;
+                real *row = col + (k - k0) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
@@ -7330,11 +7275,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
  * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
- *   forward  out[n]ᵀ columns g·FG.. (OHW, FG) = b + col_g[n]ᵀ·Wm_gᵀ   A(p, k) = col[n][g·CKKG + k][p],
- *                                                               B(k, f) = Wm[g·FG + f][k], C0 = b[f] along the row
- *            (as outᵀ rather than out = Wm·col: the positions are many and the filters few, so the tiles
- *            run full, over rows of positions, instead of a few rows of filters that reload col's panels;
- *            the sums are the same: b[f], then k in order)
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]   A = Wm rows g·FG.. (FG, CKKG), B = col_g[n]
+ *                                                               (CKKG, OHW), C0 = b[f] for all of row f
  *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
  *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
  *                                                               each sample adds onto it (the same sums as the
@@ -7342,35 +7284,30 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
  *                                                               is the last row of the dW product
  *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
- * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
- * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
- * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
- * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
-/* Forward computes outᵀ FWD_ROWS positions at a time into a block on the stack (at most 16 KiB) and
- * transposes each block into out. */
-#define FWD_NR   NNGEN_GEMM_NR(FG)
-#define FWD_MR   NNGEN_GEMM_MR(OHW, FG)
-#define FWD_FIT  (4096 / F / FWD_MR * FWD_MR)
-#define FWD_ROWS (FWD_FIT < FWD_MR ? FWD_MR : FWD_FIT < OHW ? FWD_FIT : OHW)
-/* One group: the dW rows of its block, and the db row with them (it has every filter). */
-#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
-#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
-#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
-                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
-#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
-/* With several groups, the db product is a task (or a few) of its own. */
-#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
-/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
- * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
- * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
-#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * Forward's register tiles are filters × positions: they write out[n] as it is laid out and read col's rows
+ * as B, in place when a task's filters are a few tiles (no copy of col or out). Computing outᵀ instead
+ * (positions × filters, as affine's batch × features) would read col down its columns, one cache line per
+ * k for each tile, and need a transpose into out.
+ * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
+ * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
+ * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
+ * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
+ * the samples in order. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
+ * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
+ * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
+ * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
+#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
+#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR      NNGEN_GEMM_NR(OHW)
+#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -7379,20 +7316,19 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
-static void FN(forward_task)(void *context, int n) {
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
+static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
-    real *out = t->mem + OUT + (long)n * F * OHW;
-    real block[FWD_ROWS * F] __attribute__((aligned(64))); /* outᵀ rows p0 .. p0 + rows, all filters */
-    FN(im2col)(t->x + (long)n * C * IH * IW, col);
-    for (int p0 = 0; p0 < OHW; p0 += FWD_ROWS) {
-        const int rows = OHW - p0 < FWD_ROWS ? OHW - p0 : FWD_ROWS;
+    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
         for (int g = 0; g < GROUPS; g++)
-            for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
-                                   t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
-                                   HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        nngen_transpose(out + p0, OHW, block, F, rows, F);
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(
+                    FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG, CKKG, 1,
+                    col + (long)g * CKKG * OHW, OHW, 1, HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
 
@@ -7403,36 +7339,35 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
- * rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
-                              const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
-                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
-                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
-}
-
-/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
-NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
-}
-
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
+ * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
+ * (and of the db row) added onto the sums of the samples before. */
 static void FN(weights_task)(void *context, int task) {
-    if (task >= GROUPS * DW_GROUP_TASKS)
-        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
-    else
-        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
-                    task % DW_GROUP_TASKS);
+    const FN(arguments) *t = context;
+    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
+    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+    const int r1 = end < COL_ROWS ? end : COL_ROWS;
+    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    for (int n = 0; n < N; n++) {
+        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
+        for (int g = 0; g < GROUPS; g++) {
+            const int top = GROUPS == 1 ? COL_ROWS : (g + 1) * CKKG; /* one group: with the db row */
+            const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
+            if (lo < hi)
+                for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
+                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
+                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
+                                       panel);
+        }
+        if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
+                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+    }
 }
-
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -7451,27 +7386,24 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job job = {FN(forward_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
 }
 
 #if NNGEN_BACKWARD
-/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+/* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
-    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
-    const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
-              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -7483,16 +7415,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef FWD_FIT
-#undef FWD_ROWS
-#undef DW_ROWS
-#undef DW_PANELS
-#undef DW_CHUNKS_WANTED
-#undef DW_CHUNKS
-#undef DW_GROUP_TASKS
-#undef DB_TASKS
-#undef DW_SPLIT
-#undef DW_SPLIT_MR
+#undef DW_MR_FULL
+#undef DW_MR
+#undef DW_TILES
+#undef DW_TASKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -7507,8 +7433,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * COL_ROWS * OHW;
-        FN(im2col)(x + n * C * IH * IW, col);
+        real *col = mem + S_COL; /* one sample's at a time */
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK);
 #if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
         for (int g = 0; g < GROUPS; g++)
             NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
@@ -7531,7 +7457,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 }
 
 #if NNGEN_BACKWARD
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+/* Backward, with col[n] = im2col(x[n]) made again for each sample; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
  *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
@@ -7541,14 +7467,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *dcol = mem + S_DCOL;
-    (void)x;
+    real *col = mem + S_COL;
     (void)train;
     for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK); /* col[n] again, as forward made it */
 #if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
         for (int h = 0; h < GROUPS; h++)
             NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
@@ -7641,8 +7567,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              49  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            19887168  /* output [32, 64, 7, 7] */
-#define RELU_OUT       19887168  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            11852736  /* output [32, 64, 7, 7] */
+#define RELU_OUT       11852736  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        38336  /* s3b0n1.gamma [64] */
 #define G_GAMMA        116672  /* gradient of s3b0n1.gamma */
@@ -7650,8 +7576,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         116736  /* gradient of s3b0n1.beta */
 #define B_RUNNING_MEAN 157440  /* s3b0n1.running_mean [64] */
 #define B_RUNNING_VAR  157504  /* s3b0n1.running_var [64] */
-#define S_MEAN         19887040  /* saved for backward: mean (64) */
-#define S_INVSTD       19887104  /* saved for backward: invstd (64) */
+#define S_MEAN         11852608  /* scratch: mean (64 elements) */
+#define S_INVSTD       11852672  /* scratch: invstd (64 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -8110,7 +8036,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0r1_##name
 #define COUNT         100352  /* elements */
-#define OUT           19887168  /* output [32, 64, 7, 7] */
+#define OUT           11852736  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -8183,15 +8109,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKK           576  /* C·KH·KW: rows of the im2col matrix (without the row of ones) */
 #define CKKG          576  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
-#define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           19987520  /* output [32, 64, 7, 7] */
+#define SLOTS         8  /* col and dcol matrices: one per task */
+#define OUT           11953088  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      38464  /* s3b0c2.weight [64, 64, 3, 3] */
 #define G_WEIGHT      116800  /* gradient of s3b0c2.weight */
-#define S_COL         20087872  /* saved for backward: col (903168) */
-#define S_DCOL        20991040  /* saved for backward: dcol (225792) */
-#define S_DOUT_T      21216832  /* saved for backward: dout_t (100352) */
-#define S_DWEIGHT_T   21317184  /* saved for backward: dweight_t (36864) */
+#define S_COL         12053440  /* scratch: col (225792 elements) */
+#define S_DCOL        12279232  /* scratch: dcol (225792 elements, backward only) */
+#define S_DOUT_T      12505024  /* scratch: dout_t (100352 elements, backward only) */
+#define S_DWEIGHT_T   12605376  /* scratch: dweight_t (36864 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -8214,10 +8140,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
- * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
- * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
+ * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
+ * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
+ * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
+ * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
+ * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
+ * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
  * S_DWEIGHT_T (dW, by group, and db, transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
@@ -8235,16 +8165,20 @@ static void FN(inside)(int kx, int *lo, int *hi) {
     *hi = h;
 }
 
-/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+/* Rows k0 .. k1 − 1 of the im2col matrix of one sample xs (C, IH, IW), row k at col + (k − k0)·OHW:
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
- *   col[CKK][p] = 1 with a bias. */
-static void FN(im2col)(const real *xs, real *col) {
-    if (HAS_BIAS)
-        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
-    for (int c = 0; c < C; c++)
+ *   col[CKK][p] = 1 with a bias.
+ * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) */
+static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+    if (HAS_BIAS && k1 > CKK)
+        for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
+    for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
         for (int ky = 0; ky < KH; ky++) {
             NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
-                real *row = col + ((c * KH + ky) * KW + kx) * OHW;
+                const int k = (c * KH + ky) * KW + kx;
+                if (k < k0 || k >= k1) continue;
+                real *row = col + (k - k0) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
@@ -8305,11 +8239,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
  * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
- *   forward  out[n]ᵀ columns g·FG.. (OHW, FG) = b + col_g[n]ᵀ·Wm_gᵀ   A(p, k) = col[n][g·CKKG + k][p],
- *                                                               B(k, f) = Wm[g·FG + f][k], C0 = b[f] along the row
- *            (as outᵀ rather than out = Wm·col: the positions are many and the filters few, so the tiles
- *            run full, over rows of positions, instead of a few rows of filters that reload col's panels;
- *            the sums are the same: b[f], then k in order)
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]   A = Wm rows g·FG.. (FG, CKKG), B = col_g[n]
+ *                                                               (CKKG, OHW), C0 = b[f] for all of row f
  *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
  *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
  *                                                               each sample adds onto it (the same sums as the
@@ -8317,35 +8248,30 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
  *                                                               is the last row of the dW product
  *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
- * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
- * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
- * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
- * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
-/* Forward computes outᵀ FWD_ROWS positions at a time into a block on the stack (at most 16 KiB) and
- * transposes each block into out. */
-#define FWD_NR   NNGEN_GEMM_NR(FG)
-#define FWD_MR   NNGEN_GEMM_MR(OHW, FG)
-#define FWD_FIT  (4096 / F / FWD_MR * FWD_MR)
-#define FWD_ROWS (FWD_FIT < FWD_MR ? FWD_MR : FWD_FIT < OHW ? FWD_FIT : OHW)
-/* One group: the dW rows of its block, and the db row with them (it has every filter). */
-#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
-#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
-#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
-                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
-#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
-/* With several groups, the db product is a task (or a few) of its own. */
-#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
-/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
- * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
- * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
-#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * Forward's register tiles are filters × positions: they write out[n] as it is laid out and read col's rows
+ * as B, in place when a task's filters are a few tiles (no copy of col or out). Computing outᵀ instead
+ * (positions × filters, as affine's batch × features) would read col down its columns, one cache line per
+ * k for each tile, and need a transpose into out.
+ * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
+ * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
+ * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
+ * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
+ * the samples in order. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
+ * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
+ * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
+ * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
+#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
+#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR      NNGEN_GEMM_NR(OHW)
+#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -8354,20 +8280,19 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
-static void FN(forward_task)(void *context, int n) {
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
+static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
-    real *out = t->mem + OUT + (long)n * F * OHW;
-    real block[FWD_ROWS * F] __attribute__((aligned(64))); /* outᵀ rows p0 .. p0 + rows, all filters */
-    FN(im2col)(t->x + (long)n * C * IH * IW, col);
-    for (int p0 = 0; p0 < OHW; p0 += FWD_ROWS) {
-        const int rows = OHW - p0 < FWD_ROWS ? OHW - p0 : FWD_ROWS;
+    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
         for (int g = 0; g < GROUPS; g++)
-            for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
-                                   t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
-                                   HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        nngen_transpose(out + p0, OHW, block, F, rows, F);
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(
+                    FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG, CKKG, 1,
+                    col + (long)g * CKKG * OHW, OHW, 1, HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
 
@@ -8378,36 +8303,35 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
- * rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
-                              const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
-                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
-                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
-}
-
-/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
-NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
-}
-
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
+ * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
+ * (and of the db row) added onto the sums of the samples before. */
 static void FN(weights_task)(void *context, int task) {
-    if (task >= GROUPS * DW_GROUP_TASKS)
-        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
-    else
-        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
-                    task % DW_GROUP_TASKS);
+    const FN(arguments) *t = context;
+    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
+    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+    const int r1 = end < COL_ROWS ? end : COL_ROWS;
+    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    for (int n = 0; n < N; n++) {
+        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
+        for (int g = 0; g < GROUPS; g++) {
+            const int top = GROUPS == 1 ? COL_ROWS : (g + 1) * CKKG; /* one group: with the db row */
+            const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
+            if (lo < hi)
+                for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
+                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
+                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
+                                       panel);
+        }
+        if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
+                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+    }
 }
-
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -8426,27 +8350,24 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job job = {FN(forward_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
 }
 
 #if NNGEN_BACKWARD
-/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+/* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
-    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
-    const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
-              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -8458,16 +8379,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef FWD_FIT
-#undef FWD_ROWS
-#undef DW_ROWS
-#undef DW_PANELS
-#undef DW_CHUNKS_WANTED
-#undef DW_CHUNKS
-#undef DW_GROUP_TASKS
-#undef DB_TASKS
-#undef DW_SPLIT
-#undef DW_SPLIT_MR
+#undef DW_MR_FULL
+#undef DW_MR
+#undef DW_TILES
+#undef DW_TASKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -8482,8 +8397,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * COL_ROWS * OHW;
-        FN(im2col)(x + n * C * IH * IW, col);
+        real *col = mem + S_COL; /* one sample's at a time */
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK);
 #if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
         for (int g = 0; g < GROUPS; g++)
             NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
@@ -8506,7 +8421,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 }
 
 #if NNGEN_BACKWARD
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+/* Backward, with col[n] = im2col(x[n]) made again for each sample; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
  *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
@@ -8516,14 +8431,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *dcol = mem + S_DCOL;
-    (void)x;
+    real *col = mem + S_COL;
     (void)train;
     for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK); /* col[n] again, as forward made it */
 #if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
         for (int h = 0; h < GROUPS; h++)
             NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
@@ -8616,7 +8531,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              49  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            21354048  /* output [32, 64, 7, 7] */
+#define OUT            12642240  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        75328  /* s3b0n2.gamma [64] */
 #define G_GAMMA        153664  /* gradient of s3b0n2.gamma */
@@ -8624,8 +8539,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         153728  /* gradient of s3b0n2.beta */
 #define B_RUNNING_MEAN 157568  /* s3b0n2.running_mean [64] */
 #define B_RUNNING_VAR  157632  /* s3b0n2.running_var [64] */
-#define S_MEAN         21454400  /* saved for backward: mean (64) */
-#define S_INVSTD       21454464  /* saved for backward: invstd (64) */
+#define S_MEAN         12742592  /* scratch: mean (64 elements) */
+#define S_INVSTD       12742656  /* scratch: invstd (64 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -9104,15 +9019,15 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define CKK           32  /* C·KH·KW: rows of the im2col matrix (without the row of ones) */
 #define CKKG          32  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
-#define SLOTS         8  /* dcol matrices: one per group of samples whose dx one task computes */
-#define OUT           21454528  /* output [32, 64, 7, 7] */
+#define SLOTS         8  /* col and dcol matrices: one per task */
+#define OUT           12742720  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      75456  /* s3b0p.weight [64, 32, 1, 1] */
 #define G_WEIGHT      153792  /* gradient of s3b0p.weight */
-#define S_COL         21554880  /* saved for backward: col (50176) */
-#define S_DCOL        21605056  /* saved for backward: dcol (12544) */
-#define S_DOUT_T      21617600  /* saved for backward: dout_t (100352) */
-#define S_DWEIGHT_T   21717952  /* saved for backward: dweight_t (2048) */
+#define S_COL         12843072  /* scratch: col (12544 elements) */
+#define S_DCOL        12855616  /* scratch: dcol (12544 elements, backward only) */
+#define S_DOUT_T      12868160  /* scratch: dout_t (100352 elements, backward only) */
+#define S_DWEIGHT_T   12968512  /* scratch: dweight_t (2048 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -9135,10 +9050,14 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds col of the whole batch, written by forward and read by backward (dW), each sample's
- * CKK rows followed (HAS_BIAS) by a row of ones (db is then a product like dW); S_DCOL holds SLOTS =
- * min(N, 8) matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the
- * scalar path uses the first). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
+ * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
+ * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
+ * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
+ * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
+ * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
+ * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
+ * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
  * S_DWEIGHT_T (dW, by group, and db, transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
@@ -9156,16 +9075,20 @@ static void FN(inside)(int kx, int *lo, int *hi) {
     *hi = h;
 }
 
-/* im2col of one sample xs (C, IH, IW) into col (COL_ROWS, OHW):
+/* Rows k0 .. k1 − 1 of the im2col matrix of one sample xs (C, IH, IW), row k at col + (k − k0)·OHW:
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
- *   col[CKK][p] = 1 with a bias. */
-static void FN(im2col)(const real *xs, real *col) {
-    if (HAS_BIAS)
-        for (int p = 0; p < OHW; p++) col[CKK * OHW + p] = 1;
-    for (int c = 0; c < C; c++)
+ *   col[CKK][p] = 1 with a bias.
+ * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) */
+static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+    if (HAS_BIAS && k1 > CKK)
+        for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
+    for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
         for (int ky = 0; ky < KH; ky++) {
             NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
-                real *row = col + ((c * KH + ky) * KW + kx) * OHW;
+                const int k = (c * KH + ky) * KW + kx;
+                if (k < k0 || k >= k1) continue;
+                real *row = col + (k - k0) * OHW;
                 int lo, hi;
                 FN(inside)(kx, &lo, &hi);
                 for (int oy = 0; oy < OH; oy++) {
@@ -9226,11 +9149,8 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #if NNGEN_FAST
 /* The products as GEMMs, C = C0 + A·B in nngen.h's notation (A(i,k) = a[i·a_row + k·a_step],
  * B(k,j) = b[k·b_row + j·b_col]), one per group g, with tile shapes chosen from the constant shapes:
- *   forward  out[n]ᵀ columns g·FG.. (OHW, FG) = b + col_g[n]ᵀ·Wm_gᵀ   A(p, k) = col[n][g·CKKG + k][p],
- *                                                               B(k, f) = Wm[g·FG + f][k], C0 = b[f] along the row
- *            (as outᵀ rather than out = Wm·col: the positions are many and the filters few, so the tiles
- *            run full, over rows of positions, instead of a few rows of filters that reload col's panels;
- *            the sums are the same: b[f], then k in order)
+ *   forward  out[n] rows g·FG.. (FG, OHW) = b + Wm_g·col_g[n]   A = Wm rows g·FG.. (FG, CKKG), B = col_g[n]
+ *                                                               (CKKG, OHW), C0 = b[f] for all of row f
  *   weights  dWm_gᵀ (CKKG, FG) = Σ_n col_g[n]·doutᵀ_g[n]       A = col_g[n] (CKKG, OHW), B = doutᵀ[n] columns of
  *                                                               group g (OHW, FG); C starts at 0 for n = 0, then
  *                                                               each sample adds onto it (the same sums as the
@@ -9238,35 +9158,30 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  *            dbᵀ (1, F) = Σ_n 1·doutᵀ[n]                         A = the row of ones of col[n]; with one group it
  *                                                               is the last row of the dW product
  *   inputs   dcol_g (CKKG, OHW) = Wm_gᵀ·dout_g[n]               A(k, f) = Wm[g·FG + f][k],  B = dout[n] rows g·FG..
- * doutᵀ is made first (a GEMM reads its B operand along rows; transposing dout once is cheaper than
- * transposing col or re-packing for every tile), and the dW and db products are transposed into dW and db at
- * the end. Tasks: forward, one per sample (im2col then its GEMMs, while col[n] is in cache); backward, one
- * per sample for doutᵀ, then in one parallel call the row ranges of the dW and db products (each sums over
- * every sample in order) and SLOTS groups of samples for dx: they write disjoint memory. */
-/* Forward computes outᵀ FWD_ROWS positions at a time into a block on the stack (at most 16 KiB) and
- * transposes each block into out. */
-#define FWD_NR   NNGEN_GEMM_NR(FG)
-#define FWD_MR   NNGEN_GEMM_MR(OHW, FG)
-#define FWD_FIT  (4096 / F / FWD_MR * FWD_MR)
-#define FWD_ROWS (FWD_FIT < FWD_MR ? FWD_MR : FWD_FIT < OHW ? FWD_FIT : OHW)
-/* One group: the dW rows of its block, and the db row with them (it has every filter). */
-#define DW_ROWS          (GROUPS == 1 ? COL_ROWS : CKKG)
-#define DW_PANELS        NNGEN_GEMM_PANELS(FG)
-#define DW_CHUNKS_WANTED ((4 + DW_PANELS - 1) / DW_PANELS) /* about 4 tasks: each packs doutᵀ again */
-#define DW_CHUNKS                                                                                            \
-    (DW_CHUNKS_WANTED < NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG) ? DW_CHUNKS_WANTED                                \
-                                                           : NNGEN_GEMM_CHUNKS_MAX(DW_ROWS, FG))
-#define DW_GROUP_TASKS (DW_PANELS * DW_CHUNKS)
-/* With several groups, the db product is a task (or a few) of its own. */
-#define DB_TASKS (GROUPS > 1 && HAS_BIAS ? NNGEN_GEMM_PANELS(F) : 0)
-/* When that is a single task (few rows and filters: the first layer's dW, which has no dx to run beside
- * it) and the pool has several threads, it is cut into two row ranges of half-height tiles instead, so
- * that two threads share it; each sum keeps its order, so the bits stay the same. */
-#define DW_SPLIT    (GROUPS == 1 && DW_GROUP_TASKS < 2 && DW_ROWS >= 8)
-#define DW_SPLIT_MR (DW_SPLIT ? (DW_ROWS + 1) / 2 : 1)
-#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR       NNGEN_GEMM_NR(OHW)
-#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * Forward's register tiles are filters × positions: they write out[n] as it is laid out and read col's rows
+ * as B, in place when a task's filters are a few tiles (no copy of col or out). Computing outᵀ instead
+ * (positions × filters, as affine's batch × features) would read col down its columns, one cache line per
+ * k for each tile, and need a transpose into out.
+ * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
+ * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
+ * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
+ * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
+ * the samples in order. */
+#define FWD_MR NNGEN_GEMM_MR(FG, OHW)
+#define FWD_NR NNGEN_GEMM_NR(OHW)
+/* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
+ * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
+ * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
+ * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
+#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
+#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR      NNGEN_GEMM_NR(OHW)
+#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -9275,20 +9190,19 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
-static void FN(forward_task)(void *context, int n) {
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
+static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)n * COL_ROWS * OHW;
-    real *out = t->mem + OUT + (long)n * F * OHW;
-    real block[FWD_ROWS * F] __attribute__((aligned(64))); /* outᵀ rows p0 .. p0 + rows, all filters */
-    FN(im2col)(t->x + (long)n * C * IH * IW, col);
-    for (int p0 = 0; p0 < OHW; p0 += FWD_ROWS) {
-        const int rows = OHW - p0 < FWD_ROWS ? OHW - p0 : FWD_ROWS;
+    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
         for (int g = 0; g < GROUPS; g++)
-            for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                nngen_gemm_task_ex(FWD_MR, FWD_NR, 1, rows, FG, CKKG, col + (long)g * CKKG * OHW + p0, 1, OHW,
-                                   t->mem + P_WEIGHT + (long)g * FG * CKKG, 1, CKKG, NNGEN_FROM_ROW,
-                                   HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, block + g * FG, F, panel);
-        nngen_transpose(out + p0, OHW, block, F, rows, F);
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(OHW); panel++)
+                nngen_gemm_task_ex(
+                    FWD_MR, FWD_NR, 1, FG, OHW, CKKG, t->mem + P_WEIGHT + (long)g * FG * CKKG, CKKG, 1,
+                    col + (long)g * CKKG * OHW, OHW, 1, HAS_BIAS ? NNGEN_FROM_COLUMN : NNGEN_FROM_ROW,
+                    HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
 
@@ -9299,36 +9213,35 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Group g's dW product (with the db row when GROUPS is 1): row range `task` of `chunks`, with tiles of mr
- * rows, summed over the samples in order. */
-NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int g, const int mr, const int chunks,
-                              const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), chunks, DW_ROWS, FG, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + g * CKKG) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F + g * FG, F, 1,
-                           n ? NNGEN_FROM_C : NNGEN_FROM_ROW, NULL,
-                           t->mem + S_DWEIGHT_T + (long)g * CKKG * FG, FG, task);
-}
-
-/* The db product of several groups: db (1, F) = Σ_n (row of ones)·doutᵀ[n], one panel per task. */
-NNGEN_INLINE void FN(bias)(const FN(arguments) *t, const int task) {
-    for (int n = 0; n < N; n++)
-        nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW,
-                           t->mem + S_COL + ((long)n * COL_ROWS + CKK) * OHW, OHW, 1,
-                           t->mem + S_DOUT_T + (long)n * OHW * F, F, 1, n ? NNGEN_FROM_C : NNGEN_FROM_ROW,
-                           NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, task);
-}
-
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
+ * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
+ * (and of the db row) added onto the sums of the samples before. */
 static void FN(weights_task)(void *context, int task) {
-    if (task >= GROUPS * DW_GROUP_TASKS)
-        FN(bias)(context, task - GROUPS * DW_GROUP_TASKS);
-    else
-        FN(weights)(context, task / DW_GROUP_TASKS, NNGEN_GEMM_MR(DW_ROWS, FG), DW_CHUNKS,
-                    task % DW_GROUP_TASKS);
+    const FN(arguments) *t = context;
+    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
+    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+    const int r1 = end < COL_ROWS ? end : COL_ROWS;
+    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    for (int n = 0; n < N; n++) {
+        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
+        FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
+        for (int g = 0; g < GROUPS; g++) {
+            const int top = GROUPS == 1 ? COL_ROWS : (g + 1) * CKKG; /* one group: with the db row */
+            const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
+            if (lo < hi)
+                for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
+                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
+                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
+                                       panel);
+        }
+        if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
+            for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
+                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+    }
 }
-
-static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, 0, DW_SPLIT_MR, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -9347,27 +9260,24 @@ static void FN(inputs_task)(void *context, int group) {
 
 void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     FN(arguments) t = {mem, x, NULL, NULL};
-    const nngen_job job = {FN(forward_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job job = {FN(forward_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0};
     (void)train;
     (void)rng;
     nngen_parallel(&job, 1);
 }
 
 #if NNGEN_BACKWARD
-/* Reads col as the last forward left it. dx (and its dcol) is skipped when dx is NULL: the first layer. */
+/* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
+    const nngen_job jobs[2] = {
+        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
-    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
-    const nngen_job jobs[2] = {
-        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
-              : (nngen_job){FN(weights_task), &t, GROUPS * DW_GROUP_TASKS + DB_TASKS,
-                            WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -9379,16 +9289,10 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef FWD_FIT
-#undef FWD_ROWS
-#undef DW_ROWS
-#undef DW_PANELS
-#undef DW_CHUNKS_WANTED
-#undef DW_CHUNKS
-#undef DW_GROUP_TASKS
-#undef DB_TASKS
-#undef DW_SPLIT
-#undef DW_SPLIT_MR
+#undef DW_MR_FULL
+#undef DW_MR
+#undef DW_TILES
+#undef DW_TASKS
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -9403,8 +9307,8 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
     (void)train;
     (void)rng;
     for (int n = 0; n < N; n++) {
-        real *col = mem + S_COL + n * COL_ROWS * OHW;
-        FN(im2col)(x + n * C * IH * IW, col);
+        real *col = mem + S_COL; /* one sample's at a time */
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK);
 #if defined(NNGEN_HOST_GEMM) /* group g: out rows (FG, OHW) = b + Wm rows (FG, CKKG) · col rows (CKKG, OHW) */
         for (int g = 0; g < GROUPS; g++)
             NNGEN_HOST_GEMM_CALL(FG, OHW, CKKG, w + g * FG * CKKG, CKKG, 1, col + g * CKKG * OHW, OHW, 1,
@@ -9427,7 +9331,7 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 }
 
 #if NNGEN_BACKWARD
-/* Backward, reading col as the last forward left it; g = dout[n] is the matrix (F, OHW) and f's group
+/* Backward, with col[n] = im2col(x[n]) made again for each sample; g = dout[n] is the matrix (F, OHW) and f's group
  * rows start at r = (f / FG)·CKKG. Writes (not accumulates) the parameter gradients, summing over the samples:
  *   db[f]      = Σ_n Σ_p g[f][p]
  *   dWm[f][k]  = Σ_n Σ_p g[f][p]·col[n][r + k][p]
@@ -9437,14 +9341,14 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
     const real *w = mem + P_WEIGHT;
     real *dw = mem + G_WEIGHT;
     real *dcol = mem + S_DCOL;
-    (void)x;
+    real *col = mem + S_COL;
     (void)train;
     for (int i = 0; i < F * CKKG; i++) dw[i] = 0;
     if (HAS_BIAS)
         for (int f = 0; f < F; f++) mem[G_BIAS + f] = 0;
     for (int n = 0; n < N; n++) {
         const real *g = dout + n * F * OHW;
-        const real *col = mem + S_COL + n * COL_ROWS * OHW;
+        FN(im2col)(x + n * C * IH * IW, col, 0, CKK); /* col[n] again, as forward made it */
 #if defined(NNGEN_HOST_GEMM) /* group h: dWm rows (FG, CKKG) += g rows (FG, OHW) · (col rows (CKKG, OHW))ᵀ */
         for (int h = 0; h < GROUPS; h++)
             NNGEN_HOST_GEMM_CALL(FG, CKKG, OHW, g + h * FG * OHW, OHW, 1, col + h * CKKG * OHW, 1, OHW,
@@ -9537,7 +9441,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              49  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            21720000  /* output [32, 64, 7, 7] */
+#define OUT            12970560  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        77504  /* s3b0pn.gamma [64] */
 #define G_GAMMA        155840  /* gradient of s3b0pn.gamma */
@@ -9545,8 +9449,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         155904  /* gradient of s3b0pn.beta */
 #define B_RUNNING_MEAN 157696  /* s3b0pn.running_mean [64] */
 #define B_RUNNING_VAR  157760  /* s3b0pn.running_var [64] */
-#define S_MEAN         21820352  /* saved for backward: mean (64) */
-#define S_INVSTD       21820416  /* saved for backward: invstd (64) */
+#define S_MEAN         13070912  /* scratch: mean (64 elements) */
+#define S_INVSTD       13070976  /* scratch: invstd (64 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -10004,8 +9908,8 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0a_##name
 #define COUNT              100352  /* elements of each input and of the output */
-#define OUT                21820480  /* output [32, 64, 7, 7] */
-#define RELU_OUT           21820480  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT                13071040  /* output [32, 64, 7, 7] */
+#define RELU_OUT           13071040  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
@@ -10132,7 +10036,7 @@ void FN(backward_relu)(real *mem, const real *const *x, const real *dout, real *
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0r_##name
 #define COUNT         100352  /* elements */
-#define OUT           21820480  /* output [32, 64, 7, 7] */
+#define OUT           13071040  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -10196,7 +10100,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define OH            1  /* output height */
 #define OW            1  /* output width */
 #define COUNT_PAD     1  /* the divisor is H·W */
-#define OUT           21920832  /* output [32, 64, 1, 1] */
+#define OUT           13171392  /* output [32, 64, 1, 1] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* avgpool.c — average pooling as PyTorch's nn.AvgPool2d (and, with one H×W window, nn.AdaptiveAvgPool2d(1)):
  * KH×KW windows, steps SH and SW, zero padding PH and PW: x (N, C, H, W) → out (N, C, OH, OW).
@@ -10301,7 +10205,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define D             64  /* input features (flattened) */
 #define M             10  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           21922880  /* output [32, 10] */
+#define OUT           13173440  /* output [32, 10] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      77632  /* fc.weight [64, 10] */
 #define G_WEIGHT      155968  /* gradient of fc.weight */
@@ -10529,7 +10433,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N         32  /* batch */
 #define K         10  /* classes */
 #define SMOOTHING 0.0  /* label smoothing ε in [0, 1] */
-#define S_PROB    21923200  /* saved for backward: prob (320) */
+#define S_PROB    13173760  /* scratch: prob (320 elements) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids, with optional
  * label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing=ε)): the target distribution is
  * q = (1 − ε)·onehot(y) + ε/K. Math (docs/spec.md, loss softmax): p = softmax(z) computed stably as
@@ -10739,49 +10643,49 @@ double fashion_resnet_forward(real *mem, const real *input, const void *target, 
 
 /* Layer-output gradients live in 3 slabs (see the memory plan: nngen check --dump plan); a gradient read by several layers is the sum of what each sends back. */
 void fashion_resnet_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
-    fashion_resnet_loss_backward(mem, mem + FASHION_RESNET_OUTPUT_OFFSET, target, mem + 21923520 /* dfc */);
-    fashion_resnet_fc_backward(mem, mem + FASHION_RESNET_POOL_OUTPUT, mem + 21923520 /* dfc */, mem + 22324928 /* dpool */, train);
-    fashion_resnet_pool_backward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, mem + 22324928 /* dpool */, mem + 21923520 /* ds3b0r */, train);
+    fashion_resnet_loss_backward(mem, mem + FASHION_RESNET_OUTPUT_OFFSET, target, mem + 13174080 /* dfc */);
+    fashion_resnet_fc_backward(mem, mem + FASHION_RESNET_POOL_OUTPUT, mem + 13174080 /* dfc */, mem + 13575488 /* dpool */, train);
+    fashion_resnet_pool_backward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, mem + 13575488 /* dpool */, mem + 13174080 /* ds3b0r */, train);
     /* s3b0r: by s3b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S3B0N2_OUTPUT, mem + FASHION_RESNET_S3B0PN_OUTPUT};
-        real *const dx[2] = {mem + 22726336 /* ds3b0n2 */, mem + 22324928 /* ds3b0pn */};
-        fashion_resnet_s3b0a_backward_relu(mem, x, mem + 21923520 /* ds3b0r */, dx, train);
+        real *const dx[2] = {mem + 13976896 /* ds3b0n2 */, mem + 13575488 /* ds3b0pn */};
+        fashion_resnet_s3b0a_backward_relu(mem, x, mem + 13174080 /* ds3b0r */, dx, train);
     }
-    fashion_resnet_s3b0pn_backward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, mem + 22324928 /* ds3b0pn */, mem + 21923520 /* ds3b0p */, train);
-    fashion_resnet_s3b0p_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 21923520 /* ds3b0p */, mem + 22324928 /* ds2b0r */, train);
-    fashion_resnet_s3b0n2_backward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, mem + 22726336 /* ds3b0n2 */, mem + 21923520 /* ds3b0c2 */, train);
-    fashion_resnet_s3b0c2_backward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, mem + 21923520 /* ds3b0c2 */, mem + 22726336 /* ds3b0r1 */, train);
+    fashion_resnet_s3b0pn_backward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, mem + 13575488 /* ds3b0pn */, mem + 13174080 /* ds3b0p */, train);
+    fashion_resnet_s3b0p_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 13174080 /* ds3b0p */, mem + 13575488 /* ds2b0r */, train);
+    fashion_resnet_s3b0n2_backward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, mem + 13976896 /* ds3b0n2 */, mem + 13174080 /* ds3b0c2 */, train);
+    fashion_resnet_s3b0c2_backward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, mem + 13174080 /* ds3b0c2 */, mem + 13976896 /* ds3b0r1 */, train);
     /* s3b0r1: by s3b0n1_backward_relu */
-    fashion_resnet_s3b0n1_backward_relu(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 22726336 /* ds3b0r1 */, mem + 21923520 /* ds3b0c1 */, train);
-    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 21923520 /* ds3b0c1 */, mem + 22324928 /* ds2b0r */, train);
+    fashion_resnet_s3b0n1_backward_relu(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 13976896 /* ds3b0r1 */, mem + 13174080 /* ds3b0c1 */, train);
+    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 13174080 /* ds3b0c1 */, mem + 13575488 /* ds2b0r */, train);
     /* s2b0r: by s2b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S2B0N2_OUTPUT, mem + FASHION_RESNET_S2B0PN_OUTPUT};
-        real *const dx[2] = {mem + 22726336 /* ds2b0n2 */, mem + 21923520 /* ds2b0pn */};
-        fashion_resnet_s2b0a_backward_relu(mem, x, mem + 22324928 /* ds2b0r */, dx, train);
+        real *const dx[2] = {mem + 13976896 /* ds2b0n2 */, mem + 13174080 /* ds2b0pn */};
+        fashion_resnet_s2b0a_backward_relu(mem, x, mem + 13575488 /* ds2b0r */, dx, train);
     }
-    fashion_resnet_s2b0pn_backward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, mem + 21923520 /* ds2b0pn */, mem + 22324928 /* ds2b0p */, train);
-    fashion_resnet_s2b0p_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 22324928 /* ds2b0p */, mem + 21923520 /* ds1b0r */, train);
-    fashion_resnet_s2b0n2_backward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, mem + 22726336 /* ds2b0n2 */, mem + 22324928 /* ds2b0c2 */, train);
-    fashion_resnet_s2b0c2_backward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, mem + 22324928 /* ds2b0c2 */, mem + 22726336 /* ds2b0r1 */, train);
+    fashion_resnet_s2b0pn_backward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, mem + 13174080 /* ds2b0pn */, mem + 13575488 /* ds2b0p */, train);
+    fashion_resnet_s2b0p_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 13575488 /* ds2b0p */, mem + 13174080 /* ds1b0r */, train);
+    fashion_resnet_s2b0n2_backward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, mem + 13976896 /* ds2b0n2 */, mem + 13575488 /* ds2b0c2 */, train);
+    fashion_resnet_s2b0c2_backward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, mem + 13575488 /* ds2b0c2 */, mem + 13976896 /* ds2b0r1 */, train);
     /* s2b0r1: by s2b0n1_backward_relu */
-    fashion_resnet_s2b0n1_backward_relu(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, mem + 22726336 /* ds2b0r1 */, mem + 22324928 /* ds2b0c1 */, train);
-    fashion_resnet_s2b0c1_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 22324928 /* ds2b0c1 */, mem + 21923520 /* ds1b0r */, train);
+    fashion_resnet_s2b0n1_backward_relu(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, mem + 13976896 /* ds2b0r1 */, mem + 13575488 /* ds2b0c1 */, train);
+    fashion_resnet_s2b0c1_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 13575488 /* ds2b0c1 */, mem + 13174080 /* ds1b0r */, train);
     /* s1b0r: by s1b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S1B0N2_OUTPUT, mem + FASHION_RESNET_STEM_R_OUTPUT};
-        real *const dx[2] = {mem + 22324928 /* ds1b0n2 */, mem + 22726336 /* dstem_r */};
-        fashion_resnet_s1b0a_backward_relu(mem, x, mem + 21923520 /* ds1b0r */, dx, train);
+        real *const dx[2] = {mem + 13575488 /* ds1b0n2 */, mem + 13976896 /* dstem_r */};
+        fashion_resnet_s1b0a_backward_relu(mem, x, mem + 13174080 /* ds1b0r */, dx, train);
     }
-    fashion_resnet_s1b0n2_backward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, mem + 22324928 /* ds1b0n2 */, mem + 21923520 /* ds1b0c2 */, train);
-    fashion_resnet_s1b0c2_backward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, mem + 21923520 /* ds1b0c2 */, mem + 22324928 /* ds1b0r1 */, train);
+    fashion_resnet_s1b0n2_backward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, mem + 13575488 /* ds1b0n2 */, mem + 13174080 /* ds1b0c2 */, train);
+    fashion_resnet_s1b0c2_backward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, mem + 13174080 /* ds1b0c2 */, mem + 13575488 /* ds1b0r1 */, train);
     /* s1b0r1: by s1b0n1_backward_relu */
-    fashion_resnet_s1b0n1_backward_relu(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 22324928 /* ds1b0r1 */, mem + 21923520 /* ds1b0c1 */, train);
-    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 21923520 /* ds1b0c1 */, mem + 22726336 /* dstem_r */, train);
+    fashion_resnet_s1b0n1_backward_relu(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 13575488 /* ds1b0r1 */, mem + 13174080 /* ds1b0c1 */, train);
+    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 13174080 /* ds1b0c1 */, mem + 13976896 /* dstem_r */, train);
     /* stem_r: by stem_bn_backward_relu */
-    fashion_resnet_stem_bn_backward_relu(mem, mem + FASHION_RESNET_STEM_OUTPUT, mem + 22726336 /* dstem_r */, mem + 21923520 /* dstem */, train);
-    fashion_resnet_stem_backward(mem, input, mem + 21923520 /* dstem */, grad_input, train);
+    fashion_resnet_stem_bn_backward_relu(mem, mem + FASHION_RESNET_STEM_OUTPUT, mem + 13976896 /* dstem_r */, mem + 13174080 /* dstem */, train);
+    fashion_resnet_stem_backward(mem, input, mem + 13174080 /* dstem */, grad_input, train);
 }
 
 double fashion_resnet_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {
@@ -10887,7 +10791,7 @@ const fashion_resnet_tensor fashion_resnet_state_tensors[FASHION_RESNET_STATE_TE
 #define FN(name) fashion_resnet_##name
 #define TENSORS          47  /* parameters and buffers */
 #define STATE_TENSORS    29  /* optimizer state arrays */
-#define MEM_SIZE         23127744  /* elements of mem */
+#define MEM_SIZE         14378304  /* elements of mem */
 #define DTYPE_NAME       "F32"  /* the model's element type in safetensors */
 #define INIT_TABLE       /* kind, FNV-1a of the name, offset, count, scale */ \
     {2, 0x52cd747f594d5ceaull, 0, 144, 0.4714045207910317}, /* stem.weight he */ \
@@ -11018,7 +10922,7 @@ const fashion_resnet_tensor fashion_resnet_state_tensors[FASHION_RESNET_STATE_TE
 #define PRE_PLANE        784  /* values of a sample per channel */
 #define PRE_SCALES       0.011108497f  /* per channel: 1/(max·std) — normalize mean=0.2860405969887955 std=0.35302424451492254 max=255 */
 #define PRE_SHIFTS       -0.8102577f  /* per channel: −mean/std */
-#define OUTPUT_OFFSET    21922880  /* the network output in mem */
+#define OUTPUT_OFFSET    13173440  /* the network output in mem */
 #define OUTPUT_SIZE      320  /* its elements */
 #define CLASSES          10  /* output values per sample */
 #define PROBABILITIES    1  /* 1: predict returns the softmax of the output (loss softmax) */

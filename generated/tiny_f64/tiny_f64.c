@@ -811,8 +811,11 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
     const int kc_max = blocks > 1 ? (depth + blocks - 1) / blocks : NNGEN_GEMM_KC(nr);
     /* Packing B costs a copy of the block for every task; it pays when many row tiles reuse the copy.
      * A task of a few tiles over B rows that already hold the whole panel contiguously reads them in
-     * place (conv's forward: a handful of filters over im2col rows). The sums are the same either way. */
-    const int direct = b_col == 1 && width == nr * NNGEN_LANES && i1 - i0 <= NNGEN_GEMM_DIRECT_TILES * mr;
+     * place (conv's forward: a handful of filters over im2col rows), and so does any task when B's rows
+     * are the panel and nothing else, back to back (the pack would be the same bytes: conv's dW product
+     * over doutᵀ of 32 filters with AVX-512). The sums are the same either way. */
+    const int direct = b_col == 1 && width == nr * NNGEN_LANES &&
+                       (i1 - i0 <= NNGEN_GEMM_DIRECT_TILES * mr || b_row == nr * NNGEN_LANES);
     for (int v = 0; v < nr; v++)
         start[v] = from == NNGEN_FROM_ROW && c0
                        ? nngen_load_part(c0 + j0 + v * NNGEN_LANES, width - v * NNGEN_LANES)
@@ -1151,8 +1154,8 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
 #define G_BETA         640  /* gradient of bn0.beta */
 #define B_RUNNING_MEAN 1152  /* bn0.running_mean [2] */
 #define B_RUNNING_VAR  1216  /* bn0.running_var [2] */
-#define S_MEAN         2112  /* saved for backward: mean (2) */
-#define S_INVSTD       2176  /* saved for backward: invstd (2) */
+#define S_MEAN         2112  /* scratch: mean (2 elements) */
+#define S_INVSTD       2176  /* scratch: invstd (2 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -1852,8 +1855,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         960  /* gradient of bn1.beta */
 #define B_RUNNING_MEAN 1280  /* bn1.running_mean [7] */
 #define B_RUNNING_VAR  1344  /* bn1.running_var [7] */
-#define S_MEAN         2304  /* saved for backward: mean (7) */
-#define S_INVSTD       2368  /* saved for backward: invstd (7) */
+#define S_MEAN         2304  /* scratch: mean (7 elements) */
+#define S_INVSTD       2368  /* scratch: invstd (7 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -2595,7 +2598,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N         4  /* batch */
 #define K         5  /* classes */
 #define SMOOTHING 0.0  /* label smoothing ε in [0, 1] */
-#define S_PROB    2560  /* saved for backward: prob (20) */
+#define S_PROB    2560  /* scratch: prob (20 elements) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids, with optional
  * label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing=ε)): the target distribution is
  * q = (1 − ε)·onehot(y) + ε/K. Math (docs/spec.md, loss softmax): p = softmax(z) computed stably as

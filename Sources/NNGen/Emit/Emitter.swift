@@ -128,9 +128,14 @@ public enum Emitter {
         for saved in layer.instance.saved where !(plan.forwardOnly && saved.backwardOnly) {
             constants.append(
                 TemplateConstant(
-                    "S_" + saved.name.uppercased(), slots.saved[saved.name] ?? 0, "saved for backward: \(saved.name) (\(saved.count))"))
+                    "S_" + saved.name.uppercased(), slots.saved[saved.name] ?? 0, scratchComment(saved)))
         }
         return constants
+    }
+
+    /// The comment on a scratch array's offset: its name and size, and whether only backward uses it.
+    static func scratchComment(_ saved: SavedSpec) -> String {
+        "scratch: \(saved.name) (\(saved.count) elements\(saved.backwardOnly ? ", backward only" : ""))"
     }
 
     static func layerSection(
@@ -150,7 +155,7 @@ public enum Emitter {
         for saved in graph.loss.instance.saved where !(plan.forwardOnly && saved.backwardOnly) {
             constants.append(
                 TemplateConstant(
-                    "S_" + saved.name.uppercased(), plan.lossSaved[saved.name] ?? 0, "saved for backward: \(saved.name) (\(saved.count))"))
+                    "S_" + saved.name.uppercased(), plan.lossSaved[saved.name] ?? 0, scratchComment(saved)))
         }
         return constants
     }

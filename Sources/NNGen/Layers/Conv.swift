@@ -14,9 +14,10 @@ extension LayerDefinition {
     /// Filters f of group g = ⌊f / (F/G)⌋ read channels g·C/G ..< (g + 1)·C/G (groups = C = F: depthwise).
     /// When the floor leaves input rows or columns out of every window, `nngen check` warns and names the pad
     /// that would use them. The kernel lowers each sample to a `(C·KH·KW [+ 1], OH·OW)` matrix (im2col;
-    /// the extra row of ones gives db) kept for the whole batch (`col`); backward turns each sample's input
-    /// gradient back from such a matrix (`dcol`), one per group of samples that one thread handles (min(N, 8)
-    /// of them), and uses transposed copies of the output gradient (`dout_t`) and of dW and db (`dweight_t`).
+    /// the extra row of ones gives db) in one of min(N, 8) slots (`col`), one per task, and makes it again
+    /// from x in backward rather than keeping the batch's; backward turns each sample's input gradient back
+    /// from such a matrix (`dcol`), one per group of samples that one thread handles (min(N, 8) of them),
+    /// and uses transposed copies of the output gradient (`dout_t`) and of dW and db (`dweight_t`).
     public static let conv = LayerDefinition(
         keyword: "conv",
         summary: "2-D convolution: F filters over [N, C, H, W] with stride, zero padding, dilation and groups",
@@ -60,8 +61,9 @@ extension LayerDefinition {
             let ckk = try checkedProduct([c, kh, kw], context, "the kernel \(c)x\(kh)x\(kw)")
             let ckkg = ckk / groups
             let colRows = ckk + (bias ? 1 : 0)
-            let columns = try checkedProduct([n, colRows, oh, ow], context, "the im2col scratch array (N·(C·KH·KW + 1)·OH·OW)")
             let slots = min(n, convInputGradientSlots)
+            let columns = try checkedProduct(
+                [slots, colRows, oh, ow], context, "the im2col scratch array (min(N, 8)·(C·KH·KW + 1)·OH·OW)")
             let gradientColumns = try checkedProduct([slots, ckk, oh, ow], context, "the col2im scratch array")
             let outputCount = try checkedProduct([n, f, oh, ow], context, "the output")
             // 2·N·F·OH·OW·(C/G)·KH·KW (multiply-adds) + N·F·OH·OW (bias)
@@ -101,12 +103,13 @@ extension LayerDefinition {
                     TemplateConstant("CKK", ckk, "C·KH·KW: rows of the im2col matrix (without the row of ones)"),
                     TemplateConstant("CKKG", ckkg, "(C/G)·KH·KW: columns of Wm, rows of one group's im2col block"),
                     TemplateConstant("OHW", oh * ow, "OH·OW: output positions per channel"),
-                    TemplateConstant("SLOTS", slots, "dcol matrices: one per group of samples whose dx one task computes"),
+                    TemplateConstant("SLOTS", slots, "col and dcol matrices: one per task"),
                 ],
                 forwardFLOPs: flops, warnings: warnings)
         })
 
-    /// Groups of samples whose input gradient backward computes in parallel, each with its own `dcol` matrix.
+    /// Tasks of a conv kernel that each need their own im2col matrix (`col`, `dcol`): groups of samples in
+    /// forward and for the input gradient, row ranges of the weight gradient.
     static let convInputGradientSlots = 8
 
     /// The product of `factors`, or an error naming `what` when it exceeds `limit` (by default 2^31 elements:
