@@ -180,15 +180,18 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
  * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
- * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
- * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
-#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
-#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
-#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
-#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
-#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR      NNGEN_GEMM_NR(OHW)
-#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * of DW_MR rows, at most SLOTS (each task has a col slot). When that is a single tile (the first layer's
+ * dW: a few rows, and no dx to run beside it) and the pool has several threads, it is cut into two tiles
+ * of half its height instead (DW_SPLIT_MR), so that two threads share it; on one thread the full tile,
+ * whose accumulators are twice as many independent chains, is faster. */
+#define DW_MR       NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_TILES    ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS    (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DW_SPLIT    (DW_TILES == 1 && COL_ROWS >= 8 && SLOTS > 1)
+#define DW_SPLIT_MR ((COL_ROWS + 1) / 2)
+#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR       NNGEN_GEMM_NR(OHW)
+#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -220,13 +223,13 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
- * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
- * (and of the db row) added onto the sums of the samples before. */
-static void FN(weights_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
-    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
+ * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
+ * the groups they belong to (and of the db row) added onto the sums of the samples before. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int tiles, const int tasks,
+                              const int task) {
+    const int r0 = tiles * task / tasks * mr;
+    const int end = tiles * (task + 1) / tasks * mr;
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
@@ -238,7 +241,7 @@ static void FN(weights_task)(void *context, int task) {
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
                                        col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
                                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
                                        panel);
@@ -249,6 +252,12 @@ static void FN(weights_task)(void *context, int task) {
                                    doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
+
+static void FN(weights_task)(void *context, int task) {
+    FN(weights)(context, DW_MR, DW_TILES, DW_TASKS, task);
+}
+
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -278,13 +287,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
-    const nngen_job jobs[2] = {
-        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
+    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
+    const nngen_job jobs[2] = {
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
+              : (nngen_job){FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -296,10 +307,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef DW_MR_FULL
 #undef DW_MR
 #undef DW_TILES
 #undef DW_TASKS
+#undef DW_SPLIT
+#undef DW_SPLIT_MR
 #undef DX_MR
 #undef DX_NR
 #undef WORK

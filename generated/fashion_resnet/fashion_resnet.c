@@ -1317,15 +1317,18 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
  * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
- * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
- * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
-#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
-#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
-#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
-#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
-#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR      NNGEN_GEMM_NR(OHW)
-#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * of DW_MR rows, at most SLOTS (each task has a col slot). When that is a single tile (the first layer's
+ * dW: a few rows, and no dx to run beside it) and the pool has several threads, it is cut into two tiles
+ * of half its height instead (DW_SPLIT_MR), so that two threads share it; on one thread the full tile,
+ * whose accumulators are twice as many independent chains, is faster. */
+#define DW_MR       NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_TILES    ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS    (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DW_SPLIT    (DW_TILES == 1 && COL_ROWS >= 8 && SLOTS > 1)
+#define DW_SPLIT_MR ((COL_ROWS + 1) / 2)
+#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR       NNGEN_GEMM_NR(OHW)
+#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -1357,13 +1360,13 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
- * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
- * (and of the db row) added onto the sums of the samples before. */
-static void FN(weights_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
-    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
+ * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
+ * the groups they belong to (and of the db row) added onto the sums of the samples before. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int tiles, const int tasks,
+                              const int task) {
+    const int r0 = tiles * task / tasks * mr;
+    const int end = tiles * (task + 1) / tasks * mr;
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
@@ -1375,7 +1378,7 @@ static void FN(weights_task)(void *context, int task) {
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
                                        col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
                                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
                                        panel);
@@ -1386,6 +1389,12 @@ static void FN(weights_task)(void *context, int task) {
                                    doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
+
+static void FN(weights_task)(void *context, int task) {
+    FN(weights)(context, DW_MR, DW_TILES, DW_TASKS, task);
+}
+
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -1415,13 +1424,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
-    const nngen_job jobs[2] = {
-        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
+    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
+    const nngen_job jobs[2] = {
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
+              : (nngen_job){FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -1433,10 +1444,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef DW_MR_FULL
 #undef DW_MR
 #undef DW_TILES
 #undef DW_TASKS
+#undef DW_SPLIT
+#undef DW_SPLIT_MR
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -2281,15 +2293,18 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
  * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
- * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
- * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
-#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
-#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
-#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
-#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
-#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR      NNGEN_GEMM_NR(OHW)
-#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * of DW_MR rows, at most SLOTS (each task has a col slot). When that is a single tile (the first layer's
+ * dW: a few rows, and no dx to run beside it) and the pool has several threads, it is cut into two tiles
+ * of half its height instead (DW_SPLIT_MR), so that two threads share it; on one thread the full tile,
+ * whose accumulators are twice as many independent chains, is faster. */
+#define DW_MR       NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_TILES    ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS    (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DW_SPLIT    (DW_TILES == 1 && COL_ROWS >= 8 && SLOTS > 1)
+#define DW_SPLIT_MR ((COL_ROWS + 1) / 2)
+#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR       NNGEN_GEMM_NR(OHW)
+#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -2321,13 +2336,13 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
- * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
- * (and of the db row) added onto the sums of the samples before. */
-static void FN(weights_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
-    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
+ * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
+ * the groups they belong to (and of the db row) added onto the sums of the samples before. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int tiles, const int tasks,
+                              const int task) {
+    const int r0 = tiles * task / tasks * mr;
+    const int end = tiles * (task + 1) / tasks * mr;
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
@@ -2339,7 +2354,7 @@ static void FN(weights_task)(void *context, int task) {
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
                                        col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
                                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
                                        panel);
@@ -2350,6 +2365,12 @@ static void FN(weights_task)(void *context, int task) {
                                    doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
+
+static void FN(weights_task)(void *context, int task) {
+    FN(weights)(context, DW_MR, DW_TILES, DW_TASKS, task);
+}
+
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -2379,13 +2400,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
-    const nngen_job jobs[2] = {
-        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
+    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
+    const nngen_job jobs[2] = {
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
+              : (nngen_job){FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -2397,10 +2420,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef DW_MR_FULL
 #undef DW_MR
 #undef DW_TILES
 #undef DW_TASKS
+#undef DW_SPLIT
+#undef DW_SPLIT_MR
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -3245,15 +3269,18 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
  * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
- * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
- * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
-#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
-#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
-#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
-#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
-#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR      NNGEN_GEMM_NR(OHW)
-#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * of DW_MR rows, at most SLOTS (each task has a col slot). When that is a single tile (the first layer's
+ * dW: a few rows, and no dx to run beside it) and the pool has several threads, it is cut into two tiles
+ * of half its height instead (DW_SPLIT_MR), so that two threads share it; on one thread the full tile,
+ * whose accumulators are twice as many independent chains, is faster. */
+#define DW_MR       NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_TILES    ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS    (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DW_SPLIT    (DW_TILES == 1 && COL_ROWS >= 8 && SLOTS > 1)
+#define DW_SPLIT_MR ((COL_ROWS + 1) / 2)
+#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR       NNGEN_GEMM_NR(OHW)
+#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -3285,13 +3312,13 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
- * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
- * (and of the db row) added onto the sums of the samples before. */
-static void FN(weights_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
-    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
+ * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
+ * the groups they belong to (and of the db row) added onto the sums of the samples before. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int tiles, const int tasks,
+                              const int task) {
+    const int r0 = tiles * task / tasks * mr;
+    const int end = tiles * (task + 1) / tasks * mr;
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
@@ -3303,7 +3330,7 @@ static void FN(weights_task)(void *context, int task) {
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
                                        col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
                                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
                                        panel);
@@ -3314,6 +3341,12 @@ static void FN(weights_task)(void *context, int task) {
                                    doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
+
+static void FN(weights_task)(void *context, int task) {
+    FN(weights)(context, DW_MR, DW_TILES, DW_TASKS, task);
+}
+
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -3343,13 +3376,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
-    const nngen_job jobs[2] = {
-        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
+    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
+    const nngen_job jobs[2] = {
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
+              : (nngen_job){FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -3361,10 +3396,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef DW_MR_FULL
 #undef DW_MR
 #undef DW_TILES
 #undef DW_TASKS
+#undef DW_SPLIT
+#undef DW_SPLIT_MR
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -4335,15 +4371,18 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
  * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
- * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
- * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
-#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
-#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
-#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
-#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
-#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR      NNGEN_GEMM_NR(OHW)
-#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * of DW_MR rows, at most SLOTS (each task has a col slot). When that is a single tile (the first layer's
+ * dW: a few rows, and no dx to run beside it) and the pool has several threads, it is cut into two tiles
+ * of half its height instead (DW_SPLIT_MR), so that two threads share it; on one thread the full tile,
+ * whose accumulators are twice as many independent chains, is faster. */
+#define DW_MR       NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_TILES    ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS    (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DW_SPLIT    (DW_TILES == 1 && COL_ROWS >= 8 && SLOTS > 1)
+#define DW_SPLIT_MR ((COL_ROWS + 1) / 2)
+#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR       NNGEN_GEMM_NR(OHW)
+#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -4375,13 +4414,13 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
- * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
- * (and of the db row) added onto the sums of the samples before. */
-static void FN(weights_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
-    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
+ * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
+ * the groups they belong to (and of the db row) added onto the sums of the samples before. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int tiles, const int tasks,
+                              const int task) {
+    const int r0 = tiles * task / tasks * mr;
+    const int end = tiles * (task + 1) / tasks * mr;
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
@@ -4393,7 +4432,7 @@ static void FN(weights_task)(void *context, int task) {
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
                                        col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
                                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
                                        panel);
@@ -4404,6 +4443,12 @@ static void FN(weights_task)(void *context, int task) {
                                    doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
+
+static void FN(weights_task)(void *context, int task) {
+    FN(weights)(context, DW_MR, DW_TILES, DW_TASKS, task);
+}
+
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -4433,13 +4478,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
-    const nngen_job jobs[2] = {
-        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
+    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
+    const nngen_job jobs[2] = {
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
+              : (nngen_job){FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -4451,10 +4498,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef DW_MR_FULL
 #undef DW_MR
 #undef DW_TILES
 #undef DW_TASKS
+#undef DW_SPLIT
+#undef DW_SPLIT_MR
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -5299,15 +5347,18 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
  * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
- * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
- * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
-#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
-#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
-#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
-#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
-#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR      NNGEN_GEMM_NR(OHW)
-#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * of DW_MR rows, at most SLOTS (each task has a col slot). When that is a single tile (the first layer's
+ * dW: a few rows, and no dx to run beside it) and the pool has several threads, it is cut into two tiles
+ * of half its height instead (DW_SPLIT_MR), so that two threads share it; on one thread the full tile,
+ * whose accumulators are twice as many independent chains, is faster. */
+#define DW_MR       NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_TILES    ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS    (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DW_SPLIT    (DW_TILES == 1 && COL_ROWS >= 8 && SLOTS > 1)
+#define DW_SPLIT_MR ((COL_ROWS + 1) / 2)
+#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR       NNGEN_GEMM_NR(OHW)
+#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -5339,13 +5390,13 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
- * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
- * (and of the db row) added onto the sums of the samples before. */
-static void FN(weights_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
-    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
+ * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
+ * the groups they belong to (and of the db row) added onto the sums of the samples before. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int tiles, const int tasks,
+                              const int task) {
+    const int r0 = tiles * task / tasks * mr;
+    const int end = tiles * (task + 1) / tasks * mr;
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
@@ -5357,7 +5408,7 @@ static void FN(weights_task)(void *context, int task) {
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
                                        col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
                                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
                                        panel);
@@ -5368,6 +5419,12 @@ static void FN(weights_task)(void *context, int task) {
                                    doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
+
+static void FN(weights_task)(void *context, int task) {
+    FN(weights)(context, DW_MR, DW_TILES, DW_TASKS, task);
+}
+
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -5397,13 +5454,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
-    const nngen_job jobs[2] = {
-        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
+    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
+    const nngen_job jobs[2] = {
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
+              : (nngen_job){FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -5415,10 +5474,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef DW_MR_FULL
 #undef DW_MR
 #undef DW_TILES
 #undef DW_TASKS
+#undef DW_SPLIT
+#undef DW_SPLIT_MR
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -6209,15 +6269,18 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
  * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
- * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
- * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
-#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
-#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
-#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
-#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
-#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR      NNGEN_GEMM_NR(OHW)
-#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * of DW_MR rows, at most SLOTS (each task has a col slot). When that is a single tile (the first layer's
+ * dW: a few rows, and no dx to run beside it) and the pool has several threads, it is cut into two tiles
+ * of half its height instead (DW_SPLIT_MR), so that two threads share it; on one thread the full tile,
+ * whose accumulators are twice as many independent chains, is faster. */
+#define DW_MR       NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_TILES    ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS    (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DW_SPLIT    (DW_TILES == 1 && COL_ROWS >= 8 && SLOTS > 1)
+#define DW_SPLIT_MR ((COL_ROWS + 1) / 2)
+#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR       NNGEN_GEMM_NR(OHW)
+#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -6249,13 +6312,13 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
- * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
- * (and of the db row) added onto the sums of the samples before. */
-static void FN(weights_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
-    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
+ * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
+ * the groups they belong to (and of the db row) added onto the sums of the samples before. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int tiles, const int tasks,
+                              const int task) {
+    const int r0 = tiles * task / tasks * mr;
+    const int end = tiles * (task + 1) / tasks * mr;
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
@@ -6267,7 +6330,7 @@ static void FN(weights_task)(void *context, int task) {
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
                                        col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
                                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
                                        panel);
@@ -6278,6 +6341,12 @@ static void FN(weights_task)(void *context, int task) {
                                    doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
+
+static void FN(weights_task)(void *context, int task) {
+    FN(weights)(context, DW_MR, DW_TILES, DW_TASKS, task);
+}
+
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -6307,13 +6376,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
-    const nngen_job jobs[2] = {
-        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
+    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
+    const nngen_job jobs[2] = {
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
+              : (nngen_job){FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -6325,10 +6396,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef DW_MR_FULL
 #undef DW_MR
 #undef DW_TILES
 #undef DW_TASKS
+#undef DW_SPLIT
+#undef DW_SPLIT_MR
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -7299,15 +7371,18 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
  * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
- * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
- * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
-#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
-#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
-#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
-#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
-#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR      NNGEN_GEMM_NR(OHW)
-#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * of DW_MR rows, at most SLOTS (each task has a col slot). When that is a single tile (the first layer's
+ * dW: a few rows, and no dx to run beside it) and the pool has several threads, it is cut into two tiles
+ * of half its height instead (DW_SPLIT_MR), so that two threads share it; on one thread the full tile,
+ * whose accumulators are twice as many independent chains, is faster. */
+#define DW_MR       NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_TILES    ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS    (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DW_SPLIT    (DW_TILES == 1 && COL_ROWS >= 8 && SLOTS > 1)
+#define DW_SPLIT_MR ((COL_ROWS + 1) / 2)
+#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR       NNGEN_GEMM_NR(OHW)
+#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -7339,13 +7414,13 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
- * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
- * (and of the db row) added onto the sums of the samples before. */
-static void FN(weights_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
-    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
+ * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
+ * the groups they belong to (and of the db row) added onto the sums of the samples before. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int tiles, const int tasks,
+                              const int task) {
+    const int r0 = tiles * task / tasks * mr;
+    const int end = tiles * (task + 1) / tasks * mr;
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
@@ -7357,7 +7432,7 @@ static void FN(weights_task)(void *context, int task) {
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
                                        col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
                                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
                                        panel);
@@ -7368,6 +7443,12 @@ static void FN(weights_task)(void *context, int task) {
                                    doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
+
+static void FN(weights_task)(void *context, int task) {
+    FN(weights)(context, DW_MR, DW_TILES, DW_TASKS, task);
+}
+
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -7397,13 +7478,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
-    const nngen_job jobs[2] = {
-        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
+    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
+    const nngen_job jobs[2] = {
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
+              : (nngen_job){FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -7415,10 +7498,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef DW_MR_FULL
 #undef DW_MR
 #undef DW_TILES
 #undef DW_TASKS
+#undef DW_SPLIT
+#undef DW_SPLIT_MR
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -8263,15 +8347,18 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
  * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
- * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
- * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
-#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
-#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
-#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
-#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
-#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR      NNGEN_GEMM_NR(OHW)
-#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * of DW_MR rows, at most SLOTS (each task has a col slot). When that is a single tile (the first layer's
+ * dW: a few rows, and no dx to run beside it) and the pool has several threads, it is cut into two tiles
+ * of half its height instead (DW_SPLIT_MR), so that two threads share it; on one thread the full tile,
+ * whose accumulators are twice as many independent chains, is faster. */
+#define DW_MR       NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_TILES    ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS    (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DW_SPLIT    (DW_TILES == 1 && COL_ROWS >= 8 && SLOTS > 1)
+#define DW_SPLIT_MR ((COL_ROWS + 1) / 2)
+#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR       NNGEN_GEMM_NR(OHW)
+#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -8303,13 +8390,13 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
- * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
- * (and of the db row) added onto the sums of the samples before. */
-static void FN(weights_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
-    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
+ * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
+ * the groups they belong to (and of the db row) added onto the sums of the samples before. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int tiles, const int tasks,
+                              const int task) {
+    const int r0 = tiles * task / tasks * mr;
+    const int end = tiles * (task + 1) / tasks * mr;
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
@@ -8321,7 +8408,7 @@ static void FN(weights_task)(void *context, int task) {
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
                                        col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
                                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
                                        panel);
@@ -8332,6 +8419,12 @@ static void FN(weights_task)(void *context, int task) {
                                    doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
+
+static void FN(weights_task)(void *context, int task) {
+    FN(weights)(context, DW_MR, DW_TILES, DW_TASKS, task);
+}
+
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -8361,13 +8454,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
-    const nngen_job jobs[2] = {
-        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
+    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
+    const nngen_job jobs[2] = {
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
+              : (nngen_job){FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -8379,10 +8474,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef DW_MR_FULL
 #undef DW_MR
 #undef DW_TILES
 #undef DW_TASKS
+#undef DW_SPLIT
+#undef DW_SPLIT_MR
 #undef DX_MR
 #undef DX_NR
 #undef WORK
@@ -9173,15 +9269,18 @@ static void FN(col2im)(const real *dcol, real *dxs) {
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
  * group is the last row of its product (FG = F). They are cut into DW_TASKS ranges of whole register tiles
- * of DW_MR rows, at most SLOTS (each task has a col slot). A single tile (the first layer's dW: a few rows,
- * and no dx to run beside it) is cut into two tiles of half its height, so that two threads share it. */
-#define DW_MR_FULL NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
-#define DW_MR      (COL_ROWS <= DW_MR_FULL && COL_ROWS >= 8 && SLOTS > 1 ? (COL_ROWS + 1) / 2 : DW_MR_FULL)
-#define DW_TILES   ((COL_ROWS + DW_MR - 1) / DW_MR)
-#define DW_TASKS   (DW_TILES < SLOTS ? DW_TILES : SLOTS)
-#define DX_MR      NNGEN_GEMM_MR(CKKG, OHW)
-#define DX_NR      NNGEN_GEMM_NR(OHW)
-#define WORK       ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
+ * of DW_MR rows, at most SLOTS (each task has a col slot). When that is a single tile (the first layer's
+ * dW: a few rows, and no dx to run beside it) and the pool has several threads, it is cut into two tiles
+ * of half its height instead (DW_SPLIT_MR), so that two threads share it; on one thread the full tile,
+ * whose accumulators are twice as many independent chains, is faster. */
+#define DW_MR       NNGEN_GEMM_MR(GROUPS == 1 ? COL_ROWS : CKKG, FG)
+#define DW_TILES    ((COL_ROWS + DW_MR - 1) / DW_MR)
+#define DW_TASKS    (DW_TILES < SLOTS ? DW_TILES : SLOTS)
+#define DW_SPLIT    (DW_TILES == 1 && COL_ROWS >= 8 && SLOTS > 1)
+#define DW_SPLIT_MR ((COL_ROWS + 1) / 2)
+#define DX_MR       NNGEN_GEMM_MR(CKKG, OHW)
+#define DX_NR       NNGEN_GEMM_NR(OHW)
+#define WORK        ((double)N * F * OHW * CKKG) /* multiply-adds of each of the three products */
 
 /* What a task needs besides the constants. */
 typedef struct {
@@ -9213,13 +9312,13 @@ static void FN(transpose_task)(void *context, int n) {
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
 
-/* Rows r0 .. r1 − 1 of the dW products (task `task` of DW_TASKS), summed over the samples in order: for
- * each sample, those rows of its col remade in slot `task`, then the products of the groups they belong to
- * (and of the db row) added onto the sums of the samples before. */
-static void FN(weights_task)(void *context, int task) {
-    const FN(arguments) *t = context;
-    const int r0 = DW_TILES * task / DW_TASKS * DW_MR;
-    const int end = DW_TILES * (task + 1) / DW_TASKS * DW_MR;
+/* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
+ * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
+ * the groups they belong to (and of the db row) added onto the sums of the samples before. */
+NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int tiles, const int tasks,
+                              const int task) {
+    const int r0 = tiles * task / tasks * mr;
+    const int end = tiles * (task + 1) / tasks * mr;
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
@@ -9231,7 +9330,7 @@ static void FN(weights_task)(void *context, int task) {
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(DW_MR, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
+                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
                                        col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
                                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
                                        panel);
@@ -9242,6 +9341,12 @@ static void FN(weights_task)(void *context, int task) {
                                    doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
+
+static void FN(weights_task)(void *context, int task) {
+    FN(weights)(context, DW_MR, DW_TILES, DW_TASKS, task);
+}
+
+static void FN(weights_split_task)(void *context, int task) { FN(weights)(context, DW_SPLIT_MR, 2, 2, task); }
 
 /* dx of the samples of one group, N·group/SLOTS up to N·(group + 1)/SLOTS, through dcol slot `group`. */
 static void FN(inputs_task)(void *context, int group) {
@@ -9271,13 +9376,15 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
     const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
-    const nngen_job jobs[2] = {
-        {FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
-        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
-    };
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
     nngen_parallel(&transpose, 1);
+    const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
+    const nngen_job jobs[2] = {
+        split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
+              : (nngen_job){FN(weights_task), &t, DW_TASKS, WORK < NNGEN_PARALLEL_WORK, 0},
+        {FN(inputs_task), &t, SLOTS, WORK < NNGEN_PARALLEL_WORK, 0},
+    };
     nngen_parallel(jobs, dx ? 2 : 1);
     for (int f = 0; f < F; f++) {
         const real *block = dwt + (long)(f / FG) * CKKG * FG; /* group f / FG */
@@ -9289,10 +9396,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 
 #undef FWD_MR
 #undef FWD_NR
-#undef DW_MR_FULL
 #undef DW_MR
 #undef DW_TILES
 #undef DW_TASKS
+#undef DW_SPLIT
+#undef DW_SPLIT_MR
 #undef DX_MR
 #undef DX_NR
 #undef WORK
