@@ -559,7 +559,7 @@ NNGEN_INLINE void nngen_pack_8x8(float *pack, const long stride, const float *b,
 #endif
 
 /* dst = srcᵀ: dst[j·ld_dst + i] = src[i·ld_src + j] for i < rows, j < cols (a GEMM's transposed B panels,
- * conv's outᵀ blocks and dout).
+ * and conv's doutᵀ).
  * Floats go through 8 × 8 blocks transposed in registers (nngen_pack_8x8) where the ISA has them; the
  * edges, and doubles, element by element. A copy: the same values whichever way. */
 NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_transpose(real *dst, const long ld_dst, const real *src,
