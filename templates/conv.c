@@ -27,8 +27,8 @@
  * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
  * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
  * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
- * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW, by group, and db, transposed). */
+ * uses the first of each). The GEMM path also uses S_DWEIGHT_T (dW, by group, and db, transposed) and,
+ * unless DOUT_IN_PACK, S_DOUT_T (dout with each sample transposed). */
 #ifndef NNGEN_GENERATED /* defaults so this template compiles on its own: cc -fsyntax-only templates/conv.c */
 #include "nngen.h"
 #define FN(name)      conv_##name
@@ -65,6 +65,7 @@
 #define S_DCOL        2816 /* dcol (SLOTS, CKK, OHW) */
 #define S_DOUT_T      4672 /* doutᵀ (N, OHW, F) */
 #define S_DWEIGHT_T   4992 /* dWmᵀ by group (GROUPS, CKKG, FG), then db (F) */
+#define DOUT_IN_PACK  0    /* 1: the dW product reads dout through its transposing B pack (no doutᵀ) */
 #endif
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
@@ -171,6 +172,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
+ * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
+ * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
+ * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
+ * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
  * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
  * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
@@ -217,11 +223,13 @@ static void FN(forward_task)(void *context, int slot) {
 }
 
 #if NNGEN_BACKWARD
+#if !DOUT_IN_PACK
 /* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
+#endif
 
 /* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
  * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
@@ -233,7 +241,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
+#if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
+        const real *doutt = t->dout + (long)n * F * OHW;
+        const long b_row = 1, b_col = OHW;
+#else /* doutᵀ[n] (OHW, F) */
         const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const long b_row = F, b_col = 1;
+#endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
         for (int g = 0; g < GROUPS; g++) {
@@ -241,15 +255,16 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
-                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
-                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
-                                       panel);
+                    nngen_gemm_task_ex(
+                        mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
+                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
                 nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
+                                   panel);
     }
 }
 
@@ -286,10 +301,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
+#if !DOUT_IN_PACK
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     nngen_parallel(&transpose, 1);
+#endif
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}

@@ -1164,6 +1164,7 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
 #define CKKG          9  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
+#define DOUT_IN_PACK  1  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
 #define OUT           623360  /* output [64, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      0  /* c1.weight [16, 1, 3, 3] */
@@ -1172,8 +1173,8 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
 #define G_BIAS        207808  /* gradient of c1.bias */
 #define S_COL         1426176  /* scratch: col (62720 elements) */
 #define S_DCOL        1488896  /* scratch: dcol (56448 elements, backward only) */
-#define S_DOUT_T      1545344  /* scratch: dout_t (802816 elements, backward only) */
-#define S_DWEIGHT_T   2348160  /* scratch: dweight_t (160 elements, backward only) */
+#define S_DOUT_T      1545344  /* scratch: dout_t (none: unused with these shapes) */
+#define S_DWEIGHT_T   1545408  /* scratch: dweight_t (160 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -1203,8 +1204,8 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
  * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
  * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
  * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
- * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW, by group, and db, transposed). */
+ * uses the first of each). The GEMM path also uses S_DWEIGHT_T (dW, by group, and db, transposed) and,
+ * unless DOUT_IN_PACK, S_DOUT_T (dout with each sample transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
 #if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
@@ -1310,6 +1311,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
+ * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
+ * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
+ * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
+ * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
  * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
  * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
@@ -1356,11 +1362,13 @@ static void FN(forward_task)(void *context, int slot) {
 }
 
 #if NNGEN_BACKWARD
+#if !DOUT_IN_PACK
 /* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
+#endif
 
 /* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
  * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
@@ -1372,7 +1380,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
+#if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
+        const real *doutt = t->dout + (long)n * F * OHW;
+        const long b_row = 1, b_col = OHW;
+#else /* doutᵀ[n] (OHW, F) */
         const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const long b_row = F, b_col = 1;
+#endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
         for (int g = 0; g < GROUPS; g++) {
@@ -1380,15 +1394,16 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
-                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
-                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
-                                       panel);
+                    nngen_gemm_task_ex(
+                        mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
+                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
                 nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
+                                   panel);
     }
 }
 
@@ -1425,10 +1440,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
+#if !DOUT_IN_PACK
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     nngen_parallel(&transpose, 1);
+#endif
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
@@ -1580,6 +1597,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef CKKG
 #undef OHW
 #undef SLOTS
+#undef DOUT_IN_PACK
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -1601,8 +1619,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            2348480  /* output [64, 16, 28, 28] */
-#define RELU_OUT       2348480  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            1545728  /* output [64, 16, 28, 28] */
+#define RELU_OUT       1545728  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        256  /* bn1.gamma [16] */
 #define G_GAMMA        207872  /* gradient of bn1.gamma */
@@ -1610,8 +1628,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         207936  /* gradient of bn1.beta */
 #define B_RUNNING_MEAN 415232  /* bn1.running_mean [16] */
 #define B_RUNNING_VAR  415296  /* bn1.running_var [16] */
-#define S_MEAN         2348352  /* scratch: mean (16 elements) */
-#define S_INVSTD       2348416  /* scratch: invstd (16 elements) */
+#define S_MEAN         1545600  /* scratch: mean (16 elements) */
+#define S_INVSTD       1545664  /* scratch: invstd (16 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -2070,7 +2088,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_relu1_##name
 #define COUNT         802816  /* elements */
-#define OUT           2348480  /* output [64, 16, 28, 28] */
+#define OUT           1545728  /* output [64, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -2133,7 +2151,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define PW            0  /* padding left and right */
 #define OH            14  /* output height */
 #define OW            14  /* output width */
-#define OUT           3151296  /* output [64, 16, 14, 14] */
+#define OUT           2348544  /* output [64, 16, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* maxpool.c — max pooling as PyTorch's nn.MaxPool2d: KH×KW windows, steps SH (down) and SW (across),
  * padding PH and PW that never wins (PyTorch pads with −∞): x (N, C, H, W) → out (N, C, OH, OW).
@@ -2271,16 +2289,17 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define OUT           3352000  /* output [64, 32, 14, 14] */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define OUT           2549248  /* output [64, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      384  /* c2.weight [32, 16, 3, 3] */
 #define G_WEIGHT      208000  /* gradient of c2.weight */
 #define P_BIAS        4992  /* c2.bias [32] */
 #define G_BIAS        212608  /* gradient of c2.bias */
-#define S_COL         3753408  /* scratch: col (227360 elements) */
-#define S_DCOL        3980800  /* scratch: dcol (225792 elements, backward only) */
-#define S_DOUT_T      4206592  /* scratch: dout_t (401408 elements, backward only) */
-#define S_DWEIGHT_T   4608000  /* scratch: dweight_t (4640 elements, backward only) */
+#define S_COL         2950656  /* scratch: col (227360 elements) */
+#define S_DCOL        3178048  /* scratch: dcol (225792 elements, backward only) */
+#define S_DOUT_T      3403840  /* scratch: dout_t (401408 elements, backward only) */
+#define S_DWEIGHT_T   3805248  /* scratch: dweight_t (4640 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -2310,8 +2329,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
  * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
  * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
- * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW, by group, and db, transposed). */
+ * uses the first of each). The GEMM path also uses S_DWEIGHT_T (dW, by group, and db, transposed) and,
+ * unless DOUT_IN_PACK, S_DOUT_T (dout with each sample transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
 #if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
@@ -2417,6 +2436,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
+ * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
+ * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
+ * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
+ * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
  * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
  * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
@@ -2463,11 +2487,13 @@ static void FN(forward_task)(void *context, int slot) {
 }
 
 #if NNGEN_BACKWARD
+#if !DOUT_IN_PACK
 /* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
+#endif
 
 /* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
  * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
@@ -2479,7 +2505,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
+#if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
+        const real *doutt = t->dout + (long)n * F * OHW;
+        const long b_row = 1, b_col = OHW;
+#else /* doutᵀ[n] (OHW, F) */
         const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const long b_row = F, b_col = 1;
+#endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
         for (int g = 0; g < GROUPS; g++) {
@@ -2487,15 +2519,16 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
-                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
-                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
-                                       panel);
+                    nngen_gemm_task_ex(
+                        mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
+                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
                 nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
+                                   panel);
     }
 }
 
@@ -2532,10 +2565,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
+#if !DOUT_IN_PACK
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     nngen_parallel(&transpose, 1);
+#endif
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
@@ -2687,6 +2722,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef CKKG
 #undef OHW
 #undef SLOTS
+#undef DOUT_IN_PACK
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -2708,8 +2744,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            4612800  /* output [64, 32, 14, 14] */
-#define RELU_OUT       4612800  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            3810048  /* output [64, 32, 14, 14] */
+#define RELU_OUT       3810048  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        5056  /* bn2.gamma [32] */
 #define G_GAMMA        212672  /* gradient of bn2.gamma */
@@ -2717,8 +2753,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         212736  /* gradient of bn2.beta */
 #define B_RUNNING_MEAN 415360  /* bn2.running_mean [32] */
 #define B_RUNNING_VAR  415424  /* bn2.running_var [32] */
-#define S_MEAN         4612672  /* scratch: mean (32 elements) */
-#define S_INVSTD       4612736  /* scratch: invstd (32 elements) */
+#define S_MEAN         3809920  /* scratch: mean (32 elements) */
+#define S_INVSTD       3809984  /* scratch: invstd (32 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -3177,7 +3213,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_relu2_##name
 #define COUNT         401408  /* elements */
-#define OUT           4612800  /* output [64, 32, 14, 14] */
+#define OUT           3810048  /* output [64, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -3240,7 +3276,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define PW            0  /* padding left and right */
 #define OH            7  /* output height */
 #define OW            7  /* output width */
-#define OUT           5014208  /* output [64, 32, 7, 7] */
+#define OUT           4211456  /* output [64, 32, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* maxpool.c — max pooling as PyTorch's nn.MaxPool2d: KH×KW windows, steps SH (down) and SW (across),
  * padding PH and PW that never wins (PyTorch pads with −∞): x (N, C, H, W) → out (N, C, OH, OW).
@@ -3359,7 +3395,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define D             1568  /* input features (flattened) */
 #define M             128  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           5114560  /* output [64, 128] */
+#define OUT           4311808  /* output [64, 128] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      5184  /* fc1.weight [1568, 128] */
 #define G_WEIGHT      212800  /* gradient of fc1.weight */
@@ -3589,8 +3625,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              1  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            5123008  /* output [64, 128] */
-#define RELU_OUT       5123008  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            4320256  /* output [64, 128] */
+#define RELU_OUT       4320256  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        206016  /* bn3.gamma [128] */
 #define G_GAMMA        413632  /* gradient of bn3.gamma */
@@ -3598,8 +3634,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         413760  /* gradient of bn3.beta */
 #define B_RUNNING_MEAN 415488  /* bn3.running_mean [128] */
 #define B_RUNNING_VAR  415616  /* bn3.running_var [128] */
-#define S_MEAN         5122752  /* scratch: mean (128 elements) */
-#define S_INVSTD       5122880  /* scratch: invstd (128 elements) */
+#define S_MEAN         4320000  /* scratch: mean (128 elements) */
+#define S_INVSTD       4320128  /* scratch: invstd (128 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -4058,7 +4094,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_cnn_relu3_##name
 #define COUNT         8192  /* elements */
-#define OUT           5123008  /* output [64, 128] */
+#define OUT           4320256  /* output [64, 128] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -4113,7 +4149,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define D             128  /* input features (flattened) */
 #define M             10  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           5131200  /* output [64, 10] */
+#define OUT           4328448  /* output [64, 10] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      206272  /* fc2.weight [128, 10] */
 #define G_WEIGHT      413888  /* gradient of fc2.weight */
@@ -4341,7 +4377,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N         64  /* batch */
 #define K         10  /* classes */
 #define SMOOTHING 0.0  /* label smoothing ε in [0, 1] */
-#define S_PROB    5131840  /* scratch: prob (640 elements) */
+#define S_PROB    4329088  /* scratch: prob (640 elements) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids, with optional
  * label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing=ε)): the target distribution is
  * q = (1 − ε)·onehot(y) + ε/K. Math (docs/spec.md, loss softmax): p = softmax(z) computed stably as
@@ -4509,19 +4545,19 @@ double fashion_cnn_forward(real *mem, const real *input, const void *target, int
 
 /* Layer-output gradients live in 2 slabs (see the memory plan: nngen check --dump plan); a gradient read by several layers is the sum of what each sends back. */
 void fashion_cnn_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
-    fashion_cnn_loss_backward(mem, mem + FASHION_CNN_OUTPUT_OFFSET, target, mem + 5132480 /* dfc2 */);
-    fashion_cnn_fc2_backward(mem, mem + FASHION_CNN_RELU3_OUTPUT, mem + 5132480 /* dfc2 */, mem + 5935296 /* drelu3 */, train);
+    fashion_cnn_loss_backward(mem, mem + FASHION_CNN_OUTPUT_OFFSET, target, mem + 4329728 /* dfc2 */);
+    fashion_cnn_fc2_backward(mem, mem + FASHION_CNN_RELU3_OUTPUT, mem + 4329728 /* dfc2 */, mem + 5132544 /* drelu3 */, train);
     /* relu3: by bn3_backward_relu */
-    fashion_cnn_bn3_backward_relu(mem, mem + FASHION_CNN_FC1_OUTPUT, mem + 5935296 /* drelu3 */, mem + 5132480 /* dfc1 */, train);
-    fashion_cnn_fc1_backward(mem, mem + FASHION_CNN_P2_OUTPUT, mem + 5132480 /* dfc1 */, mem + 5935296 /* dp2 */, train);
-    fashion_cnn_p2_backward(mem, mem + FASHION_CNN_RELU2_OUTPUT, mem + 5935296 /* dp2 */, mem + 5132480 /* drelu2 */, train);
+    fashion_cnn_bn3_backward_relu(mem, mem + FASHION_CNN_FC1_OUTPUT, mem + 5132544 /* drelu3 */, mem + 4329728 /* dfc1 */, train);
+    fashion_cnn_fc1_backward(mem, mem + FASHION_CNN_P2_OUTPUT, mem + 4329728 /* dfc1 */, mem + 5132544 /* dp2 */, train);
+    fashion_cnn_p2_backward(mem, mem + FASHION_CNN_RELU2_OUTPUT, mem + 5132544 /* dp2 */, mem + 4329728 /* drelu2 */, train);
     /* relu2: by bn2_backward_relu */
-    fashion_cnn_bn2_backward_relu(mem, mem + FASHION_CNN_C2_OUTPUT, mem + 5132480 /* drelu2 */, mem + 5935296 /* dc2 */, train);
-    fashion_cnn_c2_backward(mem, mem + FASHION_CNN_P1_OUTPUT, mem + 5935296 /* dc2 */, mem + 5132480 /* dp1 */, train);
-    fashion_cnn_p1_backward(mem, mem + FASHION_CNN_RELU1_OUTPUT, mem + 5132480 /* dp1 */, mem + 5935296 /* drelu1 */, train);
+    fashion_cnn_bn2_backward_relu(mem, mem + FASHION_CNN_C2_OUTPUT, mem + 4329728 /* drelu2 */, mem + 5132544 /* dc2 */, train);
+    fashion_cnn_c2_backward(mem, mem + FASHION_CNN_P1_OUTPUT, mem + 5132544 /* dc2 */, mem + 4329728 /* dp1 */, train);
+    fashion_cnn_p1_backward(mem, mem + FASHION_CNN_RELU1_OUTPUT, mem + 4329728 /* dp1 */, mem + 5132544 /* drelu1 */, train);
     /* relu1: by bn1_backward_relu */
-    fashion_cnn_bn1_backward_relu(mem, mem + FASHION_CNN_C1_OUTPUT, mem + 5935296 /* drelu1 */, mem + 5132480 /* dc1 */, train);
-    fashion_cnn_c1_backward(mem, input, mem + 5132480 /* dc1 */, grad_input, train);
+    fashion_cnn_bn1_backward_relu(mem, mem + FASHION_CNN_C1_OUTPUT, mem + 5132544 /* drelu1 */, mem + 4329728 /* dc1 */, train);
+    fashion_cnn_c1_backward(mem, input, mem + 4329728 /* dc1 */, grad_input, train);
 }
 
 double fashion_cnn_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {
@@ -4585,7 +4621,7 @@ const fashion_cnn_tensor fashion_cnn_state_tensors[FASHION_CNN_STATE_TENSOR_COUN
 #define FN(name) fashion_cnn_##name
 #define TENSORS          20  /* parameters and buffers */
 #define STATE_TENSORS    14  /* optimizer state arrays */
-#define MEM_SIZE         6738112  /* elements of mem */
+#define MEM_SIZE         5935360  /* elements of mem */
 #define DTYPE_NAME       "F32"  /* the model's element type in safetensors */
 #define INIT_TABLE       /* kind, FNV-1a of the name, offset, count, scale */ \
     {2, 0xd75f90e953e49369ull, 0, 144, 0.4714045207910317}, /* c1.weight he */ \
@@ -4649,7 +4685,7 @@ const fashion_cnn_tensor fashion_cnn_state_tensors[FASHION_CNN_STATE_TENSOR_COUN
 #define PRE_PLANE        784  /* values of a sample per channel */
 #define PRE_SCALES       0.011108497f  /* per channel: 1/(max·std) — normalize mean=0.2860405969887955 std=0.35302424451492254 max=255 */
 #define PRE_SHIFTS       -0.8102577f  /* per channel: −mean/std */
-#define OUTPUT_OFFSET    5131200  /* the network output in mem */
+#define OUTPUT_OFFSET    4328448  /* the network output in mem */
 #define OUTPUT_SIZE      640  /* its elements */
 #define CLASSES          10  /* output values per sample */
 #define PROBABILITIES    1  /* 1: predict returns the softmax of the output (loss softmax) */

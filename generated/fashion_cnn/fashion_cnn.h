@@ -42,8 +42,8 @@ extern "C" {
 #define FASHION_CNN_BATCH 64  /* samples per call */
 #define FASHION_CNN_INPUT_SIZE 50176  /* elements of one input batch [64, 1, 28, 28] */
 #define FASHION_CNN_OUTPUT_SIZE 640  /* elements of the network output [64, 10] */
-#define FASHION_CNN_OUTPUT_OFFSET 5131200  /* where the network output (the loss input) is in mem */
-#define FASHION_CNN_MEM_SIZE 6738112  /* elements of mem */
+#define FASHION_CNN_OUTPUT_OFFSET 4328448  /* where the network output (the loss input) is in mem */
+#define FASHION_CNN_MEM_SIZE 5935360  /* elements of mem */
 #define FASHION_CNN_PARAMS_OFFSET 0  /* parameters region */
 #define FASHION_CNN_PARAMS_SIZE 207616  /* parameters region size, alignment padding included */
 #define FASHION_CNN_GRADS_OFFSET 207616  /* gradients region (parameter offset + PARAMS_SIZE) */
@@ -79,17 +79,17 @@ extern "C" {
 
 /* Layer outputs: offset into mem. */
 #define FASHION_CNN_C1_OUTPUT 623360  /* c1 output [64, 16, 28, 28] */
-#define FASHION_CNN_BN1_OUTPUT 2348480  /* bn1 output [64, 16, 28, 28] (relu1's block: fashion_cnn_bn1_forward_relu writes relu1's output there, the layer's own forward its own) */
-#define FASHION_CNN_RELU1_OUTPUT 2348480  /* relu1 output [64, 16, 28, 28] */
-#define FASHION_CNN_P1_OUTPUT 3151296  /* p1 output [64, 16, 14, 14] */
-#define FASHION_CNN_C2_OUTPUT 3352000  /* c2 output [64, 32, 14, 14] */
-#define FASHION_CNN_BN2_OUTPUT 4612800  /* bn2 output [64, 32, 14, 14] (relu2's block: fashion_cnn_bn2_forward_relu writes relu2's output there, the layer's own forward its own) */
-#define FASHION_CNN_RELU2_OUTPUT 4612800  /* relu2 output [64, 32, 14, 14] */
-#define FASHION_CNN_P2_OUTPUT 5014208  /* p2 output [64, 32, 7, 7] */
-#define FASHION_CNN_FC1_OUTPUT 5114560  /* fc1 output [64, 128] */
-#define FASHION_CNN_BN3_OUTPUT 5123008  /* bn3 output [64, 128] (relu3's block: fashion_cnn_bn3_forward_relu writes relu3's output there, the layer's own forward its own) */
-#define FASHION_CNN_RELU3_OUTPUT 5123008  /* relu3 output [64, 128] */
-#define FASHION_CNN_FC2_OUTPUT 5131200  /* fc2 output [64, 10] */
+#define FASHION_CNN_BN1_OUTPUT 1545728  /* bn1 output [64, 16, 28, 28] (relu1's block: fashion_cnn_bn1_forward_relu writes relu1's output there, the layer's own forward its own) */
+#define FASHION_CNN_RELU1_OUTPUT 1545728  /* relu1 output [64, 16, 28, 28] */
+#define FASHION_CNN_P1_OUTPUT 2348544  /* p1 output [64, 16, 14, 14] */
+#define FASHION_CNN_C2_OUTPUT 2549248  /* c2 output [64, 32, 14, 14] */
+#define FASHION_CNN_BN2_OUTPUT 3810048  /* bn2 output [64, 32, 14, 14] (relu2's block: fashion_cnn_bn2_forward_relu writes relu2's output there, the layer's own forward its own) */
+#define FASHION_CNN_RELU2_OUTPUT 3810048  /* relu2 output [64, 32, 14, 14] */
+#define FASHION_CNN_P2_OUTPUT 4211456  /* p2 output [64, 32, 7, 7] */
+#define FASHION_CNN_FC1_OUTPUT 4311808  /* fc1 output [64, 128] */
+#define FASHION_CNN_BN3_OUTPUT 4320256  /* bn3 output [64, 128] (relu3's block: fashion_cnn_bn3_forward_relu writes relu3's output there, the layer's own forward its own) */
+#define FASHION_CNN_RELU3_OUTPUT 4320256  /* relu3 output [64, 128] */
+#define FASHION_CNN_FC2_OUTPUT 4328448  /* fc2 output [64, 10] */
 
 typedef struct {
     const char *name; /* "fc1.weight" */

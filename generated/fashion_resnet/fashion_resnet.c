@@ -1164,14 +1164,15 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
 #define CKKG          9  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
+#define DOUT_IN_PACK  1  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
 #define OUT           236160  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      0  /* stem.weight [16, 1, 3, 3] */
 #define G_WEIGHT      78336  /* gradient of stem.weight */
 #define S_COL         637568  /* scratch: col (56448 elements) */
 #define S_DCOL        694016  /* scratch: dcol (56448 elements, backward only) */
-#define S_DOUT_T      750464  /* scratch: dout_t (401408 elements, backward only) */
-#define S_DWEIGHT_T   1151872  /* scratch: dweight_t (144 elements, backward only) */
+#define S_DOUT_T      750464  /* scratch: dout_t (none: unused with these shapes) */
+#define S_DWEIGHT_T   750528  /* scratch: dweight_t (144 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -1201,8 +1202,8 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
  * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
  * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
  * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
- * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW, by group, and db, transposed). */
+ * uses the first of each). The GEMM path also uses S_DWEIGHT_T (dW, by group, and db, transposed) and,
+ * unless DOUT_IN_PACK, S_DOUT_T (dout with each sample transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
 #if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
@@ -1308,6 +1309,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
+ * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
+ * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
+ * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
+ * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
  * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
  * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
@@ -1354,11 +1360,13 @@ static void FN(forward_task)(void *context, int slot) {
 }
 
 #if NNGEN_BACKWARD
+#if !DOUT_IN_PACK
 /* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
+#endif
 
 /* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
  * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
@@ -1370,7 +1378,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
+#if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
+        const real *doutt = t->dout + (long)n * F * OHW;
+        const long b_row = 1, b_col = OHW;
+#else /* doutᵀ[n] (OHW, F) */
         const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const long b_row = F, b_col = 1;
+#endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
         for (int g = 0; g < GROUPS; g++) {
@@ -1378,15 +1392,16 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
-                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
-                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
-                                       panel);
+                    nngen_gemm_task_ex(
+                        mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
+                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
                 nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
+                                   panel);
     }
 }
 
@@ -1423,10 +1438,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
+#if !DOUT_IN_PACK
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     nngen_parallel(&transpose, 1);
+#endif
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
@@ -1578,6 +1595,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef CKKG
 #undef OHW
 #undef SLOTS
+#undef DOUT_IN_PACK
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -1597,8 +1615,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            1152192  /* output [32, 16, 28, 28] */
-#define RELU_OUT       1152192  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            750848  /* output [32, 16, 28, 28] */
+#define RELU_OUT       750848  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        192  /* stem_bn.gamma [16] */
 #define G_GAMMA        78528  /* gradient of stem_bn.gamma */
@@ -1606,8 +1624,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         78592  /* gradient of stem_bn.beta */
 #define B_RUNNING_MEAN 156672  /* stem_bn.running_mean [16] */
 #define B_RUNNING_VAR  156736  /* stem_bn.running_var [16] */
-#define S_MEAN         1152064  /* scratch: mean (16 elements) */
-#define S_INVSTD       1152128  /* scratch: invstd (16 elements) */
+#define S_MEAN         750720  /* scratch: mean (16 elements) */
+#define S_INVSTD       750784  /* scratch: invstd (16 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -2066,7 +2084,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_stem_r_##name
 #define COUNT         401408  /* elements */
-#define OUT           1152192  /* output [32, 16, 28, 28] */
+#define OUT           750848  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -2140,14 +2158,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define OUT           1553600  /* output [32, 16, 28, 28] */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define OUT           1152256  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      320  /* s1b0c1.weight [16, 16, 3, 3] */
 #define G_WEIGHT      78656  /* gradient of s1b0c1.weight */
-#define S_COL         1955008  /* scratch: col (903168 elements) */
-#define S_DCOL        2858176  /* scratch: dcol (903168 elements, backward only) */
-#define S_DOUT_T      3761344  /* scratch: dout_t (401408 elements, backward only) */
-#define S_DWEIGHT_T   4162752  /* scratch: dweight_t (2304 elements, backward only) */
+#define S_COL         1553664  /* scratch: col (903168 elements) */
+#define S_DCOL        2456832  /* scratch: dcol (903168 elements, backward only) */
+#define S_DOUT_T      3360000  /* scratch: dout_t (401408 elements, backward only) */
+#define S_DWEIGHT_T   3761408  /* scratch: dweight_t (2304 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -2177,8 +2196,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
  * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
  * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
- * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW, by group, and db, transposed). */
+ * uses the first of each). The GEMM path also uses S_DWEIGHT_T (dW, by group, and db, transposed) and,
+ * unless DOUT_IN_PACK, S_DOUT_T (dout with each sample transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
 #if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
@@ -2284,6 +2303,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
+ * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
+ * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
+ * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
+ * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
  * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
  * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
@@ -2330,11 +2354,13 @@ static void FN(forward_task)(void *context, int slot) {
 }
 
 #if NNGEN_BACKWARD
+#if !DOUT_IN_PACK
 /* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
+#endif
 
 /* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
  * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
@@ -2346,7 +2372,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
+#if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
+        const real *doutt = t->dout + (long)n * F * OHW;
+        const long b_row = 1, b_col = OHW;
+#else /* doutᵀ[n] (OHW, F) */
         const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const long b_row = F, b_col = 1;
+#endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
         for (int g = 0; g < GROUPS; g++) {
@@ -2354,15 +2386,16 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
-                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
-                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
-                                       panel);
+                    nngen_gemm_task_ex(
+                        mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
+                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
                 nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
+                                   panel);
     }
 }
 
@@ -2399,10 +2432,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
+#if !DOUT_IN_PACK
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     nngen_parallel(&transpose, 1);
+#endif
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
@@ -2554,6 +2589,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef CKKG
 #undef OHW
 #undef SLOTS
+#undef DOUT_IN_PACK
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -2573,8 +2609,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            4165184  /* output [32, 16, 28, 28] */
-#define RELU_OUT       4165184  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            3763840  /* output [32, 16, 28, 28] */
+#define RELU_OUT       3763840  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        2624  /* s1b0n1.gamma [16] */
 #define G_GAMMA        80960  /* gradient of s1b0n1.gamma */
@@ -2582,8 +2618,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         81024  /* gradient of s1b0n1.beta */
 #define B_RUNNING_MEAN 156800  /* s1b0n1.running_mean [16] */
 #define B_RUNNING_VAR  156864  /* s1b0n1.running_var [16] */
-#define S_MEAN         4165056  /* scratch: mean (16 elements) */
-#define S_INVSTD       4165120  /* scratch: invstd (16 elements) */
+#define S_MEAN         3763712  /* scratch: mean (16 elements) */
+#define S_INVSTD       3763776  /* scratch: invstd (16 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -3042,7 +3078,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0r1_##name
 #define COUNT         401408  /* elements */
-#define OUT           4165184  /* output [32, 16, 28, 28] */
+#define OUT           3763840  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -3116,14 +3152,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define OUT           4566592  /* output [32, 16, 28, 28] */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define OUT           4165248  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      2752  /* s1b0c2.weight [16, 16, 3, 3] */
 #define G_WEIGHT      81088  /* gradient of s1b0c2.weight */
-#define S_COL         4968000  /* scratch: col (903168 elements) */
-#define S_DCOL        5871168  /* scratch: dcol (903168 elements, backward only) */
-#define S_DOUT_T      6774336  /* scratch: dout_t (401408 elements, backward only) */
-#define S_DWEIGHT_T   7175744  /* scratch: dweight_t (2304 elements, backward only) */
+#define S_COL         4566656  /* scratch: col (903168 elements) */
+#define S_DCOL        5469824  /* scratch: dcol (903168 elements, backward only) */
+#define S_DOUT_T      6372992  /* scratch: dout_t (401408 elements, backward only) */
+#define S_DWEIGHT_T   6774400  /* scratch: dweight_t (2304 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -3153,8 +3190,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
  * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
  * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
- * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW, by group, and db, transposed). */
+ * uses the first of each). The GEMM path also uses S_DWEIGHT_T (dW, by group, and db, transposed) and,
+ * unless DOUT_IN_PACK, S_DOUT_T (dout with each sample transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
 #if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
@@ -3260,6 +3297,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
+ * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
+ * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
+ * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
+ * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
  * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
  * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
@@ -3306,11 +3348,13 @@ static void FN(forward_task)(void *context, int slot) {
 }
 
 #if NNGEN_BACKWARD
+#if !DOUT_IN_PACK
 /* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
+#endif
 
 /* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
  * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
@@ -3322,7 +3366,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
+#if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
+        const real *doutt = t->dout + (long)n * F * OHW;
+        const long b_row = 1, b_col = OHW;
+#else /* doutᵀ[n] (OHW, F) */
         const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const long b_row = F, b_col = 1;
+#endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
         for (int g = 0; g < GROUPS; g++) {
@@ -3330,15 +3380,16 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
-                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
-                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
-                                       panel);
+                    nngen_gemm_task_ex(
+                        mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
+                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
                 nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
+                                   panel);
     }
 }
 
@@ -3375,10 +3426,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
+#if !DOUT_IN_PACK
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     nngen_parallel(&transpose, 1);
+#endif
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
@@ -3530,6 +3583,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef CKKG
 #undef OHW
 #undef SLOTS
+#undef DOUT_IN_PACK
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -3549,7 +3603,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              784  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            7178048  /* output [32, 16, 28, 28] */
+#define OUT            6776704  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        5056  /* s1b0n2.gamma [16] */
 #define G_GAMMA        83392  /* gradient of s1b0n2.gamma */
@@ -3557,8 +3611,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         83456  /* gradient of s1b0n2.beta */
 #define B_RUNNING_MEAN 156928  /* s1b0n2.running_mean [16] */
 #define B_RUNNING_VAR  156992  /* s1b0n2.running_var [16] */
-#define S_MEAN         7579456  /* scratch: mean (16 elements) */
-#define S_INVSTD       7579520  /* scratch: invstd (16 elements) */
+#define S_MEAN         7178112  /* scratch: mean (16 elements) */
+#define S_INVSTD       7178176  /* scratch: invstd (16 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -4016,8 +4070,8 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0a_##name
 #define COUNT              401408  /* elements of each input and of the output */
-#define OUT                7579584  /* output [32, 16, 28, 28] */
-#define RELU_OUT           7579584  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT                7178240  /* output [32, 16, 28, 28] */
+#define RELU_OUT           7178240  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
@@ -4144,7 +4198,7 @@ void FN(backward_relu)(real *mem, const real *const *x, const real *dout, real *
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s1b0r_##name
 #define COUNT         401408  /* elements */
-#define OUT           7579584  /* output [32, 16, 28, 28] */
+#define OUT           7178240  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -4218,14 +4272,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define OUT           7980992  /* output [32, 32, 14, 14] */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define OUT           7579648  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      5184  /* s2b0c1.weight [32, 16, 3, 3] */
 #define G_WEIGHT      83520  /* gradient of s2b0c1.weight */
-#define S_COL         8181696  /* scratch: col (225792 elements) */
-#define S_DCOL        8407488  /* scratch: dcol (225792 elements, backward only) */
-#define S_DOUT_T      8633280  /* scratch: dout_t (200704 elements, backward only) */
-#define S_DWEIGHT_T   8833984  /* scratch: dweight_t (4608 elements, backward only) */
+#define S_COL         7780352  /* scratch: col (225792 elements) */
+#define S_DCOL        8006144  /* scratch: dcol (225792 elements, backward only) */
+#define S_DOUT_T      8231936  /* scratch: dout_t (200704 elements, backward only) */
+#define S_DWEIGHT_T   8432640  /* scratch: dweight_t (4608 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -4255,8 +4310,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
  * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
  * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
- * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW, by group, and db, transposed). */
+ * uses the first of each). The GEMM path also uses S_DWEIGHT_T (dW, by group, and db, transposed) and,
+ * unless DOUT_IN_PACK, S_DOUT_T (dout with each sample transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
 #if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
@@ -4362,6 +4417,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
+ * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
+ * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
+ * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
+ * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
  * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
  * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
@@ -4408,11 +4468,13 @@ static void FN(forward_task)(void *context, int slot) {
 }
 
 #if NNGEN_BACKWARD
+#if !DOUT_IN_PACK
 /* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
+#endif
 
 /* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
  * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
@@ -4424,7 +4486,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
+#if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
+        const real *doutt = t->dout + (long)n * F * OHW;
+        const long b_row = 1, b_col = OHW;
+#else /* doutᵀ[n] (OHW, F) */
         const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const long b_row = F, b_col = 1;
+#endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
         for (int g = 0; g < GROUPS; g++) {
@@ -4432,15 +4500,16 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
-                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
-                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
-                                       panel);
+                    nngen_gemm_task_ex(
+                        mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
+                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
                 nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
+                                   panel);
     }
 }
 
@@ -4477,10 +4546,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
+#if !DOUT_IN_PACK
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     nngen_parallel(&transpose, 1);
+#endif
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
@@ -4632,6 +4703,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef CKKG
 #undef OHW
 #undef SLOTS
+#undef DOUT_IN_PACK
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -4651,8 +4723,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            8838720  /* output [32, 32, 14, 14] */
-#define RELU_OUT       8838720  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            8437376  /* output [32, 32, 14, 14] */
+#define RELU_OUT       8437376  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        9792  /* s2b0n1.gamma [32] */
 #define G_GAMMA        88128  /* gradient of s2b0n1.gamma */
@@ -4660,8 +4732,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         88192  /* gradient of s2b0n1.beta */
 #define B_RUNNING_MEAN 157056  /* s2b0n1.running_mean [32] */
 #define B_RUNNING_VAR  157120  /* s2b0n1.running_var [32] */
-#define S_MEAN         8838592  /* scratch: mean (32 elements) */
-#define S_INVSTD       8838656  /* scratch: invstd (32 elements) */
+#define S_MEAN         8437248  /* scratch: mean (32 elements) */
+#define S_INVSTD       8437312  /* scratch: invstd (32 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -5120,7 +5192,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0r1_##name
 #define COUNT         200704  /* elements */
-#define OUT           8838720  /* output [32, 32, 14, 14] */
+#define OUT           8437376  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -5194,14 +5266,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          288  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define OUT           9039424  /* output [32, 32, 14, 14] */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define OUT           8638080  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      9920  /* s2b0c2.weight [32, 32, 3, 3] */
 #define G_WEIGHT      88256  /* gradient of s2b0c2.weight */
-#define S_COL         9240128  /* scratch: col (451584 elements) */
-#define S_DCOL        9691712  /* scratch: dcol (451584 elements, backward only) */
-#define S_DOUT_T      10143296  /* scratch: dout_t (200704 elements, backward only) */
-#define S_DWEIGHT_T   10344000  /* scratch: dweight_t (9216 elements, backward only) */
+#define S_COL         8838784  /* scratch: col (451584 elements) */
+#define S_DCOL        9290368  /* scratch: dcol (451584 elements, backward only) */
+#define S_DOUT_T      9741952  /* scratch: dout_t (200704 elements, backward only) */
+#define S_DWEIGHT_T   9942656  /* scratch: dweight_t (9216 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -5231,8 +5304,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
  * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
  * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
- * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW, by group, and db, transposed). */
+ * uses the first of each). The GEMM path also uses S_DWEIGHT_T (dW, by group, and db, transposed) and,
+ * unless DOUT_IN_PACK, S_DOUT_T (dout with each sample transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
 #if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
@@ -5338,6 +5411,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
+ * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
+ * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
+ * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
+ * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
  * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
  * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
@@ -5384,11 +5462,13 @@ static void FN(forward_task)(void *context, int slot) {
 }
 
 #if NNGEN_BACKWARD
+#if !DOUT_IN_PACK
 /* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
+#endif
 
 /* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
  * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
@@ -5400,7 +5480,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
+#if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
+        const real *doutt = t->dout + (long)n * F * OHW;
+        const long b_row = 1, b_col = OHW;
+#else /* doutᵀ[n] (OHW, F) */
         const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const long b_row = F, b_col = 1;
+#endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
         for (int g = 0; g < GROUPS; g++) {
@@ -5408,15 +5494,16 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
-                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
-                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
-                                       panel);
+                    nngen_gemm_task_ex(
+                        mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
+                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
                 nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
+                                   panel);
     }
 }
 
@@ -5453,10 +5540,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
+#if !DOUT_IN_PACK
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     nngen_parallel(&transpose, 1);
+#endif
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
@@ -5608,6 +5697,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef CKKG
 #undef OHW
 #undef SLOTS
+#undef DOUT_IN_PACK
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -5627,7 +5717,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            10353216  /* output [32, 32, 14, 14] */
+#define OUT            9951872  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        19136  /* s2b0n2.gamma [32] */
 #define G_GAMMA        97472  /* gradient of s2b0n2.gamma */
@@ -5635,8 +5725,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         97536  /* gradient of s2b0n2.beta */
 #define B_RUNNING_MEAN 157184  /* s2b0n2.running_mean [32] */
 #define B_RUNNING_VAR  157248  /* s2b0n2.running_var [32] */
-#define S_MEAN         10553920  /* scratch: mean (32 elements) */
-#define S_INVSTD       10553984  /* scratch: invstd (32 elements) */
+#define S_MEAN         10152576  /* scratch: mean (32 elements) */
+#define S_INVSTD       10152640  /* scratch: invstd (32 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -6116,14 +6206,15 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define CKKG          16  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define OUT           10554048  /* output [32, 32, 14, 14] */
+#define DOUT_IN_PACK  1  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define OUT           10152704  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      19264  /* s2b0p.weight [32, 16, 1, 1] */
 #define G_WEIGHT      97600  /* gradient of s2b0p.weight */
-#define S_COL         10754752  /* scratch: col (25088 elements) */
-#define S_DCOL        10779840  /* scratch: dcol (25088 elements, backward only) */
-#define S_DOUT_T      10804928  /* scratch: dout_t (200704 elements, backward only) */
-#define S_DWEIGHT_T   11005632  /* scratch: dweight_t (512 elements, backward only) */
+#define S_COL         10353408  /* scratch: col (25088 elements) */
+#define S_DCOL        10378496  /* scratch: dcol (25088 elements, backward only) */
+#define S_DOUT_T      10403584  /* scratch: dout_t (none: unused with these shapes) */
+#define S_DWEIGHT_T   10403648  /* scratch: dweight_t (512 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -6153,8 +6244,8 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
  * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
  * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
  * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
- * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW, by group, and db, transposed). */
+ * uses the first of each). The GEMM path also uses S_DWEIGHT_T (dW, by group, and db, transposed) and,
+ * unless DOUT_IN_PACK, S_DOUT_T (dout with each sample transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
 #if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
@@ -6260,6 +6351,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
+ * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
+ * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
+ * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
+ * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
  * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
  * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
@@ -6306,11 +6402,13 @@ static void FN(forward_task)(void *context, int slot) {
 }
 
 #if NNGEN_BACKWARD
+#if !DOUT_IN_PACK
 /* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
+#endif
 
 /* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
  * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
@@ -6322,7 +6420,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
+#if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
+        const real *doutt = t->dout + (long)n * F * OHW;
+        const long b_row = 1, b_col = OHW;
+#else /* doutᵀ[n] (OHW, F) */
         const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const long b_row = F, b_col = 1;
+#endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
         for (int g = 0; g < GROUPS; g++) {
@@ -6330,15 +6434,16 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
-                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
-                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
-                                       panel);
+                    nngen_gemm_task_ex(
+                        mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
+                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
                 nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
+                                   panel);
     }
 }
 
@@ -6375,10 +6480,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
+#if !DOUT_IN_PACK
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     nngen_parallel(&transpose, 1);
+#endif
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
@@ -6530,6 +6637,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef CKKG
 #undef OHW
 #undef SLOTS
+#undef DOUT_IN_PACK
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -6549,7 +6657,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              196  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            11006144  /* output [32, 32, 14, 14] */
+#define OUT            10404160  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        19776  /* s2b0pn.gamma [32] */
 #define G_GAMMA        98112  /* gradient of s2b0pn.gamma */
@@ -6557,8 +6665,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         98176  /* gradient of s2b0pn.beta */
 #define B_RUNNING_MEAN 157312  /* s2b0pn.running_mean [32] */
 #define B_RUNNING_VAR  157376  /* s2b0pn.running_var [32] */
-#define S_MEAN         11206848  /* scratch: mean (32 elements) */
-#define S_INVSTD       11206912  /* scratch: invstd (32 elements) */
+#define S_MEAN         10604864  /* scratch: mean (32 elements) */
+#define S_INVSTD       10604928  /* scratch: invstd (32 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -7016,8 +7124,8 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0a_##name
 #define COUNT              200704  /* elements of each input and of the output */
-#define OUT                11206976  /* output [32, 32, 14, 14] */
-#define RELU_OUT           11206976  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT                10604992  /* output [32, 32, 14, 14] */
+#define RELU_OUT           10604992  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
@@ -7144,7 +7252,7 @@ void FN(backward_relu)(real *mem, const real *const *x, const real *dout, real *
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s2b0r_##name
 #define COUNT         200704  /* elements */
-#define OUT           11206976  /* output [32, 32, 14, 14] */
+#define OUT           10604992  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -7218,14 +7326,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          288  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define OUT           11407680  /* output [32, 64, 7, 7] */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define OUT           10805696  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      19904  /* s3b0c1.weight [64, 32, 3, 3] */
 #define G_WEIGHT      98240  /* gradient of s3b0c1.weight */
-#define S_COL         11508032  /* scratch: col (112896 elements) */
-#define S_DCOL        11620928  /* scratch: dcol (112896 elements, backward only) */
-#define S_DOUT_T      11733824  /* scratch: dout_t (100352 elements, backward only) */
-#define S_DWEIGHT_T   11834176  /* scratch: dweight_t (18432 elements, backward only) */
+#define S_COL         10906048  /* scratch: col (112896 elements) */
+#define S_DCOL        11018944  /* scratch: dcol (112896 elements, backward only) */
+#define S_DOUT_T      11131840  /* scratch: dout_t (100352 elements, backward only) */
+#define S_DWEIGHT_T   11232192  /* scratch: dweight_t (18432 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -7255,8 +7364,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
  * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
  * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
- * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW, by group, and db, transposed). */
+ * uses the first of each). The GEMM path also uses S_DWEIGHT_T (dW, by group, and db, transposed) and,
+ * unless DOUT_IN_PACK, S_DOUT_T (dout with each sample transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
 #if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
@@ -7362,6 +7471,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
+ * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
+ * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
+ * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
+ * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
  * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
  * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
@@ -7408,11 +7522,13 @@ static void FN(forward_task)(void *context, int slot) {
 }
 
 #if NNGEN_BACKWARD
+#if !DOUT_IN_PACK
 /* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
+#endif
 
 /* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
  * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
@@ -7424,7 +7540,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
+#if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
+        const real *doutt = t->dout + (long)n * F * OHW;
+        const long b_row = 1, b_col = OHW;
+#else /* doutᵀ[n] (OHW, F) */
         const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const long b_row = F, b_col = 1;
+#endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
         for (int g = 0; g < GROUPS; g++) {
@@ -7432,15 +7554,16 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
-                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
-                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
-                                       panel);
+                    nngen_gemm_task_ex(
+                        mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
+                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
                 nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
+                                   panel);
     }
 }
 
@@ -7477,10 +7600,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
+#if !DOUT_IN_PACK
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     nngen_parallel(&transpose, 1);
+#endif
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
@@ -7632,6 +7757,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef CKKG
 #undef OHW
 #undef SLOTS
+#undef DOUT_IN_PACK
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -7651,8 +7777,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              49  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            11852736  /* output [32, 64, 7, 7] */
-#define RELU_OUT       11852736  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT            11250752  /* output [32, 64, 7, 7] */
+#define RELU_OUT       11250752  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        38336  /* s3b0n1.gamma [64] */
 #define G_GAMMA        116672  /* gradient of s3b0n1.gamma */
@@ -7660,8 +7786,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         116736  /* gradient of s3b0n1.beta */
 #define B_RUNNING_MEAN 157440  /* s3b0n1.running_mean [64] */
 #define B_RUNNING_VAR  157504  /* s3b0n1.running_var [64] */
-#define S_MEAN         11852608  /* scratch: mean (64 elements) */
-#define S_INVSTD       11852672  /* scratch: invstd (64 elements) */
+#define S_MEAN         11250624  /* scratch: mean (64 elements) */
+#define S_INVSTD       11250688  /* scratch: invstd (64 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -8120,7 +8246,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0r1_##name
 #define COUNT         100352  /* elements */
-#define OUT           11852736  /* output [32, 64, 7, 7] */
+#define OUT           11250752  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -8194,14 +8320,15 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          576  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define OUT           11953088  /* output [32, 64, 7, 7] */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define OUT           11351104  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      38464  /* s3b0c2.weight [64, 64, 3, 3] */
 #define G_WEIGHT      116800  /* gradient of s3b0c2.weight */
-#define S_COL         12053440  /* scratch: col (225792 elements) */
-#define S_DCOL        12279232  /* scratch: dcol (225792 elements, backward only) */
-#define S_DOUT_T      12505024  /* scratch: dout_t (100352 elements, backward only) */
-#define S_DWEIGHT_T   12605376  /* scratch: dweight_t (36864 elements, backward only) */
+#define S_COL         11451456  /* scratch: col (225792 elements) */
+#define S_DCOL        11677248  /* scratch: dcol (225792 elements, backward only) */
+#define S_DOUT_T      11903040  /* scratch: dout_t (100352 elements, backward only) */
+#define S_DWEIGHT_T   12003392  /* scratch: dweight_t (36864 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -8231,8 +8358,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
  * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
  * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
- * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW, by group, and db, transposed). */
+ * uses the first of each). The GEMM path also uses S_DWEIGHT_T (dW, by group, and db, transposed) and,
+ * unless DOUT_IN_PACK, S_DOUT_T (dout with each sample transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
 #if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
@@ -8338,6 +8465,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
+ * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
+ * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
+ * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
+ * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
  * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
  * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
@@ -8384,11 +8516,13 @@ static void FN(forward_task)(void *context, int slot) {
 }
 
 #if NNGEN_BACKWARD
+#if !DOUT_IN_PACK
 /* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
+#endif
 
 /* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
  * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
@@ -8400,7 +8534,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
+#if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
+        const real *doutt = t->dout + (long)n * F * OHW;
+        const long b_row = 1, b_col = OHW;
+#else /* doutᵀ[n] (OHW, F) */
         const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const long b_row = F, b_col = 1;
+#endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
         for (int g = 0; g < GROUPS; g++) {
@@ -8408,15 +8548,16 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
-                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
-                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
-                                       panel);
+                    nngen_gemm_task_ex(
+                        mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
+                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
                 nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
+                                   panel);
     }
 }
 
@@ -8453,10 +8594,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
+#if !DOUT_IN_PACK
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     nngen_parallel(&transpose, 1);
+#endif
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
@@ -8608,6 +8751,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef CKKG
 #undef OHW
 #undef SLOTS
+#undef DOUT_IN_PACK
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -8627,7 +8771,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              49  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            12642240  /* output [32, 64, 7, 7] */
+#define OUT            12040256  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        75328  /* s3b0n2.gamma [64] */
 #define G_GAMMA        153664  /* gradient of s3b0n2.gamma */
@@ -8635,8 +8779,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         153728  /* gradient of s3b0n2.beta */
 #define B_RUNNING_MEAN 157568  /* s3b0n2.running_mean [64] */
 #define B_RUNNING_VAR  157632  /* s3b0n2.running_var [64] */
-#define S_MEAN         12742592  /* scratch: mean (64 elements) */
-#define S_INVSTD       12742656  /* scratch: invstd (64 elements) */
+#define S_MEAN         12140608  /* scratch: mean (64 elements) */
+#define S_INVSTD       12140672  /* scratch: invstd (64 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -9116,14 +9260,15 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define CKKG          32  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define OUT           12742720  /* output [32, 64, 7, 7] */
+#define DOUT_IN_PACK  1  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define OUT           12140736  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      75456  /* s3b0p.weight [64, 32, 1, 1] */
 #define G_WEIGHT      153792  /* gradient of s3b0p.weight */
-#define S_COL         12843072  /* scratch: col (12544 elements) */
-#define S_DCOL        12855616  /* scratch: dcol (12544 elements, backward only) */
-#define S_DOUT_T      12868160  /* scratch: dout_t (100352 elements, backward only) */
-#define S_DWEIGHT_T   12968512  /* scratch: dweight_t (2048 elements, backward only) */
+#define S_COL         12241088  /* scratch: col (12544 elements) */
+#define S_DCOL        12253632  /* scratch: dcol (12544 elements, backward only) */
+#define S_DOUT_T      12266176  /* scratch: dout_t (none: unused with these shapes) */
+#define S_DWEIGHT_T   12266240  /* scratch: dweight_t (2048 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -9153,8 +9298,8 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
  * cache; backward makes the rows it needs again from x (the same values). Forward's tasks each take a group
  * of samples and a col slot; backward's dW tasks each a range of rows and a slot. S_DCOL holds SLOTS
  * matrices dcol of CKK·OHW elements, one per group of samples whose dx one task computes (the scalar path
- * uses the first of each). The GEMM path also uses S_DOUT_T (dout with each sample transposed) and
- * S_DWEIGHT_T (dW, by group, and db, transposed). */
+ * uses the first of each). The GEMM path also uses S_DWEIGHT_T (dW, by group, and db, transposed) and,
+ * unless DOUT_IN_PACK, S_DOUT_T (dout with each sample transposed). */
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
 #if !HAS_BIAS /* no bias tensor: its offsets exist only so that the code below, where HAS_BIAS guards every use, compiles */
@@ -9260,6 +9405,11 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
+ * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
+ * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
+ * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
+ * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
  * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
  * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
@@ -9306,11 +9456,13 @@ static void FN(forward_task)(void *context, int slot) {
 }
 
 #if NNGEN_BACKWARD
+#if !DOUT_IN_PACK
 /* doutᵀ[n][p][f] = dout[n][f][p]. */
 static void FN(transpose_task)(void *context, int n) {
     const FN(arguments) *t = context;
     nngen_transpose(t->mem + S_DOUT_T + (long)n * OHW * F, F, t->dout + (long)n * F * OHW, OHW, F, OHW);
 }
+#endif
 
 /* Rows r0 .. r1 − 1 of the dW products (task `task` of `tasks`, over `tiles` tiles of mr rows), summed over
  * the samples in order: for each sample, those rows of its col remade in slot `task`, then the products of
@@ -9322,7 +9474,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
+#if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
+        const real *doutt = t->dout + (long)n * F * OHW;
+        const long b_row = 1, b_col = OHW;
+#else /* doutᵀ[n] (OHW, F) */
         const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const long b_row = F, b_col = 1;
+#endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, r0, r1);
         for (int g = 0; g < GROUPS; g++) {
@@ -9330,15 +9488,16 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
             const int lo = r0 > g * CKKG ? r0 : g * CKKG, hi = r1 < top ? r1 : top;
             if (lo < hi)
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
-                    nngen_gemm_task_ex(mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW,
-                                       col + (long)(lo - r0) * OHW, OHW, 1, doutt + g * FG, F, 1, from, NULL,
-                                       t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG,
-                                       panel);
+                    nngen_gemm_task_ex(
+                        mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
+                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
                 nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, F, 1, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
+                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
+                                   panel);
     }
 }
 
@@ -9375,10 +9534,12 @@ void FN(forward)(real *mem, const real *x, int train, uint64_t rng) {
 /* Reads x, the input forward read. dx (and its dcol) is skipped when dx is NULL: the first layer. */
 void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int train) {
     FN(arguments) t = {mem, x, dout, dx};
-    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     const real *dwt = mem + S_DWEIGHT_T;
     (void)train;
+#if !DOUT_IN_PACK
+    const nngen_job transpose = {FN(transpose_task), &t, N, WORK < NNGEN_PARALLEL_WORK, 0};
     nngen_parallel(&transpose, 1);
+#endif
     const int split = DW_SPLIT && nngen_pool.threads > 1; /* (the pool has started by now) */
     const nngen_job jobs[2] = {
         split ? (nngen_job){FN(weights_split_task), &t, 2, WORK < NNGEN_PARALLEL_WORK, 0}
@@ -9530,6 +9691,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef CKKG
 #undef OHW
 #undef SLOTS
+#undef DOUT_IN_PACK
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -9549,7 +9711,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              49  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            12970560  /* output [32, 64, 7, 7] */
+#define OUT            12268288  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        77504  /* s3b0pn.gamma [64] */
 #define G_GAMMA        155840  /* gradient of s3b0pn.gamma */
@@ -9557,8 +9719,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         155904  /* gradient of s3b0pn.beta */
 #define B_RUNNING_MEAN 157696  /* s3b0pn.running_mean [64] */
 #define B_RUNNING_VAR  157760  /* s3b0pn.running_var [64] */
-#define S_MEAN         13070912  /* scratch: mean (64 elements) */
-#define S_INVSTD       13070976  /* scratch: invstd (64 elements) */
+#define S_MEAN         12368640  /* scratch: mean (64 elements) */
+#define S_INVSTD       12368704  /* scratch: invstd (64 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -10016,8 +10178,8 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0a_##name
 #define COUNT              100352  /* elements of each input and of the output */
-#define OUT                13071040  /* output [32, 64, 7, 7] */
-#define RELU_OUT           13071040  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT                12368768  /* output [32, 64, 7, 7] */
+#define RELU_OUT           12368768  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
@@ -10144,7 +10306,7 @@ void FN(backward_relu)(real *mem, const real *const *x, const real *dout, real *
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0r_##name
 #define COUNT         100352  /* elements */
-#define OUT           13071040  /* output [32, 64, 7, 7] */
+#define OUT           12368768  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -10208,7 +10370,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define OH            1  /* output height */
 #define OW            1  /* output width */
 #define COUNT_PAD     1  /* the divisor is H·W */
-#define OUT           13171392  /* output [32, 64, 1, 1] */
+#define OUT           12469120  /* output [32, 64, 1, 1] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* avgpool.c — average pooling as PyTorch's nn.AvgPool2d (and, with one H×W window, nn.AdaptiveAvgPool2d(1)):
  * KH×KW windows, steps SH and SW, zero padding PH and PW: x (N, C, H, W) → out (N, C, OH, OW).
@@ -10313,7 +10475,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define D             64  /* input features (flattened) */
 #define M             10  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           13173440  /* output [32, 10] */
+#define OUT           12471168  /* output [32, 10] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      77632  /* fc.weight [64, 10] */
 #define G_WEIGHT      155968  /* gradient of fc.weight */
@@ -10541,7 +10703,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N         32  /* batch */
 #define K         10  /* classes */
 #define SMOOTHING 0.0  /* label smoothing ε in [0, 1] */
-#define S_PROB    13173760  /* scratch: prob (320 elements) */
+#define S_PROB    12471488  /* scratch: prob (320 elements) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids, with optional
  * label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing=ε)): the target distribution is
  * q = (1 − ε)·onehot(y) + ε/K. Math (docs/spec.md, loss softmax): p = softmax(z) computed stably as
@@ -10751,49 +10913,49 @@ double fashion_resnet_forward(real *mem, const real *input, const void *target, 
 
 /* Layer-output gradients live in 3 slabs (see the memory plan: nngen check --dump plan); a gradient read by several layers is the sum of what each sends back. */
 void fashion_resnet_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
-    fashion_resnet_loss_backward(mem, mem + FASHION_RESNET_OUTPUT_OFFSET, target, mem + 13174080 /* dfc */);
-    fashion_resnet_fc_backward(mem, mem + FASHION_RESNET_POOL_OUTPUT, mem + 13174080 /* dfc */, mem + 13575488 /* dpool */, train);
-    fashion_resnet_pool_backward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, mem + 13575488 /* dpool */, mem + 13174080 /* ds3b0r */, train);
+    fashion_resnet_loss_backward(mem, mem + FASHION_RESNET_OUTPUT_OFFSET, target, mem + 12471808 /* dfc */);
+    fashion_resnet_fc_backward(mem, mem + FASHION_RESNET_POOL_OUTPUT, mem + 12471808 /* dfc */, mem + 12873216 /* dpool */, train);
+    fashion_resnet_pool_backward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, mem + 12873216 /* dpool */, mem + 12471808 /* ds3b0r */, train);
     /* s3b0r: by s3b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S3B0N2_OUTPUT, mem + FASHION_RESNET_S3B0PN_OUTPUT};
-        real *const dx[2] = {mem + 13976896 /* ds3b0n2 */, mem + 13575488 /* ds3b0pn */};
-        fashion_resnet_s3b0a_backward_relu(mem, x, mem + 13174080 /* ds3b0r */, dx, train);
+        real *const dx[2] = {mem + 13274624 /* ds3b0n2 */, mem + 12873216 /* ds3b0pn */};
+        fashion_resnet_s3b0a_backward_relu(mem, x, mem + 12471808 /* ds3b0r */, dx, train);
     }
-    fashion_resnet_s3b0pn_backward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, mem + 13575488 /* ds3b0pn */, mem + 13174080 /* ds3b0p */, train);
-    fashion_resnet_s3b0p_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 13174080 /* ds3b0p */, mem + 13575488 /* ds2b0r */, train);
-    fashion_resnet_s3b0n2_backward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, mem + 13976896 /* ds3b0n2 */, mem + 13174080 /* ds3b0c2 */, train);
-    fashion_resnet_s3b0c2_backward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, mem + 13174080 /* ds3b0c2 */, mem + 13976896 /* ds3b0r1 */, train);
+    fashion_resnet_s3b0pn_backward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, mem + 12873216 /* ds3b0pn */, mem + 12471808 /* ds3b0p */, train);
+    fashion_resnet_s3b0p_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 12471808 /* ds3b0p */, mem + 12873216 /* ds2b0r */, train);
+    fashion_resnet_s3b0n2_backward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, mem + 13274624 /* ds3b0n2 */, mem + 12471808 /* ds3b0c2 */, train);
+    fashion_resnet_s3b0c2_backward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, mem + 12471808 /* ds3b0c2 */, mem + 13274624 /* ds3b0r1 */, train);
     /* s3b0r1: by s3b0n1_backward_relu */
-    fashion_resnet_s3b0n1_backward_relu(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 13976896 /* ds3b0r1 */, mem + 13174080 /* ds3b0c1 */, train);
-    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 13174080 /* ds3b0c1 */, mem + 13575488 /* ds2b0r */, train);
+    fashion_resnet_s3b0n1_backward_relu(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 13274624 /* ds3b0r1 */, mem + 12471808 /* ds3b0c1 */, train);
+    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 12471808 /* ds3b0c1 */, mem + 12873216 /* ds2b0r */, train);
     /* s2b0r: by s2b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S2B0N2_OUTPUT, mem + FASHION_RESNET_S2B0PN_OUTPUT};
-        real *const dx[2] = {mem + 13976896 /* ds2b0n2 */, mem + 13174080 /* ds2b0pn */};
-        fashion_resnet_s2b0a_backward_relu(mem, x, mem + 13575488 /* ds2b0r */, dx, train);
+        real *const dx[2] = {mem + 13274624 /* ds2b0n2 */, mem + 12471808 /* ds2b0pn */};
+        fashion_resnet_s2b0a_backward_relu(mem, x, mem + 12873216 /* ds2b0r */, dx, train);
     }
-    fashion_resnet_s2b0pn_backward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, mem + 13174080 /* ds2b0pn */, mem + 13575488 /* ds2b0p */, train);
-    fashion_resnet_s2b0p_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 13575488 /* ds2b0p */, mem + 13174080 /* ds1b0r */, train);
-    fashion_resnet_s2b0n2_backward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, mem + 13976896 /* ds2b0n2 */, mem + 13575488 /* ds2b0c2 */, train);
-    fashion_resnet_s2b0c2_backward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, mem + 13575488 /* ds2b0c2 */, mem + 13976896 /* ds2b0r1 */, train);
+    fashion_resnet_s2b0pn_backward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, mem + 12471808 /* ds2b0pn */, mem + 12873216 /* ds2b0p */, train);
+    fashion_resnet_s2b0p_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 12873216 /* ds2b0p */, mem + 12471808 /* ds1b0r */, train);
+    fashion_resnet_s2b0n2_backward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, mem + 13274624 /* ds2b0n2 */, mem + 12873216 /* ds2b0c2 */, train);
+    fashion_resnet_s2b0c2_backward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, mem + 12873216 /* ds2b0c2 */, mem + 13274624 /* ds2b0r1 */, train);
     /* s2b0r1: by s2b0n1_backward_relu */
-    fashion_resnet_s2b0n1_backward_relu(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, mem + 13976896 /* ds2b0r1 */, mem + 13575488 /* ds2b0c1 */, train);
-    fashion_resnet_s2b0c1_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 13575488 /* ds2b0c1 */, mem + 13174080 /* ds1b0r */, train);
+    fashion_resnet_s2b0n1_backward_relu(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, mem + 13274624 /* ds2b0r1 */, mem + 12873216 /* ds2b0c1 */, train);
+    fashion_resnet_s2b0c1_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 12873216 /* ds2b0c1 */, mem + 12471808 /* ds1b0r */, train);
     /* s1b0r: by s1b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S1B0N2_OUTPUT, mem + FASHION_RESNET_STEM_R_OUTPUT};
-        real *const dx[2] = {mem + 13575488 /* ds1b0n2 */, mem + 13976896 /* dstem_r */};
-        fashion_resnet_s1b0a_backward_relu(mem, x, mem + 13174080 /* ds1b0r */, dx, train);
+        real *const dx[2] = {mem + 12873216 /* ds1b0n2 */, mem + 13274624 /* dstem_r */};
+        fashion_resnet_s1b0a_backward_relu(mem, x, mem + 12471808 /* ds1b0r */, dx, train);
     }
-    fashion_resnet_s1b0n2_backward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, mem + 13575488 /* ds1b0n2 */, mem + 13174080 /* ds1b0c2 */, train);
-    fashion_resnet_s1b0c2_backward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, mem + 13174080 /* ds1b0c2 */, mem + 13575488 /* ds1b0r1 */, train);
+    fashion_resnet_s1b0n2_backward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, mem + 12873216 /* ds1b0n2 */, mem + 12471808 /* ds1b0c2 */, train);
+    fashion_resnet_s1b0c2_backward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, mem + 12471808 /* ds1b0c2 */, mem + 12873216 /* ds1b0r1 */, train);
     /* s1b0r1: by s1b0n1_backward_relu */
-    fashion_resnet_s1b0n1_backward_relu(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 13575488 /* ds1b0r1 */, mem + 13174080 /* ds1b0c1 */, train);
-    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 13174080 /* ds1b0c1 */, mem + 13976896 /* dstem_r */, train);
+    fashion_resnet_s1b0n1_backward_relu(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 12873216 /* ds1b0r1 */, mem + 12471808 /* ds1b0c1 */, train);
+    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 12471808 /* ds1b0c1 */, mem + 13274624 /* dstem_r */, train);
     /* stem_r: by stem_bn_backward_relu */
-    fashion_resnet_stem_bn_backward_relu(mem, mem + FASHION_RESNET_STEM_OUTPUT, mem + 13976896 /* dstem_r */, mem + 13174080 /* dstem */, train);
-    fashion_resnet_stem_backward(mem, input, mem + 13174080 /* dstem */, grad_input, train);
+    fashion_resnet_stem_bn_backward_relu(mem, mem + FASHION_RESNET_STEM_OUTPUT, mem + 13274624 /* dstem_r */, mem + 12471808 /* dstem */, train);
+    fashion_resnet_stem_backward(mem, input, mem + 12471808 /* dstem */, grad_input, train);
 }
 
 double fashion_resnet_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {
@@ -10899,7 +11061,7 @@ const fashion_resnet_tensor fashion_resnet_state_tensors[FASHION_RESNET_STATE_TE
 #define FN(name) fashion_resnet_##name
 #define TENSORS          47  /* parameters and buffers */
 #define STATE_TENSORS    29  /* optimizer state arrays */
-#define MEM_SIZE         14378304  /* elements of mem */
+#define MEM_SIZE         13676032  /* elements of mem */
 #define DTYPE_NAME       "F32"  /* the model's element type in safetensors */
 #define INIT_TABLE       /* kind, FNV-1a of the name, offset, count, scale */ \
     {2, 0x52cd747f594d5ceaull, 0, 144, 0.4714045207910317}, /* stem.weight he */ \
@@ -11030,7 +11192,7 @@ const fashion_resnet_tensor fashion_resnet_state_tensors[FASHION_RESNET_STATE_TE
 #define PRE_PLANE        784  /* values of a sample per channel */
 #define PRE_SCALES       0.011108497f  /* per channel: 1/(max·std) — normalize mean=0.2860405969887955 std=0.35302424451492254 max=255 */
 #define PRE_SHIFTS       -0.8102577f  /* per channel: −mean/std */
-#define OUTPUT_OFFSET    13173440  /* the network output in mem */
+#define OUTPUT_OFFSET    12471168  /* the network output in mem */
 #define OUTPUT_SIZE      320  /* its elements */
 #define CLASSES          10  /* output values per sample */
 #define PROBABILITIES    1  /* 1: predict returns the softmax of the output (loss softmax) */

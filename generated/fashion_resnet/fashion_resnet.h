@@ -60,8 +60,8 @@ extern "C" {
 #define FASHION_RESNET_BATCH 32  /* samples per call */
 #define FASHION_RESNET_INPUT_SIZE 25088  /* elements of one input batch [32, 1, 28, 28] */
 #define FASHION_RESNET_OUTPUT_SIZE 320  /* elements of the network output [32, 10] */
-#define FASHION_RESNET_OUTPUT_OFFSET 13173440  /* where the network output (the loss input) is in mem */
-#define FASHION_RESNET_MEM_SIZE 14378304  /* elements of mem */
+#define FASHION_RESNET_OUTPUT_OFFSET 12471168  /* where the network output (the loss input) is in mem */
+#define FASHION_RESNET_MEM_SIZE 13676032  /* elements of mem */
 #define FASHION_RESNET_PARAMS_OFFSET 0  /* parameters region */
 #define FASHION_RESNET_PARAMS_SIZE 78336  /* parameters region size, alignment padding included */
 #define FASHION_RESNET_GRADS_OFFSET 78336  /* gradients region (parameter offset + PARAMS_SIZE) */
@@ -124,35 +124,35 @@ extern "C" {
 
 /* Layer outputs: offset into mem. */
 #define FASHION_RESNET_STEM_OUTPUT 236160  /* stem output [32, 16, 28, 28] */
-#define FASHION_RESNET_STEM_BN_OUTPUT 1152192  /* stem_bn output [32, 16, 28, 28] (stem_r's block: fashion_resnet_stem_bn_forward_relu writes stem_r's output there, the layer's own forward its own) */
-#define FASHION_RESNET_STEM_R_OUTPUT 1152192  /* stem_r output [32, 16, 28, 28] */
-#define FASHION_RESNET_S1B0C1_OUTPUT 1553600  /* s1b0c1 output [32, 16, 28, 28] */
-#define FASHION_RESNET_S1B0N1_OUTPUT 4165184  /* s1b0n1 output [32, 16, 28, 28] (s1b0r1's block: fashion_resnet_s1b0n1_forward_relu writes s1b0r1's output there, the layer's own forward its own) */
-#define FASHION_RESNET_S1B0R1_OUTPUT 4165184  /* s1b0r1 output [32, 16, 28, 28] */
-#define FASHION_RESNET_S1B0C2_OUTPUT 4566592  /* s1b0c2 output [32, 16, 28, 28] */
-#define FASHION_RESNET_S1B0N2_OUTPUT 7178048  /* s1b0n2 output [32, 16, 28, 28] */
-#define FASHION_RESNET_S1B0A_OUTPUT 7579584  /* s1b0a output [32, 16, 28, 28] (s1b0r's block: fashion_resnet_s1b0a_forward_relu writes s1b0r's output there, the layer's own forward its own) */
-#define FASHION_RESNET_S1B0R_OUTPUT 7579584  /* s1b0r output [32, 16, 28, 28] */
-#define FASHION_RESNET_S2B0C1_OUTPUT 7980992  /* s2b0c1 output [32, 32, 14, 14] */
-#define FASHION_RESNET_S2B0N1_OUTPUT 8838720  /* s2b0n1 output [32, 32, 14, 14] (s2b0r1's block: fashion_resnet_s2b0n1_forward_relu writes s2b0r1's output there, the layer's own forward its own) */
-#define FASHION_RESNET_S2B0R1_OUTPUT 8838720  /* s2b0r1 output [32, 32, 14, 14] */
-#define FASHION_RESNET_S2B0C2_OUTPUT 9039424  /* s2b0c2 output [32, 32, 14, 14] */
-#define FASHION_RESNET_S2B0N2_OUTPUT 10353216  /* s2b0n2 output [32, 32, 14, 14] */
-#define FASHION_RESNET_S2B0P_OUTPUT 10554048  /* s2b0p output [32, 32, 14, 14] */
-#define FASHION_RESNET_S2B0PN_OUTPUT 11006144  /* s2b0pn output [32, 32, 14, 14] */
-#define FASHION_RESNET_S2B0A_OUTPUT 11206976  /* s2b0a output [32, 32, 14, 14] (s2b0r's block: fashion_resnet_s2b0a_forward_relu writes s2b0r's output there, the layer's own forward its own) */
-#define FASHION_RESNET_S2B0R_OUTPUT 11206976  /* s2b0r output [32, 32, 14, 14] */
-#define FASHION_RESNET_S3B0C1_OUTPUT 11407680  /* s3b0c1 output [32, 64, 7, 7] */
-#define FASHION_RESNET_S3B0N1_OUTPUT 11852736  /* s3b0n1 output [32, 64, 7, 7] (s3b0r1's block: fashion_resnet_s3b0n1_forward_relu writes s3b0r1's output there, the layer's own forward its own) */
-#define FASHION_RESNET_S3B0R1_OUTPUT 11852736  /* s3b0r1 output [32, 64, 7, 7] */
-#define FASHION_RESNET_S3B0C2_OUTPUT 11953088  /* s3b0c2 output [32, 64, 7, 7] */
-#define FASHION_RESNET_S3B0N2_OUTPUT 12642240  /* s3b0n2 output [32, 64, 7, 7] */
-#define FASHION_RESNET_S3B0P_OUTPUT 12742720  /* s3b0p output [32, 64, 7, 7] */
-#define FASHION_RESNET_S3B0PN_OUTPUT 12970560  /* s3b0pn output [32, 64, 7, 7] */
-#define FASHION_RESNET_S3B0A_OUTPUT 13071040  /* s3b0a output [32, 64, 7, 7] (s3b0r's block: fashion_resnet_s3b0a_forward_relu writes s3b0r's output there, the layer's own forward its own) */
-#define FASHION_RESNET_S3B0R_OUTPUT 13071040  /* s3b0r output [32, 64, 7, 7] */
-#define FASHION_RESNET_POOL_OUTPUT 13171392  /* pool output [32, 64, 1, 1] */
-#define FASHION_RESNET_FC_OUTPUT 13173440  /* fc output [32, 10] */
+#define FASHION_RESNET_STEM_BN_OUTPUT 750848  /* stem_bn output [32, 16, 28, 28] (stem_r's block: fashion_resnet_stem_bn_forward_relu writes stem_r's output there, the layer's own forward its own) */
+#define FASHION_RESNET_STEM_R_OUTPUT 750848  /* stem_r output [32, 16, 28, 28] */
+#define FASHION_RESNET_S1B0C1_OUTPUT 1152256  /* s1b0c1 output [32, 16, 28, 28] */
+#define FASHION_RESNET_S1B0N1_OUTPUT 3763840  /* s1b0n1 output [32, 16, 28, 28] (s1b0r1's block: fashion_resnet_s1b0n1_forward_relu writes s1b0r1's output there, the layer's own forward its own) */
+#define FASHION_RESNET_S1B0R1_OUTPUT 3763840  /* s1b0r1 output [32, 16, 28, 28] */
+#define FASHION_RESNET_S1B0C2_OUTPUT 4165248  /* s1b0c2 output [32, 16, 28, 28] */
+#define FASHION_RESNET_S1B0N2_OUTPUT 6776704  /* s1b0n2 output [32, 16, 28, 28] */
+#define FASHION_RESNET_S1B0A_OUTPUT 7178240  /* s1b0a output [32, 16, 28, 28] (s1b0r's block: fashion_resnet_s1b0a_forward_relu writes s1b0r's output there, the layer's own forward its own) */
+#define FASHION_RESNET_S1B0R_OUTPUT 7178240  /* s1b0r output [32, 16, 28, 28] */
+#define FASHION_RESNET_S2B0C1_OUTPUT 7579648  /* s2b0c1 output [32, 32, 14, 14] */
+#define FASHION_RESNET_S2B0N1_OUTPUT 8437376  /* s2b0n1 output [32, 32, 14, 14] (s2b0r1's block: fashion_resnet_s2b0n1_forward_relu writes s2b0r1's output there, the layer's own forward its own) */
+#define FASHION_RESNET_S2B0R1_OUTPUT 8437376  /* s2b0r1 output [32, 32, 14, 14] */
+#define FASHION_RESNET_S2B0C2_OUTPUT 8638080  /* s2b0c2 output [32, 32, 14, 14] */
+#define FASHION_RESNET_S2B0N2_OUTPUT 9951872  /* s2b0n2 output [32, 32, 14, 14] */
+#define FASHION_RESNET_S2B0P_OUTPUT 10152704  /* s2b0p output [32, 32, 14, 14] */
+#define FASHION_RESNET_S2B0PN_OUTPUT 10404160  /* s2b0pn output [32, 32, 14, 14] */
+#define FASHION_RESNET_S2B0A_OUTPUT 10604992  /* s2b0a output [32, 32, 14, 14] (s2b0r's block: fashion_resnet_s2b0a_forward_relu writes s2b0r's output there, the layer's own forward its own) */
+#define FASHION_RESNET_S2B0R_OUTPUT 10604992  /* s2b0r output [32, 32, 14, 14] */
+#define FASHION_RESNET_S3B0C1_OUTPUT 10805696  /* s3b0c1 output [32, 64, 7, 7] */
+#define FASHION_RESNET_S3B0N1_OUTPUT 11250752  /* s3b0n1 output [32, 64, 7, 7] (s3b0r1's block: fashion_resnet_s3b0n1_forward_relu writes s3b0r1's output there, the layer's own forward its own) */
+#define FASHION_RESNET_S3B0R1_OUTPUT 11250752  /* s3b0r1 output [32, 64, 7, 7] */
+#define FASHION_RESNET_S3B0C2_OUTPUT 11351104  /* s3b0c2 output [32, 64, 7, 7] */
+#define FASHION_RESNET_S3B0N2_OUTPUT 12040256  /* s3b0n2 output [32, 64, 7, 7] */
+#define FASHION_RESNET_S3B0P_OUTPUT 12140736  /* s3b0p output [32, 64, 7, 7] */
+#define FASHION_RESNET_S3B0PN_OUTPUT 12268288  /* s3b0pn output [32, 64, 7, 7] */
+#define FASHION_RESNET_S3B0A_OUTPUT 12368768  /* s3b0a output [32, 64, 7, 7] (s3b0r's block: fashion_resnet_s3b0a_forward_relu writes s3b0r's output there, the layer's own forward its own) */
+#define FASHION_RESNET_S3B0R_OUTPUT 12368768  /* s3b0r output [32, 64, 7, 7] */
+#define FASHION_RESNET_POOL_OUTPUT 12469120  /* pool output [32, 64, 1, 1] */
+#define FASHION_RESNET_FC_OUTPUT 12471168  /* fc output [32, 10] */
 
 typedef struct {
     const char *name; /* "fc1.weight" */

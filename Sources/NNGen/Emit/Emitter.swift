@@ -133,9 +133,11 @@ public enum Emitter {
         return constants
     }
 
-    /// The comment on a scratch array's offset: its name and size, and whether only backward uses it.
+    /// The comment on a scratch array's offset: its name and size, and whether only backward uses it (or
+    /// that it is empty: a layer whose shapes need none of it, as conv's `dout_t` with DOUT_IN_PACK).
     static func scratchComment(_ saved: SavedSpec) -> String {
-        "scratch: \(saved.name) (\(saved.count) elements\(saved.backwardOnly ? ", backward only" : ""))"
+        guard saved.count > 0 else { return "scratch: \(saved.name) (none: unused with these shapes)" }
+        return "scratch: \(saved.name) (\(saved.count) elements\(saved.backwardOnly ? ", backward only" : ""))"
     }
 
     static func layerSection(

@@ -17,7 +17,8 @@ extension LayerDefinition {
     /// the extra row of ones gives db) in one of min(N, 8) slots (`col`), one per task, and makes it again
     /// from x in backward rather than keeping the batch's; backward turns each sample's input gradient back
     /// from such a matrix (`dcol`), one per group of samples that one thread handles (min(N, 8) of them),
-    /// and uses transposed copies of the output gradient (`dout_t`) and of dW and db (`dweight_t`).
+    /// and uses transposed copies of the output gradient (`dout_t`; none when col has fewer rows than there are
+    /// filters: the weight gradient's GEMM then transposes dout in its packing) and of dW and db (`dweight_t`).
     public static let conv = LayerDefinition(
         keyword: "conv",
         summary: "2-D convolution: F filters over [N, C, H, W] with stride, zero padding, dilation and groups",
@@ -62,6 +63,9 @@ extension LayerDefinition {
             let ckkg = ckk / groups
             let colRows = ckk + (bias ? 1 : 0)
             let slots = min(n, convInputGradientSlots)
+            // When col has fewer rows than dout, the weight gradient's GEMM reads dout through its transposing
+            // pack instead of a transposed copy of dout (templates/conv.c, DOUT_IN_PACK).
+            let doutInPack = colRows < f
             let columns = try checkedProduct(
                 [slots, colRows, oh, ow], context, "the im2col scratch array (min(N, 8)·(C·KH·KW + 1)·OH·OW)")
             let gradientColumns = try checkedProduct([slots, ckk, oh, ow], context, "the col2im scratch array")
@@ -77,7 +81,7 @@ extension LayerDefinition {
                 parameters: parameters,
                 saved: [
                     SavedSpec("col", count: columns), SavedSpec("dcol", count: gradientColumns, backwardOnly: true),
-                    SavedSpec("dout_t", count: outputCount, backwardOnly: true),
+                    SavedSpec("dout_t", count: doutInPack ? 0 : outputCount, backwardOnly: true),
                     SavedSpec("dweight_t", count: ckkg * f + (bias ? f : 0), backwardOnly: true),
                 ],
                 constants: [
@@ -104,6 +108,9 @@ extension LayerDefinition {
                     TemplateConstant("CKKG", ckkg, "(C/G)·KH·KW: columns of Wm, rows of one group's im2col block"),
                     TemplateConstant("OHW", oh * ow, "OH·OW: output positions per channel"),
                     TemplateConstant("SLOTS", slots, "col and dcol matrices: one per task"),
+                    TemplateConstant(
+                        "DOUT_IN_PACK", doutInPack ? 1 : 0,
+                        "1: the dW product transposes dout in its B pack (fewer col rows than filters)"),
                 ],
                 forwardFLOPs: flops, warnings: warnings)
         })
