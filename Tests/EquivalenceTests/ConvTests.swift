@@ -58,6 +58,8 @@ import Testing
         Case(input: [2, 3, 5, 5], filters: 4, kernel: (3, 3), stride: "1", pad: "1", extra: "bias=false"),
         Case(input: [2, 2, 7, 6], filters: 3, kernel: (3, 3), stride: "2x1", pad: "1x0"),
         Case(input: [1, 4, 9, 9], filters: 4, kernel: (3, 3), stride: "2", pad: "2", extra: "groups=2 dilation=2 bias=false"),
+        // Fewer im2col rows than filters (C·KH·KW + 1 = 5 < 12): the dW product reads dout through its pack.
+        Case(input: [2, 4, 5, 5], filters: 12, kernel: (1, 1), stride: "1", pad: "0", extra: "groups=2"),
     ]
 
     /// The reference geometry of a shaped conv layer.

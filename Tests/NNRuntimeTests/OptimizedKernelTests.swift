@@ -172,6 +172,7 @@ private let graphAndGeometryCases: [KernelCase] = [
             [3, 6, 9, 8]
             conv c1 filters=12 size=3 stride=1 pad=1 groups=3
             relu
+            conv c1b filters=24 size=1 groups=3
             conv c2 filters=12 size=3 stride=2 pad=1 groups=12 bias=false
             conv c3 filters=5 size=3x2 dilation=2x1 pad=2x0 stride=2x1
             leakyrelu
