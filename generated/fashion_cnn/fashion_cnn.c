@@ -1311,16 +1311,17 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
- * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
- * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
- * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
- * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
- * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F and COL_ROWS ≤ 24:
+ * a first layer, 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, one
+ * to three tasks, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by
+ * block into its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's
+ * first layer: 3.2 MB each way, 59% of its backward). Each task transposes all of dout, which is why the rows
+ * must be few. The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
- * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
- * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
- * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
- * the samples in order. */
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ (none with DOUT_IN_PACK), then in one
+ * parallel call DW_TASKS row ranges of the dW and db products and SLOTS groups of samples for dx (they
+ * write disjoint memory). A dW task remakes its rows of each sample's col in its own slot before the
+ * sample's products: it sums over the samples in order. */
 #define FWD_MR NNGEN_GEMM_MR(FG, OHW)
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
@@ -2436,16 +2437,17 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
- * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
- * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
- * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
- * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
- * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F and COL_ROWS ≤ 24:
+ * a first layer, 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, one
+ * to three tasks, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by
+ * block into its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's
+ * first layer: 3.2 MB each way, 59% of its backward). Each task transposes all of dout, which is why the rows
+ * must be few. The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
- * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
- * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
- * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
- * the samples in order. */
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ (none with DOUT_IN_PACK), then in one
+ * parallel call DW_TASKS row ranges of the dW and db products and SLOTS groups of samples for dx (they
+ * write disjoint memory). A dW task remakes its rows of each sample's col in its own slot before the
+ * sample's products: it sums over the samples in order. */
 #define FWD_MR NNGEN_GEMM_MR(FG, OHW)
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one

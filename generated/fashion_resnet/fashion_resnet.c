@@ -1309,16 +1309,17 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
- * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
- * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
- * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
- * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
- * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F and COL_ROWS ≤ 24:
+ * a first layer, 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, one
+ * to three tasks, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by
+ * block into its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's
+ * first layer: 3.2 MB each way, 59% of its backward). Each task transposes all of dout, which is why the rows
+ * must be few. The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
- * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
- * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
- * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
- * the samples in order. */
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ (none with DOUT_IN_PACK), then in one
+ * parallel call DW_TASKS row ranges of the dW and db products and SLOTS groups of samples for dx (they
+ * write disjoint memory). A dW task remakes its rows of each sample's col in its own slot before the
+ * sample's products: it sums over the samples in order. */
 #define FWD_MR NNGEN_GEMM_MR(FG, OHW)
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
@@ -2303,16 +2304,17 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
- * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
- * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
- * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
- * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
- * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F and COL_ROWS ≤ 24:
+ * a first layer, 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, one
+ * to three tasks, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by
+ * block into its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's
+ * first layer: 3.2 MB each way, 59% of its backward). Each task transposes all of dout, which is why the rows
+ * must be few. The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
- * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
- * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
- * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
- * the samples in order. */
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ (none with DOUT_IN_PACK), then in one
+ * parallel call DW_TASKS row ranges of the dW and db products and SLOTS groups of samples for dx (they
+ * write disjoint memory). A dW task remakes its rows of each sample's col in its own slot before the
+ * sample's products: it sums over the samples in order. */
 #define FWD_MR NNGEN_GEMM_MR(FG, OHW)
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
@@ -3297,16 +3299,17 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
- * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
- * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
- * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
- * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
- * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F and COL_ROWS ≤ 24:
+ * a first layer, 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, one
+ * to three tasks, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by
+ * block into its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's
+ * first layer: 3.2 MB each way, 59% of its backward). Each task transposes all of dout, which is why the rows
+ * must be few. The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
- * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
- * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
- * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
- * the samples in order. */
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ (none with DOUT_IN_PACK), then in one
+ * parallel call DW_TASKS row ranges of the dW and db products and SLOTS groups of samples for dx (they
+ * write disjoint memory). A dW task remakes its rows of each sample's col in its own slot before the
+ * sample's products: it sums over the samples in order. */
 #define FWD_MR NNGEN_GEMM_MR(FG, OHW)
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
@@ -4417,16 +4420,17 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
- * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
- * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
- * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
- * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
- * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F and COL_ROWS ≤ 24:
+ * a first layer, 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, one
+ * to three tasks, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by
+ * block into its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's
+ * first layer: 3.2 MB each way, 59% of its backward). Each task transposes all of dout, which is why the rows
+ * must be few. The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
- * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
- * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
- * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
- * the samples in order. */
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ (none with DOUT_IN_PACK), then in one
+ * parallel call DW_TASKS row ranges of the dW and db products and SLOTS groups of samples for dx (they
+ * write disjoint memory). A dW task remakes its rows of each sample's col in its own slot before the
+ * sample's products: it sums over the samples in order. */
 #define FWD_MR NNGEN_GEMM_MR(FG, OHW)
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
@@ -5411,16 +5415,17 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
- * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
- * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
- * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
- * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
- * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F and COL_ROWS ≤ 24:
+ * a first layer, 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, one
+ * to three tasks, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by
+ * block into its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's
+ * first layer: 3.2 MB each way, 59% of its backward). Each task transposes all of dout, which is why the rows
+ * must be few. The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
- * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
- * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
- * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
- * the samples in order. */
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ (none with DOUT_IN_PACK), then in one
+ * parallel call DW_TASKS row ranges of the dW and db products and SLOTS groups of samples for dx (they
+ * write disjoint memory). A dW task remakes its rows of each sample's col in its own slot before the
+ * sample's products: it sums over the samples in order. */
 #define FWD_MR NNGEN_GEMM_MR(FG, OHW)
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
@@ -6351,16 +6356,17 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
- * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
- * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
- * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
- * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
- * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F and COL_ROWS ≤ 24:
+ * a first layer, 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, one
+ * to three tasks, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by
+ * block into its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's
+ * first layer: 3.2 MB each way, 59% of its backward). Each task transposes all of dout, which is why the rows
+ * must be few. The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
- * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
- * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
- * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
- * the samples in order. */
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ (none with DOUT_IN_PACK), then in one
+ * parallel call DW_TASKS row ranges of the dW and db products and SLOTS groups of samples for dx (they
+ * write disjoint memory). A dW task remakes its rows of each sample's col in its own slot before the
+ * sample's products: it sums over the samples in order. */
 #define FWD_MR NNGEN_GEMM_MR(FG, OHW)
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
@@ -7471,16 +7477,17 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
- * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
- * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
- * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
- * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
- * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F and COL_ROWS ≤ 24:
+ * a first layer, 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, one
+ * to three tasks, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by
+ * block into its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's
+ * first layer: 3.2 MB each way, 59% of its backward). Each task transposes all of dout, which is why the rows
+ * must be few. The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
- * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
- * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
- * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
- * the samples in order. */
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ (none with DOUT_IN_PACK), then in one
+ * parallel call DW_TASKS row ranges of the dW and db products and SLOTS groups of samples for dx (they
+ * write disjoint memory). A dW task remakes its rows of each sample's col in its own slot before the
+ * sample's products: it sums over the samples in order. */
 #define FWD_MR NNGEN_GEMM_MR(FG, OHW)
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
@@ -8465,16 +8472,17 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
- * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
- * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
- * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
- * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
- * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F and COL_ROWS ≤ 24:
+ * a first layer, 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, one
+ * to three tasks, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by
+ * block into its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's
+ * first layer: 3.2 MB each way, 59% of its backward). Each task transposes all of dout, which is why the rows
+ * must be few. The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
- * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
- * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
- * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
- * the samples in order. */
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ (none with DOUT_IN_PACK), then in one
+ * parallel call DW_TASKS row ranges of the dW and db products and SLOTS groups of samples for dx (they
+ * write disjoint memory). A dW task remakes its rows of each sample's col in its own slot before the
+ * sample's products: it sums over the samples in order. */
 #define FWD_MR NNGEN_GEMM_MR(FG, OHW)
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
@@ -9260,15 +9268,15 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define CKKG          32  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define DOUT_IN_PACK  1  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
 #define OUT           12140736  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      75456  /* s3b0p.weight [64, 32, 1, 1] */
 #define G_WEIGHT      153792  /* gradient of s3b0p.weight */
 #define S_COL         12241088  /* scratch: col (12544 elements) */
 #define S_DCOL        12253632  /* scratch: dcol (12544 elements, backward only) */
-#define S_DOUT_T      12266176  /* scratch: dout_t (none: unused with these shapes) */
-#define S_DWEIGHT_T   12266240  /* scratch: dweight_t (2048 elements, backward only) */
+#define S_DOUT_T      12266176  /* scratch: dout_t (100352 elements, backward only) */
+#define S_DWEIGHT_T   12366528  /* scratch: dweight_t (2048 elements, backward only) */
 /* conv.c — 2-D convolution (cross-correlation, as in every deep-learning framework and PyTorch's
  * nn.Conv2d) with stride, zero padding, dilation and groups: x (N, C, IH, IW), W (F, CG, KH, KW), b (F) →
  * out (N, F, OH, OW), OH = ⌊(IH + 2·PAD_H − DIL_H·(KH − 1) − 1)/STRIDE_H⌋ + 1 (OW likewise). Filter f
@@ -9405,16 +9413,17 @@ static void FN(col2im)(const real *dcol, real *dxs) {
  * k for each tile, and need a transpose into out.
  * doutᵀ is made first for the dW product (a GEMM reads its B operand along rows; transposing dout once is
  * cheaper than transposing col), and the dW and db products are transposed into dW and db at the end.
- * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F: a first layer,
- * 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, usually one
- * task, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by block into
- * its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's first
- * layer: 3.2 MB each way, 59% of its backward). The same products in the same order: the same bits.
+ * Unless col has fewer rows than dout (DOUT_IN_PACK, set by Conv.swift when COL_ROWS < F and COL_ROWS ≤ 24:
+ * a first layer, 1 channel · 3 · 3 + 1 = 10 rows against 16 filters): then the dW product's few row tiles, one
+ * to three tasks, read dout as a transposed B (B(p, f) = dout[n][f][p]), which the GEMM transposes block by
+ * block into its packed panel in the L1 cache, instead of a whole doutᵀ written to memory and read back (W2's
+ * first layer: 3.2 MB each way, 59% of its backward). Each task transposes all of dout, which is why the rows
+ * must be few. The same products in the same order: the same bits.
  * Tasks: forward, SLOTS groups of samples, each through its own col slot (im2col of a sample, then its
- * GEMMs while col is in cache); backward, one per sample for doutᵀ, then in one parallel call DW_TASKS row
- * ranges of the dW and db products and SLOTS groups of samples for dx (they write disjoint memory). A dW
- * task remakes its rows of each sample's col in its own slot before the sample's products: it sums over
- * the samples in order. */
+ * GEMMs while col is in cache); backward, one per sample for doutᵀ (none with DOUT_IN_PACK), then in one
+ * parallel call DW_TASKS row ranges of the dW and db products and SLOTS groups of samples for dx (they
+ * write disjoint memory). A dW task remakes its rows of each sample's col in its own slot before the
+ * sample's products: it sums over the samples in order. */
 #define FWD_MR NNGEN_GEMM_MR(FG, OHW)
 #define FWD_NR NNGEN_GEMM_NR(OHW)
 /* The rows of the dW products: group g's CKKG rows from g·CKKG, then (HAS_BIAS) the db row, which with one
@@ -9711,7 +9720,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define S              49  /* spatial positions per channel (H·W, 1 for [N, D]) */
 #define EPS            1e-05  /* added to the variance */
 #define MOMENTUM       0.9  /* running-statistics momentum */
-#define OUT            12268288  /* output [32, 64, 7, 7] */
+#define OUT            12368576  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE  0  /* overwrite dx */
 #define P_GAMMA        77504  /* s3b0pn.gamma [64] */
 #define G_GAMMA        155840  /* gradient of s3b0pn.gamma */
@@ -9719,8 +9728,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define G_BETA         155904  /* gradient of s3b0pn.beta */
 #define B_RUNNING_MEAN 157696  /* s3b0pn.running_mean [64] */
 #define B_RUNNING_VAR  157760  /* s3b0pn.running_var [64] */
-#define S_MEAN         12368640  /* scratch: mean (64 elements) */
-#define S_INVSTD       12368704  /* scratch: invstd (64 elements) */
+#define S_MEAN         12468928  /* scratch: mean (64 elements) */
+#define S_INVSTD       12468992  /* scratch: invstd (64 elements) */
 /* batchnorm.c — batch normalization of each of C features (x is (N, C) with S = 1) or channels
  * (x is (N, C, H, W) with S = H·W, "spatial batchnorm"), over the M = N·S values that share it.
  * Math (docs/math.md, normalization layers): x̂ = (x − μ)/sqrt(σ² + ε) over the M values, out = γ·x̂ + β.
@@ -10178,8 +10187,8 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0a_##name
 #define COUNT              100352  /* elements of each input and of the output */
-#define OUT                12368768  /* output [32, 64, 7, 7] */
-#define RELU_OUT           12368768  /* output of the relu this layer applies (forward_relu, backward_relu) */
+#define OUT                12469056  /* output [32, 64, 7, 7] */
+#define RELU_OUT           12469056  /* output of the relu this layer applies (forward_relu, backward_relu) */
 #define INPUTS             2  /* inputs x[0], x[1], ... */
 #define DX_ACCUMULATE_LIST 0, 0  /* per input: 1 adds to dx[i] (its gradient was written first by another reader), 0 overwrites */
 /* add.c — elementwise sum of INPUTS tensors of one shape (a residual connection): out = x[0] + x[1] + ...
@@ -10306,7 +10315,7 @@ void FN(backward_relu)(real *mem, const real *const *x, const real *dout, real *
 #define NNGEN_GENERATED
 #define FN(name) fashion_resnet_s3b0r_##name
 #define COUNT         100352  /* elements */
-#define OUT           12368768  /* output [32, 64, 7, 7] */
+#define OUT           12469056  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* relu.c — rectified linear unit, elementwise: out = max(0, x).
  * Math (docs/math.md, elementwise activations): dx = dout · 1[x > 0] (the gradient at x = 0 is taken as 0).
@@ -10370,7 +10379,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define OH            1  /* output height */
 #define OW            1  /* output width */
 #define COUNT_PAD     1  /* the divisor is H·W */
-#define OUT           12469120  /* output [32, 64, 1, 1] */
+#define OUT           12569408  /* output [32, 64, 1, 1] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 /* avgpool.c — average pooling as PyTorch's nn.AvgPool2d (and, with one H×W window, nn.AdaptiveAvgPool2d(1)):
  * KH×KW windows, steps SH and SW, zero padding PH and PW: x (N, C, H, W) → out (N, C, OH, OW).
@@ -10475,7 +10484,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define D             64  /* input features (flattened) */
 #define M             10  /* output features */
 #define HAS_BIAS      1  /* 1: out = x·W + b; 0: no bias */
-#define OUT           12471168  /* output [32, 10] */
+#define OUT           12571456  /* output [32, 10] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      77632  /* fc.weight [64, 10] */
 #define G_WEIGHT      155968  /* gradient of fc.weight */
@@ -10703,7 +10712,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define N         32  /* batch */
 #define K         10  /* classes */
 #define SMOOTHING 0.0  /* label smoothing ε in [0, 1] */
-#define S_PROB    12471488  /* scratch: prob (320 elements) */
+#define S_PROB    12571776  /* scratch: prob (320 elements) */
 /* softmax_loss.c — softmax cross-entropy averaged over the batch, targets are int32 class ids, with optional
  * label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing=ε)): the target distribution is
  * q = (1 − ε)·onehot(y) + ε/K. Math (docs/spec.md, loss softmax): p = softmax(z) computed stably as
@@ -10913,49 +10922,49 @@ double fashion_resnet_forward(real *mem, const real *input, const void *target, 
 
 /* Layer-output gradients live in 3 slabs (see the memory plan: nngen check --dump plan); a gradient read by several layers is the sum of what each sends back. */
 void fashion_resnet_backward(real *mem, const real *input, const void *target, real *grad_input, int train) {
-    fashion_resnet_loss_backward(mem, mem + FASHION_RESNET_OUTPUT_OFFSET, target, mem + 12471808 /* dfc */);
-    fashion_resnet_fc_backward(mem, mem + FASHION_RESNET_POOL_OUTPUT, mem + 12471808 /* dfc */, mem + 12873216 /* dpool */, train);
-    fashion_resnet_pool_backward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, mem + 12873216 /* dpool */, mem + 12471808 /* ds3b0r */, train);
+    fashion_resnet_loss_backward(mem, mem + FASHION_RESNET_OUTPUT_OFFSET, target, mem + 12572096 /* dfc */);
+    fashion_resnet_fc_backward(mem, mem + FASHION_RESNET_POOL_OUTPUT, mem + 12572096 /* dfc */, mem + 12973504 /* dpool */, train);
+    fashion_resnet_pool_backward(mem, mem + FASHION_RESNET_S3B0R_OUTPUT, mem + 12973504 /* dpool */, mem + 12572096 /* ds3b0r */, train);
     /* s3b0r: by s3b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S3B0N2_OUTPUT, mem + FASHION_RESNET_S3B0PN_OUTPUT};
-        real *const dx[2] = {mem + 13274624 /* ds3b0n2 */, mem + 12873216 /* ds3b0pn */};
-        fashion_resnet_s3b0a_backward_relu(mem, x, mem + 12471808 /* ds3b0r */, dx, train);
+        real *const dx[2] = {mem + 13374912 /* ds3b0n2 */, mem + 12973504 /* ds3b0pn */};
+        fashion_resnet_s3b0a_backward_relu(mem, x, mem + 12572096 /* ds3b0r */, dx, train);
     }
-    fashion_resnet_s3b0pn_backward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, mem + 12873216 /* ds3b0pn */, mem + 12471808 /* ds3b0p */, train);
-    fashion_resnet_s3b0p_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 12471808 /* ds3b0p */, mem + 12873216 /* ds2b0r */, train);
-    fashion_resnet_s3b0n2_backward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, mem + 13274624 /* ds3b0n2 */, mem + 12471808 /* ds3b0c2 */, train);
-    fashion_resnet_s3b0c2_backward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, mem + 12471808 /* ds3b0c2 */, mem + 13274624 /* ds3b0r1 */, train);
+    fashion_resnet_s3b0pn_backward(mem, mem + FASHION_RESNET_S3B0P_OUTPUT, mem + 12973504 /* ds3b0pn */, mem + 12572096 /* ds3b0p */, train);
+    fashion_resnet_s3b0p_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 12572096 /* ds3b0p */, mem + 12973504 /* ds2b0r */, train);
+    fashion_resnet_s3b0n2_backward(mem, mem + FASHION_RESNET_S3B0C2_OUTPUT, mem + 13374912 /* ds3b0n2 */, mem + 12572096 /* ds3b0c2 */, train);
+    fashion_resnet_s3b0c2_backward(mem, mem + FASHION_RESNET_S3B0R1_OUTPUT, mem + 12572096 /* ds3b0c2 */, mem + 13374912 /* ds3b0r1 */, train);
     /* s3b0r1: by s3b0n1_backward_relu */
-    fashion_resnet_s3b0n1_backward_relu(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 13274624 /* ds3b0r1 */, mem + 12471808 /* ds3b0c1 */, train);
-    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 12471808 /* ds3b0c1 */, mem + 12873216 /* ds2b0r */, train);
+    fashion_resnet_s3b0n1_backward_relu(mem, mem + FASHION_RESNET_S3B0C1_OUTPUT, mem + 13374912 /* ds3b0r1 */, mem + 12572096 /* ds3b0c1 */, train);
+    fashion_resnet_s3b0c1_backward(mem, mem + FASHION_RESNET_S2B0R_OUTPUT, mem + 12572096 /* ds3b0c1 */, mem + 12973504 /* ds2b0r */, train);
     /* s2b0r: by s2b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S2B0N2_OUTPUT, mem + FASHION_RESNET_S2B0PN_OUTPUT};
-        real *const dx[2] = {mem + 13274624 /* ds2b0n2 */, mem + 12471808 /* ds2b0pn */};
-        fashion_resnet_s2b0a_backward_relu(mem, x, mem + 12873216 /* ds2b0r */, dx, train);
+        real *const dx[2] = {mem + 13374912 /* ds2b0n2 */, mem + 12572096 /* ds2b0pn */};
+        fashion_resnet_s2b0a_backward_relu(mem, x, mem + 12973504 /* ds2b0r */, dx, train);
     }
-    fashion_resnet_s2b0pn_backward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, mem + 12471808 /* ds2b0pn */, mem + 12873216 /* ds2b0p */, train);
-    fashion_resnet_s2b0p_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 12873216 /* ds2b0p */, mem + 12471808 /* ds1b0r */, train);
-    fashion_resnet_s2b0n2_backward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, mem + 13274624 /* ds2b0n2 */, mem + 12873216 /* ds2b0c2 */, train);
-    fashion_resnet_s2b0c2_backward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, mem + 12873216 /* ds2b0c2 */, mem + 13274624 /* ds2b0r1 */, train);
+    fashion_resnet_s2b0pn_backward(mem, mem + FASHION_RESNET_S2B0P_OUTPUT, mem + 12572096 /* ds2b0pn */, mem + 12973504 /* ds2b0p */, train);
+    fashion_resnet_s2b0p_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 12973504 /* ds2b0p */, mem + 12572096 /* ds1b0r */, train);
+    fashion_resnet_s2b0n2_backward(mem, mem + FASHION_RESNET_S2B0C2_OUTPUT, mem + 13374912 /* ds2b0n2 */, mem + 12973504 /* ds2b0c2 */, train);
+    fashion_resnet_s2b0c2_backward(mem, mem + FASHION_RESNET_S2B0R1_OUTPUT, mem + 12973504 /* ds2b0c2 */, mem + 13374912 /* ds2b0r1 */, train);
     /* s2b0r1: by s2b0n1_backward_relu */
-    fashion_resnet_s2b0n1_backward_relu(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, mem + 13274624 /* ds2b0r1 */, mem + 12873216 /* ds2b0c1 */, train);
-    fashion_resnet_s2b0c1_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 12873216 /* ds2b0c1 */, mem + 12471808 /* ds1b0r */, train);
+    fashion_resnet_s2b0n1_backward_relu(mem, mem + FASHION_RESNET_S2B0C1_OUTPUT, mem + 13374912 /* ds2b0r1 */, mem + 12973504 /* ds2b0c1 */, train);
+    fashion_resnet_s2b0c1_backward(mem, mem + FASHION_RESNET_S1B0R_OUTPUT, mem + 12973504 /* ds2b0c1 */, mem + 12572096 /* ds1b0r */, train);
     /* s1b0r: by s1b0a_backward_relu */
     {
         const real *const x[2] = {mem + FASHION_RESNET_S1B0N2_OUTPUT, mem + FASHION_RESNET_STEM_R_OUTPUT};
-        real *const dx[2] = {mem + 12873216 /* ds1b0n2 */, mem + 13274624 /* dstem_r */};
-        fashion_resnet_s1b0a_backward_relu(mem, x, mem + 12471808 /* ds1b0r */, dx, train);
+        real *const dx[2] = {mem + 12973504 /* ds1b0n2 */, mem + 13374912 /* dstem_r */};
+        fashion_resnet_s1b0a_backward_relu(mem, x, mem + 12572096 /* ds1b0r */, dx, train);
     }
-    fashion_resnet_s1b0n2_backward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, mem + 12873216 /* ds1b0n2 */, mem + 12471808 /* ds1b0c2 */, train);
-    fashion_resnet_s1b0c2_backward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, mem + 12471808 /* ds1b0c2 */, mem + 12873216 /* ds1b0r1 */, train);
+    fashion_resnet_s1b0n2_backward(mem, mem + FASHION_RESNET_S1B0C2_OUTPUT, mem + 12973504 /* ds1b0n2 */, mem + 12572096 /* ds1b0c2 */, train);
+    fashion_resnet_s1b0c2_backward(mem, mem + FASHION_RESNET_S1B0R1_OUTPUT, mem + 12572096 /* ds1b0c2 */, mem + 12973504 /* ds1b0r1 */, train);
     /* s1b0r1: by s1b0n1_backward_relu */
-    fashion_resnet_s1b0n1_backward_relu(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 12873216 /* ds1b0r1 */, mem + 12471808 /* ds1b0c1 */, train);
-    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 12471808 /* ds1b0c1 */, mem + 13274624 /* dstem_r */, train);
+    fashion_resnet_s1b0n1_backward_relu(mem, mem + FASHION_RESNET_S1B0C1_OUTPUT, mem + 12973504 /* ds1b0r1 */, mem + 12572096 /* ds1b0c1 */, train);
+    fashion_resnet_s1b0c1_backward(mem, mem + FASHION_RESNET_STEM_R_OUTPUT, mem + 12572096 /* ds1b0c1 */, mem + 13374912 /* dstem_r */, train);
     /* stem_r: by stem_bn_backward_relu */
-    fashion_resnet_stem_bn_backward_relu(mem, mem + FASHION_RESNET_STEM_OUTPUT, mem + 13274624 /* dstem_r */, mem + 12471808 /* dstem */, train);
-    fashion_resnet_stem_backward(mem, input, mem + 12471808 /* dstem */, grad_input, train);
+    fashion_resnet_stem_bn_backward_relu(mem, mem + FASHION_RESNET_STEM_OUTPUT, mem + 13374912 /* dstem_r */, mem + 12572096 /* dstem */, train);
+    fashion_resnet_stem_backward(mem, input, mem + 12572096 /* dstem */, grad_input, train);
 }
 
 double fashion_resnet_train_step(real *mem, const real *input, const void *target, double lr, int64_t step, uint64_t rng) {
@@ -11061,7 +11070,7 @@ const fashion_resnet_tensor fashion_resnet_state_tensors[FASHION_RESNET_STATE_TE
 #define FN(name) fashion_resnet_##name
 #define TENSORS          47  /* parameters and buffers */
 #define STATE_TENSORS    29  /* optimizer state arrays */
-#define MEM_SIZE         13676032  /* elements of mem */
+#define MEM_SIZE         13776320  /* elements of mem */
 #define DTYPE_NAME       "F32"  /* the model's element type in safetensors */
 #define INIT_TABLE       /* kind, FNV-1a of the name, offset, count, scale */ \
     {2, 0x52cd747f594d5ceaull, 0, 144, 0.4714045207910317}, /* stem.weight he */ \
@@ -11192,7 +11201,7 @@ const fashion_resnet_tensor fashion_resnet_state_tensors[FASHION_RESNET_STATE_TE
 #define PRE_PLANE        784  /* values of a sample per channel */
 #define PRE_SCALES       0.011108497f  /* per channel: 1/(max·std) — normalize mean=0.2860405969887955 std=0.35302424451492254 max=255 */
 #define PRE_SHIFTS       -0.8102577f  /* per channel: −mean/std */
-#define OUTPUT_OFFSET    12471168  /* the network output in mem */
+#define OUTPUT_OFFSET    12571456  /* the network output in mem */
 #define OUTPUT_SIZE      320  /* its elements */
 #define CLASSES          10  /* output values per sample */
 #define PROBABILITIES    1  /* 1: predict returns the softmax of the output (loss softmax) */

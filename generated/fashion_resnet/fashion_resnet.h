@@ -60,8 +60,8 @@ extern "C" {
 #define FASHION_RESNET_BATCH 32  /* samples per call */
 #define FASHION_RESNET_INPUT_SIZE 25088  /* elements of one input batch [32, 1, 28, 28] */
 #define FASHION_RESNET_OUTPUT_SIZE 320  /* elements of the network output [32, 10] */
-#define FASHION_RESNET_OUTPUT_OFFSET 12471168  /* where the network output (the loss input) is in mem */
-#define FASHION_RESNET_MEM_SIZE 13676032  /* elements of mem */
+#define FASHION_RESNET_OUTPUT_OFFSET 12571456  /* where the network output (the loss input) is in mem */
+#define FASHION_RESNET_MEM_SIZE 13776320  /* elements of mem */
 #define FASHION_RESNET_PARAMS_OFFSET 0  /* parameters region */
 #define FASHION_RESNET_PARAMS_SIZE 78336  /* parameters region size, alignment padding included */
 #define FASHION_RESNET_GRADS_OFFSET 78336  /* gradients region (parameter offset + PARAMS_SIZE) */
@@ -148,11 +148,11 @@ extern "C" {
 #define FASHION_RESNET_S3B0C2_OUTPUT 11351104  /* s3b0c2 output [32, 64, 7, 7] */
 #define FASHION_RESNET_S3B0N2_OUTPUT 12040256  /* s3b0n2 output [32, 64, 7, 7] */
 #define FASHION_RESNET_S3B0P_OUTPUT 12140736  /* s3b0p output [32, 64, 7, 7] */
-#define FASHION_RESNET_S3B0PN_OUTPUT 12268288  /* s3b0pn output [32, 64, 7, 7] */
-#define FASHION_RESNET_S3B0A_OUTPUT 12368768  /* s3b0a output [32, 64, 7, 7] (s3b0r's block: fashion_resnet_s3b0a_forward_relu writes s3b0r's output there, the layer's own forward its own) */
-#define FASHION_RESNET_S3B0R_OUTPUT 12368768  /* s3b0r output [32, 64, 7, 7] */
-#define FASHION_RESNET_POOL_OUTPUT 12469120  /* pool output [32, 64, 1, 1] */
-#define FASHION_RESNET_FC_OUTPUT 12471168  /* fc output [32, 10] */
+#define FASHION_RESNET_S3B0PN_OUTPUT 12368576  /* s3b0pn output [32, 64, 7, 7] */
+#define FASHION_RESNET_S3B0A_OUTPUT 12469056  /* s3b0a output [32, 64, 7, 7] (s3b0r's block: fashion_resnet_s3b0a_forward_relu writes s3b0r's output there, the layer's own forward its own) */
+#define FASHION_RESNET_S3B0R_OUTPUT 12469056  /* s3b0r output [32, 64, 7, 7] */
+#define FASHION_RESNET_POOL_OUTPUT 12569408  /* pool output [32, 64, 1, 1] */
+#define FASHION_RESNET_FC_OUTPUT 12571456  /* fc output [32, 10] */
 
 typedef struct {
     const char *name; /* "fc1.weight" */

@@ -18,7 +18,8 @@ extension LayerDefinition {
     /// from x in backward rather than keeping the batch's; backward turns each sample's input gradient back
     /// from such a matrix (`dcol`), one per group of samples that one thread handles (min(N, 8) of them),
     /// and uses transposed copies of the output gradient (`dout_t`; none when col has fewer rows than there are
-    /// filters: the weight gradient's GEMM then transposes dout in its packing) and of dW and db (`dweight_t`).
+    /// filters, at most 24: the weight gradient's GEMM then transposes dout in its packing) and of dW and db
+    /// (`dweight_t`).
     public static let conv = LayerDefinition(
         keyword: "conv",
         summary: "2-D convolution: F filters over [N, C, H, W] with stride, zero padding, dilation and groups",
@@ -63,9 +64,12 @@ extension LayerDefinition {
             let ckkg = ckk / groups
             let colRows = ckk + (bias ? 1 : 0)
             let slots = min(n, convInputGradientSlots)
-            // When col has fewer rows than dout, the weight gradient's GEMM reads dout through its transposing
-            // pack instead of a transposed copy of dout (templates/conv.c, DOUT_IN_PACK).
-            let doutInPack = colRows < f
+            // When col has fewer rows than dout, and few enough that the weight gradient's GEMM is at most about
+            // three row tiles (each of its tasks transposes all of dout), that GEMM reads dout through its
+            // transposing pack instead of a transposed copy of dout (templates/conv.c, DOUT_IN_PACK). Intel Xeon,
+            // fashion_resnet's 1 × 1 projections, backward: 17 rows 386 → 284 µs, but 33 rows (5 tasks with
+            // AVX-512, 6 with AVX2) 254 → 202 on one thread, 97 → 103 on two, 281 → 300 with AVX2.
+            let doutInPack = colRows < f && colRows <= 24
             let columns = try checkedProduct(
                 [slots, colRows, oh, ow], context, "the im2col scratch array (min(N, 8)·(C·KH·KW + 1)·OH·OW)")
             let gradientColumns = try checkedProduct([slots, ckk, oh, ow], context, "the col2im scratch array")
