@@ -243,10 +243,10 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
-        const real *doutt = t->dout + (long)n * F * OHW;
+        const real *b = t->dout + (long)n * F * OHW;
         const long b_row = 1, b_col = OHW;
 #else /* doutᵀ[n] (OHW, F) */
-        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const real *b = t->mem + S_DOUT_T + (long)n * OHW * F;
         const long b_row = F, b_col = 1;
 #endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
@@ -258,14 +258,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
                     nngen_gemm_task_ex(
                         mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
-                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        b + g * FG * b_col, b_row, b_col, from, NULL,
                         t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
-                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
-                                   panel);
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1, b,
+                                   b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
 

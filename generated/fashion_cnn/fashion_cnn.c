@@ -1164,7 +1164,7 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
 #define CKKG          9  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define DOUT_IN_PACK  1  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define DOUT_IN_PACK  1  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24) */
 #define OUT           623360  /* output [64, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      0  /* c1.weight [16, 1, 3, 3] */
@@ -1382,10 +1382,10 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
-        const real *doutt = t->dout + (long)n * F * OHW;
+        const real *b = t->dout + (long)n * F * OHW;
         const long b_row = 1, b_col = OHW;
 #else /* doutᵀ[n] (OHW, F) */
-        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const real *b = t->mem + S_DOUT_T + (long)n * OHW * F;
         const long b_row = F, b_col = 1;
 #endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
@@ -1397,14 +1397,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
                     nngen_gemm_task_ex(
                         mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
-                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        b + g * FG * b_col, b_row, b_col, from, NULL,
                         t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
-                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
-                                   panel);
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1, b,
+                                   b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
 
@@ -2290,7 +2289,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24) */
 #define OUT           2549248  /* output [64, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      384  /* c2.weight [32, 16, 3, 3] */
@@ -2508,10 +2507,10 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
-        const real *doutt = t->dout + (long)n * F * OHW;
+        const real *b = t->dout + (long)n * F * OHW;
         const long b_row = 1, b_col = OHW;
 #else /* doutᵀ[n] (OHW, F) */
-        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const real *b = t->mem + S_DOUT_T + (long)n * OHW * F;
         const long b_row = F, b_col = 1;
 #endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
@@ -2523,14 +2522,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
                     nngen_gemm_task_ex(
                         mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
-                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        b + g * FG * b_col, b_row, b_col, from, NULL,
                         t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
-                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
-                                   panel);
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1, b,
+                                   b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
 

@@ -1164,7 +1164,7 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
 #define CKKG          9  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define DOUT_IN_PACK  1  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define DOUT_IN_PACK  1  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24) */
 #define OUT           236160  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      0  /* stem.weight [16, 1, 3, 3] */
@@ -1380,10 +1380,10 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
-        const real *doutt = t->dout + (long)n * F * OHW;
+        const real *b = t->dout + (long)n * F * OHW;
         const long b_row = 1, b_col = OHW;
 #else /* doutᵀ[n] (OHW, F) */
-        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const real *b = t->mem + S_DOUT_T + (long)n * OHW * F;
         const long b_row = F, b_col = 1;
 #endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
@@ -1395,14 +1395,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
                     nngen_gemm_task_ex(
                         mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
-                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        b + g * FG * b_col, b_row, b_col, from, NULL,
                         t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
-                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
-                                   panel);
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1, b,
+                                   b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
 
@@ -2159,7 +2158,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24) */
 #define OUT           1152256  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      320  /* s1b0c1.weight [16, 16, 3, 3] */
@@ -2375,10 +2374,10 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
-        const real *doutt = t->dout + (long)n * F * OHW;
+        const real *b = t->dout + (long)n * F * OHW;
         const long b_row = 1, b_col = OHW;
 #else /* doutᵀ[n] (OHW, F) */
-        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const real *b = t->mem + S_DOUT_T + (long)n * OHW * F;
         const long b_row = F, b_col = 1;
 #endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
@@ -2390,14 +2389,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
                     nngen_gemm_task_ex(
                         mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
-                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        b + g * FG * b_col, b_row, b_col, from, NULL,
                         t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
-                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
-                                   panel);
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1, b,
+                                   b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
 
@@ -3154,7 +3152,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24) */
 #define OUT           4165248  /* output [32, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      2752  /* s1b0c2.weight [16, 16, 3, 3] */
@@ -3370,10 +3368,10 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
-        const real *doutt = t->dout + (long)n * F * OHW;
+        const real *b = t->dout + (long)n * F * OHW;
         const long b_row = 1, b_col = OHW;
 #else /* doutᵀ[n] (OHW, F) */
-        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const real *b = t->mem + S_DOUT_T + (long)n * OHW * F;
         const long b_row = F, b_col = 1;
 #endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
@@ -3385,14 +3383,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
                     nngen_gemm_task_ex(
                         mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
-                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        b + g * FG * b_col, b_row, b_col, from, NULL,
                         t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
-                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
-                                   panel);
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1, b,
+                                   b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
 
@@ -4275,7 +4272,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          144  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24) */
 #define OUT           7579648  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      5184  /* s2b0c1.weight [32, 16, 3, 3] */
@@ -4491,10 +4488,10 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
-        const real *doutt = t->dout + (long)n * F * OHW;
+        const real *b = t->dout + (long)n * F * OHW;
         const long b_row = 1, b_col = OHW;
 #else /* doutᵀ[n] (OHW, F) */
-        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const real *b = t->mem + S_DOUT_T + (long)n * OHW * F;
         const long b_row = F, b_col = 1;
 #endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
@@ -4506,14 +4503,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
                     nngen_gemm_task_ex(
                         mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
-                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        b + g * FG * b_col, b_row, b_col, from, NULL,
                         t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
-                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
-                                   panel);
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1, b,
+                                   b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
 
@@ -5270,7 +5266,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          288  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24) */
 #define OUT           8638080  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      9920  /* s2b0c2.weight [32, 32, 3, 3] */
@@ -5486,10 +5482,10 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
-        const real *doutt = t->dout + (long)n * F * OHW;
+        const real *b = t->dout + (long)n * F * OHW;
         const long b_row = 1, b_col = OHW;
 #else /* doutᵀ[n] (OHW, F) */
-        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const real *b = t->mem + S_DOUT_T + (long)n * OHW * F;
         const long b_row = F, b_col = 1;
 #endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
@@ -5501,14 +5497,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
                     nngen_gemm_task_ex(
                         mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
-                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        b + g * FG * b_col, b_row, b_col, from, NULL,
                         t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
-                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
-                                   panel);
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1, b,
+                                   b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
 
@@ -6211,7 +6206,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define CKKG          16  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define DOUT_IN_PACK  1  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define DOUT_IN_PACK  1  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24) */
 #define OUT           10152704  /* output [32, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      19264  /* s2b0p.weight [32, 16, 1, 1] */
@@ -6427,10 +6422,10 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
-        const real *doutt = t->dout + (long)n * F * OHW;
+        const real *b = t->dout + (long)n * F * OHW;
         const long b_row = 1, b_col = OHW;
 #else /* doutᵀ[n] (OHW, F) */
-        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const real *b = t->mem + S_DOUT_T + (long)n * OHW * F;
         const long b_row = F, b_col = 1;
 #endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
@@ -6442,14 +6437,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
                     nngen_gemm_task_ex(
                         mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
-                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        b + g * FG * b_col, b_row, b_col, from, NULL,
                         t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
-                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
-                                   panel);
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1, b,
+                                   b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
 
@@ -7332,7 +7326,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          288  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24) */
 #define OUT           10805696  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 1  /* add to dx: another reader of this input wrote its gradient first */
 #define P_WEIGHT      19904  /* s3b0c1.weight [64, 32, 3, 3] */
@@ -7548,10 +7542,10 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
-        const real *doutt = t->dout + (long)n * F * OHW;
+        const real *b = t->dout + (long)n * F * OHW;
         const long b_row = 1, b_col = OHW;
 #else /* doutᵀ[n] (OHW, F) */
-        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const real *b = t->mem + S_DOUT_T + (long)n * OHW * F;
         const long b_row = F, b_col = 1;
 #endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
@@ -7563,14 +7557,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
                     nngen_gemm_task_ex(
                         mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
-                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        b + g * FG * b_col, b_row, b_col, from, NULL,
                         t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
-                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
-                                   panel);
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1, b,
+                                   b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
 
@@ -8327,7 +8320,7 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define CKKG          576  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24) */
 #define OUT           11351104  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      38464  /* s3b0c2.weight [64, 64, 3, 3] */
@@ -8543,10 +8536,10 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
-        const real *doutt = t->dout + (long)n * F * OHW;
+        const real *b = t->dout + (long)n * F * OHW;
         const long b_row = 1, b_col = OHW;
 #else /* doutᵀ[n] (OHW, F) */
-        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const real *b = t->mem + S_DOUT_T + (long)n * OHW * F;
         const long b_row = F, b_col = 1;
 #endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
@@ -8558,14 +8551,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
                     nngen_gemm_task_ex(
                         mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
-                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        b + g * FG * b_col, b_row, b_col, from, NULL,
                         t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
-                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
-                                   panel);
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1, b,
+                                   b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
 
@@ -9268,7 +9260,7 @@ void FN(backward_relu)(real *mem, const real *x, const real *dout, real *dx, int
 #define CKKG          32  /* (C/G)·KH·KW: columns of Wm, rows of one group's im2col block */
 #define OHW           49  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
-#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters) */
+#define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24) */
 #define OUT           12140736  /* output [32, 64, 7, 7] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      75456  /* s3b0p.weight [64, 32, 1, 1] */
@@ -9484,10 +9476,10 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
-        const real *doutt = t->dout + (long)n * F * OHW;
+        const real *b = t->dout + (long)n * F * OHW;
         const long b_row = 1, b_col = OHW;
 #else /* doutᵀ[n] (OHW, F) */
-        const real *doutt = t->mem + S_DOUT_T + (long)n * OHW * F;
+        const real *b = t->mem + S_DOUT_T + (long)n * OHW * F;
         const long b_row = F, b_col = 1;
 #endif
         const int from = n ? NNGEN_FROM_C : NNGEN_FROM_ROW;
@@ -9499,14 +9491,13 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
                 for (int panel = 0; panel < NNGEN_GEMM_PANELS(FG); panel++)
                     nngen_gemm_task_ex(
                         mr, NNGEN_GEMM_NR(FG), 1, hi - lo, FG, OHW, col + (long)(lo - r0) * OHW, OHW, 1,
-                        doutt + g * FG * b_col, b_row, b_col, from, NULL,
+                        b + g * FG * b_col, b_row, b_col, from, NULL,
                         t->mem + S_DWEIGHT_T + ((long)g * CKKG + lo - g * CKKG) * FG, FG, panel);
         }
         if (GROUPS > 1 && HAS_BIAS && r1 == COL_ROWS) /* db (1, F) = Σ_n (row of ones)·doutᵀ[n] */
             for (int panel = 0; panel < NNGEN_GEMM_PANELS(F); panel++)
-                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1,
-                                   doutt, b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F,
-                                   panel);
+                nngen_gemm_task_ex(1, NNGEN_GEMM_NR(F), 1, 1, F, OHW, col + (long)(CKK - r0) * OHW, OHW, 1, b,
+                                   b_row, b_col, from, NULL, t->mem + S_DWEIGHT_T + (long)CKK * FG, F, panel);
     }
 }
 

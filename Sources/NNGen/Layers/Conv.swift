@@ -114,7 +114,7 @@ extension LayerDefinition {
                     TemplateConstant("SLOTS", slots, "col and dcol matrices: one per task"),
                     TemplateConstant(
                         "DOUT_IN_PACK", doutInPack ? 1 : 0,
-                        "1: the dW product transposes dout in its B pack (fewer col rows than filters)"),
+                        "1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24)"),
                 ],
                 forwardFLOPs: flops, warnings: warnings)
         })
