@@ -123,10 +123,67 @@ static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
 }
 
 #if NNGEN_BACKWARD
+#if NNGEN_FAST && NNGEN_STRIDE2
+/* col2im (below) with STRIDE_W == 2, a row of dxs at a time: the row's sums are kept in registers and
+ * stored once, instead of each dcol row being added onto dxs in memory (a load and a store per term, and
+ * the memset). The columns ix = 2·ox + off (off = kx·DIL_W − PAD_W) of one kx all have off's parity, so
+ * the row's even elements (ix = 2j) and odd ones (ix = 2j + 1) are summed apart, a vector of LANES of each
+ * at a time, and stored interleaved: kx adds dcol row (c, ky, kx) at oy to half par = off mod 2, element
+ * j reading ox = j − shift with shift = (off − par)/2, for the ox inside the image (lanes outside that
+ * range add −0, which changes no sum). Every element gets the same terms in the same order as in the loop
+ * of col2im (ky, then kx, from 0 or from its dx): the same bits. Two channels at a time, so that the
+ * additions of one overlap the other's (each row's are a chain). */
+#define HALF_W ((IW + 1) / 2) /* even columns of a row */
+static void FN(col2im_rows2)(const real *dcol, real *dxs) {
+    for (int c0 = 0; c0 < C; c0 += 2)
+        for (int iy = 0; iy < IH; iy++)
+            for (int j0 = 0; j0 < HALF_W; j0 += NNGEN_LANES) {
+                const int n = IW - 2 * j0 < 2 * NNGEN_LANES ? IW - 2 * j0 : 2 * NNGEN_LANES; /* elements */
+                nngen_vec half[2][2]; /* [channel c0 + u][parity] */
+                for (int u = 0; u < 2; u++) {
+                    real start[2][NNGEN_LANES] = {{0}};
+                    if (DX_ACCUMULATE && c0 + u < C) /* from dx: the sums add onto it */
+                        for (int i = 0; i < n; i++)
+                            start[i % 2][i / 2] = dxs[((c0 + u) * IH + iy) * IW + 2 * j0 + i];
+                    memcpy(&half[u][0], start[0], sizeof half[u][0]);
+                    memcpy(&half[u][1], start[1], sizeof half[u][1]);
+                }
+                for (int ky = 0; ky < KH; ky++) {
+                    const int t = iy + PAD_H - ky * DIL_H; /* = oy·STRIDE_H */
+                    if (t < 0 || t % STRIDE_H || t / STRIDE_H >= OH) continue;
+                    const int oy = t / STRIDE_H;
+                    NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+                        const int off = kx * DIL_W - PAD_W, par = off & 1, shift = (off - par) / 2;
+                        int lo, hi;
+                        FN(inside)(kx, &lo, &hi);
+                        const int a = lo + shift > j0 ? lo + shift - j0 : 0; /* lanes a .. b − 1 */
+                        const int b = hi + shift < j0 + NNGEN_LANES ? hi + shift - j0 : NNGEN_LANES;
+                        if (a >= b) continue;
+                        for (int u = 0; u < 2; u++) {
+                            if (c0 + u >= C) break;
+                            const real *row = dcol + (((c0 + u) * KH + ky) * KW + kx) * OHW + oy * OW;
+                            half[u][par] +=
+                                nngen_load_range(row + j0 - shift, a, b); /* lane i: ox = j0 + i − shift */
+                        }
+                    }
+                }
+                for (int u = 0; u < 2 && c0 + u < C; u++)
+                    nngen_store_pairs(dxs + ((c0 + u) * IH + iy) * IW + 2 * j0, half[u][0], half[u][1], n);
+            }
+}
+#undef HALF_W
+#endif
+
 /* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
  * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
  * windows (a stride below the kernel's extent) add several terms. */
 static void FN(col2im)(const real *dcol, real *dxs) {
+#if NNGEN_FAST && NNGEN_STRIDE2
+    if (STRIDE_W == 2) {
+        FN(col2im_rows2)(dcol, dxs);
+        return;
+    }
+#endif
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
@@ -140,14 +197,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
-#if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
-                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
-                            nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
-                                               hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
-                    else
-#endif
-                        for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
         }

@@ -613,8 +613,10 @@ NNGEN_INLINE void nngen_pack_b(const int nr, real *pack, const real *b, const lo
  * n ≤ NNGEN_LANES lie in two vectors: masked loads read exactly the elements 0 .. 2n − 2 (the masked-off
  * lanes are neither read nor able to fault), a permutation picks the even lanes, a masked store writes n.
  *   nngen_gather2:      r[i] = x[2i]          for i < n
- *   nngen_scatter_add2: x[2i] = x[2i] + r[i]  for i < n (each sum rounded as the scalar loop's; only
- *                       the even elements are stored) */
+ * and for conv's col2im, which sums each row of dx in registers with its even and odd elements apart:
+ *   nngen_load_range:   lane l = p[l] for a ≤ l < b, −0 in the other lanes (x + −0 is x for every x, −0
+ *                       included: adding the vector changes only lanes a .. b − 1); only those are read
+ *   nngen_store_pairs:  d[2i] = even[i], d[2i + 1] = odd[i] for the first n elements of d (n ≤ 2·lanes) */
 NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_gather2(real *r, const real *x, const int n) {
     const int m = 2 * n - 1; /* elements of x read */
     if (sizeof(real) == 4) {
@@ -634,82 +636,101 @@ NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_gather2(real *r, const real *x, const
     }
 }
 
-NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_scatter_add2(real *x, const real *r, const int n) {
-    const int m = 2 * n - 1;
+NNGEN_MAYBE_UNUSED NNGEN_INLINE nngen_vec nngen_load_range(const real *p, const int a, const int b) {
     if (sizeof(real) == 4) {
-        const __mmask16 lo = (m >= 16 ? 0xFFFF : (__mmask16)((1u << m) - 1)) & 0x5555; /* even lanes */
-        const __mmask16 hi = (m > 16 ? (__mmask16)((1u << (m - 16)) - 1) : 0) & 0x5555;
-        const __m512 v = _mm512_maskz_loadu_ps(n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1), r);
-        /* lanes 2i and 2i + 1 of the first vector hold r[i], of the second r[8 + i] */
-        const __m512 va =
-            _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7), v);
-        const __m512 vb = _mm512_permutexvar_ps(
-            _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15), v);
-        const __m512 a = _mm512_maskz_loadu_ps(lo, x), b = _mm512_maskz_loadu_ps(hi, (const float *)x + 16);
-        _mm512_mask_storeu_ps(x, lo, _mm512_add_ps(a, va));
-        _mm512_mask_storeu_ps((float *)x + 16, hi, _mm512_add_ps(b, vb));
+        const unsigned below_b = b >= 16 ? 0xFFFFu : (1u << b) - 1;
+        const __mmask16 m = (__mmask16)(below_b & ~((1u << a) - 1));
+        return (nngen_vec)_mm512_mask_loadu_ps(_mm512_set1_ps(-0.0f), m, p);
     } else {
-        const __mmask8 lo = (m >= 8 ? 0xFF : (__mmask8)((1u << m) - 1)) & 0x55;
-        const __mmask8 hi = (m > 8 ? (__mmask8)((1u << (m - 8)) - 1) : 0) & 0x55;
-        const __m512d v = _mm512_maskz_loadu_pd(n >= 8 ? 0xFF : (__mmask8)((1u << n) - 1), r);
-        const __m512d va = _mm512_permutexvar_pd(_mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3), v);
-        const __m512d vb = _mm512_permutexvar_pd(_mm512_setr_epi64(4, 4, 5, 5, 6, 6, 7, 7), v);
-        const __m512d a = _mm512_maskz_loadu_pd(lo, x), b = _mm512_maskz_loadu_pd(hi, (const double *)x + 8);
-        _mm512_mask_storeu_pd(x, lo, _mm512_add_pd(a, va));
-        _mm512_mask_storeu_pd((double *)x + 8, hi, _mm512_add_pd(b, vb));
+        const unsigned below_b = b >= 8 ? 0xFFu : (1u << b) - 1;
+        const __mmask8 m = (__mmask8)(below_b & ~((1u << a) - 1));
+        return (nngen_vec)_mm512_mask_loadu_pd(_mm512_set1_pd(-0.0), m, p);
+    }
+}
+
+NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_store_pairs(real *d, const nngen_vec even, const nngen_vec odd,
+                                                       const int n) {
+    if (sizeof(real) == 4) {
+        const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        _mm512_mask_storeu_ps(d, n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1),
+                              _mm512_permutex2var_ps((__m512)even, lo, (__m512)odd));
+        if (n > 16)
+            _mm512_mask_storeu_ps((float *)d + 16, n >= 32 ? 0xFFFF : (__mmask16)((1u << (n - 16)) - 1),
+                                  _mm512_permutex2var_ps((__m512)even, hi, (__m512)odd));
+    } else {
+        const __m512i lo = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
+        const __m512i hi = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+        _mm512_mask_storeu_pd(d, n >= 8 ? 0xFF : (__mmask8)((1u << n) - 1),
+                              _mm512_permutex2var_pd((__m512d)even, lo, (__m512d)odd));
+        if (n > 8)
+            _mm512_mask_storeu_pd((double *)d + 8, n >= 16 ? 0xFF : (__mmask8)((1u << (n - 8)) - 1),
+                                  _mm512_permutex2var_pd((__m512d)even, hi, (__m512d)odd));
     }
 }
 #elif defined(__AVX2__) && defined(__FMA__)
-#define NNGEN_STRIDE2 1
-/* The same with AVX2 (no mask registers): masks are vectors of all-ones lanes, lanes below k (and, for
- * the sums, even), and vmaskmov reads and writes only those; 8 floats or 4 doubles a vector. */
-/* 32-bit lanes i < k (and i even), and 64-bit lanes likewise */
-NNGEN_MAYBE_UNUSED NNGEN_INLINE __m256i nngen_mask32(const int k, const int even) {
-    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    return even ? _mm256_and_si256(m, _mm256_setr_epi32(-1, 0, -1, 0, -1, 0, -1, 0)) : m;
+#define NNGEN_STRIDE2   1
+/* The same with AVX2 (no mask registers): masks are vectors of all-ones lanes, and vmaskmov reads and
+ * writes only those; 8 floats or 4 doubles a vector. */
+/* 32-bit lanes a ≤ i < b, and 64-bit lanes likewise; nngen_mask32(k) and nngen_mask64(k): lanes i < k */
+NNGEN_MAYBE_UNUSED NNGEN_INLINE __m256i nngen_range32(const int a, const int b) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(a), lane),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32(b), lane));
 }
-NNGEN_MAYBE_UNUSED NNGEN_INLINE __m256i nngen_mask64(const int k, const int even) {
-    const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(k), _mm256_setr_epi64x(0, 1, 2, 3));
-    return even ? _mm256_and_si256(m, _mm256_setr_epi64x(-1, 0, -1, 0)) : m;
+NNGEN_MAYBE_UNUSED NNGEN_INLINE __m256i nngen_range64(const int a, const int b) {
+    const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
+    return _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x(a), lane),
+                               _mm256_cmpgt_epi64(_mm256_set1_epi64x(b), lane));
 }
+#define nngen_mask32(k) nngen_range32(0, k)
+#define nngen_mask64(k) nngen_range64(0, k)
 
 NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_gather2(real *r, const real *x, const int n) {
     const int m = 2 * n - 1; /* elements of x read */
     if (sizeof(real) == 4) {
-        const __m256 a = _mm256_maskload_ps((const float *)x, nngen_mask32(m, 0));
-        const __m256 b = _mm256_maskload_ps((const float *)x + 8, nngen_mask32(m - 8, 0));
+        const __m256 a = _mm256_maskload_ps((const float *)x, nngen_mask32(m));
+        const __m256 b = _mm256_maskload_ps((const float *)x + 8, nngen_mask32(m - 8));
         const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6); /* into the lower half */
         const __m256 v =
             _mm256_permute2f128_ps(_mm256_permutevar8x32_ps(a, even), _mm256_permutevar8x32_ps(b, even),
                                    0x20); /* a's even lanes, then b's */
-        _mm256_maskstore_ps((float *)r, nngen_mask32(n, 0), v);
+        _mm256_maskstore_ps((float *)r, nngen_mask32(n), v);
     } else {
-        const __m256d a = _mm256_maskload_pd((const double *)x, nngen_mask64(m, 0));
-        const __m256d b = _mm256_maskload_pd((const double *)x + 4, nngen_mask64(m - 4, 0));
+        const __m256d a = _mm256_maskload_pd((const double *)x, nngen_mask64(m));
+        const __m256d b = _mm256_maskload_pd((const double *)x + 4, nngen_mask64(m - 4));
         const __m256d v =
             _mm256_permute2f128_pd(_mm256_permute4x64_pd(a, 0x08), _mm256_permute4x64_pd(b, 0x08), 0x20);
-        _mm256_maskstore_pd((double *)r, nngen_mask64(n, 0), v);
+        _mm256_maskstore_pd((double *)r, nngen_mask64(n), v);
     }
 }
 
-NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_scatter_add2(real *x, const real *r, const int n) {
-    const int m = 2 * n - 1;
+NNGEN_MAYBE_UNUSED NNGEN_INLINE nngen_vec nngen_load_range(const real *p, const int a, const int b) {
     if (sizeof(real) == 4) {
-        const __m256 v = _mm256_maskload_ps((const float *)r, nngen_mask32(n, 0));
-        const __m256 va = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
-        const __m256 vb = _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
-        const __m256i lo = nngen_mask32(m, 1), hi = nngen_mask32(m - 8, 1);
-        float *const y = (float *)x;
-        _mm256_maskstore_ps(y, lo, _mm256_add_ps(_mm256_maskload_ps(y, lo), va));
-        _mm256_maskstore_ps(y + 8, hi, _mm256_add_ps(_mm256_maskload_ps(y + 8, hi), vb));
+        const __m256i m = nngen_range32(a, b);
+        return (nngen_vec)_mm256_blendv_ps(_mm256_set1_ps(-0.0f), _mm256_maskload_ps((const float *)p, m),
+                                           _mm256_castsi256_ps(m));
     } else {
-        const __m256d v = _mm256_maskload_pd((const double *)r, nngen_mask64(n, 0));
-        const __m256d va = _mm256_permute4x64_pd(v, 0x50),
-                      vb = _mm256_permute4x64_pd(v, 0xFA); /* 0 0 1 1, 2 2 3 3 */
-        const __m256i lo = nngen_mask64(m, 1), hi = nngen_mask64(m - 4, 1);
-        double *const y = (double *)x;
-        _mm256_maskstore_pd(y, lo, _mm256_add_pd(_mm256_maskload_pd(y, lo), va));
-        _mm256_maskstore_pd(y + 4, hi, _mm256_add_pd(_mm256_maskload_pd(y + 4, hi), vb));
+        const __m256i m = nngen_range64(a, b);
+        return (nngen_vec)_mm256_blendv_pd(_mm256_set1_pd(-0.0), _mm256_maskload_pd((const double *)p, m),
+                                           _mm256_castsi256_pd(m));
+    }
+}
+
+NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_store_pairs(real *d, const nngen_vec even, const nngen_vec odd,
+                                                       const int n) {
+    if (sizeof(real) == 4) { /* unpack: e0 o0 e1 o1 | e4 o4 e5 o5 and e2 o2 e3 o3 | e6 o6 e7 o7 */
+        const __m256 lo = _mm256_unpacklo_ps((__m256)even, (__m256)odd);
+        const __m256 hi = _mm256_unpackhi_ps((__m256)even, (__m256)odd);
+        _mm256_maskstore_ps((float *)d, nngen_mask32(n), _mm256_permute2f128_ps(lo, hi, 0x20));
+        if (n > 8)
+            _mm256_maskstore_ps((float *)d + 8, nngen_mask32(n - 8), _mm256_permute2f128_ps(lo, hi, 0x31));
+    } else { /* e0 o0 | e2 o2 and e1 o1 | e3 o3 */
+        const __m256d lo = _mm256_unpacklo_pd((__m256d)even, (__m256d)odd);
+        const __m256d hi = _mm256_unpackhi_pd((__m256d)even, (__m256d)odd);
+        _mm256_maskstore_pd((double *)d, nngen_mask64(n), _mm256_permute2f128_pd(lo, hi, 0x20));
+        if (n > 4)
+            _mm256_maskstore_pd((double *)d + 4, nngen_mask64(n - 4), _mm256_permute2f128_pd(lo, hi, 0x31));
     }
 }
 #else
@@ -1260,10 +1281,67 @@ static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
 }
 
 #if NNGEN_BACKWARD
+#if NNGEN_FAST && NNGEN_STRIDE2
+/* col2im (below) with STRIDE_W == 2, a row of dxs at a time: the row's sums are kept in registers and
+ * stored once, instead of each dcol row being added onto dxs in memory (a load and a store per term, and
+ * the memset). The columns ix = 2·ox + off (off = kx·DIL_W − PAD_W) of one kx all have off's parity, so
+ * the row's even elements (ix = 2j) and odd ones (ix = 2j + 1) are summed apart, a vector of LANES of each
+ * at a time, and stored interleaved: kx adds dcol row (c, ky, kx) at oy to half par = off mod 2, element
+ * j reading ox = j − shift with shift = (off − par)/2, for the ox inside the image (lanes outside that
+ * range add −0, which changes no sum). Every element gets the same terms in the same order as in the loop
+ * of col2im (ky, then kx, from 0 or from its dx): the same bits. Two channels at a time, so that the
+ * additions of one overlap the other's (each row's are a chain). */
+#define HALF_W ((IW + 1) / 2) /* even columns of a row */
+static void FN(col2im_rows2)(const real *dcol, real *dxs) {
+    for (int c0 = 0; c0 < C; c0 += 2)
+        for (int iy = 0; iy < IH; iy++)
+            for (int j0 = 0; j0 < HALF_W; j0 += NNGEN_LANES) {
+                const int n = IW - 2 * j0 < 2 * NNGEN_LANES ? IW - 2 * j0 : 2 * NNGEN_LANES; /* elements */
+                nngen_vec half[2][2]; /* [channel c0 + u][parity] */
+                for (int u = 0; u < 2; u++) {
+                    real start[2][NNGEN_LANES] = {{0}};
+                    if (DX_ACCUMULATE && c0 + u < C) /* from dx: the sums add onto it */
+                        for (int i = 0; i < n; i++)
+                            start[i % 2][i / 2] = dxs[((c0 + u) * IH + iy) * IW + 2 * j0 + i];
+                    memcpy(&half[u][0], start[0], sizeof half[u][0]);
+                    memcpy(&half[u][1], start[1], sizeof half[u][1]);
+                }
+                for (int ky = 0; ky < KH; ky++) {
+                    const int t = iy + PAD_H - ky * DIL_H; /* = oy·STRIDE_H */
+                    if (t < 0 || t % STRIDE_H || t / STRIDE_H >= OH) continue;
+                    const int oy = t / STRIDE_H;
+                    NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+                        const int off = kx * DIL_W - PAD_W, par = off & 1, shift = (off - par) / 2;
+                        int lo, hi;
+                        FN(inside)(kx, &lo, &hi);
+                        const int a = lo + shift > j0 ? lo + shift - j0 : 0; /* lanes a .. b − 1 */
+                        const int b = hi + shift < j0 + NNGEN_LANES ? hi + shift - j0 : NNGEN_LANES;
+                        if (a >= b) continue;
+                        for (int u = 0; u < 2; u++) {
+                            if (c0 + u >= C) break;
+                            const real *row = dcol + (((c0 + u) * KH + ky) * KW + kx) * OHW + oy * OW;
+                            half[u][par] +=
+                                nngen_load_range(row + j0 - shift, a, b); /* lane i: ox = j0 + i − shift */
+                        }
+                    }
+                }
+                for (int u = 0; u < 2 && c0 + u < C; u++)
+                    nngen_store_pairs(dxs + ((c0 + u) * IH + iy) * IW + 2 * j0, half[u][0], half[u][1], n);
+            }
+}
+#undef HALF_W
+#endif
+
 /* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
  * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
  * windows (a stride below the kernel's extent) add several terms. */
 static void FN(col2im)(const real *dcol, real *dxs) {
+#if NNGEN_FAST && NNGEN_STRIDE2
+    if (STRIDE_W == 2) {
+        FN(col2im_rows2)(dcol, dxs);
+        return;
+    }
+#endif
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
@@ -1277,14 +1355,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
-#if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
-                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
-                            nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
-                                               hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
-                    else
-#endif
-                        for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
         }
@@ -2254,10 +2325,67 @@ static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
 }
 
 #if NNGEN_BACKWARD
+#if NNGEN_FAST && NNGEN_STRIDE2
+/* col2im (below) with STRIDE_W == 2, a row of dxs at a time: the row's sums are kept in registers and
+ * stored once, instead of each dcol row being added onto dxs in memory (a load and a store per term, and
+ * the memset). The columns ix = 2·ox + off (off = kx·DIL_W − PAD_W) of one kx all have off's parity, so
+ * the row's even elements (ix = 2j) and odd ones (ix = 2j + 1) are summed apart, a vector of LANES of each
+ * at a time, and stored interleaved: kx adds dcol row (c, ky, kx) at oy to half par = off mod 2, element
+ * j reading ox = j − shift with shift = (off − par)/2, for the ox inside the image (lanes outside that
+ * range add −0, which changes no sum). Every element gets the same terms in the same order as in the loop
+ * of col2im (ky, then kx, from 0 or from its dx): the same bits. Two channels at a time, so that the
+ * additions of one overlap the other's (each row's are a chain). */
+#define HALF_W ((IW + 1) / 2) /* even columns of a row */
+static void FN(col2im_rows2)(const real *dcol, real *dxs) {
+    for (int c0 = 0; c0 < C; c0 += 2)
+        for (int iy = 0; iy < IH; iy++)
+            for (int j0 = 0; j0 < HALF_W; j0 += NNGEN_LANES) {
+                const int n = IW - 2 * j0 < 2 * NNGEN_LANES ? IW - 2 * j0 : 2 * NNGEN_LANES; /* elements */
+                nngen_vec half[2][2]; /* [channel c0 + u][parity] */
+                for (int u = 0; u < 2; u++) {
+                    real start[2][NNGEN_LANES] = {{0}};
+                    if (DX_ACCUMULATE && c0 + u < C) /* from dx: the sums add onto it */
+                        for (int i = 0; i < n; i++)
+                            start[i % 2][i / 2] = dxs[((c0 + u) * IH + iy) * IW + 2 * j0 + i];
+                    memcpy(&half[u][0], start[0], sizeof half[u][0]);
+                    memcpy(&half[u][1], start[1], sizeof half[u][1]);
+                }
+                for (int ky = 0; ky < KH; ky++) {
+                    const int t = iy + PAD_H - ky * DIL_H; /* = oy·STRIDE_H */
+                    if (t < 0 || t % STRIDE_H || t / STRIDE_H >= OH) continue;
+                    const int oy = t / STRIDE_H;
+                    NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+                        const int off = kx * DIL_W - PAD_W, par = off & 1, shift = (off - par) / 2;
+                        int lo, hi;
+                        FN(inside)(kx, &lo, &hi);
+                        const int a = lo + shift > j0 ? lo + shift - j0 : 0; /* lanes a .. b − 1 */
+                        const int b = hi + shift < j0 + NNGEN_LANES ? hi + shift - j0 : NNGEN_LANES;
+                        if (a >= b) continue;
+                        for (int u = 0; u < 2; u++) {
+                            if (c0 + u >= C) break;
+                            const real *row = dcol + (((c0 + u) * KH + ky) * KW + kx) * OHW + oy * OW;
+                            half[u][par] +=
+                                nngen_load_range(row + j0 - shift, a, b); /* lane i: ox = j0 + i − shift */
+                        }
+                    }
+                }
+                for (int u = 0; u < 2 && c0 + u < C; u++)
+                    nngen_store_pairs(dxs + ((c0 + u) * IH + iy) * IW + 2 * j0, half[u][0], half[u][1], n);
+            }
+}
+#undef HALF_W
+#endif
+
 /* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
  * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
  * windows (a stride below the kernel's extent) add several terms. */
 static void FN(col2im)(const real *dcol, real *dxs) {
+#if NNGEN_FAST && NNGEN_STRIDE2
+    if (STRIDE_W == 2) {
+        FN(col2im_rows2)(dcol, dxs);
+        return;
+    }
+#endif
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
@@ -2271,14 +2399,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
-#if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
-                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
-                            nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
-                                               hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
-                    else
-#endif
-                        for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
         }
@@ -3248,10 +3369,67 @@ static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
 }
 
 #if NNGEN_BACKWARD
+#if NNGEN_FAST && NNGEN_STRIDE2
+/* col2im (below) with STRIDE_W == 2, a row of dxs at a time: the row's sums are kept in registers and
+ * stored once, instead of each dcol row being added onto dxs in memory (a load and a store per term, and
+ * the memset). The columns ix = 2·ox + off (off = kx·DIL_W − PAD_W) of one kx all have off's parity, so
+ * the row's even elements (ix = 2j) and odd ones (ix = 2j + 1) are summed apart, a vector of LANES of each
+ * at a time, and stored interleaved: kx adds dcol row (c, ky, kx) at oy to half par = off mod 2, element
+ * j reading ox = j − shift with shift = (off − par)/2, for the ox inside the image (lanes outside that
+ * range add −0, which changes no sum). Every element gets the same terms in the same order as in the loop
+ * of col2im (ky, then kx, from 0 or from its dx): the same bits. Two channels at a time, so that the
+ * additions of one overlap the other's (each row's are a chain). */
+#define HALF_W ((IW + 1) / 2) /* even columns of a row */
+static void FN(col2im_rows2)(const real *dcol, real *dxs) {
+    for (int c0 = 0; c0 < C; c0 += 2)
+        for (int iy = 0; iy < IH; iy++)
+            for (int j0 = 0; j0 < HALF_W; j0 += NNGEN_LANES) {
+                const int n = IW - 2 * j0 < 2 * NNGEN_LANES ? IW - 2 * j0 : 2 * NNGEN_LANES; /* elements */
+                nngen_vec half[2][2]; /* [channel c0 + u][parity] */
+                for (int u = 0; u < 2; u++) {
+                    real start[2][NNGEN_LANES] = {{0}};
+                    if (DX_ACCUMULATE && c0 + u < C) /* from dx: the sums add onto it */
+                        for (int i = 0; i < n; i++)
+                            start[i % 2][i / 2] = dxs[((c0 + u) * IH + iy) * IW + 2 * j0 + i];
+                    memcpy(&half[u][0], start[0], sizeof half[u][0]);
+                    memcpy(&half[u][1], start[1], sizeof half[u][1]);
+                }
+                for (int ky = 0; ky < KH; ky++) {
+                    const int t = iy + PAD_H - ky * DIL_H; /* = oy·STRIDE_H */
+                    if (t < 0 || t % STRIDE_H || t / STRIDE_H >= OH) continue;
+                    const int oy = t / STRIDE_H;
+                    NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+                        const int off = kx * DIL_W - PAD_W, par = off & 1, shift = (off - par) / 2;
+                        int lo, hi;
+                        FN(inside)(kx, &lo, &hi);
+                        const int a = lo + shift > j0 ? lo + shift - j0 : 0; /* lanes a .. b − 1 */
+                        const int b = hi + shift < j0 + NNGEN_LANES ? hi + shift - j0 : NNGEN_LANES;
+                        if (a >= b) continue;
+                        for (int u = 0; u < 2; u++) {
+                            if (c0 + u >= C) break;
+                            const real *row = dcol + (((c0 + u) * KH + ky) * KW + kx) * OHW + oy * OW;
+                            half[u][par] +=
+                                nngen_load_range(row + j0 - shift, a, b); /* lane i: ox = j0 + i − shift */
+                        }
+                    }
+                }
+                for (int u = 0; u < 2 && c0 + u < C; u++)
+                    nngen_store_pairs(dxs + ((c0 + u) * IH + iy) * IW + 2 * j0, half[u][0], half[u][1], n);
+            }
+}
+#undef HALF_W
+#endif
+
 /* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
  * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
  * windows (a stride below the kernel's extent) add several terms. */
 static void FN(col2im)(const real *dcol, real *dxs) {
+#if NNGEN_FAST && NNGEN_STRIDE2
+    if (STRIDE_W == 2) {
+        FN(col2im_rows2)(dcol, dxs);
+        return;
+    }
+#endif
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
@@ -3265,14 +3443,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
-#if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
-                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
-                            nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
-                                               hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
-                    else
-#endif
-                        for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
         }
@@ -4368,10 +4539,67 @@ static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
 }
 
 #if NNGEN_BACKWARD
+#if NNGEN_FAST && NNGEN_STRIDE2
+/* col2im (below) with STRIDE_W == 2, a row of dxs at a time: the row's sums are kept in registers and
+ * stored once, instead of each dcol row being added onto dxs in memory (a load and a store per term, and
+ * the memset). The columns ix = 2·ox + off (off = kx·DIL_W − PAD_W) of one kx all have off's parity, so
+ * the row's even elements (ix = 2j) and odd ones (ix = 2j + 1) are summed apart, a vector of LANES of each
+ * at a time, and stored interleaved: kx adds dcol row (c, ky, kx) at oy to half par = off mod 2, element
+ * j reading ox = j − shift with shift = (off − par)/2, for the ox inside the image (lanes outside that
+ * range add −0, which changes no sum). Every element gets the same terms in the same order as in the loop
+ * of col2im (ky, then kx, from 0 or from its dx): the same bits. Two channels at a time, so that the
+ * additions of one overlap the other's (each row's are a chain). */
+#define HALF_W ((IW + 1) / 2) /* even columns of a row */
+static void FN(col2im_rows2)(const real *dcol, real *dxs) {
+    for (int c0 = 0; c0 < C; c0 += 2)
+        for (int iy = 0; iy < IH; iy++)
+            for (int j0 = 0; j0 < HALF_W; j0 += NNGEN_LANES) {
+                const int n = IW - 2 * j0 < 2 * NNGEN_LANES ? IW - 2 * j0 : 2 * NNGEN_LANES; /* elements */
+                nngen_vec half[2][2]; /* [channel c0 + u][parity] */
+                for (int u = 0; u < 2; u++) {
+                    real start[2][NNGEN_LANES] = {{0}};
+                    if (DX_ACCUMULATE && c0 + u < C) /* from dx: the sums add onto it */
+                        for (int i = 0; i < n; i++)
+                            start[i % 2][i / 2] = dxs[((c0 + u) * IH + iy) * IW + 2 * j0 + i];
+                    memcpy(&half[u][0], start[0], sizeof half[u][0]);
+                    memcpy(&half[u][1], start[1], sizeof half[u][1]);
+                }
+                for (int ky = 0; ky < KH; ky++) {
+                    const int t = iy + PAD_H - ky * DIL_H; /* = oy·STRIDE_H */
+                    if (t < 0 || t % STRIDE_H || t / STRIDE_H >= OH) continue;
+                    const int oy = t / STRIDE_H;
+                    NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+                        const int off = kx * DIL_W - PAD_W, par = off & 1, shift = (off - par) / 2;
+                        int lo, hi;
+                        FN(inside)(kx, &lo, &hi);
+                        const int a = lo + shift > j0 ? lo + shift - j0 : 0; /* lanes a .. b − 1 */
+                        const int b = hi + shift < j0 + NNGEN_LANES ? hi + shift - j0 : NNGEN_LANES;
+                        if (a >= b) continue;
+                        for (int u = 0; u < 2; u++) {
+                            if (c0 + u >= C) break;
+                            const real *row = dcol + (((c0 + u) * KH + ky) * KW + kx) * OHW + oy * OW;
+                            half[u][par] +=
+                                nngen_load_range(row + j0 - shift, a, b); /* lane i: ox = j0 + i − shift */
+                        }
+                    }
+                }
+                for (int u = 0; u < 2 && c0 + u < C; u++)
+                    nngen_store_pairs(dxs + ((c0 + u) * IH + iy) * IW + 2 * j0, half[u][0], half[u][1], n);
+            }
+}
+#undef HALF_W
+#endif
+
 /* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
  * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
  * windows (a stride below the kernel's extent) add several terms. */
 static void FN(col2im)(const real *dcol, real *dxs) {
+#if NNGEN_FAST && NNGEN_STRIDE2
+    if (STRIDE_W == 2) {
+        FN(col2im_rows2)(dcol, dxs);
+        return;
+    }
+#endif
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
@@ -4385,14 +4613,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
-#if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
-                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
-                            nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
-                                               hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
-                    else
-#endif
-                        for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
         }
@@ -5362,10 +5583,67 @@ static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
 }
 
 #if NNGEN_BACKWARD
+#if NNGEN_FAST && NNGEN_STRIDE2
+/* col2im (below) with STRIDE_W == 2, a row of dxs at a time: the row's sums are kept in registers and
+ * stored once, instead of each dcol row being added onto dxs in memory (a load and a store per term, and
+ * the memset). The columns ix = 2·ox + off (off = kx·DIL_W − PAD_W) of one kx all have off's parity, so
+ * the row's even elements (ix = 2j) and odd ones (ix = 2j + 1) are summed apart, a vector of LANES of each
+ * at a time, and stored interleaved: kx adds dcol row (c, ky, kx) at oy to half par = off mod 2, element
+ * j reading ox = j − shift with shift = (off − par)/2, for the ox inside the image (lanes outside that
+ * range add −0, which changes no sum). Every element gets the same terms in the same order as in the loop
+ * of col2im (ky, then kx, from 0 or from its dx): the same bits. Two channels at a time, so that the
+ * additions of one overlap the other's (each row's are a chain). */
+#define HALF_W ((IW + 1) / 2) /* even columns of a row */
+static void FN(col2im_rows2)(const real *dcol, real *dxs) {
+    for (int c0 = 0; c0 < C; c0 += 2)
+        for (int iy = 0; iy < IH; iy++)
+            for (int j0 = 0; j0 < HALF_W; j0 += NNGEN_LANES) {
+                const int n = IW - 2 * j0 < 2 * NNGEN_LANES ? IW - 2 * j0 : 2 * NNGEN_LANES; /* elements */
+                nngen_vec half[2][2]; /* [channel c0 + u][parity] */
+                for (int u = 0; u < 2; u++) {
+                    real start[2][NNGEN_LANES] = {{0}};
+                    if (DX_ACCUMULATE && c0 + u < C) /* from dx: the sums add onto it */
+                        for (int i = 0; i < n; i++)
+                            start[i % 2][i / 2] = dxs[((c0 + u) * IH + iy) * IW + 2 * j0 + i];
+                    memcpy(&half[u][0], start[0], sizeof half[u][0]);
+                    memcpy(&half[u][1], start[1], sizeof half[u][1]);
+                }
+                for (int ky = 0; ky < KH; ky++) {
+                    const int t = iy + PAD_H - ky * DIL_H; /* = oy·STRIDE_H */
+                    if (t < 0 || t % STRIDE_H || t / STRIDE_H >= OH) continue;
+                    const int oy = t / STRIDE_H;
+                    NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+                        const int off = kx * DIL_W - PAD_W, par = off & 1, shift = (off - par) / 2;
+                        int lo, hi;
+                        FN(inside)(kx, &lo, &hi);
+                        const int a = lo + shift > j0 ? lo + shift - j0 : 0; /* lanes a .. b − 1 */
+                        const int b = hi + shift < j0 + NNGEN_LANES ? hi + shift - j0 : NNGEN_LANES;
+                        if (a >= b) continue;
+                        for (int u = 0; u < 2; u++) {
+                            if (c0 + u >= C) break;
+                            const real *row = dcol + (((c0 + u) * KH + ky) * KW + kx) * OHW + oy * OW;
+                            half[u][par] +=
+                                nngen_load_range(row + j0 - shift, a, b); /* lane i: ox = j0 + i − shift */
+                        }
+                    }
+                }
+                for (int u = 0; u < 2 && c0 + u < C; u++)
+                    nngen_store_pairs(dxs + ((c0 + u) * IH + iy) * IW + 2 * j0, half[u][0], half[u][1], n);
+            }
+}
+#undef HALF_W
+#endif
+
 /* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
  * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
  * windows (a stride below the kernel's extent) add several terms. */
 static void FN(col2im)(const real *dcol, real *dxs) {
+#if NNGEN_FAST && NNGEN_STRIDE2
+    if (STRIDE_W == 2) {
+        FN(col2im_rows2)(dcol, dxs);
+        return;
+    }
+#endif
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
@@ -5379,14 +5657,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
-#if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
-                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
-                            nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
-                                               hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
-                    else
-#endif
-                        for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
         }
@@ -6302,10 +6573,67 @@ static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
 }
 
 #if NNGEN_BACKWARD
+#if NNGEN_FAST && NNGEN_STRIDE2
+/* col2im (below) with STRIDE_W == 2, a row of dxs at a time: the row's sums are kept in registers and
+ * stored once, instead of each dcol row being added onto dxs in memory (a load and a store per term, and
+ * the memset). The columns ix = 2·ox + off (off = kx·DIL_W − PAD_W) of one kx all have off's parity, so
+ * the row's even elements (ix = 2j) and odd ones (ix = 2j + 1) are summed apart, a vector of LANES of each
+ * at a time, and stored interleaved: kx adds dcol row (c, ky, kx) at oy to half par = off mod 2, element
+ * j reading ox = j − shift with shift = (off − par)/2, for the ox inside the image (lanes outside that
+ * range add −0, which changes no sum). Every element gets the same terms in the same order as in the loop
+ * of col2im (ky, then kx, from 0 or from its dx): the same bits. Two channels at a time, so that the
+ * additions of one overlap the other's (each row's are a chain). */
+#define HALF_W ((IW + 1) / 2) /* even columns of a row */
+static void FN(col2im_rows2)(const real *dcol, real *dxs) {
+    for (int c0 = 0; c0 < C; c0 += 2)
+        for (int iy = 0; iy < IH; iy++)
+            for (int j0 = 0; j0 < HALF_W; j0 += NNGEN_LANES) {
+                const int n = IW - 2 * j0 < 2 * NNGEN_LANES ? IW - 2 * j0 : 2 * NNGEN_LANES; /* elements */
+                nngen_vec half[2][2]; /* [channel c0 + u][parity] */
+                for (int u = 0; u < 2; u++) {
+                    real start[2][NNGEN_LANES] = {{0}};
+                    if (DX_ACCUMULATE && c0 + u < C) /* from dx: the sums add onto it */
+                        for (int i = 0; i < n; i++)
+                            start[i % 2][i / 2] = dxs[((c0 + u) * IH + iy) * IW + 2 * j0 + i];
+                    memcpy(&half[u][0], start[0], sizeof half[u][0]);
+                    memcpy(&half[u][1], start[1], sizeof half[u][1]);
+                }
+                for (int ky = 0; ky < KH; ky++) {
+                    const int t = iy + PAD_H - ky * DIL_H; /* = oy·STRIDE_H */
+                    if (t < 0 || t % STRIDE_H || t / STRIDE_H >= OH) continue;
+                    const int oy = t / STRIDE_H;
+                    NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+                        const int off = kx * DIL_W - PAD_W, par = off & 1, shift = (off - par) / 2;
+                        int lo, hi;
+                        FN(inside)(kx, &lo, &hi);
+                        const int a = lo + shift > j0 ? lo + shift - j0 : 0; /* lanes a .. b − 1 */
+                        const int b = hi + shift < j0 + NNGEN_LANES ? hi + shift - j0 : NNGEN_LANES;
+                        if (a >= b) continue;
+                        for (int u = 0; u < 2; u++) {
+                            if (c0 + u >= C) break;
+                            const real *row = dcol + (((c0 + u) * KH + ky) * KW + kx) * OHW + oy * OW;
+                            half[u][par] +=
+                                nngen_load_range(row + j0 - shift, a, b); /* lane i: ox = j0 + i − shift */
+                        }
+                    }
+                }
+                for (int u = 0; u < 2 && c0 + u < C; u++)
+                    nngen_store_pairs(dxs + ((c0 + u) * IH + iy) * IW + 2 * j0, half[u][0], half[u][1], n);
+            }
+}
+#undef HALF_W
+#endif
+
 /* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
  * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
  * windows (a stride below the kernel's extent) add several terms. */
 static void FN(col2im)(const real *dcol, real *dxs) {
+#if NNGEN_FAST && NNGEN_STRIDE2
+    if (STRIDE_W == 2) {
+        FN(col2im_rows2)(dcol, dxs);
+        return;
+    }
+#endif
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
@@ -6319,14 +6647,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
-#if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
-                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
-                            nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
-                                               hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
-                    else
-#endif
-                        for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
         }
@@ -7422,10 +7743,67 @@ static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
 }
 
 #if NNGEN_BACKWARD
+#if NNGEN_FAST && NNGEN_STRIDE2
+/* col2im (below) with STRIDE_W == 2, a row of dxs at a time: the row's sums are kept in registers and
+ * stored once, instead of each dcol row being added onto dxs in memory (a load and a store per term, and
+ * the memset). The columns ix = 2·ox + off (off = kx·DIL_W − PAD_W) of one kx all have off's parity, so
+ * the row's even elements (ix = 2j) and odd ones (ix = 2j + 1) are summed apart, a vector of LANES of each
+ * at a time, and stored interleaved: kx adds dcol row (c, ky, kx) at oy to half par = off mod 2, element
+ * j reading ox = j − shift with shift = (off − par)/2, for the ox inside the image (lanes outside that
+ * range add −0, which changes no sum). Every element gets the same terms in the same order as in the loop
+ * of col2im (ky, then kx, from 0 or from its dx): the same bits. Two channels at a time, so that the
+ * additions of one overlap the other's (each row's are a chain). */
+#define HALF_W ((IW + 1) / 2) /* even columns of a row */
+static void FN(col2im_rows2)(const real *dcol, real *dxs) {
+    for (int c0 = 0; c0 < C; c0 += 2)
+        for (int iy = 0; iy < IH; iy++)
+            for (int j0 = 0; j0 < HALF_W; j0 += NNGEN_LANES) {
+                const int n = IW - 2 * j0 < 2 * NNGEN_LANES ? IW - 2 * j0 : 2 * NNGEN_LANES; /* elements */
+                nngen_vec half[2][2]; /* [channel c0 + u][parity] */
+                for (int u = 0; u < 2; u++) {
+                    real start[2][NNGEN_LANES] = {{0}};
+                    if (DX_ACCUMULATE && c0 + u < C) /* from dx: the sums add onto it */
+                        for (int i = 0; i < n; i++)
+                            start[i % 2][i / 2] = dxs[((c0 + u) * IH + iy) * IW + 2 * j0 + i];
+                    memcpy(&half[u][0], start[0], sizeof half[u][0]);
+                    memcpy(&half[u][1], start[1], sizeof half[u][1]);
+                }
+                for (int ky = 0; ky < KH; ky++) {
+                    const int t = iy + PAD_H - ky * DIL_H; /* = oy·STRIDE_H */
+                    if (t < 0 || t % STRIDE_H || t / STRIDE_H >= OH) continue;
+                    const int oy = t / STRIDE_H;
+                    NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+                        const int off = kx * DIL_W - PAD_W, par = off & 1, shift = (off - par) / 2;
+                        int lo, hi;
+                        FN(inside)(kx, &lo, &hi);
+                        const int a = lo + shift > j0 ? lo + shift - j0 : 0; /* lanes a .. b − 1 */
+                        const int b = hi + shift < j0 + NNGEN_LANES ? hi + shift - j0 : NNGEN_LANES;
+                        if (a >= b) continue;
+                        for (int u = 0; u < 2; u++) {
+                            if (c0 + u >= C) break;
+                            const real *row = dcol + (((c0 + u) * KH + ky) * KW + kx) * OHW + oy * OW;
+                            half[u][par] +=
+                                nngen_load_range(row + j0 - shift, a, b); /* lane i: ox = j0 + i − shift */
+                        }
+                    }
+                }
+                for (int u = 0; u < 2 && c0 + u < C; u++)
+                    nngen_store_pairs(dxs + ((c0 + u) * IH + iy) * IW + 2 * j0, half[u][0], half[u][1], n);
+            }
+}
+#undef HALF_W
+#endif
+
 /* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
  * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
  * windows (a stride below the kernel's extent) add several terms. */
 static void FN(col2im)(const real *dcol, real *dxs) {
+#if NNGEN_FAST && NNGEN_STRIDE2
+    if (STRIDE_W == 2) {
+        FN(col2im_rows2)(dcol, dxs);
+        return;
+    }
+#endif
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
@@ -7439,14 +7817,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
-#if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
-                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
-                            nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
-                                               hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
-                    else
-#endif
-                        for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
         }
@@ -8416,10 +8787,67 @@ static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
 }
 
 #if NNGEN_BACKWARD
+#if NNGEN_FAST && NNGEN_STRIDE2
+/* col2im (below) with STRIDE_W == 2, a row of dxs at a time: the row's sums are kept in registers and
+ * stored once, instead of each dcol row being added onto dxs in memory (a load and a store per term, and
+ * the memset). The columns ix = 2·ox + off (off = kx·DIL_W − PAD_W) of one kx all have off's parity, so
+ * the row's even elements (ix = 2j) and odd ones (ix = 2j + 1) are summed apart, a vector of LANES of each
+ * at a time, and stored interleaved: kx adds dcol row (c, ky, kx) at oy to half par = off mod 2, element
+ * j reading ox = j − shift with shift = (off − par)/2, for the ox inside the image (lanes outside that
+ * range add −0, which changes no sum). Every element gets the same terms in the same order as in the loop
+ * of col2im (ky, then kx, from 0 or from its dx): the same bits. Two channels at a time, so that the
+ * additions of one overlap the other's (each row's are a chain). */
+#define HALF_W ((IW + 1) / 2) /* even columns of a row */
+static void FN(col2im_rows2)(const real *dcol, real *dxs) {
+    for (int c0 = 0; c0 < C; c0 += 2)
+        for (int iy = 0; iy < IH; iy++)
+            for (int j0 = 0; j0 < HALF_W; j0 += NNGEN_LANES) {
+                const int n = IW - 2 * j0 < 2 * NNGEN_LANES ? IW - 2 * j0 : 2 * NNGEN_LANES; /* elements */
+                nngen_vec half[2][2]; /* [channel c0 + u][parity] */
+                for (int u = 0; u < 2; u++) {
+                    real start[2][NNGEN_LANES] = {{0}};
+                    if (DX_ACCUMULATE && c0 + u < C) /* from dx: the sums add onto it */
+                        for (int i = 0; i < n; i++)
+                            start[i % 2][i / 2] = dxs[((c0 + u) * IH + iy) * IW + 2 * j0 + i];
+                    memcpy(&half[u][0], start[0], sizeof half[u][0]);
+                    memcpy(&half[u][1], start[1], sizeof half[u][1]);
+                }
+                for (int ky = 0; ky < KH; ky++) {
+                    const int t = iy + PAD_H - ky * DIL_H; /* = oy·STRIDE_H */
+                    if (t < 0 || t % STRIDE_H || t / STRIDE_H >= OH) continue;
+                    const int oy = t / STRIDE_H;
+                    NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+                        const int off = kx * DIL_W - PAD_W, par = off & 1, shift = (off - par) / 2;
+                        int lo, hi;
+                        FN(inside)(kx, &lo, &hi);
+                        const int a = lo + shift > j0 ? lo + shift - j0 : 0; /* lanes a .. b − 1 */
+                        const int b = hi + shift < j0 + NNGEN_LANES ? hi + shift - j0 : NNGEN_LANES;
+                        if (a >= b) continue;
+                        for (int u = 0; u < 2; u++) {
+                            if (c0 + u >= C) break;
+                            const real *row = dcol + (((c0 + u) * KH + ky) * KW + kx) * OHW + oy * OW;
+                            half[u][par] +=
+                                nngen_load_range(row + j0 - shift, a, b); /* lane i: ox = j0 + i − shift */
+                        }
+                    }
+                }
+                for (int u = 0; u < 2 && c0 + u < C; u++)
+                    nngen_store_pairs(dxs + ((c0 + u) * IH + iy) * IW + 2 * j0, half[u][0], half[u][1], n);
+            }
+}
+#undef HALF_W
+#endif
+
 /* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
  * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
  * windows (a stride below the kernel's extent) add several terms. */
 static void FN(col2im)(const real *dcol, real *dxs) {
+#if NNGEN_FAST && NNGEN_STRIDE2
+    if (STRIDE_W == 2) {
+        FN(col2im_rows2)(dcol, dxs);
+        return;
+    }
+#endif
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
@@ -8433,14 +8861,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
-#if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
-                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
-                            nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
-                                               hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
-                    else
-#endif
-                        for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
         }
@@ -9356,10 +9777,67 @@ static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
 }
 
 #if NNGEN_BACKWARD
+#if NNGEN_FAST && NNGEN_STRIDE2
+/* col2im (below) with STRIDE_W == 2, a row of dxs at a time: the row's sums are kept in registers and
+ * stored once, instead of each dcol row being added onto dxs in memory (a load and a store per term, and
+ * the memset). The columns ix = 2·ox + off (off = kx·DIL_W − PAD_W) of one kx all have off's parity, so
+ * the row's even elements (ix = 2j) and odd ones (ix = 2j + 1) are summed apart, a vector of LANES of each
+ * at a time, and stored interleaved: kx adds dcol row (c, ky, kx) at oy to half par = off mod 2, element
+ * j reading ox = j − shift with shift = (off − par)/2, for the ox inside the image (lanes outside that
+ * range add −0, which changes no sum). Every element gets the same terms in the same order as in the loop
+ * of col2im (ky, then kx, from 0 or from its dx): the same bits. Two channels at a time, so that the
+ * additions of one overlap the other's (each row's are a chain). */
+#define HALF_W ((IW + 1) / 2) /* even columns of a row */
+static void FN(col2im_rows2)(const real *dcol, real *dxs) {
+    for (int c0 = 0; c0 < C; c0 += 2)
+        for (int iy = 0; iy < IH; iy++)
+            for (int j0 = 0; j0 < HALF_W; j0 += NNGEN_LANES) {
+                const int n = IW - 2 * j0 < 2 * NNGEN_LANES ? IW - 2 * j0 : 2 * NNGEN_LANES; /* elements */
+                nngen_vec half[2][2]; /* [channel c0 + u][parity] */
+                for (int u = 0; u < 2; u++) {
+                    real start[2][NNGEN_LANES] = {{0}};
+                    if (DX_ACCUMULATE && c0 + u < C) /* from dx: the sums add onto it */
+                        for (int i = 0; i < n; i++)
+                            start[i % 2][i / 2] = dxs[((c0 + u) * IH + iy) * IW + 2 * j0 + i];
+                    memcpy(&half[u][0], start[0], sizeof half[u][0]);
+                    memcpy(&half[u][1], start[1], sizeof half[u][1]);
+                }
+                for (int ky = 0; ky < KH; ky++) {
+                    const int t = iy + PAD_H - ky * DIL_H; /* = oy·STRIDE_H */
+                    if (t < 0 || t % STRIDE_H || t / STRIDE_H >= OH) continue;
+                    const int oy = t / STRIDE_H;
+                    NNGEN_UNROLL for (int kx = 0; kx < KW; kx++) {
+                        const int off = kx * DIL_W - PAD_W, par = off & 1, shift = (off - par) / 2;
+                        int lo, hi;
+                        FN(inside)(kx, &lo, &hi);
+                        const int a = lo + shift > j0 ? lo + shift - j0 : 0; /* lanes a .. b − 1 */
+                        const int b = hi + shift < j0 + NNGEN_LANES ? hi + shift - j0 : NNGEN_LANES;
+                        if (a >= b) continue;
+                        for (int u = 0; u < 2; u++) {
+                            if (c0 + u >= C) break;
+                            const real *row = dcol + (((c0 + u) * KH + ky) * KW + kx) * OHW + oy * OW;
+                            half[u][par] +=
+                                nngen_load_range(row + j0 - shift, a, b); /* lane i: ox = j0 + i − shift */
+                        }
+                    }
+                }
+                for (int u = 0; u < 2 && c0 + u < C; u++)
+                    nngen_store_pairs(dxs + ((c0 + u) * IH + iy) * IW + 2 * j0, half[u][0], half[u][1], n);
+            }
+}
+#undef HALF_W
+#endif
+
 /* col2im: dxs (C, IH, IW) = 0 (unless DX_ACCUMULATE), then dxs[c][iy][ix] += dcol[k][p] for every (k, p)
  * inside the image, k in increasing order (each k reaches an element of dxs at most once). Overlapping
  * windows (a stride below the kernel's extent) add several terms. */
 static void FN(col2im)(const real *dcol, real *dxs) {
+#if NNGEN_FAST && NNGEN_STRIDE2
+    if (STRIDE_W == 2) {
+        FN(col2im_rows2)(dcol, dxs);
+        return;
+    }
+#endif
     if (!DX_ACCUMULATE) /* the sums below add onto dxs */
         for (int i = 0; i < C * IH * IW; i++) dxs[i] = 0;
     for (int c = 0; c < C; c++)
@@ -9373,14 +9851,7 @@ static void FN(col2im)(const real *dcol, real *dxs) {
                     if (iy < 0 || iy >= IH) continue;
                     const real *r = row + oy * OW;
                     real *dxrow = dxs + (c * IH + iy) * IW;
-#if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2) /* onto every second element, a vector at a time */
-                        for (int ox = lo; ox < hi; ox += NNGEN_LANES)
-                            nngen_scatter_add2(dxrow + ox * 2 - PAD_W + kx * DIL_W, r + ox,
-                                               hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
-                    else
-#endif
-                        for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
+                    for (int ox = lo; ox < hi; ox++) dxrow[ox * STRIDE_W - PAD_W + kx * DIL_W] += r[ox];
                 }
             }
         }
