@@ -20,7 +20,8 @@
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * Scratch: S_COL holds SLOTS = min(N, 8) slots of COL_SLOT elements, each for a matrix col of COL_ROWS·OHW elements
+ * (or, with WINDOW, forward's padded copy of x and its wide output; see below), each sample's CKK rows
  * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
  * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
  * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
@@ -66,6 +67,12 @@
 #define S_DOUT_T      4672 /* doutᵀ (N, OHW, F) */
 #define S_DWEIGHT_T   4992 /* dWmᵀ by group (GROUPS, CKKG, FG), then db (F) */
 #define DOUT_IN_PACK  0    /* 1: the dW product reads dout through its transposing B pack (no doutᵀ) */
+#define WINDOW        1    /* 1: forward reads a padded copy of x in place of col (stride 1) */
+#define PH            7    /* IH + 2·PAD_H */
+#define PW            7    /* IW + 2·PAD_W */
+#define WIN_SLACK     18 /* (KW − 1)·DIL_W + 16: elements after the padded copy that the tiles may read */
+#define COL_SLOT                                                                                             \
+    475 /* elements of a col slot: COL_ROWS·OHW, or (WINDOW) C·PH·PW + WIN_SLACK + F·OH·PW if more */
 #endif
 
 #define COL_ROWS (CKK + HAS_BIAS) /* rows of one sample's col */
@@ -87,8 +94,9 @@ static void FN(inside)(int kx, int *lo, int *hi) {
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
  *   col[CKK][p] = 1 with a bias.
  * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
- * the unrolled loop and each row's valid range of ox is computed at compile time.) */
-static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) Unused in an inference
+ * build whose forward reads a padded copy instead (WINDOW). */
+NNGEN_MAYBE_UNUSED static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
     if (HAS_BIAS && k1 > CKK)
         for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
     for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
@@ -108,13 +116,17 @@ static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
                     }
                     const real *xrow = xs + (c * IH + iy) * IW;
                     for (int ox = 0; ox < lo; ox++) r[ox] = 0;
+                    if (STRIDE_W == 1 && hi > lo) /* a block copy (GCC 12.2's -O3 loop vectorizer, AVX2 or
+                                                   * AVX-512, made the first row inside the image all zeros
+                                                   * from the element loop below: a 1 × 1 kernel with pad 3) */
+                        memcpy(r + lo, xrow + lo - PAD_W + kx * DIL_W, (size_t)(hi - lo) * sizeof(real));
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2) /* every second element, a vector at a time */
+                    else if (STRIDE_W == 2) /* every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_gather2(r + ox, xrow + ox * 2 - PAD_W + kx * DIL_W,
                                           hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
-                    else
 #endif
+                    else if (STRIDE_W != 1)
                         for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE_W - PAD_W + kx * DIL_W];
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
@@ -257,10 +269,81 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
+#if WINDOW
+/* Forward without im2col, for stride 1 (WINDOW: Conv.swift sets it where col would be much larger than x
+ * and out). Each sample is copied into xp (C, PH, PW), x with its zero padding. Over "wide" positions
+ * q = oy·PW + ox (ox < PW; the last PW − OW of each row are not outputs), col's row (c·KH + ky)·KW + kx is
+ * the row of xp that starts at c·PH·PW + ky·DIL_H·PW + kx·DIL_W, read at q:
+ *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xp[c][oy + ky·DIL_H][ox + kx·DIL_W]
+ * so the GEMM's tiles read B's rows in place from xp (nngen_gemm_tile's window, goff[c·KH + ky] + kx·DIL_W)
+ * instead of a col written for each sample (CKK·OHW elements, 9 times x for a 3 × 3 kernel). They compute
+ * F × OH·PW wide columns into `wide`, and the first OW of each row are copied into out (with PW = OW, the
+ * tiles write out itself). Every output is the same sum in the same order as through col: the same bits.
+ * xp's padding and the WIN_SLACK elements after it (the last columns' tiles read past the last row) are
+ * zeroed once per task, the interior copied for each sample. */
+#define WIDE      (OH * PW)
+#define WIN_NR    NNGEN_GEMM_NR(WIDE)
+#define WIN_MR    NNGEN_GEMM_MR(FG, WIDE)
+#define WIN_WIDTH (WIN_NR * NNGEN_LANES)
+#define WIN_LAST_VECTORS                                                                                     \
+    (((WIDE - 1) % WIN_WIDTH) / NNGEN_LANES + 1) /* the last panel: as narrow as it can be */
+
+/* Wide columns j0 .. j0 + width (at most nr vectors) of one group's FG filters, w its rows of Wm, xg its
+ * channels of xp, into dst (FG rows, WIDE apart), from the bias (HAS_BIAS) or 0. */
+NNGEN_INLINE void FN(window_panel)(const int nr, const real *w, const real *xg, const int *goff,
+                                   const real *bias, real *dst, const int j0, const int width) {
+    const nngen_vec zero[3] = {{0}};
+    int i = 0;
+    for (; i + WIN_MR <= FG; i += WIN_MR)
+        nngen_gemm_tile(WIN_MR, nr, WIN_MR, CKKG, w + (long)i * CKKG, CKKG, 1, xg + j0, 0, goff, KW, DIL_W,
+                        HAS_BIAS ? NULL : zero, HAS_BIAS ? bias + i : NULL, dst + (long)i * WIDE + j0, WIDE,
+                        width);
+    if (i < FG)
+        nngen_gemm_tile(WIN_MR, nr, FG - i, CKKG, w + (long)i * CKKG, CKKG, 1, xg + j0, 0, goff, KW, DIL_W,
+                        HAS_BIAS ? NULL : zero, HAS_BIAS ? bias + i : NULL, dst + (long)i * WIDE + j0, WIDE,
+                        width);
+}
+
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through slot `slot`: xp, then wide. */
+static void FN(forward_task)(void *context, int slot) {
+    const FN(arguments) *t = context;
+    real *xp = t->mem + S_COL + (long)slot * COL_SLOT;
+    real *wide = xp + (long)C * PH * PW + WIN_SLACK;
+    int goff[CG * KH]; /* where each (channel, ky) row group of one group's col starts in xp */
+    for (int g = 0; g < CG * KH; g++) goff[g] = (g / KH) * PH * PW + (g % KH) * DIL_H * PW;
+    for (long i = 0; i < (long)C * PH * PW + WIN_SLACK; i++) xp[i] = 0;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        const real *xs = t->x + (long)n * C * IH * IW;
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        real *dst = PW > OW ? wide : out;
+        for (int c = 0; c < C; c++)
+            for (int iy = 0; iy < IH; iy++)
+                memcpy(xp + ((long)c * PH + iy + PAD_H) * PW + PAD_W, xs + ((long)c * IH + iy) * IW,
+                       IW * sizeof(real));
+        for (int g = 0; g < GROUPS; g++) {
+            const real *w = t->mem + P_WEIGHT + (long)g * FG * CKKG, *xg = xp + (long)g * CG * PH * PW;
+            const real *bias = t->mem + P_BIAS + g * FG;
+            real *dg = dst + (long)g * FG * WIDE;
+            int j0 = 0;
+            for (; j0 + WIN_WIDTH <= WIDE; j0 += WIN_WIDTH)
+                FN(window_panel)(WIN_NR, w, xg, goff, bias, dg, j0, WIN_WIDTH);
+            if (j0 < WIDE) FN(window_panel)(WIN_LAST_VECTORS, w, xg, goff, bias, dg, j0, WIDE - j0);
+        }
+        if (PW > OW)
+            for (int r = 0; r < F * OH; r++) /* row r = f·OH + oy */
+                memcpy(out + (long)r * OW, wide + (long)r * PW, OW * sizeof(real));
+    }
+}
+#undef WIDE
+#undef WIN_NR
+#undef WIN_MR
+#undef WIN_WIDTH
+#undef WIN_LAST_VECTORS
+#else
 /* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
 static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    real *col = t->mem + S_COL + (long)slot * COL_SLOT;
     for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
         real *out = t->mem + OUT + (long)n * F * OHW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
@@ -272,6 +355,7 @@ static void FN(forward_task)(void *context, int slot) {
                     HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
+#endif /* WINDOW */
 
 #if NNGEN_BACKWARD
 #if !DOUT_IN_PACK
@@ -290,7 +374,7 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r0 = tiles * task / tasks * mr;
     const int end = tiles * (task + 1) / tasks * mr;
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
-    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    real *col = t->mem + S_COL + (long)task * COL_SLOT; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
         const real *b = t->dout + (long)n * F * OHW;

@@ -151,6 +151,26 @@ private let convCases: [KernelCase] = [
             optimizer sgd lr=0.05 momentum=0.9
             """, dtypes: [.float32]),
     KernelCase(
+        name: "conv_window",  // stride 1 through the padded copy (WINDOW): dilated, non-square, rows of several panels
+        body: """
+            [2, 4, 11, 37]
+            conv c1 filters=9 size=3 dilation=2 pad=2
+            relu
+            conv c2 filters=5 size=5x3 pad=1x2 bias=false
+            affine fc out=3
+            loss softmax
+            optimizer sgd lr=0.1 momentum=0.9
+            """, dtypes: DType.allCases),
+    KernelCase(
+        name: "conv_1x1_pad3",  // GCC 12.2's -O3 vectorizer zeroed the first image row of this im2col (conv.c)
+        body: """
+            [1, 1, 5, 5]
+            conv c filters=1 size=1 stride=1 pad=3
+            affine fc out=2
+            loss softmax
+            optimizer sgd lr=0.1
+            """, dtypes: DType.allCases),
+    KernelCase(
         name: "conv_wide_stride2",  // stride-2 rows longer than a vector (35 and 18 outputs): im2col/col2im by vectors
         body: """
             [2, 3, 9, 70]

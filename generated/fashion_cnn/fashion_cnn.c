@@ -741,9 +741,10 @@ NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_store_pairs(real *d, const nngen_vec 
 /* The k loop of a full 4-row, 3-vector tile (see NNGEN_TILE_4X3): acc[r][v] += A(r, k)·B(k, v) for k = 0
  * .. kc − 1, in order, with the twelve accumulators in named variables so that they stay in registers
  * (12 + 3 B + 1 A: all 16). Row r of A is row[r], its k-th value row[r][k·a_step]; B's row k is pack +
- * k·pack_row. */
+ * k·pack_row, or with a window (goff not NULL, see nngen_gemm_tile) pack + goff[k / kw] + (k % kw)·kstep. */
 NNGEN_INLINE void nngen_gemm_4x3(const int kc, const real *const row[16], const long a_step, const real *pack,
-                                 const long pack_row, nngen_vec acc[16][3]) {
+                                 const long pack_row, const int *goff, const int kw, const long kstep,
+                                 nngen_vec acc[16][3]) {
     nngen_vec c00 = acc[0][0], c01 = acc[0][1], c02 = acc[0][2];
     nngen_vec c10 = acc[1][0], c11 = acc[1][1], c12 = acc[1][2];
     nngen_vec c20 = acc[2][0], c21 = acc[2][1], c22 = acc[2][2];
@@ -757,18 +758,31 @@ NNGEN_INLINE void nngen_gemm_4x3(const int kc, const real *const row[16], const 
         x1 = nngen_fmadd(ak, b1, x1);                                                                        \
         x2 = nngen_fmadd(ak, b2, x2);                                                                        \
     } while (0)
+/* the whole tile at depth k, B's row at bp */
+#define NNGEN_STEP4X3(bp)                                                                                    \
+    do {                                                                                                     \
+        nngen_vec b0, b1, b2;                                                                                \
+        memcpy(&b0, bp, sizeof b0);                                                                          \
+        memcpy(&b1, bp + NNGEN_LANES, sizeof b1);                                                            \
+        memcpy(&b2, bp + 2 * NNGEN_LANES, sizeof b2);                                                        \
+        NNGEN_ROW3(r0, c00, c01, c02);                                                                       \
+        NNGEN_ROW3(r1, c10, c11, c12);                                                                       \
+        NNGEN_ROW3(r2, c20, c21, c22);                                                                       \
+        NNGEN_ROW3(r3, c30, c31, c32);                                                                       \
+    } while (0)
+    if (goff)
+        for (int g = 0; g < kc / kw; g++) {
+            const real *const bg = pack + goff[g];
+            NNGEN_UNROLL for (int x = 0; x < kw; x++) {
+                const int k = g * kw + x;
+                NNGEN_STEP4X3(bg + x * kstep);
+            }
+        }
+    else {
 #pragma GCC unroll 2
-    for (int k = 0; k < kc; k++) {
-        const real *const bp = pack + k * pack_row;
-        nngen_vec b0, b1, b2;
-        memcpy(&b0, bp, sizeof b0);
-        memcpy(&b1, bp + NNGEN_LANES, sizeof b1);
-        memcpy(&b2, bp + 2 * NNGEN_LANES, sizeof b2);
-        NNGEN_ROW3(r0, c00, c01, c02);
-        NNGEN_ROW3(r1, c10, c11, c12);
-        NNGEN_ROW3(r2, c20, c21, c22);
-        NNGEN_ROW3(r3, c30, c31, c32);
+        for (int k = 0; k < kc; k++) NNGEN_STEP4X3(pack + k * pack_row);
     }
+#undef NNGEN_STEP4X3
 #undef NNGEN_ROW3
     acc[0][0] = c00, acc[0][1] = c01, acc[0][2] = c02;
     acc[1][0] = c10, acc[1][1] = c11, acc[1][2] = c12;
@@ -781,11 +795,14 @@ NNGEN_INLINE void nngen_gemm_4x3(const int kc, const real *const row[16], const 
  * pack + k·pack_row (the packed block, or B itself), where start is `start` (one
  * vector per column block), else row_start[r] in every lane of row r, else C itself (both NULL).
  * `tile_rows` (≥ mr) and nr are compile-time constants, so the accumulators stay in registers; rows
- * from mr on repeat row mr − 1 and are not stored. */
+ * from mr on repeat row mr − 1 and are not stored.
+ * With a window (goff not NULL; kc a multiple of kw): B's row k = g·kw + x is at pack + goff[g] + x·kstep,
+ * conv's forward reading a padded image in place of its im2col matrix (templates/conv.c, WINDOW). */
 NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int mr, const int kc,
                                   const real *a, const long a_row, const long a_step, const real *pack,
-                                  const long pack_row, const nngen_vec *start, const real *row_start, real *c,
-                                  const long ldc, const int width) {
+                                  const long pack_row, const int *goff, const int kw, const long kstep,
+                                  const nngen_vec *start, const real *row_start, real *c, const long ldc,
+                                  const int width) {
     nngen_vec acc[16][3];
     const real *row[16];
     for (int r = 0; r < tile_rows; r++) row[r] = a + (r < mr ? r : mr - 1) * a_row;
@@ -798,9 +815,23 @@ NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int m
         }
 #if NNGEN_TILE_4X3
     if (nr == 3 && tile_rows == 4)
-        nngen_gemm_4x3(kc, row, a_step, pack, pack_row, acc);
+        nngen_gemm_4x3(kc, row, a_step, pack, pack_row, goff, kw, kstep, acc);
     else
 #endif
+        if (goff) {
+        for (int g = 0; g < kc / kw; g++) {
+            NNGEN_UNROLL for (int x = 0; x < kw; x++) {
+                const int k = g * kw + x;
+                const real *const bp = pack + goff[g] + x * kstep;
+                nngen_vec bk[3];
+                for (int v = 0; v < nr; v++) memcpy(&bk[v], bp + v * NNGEN_LANES, sizeof bk[v]);
+                for (int r = 0; r < tile_rows; r++) {
+                    const nngen_vec ak = nngen_splat(row[r][k * a_step]);
+                    for (int v = 0; v < nr; v++) acc[r][v] = nngen_fmadd(ak, bk[v], acc[r][v]);
+                }
+            }
+        }
+    } else
         for (int k = 0; k < kc; k++) {
             nngen_vec bk[3];
             for (int v = 0; v < nr; v++) memcpy(&bk[v], pack + k * pack_row + v * NNGEN_LANES, sizeof bk[v]);
@@ -856,10 +887,10 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
         const real *first_rows = k0 == 0 && from == NNGEN_FROM_COLUMN ? c0 : NULL;
         int i = i0;
         for (; i + mr <= i1; i += mr) /* full tiles, then the rest of the rows */
-            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, bk, bk_row, first,
+            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, bk, bk_row, NULL, 1, 0, first,
                             first_rows ? first_rows + i : NULL, c + i * ldc + j0, ldc, width);
         if (i < i1)
-            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, bk, bk_row, first,
+            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, bk, bk_row, NULL, 1, 0, first,
                             first_rows ? first_rows + i : NULL, c + i * ldc + j0, ldc, width);
         k0 += kc;
     } while (k0 < depth);
@@ -1186,6 +1217,11 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
 #define OHW           784  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
 #define DOUT_IN_PACK  1  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24) */
+#define WINDOW        0  /* 1: forward reads a padded copy of x in place of col */
+#define PH            30  /* IH + 2·PAD_H: rows of the padded copy */
+#define PW            30  /* IW + 2·PAD_W: columns of the padded copy */
+#define WIN_SLACK     18  /* (KW − 1)·DIL_W + 16: read past the padded copy */
+#define COL_SLOT      7840  /* elements of one col slot */
 #define OUT           623360  /* output [64, 16, 28, 28] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      0  /* c1.weight [16, 1, 3, 3] */
@@ -1218,7 +1254,8 @@ static inline void nngen_update_all(const long *ranges, int tensors, void (*piec
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * Scratch: S_COL holds SLOTS = min(N, 8) slots of COL_SLOT elements, each for a matrix col of COL_ROWS·OHW elements
+ * (or, with WINDOW, forward's padded copy of x and its wide output; see below), each sample's CKK rows
  * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
  * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
  * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
@@ -1247,8 +1284,9 @@ static void FN(inside)(int kx, int *lo, int *hi) {
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
  *   col[CKK][p] = 1 with a bias.
  * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
- * the unrolled loop and each row's valid range of ox is computed at compile time.) */
-static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) Unused in an inference
+ * build whose forward reads a padded copy instead (WINDOW). */
+NNGEN_MAYBE_UNUSED static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
     if (HAS_BIAS && k1 > CKK)
         for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
     for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
@@ -1268,13 +1306,17 @@ static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
                     }
                     const real *xrow = xs + (c * IH + iy) * IW;
                     for (int ox = 0; ox < lo; ox++) r[ox] = 0;
+                    if (STRIDE_W == 1 && hi > lo) /* a block copy (GCC 12.2's -O3 loop vectorizer, AVX2 or
+                                                   * AVX-512, made the first row inside the image all zeros
+                                                   * from the element loop below: a 1 × 1 kernel with pad 3) */
+                        memcpy(r + lo, xrow + lo - PAD_W + kx * DIL_W, (size_t)(hi - lo) * sizeof(real));
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2) /* every second element, a vector at a time */
+                    else if (STRIDE_W == 2) /* every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_gather2(r + ox, xrow + ox * 2 - PAD_W + kx * DIL_W,
                                           hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
-                    else
 #endif
+                    else if (STRIDE_W != 1)
                         for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE_W - PAD_W + kx * DIL_W];
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
@@ -1417,10 +1459,81 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
+#if WINDOW
+/* Forward without im2col, for stride 1 (WINDOW: Conv.swift sets it where col would be much larger than x
+ * and out). Each sample is copied into xp (C, PH, PW), x with its zero padding. Over "wide" positions
+ * q = oy·PW + ox (ox < PW; the last PW − OW of each row are not outputs), col's row (c·KH + ky)·KW + kx is
+ * the row of xp that starts at c·PH·PW + ky·DIL_H·PW + kx·DIL_W, read at q:
+ *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xp[c][oy + ky·DIL_H][ox + kx·DIL_W]
+ * so the GEMM's tiles read B's rows in place from xp (nngen_gemm_tile's window, goff[c·KH + ky] + kx·DIL_W)
+ * instead of a col written for each sample (CKK·OHW elements, 9 times x for a 3 × 3 kernel). They compute
+ * F × OH·PW wide columns into `wide`, and the first OW of each row are copied into out (with PW = OW, the
+ * tiles write out itself). Every output is the same sum in the same order as through col: the same bits.
+ * xp's padding and the WIN_SLACK elements after it (the last columns' tiles read past the last row) are
+ * zeroed once per task, the interior copied for each sample. */
+#define WIDE      (OH * PW)
+#define WIN_NR    NNGEN_GEMM_NR(WIDE)
+#define WIN_MR    NNGEN_GEMM_MR(FG, WIDE)
+#define WIN_WIDTH (WIN_NR * NNGEN_LANES)
+#define WIN_LAST_VECTORS                                                                                     \
+    (((WIDE - 1) % WIN_WIDTH) / NNGEN_LANES + 1) /* the last panel: as narrow as it can be */
+
+/* Wide columns j0 .. j0 + width (at most nr vectors) of one group's FG filters, w its rows of Wm, xg its
+ * channels of xp, into dst (FG rows, WIDE apart), from the bias (HAS_BIAS) or 0. */
+NNGEN_INLINE void FN(window_panel)(const int nr, const real *w, const real *xg, const int *goff,
+                                   const real *bias, real *dst, const int j0, const int width) {
+    const nngen_vec zero[3] = {{0}};
+    int i = 0;
+    for (; i + WIN_MR <= FG; i += WIN_MR)
+        nngen_gemm_tile(WIN_MR, nr, WIN_MR, CKKG, w + (long)i * CKKG, CKKG, 1, xg + j0, 0, goff, KW, DIL_W,
+                        HAS_BIAS ? NULL : zero, HAS_BIAS ? bias + i : NULL, dst + (long)i * WIDE + j0, WIDE,
+                        width);
+    if (i < FG)
+        nngen_gemm_tile(WIN_MR, nr, FG - i, CKKG, w + (long)i * CKKG, CKKG, 1, xg + j0, 0, goff, KW, DIL_W,
+                        HAS_BIAS ? NULL : zero, HAS_BIAS ? bias + i : NULL, dst + (long)i * WIDE + j0, WIDE,
+                        width);
+}
+
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through slot `slot`: xp, then wide. */
+static void FN(forward_task)(void *context, int slot) {
+    const FN(arguments) *t = context;
+    real *xp = t->mem + S_COL + (long)slot * COL_SLOT;
+    real *wide = xp + (long)C * PH * PW + WIN_SLACK;
+    int goff[CG * KH]; /* where each (channel, ky) row group of one group's col starts in xp */
+    for (int g = 0; g < CG * KH; g++) goff[g] = (g / KH) * PH * PW + (g % KH) * DIL_H * PW;
+    for (long i = 0; i < (long)C * PH * PW + WIN_SLACK; i++) xp[i] = 0;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        const real *xs = t->x + (long)n * C * IH * IW;
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        real *dst = PW > OW ? wide : out;
+        for (int c = 0; c < C; c++)
+            for (int iy = 0; iy < IH; iy++)
+                memcpy(xp + ((long)c * PH + iy + PAD_H) * PW + PAD_W, xs + ((long)c * IH + iy) * IW,
+                       IW * sizeof(real));
+        for (int g = 0; g < GROUPS; g++) {
+            const real *w = t->mem + P_WEIGHT + (long)g * FG * CKKG, *xg = xp + (long)g * CG * PH * PW;
+            const real *bias = t->mem + P_BIAS + g * FG;
+            real *dg = dst + (long)g * FG * WIDE;
+            int j0 = 0;
+            for (; j0 + WIN_WIDTH <= WIDE; j0 += WIN_WIDTH)
+                FN(window_panel)(WIN_NR, w, xg, goff, bias, dg, j0, WIN_WIDTH);
+            if (j0 < WIDE) FN(window_panel)(WIN_LAST_VECTORS, w, xg, goff, bias, dg, j0, WIDE - j0);
+        }
+        if (PW > OW)
+            for (int r = 0; r < F * OH; r++) /* row r = f·OH + oy */
+                memcpy(out + (long)r * OW, wide + (long)r * PW, OW * sizeof(real));
+    }
+}
+#undef WIDE
+#undef WIN_NR
+#undef WIN_MR
+#undef WIN_WIDTH
+#undef WIN_LAST_VECTORS
+#else
 /* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
 static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    real *col = t->mem + S_COL + (long)slot * COL_SLOT;
     for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
         real *out = t->mem + OUT + (long)n * F * OHW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
@@ -1432,6 +1545,7 @@ static void FN(forward_task)(void *context, int slot) {
                     HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
+#endif /* WINDOW */
 
 #if NNGEN_BACKWARD
 #if !DOUT_IN_PACK
@@ -1450,7 +1564,7 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r0 = tiles * task / tasks * mr;
     const int end = tiles * (task + 1) / tasks * mr;
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
-    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    real *col = t->mem + S_COL + (long)task * COL_SLOT; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
         const real *b = t->dout + (long)n * F * OHW;
@@ -1669,6 +1783,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef OHW
 #undef SLOTS
 #undef DOUT_IN_PACK
+#undef WINDOW
+#undef PH
+#undef PW
+#undef WIN_SLACK
+#undef COL_SLOT
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT
@@ -2361,6 +2480,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #define OHW           196  /* OH·OW: output positions per channel */
 #define SLOTS         8  /* col and dcol matrices: one per task */
 #define DOUT_IN_PACK  0  /* 1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24) */
+#define WINDOW        1  /* 1: forward reads a padded copy of x in place of col */
+#define PH            16  /* IH + 2·PAD_H: rows of the padded copy */
+#define PW            16  /* IW + 2·PAD_W: columns of the padded copy */
+#define WIN_SLACK     18  /* (KW − 1)·DIL_W + 16: read past the padded copy */
+#define COL_SLOT      28420  /* elements of one col slot */
 #define OUT           2549248  /* output [64, 32, 14, 14] */
 #define DX_ACCUMULATE 0  /* overwrite dx */
 #define P_WEIGHT      384  /* c2.weight [32, 16, 3, 3] */
@@ -2393,7 +2517,8 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
  * compute exactly these sums: GEMM tiles on all threads for GCC and Clang (nngen_gemm_task_ex in nngen.h),
  * plain loops for tcc; without FMA contraction they agree to the bit, whatever the thread count.
  *
- * Scratch: S_COL holds SLOTS = min(N, 8) matrices col of COL_ROWS·OHW elements, each sample's CKK rows
+ * Scratch: S_COL holds SLOTS = min(N, 8) slots of COL_SLOT elements, each for a matrix col of COL_ROWS·OHW elements
+ * (or, with WINDOW, forward's padded copy of x and its wide output; see below), each sample's CKK rows
  * followed (HAS_BIAS) by a row of ones (db is then a product like dW). col is not kept from forward to
  * backward: the whole batch's would be N times as large (7.3 MB for a 16-channel 3 × 3 layer at 14 × 14
  * and batch 64), written to memory by forward and read back by backward, while one sample's stays in the
@@ -2422,8 +2547,9 @@ static void FN(inside)(int kx, int *lo, int *hi) {
  *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xs[c][iy][ix] (iy, ix as above), 0 outside,
  *   col[CKK][p] = 1 with a bias.
  * (The loops run over whole channels and skip the rows outside the range, so that kx stays a constant of
- * the unrolled loop and each row's valid range of ox is computed at compile time.) */
-static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
+ * the unrolled loop and each row's valid range of ox is computed at compile time.) Unused in an inference
+ * build whose forward reads a padded copy instead (WINDOW). */
+NNGEN_MAYBE_UNUSED static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
     if (HAS_BIAS && k1 > CKK)
         for (int p = 0; p < OHW; p++) col[(CKK - k0) * OHW + p] = 1;
     for (int c = k0 / (KH * KW); c < C && c * KH * KW < k1; c++)
@@ -2443,13 +2569,17 @@ static void FN(im2col)(const real *xs, real *col, const int k0, const int k1) {
                     }
                     const real *xrow = xs + (c * IH + iy) * IW;
                     for (int ox = 0; ox < lo; ox++) r[ox] = 0;
+                    if (STRIDE_W == 1 && hi > lo) /* a block copy (GCC 12.2's -O3 loop vectorizer, AVX2 or
+                                                   * AVX-512, made the first row inside the image all zeros
+                                                   * from the element loop below: a 1 × 1 kernel with pad 3) */
+                        memcpy(r + lo, xrow + lo - PAD_W + kx * DIL_W, (size_t)(hi - lo) * sizeof(real));
 #if NNGEN_FAST && NNGEN_STRIDE2
-                    if (STRIDE_W == 2) /* every second element, a vector at a time */
+                    else if (STRIDE_W == 2) /* every second element, a vector at a time */
                         for (int ox = lo; ox < hi; ox += NNGEN_LANES)
                             nngen_gather2(r + ox, xrow + ox * 2 - PAD_W + kx * DIL_W,
                                           hi - ox < NNGEN_LANES ? hi - ox : NNGEN_LANES);
-                    else
 #endif
+                    else if (STRIDE_W != 1)
                         for (int ox = lo; ox < hi; ox++) r[ox] = xrow[ox * STRIDE_W - PAD_W + kx * DIL_W];
                     for (int ox = hi; ox < OW; ox++) r[ox] = 0;
                 }
@@ -2592,10 +2722,81 @@ typedef struct {
     real *dx;
 } FN(arguments);
 
+#if WINDOW
+/* Forward without im2col, for stride 1 (WINDOW: Conv.swift sets it where col would be much larger than x
+ * and out). Each sample is copied into xp (C, PH, PW), x with its zero padding. Over "wide" positions
+ * q = oy·PW + ox (ox < PW; the last PW − OW of each row are not outputs), col's row (c·KH + ky)·KW + kx is
+ * the row of xp that starts at c·PH·PW + ky·DIL_H·PW + kx·DIL_W, read at q:
+ *   col[(c·KH + ky)·KW + kx][oy·OW + ox] = xp[c][oy + ky·DIL_H][ox + kx·DIL_W]
+ * so the GEMM's tiles read B's rows in place from xp (nngen_gemm_tile's window, goff[c·KH + ky] + kx·DIL_W)
+ * instead of a col written for each sample (CKK·OHW elements, 9 times x for a 3 × 3 kernel). They compute
+ * F × OH·PW wide columns into `wide`, and the first OW of each row are copied into out (with PW = OW, the
+ * tiles write out itself). Every output is the same sum in the same order as through col: the same bits.
+ * xp's padding and the WIN_SLACK elements after it (the last columns' tiles read past the last row) are
+ * zeroed once per task, the interior copied for each sample. */
+#define WIDE      (OH * PW)
+#define WIN_NR    NNGEN_GEMM_NR(WIDE)
+#define WIN_MR    NNGEN_GEMM_MR(FG, WIDE)
+#define WIN_WIDTH (WIN_NR * NNGEN_LANES)
+#define WIN_LAST_VECTORS                                                                                     \
+    (((WIDE - 1) % WIN_WIDTH) / NNGEN_LANES + 1) /* the last panel: as narrow as it can be */
+
+/* Wide columns j0 .. j0 + width (at most nr vectors) of one group's FG filters, w its rows of Wm, xg its
+ * channels of xp, into dst (FG rows, WIDE apart), from the bias (HAS_BIAS) or 0. */
+NNGEN_INLINE void FN(window_panel)(const int nr, const real *w, const real *xg, const int *goff,
+                                   const real *bias, real *dst, const int j0, const int width) {
+    const nngen_vec zero[3] = {{0}};
+    int i = 0;
+    for (; i + WIN_MR <= FG; i += WIN_MR)
+        nngen_gemm_tile(WIN_MR, nr, WIN_MR, CKKG, w + (long)i * CKKG, CKKG, 1, xg + j0, 0, goff, KW, DIL_W,
+                        HAS_BIAS ? NULL : zero, HAS_BIAS ? bias + i : NULL, dst + (long)i * WIDE + j0, WIDE,
+                        width);
+    if (i < FG)
+        nngen_gemm_tile(WIN_MR, nr, FG - i, CKKG, w + (long)i * CKKG, CKKG, 1, xg + j0, 0, goff, KW, DIL_W,
+                        HAS_BIAS ? NULL : zero, HAS_BIAS ? bias + i : NULL, dst + (long)i * WIDE + j0, WIDE,
+                        width);
+}
+
+/* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through slot `slot`: xp, then wide. */
+static void FN(forward_task)(void *context, int slot) {
+    const FN(arguments) *t = context;
+    real *xp = t->mem + S_COL + (long)slot * COL_SLOT;
+    real *wide = xp + (long)C * PH * PW + WIN_SLACK;
+    int goff[CG * KH]; /* where each (channel, ky) row group of one group's col starts in xp */
+    for (int g = 0; g < CG * KH; g++) goff[g] = (g / KH) * PH * PW + (g % KH) * DIL_H * PW;
+    for (long i = 0; i < (long)C * PH * PW + WIN_SLACK; i++) xp[i] = 0;
+    for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
+        const real *xs = t->x + (long)n * C * IH * IW;
+        real *out = t->mem + OUT + (long)n * F * OHW;
+        real *dst = PW > OW ? wide : out;
+        for (int c = 0; c < C; c++)
+            for (int iy = 0; iy < IH; iy++)
+                memcpy(xp + ((long)c * PH + iy + PAD_H) * PW + PAD_W, xs + ((long)c * IH + iy) * IW,
+                       IW * sizeof(real));
+        for (int g = 0; g < GROUPS; g++) {
+            const real *w = t->mem + P_WEIGHT + (long)g * FG * CKKG, *xg = xp + (long)g * CG * PH * PW;
+            const real *bias = t->mem + P_BIAS + g * FG;
+            real *dg = dst + (long)g * FG * WIDE;
+            int j0 = 0;
+            for (; j0 + WIN_WIDTH <= WIDE; j0 += WIN_WIDTH)
+                FN(window_panel)(WIN_NR, w, xg, goff, bias, dg, j0, WIN_WIDTH);
+            if (j0 < WIDE) FN(window_panel)(WIN_LAST_VECTORS, w, xg, goff, bias, dg, j0, WIDE - j0);
+        }
+        if (PW > OW)
+            for (int r = 0; r < F * OH; r++) /* row r = f·OH + oy */
+                memcpy(out + (long)r * OW, wide + (long)r * PW, OW * sizeof(real));
+    }
+}
+#undef WIDE
+#undef WIN_NR
+#undef WIN_MR
+#undef WIN_WIDTH
+#undef WIN_LAST_VECTORS
+#else
 /* out of the samples N·slot/SLOTS up to N·(slot + 1)/SLOTS, through col slot `slot`. */
 static void FN(forward_task)(void *context, int slot) {
     const FN(arguments) *t = context;
-    real *col = t->mem + S_COL + (long)slot * COL_ROWS * OHW;
+    real *col = t->mem + S_COL + (long)slot * COL_SLOT;
     for (int n = N * slot / SLOTS; n < N * (slot + 1) / SLOTS; n++) {
         real *out = t->mem + OUT + (long)n * F * OHW;
         FN(im2col)(t->x + (long)n * C * IH * IW, col, 0, CKK); /* (the row of ones is backward's) */
@@ -2607,6 +2808,7 @@ static void FN(forward_task)(void *context, int slot) {
                     HAS_BIAS ? t->mem + P_BIAS + g * FG : NULL, out + (long)g * FG * OHW, OHW, panel);
     }
 }
+#endif /* WINDOW */
 
 #if NNGEN_BACKWARD
 #if !DOUT_IN_PACK
@@ -2625,7 +2827,7 @@ NNGEN_INLINE void FN(weights)(const FN(arguments) *t, const int mr, const int ti
     const int r0 = tiles * task / tasks * mr;
     const int end = tiles * (task + 1) / tasks * mr;
     const int r1 = end < COL_ROWS ? end : COL_ROWS;
-    real *col = t->mem + S_COL + (long)task * COL_ROWS * OHW; /* row k at col + (k − r0)·OHW */
+    real *col = t->mem + S_COL + (long)task * COL_SLOT; /* row k at col + (k − r0)·OHW */
     for (int n = 0; n < N; n++) {
 #if DOUT_IN_PACK /* B(p, f) = dout[n][f][p]: B's rows 1 apart, its columns OHW */
         const real *b = t->dout + (long)n * F * OHW;
@@ -2844,6 +3046,11 @@ void FN(backward)(real *mem, const real *x, const real *dout, real *dx, int trai
 #undef OHW
 #undef SLOTS
 #undef DOUT_IN_PACK
+#undef WINDOW
+#undef PH
+#undef PW
+#undef WIN_SLACK
+#undef COL_SLOT
 #undef OUT
 #undef DX_ACCUMULATE
 #undef P_WEIGHT

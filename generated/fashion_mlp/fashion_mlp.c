@@ -741,9 +741,10 @@ NNGEN_MAYBE_UNUSED NNGEN_INLINE void nngen_store_pairs(real *d, const nngen_vec 
 /* The k loop of a full 4-row, 3-vector tile (see NNGEN_TILE_4X3): acc[r][v] += A(r, k)·B(k, v) for k = 0
  * .. kc − 1, in order, with the twelve accumulators in named variables so that they stay in registers
  * (12 + 3 B + 1 A: all 16). Row r of A is row[r], its k-th value row[r][k·a_step]; B's row k is pack +
- * k·pack_row. */
+ * k·pack_row, or with a window (goff not NULL, see nngen_gemm_tile) pack + goff[k / kw] + (k % kw)·kstep. */
 NNGEN_INLINE void nngen_gemm_4x3(const int kc, const real *const row[16], const long a_step, const real *pack,
-                                 const long pack_row, nngen_vec acc[16][3]) {
+                                 const long pack_row, const int *goff, const int kw, const long kstep,
+                                 nngen_vec acc[16][3]) {
     nngen_vec c00 = acc[0][0], c01 = acc[0][1], c02 = acc[0][2];
     nngen_vec c10 = acc[1][0], c11 = acc[1][1], c12 = acc[1][2];
     nngen_vec c20 = acc[2][0], c21 = acc[2][1], c22 = acc[2][2];
@@ -757,18 +758,31 @@ NNGEN_INLINE void nngen_gemm_4x3(const int kc, const real *const row[16], const 
         x1 = nngen_fmadd(ak, b1, x1);                                                                        \
         x2 = nngen_fmadd(ak, b2, x2);                                                                        \
     } while (0)
+/* the whole tile at depth k, B's row at bp */
+#define NNGEN_STEP4X3(bp)                                                                                    \
+    do {                                                                                                     \
+        nngen_vec b0, b1, b2;                                                                                \
+        memcpy(&b0, bp, sizeof b0);                                                                          \
+        memcpy(&b1, bp + NNGEN_LANES, sizeof b1);                                                            \
+        memcpy(&b2, bp + 2 * NNGEN_LANES, sizeof b2);                                                        \
+        NNGEN_ROW3(r0, c00, c01, c02);                                                                       \
+        NNGEN_ROW3(r1, c10, c11, c12);                                                                       \
+        NNGEN_ROW3(r2, c20, c21, c22);                                                                       \
+        NNGEN_ROW3(r3, c30, c31, c32);                                                                       \
+    } while (0)
+    if (goff)
+        for (int g = 0; g < kc / kw; g++) {
+            const real *const bg = pack + goff[g];
+            NNGEN_UNROLL for (int x = 0; x < kw; x++) {
+                const int k = g * kw + x;
+                NNGEN_STEP4X3(bg + x * kstep);
+            }
+        }
+    else {
 #pragma GCC unroll 2
-    for (int k = 0; k < kc; k++) {
-        const real *const bp = pack + k * pack_row;
-        nngen_vec b0, b1, b2;
-        memcpy(&b0, bp, sizeof b0);
-        memcpy(&b1, bp + NNGEN_LANES, sizeof b1);
-        memcpy(&b2, bp + 2 * NNGEN_LANES, sizeof b2);
-        NNGEN_ROW3(r0, c00, c01, c02);
-        NNGEN_ROW3(r1, c10, c11, c12);
-        NNGEN_ROW3(r2, c20, c21, c22);
-        NNGEN_ROW3(r3, c30, c31, c32);
+        for (int k = 0; k < kc; k++) NNGEN_STEP4X3(pack + k * pack_row);
     }
+#undef NNGEN_STEP4X3
 #undef NNGEN_ROW3
     acc[0][0] = c00, acc[0][1] = c01, acc[0][2] = c02;
     acc[1][0] = c10, acc[1][1] = c11, acc[1][2] = c12;
@@ -781,11 +795,14 @@ NNGEN_INLINE void nngen_gemm_4x3(const int kc, const real *const row[16], const 
  * pack + k·pack_row (the packed block, or B itself), where start is `start` (one
  * vector per column block), else row_start[r] in every lane of row r, else C itself (both NULL).
  * `tile_rows` (≥ mr) and nr are compile-time constants, so the accumulators stay in registers; rows
- * from mr on repeat row mr − 1 and are not stored. */
+ * from mr on repeat row mr − 1 and are not stored.
+ * With a window (goff not NULL; kc a multiple of kw): B's row k = g·kw + x is at pack + goff[g] + x·kstep,
+ * conv's forward reading a padded image in place of its im2col matrix (templates/conv.c, WINDOW). */
 NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int mr, const int kc,
                                   const real *a, const long a_row, const long a_step, const real *pack,
-                                  const long pack_row, const nngen_vec *start, const real *row_start, real *c,
-                                  const long ldc, const int width) {
+                                  const long pack_row, const int *goff, const int kw, const long kstep,
+                                  const nngen_vec *start, const real *row_start, real *c, const long ldc,
+                                  const int width) {
     nngen_vec acc[16][3];
     const real *row[16];
     for (int r = 0; r < tile_rows; r++) row[r] = a + (r < mr ? r : mr - 1) * a_row;
@@ -798,9 +815,23 @@ NNGEN_INLINE void nngen_gemm_tile(const int tile_rows, const int nr, const int m
         }
 #if NNGEN_TILE_4X3
     if (nr == 3 && tile_rows == 4)
-        nngen_gemm_4x3(kc, row, a_step, pack, pack_row, acc);
+        nngen_gemm_4x3(kc, row, a_step, pack, pack_row, goff, kw, kstep, acc);
     else
 #endif
+        if (goff) {
+        for (int g = 0; g < kc / kw; g++) {
+            NNGEN_UNROLL for (int x = 0; x < kw; x++) {
+                const int k = g * kw + x;
+                const real *const bp = pack + goff[g] + x * kstep;
+                nngen_vec bk[3];
+                for (int v = 0; v < nr; v++) memcpy(&bk[v], bp + v * NNGEN_LANES, sizeof bk[v]);
+                for (int r = 0; r < tile_rows; r++) {
+                    const nngen_vec ak = nngen_splat(row[r][k * a_step]);
+                    for (int v = 0; v < nr; v++) acc[r][v] = nngen_fmadd(ak, bk[v], acc[r][v]);
+                }
+            }
+        }
+    } else
         for (int k = 0; k < kc; k++) {
             nngen_vec bk[3];
             for (int v = 0; v < nr; v++) memcpy(&bk[v], pack + k * pack_row + v * NNGEN_LANES, sizeof bk[v]);
@@ -856,10 +887,10 @@ NNGEN_INLINE void nngen_gemm_panel(const int mr, const int nr, const int i0, con
         const real *first_rows = k0 == 0 && from == NNGEN_FROM_COLUMN ? c0 : NULL;
         int i = i0;
         for (; i + mr <= i1; i += mr) /* full tiles, then the rest of the rows */
-            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, bk, bk_row, first,
+            nngen_gemm_tile(mr, nr, mr, kc, ak + i * a_row, a_row, a_step, bk, bk_row, NULL, 1, 0, first,
                             first_rows ? first_rows + i : NULL, c + i * ldc + j0, ldc, width);
         if (i < i1)
-            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, bk, bk_row, first,
+            nngen_gemm_tile(mr, nr, i1 - i, kc, ak + i * a_row, a_row, a_step, bk, bk_row, NULL, 1, 0, first,
                             first_rows ? first_rows + i : NULL, c + i * ldc + j0, ldc, width);
         k0 += kc;
     } while (k0 < depth);

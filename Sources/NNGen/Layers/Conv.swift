@@ -70,8 +70,25 @@ extension LayerDefinition {
             // fashion_resnet's 1 × 1 projections, backward: 17 rows 386 → 284 µs, but 33 rows (5 tasks with
             // AVX-512, 6 with AVX2) 254 → 202 on one thread, 97 → 103 on two, 281 → 300 with AVX2.
             let doutInPack = colRows < f && colRows <= 24
+            // Forward with stride 1 reads a zero-padded copy of each sample (C, PH, PW) in place of its im2col
+            // matrix (templates/conv.c, WINDOW) where that matrix is more than twice what the window way
+            // writes instead: the copy (C·IH·IW) and the output rows it copies out (F·OH·OW). Not W2's first
+            // layer (1 channel: 10 rows of col, against 16 filters' outputs). fashion_resnet's 3 × 3 convs,
+            // Intel Xeon (family 6 model 207), 1 thread, forward: 16 channels at 28 × 28 1.61–1.70 → 1.04–1.09
+            // ms, 32 at 14 × 14 1.47–1.51 → 0.94–0.97, 64 at 7 × 7 1.41–1.45 → 1.01–1.04 (AVX2 build 2.28 → 1.86,
+            // 2.20 → 1.77, 2.17 → 1.93).
+            let (ph, pw) = (h + 2 * pad.0, w + 2 * pad.1)
+            let imageSize = try checkedProduct([c, h, w], context, "the input image")
+            let outputImage = try checkedProduct([f, oh, ow], context, "the output image")
+            let colSize = try checkedProduct([colRows, oh, ow], context, "the im2col matrix")
+            let window = stride == (1, 1) && colSize / 2 > imageSize + outputImage
+            let windowSlack = (kw - 1) * dilation.1 + 16
+            let windowSize =
+                try checkedProduct([c, ph, pw], context, "the padded image")
+                + windowSlack + (pw > ow ? try checkedProduct([f, oh, pw], context, "the wide output") : 0)
+            let colSlot = window ? max(colSize, windowSize) : colSize
             let columns = try checkedProduct(
-                [slots, colRows, oh, ow], context, "the im2col scratch array (min(N, 8)·(C·KH·KW + 1)·OH·OW)")
+                [slots, colSlot], context, "the im2col scratch array (min(N, 8) slots of (C·KH·KW + 1)·OH·OW)")
             let gradientColumns = try checkedProduct([slots, ckk, oh, ow], context, "the col2im scratch array")
             let outputCount = try checkedProduct([n, f, oh, ow], context, "the output")
             // 2·N·F·OH·OW·(C/G)·KH·KW (multiply-adds) + N·F·OH·OW (bias)
@@ -115,6 +132,11 @@ extension LayerDefinition {
                     TemplateConstant(
                         "DOUT_IN_PACK", doutInPack ? 1 : 0,
                         "1: the dW product transposes dout in its B pack (fewer col rows than filters, at most 24)"),
+                    TemplateConstant("WINDOW", window ? 1 : 0, "1: forward reads a padded copy of x in place of col"),
+                    TemplateConstant("PH", ph, "IH + 2·PAD_H: rows of the padded copy"),
+                    TemplateConstant("PW", pw, "IW + 2·PAD_W: columns of the padded copy"),
+                    TemplateConstant("WIN_SLACK", windowSlack, "(KW − 1)·DIL_W + 16: read past the padded copy"),
+                    TemplateConstant("COL_SLOT", colSlot, "elements of one col slot"),
                 ],
                 forwardFLOPs: flops, warnings: warnings)
         })
